@@ -1,0 +1,1 @@
+namespace CustomPayload; internal static class AssemblyMarker { }

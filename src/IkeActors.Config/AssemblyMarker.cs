@@ -1,0 +1,1 @@
+namespace IkeActors.Config; internal static class AssemblyMarker { }

@@ -1,0 +1,1 @@
+namespace IkeActors.Crypto; internal static class AssemblyMarker { }

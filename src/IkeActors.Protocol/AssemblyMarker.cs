@@ -1,0 +1,1 @@
+namespace IkeActors.Protocol; internal static class AssemblyMarker { }

@@ -1,0 +1,1 @@
+namespace IkeActors.Gateway.Tests; public class SmokeTests { [Fact] public void Builds() => Assert.True(true); }

@@ -1,1 +1,0 @@
-namespace IkeActors.Config; internal static class AssemblyMarker { }

@@ -1,1 +1,0 @@
-namespace IkeActors.Crypto; internal static class AssemblyMarker { }

@@ -1,1 +1,0 @@
-namespace IkeActors.Protocol; internal static class AssemblyMarker { }

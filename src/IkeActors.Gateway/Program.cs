@@ -1,4 +1,3 @@
-using System.CommandLine;
+using IkeActors.Gateway.Commands;
 
-var root = new RootCommand("IkeActors: a clustered IKEv1 VPN concentrator");
-return root.Parse(args).Invoke();
+return CliApp.Run(args);

@@ -1,0 +1,209 @@
+using System.Net;
+using IkeActors.Config.Model;
+
+namespace IkeActors.Config.Lookup;
+
+/// <summary>
+/// A Quick Mode proxy identity (RFC 2407 section 4.6.2: ID_IPV4_ADDR, _SUBNET or _RANGE,
+/// with protocol and port; 0 means any).
+/// </summary>
+public readonly record struct ProxyId(Ipv4Range Range, int Protocol = 0, int Port = 0)
+{
+    public static ProxyId Subnet(IPAddress address, IPAddress mask, int protocol = 0, int port = 0) =>
+        new(new Ipv4Prefix(Ipv4.ToUInt32(address), Ipv4.MaskLength(Ipv4.ToUInt32(mask))).ToRange(), protocol, port);
+
+    public static ProxyId Subnet(string addressMask, int protocol = 0, int port = 0) =>
+        new(Ipv4Prefix.Parse(addressMask).ToRange(), protocol, port);
+
+    public static ProxyId Host(IPAddress address, int protocol = 0, int port = 0) =>
+        new(new Ipv4Range(Ipv4.ToUInt32(address), Ipv4.ToUInt32(address)), protocol, port);
+
+    /// <summary>The subnet form, when the range is one (what ID_IPV4_ADDR_SUBNET carries).</summary>
+    public Ipv4Prefix? Prefix => Range.AsPrefix();
+
+    /// <summary>As `show crypto ipsec sa` prints an ident: "192.168.1.0/255.255.255.0/1/0".</summary>
+    public override string ToString() => Prefix is { } p
+        ? $"{Ipv4.Format(p.Network)}/{Ipv4.Format(p.Mask)}/{Protocol}/{Port}"
+        : $"{Range}/{Protocol}/{Port}";
+}
+
+/// <summary>An outbound packet as the crypto map sees it (ports 0 when the protocol has none).</summary>
+public readonly record struct Packet(IPAddress Source, IPAddress Destination, int Protocol, int SourcePort = 0, int DestinationPort = 0, int? IcmpType = null);
+
+/// <summary>The crypto map entry traffic or a proposal hit, the ACE it hit, and the proxy IDs that ACE gives.</summary>
+public sealed record CryptoMapMatch(CryptoMap Map, CryptoMapEntry Entry, AccessList AccessList, AccessListEntry Ace, ProxyId Local, ProxyId Remote);
+
+/// <summary>One step of the ASA's "Static Crypto Map check" (one map entry tried), for debug output.</summary>
+public sealed record StaticMapCheckStep(string Map, int Sequence, bool Matched, string Reason);
+
+/// <summary>The result of a Static Crypto Map check: the steps in order and the entry that matched, if any.</summary>
+public sealed record StaticMapCheckResult(IReadOnlyList<StaticMapCheckStep> Steps, CryptoMapMatch? Match);
+
+/// <summary>
+/// Crypto map lookups used by negotiation: which entry protects an outbound packet
+/// (initiator: "IPSEC(crypto_map_check): … MAP 10: matched"), and which entry accepts
+/// the proxy IDs a peer proposes (responder: "Static Crypto Map check, map MAP seq = 10
+/// is a successful match"). Entries are tried by sequence number; the first one wins.
+/// </summary>
+public sealed class CryptoMapLookup(AsaConfig config)
+{
+    /// <summary>The maps in play: the one on the interface, or every applied map.</summary>
+    private IEnumerable<CryptoMap> Maps(string? interfaceName) => interfaceName is null
+        ? config.CryptoMaps.Where(m => m.Interface is not null)
+        : config.CryptoMaps.Where(m => m.Interface == interfaceName);
+
+    /// <summary>
+    /// The first complete entry (by sequence number) whose ACL permits the packet. As on the ASA,
+    /// an ACL is read top-down and its first matching line decides; a `deny` line means "not
+    /// this entry" and the next entry is tried.
+    /// </summary>
+    public CryptoMapMatch? MatchOutbound(Packet packet, string? interfaceName = null)
+    {
+        foreach (var map in Maps(interfaceName))
+        {
+            foreach (var entry in map.Entries)
+            {
+                if (!entry.IsComplete || config.FindAccessList(entry.MatchAddress!) is not { } acl) continue;
+                foreach (var ace in acl.Entries)
+                {
+                    if (ace.IsRemark || ace.Inactive || !Matches(ace, packet)) continue;
+                    if (ace.Action == AclAction.Deny) break;
+                    var src = Ipv4.ToUInt32(packet.Source);
+                    var dst = Ipv4.ToUInt32(packet.Destination);
+                    var local = new ProxyId(Resolve(ace.Source).First(r => r.Contains(src)), ace.Protocol,
+                        ace.SourcePort is { Operator: PortOperator.Eq } sp ? sp.Low : 0);
+                    var remote = new ProxyId(Resolve(ace.Destination).First(r => r.Contains(dst)), ace.Protocol,
+                        ace.DestinationPort is { Operator: PortOperator.Eq } dp ? dp.Low : 0);
+                    return new CryptoMapMatch(map, entry, acl, ace, local, remote);
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Responder side: the first entry (by sequence number) whose ACL has a permit line covering
+    /// the proposed proxies — local (our side) within the ACE source, remote (the peer's side)
+    /// within the ACE destination, protocol and port within the ACE's — and which lists the peer.
+    /// </summary>
+    public CryptoMapMatch? MatchProxy(IPAddress peer, ProxyId local, ProxyId remote, string? interfaceName = null) =>
+        StaticCryptoMapCheck(peer, local, remote, interfaceName).Match;
+
+    /// <summary><see cref="MatchProxy"/> with every entry tried, for `debug crypto ikev1` lines.</summary>
+    public StaticMapCheckResult StaticCryptoMapCheck(IPAddress peer, ProxyId local, ProxyId remote, string? interfaceName = null)
+    {
+        var steps = new List<StaticMapCheckStep>();
+        foreach (var map in Maps(interfaceName))
+        {
+            foreach (var entry in map.Entries)
+            {
+                if (!entry.IsComplete || config.FindAccessList(entry.MatchAddress!) is not { } acl)
+                {
+                    steps.Add(new StaticMapCheckStep(map.Name, entry.Sequence, false, "crypto map entry incomplete"));
+                    continue;
+                }
+                var ace = FirstCoveringAce(acl, local, remote);
+                if (ace is null || ace.Action == AclAction.Deny)
+                {
+                    steps.Add(new StaticMapCheckStep(map.Name, entry.Sequence, false, "proxy IDs not in access-list " + acl.Name));
+                    continue;
+                }
+                if (!entry.Peers.Contains(peer))
+                {
+                    steps.Add(new StaticMapCheckStep(map.Name, entry.Sequence, false, $"peer {peer} is not a peer of this entry"));
+                    continue;
+                }
+                steps.Add(new StaticMapCheckStep(map.Name, entry.Sequence, true, "successful match"));
+                return new StaticMapCheckResult(steps, new CryptoMapMatch(map, entry, acl, ace, local, remote));
+            }
+        }
+        return new StaticMapCheckResult(steps, null);
+    }
+
+    private AccessListEntry? FirstCoveringAce(AccessList acl, ProxyId local, ProxyId remote)
+    {
+        foreach (var ace in acl.Entries)
+        {
+            if (ace.IsRemark || ace.Inactive || ace.ServiceObject is not null) continue;
+            if (ace.Protocol != 0 && ace.Protocol != local.Protocol) continue;
+            if (ace.Protocol == 0 && local.Protocol != remote.Protocol) continue;
+            if (local.Protocol != remote.Protocol) continue;
+            if (!PortCovers(ace.SourcePort, local.Port) || !PortCovers(ace.DestinationPort, remote.Port)) continue;
+            if (!Resolve(ace.Source).Any(r => r.Contains(local.Range))) continue;
+            if (!Resolve(ace.Destination).Any(r => r.Contains(remote.Range))) continue;
+            return ace;
+        }
+        return null;
+    }
+
+    /// <summary>A proxy port of 0 means every port: only an ACE without a port condition covers it.</summary>
+    private static bool PortCovers(PortSpec? spec, int proxyPort) =>
+        spec is null || proxyPort != 0 && spec.Matches(proxyPort);
+
+    /// <summary>True when the ACE's protocol, addresses and ports all match the packet.</summary>
+    public bool Matches(AccessListEntry ace, Packet packet)
+    {
+        if (ace.IsRemark || ace.ServiceObject is not null) return false;
+        if (ace.Protocol != 0 && ace.Protocol != packet.Protocol) return false;
+        var src = Ipv4.ToUInt32(packet.Source);
+        var dst = Ipv4.ToUInt32(packet.Destination);
+        if (!Resolve(ace.Source).Any(r => r.Contains(src))) return false;
+        if (!Resolve(ace.Destination).Any(r => r.Contains(dst))) return false;
+        if (ace.SourcePort is { } sp && !sp.Matches(packet.SourcePort)) return false;
+        if (ace.DestinationPort is { } dp && !dp.Matches(packet.DestinationPort)) return false;
+        if (ace.IcmpType is { } type && packet.IcmpType != type) return false;
+        return true;
+    }
+
+    /// <summary>The IPv4 ranges an access-list address stands for (objects and nested groups expanded).</summary>
+    public IReadOnlyList<Ipv4Range> Resolve(AddressSpec spec)
+    {
+        var result = new List<Ipv4Range>();
+        Resolve(spec, result, 0);
+        return result;
+    }
+
+    private void Resolve(AddressSpec spec, List<Ipv4Range> into, int depth)
+    {
+        if (depth > 32) return; // group loops are reported by validation; stop here
+        switch (spec.Kind)
+        {
+            case AddressKind.Any:
+            case AddressKind.Any4:
+                into.Add(Ipv4Range.All);
+                break;
+            case AddressKind.Host:
+                into.Add(new Ipv4Range(spec.Host, spec.Host));
+                break;
+            case AddressKind.Subnet:
+                into.Add(spec.Subnet.ToRange());
+                break;
+            case AddressKind.Object when spec.Name is not null && config.FindObject(spec.Name) is { } o:
+                AddObject(o, into);
+                break;
+            case AddressKind.ObjectGroup when spec.Name is not null && config.FindObjectGroup(spec.Name) is { } g:
+                foreach (var m in g.Members)
+                {
+                    switch (m.Kind)
+                    {
+                        case ObjectGroupMemberKind.Host: into.Add(new Ipv4Range(m.Host, m.Host)); break;
+                        case ObjectGroupMemberKind.Subnet: into.Add(m.Subnet.ToRange()); break;
+                        case ObjectGroupMemberKind.Object: Resolve(AddressSpec.ForObject(m.Name!), into, depth + 1); break;
+                        case ObjectGroupMemberKind.Group: Resolve(AddressSpec.ForObjectGroup(m.Name!), into, depth + 1); break;
+                    }
+                }
+                break;
+            // any6, interface, fqdn objects and unknown names stand for no IPv4 traffic here.
+        }
+    }
+
+    private static void AddObject(NetworkObject o, List<Ipv4Range> into)
+    {
+        switch (o.Kind)
+        {
+            case NetworkObjectKind.Host: into.Add(new Ipv4Range(o.Host, o.Host)); break;
+            case NetworkObjectKind.Subnet: into.Add(o.Subnet.ToRange()); break;
+            case NetworkObjectKind.Range: into.Add(o.Range); break;
+        }
+    }
+}

@@ -1,0 +1,295 @@
+namespace IkeActors.Config.Model;
+
+/// <summary>
+/// The VPN-relevant part of an ASA configuration, as a typed model.
+/// Records compare by value (lists are <see cref="ValueList{T}"/>), so two loads of
+/// equivalent text (e.g. ASA 8.x and 9.x spellings) give equal models.
+/// </summary>
+public sealed record AsaConfig
+{
+    public string? Hostname { get; init; }
+    public ValueList<NameEntry> Names { get; init; } = ValueList<NameEntry>.Empty;
+    public ValueList<AsaInterface> Interfaces { get; init; } = ValueList<AsaInterface>.Empty;
+    public ValueList<NetworkObject> NetworkObjects { get; init; } = ValueList<NetworkObject>.Empty;
+    public ValueList<ObjectGroup> ObjectGroups { get; init; } = ValueList<ObjectGroup>.Empty;
+    public ValueList<AccessList> AccessLists { get; init; } = ValueList<AccessList>.Empty;
+    public ValueList<NatRule> NatRules { get; init; } = ValueList<NatRule>.Empty;
+    public ValueList<TransformSet> TransformSets { get; init; } = ValueList<TransformSet>.Empty;
+    public IpsecSaLifetime GlobalSaLifetime { get; init; } = IpsecSaLifetime.Default;
+    public ValueList<CryptoMap> CryptoMaps { get; init; } = ValueList<CryptoMap>.Empty;
+    /// <summary>Interfaces (by nameif) with `crypto isakmp enable` / `crypto ikev1 enable`.</summary>
+    public ValueList<string> IsakmpEnabledInterfaces { get; init; } = ValueList<string>.Empty;
+    /// <summary>ISAKMP policies in priority order (lowest number first).</summary>
+    public ValueList<IsakmpPolicy> IsakmpPolicies { get; init; } = ValueList<IsakmpPolicy>.Empty;
+    public IsakmpIdentitySetting Identity { get; init; } = IsakmpIdentitySetting.Default;
+    public NatTraversal NatTraversal { get; init; } = NatTraversal.Default;
+    public ValueList<TunnelGroup> TunnelGroups { get; init; } = ValueList<TunnelGroup>.Empty;
+
+    public AsaInterface? FindInterface(string nameif) => Interfaces.FirstOrDefault(i => i.Nameif == nameif);
+    public NetworkObject? FindObject(string name) => NetworkObjects.FirstOrDefault(o => o.Name == name);
+    public ObjectGroup? FindObjectGroup(string name) => ObjectGroups.FirstOrDefault(o => o.Name == name);
+    public AccessList? FindAccessList(string name) => AccessLists.FirstOrDefault(a => a.Name == name);
+    public TransformSet? FindTransformSet(string name) => TransformSets.FirstOrDefault(t => t.Name == name);
+    public CryptoMap? FindCryptoMap(string name) => CryptoMaps.FirstOrDefault(m => m.Name == name);
+    public TunnelGroup? FindTunnelGroup(string name) => TunnelGroups.FirstOrDefault(t => t.Name == name);
+
+    /// <summary>The crypto map applied to an interface (`crypto map NAME interface IF`).</summary>
+    public CryptoMap? CryptoMapOnInterface(string nameif) => CryptoMaps.FirstOrDefault(m => m.Interface == nameif);
+
+    /// <summary>
+    /// The tunnel-group an L2L peer lands on: the one named after its address, else
+    /// DefaultL2LGroup (the ASA's "Connection landed on tunnel_group 10.0.0.2").
+    /// </summary>
+    public TunnelGroup? TunnelGroupForPeer(System.Net.IPAddress peer) =>
+        FindTunnelGroup(peer.ToString()) ?? FindTunnelGroup(AsaDefaults.DefaultL2LGroup);
+}
+
+/// <summary>`name 192.168.1.0 HQ-LAN [description TEXT]` (ASA 8.x style names for addresses).</summary>
+public sealed record NameEntry(uint Address, string Name, string? Description = null);
+
+/// <summary>An `interface` block: the hardware name, its `nameif`, `security-level`, `ip address`.</summary>
+public sealed record AsaInterface(string HardwareName)
+{
+    public string? Nameif { get; init; }
+    public int? SecurityLevel { get; init; }
+    /// <summary>`ip address A.B.C.D MASK`: the interface's own address and its subnet.</summary>
+    public InterfaceAddress? Address { get; init; }
+    /// <summary>`ip address dhcp [setroute]`.</summary>
+    public bool Dhcp { get; init; }
+    public bool DhcpSetRoute { get; init; }
+    public uint? StandbyAddress { get; init; }
+}
+
+/// <summary>An interface address: the host address and the prefix length of its subnet.</summary>
+public readonly record struct InterfaceAddress(uint Host, int Length)
+{
+    public Ipv4Prefix Subnet => new(Host, Length);
+    public System.Net.IPAddress Address => Ipv4.ToAddress(Host);
+    public override string ToString() => $"{Ipv4.Format(Host)} {Ipv4.Format(Ipv4.MaskFromLength(Length))}";
+}
+
+public enum NetworkObjectKind { Host, Subnet, Range, Fqdn }
+
+/// <summary>`object network NAME` with `host`, `subnet`, `range` or `fqdn`.</summary>
+public sealed record NetworkObject(string Name)
+{
+    public NetworkObjectKind? Kind { get; init; }
+    public uint Host { get; init; }
+    public Ipv4Prefix Subnet { get; init; }
+    public Ipv4Range Range { get; init; }
+    public string? Fqdn { get; init; }
+    public string? Description { get; init; }
+
+    public static NetworkObject ForHost(string name, uint a) => new(name) { Kind = NetworkObjectKind.Host, Host = a };
+    public static NetworkObject ForSubnet(string name, Ipv4Prefix p) => new(name) { Kind = NetworkObjectKind.Subnet, Subnet = p };
+    public static NetworkObject ForRange(string name, Ipv4Range r) => new(name) { Kind = NetworkObjectKind.Range, Range = r };
+}
+
+public enum ObjectGroupType { Network, Service, Protocol, IcmpType, User, Security }
+
+public enum ObjectGroupMemberKind { Host, Subnet, Object, Group }
+
+/// <summary>`network-object host A` / `network-object A M` / `network-object object N` / `group-object N`.</summary>
+public sealed record ObjectGroupMember(ObjectGroupMemberKind Kind, uint Host = 0, Ipv4Prefix Subnet = default, string? Name = null);
+
+/// <summary>`object-group network NAME` (members interpreted); other types are kept by name only.</summary>
+public sealed record ObjectGroup(string Name, ObjectGroupType Type)
+{
+    public string? ServiceProtocol { get; init; }
+    public string? Description { get; init; }
+    public ValueList<ObjectGroupMember> Members { get; init; } = ValueList<ObjectGroupMember>.Empty;
+}
+
+public enum AddressKind { Any, Any4, Any6, Host, Subnet, Object, ObjectGroup, Interface }
+
+/// <summary>A source or destination in an access-list entry.</summary>
+public sealed record AddressSpec(AddressKind Kind, uint Host = 0, Ipv4Prefix Subnet = default, string? Name = null)
+{
+    public static readonly AddressSpec Any = new(AddressKind.Any);
+    public static AddressSpec ForHost(uint a) => new(AddressKind.Host, Host: a);
+    public static AddressSpec ForSubnet(Ipv4Prefix p) => new(AddressKind.Subnet, Subnet: p);
+    public static AddressSpec ForObject(string n) => new(AddressKind.Object, Name: n);
+    public static AddressSpec ForObjectGroup(string n) => new(AddressKind.ObjectGroup, Name: n);
+}
+
+public enum PortOperator { Eq, Neq, Lt, Gt, Range, ObjectGroup }
+
+/// <summary>A port condition: `eq N`, `neq N`, `lt N`, `gt N`, `range A B`, or a service `object-group`.</summary>
+public sealed record PortSpec(PortOperator Operator, int Low = 0, int High = 0, string? GroupName = null)
+{
+    public bool Matches(int port) => Operator switch
+    {
+        PortOperator.Eq => port == Low,
+        PortOperator.Neq => port != Low,
+        PortOperator.Lt => port < Low,
+        PortOperator.Gt => port > Low,
+        PortOperator.Range => port >= Low && port <= High,
+        _ => false, // service object-groups are not interpreted: they never match
+    };
+
+    /// <summary>True when every port the condition admits lies in [low, high].</summary>
+    public bool CoversExactly(int low, int high) => Operator switch
+    {
+        PortOperator.Eq => low == Low && high == Low,
+        PortOperator.Range => low >= Low && high <= High,
+        PortOperator.Lt => high < Low,
+        PortOperator.Gt => low > Low,
+        PortOperator.Neq => Low < low || Low > high,
+        _ => false,
+    };
+}
+
+/// <summary>
+/// One line of an access-list: a remark, or an extended entry
+/// `permit|deny PROTO SRC [port] DST [port|icmp-type] [log…] [time-range N] [inactive]`.
+/// </summary>
+public sealed record AccessListEntry
+{
+    public string? Remark { get; init; }
+    public AclAction Action { get; init; }
+    /// <summary>IP protocol number; 0 is `ip` (any protocol).</summary>
+    public int Protocol { get; init; }
+    /// <summary>The protocol as written when it is a name the ASA keeps (e.g. "tcp"), or null for a number.</summary>
+    public string? ProtocolName { get; init; }
+    /// <summary>`object-group NAME` / `object NAME` in the protocol position (not interpreted for matching).</summary>
+    public string? ServiceObject { get; init; }
+    public bool ServiceIsGroup { get; init; }
+    public AddressSpec Source { get; init; } = AddressSpec.Any;
+    public PortSpec? SourcePort { get; init; }
+    public AddressSpec Destination { get; init; } = AddressSpec.Any;
+    public PortSpec? DestinationPort { get; init; }
+    public int? IcmpType { get; init; }
+    /// <summary>The `log …` clause as written (normalized spacing), if any.</summary>
+    public string? Log { get; init; }
+    public string? TimeRange { get; init; }
+    public bool Inactive { get; init; }
+
+    public bool IsRemark => Remark is not null;
+
+    public static AccessListEntry ForRemark(string text) => new() { Remark = text };
+}
+
+/// <summary>An access-list: all lines with the same name, in order.</summary>
+public sealed record AccessList(string Name)
+{
+    public ValueList<AccessListEntry> Entries { get; init; } = ValueList<AccessListEntry>.Empty;
+}
+
+public enum NatKind { Twice, Exemption }
+
+/// <summary>
+/// A NAT rule that matters for VPN traffic. ASA 8.3+ twice NAT:
+/// `nat (inside,outside) source static A A destination static B B [no-proxy-arp] [route-lookup]`;
+/// ASA 8.2 and earlier exemption: `nat (inside) 0 access-list ACL`.
+/// </summary>
+public sealed record NatRule(NatKind Kind, string RealInterface)
+{
+    public string? MappedInterface { get; init; }
+    /// <summary>`after-auto` (8.4) / `after-object` (9.x) section.</summary>
+    public string? Section { get; init; }
+    public int? LineNumber { get; init; }
+    public bool SourceDynamic { get; init; }
+    public string? SourceReal { get; init; }
+    public string? SourceMapped { get; init; }
+    public string? DestinationMapped { get; init; }
+    public string? DestinationReal { get; init; }
+    public string? ServiceReal { get; init; }
+    public string? ServiceMapped { get; init; }
+    public bool NoProxyArp { get; init; }
+    public bool RouteLookup { get; init; }
+    public bool Unidirectional { get; init; }
+    public bool Inactive { get; init; }
+    public string? Description { get; init; }
+    /// <summary>For <see cref="NatKind.Exemption"/>: the access-list naming exempted traffic.</summary>
+    public string? AccessList { get; init; }
+}
+
+/// <summary>`crypto ipsec [ikev1] transform-set NAME ENC [AUTH]` and its `mode`.</summary>
+public sealed record TransformSet(string Name, EspEncryption Encryption, EspIntegrity Integrity)
+{
+    public IpsecMode Mode { get; init; } = AsaDefaults.TransformSetMode;
+
+    /// <summary>As `show crypto ipsec sa` prints it: "esp-aes esp-sha-hmac".</summary>
+    public string TransformText => Integrity == EspIntegrity.None
+        ? AsaKeywords.EspEncryptionText[Encryption]
+        : $"{AsaKeywords.EspEncryptionText[Encryption]} {AsaKeywords.EspIntegrityText[Integrity]}";
+}
+
+/// <summary>IPsec SA lifetime (seconds and kilobytes); null kilobytes is `unlimited`.</summary>
+public sealed record IpsecSaLifetime(int Seconds, long? Kilobytes)
+{
+    public static readonly IpsecSaLifetime Default = new(AsaDefaults.IpsecSaLifetimeSeconds, AsaDefaults.IpsecSaLifetimeKilobytes);
+}
+
+/// <summary>One `crypto map NAME SEQ …` entry.</summary>
+public sealed record CryptoMapEntry(int Sequence)
+{
+    public string? MatchAddress { get; init; }
+    public ValueList<System.Net.IPAddress> Peers { get; init; } = ValueList<System.Net.IPAddress>.Empty;
+    public ValueList<string> TransformSets { get; init; } = ValueList<string>.Empty;
+    /// <summary>`set pfs [groupN]`; null when PFS is not set.</summary>
+    public int? PfsGroup { get; init; }
+    /// <summary>`set security-association lifetime seconds N`; null inherits the global value.</summary>
+    public int? LifetimeSeconds { get; init; }
+    /// <summary>`set security-association lifetime kilobytes N`; null inherits the global value.</summary>
+    public long? LifetimeKilobytes { get; init; }
+    public bool LifetimeKilobytesUnlimited { get; init; }
+    public bool ReverseRoute { get; init; }
+    public ConnectionType ConnectionType { get; init; } = AsaDefaults.CryptoMapConnectionType;
+
+    /// <summary>An entry needs an ACL, a peer and a transform set to be used (ASA "incomplete" otherwise).</summary>
+    public bool IsComplete => MatchAddress is not null && Peers.Count > 0 && TransformSets.Count > 0;
+
+    /// <summary>The lifetime this entry proposes, with the global value where it sets none.</summary>
+    public IpsecSaLifetime EffectiveLifetime(IpsecSaLifetime global) => new(
+        LifetimeSeconds ?? global.Seconds,
+        LifetimeKilobytesUnlimited ? null : LifetimeKilobytes ?? global.Kilobytes);
+}
+
+/// <summary>A crypto map: its entries in sequence-number order and the interface it is applied to.</summary>
+public sealed record CryptoMap(string Name)
+{
+    public ValueList<CryptoMapEntry> Entries { get; init; } = ValueList<CryptoMapEntry>.Empty;
+    public string? Interface { get; init; }
+
+    public CryptoMapEntry? Entry(int sequence) => Entries.FirstOrDefault(e => e.Sequence == sequence);
+}
+
+/// <summary>`crypto isakmp policy N` / `crypto ikev1 policy N` with its parameters (defaults where absent).</summary>
+public sealed record IsakmpPolicy(int Priority)
+{
+    public IsakmpAuthentication Authentication { get; init; } = AsaDefaults.IsakmpPolicyAuthentication;
+    public IkeEncryption Encryption { get; init; } = AsaDefaults.IsakmpPolicyEncryption;
+    public IkeHash Hash { get; init; } = AsaDefaults.IsakmpPolicyHash;
+    public int Group { get; init; } = AsaDefaults.IsakmpPolicyGroup;
+    public int LifetimeSeconds { get; init; } = AsaDefaults.IsakmpPolicyLifetimeSeconds;
+}
+
+/// <summary>`crypto isakmp identity address|hostname|key-id ID|auto`.</summary>
+public sealed record IsakmpIdentitySetting(IsakmpIdentity Kind, string? KeyId = null)
+{
+    public static readonly IsakmpIdentitySetting Default = new(AsaDefaults.Identity);
+}
+
+/// <summary>`crypto isakmp nat-traversal [N]` / `no crypto isakmp nat-traversal`.</summary>
+public sealed record NatTraversal(bool Enabled, int KeepaliveSeconds)
+{
+    public static readonly NatTraversal Default = new(AsaDefaults.NatTraversalEnabled, AsaDefaults.NatTraversalKeepaliveSeconds);
+}
+
+/// <summary>`isakmp keepalive threshold N retry M` / `threshold infinite` / `disable` (DPD, RFC 3706).</summary>
+public sealed record IsakmpKeepalive(bool Disabled, int? ThresholdSeconds, int RetrySeconds)
+{
+    public static readonly IsakmpKeepalive Default = new(false, AsaDefaults.DpdThresholdSeconds, AsaDefaults.DpdRetrySeconds);
+    public bool Infinite => !Disabled && ThresholdSeconds is null;
+}
+
+/// <summary>A `tunnel-group NAME` with its type and ipsec-attributes.</summary>
+public sealed record TunnelGroup(string Name, TunnelGroupType Type)
+{
+    /// <summary>`pre-shared-key` (8.x) / `ikev1 pre-shared-key` (9.x); ToString() masks it.</summary>
+    public PreSharedKey? PreSharedKey { get; init; }
+    public IsakmpKeepalive Keepalive { get; init; } = IsakmpKeepalive.Default;
+    /// <summary>True when an `ipsec-attributes` block was present.</summary>
+    public bool HasIpsecAttributes { get; init; }
+}

@@ -1,0 +1,85 @@
+namespace IkeActors.Config.Model;
+
+/// <summary>
+/// The values the ASA uses when a command is absent. Each names where it comes from.
+/// </summary>
+public static class AsaDefaults
+{
+    // Cisco ASA command reference, `lifetime` (crypto ikev1/isakmp policy mode):
+    // "The default is 86,400 seconds (24 hours)." Range 120–2147483647.
+    public const int IsakmpPolicyLifetimeSeconds = 86400;
+    public const int IsakmpPolicyLifetimeMin = 120;
+    public const int IsakmpPolicyLifetimeMax = 2147483647;
+
+    // Cisco ASA command reference, `crypto ikev1 policy` / CLI configuration guide,
+    // "IKEv1 policy keywords and values" table (ASA 8.4 and later): a parameter not
+    // given in a policy takes its default: authentication pre-share, encryption 3des,
+    // hash sha, group 2.
+    public const IsakmpAuthentication IsakmpPolicyAuthentication = IsakmpAuthentication.PreShare;
+    public const IkeEncryption IsakmpPolicyEncryption = IkeEncryption.TripleDes;
+    public const IkeHash IsakmpPolicyHash = IkeHash.Sha;
+    public const int IsakmpPolicyGroup = 2;
+
+    // Cisco ASA command reference, `crypto ipsec security-association lifetime`:
+    // "The default lifetime is 28,800 seconds (eight hours) and 4,608,000 kilobytes
+    // (10 megabytes per second for one hour)." Crypto map entries inherit the global values.
+    public const int IpsecSaLifetimeSeconds = 28800;
+    public const long IpsecSaLifetimeKilobytes = 4608000;
+    // Same command: seconds 120–2147483647, kilobytes 10–2147483647.
+    public const int IpsecSaLifetimeSecondsMin = 120;
+    public const int IpsecSaLifetimeSecondsMax = 2147483647;
+    public const long IpsecSaLifetimeKilobytesMin = 10;
+    public const long IpsecSaLifetimeKilobytesMax = 2147483647;
+
+    // Cisco ASA command reference, `crypto isakmp nat-traversal`: NAT-T is enabled by
+    // default (ASA 8.4 and later); "the default keepalive is 20 seconds", range 10–3600.
+    public const bool NatTraversalEnabled = true;
+    public const int NatTraversalKeepaliveSeconds = 20;
+    public const int NatTraversalKeepaliveMin = 10;
+    public const int NatTraversalKeepaliveMax = 3600;
+
+    // Cisco ASA command reference, `isakmp keepalive` (tunnel-group ipsec-attributes):
+    // "For a LAN-to-LAN group, the default threshold is 10 seconds and the default
+    // retry is 2 seconds." Threshold 10–3600, retry 2–10.
+    public const int DpdThresholdSeconds = 10;
+    public const int DpdRetrySeconds = 2;
+    public const int DpdThresholdMin = 10;
+    public const int DpdThresholdMax = 3600;
+    public const int DpdRetryMin = 2;
+    public const int DpdRetryMax = 10;
+
+    // Cisco ASA command reference, `crypto isakmp identity`: "The default is auto."
+    public const IsakmpIdentity Identity = IsakmpIdentity.Auto;
+
+    // Cisco ASA command reference, `crypto map set pfs`: "If you do not specify a
+    // Diffie-Hellman group, the ASA uses group2" (set pfs without a group).
+    public const int PfsGroupWhenUnspecified = 2;
+
+    // Cisco ASA command reference, `crypto ipsec ikev1 transform-set mode transport`:
+    // "The default encapsulation mode is tunnel."
+    public const IpsecMode TransformSetMode = IpsecMode.Tunnel;
+
+    // Cisco ASA command reference, `crypto map set connection-type`: "The default is bidirectional."
+    public const ConnectionType CryptoMapConnectionType = ConnectionType.Bidirectional;
+
+    // Cisco ASA command reference, `security-level`: 0–100; `crypto isakmp policy`: priority 1–65535;
+    // `crypto map`: sequence number 1–65535; `set peer`: up to 10 peers;
+    // `set ikev1 transform-set`: up to 11 transform sets.
+    public const int SecurityLevelMax = 100;
+    public const int PriorityMax = 65535;
+    public const int SequenceMax = 65535;
+    public const int MaxPeersPerEntry = 10;
+    public const int MaxTransformSetsPerEntry = 11;
+
+    // Cisco ASA command reference, `pre-shared-key` (tunnel-group ipsec-attributes):
+    // "an alphanumeric string between 1 and 128 characters".
+    public const int PreSharedKeyMaxLength = 128;
+
+    // Cisco ASA: names of interfaces, objects, ACLs, maps are up to 64/241 characters;
+    // we accept up to 241 (the longest, access-list ids).
+    public const int NameMaxLength = 241;
+
+    // The tunnel-group an L2L peer without its own group lands on (Cisco ASA configuration guide,
+    // "Default Connection Profiles": DefaultL2LGroup).
+    public const string DefaultL2LGroup = "DefaultL2LGroup";
+}

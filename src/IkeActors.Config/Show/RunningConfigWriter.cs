@@ -1,0 +1,269 @@
+using System.Globalization;
+using System.Text;
+using IkeActors.Config.Model;
+
+namespace IkeActors.Config.Show;
+
+/// <summary>How to print: `show running-config` masks keys; `more system:running-config` shows them.</summary>
+public sealed record ShowOptions
+{
+    /// <summary>False (the default) prints `ikev1 pre-shared-key *****` as the ASA's `show running-config` does.</summary>
+    public bool RevealSecrets { get; init; }
+
+    public static readonly ShowOptions Masked = new();
+    public static readonly ShowOptions Revealed = new() { RevealSecrets = true };
+}
+
+/// <summary>
+/// Prints the model in the ASA 9.x running-config format (`crypto ikev1 …`,
+/// `crypto ipsec ikev1 transform-set`, `ikev1 pre-shared-key`), one space of indent
+/// for sub-commands, names for well-known ports and protocols as the ASA prints them.
+/// </summary>
+public static class RunningConfigWriter
+{
+    private static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>`show running-config` of the whole interpreted model.</summary>
+    public static string ShowRunningConfig(AsaConfig config, ShowOptions? options = null)
+    {
+        options ??= ShowOptions.Masked;
+        var sb = new StringBuilder();
+        if (config.Hostname is not null) sb.Append("hostname ").Append(config.Hostname).Append('\n');
+        if (config.Names.Count > 0)
+        {
+            sb.Append("names\n");
+            foreach (var n in config.Names)
+            {
+                sb.Append("name ").Append(Ipv4.Format(n.Address)).Append(' ').Append(n.Name);
+                if (n.Description is not null) sb.Append(" description ").Append(n.Description);
+                sb.Append('\n');
+            }
+        }
+        foreach (var i in config.Interfaces) AppendInterface(sb, i);
+        foreach (var o in config.NetworkObjects) AppendObject(sb, o);
+        foreach (var g in config.ObjectGroups.Where(g => g.Type == ObjectGroupType.Network)) AppendGroup(sb, g);
+        sb.Append(ShowAccessList(config));
+        foreach (var r in config.NatRules) sb.Append(FormatNat(r)).Append('\n');
+        sb.Append(ShowCrypto(config));
+        sb.Append(ShowTunnelGroup(config, options));
+        return sb.ToString();
+    }
+
+    private static void AppendInterface(StringBuilder sb, AsaInterface i)
+    {
+        sb.Append("interface ").Append(i.HardwareName).Append('\n');
+        if (i.Nameif is not null) sb.Append(" nameif ").Append(i.Nameif).Append('\n');
+        if (i.SecurityLevel is { } level) sb.Append(" security-level ").Append(N(level)).Append('\n');
+        if (i.Dhcp) sb.Append(" ip address dhcp").Append(i.DhcpSetRoute ? " setroute" : "").Append('\n');
+        else if (i.Address is { } a)
+        {
+            sb.Append(" ip address ").Append(a.ToString());
+            if (i.StandbyAddress is { } s) sb.Append(" standby ").Append(Ipv4.Format(s));
+            sb.Append('\n');
+        }
+        sb.Append("!\n");
+    }
+
+    private static void AppendObject(StringBuilder sb, NetworkObject o)
+    {
+        sb.Append("object network ").Append(o.Name).Append('\n');
+        switch (o.Kind)
+        {
+            case NetworkObjectKind.Host: sb.Append(" host ").Append(Ipv4.Format(o.Host)).Append('\n'); break;
+            case NetworkObjectKind.Subnet: sb.Append(" subnet ").Append(o.Subnet.ToAddressMask()).Append('\n'); break;
+            case NetworkObjectKind.Range: sb.Append(" range ").Append(Ipv4.Format(o.Range.First)).Append(' ').Append(Ipv4.Format(o.Range.Last)).Append('\n'); break;
+            case NetworkObjectKind.Fqdn: sb.Append(" fqdn ").Append(o.Fqdn).Append('\n'); break;
+        }
+        if (o.Description is not null) sb.Append(" description ").Append(o.Description).Append('\n');
+    }
+
+    private static void AppendGroup(StringBuilder sb, ObjectGroup g)
+    {
+        sb.Append("object-group network ").Append(g.Name).Append('\n');
+        if (g.Description is not null) sb.Append(" description ").Append(g.Description).Append('\n');
+        foreach (var m in g.Members)
+        {
+            sb.Append(m.Kind switch
+            {
+                ObjectGroupMemberKind.Host => $" network-object host {Ipv4.Format(m.Host)}",
+                ObjectGroupMemberKind.Subnet => $" network-object {m.Subnet.ToAddressMask()}",
+                ObjectGroupMemberKind.Object => $" network-object object {m.Name}",
+                _ => $" group-object {m.Name}",
+            }).Append('\n');
+        }
+    }
+
+    /// <summary>`show running-config access-list`.</summary>
+    public static string ShowAccessList(AsaConfig config)
+    {
+        var sb = new StringBuilder();
+        foreach (var acl in config.AccessLists)
+        {
+            foreach (var e in acl.Entries) sb.Append(FormatAccessListEntry(acl.Name, e)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    public static string FormatAccessListEntry(string aclName, AccessListEntry e)
+    {
+        if (e.IsRemark) return $"access-list {aclName} remark {e.Remark}";
+        var sb = new StringBuilder();
+        sb.Append("access-list ").Append(aclName).Append(" extended ").Append(e.Action == AclAction.Permit ? "permit" : "deny").Append(' ');
+        if (e.ServiceObject is not null) sb.Append(e.ServiceIsGroup ? "object-group " : "object ").Append(e.ServiceObject);
+        else sb.Append(ProtocolText(e.Protocol));
+        sb.Append(' ').Append(FormatAddress(e.Source));
+        if (e.SourcePort is not null) sb.Append(' ').Append(FormatPort(e.SourcePort, e.Protocol));
+        sb.Append(' ').Append(FormatAddress(e.Destination));
+        if (e.DestinationPort is not null) sb.Append(' ').Append(FormatPort(e.DestinationPort, e.Protocol));
+        if (e.IcmpType is { } icmp) sb.Append(' ').Append(IcmpText(icmp));
+        if (e.Log is not null) sb.Append(' ').Append(e.Log);
+        if (e.TimeRange is not null) sb.Append(" time-range ").Append(e.TimeRange);
+        if (e.Inactive) sb.Append(" inactive");
+        return sb.ToString();
+    }
+
+    public static string ProtocolText(int protocol)
+    {
+        foreach (var (name, number) in AsaKeywords.Protocols)
+        {
+            if (number == protocol) return name;
+        }
+        return N(protocol);
+    }
+
+    private static string IcmpText(int type)
+    {
+        foreach (var (name, number) in AsaKeywords.IcmpTypes)
+        {
+            if (number == type) return name;
+        }
+        return N(type);
+    }
+
+    public static string FormatAddress(AddressSpec a) => a.Kind switch
+    {
+        AddressKind.Any => "any",
+        AddressKind.Any4 => "any4",
+        AddressKind.Any6 => "any6",
+        AddressKind.Host => $"host {Ipv4.Format(a.Host)}",
+        AddressKind.Subnet => a.Subnet.ToAddressMask(),
+        AddressKind.Object => $"object {a.Name}",
+        AddressKind.ObjectGroup => $"object-group {a.Name}",
+        _ => $"interface {a.Name}",
+    };
+
+    private static string FormatPort(PortSpec p, int protocol) => p.Operator switch
+    {
+        PortOperator.Eq => $"eq {PortText(p.Low, protocol)}",
+        PortOperator.Neq => $"neq {PortText(p.Low, protocol)}",
+        PortOperator.Lt => $"lt {PortText(p.Low, protocol)}",
+        PortOperator.Gt => $"gt {PortText(p.Low, protocol)}",
+        PortOperator.Range => $"range {PortText(p.Low, protocol)} {PortText(p.High, protocol)}",
+        _ => $"object-group {p.GroupName}",
+    };
+
+    /// <summary>The ASA prints well-known ports by name ("eq www", "eq https").</summary>
+    public static string PortText(int port, int protocol)
+    {
+        foreach (var (name, number, tcp, udp) in AsaKeywords.Ports)
+        {
+            if (number != port) continue;
+            if (protocol == 6 && tcp || protocol == 17 && udp) return name;
+        }
+        return N(port);
+    }
+
+    public static string FormatNat(NatRule r)
+    {
+        if (r.Kind == NatKind.Exemption) return $"nat ({r.RealInterface}) 0 access-list {r.AccessList}";
+        var sb = new StringBuilder($"nat ({r.RealInterface},{r.MappedInterface})");
+        if (r.Section is not null) sb.Append(' ').Append(r.Section);
+        if (r.LineNumber is { } line) sb.Append(' ').Append(N(line));
+        sb.Append(" source ").Append(r.SourceDynamic ? "dynamic " : "static ").Append(r.SourceReal).Append(' ').Append(r.SourceMapped);
+        if (r.DestinationMapped is not null) sb.Append(" destination static ").Append(r.DestinationMapped).Append(' ').Append(r.DestinationReal);
+        if (r.ServiceReal is not null) sb.Append(" service ").Append(r.ServiceReal).Append(' ').Append(r.ServiceMapped);
+        if (r.Unidirectional) sb.Append(" unidirectional");
+        if (r.NoProxyArp) sb.Append(" no-proxy-arp");
+        if (r.RouteLookup) sb.Append(" route-lookup");
+        if (r.Inactive) sb.Append(" inactive");
+        if (r.Description is not null) sb.Append(" description ").Append(r.Description);
+        return sb.ToString();
+    }
+
+    /// <summary>`show running-config crypto` (the IPsec and IKEv1 part), ASA 9.x spelling.</summary>
+    public static string ShowCrypto(AsaConfig config)
+    {
+        var sb = new StringBuilder();
+        foreach (var t in config.TransformSets)
+        {
+            sb.Append("crypto ipsec ikev1 transform-set ").Append(t.Name).Append(' ').Append(t.TransformText).Append('\n');
+            if (t.Mode == IpsecMode.Transport) sb.Append("crypto ipsec ikev1 transform-set ").Append(t.Name).Append(" mode transport\n");
+        }
+        var global = config.GlobalSaLifetime;
+        if (global.Seconds != AsaDefaults.IpsecSaLifetimeSeconds)
+            sb.Append("crypto ipsec security-association lifetime seconds ").Append(N(global.Seconds)).Append('\n');
+        if (global.Kilobytes != AsaDefaults.IpsecSaLifetimeKilobytes)
+            sb.Append("crypto ipsec security-association lifetime kilobytes ").Append(global.Kilobytes is { } kb ? N(kb) : "unlimited").Append('\n');
+        foreach (var map in config.CryptoMaps)
+        {
+            foreach (var e in map.Entries)
+            {
+                var prefix = $"crypto map {map.Name} {N(e.Sequence)} ";
+                if (e.MatchAddress is not null) sb.Append(prefix).Append("match address ").Append(e.MatchAddress).Append('\n');
+                if (e.PfsGroup is { } pfs)
+                    sb.Append(prefix).Append(pfs == AsaDefaults.PfsGroupWhenUnspecified ? "set pfs" : $"set pfs group{N(pfs)}").Append('\n');
+                if (e.Peers.Count > 0) sb.Append(prefix).Append("set peer ").Append(string.Join(' ', e.Peers)).Append('\n');
+                if (e.TransformSets.Count > 0) sb.Append(prefix).Append("set ikev1 transform-set ").Append(string.Join(' ', e.TransformSets)).Append('\n');
+                if (e.LifetimeSeconds is { } s) sb.Append(prefix).Append("set security-association lifetime seconds ").Append(N(s)).Append('\n');
+                if (e.LifetimeKilobytesUnlimited) sb.Append(prefix).Append("set security-association lifetime kilobytes unlimited\n");
+                else if (e.LifetimeKilobytes is { } k) sb.Append(prefix).Append("set security-association lifetime kilobytes ").Append(N(k)).Append('\n');
+                if (e.ReverseRoute) sb.Append(prefix).Append("set reverse-route\n");
+                if (e.ConnectionType != AsaDefaults.CryptoMapConnectionType)
+                    sb.Append(prefix).Append("set connection-type ").Append(AsaKeywords.ConnectionTypeText[e.ConnectionType]).Append('\n');
+            }
+            if (map.Interface is not null) sb.Append("crypto map ").Append(map.Name).Append(" interface ").Append(map.Interface).Append('\n');
+        }
+        if (config.Identity.Kind != AsaDefaults.Identity)
+        {
+            sb.Append("crypto isakmp identity ").Append(AsaKeywords.Identity[config.Identity.Kind]);
+            if (config.Identity.KeyId is not null) sb.Append(' ').Append(config.Identity.KeyId);
+            sb.Append('\n');
+        }
+        if (!config.NatTraversal.Enabled) sb.Append("no crypto isakmp nat-traversal\n");
+        else if (config.NatTraversal.KeepaliveSeconds != AsaDefaults.NatTraversalKeepaliveSeconds)
+            sb.Append("crypto isakmp nat-traversal ").Append(N(config.NatTraversal.KeepaliveSeconds)).Append('\n');
+        foreach (var iface in config.IsakmpEnabledInterfaces) sb.Append("crypto ikev1 enable ").Append(iface).Append('\n');
+        foreach (var p in config.IsakmpPolicies)
+        {
+            sb.Append("crypto ikev1 policy ").Append(N(p.Priority)).Append('\n');
+            sb.Append(" authentication ").Append(AsaKeywords.Authentication[p.Authentication]).Append('\n');
+            sb.Append(" encryption ").Append(AsaKeywords.Encryption[p.Encryption]).Append('\n');
+            sb.Append(" hash ").Append(AsaKeywords.Hash[p.Hash]).Append('\n');
+            sb.Append(" group ").Append(N(p.Group)).Append('\n');
+            sb.Append(" lifetime ").Append(N(p.LifetimeSeconds)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>`show running-config tunnel-group`: keys masked unless <see cref="ShowOptions.RevealSecrets"/>.</summary>
+    public static string ShowTunnelGroup(AsaConfig config, ShowOptions? options = null)
+    {
+        options ??= ShowOptions.Masked;
+        var sb = new StringBuilder();
+        foreach (var g in config.TunnelGroups)
+        {
+            var implicitType = g.Name is AsaDefaults.DefaultL2LGroup or "DefaultRAGroup" or "DefaultWEBVPNGroup";
+            if (!implicitType) sb.Append("tunnel-group ").Append(g.Name).Append(" type ").Append(AsaKeywords.TunnelGroupTypeText[g.Type]).Append('\n');
+            var hasAttributes = g.HasIpsecAttributes || g.PreSharedKey is not null || g.Keepalive != IsakmpKeepalive.Default;
+            if (!hasAttributes) continue;
+            sb.Append("tunnel-group ").Append(g.Name).Append(" ipsec-attributes\n");
+            if (g.PreSharedKey is not null)
+                sb.Append(" ikev1 pre-shared-key ").Append(options.RevealSecrets ? g.PreSharedKey.Reveal() : PreSharedKey.Mask).Append('\n');
+            var k = g.Keepalive;
+            if (k.Disabled) sb.Append(" isakmp keepalive disable\n");
+            else if (k != IsakmpKeepalive.Default)
+                sb.Append(" isakmp keepalive threshold ").Append(k.ThresholdSeconds is { } t ? N(t) : "infinite").Append(" retry ").Append(N(k.RetrySeconds)).Append('\n');
+        }
+        return sb.ToString();
+    }
+}

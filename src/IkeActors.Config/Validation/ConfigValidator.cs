@@ -1,0 +1,184 @@
+using IkeActors.Config.Model;
+using IkeActors.Config.Parsing;
+
+namespace IkeActors.Config.Validation;
+
+/// <summary>
+/// Checks made once the whole file is read: every name a command uses exists, every
+/// crypto map peer can authenticate, ISAKMP policies are ones this gateway can negotiate,
+/// and crypto maps sit on interfaces where ISAKMP is enabled.
+/// </summary>
+internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
+{
+    private readonly List<ConfigDiagnostic> _out = [];
+
+    public IReadOnlyList<ConfigDiagnostic> Validate()
+    {
+        CheckReferences();
+        CheckCryptoMaps();
+        CheckPolicies();
+        CheckInterfaces();
+        CheckObjects();
+        return _out;
+    }
+
+    private void Error(Located at, string message) => Error(at.Location, at.SourceLine, message);
+    private void Error(SourceLocation location, string line, string message) =>
+        _out.Add(new ConfigDiagnostic(DiagnosticSeverity.Error, DiagnosticKind.Semantic, location, message, line, []));
+    private void Warning(Located at, string message) =>
+        _out.Add(new ConfigDiagnostic(DiagnosticSeverity.Warning, DiagnosticKind.Semantic, at.Location, message, at.SourceLine, []));
+
+    private bool HasInterfaces => config.Interfaces.Any(i => i.Nameif is not null);
+
+    private void CheckReferences()
+    {
+        foreach (var r in facts.References)
+        {
+            switch (r.Kind)
+            {
+                case ReferenceKind.AccessList when config.FindAccessList(r.Name) is null:
+                    Error(r.Location, r.SourceLine, $"access-list '{r.Name}' does not exist ({r.Context})");
+                    break;
+                case ReferenceKind.TransformSet when config.FindTransformSet(r.Name) is null:
+                    Error(r.Location, r.SourceLine, $"transform-set '{r.Name}' does not exist ({r.Context}); define it with `crypto ipsec ikev1 transform-set {r.Name} …`");
+                    break;
+                case ReferenceKind.NetworkObject when config.FindObject(r.Name) is null:
+                    Error(r.Location, r.SourceLine, config.FindObjectGroup(r.Name) is not null
+                        ? $"'{r.Name}' is an object-group, not an object: write `object-group {r.Name}` ({r.Context})"
+                        : $"network object '{r.Name}' does not exist ({r.Context})");
+                    break;
+                case ReferenceKind.NetworkGroup:
+                    var group = config.FindObjectGroup(r.Name);
+                    if (group is null)
+                        Error(r.Location, r.SourceLine, config.FindObject(r.Name) is not null
+                            ? $"'{r.Name}' is an object, not an object-group: write `object {r.Name}` ({r.Context})"
+                            : $"object-group '{r.Name}' does not exist ({r.Context})");
+                    else if (group.Type != ObjectGroupType.Network)
+                        Error(r.Location, r.SourceLine, $"object-group '{r.Name}' is not a network object-group ({r.Context})");
+                    break;
+                case ReferenceKind.NetworkObjectOrGroup when config.FindObject(r.Name) is null && config.FindObjectGroup(r.Name) is null:
+                    Error(r.Location, r.SourceLine, $"network object or object-group '{r.Name}' does not exist ({r.Context})");
+                    break;
+                case ReferenceKind.Interface when HasInterfaces && config.FindInterface(r.Name) is null:
+                    Error(r.Location, r.SourceLine, $"interface '{r.Name}' does not exist (no interface has `nameif {r.Name}`) ({r.Context})");
+                    break;
+            }
+        }
+    }
+
+    private void CheckCryptoMaps()
+    {
+        foreach (var p in facts.Peers)
+        {
+            var map = config.FindCryptoMap(p.Map);
+            if (map?.Entry(p.Sequence) is not { } entry || !entry.Peers.Contains(p.Peer)) continue; // replaced by a later `set peer`
+            var at = new Located(p.Location, p.SourceLine);
+            var group = config.FindTunnelGroup(p.Peer.ToString());
+            if (group is null)
+            {
+                var fallback = config.FindTunnelGroup(AsaDefaults.DefaultL2LGroup);
+                if (fallback?.PreSharedKey is null)
+                {
+                    Error(at, $"peer {p.Peer} has no tunnel-group: add `tunnel-group {p.Peer} type ipsec-l2l` and its `ipsec-attributes` with `ikev1 pre-shared-key`");
+                    continue;
+                }
+                group = fallback;
+            }
+            if (group.Type != TunnelGroupType.IpsecL2L)
+            {
+                Error(at, $"tunnel-group {group.Name} for peer {p.Peer} is of type {AsaKeywords.TunnelGroupTypeText[group.Type]}, expected ipsec-l2l");
+                continue;
+            }
+            if (group.PreSharedKey is null)
+                Error(at, $"peer {p.Peer} has no pre-shared key: tunnel-group {group.Name} ipsec-attributes has no `ikev1 pre-shared-key`");
+        }
+
+        foreach (var map in config.CryptoMaps)
+        {
+            foreach (var entry in map.Entries)
+            {
+                if (!facts.MapEntryLines.TryGetValue((map.Name, entry.Sequence), out var at)) continue;
+                if (!entry.IsComplete)
+                {
+                    var missing = new List<string>();
+                    if (entry.MatchAddress is null) missing.Add("match address");
+                    if (entry.Peers.Count == 0) missing.Add("set peer");
+                    if (entry.TransformSets.Count == 0) missing.Add("set ikev1 transform-set");
+                    Warning(at, $"crypto map {map.Name} {entry.Sequence} is incomplete (no {string.Join(", no ", missing)}): it is never used");
+                }
+                if (entry.MatchAddress is not null && config.FindAccessList(entry.MatchAddress) is { } acl
+                    && !acl.Entries.Any(e => !e.IsRemark && e.Action == AclAction.Permit && !e.Inactive))
+                    Warning(at, $"access-list {acl.Name} of crypto map {map.Name} {entry.Sequence} permits nothing: no traffic is protected");
+            }
+            if (map.Interface is null && map.Entries.Count > 0 && map.Entries.Select(e => facts.MapEntryLines.GetValueOrDefault((map.Name, e.Sequence))).FirstOrDefault(l => l is not null) is { } first)
+                Warning(first, $"crypto map {map.Name} is not applied to any interface (`crypto map {map.Name} interface outside`)");
+        }
+    }
+
+    private void CheckPolicies()
+    {
+        foreach (var policy in config.IsakmpPolicies)
+        {
+            Located At(string field) => facts.PolicyLines.GetValueOrDefault((policy.Priority, field)) ?? facts.PolicyLines[(policy.Priority, "")];
+            if (policy.Authentication != IsakmpAuthentication.PreShare)
+                Error(At("authentication"), $"ISAKMP policy {policy.Priority}: authentication {AsaKeywords.Authentication[policy.Authentication]} is not supported (this gateway authenticates IKEv1 with pre-shared keys only)");
+            if (policy.Hash is IkeHash.Sha256 or IkeHash.Sha384 or IkeHash.Sha512)
+                Error(At("hash"), $"ISAKMP policy {policy.Priority}: hash {AsaKeywords.Hash[policy.Hash]} is not supported with IKEv1 (the ASA offers SHA-2 for IKEv2 only; use md5 or sha)");
+            if (policy.Group is 7 or 19 or 20 or 21 or 24)
+                Error(At("group"), $"ISAKMP policy {policy.Priority}: Diffie-Hellman group {policy.Group} is not supported with IKEv1 (use group 2, 5, 14, 15 or 16)");
+            if (policy.Encryption == IkeEncryption.Des && policy.Group >= 14)
+                Warning(At("encryption"), $"ISAKMP policy {policy.Priority}: encryption des with group {policy.Group} pairs a 56-bit cipher with a strong group; use aes");
+        }
+        var mapsInUse = config.CryptoMaps.Where(m => m.Interface is not null && m.Entries.Any(e => e.IsComplete)).ToList();
+        if (mapsInUse.Count > 0 && config.IsakmpPolicies.Count == 0 && facts.MapInterfaceLines.TryGetValue(mapsInUse[0].Name, out var line))
+            Error(line, "no ISAKMP policy is configured (`crypto ikev1 policy 10` with authentication pre-share …): phase 1 cannot be negotiated");
+    }
+
+    private void CheckInterfaces()
+    {
+        foreach (var map in config.CryptoMaps)
+        {
+            if (map.Interface is null || !facts.MapInterfaceLines.TryGetValue(map.Name, out var at)) continue;
+            if (HasInterfaces && config.FindInterface(map.Interface) is null)
+            {
+                Error(at, $"interface '{map.Interface}' does not exist (no interface has `nameif {map.Interface}`)");
+                continue;
+            }
+            if (!config.IsakmpEnabledInterfaces.Contains(map.Interface))
+                Error(at, $"crypto map {map.Name} is applied to interface {map.Interface} but ISAKMP is not enabled there (`crypto ikev1 enable {map.Interface}`)");
+        }
+        foreach (var iface in config.IsakmpEnabledInterfaces)
+        {
+            if (HasInterfaces && config.FindInterface(iface) is null && facts.IsakmpEnableLines.TryGetValue(iface, out var at))
+                Error(at, $"interface '{iface}' does not exist (no interface has `nameif {iface}`)");
+        }
+    }
+
+    private void CheckObjects()
+    {
+        // Nested object-groups must not loop (the ASA refuses a group-object that would).
+        foreach (var group in config.ObjectGroups.Where(g => g.Type == ObjectGroupType.Network))
+        {
+            if (ReachesItself(group.Name, group.Name, [], 0))
+            {
+                var r = facts.References.FirstOrDefault(x => x.Kind == ReferenceKind.NetworkGroup && x.Context == "group-object"
+                    && config.FindObjectGroup(group.Name)!.Members.Any(m => m.Kind == ObjectGroupMemberKind.Group && m.Name == x.Name));
+                if (r is not null) Error(r.Location, r.SourceLine, $"object-group '{group.Name}' contains itself through group-object");
+            }
+        }
+    }
+
+    private bool ReachesItself(string start, string current, HashSet<string> seen, int depth)
+    {
+        if (depth > 64 || !seen.Add(current)) return false;
+        var group = config.FindObjectGroup(current);
+        if (group is null) return false;
+        foreach (var m in group.Members)
+        {
+            if (m.Kind != ObjectGroupMemberKind.Group || m.Name is null) continue;
+            if (m.Name == start) return true;
+            if (ReachesItself(start, m.Name, seen, depth + 1)) return true;
+        }
+        return false;
+    }
+}

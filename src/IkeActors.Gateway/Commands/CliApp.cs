@@ -1,0 +1,26 @@
+using System.CommandLine;
+
+namespace IkeActors.Gateway.Commands;
+
+/// <summary>
+/// The `ikeactors` command tree. Each command lives in its own file under Commands/ and is
+/// added here; output goes to the writers given, so tests can run the CLI in-process.
+/// </summary>
+public static class CliApp
+{
+    public static RootCommand CreateRoot(TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("IkeActors: a clustered IKEv1 VPN concentrator");
+        root.Subcommands.Add(ConfigCommand.Create(output, error));
+        return root;
+    }
+
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        output ??= Console.Out;
+        error ??= Console.Error;
+        var root = CreateRoot(output, error);
+        var parse = root.Parse(args);
+        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+}

@@ -201,7 +201,7 @@ internal static class PayloadEmitter
                     break;
                 case FieldKind.Reserved:
                     w.Line("if (raw.Length - offset < " + f.WidthBytes + ") { error = new(offset, " + err + ", " + Rt + "WireErrorReason.Truncated); return false; }");
-                    w.Line("if (raw.Slice(offset, " + f.WidthBytes + ").ContainsAnyExcept((byte)0)) { error = new(offset, " + err + ", " + Rt + "WireErrorReason.ReservedNotZero); return false; }");
+                    w.Line("if (global::System.MemoryExtensions.ContainsAnyExcept(raw.Slice(offset, " + f.WidthBytes + "), (byte)0)) { error = new(offset, " + err + ", " + Rt + "WireErrorReason.ReservedNotZero); return false; }");
                     w.Line("offset += " + f.WidthBytes + ";");
                     break;
                 case FieldKind.Bytes:

@@ -31,7 +31,7 @@ internal static class VendorEmitter
         // Longest first so a more specific prefix wins over a shorter one.
         foreach (var v in vendors.OrderByDescending(v => v.Bytes.Count))
         {
-            var test = v.IsPrefix ? "vendorId.StartsWith(" + v.Name + ")" : "vendorId.SequenceEqual(" + v.Name + ")";
+            var test = "global::System.MemoryExtensions." + (v.IsPrefix ? "StartsWith" : "SequenceEqual") + "(vendorId, " + v.Name + ")";
             w.Line("if (" + test + ") return KnownVendorId." + v.Name + ";");
         }
         w.Line("return KnownVendorId.Unknown;");

@@ -39,6 +39,8 @@ internal sealed class SchemaParser
     private readonly List<FieldDef> _fields = new();
     private readonly List<AttributeDef> _attributes = new();
     private int _reservedCount;
+    private bool _skipBlock;      // the last directive was broken: its indented lines are not reported again
+    private bool _blockHadErrors; // a member was broken: do not also call the block empty
 
     private SchemaParser(string path) => _path = path;
 
@@ -68,7 +70,13 @@ internal sealed class SchemaParser
             if (!indented)
             {
                 CloseBlock();
+                var before = _diagnostics.Count;
                 ParseDirective(tokens, comment, n);
+                _skipBlock = _blockKind is null && _diagnostics.Count > before;
+            }
+            else if (_skipBlock)
+            {
+                continue;
             }
             else if (_blockKind is null)
             {
@@ -76,7 +84,9 @@ internal sealed class SchemaParser
             }
             else
             {
+                var before = _diagnostics.Count;
                 ParseMember(tokens, comment, n);
+                if (_diagnostics.Count > before) _blockHadErrors = true;
             }
         }
         CloseBlock();
@@ -492,6 +502,7 @@ internal sealed class SchemaParser
         _fields.Clear();
         _attributes.Clear();
         _reservedCount = 0;
+        _blockHadErrors = false;
     }
 
     private void CloseBlock()
@@ -501,17 +512,17 @@ internal sealed class SchemaParser
         switch (_blockKind)
         {
             case "enum":
-                if (_members.Count == 0) Report("IKEGEN012", $"enum '{_blockName.Text}' has no members", loc);
-                else _enums.Add(new EnumDef(_blockName.Text, _namespace, _blockWidth, _blockFlags, _members.ToImmutableArray(), _blockDoc, loc));
+                if (_members.Count == 0 && !_blockHadErrors) Report("IKEGEN012", $"enum '{_blockName.Text}' has no members", loc);
+                else if (_members.Count > 0) _enums.Add(new EnumDef(_blockName.Text, _namespace, _blockWidth, _blockFlags, _members.ToImmutableArray(), _blockDoc, loc));
                 break;
             case "payload":
             case "header":
-                if (_fields.Count == 0) Report("IKEGEN012", $"{_blockKind} '{_blockName.Text}' has no fields", loc);
-                else _payloads.Add(new PayloadDef(_blockName.Text, _namespace, _blockIsHeader, _blockTypeNumber, _blockDisplay, _blockNested, _fields.ToImmutableArray(), _blockDoc, loc));
+                if (_fields.Count == 0 && !_blockHadErrors) Report("IKEGEN012", $"{_blockKind} '{_blockName.Text}' has no fields", loc);
+                else if (_fields.Count > 0 && !_blockHadErrors) _payloads.Add(new PayloadDef(_blockName.Text, _namespace, _blockIsHeader, _blockTypeNumber, _blockDisplay, _blockNested, _fields.ToImmutableArray(), _blockDoc, loc));
                 break;
             case "attributes":
-                if (_attributes.Count == 0) Report("IKEGEN012", $"attributes '{_blockName.Text}' has no attributes", loc);
-                else _attributeClasses.Add(new AttributeClassDef(_blockName.Text, _namespace, _attributes.ToImmutableArray(), _blockDoc, loc));
+                if (_attributes.Count == 0 && !_blockHadErrors) Report("IKEGEN012", $"attributes '{_blockName.Text}' has no attributes", loc);
+                else if (_attributes.Count > 0) _attributeClasses.Add(new AttributeClassDef(_blockName.Text, _namespace, _attributes.ToImmutableArray(), _blockDoc, loc));
                 break;
         }
         _blockKind = null;

@@ -1,1 +1,0 @@
-namespace CustomPayload; internal static class AssemblyMarker { }

@@ -1,1 +1,0 @@
-namespace IkeActors.Crypto.Tests; public class SmokeTests { [Fact] public void Builds() => Assert.True(true); }

@@ -1,1 +1,0 @@
-namespace IkeActors.Samples.Tests; public class SmokeTests { [Fact] public void Builds() => Assert.True(true); }

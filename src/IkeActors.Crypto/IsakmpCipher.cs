@@ -8,18 +8,22 @@ namespace IkeActors.Crypto;
 public enum IsakmpPadding
 {
     /// <summary>
-    /// Zero octets up to the next block boundary, none if already aligned. This is what strongSwan
-    /// sends (checked against its captured MM5/QM messages in the tests) and what strongSwan,
-    /// Libreswan and the ASA accept: receivers take payload lengths from the payload chain and
-    /// ignore the padding (RFC 2408 §3.1: the header length includes it).
+    /// 1 to block-size zero octets: always at least one, a whole block when the body is already
+    /// aligned. This is exactly what strongSwan 5.9 sends (every encrypted message in the captured
+    /// runs under Vectors/ is padded so, and our MM5 re-encryption is byte-identical). Receivers
+    /// (strongSwan, Libreswan, the ASA) take payload lengths from the payload chain and ignore
+    /// the padding (RFC 2408 §3.1: the header length includes it).
     /// </summary>
-    ZeroToBlock = 0,
+    ZeroAtLeastOneOctet = 0,
+
+    /// <summary>Zero octets up to the next block boundary, none if already aligned.</summary>
+    ZeroToBlock = 1,
 
     /// <summary>
     /// RFC 2409 appendix B: zero octets, the last padding octet holding the number of padding
     /// octets before it; there is always at least one padding octet.
     /// </summary>
-    Rfc2409CountByte = 1,
+    Rfc2409CountByte = 2,
 }
 
 /// <summary>
@@ -62,7 +66,7 @@ public sealed class IsakmpCipher : IDisposable
     public int BlockSize { get; }
 
     /// <summary>Padding used by <see cref="TryEncrypt"/>.</summary>
-    public IsakmpPadding Padding { get; set; } = IsakmpPadding.ZeroToBlock;
+    public IsakmpPadding Padding { get; set; } = IsakmpPadding.ZeroAtLeastOneOctet;
 
     /// <summary>
     /// Creates the cipher state of an IKE SA. Fails (false, no exception) for an unsupported cipher
@@ -120,8 +124,8 @@ public sealed class IsakmpCipher : IDisposable
     /// <summary>Length of the encrypted body for a plaintext body of the given length.</summary>
     public int GetCiphertextLength(int plaintextLength) => Padding switch
     {
-        IsakmpPadding.Rfc2409CountByte => (plaintextLength / BlockSize + 1) * BlockSize,
-        _ => (plaintextLength + BlockSize - 1) / BlockSize * BlockSize,
+        IsakmpPadding.ZeroToBlock => (plaintextLength + BlockSize - 1) / BlockSize * BlockSize,
+        _ => (plaintextLength / BlockSize + 1) * BlockSize,
     };
 
     /// <summary>

@@ -9,10 +9,7 @@ internal static class AttributeEmitter
 
     public static string Emit(AttributeClassDef a)
     {
-        var w = new CodeWriter();
-        w.Line(CodeWriter.Header(System.IO.Path.GetFileName(a.Location.Path)));
-        w.Line("namespace " + a.Namespace + ";");
-        w.Line();
+        var w = CodeWriter.File(System.IO.Path.GetFileName(a.Location.Path), a.Namespace);
         w.Doc(a.Doc);
         w.Open("public enum " + a.Name + " : ushort");
         foreach (var at in a.Attributes) { w.Doc(at.Doc); w.Line(at.Name + " = " + at.Type + ","); }

@@ -15,10 +15,7 @@ internal static class DebugEmitter
 
     public static string Emit(string ns, IReadOnlyList<MessageDef> messages)
     {
-        var w = new CodeWriter();
-        w.Line(CodeWriter.Header("the debug-message schemas of " + ns));
-        w.Line("namespace " + ns + ";");
-        w.Line();
+        var w = CodeWriter.File("the debug-message schemas of " + ns, ns);
         w.Doc("The ASA debug-message catalog of the schemas: one entry per message.");
         w.Open("public static partial class AsaDebugCatalog");
         foreach (var m in messages)

@@ -8,10 +8,7 @@ internal static class EnumEmitter
 {
     public static string Emit(EnumDef e)
     {
-        var w = new CodeWriter();
-        w.Line(CodeWriter.Header(System.IO.Path.GetFileName(e.Location.Path)));
-        w.Line("namespace " + e.Namespace + ";");
-        w.Line();
+        var w = CodeWriter.File(System.IO.Path.GetFileName(e.Location.Path), e.Namespace);
         w.Doc(e.Doc);
         if (e.IsFlags) w.Line("[global::System.Flags]");
         w.Open("public enum " + e.Name + " : " + Types.Unsigned(e.WidthBytes));

@@ -16,10 +16,7 @@ internal static class MessageEmitter
 
     public static string EmitDispatch(string ns, IReadOnlyList<PayloadDef> payloads)
     {
-        var w = new CodeWriter();
-        w.Line(CodeWriter.Header("the payload schemas of " + ns));
-        w.Line("namespace " + ns + ";");
-        w.Line();
+        var w = CodeWriter.File("the payload schemas of " + ns, ns);
         w.Doc("Selects the decoder of a payload by its type number (RFC 2408 §3.1 Next Payload).");
         w.Open("public static partial class PayloadDispatch");
         var top = payloads.Where(p => !p.IsHeader && !p.IsNested).OrderBy(p => p.TypeNumber).ToList();
@@ -62,10 +59,7 @@ internal static class MessageEmitter
         var version = Off("Version");
         var flags = Off("Flags");
         var length = header.Fields.First(f => f.IsLength);
-        var w = new CodeWriter();
-        w.Line(CodeWriter.Header(System.IO.Path.GetFileName(header.Location.Path)));
-        w.Line("namespace " + header.Namespace + ";");
-        w.Line();
+        var w = CodeWriter.File(System.IO.Path.GetFileName(header.Location.Path), header.Namespace);
         w.Doc("A whole ISAKMP message: header plus the validated payload chain (RFC 2408 §3.1, §3.2). Zero-copy.");
         w.Open("public readonly ref partial struct " + name);
         w.Line("private readonly " + Span + " _raw;");

@@ -18,11 +18,8 @@ internal static class PayloadEmitter
 
     public static string Emit(PayloadDef p, SchemaSet set)
     {
-        var w = new CodeWriter();
+        var w = CodeWriter.File(System.IO.Path.GetFileName(p.Location.Path), p.Namespace);
         var plan = new Plan(p, set);
-        w.Line(CodeWriter.Header(System.IO.Path.GetFileName(p.Location.Path)));
-        w.Line("namespace " + p.Namespace + ";");
-        w.Line();
         EmitView(w, plan);
         w.Line();
         EmitModel(w, plan);

@@ -9,10 +9,7 @@ internal static class VendorEmitter
 {
     public static string Emit(string ns, IReadOnlyList<VendorDef> vendors)
     {
-        var w = new CodeWriter();
-        w.Line(CodeWriter.Header("the vendor-ID schemas of " + ns));
-        w.Line("namespace " + ns + ";");
-        w.Line();
+        var w = CodeWriter.File("the vendor-ID schemas of " + ns, ns);
         w.Doc("Vendor IDs the schemas name (RFC 2408 §3.16 payload bodies).");
         w.Open("public enum KnownVendorId");
         w.Line("Unknown = 0,");

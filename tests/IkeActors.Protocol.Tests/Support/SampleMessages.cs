@@ -13,6 +13,12 @@ public static class SampleMessages
     public const ulong InitiatorCookie = 0x85f3281bbdbee122;
     public const ulong ResponderCookie = 0xb4fe688673c9452c;
 
+    public static IsakmpHeader Header(ExchangeType exchange, ulong responderCookie, uint messageId) => new()
+    {
+        InitiatorCookie = InitiatorCookie, ResponderCookie = responderCookie, Version = 0x10, // RFC 2408 §3.1: version 1.0
+        ExchangeType = exchange, Flags = 0, MessageId = messageId,
+    };
+
     public static byte[] Bytes(int length, byte seed)
     {
         var b = new byte[length];
@@ -59,11 +65,7 @@ public static class SampleMessages
     public static byte[] MainMode1()
     {
         var buffer = new byte[1024];
-        var m = new MessageBuilder(buffer, new IsakmpHeader
-        {
-            InitiatorCookie = InitiatorCookie, ResponderCookie = 0, Version = 0x10,
-            ExchangeType = ExchangeType.IdentityProtection, Flags = 0, MessageId = 0,
-        });
+        var m = new MessageBuilder(buffer, Header(ExchangeType.IdentityProtection, 0, 0));
         m.Add(Phase1Sa());
         m.Add(Vid(VendorIds.NatTDraft02));
         m.Add(Vid(VendorIds.NatTDraft03));
@@ -76,11 +78,7 @@ public static class SampleMessages
     public static byte[] MainMode3()
     {
         var buffer = new byte[1024];
-        var m = new MessageBuilder(buffer, new IsakmpHeader
-        {
-            InitiatorCookie = InitiatorCookie, ResponderCookie = ResponderCookie, Version = 0x10,
-            ExchangeType = ExchangeType.IdentityProtection, Flags = 0, MessageId = 0,
-        });
+        var m = new MessageBuilder(buffer, Header(ExchangeType.IdentityProtection, ResponderCookie, 0));
         m.Add(new KePayload { KeyExchangeData = Bytes(128, 1) });       // group 2: 1024-bit g^x
         m.Add(new NoncePayload { NonceData = Bytes(20, 2) });
         m.Add(Vid(VendorIds.CiscoUnity));
@@ -109,11 +107,7 @@ public static class SampleMessages
     public static byte[] QuickMode1()
     {
         var buffer = new byte[1024];
-        var m = new MessageBuilder(buffer, new IsakmpHeader
-        {
-            InitiatorCookie = InitiatorCookie, ResponderCookie = ResponderCookie, Version = 0x10,
-            ExchangeType = ExchangeType.QuickMode, Flags = 0, MessageId = 0x7b80c2b0,
-        });
+        var m = new MessageBuilder(buffer, Header(ExchangeType.QuickMode, ResponderCookie, 0x7b80c2b0));
         m.Add(new HashPayload { HashData = Bytes(20, 5) });
         m.Add(new SaPayload
         {
@@ -164,11 +158,7 @@ public static class SampleMessages
     public static byte[] InformationalDelete()
     {
         var buffer = new byte[256];
-        var m = new MessageBuilder(buffer, new IsakmpHeader
-        {
-            InitiatorCookie = InitiatorCookie, ResponderCookie = ResponderCookie, Version = 0x10,
-            ExchangeType = ExchangeType.Informational, Flags = 0, MessageId = 0x1234abcd,
-        });
+        var m = new MessageBuilder(buffer, Header(ExchangeType.Informational, ResponderCookie, 0x1234abcd));
         m.Add(new HashPayload { HashData = Bytes(20, 7) });
         m.Add(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, SpiSize = 4, Spis = new byte[] { 0xdd, 0xe5, 0x09, 0x31 } });
         return m.Finish().ToArray();

@@ -127,12 +127,17 @@ internal sealed class AsaConfigParser
 
     private void Run(CommandCursor cursor, Action parse, bool isSubCommand)
     {
+        // A command that fails leaves no references behind (its names are not checked twice).
+        var references = References.Count;
+        var peers = Peers.Count;
         try
         {
             parse();
         }
         catch (NotInterpretedSignal)
         {
+            References.RemoveRange(references, References.Count - references);
+            Peers.RemoveRange(peers, Peers.Count - peers);
             _notInterpreted.Add(new UninterpretedCommand(cursor.LineNumber, SecretMasker.Mask(cursor.Line.Trim())));
             if (!isSubCommand)
             {
@@ -143,6 +148,8 @@ internal sealed class AsaConfigParser
         }
         catch (CommandError e)
         {
+            References.RemoveRange(references, References.Count - references);
+            Peers.RemoveRange(peers, Peers.Count - peers);
             _diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Error, e.Kind,
                 new SourceLocation(_file, cursor.LineNumber, e.Column), e.Message, cursor.Line, e.Expected));
             if (!isSubCommand && _block == Block.None)
@@ -365,9 +372,9 @@ internal sealed class AsaConfigParser
 
         var ported = entry.Protocol is 6 or 17 or 132 || entry.ServiceObject is not null;
         entry = entry with { Source = ParseAclAddress(c, "source") };
-        if (ported && IsPortStart(c)) entry = entry with { SourcePort = ParsePort(c, entry.Protocol) };
+        if (ported && IsPortStart(c, afterDestination: false)) entry = entry with { SourcePort = ParsePort(c, entry.Protocol) };
         entry = entry with { Destination = ParseAclAddress(c, "destination") };
-        if (ported && IsPortStart(c)) entry = entry with { DestinationPort = ParsePort(c, entry.Protocol) };
+        if (ported && IsPortStart(c, afterDestination: true)) entry = entry with { DestinationPort = ParsePort(c, entry.Protocol) };
         else if (entry.Protocol == 1 && !c.AtEnd && !IsAceOption(c))
         {
             var t = c.Peek!.Value;
@@ -380,9 +387,12 @@ internal sealed class AsaConfigParser
             }
         }
 
+        var seen = new HashSet<string>();
         while (!c.AtEnd)
         {
+            var optionColumn = c.Column;
             var option = c.Keyword("log", "time-range", "inactive");
+            if (!seen.Add(option)) throw c.InvalidAt(optionColumn, $"'{option}' is given twice", "end of command");
             switch (option)
             {
                 case "log":
@@ -419,11 +429,18 @@ internal sealed class AsaConfigParser
         return string.Join(' ', parts);
     }
 
-    private bool IsPortStart(CommandCursor c)
+    /// <summary>
+    /// Whether a port condition follows. `object-group NAME` after the source address is a
+    /// source port group only if NAME is a known service group (else it is the destination);
+    /// after the destination address it can only be a service group.
+    /// </summary>
+    private bool IsPortStart(CommandCursor c, bool afterDestination)
     {
         if (c.PeekIs("eq") || c.PeekIs("neq") || c.PeekIs("lt") || c.PeekIs("gt") || c.PeekIs("range")) return true;
         if (c.PeekIs("object-group") && c.PeekAt(1) is { } name)
-            return _groups.Any(g => g.Name == name.Text && g.Type == ObjectGroupType.Service);
+            return afterDestination
+                ? !_groups.Any(g => g.Name == name.Text && g.Type == ObjectGroupType.Network)
+                : _groups.Any(g => g.Name == name.Text && g.Type == ObjectGroupType.Service);
         return false;
     }
 

@@ -9,7 +9,7 @@ public static class SecretMasker
     private static readonly HashSet<string> SecretFollows = new(StringComparer.OrdinalIgnoreCase)
     {
         "password", "passwd", "key", "pre-shared-key", "community", "secret", "ldap-login-password",
-        "md5", "authentication-key", "shared-secret", "key-string", "ospf-key", "message-digest-key",
+        "md5", "shared-secret", "key-string", "ospf-key", "message-digest-key",
     };
 
     public static string Mask(string command)

@@ -36,7 +36,7 @@ public class CustomPayloadTests
             Assert.Equal(tag, SiteTagPayload.FromView(view));
 
             var sink = new ListDebugSink(level: 1);
-            AsaDebug.SiteTagReceived(sink, new DebugContext(IPAddress.Parse("10.0.0.2")), Encoding.ASCII.GetString(view.Label), view.Priority);
+            CustomPayload.AsaDebug.SiteTagReceived(sink, new DebugContext(IPAddress.Parse("10.0.0.2")), Encoding.ASCII.GetString(view.Label), view.Priority);
             Assert.Equal("[IKEv1]: IP = 10.0.0.2, Received site tag HQ with priority 5", Assert.Single(sink.Lines));
             found = true;
         }

@@ -115,9 +115,42 @@ internal sealed class AsaConfigParser
             Run(cursor, () => ParseSubCommand(cursor), isSubCommand: true);
             return;
         }
+        if (!indented && IsUnindentedSubCommand(cursor))
+        {
+            // Pasted configuration often loses its indentation; the ASA stays in the sub-mode
+            // until a global command comes, and so do we.
+            Run(cursor, () => ParseSubCommand(cursor), isSubCommand: true);
+            return;
+        }
         EndBlock();
+        _blockHeader = SecretMasker.Mask(trimmed);
         Run(cursor, () => ParseCommand(cursor), isSubCommand: false);
     }
+
+    private static readonly Dictionary<Block, HashSet<string>> SubCommandWords = new()
+    {
+        [Block.Interface] = new(StringComparer.OrdinalIgnoreCase) { "nameif", "security-level", "shutdown", "speed", "duplex", "vlan", "management-only", "description" },
+        [Block.ObjectNetwork] = new(StringComparer.OrdinalIgnoreCase) { "host", "subnet", "range", "fqdn", "description" },
+        [Block.ObjectGroupNetwork] = new(StringComparer.OrdinalIgnoreCase) { "network-object", "group-object", "description" },
+        [Block.IsakmpPolicy] = new(StringComparer.OrdinalIgnoreCase) { "authentication", "encryption", "hash", "group", "lifetime" },
+        [Block.TunnelGroupIpsec] = new(StringComparer.OrdinalIgnoreCase) { "pre-shared-key", "ikev1", "ikev2", "peer-id-validate", "chain" },
+    };
+
+    private bool IsUnindentedSubCommand(CommandCursor c)
+    {
+        if (!SubCommandWords.TryGetValue(_block, out var words) || c.Peek is not { } first) return false;
+        if (words.Contains(first.Text)) return true;
+        // Words that are also global commands count only with the sub-command's second word.
+        var second = c.PeekAt(1)?.Text;
+        return _block switch
+        {
+            Block.Interface => first.Text.Equals("ip", StringComparison.OrdinalIgnoreCase) && "address".Equals(second, StringComparison.OrdinalIgnoreCase),
+            Block.TunnelGroupIpsec => first.Text.Equals("isakmp", StringComparison.OrdinalIgnoreCase) && "keepalive".Equals(second, StringComparison.OrdinalIgnoreCase),
+            _ => false,
+        };
+    }
+
+    private string _blockHeader = "";
 
     private void EndBlock()
     {
@@ -138,7 +171,10 @@ internal sealed class AsaConfigParser
         {
             References.RemoveRange(references, References.Count - references);
             Peers.RemoveRange(peers, Peers.Count - peers);
-            _notInterpreted.Add(new UninterpretedCommand(cursor.LineNumber, SecretMasker.Mask(cursor.Line.Trim())));
+            _notInterpreted.Add(new UninterpretedCommand(cursor.LineNumber, SecretMasker.Mask(cursor.Line.Trim()))
+            {
+                Context = isSubCommand ? _blockHeader : null,
+            });
             if (!isSubCommand)
             {
                 // Lines indented under a command we do not interpret belong to it.

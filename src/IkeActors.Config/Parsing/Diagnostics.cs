@@ -61,8 +61,13 @@ public sealed record ConfigDiagnostic(
 /// <summary>A command kept as written but outside the VPN subset this gateway interprets.</summary>
 public sealed record UninterpretedCommand(int Line, string Text, int SubLines = 0)
 {
+    /// <summary>For a sub-command, the command that opened its block (e.g. "tunnel-group 10.0.0.2 ipsec-attributes").</summary>
+    public string? Context { get; init; }
+
     public override string ToString() =>
-        SubLines == 0 ? $"line {Line}: {Text}" : $"line {Line}: {Text} (+{SubLines} sub-command lines)";
+        $"line {Line}: {Text}"
+        + (Context is null ? "" : $" (in {Context})")
+        + (SubLines == 0 ? "" : $" (and {SubLines} sub-command lines)");
 }
 
 /// <summary>What loading a configuration file gives: the model (best effort), all errors and warnings, the commands not interpreted.</summary>

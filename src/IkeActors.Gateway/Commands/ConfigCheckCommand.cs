@@ -48,7 +48,9 @@ internal static class ConfigCheckCommand
         if (!quiet)
         {
             foreach (var u in result.NotInterpreted)
-                output.WriteLine($"{display}:{u.Line}: warning: not interpreted: {u.Text}{(u.SubLines > 0 ? $" (and {u.SubLines} sub-command lines)" : "")}");
+                output.WriteLine($"{display}:{u.Line}: warning: not interpreted: {u.Text}"
+                    + (u.Context is null ? "" : $" (in {u.Context})")
+                    + (u.SubLines > 0 ? $" (and {u.SubLines} sub-command lines)" : ""));
         }
 
         var errors = result.Errors.Count();

@@ -93,4 +93,36 @@ public class ParserBehaviourTests
         Assert.DoesNotContain("cisco123", group.ToString());
         Assert.Equal("cisco123"u8.ToArray(), a.Bytes.ToArray());
     }
+
+    [Fact]
+    public void Ipv6_forms_are_kept_as_not_interpreted_not_errors()
+    {
+        var r = AsaConfigLoader.Load("""
+            object network V6-LAN
+             subnet 2001:db8:10::/48
+            object-group network MIXED
+             network-object host 2001:db8::1
+             network-object 2001:db8:20::/48
+             network-object host 10.0.0.1
+            access-list A extended permit ip 2001:db8::/32 any6
+            access-list A extended permit ip host 2001:db8::5 any6
+            access-list A extended permit ip any4 any4
+            """, "v6.cfg");
+        TestFiles.AssertValid(r);
+        Assert.Equal([2, 4, 5, 7, 8], r.NotInterpreted.Select(u => u.Line).ToArray());
+        Assert.Single(r.Config.FindAccessList("A")!.Entries);
+        Assert.Single(r.Config.FindObjectGroup("MIXED")!.Members);
+        Assert.Null(r.Config.FindObject("V6-LAN")!.Kind);
+    }
+
+    [Theory]
+    [InlineData("username bob password Xy12 encrypted privilege 15", "username bob password ***** encrypted privilege 15")]
+    [InlineData("snmp-server community Publ1c", "snmp-server community *****")]
+    [InlineData(" key 0 R4dius", " key 0 *****")]
+    [InlineData("ntp authentication-key 1 md5 NtpK3y", "ntp authentication-key 1 md5 *****")]
+    [InlineData("ntp server 10.0.0.5 key 1", "ntp server 10.0.0.5 key 1")]
+    [InlineData("crypto key generate rsa modulus 2048", "crypto key generate rsa modulus 2048")]
+    [InlineData("failover key Fa1lK3y", "failover key *****")]
+    public void Secrets_in_uninterpreted_commands_are_masked(string command, string expected) =>
+        Assert.Equal(expected, Parsing.SecretMasker.Mask(command));
 }

@@ -91,6 +91,10 @@ public class SeedConfigTests
         // "Keep-alive type for this connection: DPD" with the L2L defaults.
         Assert.Equal(new IsakmpKeepalive(false, 10, 2), group.Keepalive);
         Assert.Same(group, c.TunnelGroupForPeer(IPAddress.Parse("10.0.0.2")));
+        Assert.Equal(new PreSharedKey("cisco"), c.PreSharedKeyForPeer(IPAddress.Parse("10.0.0.2")));
+        Assert.Null(c.PreSharedKeyForPeer(IPAddress.Parse("10.0.0.3")));
+        Assert.Equal(IPAddress.Parse("10.0.0.1"), c.LocalAddressOf(c.CryptoMaps[0]));
+        Assert.Equal([c.TransformSets[0]], c.TransformSetsOf(c.CryptoMaps[0].Entries[0]));
 
         var acl = c.FindAccessList("VPN")!;
         Assert.Equal(2, acl.Entries.Count);

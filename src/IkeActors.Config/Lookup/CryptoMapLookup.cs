@@ -47,6 +47,10 @@ public sealed record StaticMapCheckResult(IReadOnlyList<StaticMapCheckStep> Step
 /// </summary>
 public sealed class CryptoMapLookup(AsaConfig config)
 {
+    // Address specs resolve to the same ranges for the life of a config: resolve each once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<AddressSpec, IReadOnlyList<Ipv4Range>> _resolved = new();
+    private readonly Dictionary<string, AccessList> _acls = config.AccessLists.GroupBy(a => a.Name).ToDictionary(g => g.Key, g => g.First());
+
     /// <summary>The maps in play: the one on the interface, or every applied map.</summary>
     private IEnumerable<CryptoMap> Maps(string? interfaceName) => interfaceName is null
         ? config.CryptoMaps.Where(m => m.Interface is not null)
@@ -63,7 +67,7 @@ public sealed class CryptoMapLookup(AsaConfig config)
         {
             foreach (var entry in map.Entries)
             {
-                if (!entry.IsComplete || config.FindAccessList(entry.MatchAddress!) is not { } acl) continue;
+                if (!entry.IsComplete || !_acls.TryGetValue(entry.MatchAddress!, out var acl)) continue;
                 foreach (var ace in acl.Entries)
                 {
                     if (ace.IsRemark || ace.Inactive || !Matches(ace, packet)) continue;
@@ -97,7 +101,7 @@ public sealed class CryptoMapLookup(AsaConfig config)
         {
             foreach (var entry in map.Entries)
             {
-                if (!entry.IsComplete || config.FindAccessList(entry.MatchAddress!) is not { } acl)
+                if (!entry.IsComplete || !_acls.TryGetValue(entry.MatchAddress!, out var acl))
                 {
                     steps.Add(new StaticMapCheckStep(map.Name, entry.Sequence, false, "crypto map entry incomplete"));
                     continue;
@@ -156,12 +160,12 @@ public sealed class CryptoMapLookup(AsaConfig config)
     }
 
     /// <summary>The IPv4 ranges an access-list address stands for (objects and nested groups expanded).</summary>
-    public IReadOnlyList<Ipv4Range> Resolve(AddressSpec spec)
+    public IReadOnlyList<Ipv4Range> Resolve(AddressSpec spec) => _resolved.GetOrAdd(spec, s =>
     {
         var result = new List<Ipv4Range>();
-        Resolve(spec, result, 0);
+        Resolve(s, result, 0);
         return result;
-    }
+    });
 
     private void Resolve(AddressSpec spec, List<Ipv4Range> into, int depth)
     {

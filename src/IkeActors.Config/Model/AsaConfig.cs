@@ -42,6 +42,18 @@ public sealed record AsaConfig
     /// </summary>
     public TunnelGroup? TunnelGroupForPeer(System.Net.IPAddress peer) =>
         FindTunnelGroup(peer.ToString()) ?? FindTunnelGroup(AsaDefaults.DefaultL2LGroup);
+
+    /// <summary>The pre-shared key phase 1 uses with a peer (its tunnel-group's, else DefaultL2LGroup's).</summary>
+    public PreSharedKey? PreSharedKeyForPeer(System.Net.IPAddress peer) =>
+        FindTunnelGroup(peer.ToString())?.PreSharedKey ?? FindTunnelGroup(AsaDefaults.DefaultL2LGroup)?.PreSharedKey;
+
+    /// <summary>The transform sets an entry proposes, in its order (names that do not exist are left out).</summary>
+    public IReadOnlyList<TransformSet> TransformSetsOf(CryptoMapEntry entry) =>
+        entry.TransformSets.Select(FindTransformSet).OfType<TransformSet>().ToList();
+
+    /// <summary>The address of the interface a crypto map is applied to (the local IKE endpoint).</summary>
+    public System.Net.IPAddress? LocalAddressOf(CryptoMap map) =>
+        map.Interface is { } nameif && FindInterface(nameif)?.Address is { } a ? a.Address : null;
 }
 
 /// <summary>`name 192.168.1.0 HQ-LAN [description TEXT]` (ASA 8.x style names for addresses).</summary>

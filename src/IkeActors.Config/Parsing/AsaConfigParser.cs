@@ -303,10 +303,11 @@ internal sealed class AsaConfigParser
         c.Next("object");
         var kind = c.Keyword("network", "service");
         if (kind == "service") throw Skip();
+        var nameColumn = c.Column;
         var name = c.Name("object name", 64);
         c.End();
         if (_groups.Any(g => g.Name == name))
-            throw c.InvalidAt(c.EndColumn - name.Length - 1, $"'{name}' is already an object-group name", "object name");
+            throw c.InvalidAt(nameColumn, $"'{name}' is already an object-group name", "object name");
         if (!_objects.Any(o => o.Name == name)) _objects.Add(new NetworkObject(name));
         Enter(Block.ObjectNetwork, name);
     }
@@ -445,6 +446,14 @@ internal sealed class AsaConfigParser
         return entry;
     }
 
+    /// <summary>An IPv6 address or prefix ("2001:db8::1", "2001:db8::/32").</summary>
+    private static bool IsIpv6(string text)
+    {
+        var slash = text.IndexOf('/');
+        var address = slash < 0 ? text : text[..slash];
+        return address.Contains(':') && IPAddress.TryParse(address, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+    }
+
     private static bool IsAceOption(CommandCursor c) => c.PeekIs("log") || c.PeekIs("time-range") || c.PeekIs("inactive");
 
     private static readonly string[] LogLevels =
@@ -524,7 +533,10 @@ internal sealed class AsaConfigParser
             case "any": c.Next(role); return AddressSpec.Any;
             case "any4": c.Next(role); return new AddressSpec(AddressKind.Any4);
             case "any6": c.Next(role); return new AddressSpec(AddressKind.Any6);
-            case "host": c.Next(role); return AddressSpec.ForHost(c.Address($"{role} host address", _nameTable));
+            case "host":
+                c.Next(role);
+                if (c.Peek is { } h && IsIpv6(h.Text)) throw Skip();
+                return AddressSpec.ForHost(c.Address($"{role} host address", _nameTable));
             case "interface": c.Next(role); return new AddressSpec(AddressKind.Interface, Name: c.Name("interface name"));
             case "object":
             {
@@ -545,6 +557,7 @@ internal sealed class AsaConfigParser
         }
         if (Ipv4.TryParse(t.Text, out _) || _nameTable.ContainsKey(t.Text))
             return AddressSpec.ForSubnet(c.Prefix($"{role} address", _nameTable));
+        if (IsIpv6(t.Text)) throw Skip(); // IPv6 entries never match the IPv4 traffic this gateway carries
         throw c.Invalid($"expected a {role} address (any, host A.B.C.D, A.B.C.D MASK, object NAME, object-group NAME), found '{CommandCursor.Printable(t.Text)}'", expected);
     }
 
@@ -1038,6 +1051,7 @@ internal sealed class AsaConfigParser
         var index = _objects.FindIndex(o => o.Name == _blockKey);
         var current = _objects[index];
         var what = c.Keyword("host", "subnet", "range", "fqdn", "description", "nat");
+        if (what != "description" && c.Peek is { } v6 && IsIpv6(v6.Text)) throw Skip(); // IPv6 objects: kept, not interpreted
         switch (what)
         {
             case "host":
@@ -1091,6 +1105,8 @@ internal sealed class AsaConfigParser
                 break;
             }
             default:
+                if (c.Peek is { } v6 && IsIpv6(v6.Text) || c.PeekAt(1) is { } v6Host && c.PeekIs("host") && IsIpv6(v6Host.Text))
+                    throw Skip(); // IPv6 members: kept, not interpreted
                 if (c.TryKeyword("host"))
                 {
                     member = new ObjectGroupMember(ObjectGroupMemberKind.Host, Host: c.Address("host address", _nameTable));
@@ -1121,7 +1137,6 @@ internal sealed class AsaConfigParser
     private void ParsePolicySub(CommandCursor c)
     {
         var current = _policies[_blockPriority];
-        var column = c.Column;
         var what = c.Keyword("authentication", "encryption", "hash", "group", "lifetime");
         var valueColumn = c.Column;
         switch (what)
@@ -1149,7 +1164,6 @@ internal sealed class AsaConfigParser
         c.End();
         _policies[_blockPriority] = current;
         PolicyLines[(_blockPriority, what)] = Here(c, valueColumn);
-        _ = column;
     }
 
     private void ParseTunnelGroupIpsecSub(CommandCursor c)

@@ -22,6 +22,10 @@ public static class SecretMasker
         {
             if (!SecretFollows.Contains(tokens[i].Text)) continue;
             var secret = tokens[i + 1];
+            // `crypto key generate rsa`, `ntp server A key 1`: a verb or a key number, not a secret.
+            if (tokens[i].Text.Equals("key", StringComparison.OrdinalIgnoreCase)
+                && (secret.Text is "generate" or "zeroize" or "import" or "export" || secret.Text.All(char.IsAsciiDigit) && i + 2 >= tokens.Length))
+                continue;
             // `key 0 SECRET` / `password 8 SECRET`: an encryption type digit precedes the secret.
             if (secret.Text is "0" or "7" or "8" && i + 2 < tokens.Length) secret = tokens[i + 2];
             masked.Add((secret.Start, secret.Text.Length));

@@ -219,6 +219,15 @@ public class ErrorTests
     }
 
     [Fact]
+    public void Nat_naming_an_unknown_interface_points_inside_the_parentheses()
+    {
+        var r = AsaConfigLoader.Load(Good + "\nobject network L\n subnet 10.0.0.0 255.0.0.0\nnat (inisde,outside) source static L L\n", "nat.cfg");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal((22, 6), (e.Location.Line, e.Location.Column));
+        Assert.StartsWith("interface 'inisde' does not exist", e.Message);
+    }
+
+    [Fact]
     public void Tunnel_group_attributes_before_its_type_is_an_error()
     {
         var r = LoadReplacing("tunnel-group 10.0.0.2 type ipsec-l2l\n", "");
@@ -263,6 +272,17 @@ public class ErrorTests
             .Replace("tunnel-group 10.0.0.2 type ipsec-l2l", "tunnel-group 10.0.0.2 type l2l", StringComparison.Ordinal);
         var r = AsaConfigLoader.Load(text, "many.cfg");
         Assert.Equal([3, 7, 8, 15, 17, 18], r.Errors.Select(e => e.Location.Line).ToArray());
+    }
+
+    [Fact]
+    public void Sub_commands_of_a_rejected_block_header_are_skipped_not_reported()
+    {
+        var r = AsaConfigLoader.Load("crypto ikev1 policy 0\n authentication pre-share\n hash bogus\nhostname ok\n", "hdr.cfg");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal((1, 21), (e.Location.Line, e.Location.Column));
+        Assert.Empty(r.NotInterpreted);
+        Assert.Empty(r.Config.IsakmpPolicies);
+        Assert.Equal("ok", r.Config.Hostname);
     }
 
     [Fact]

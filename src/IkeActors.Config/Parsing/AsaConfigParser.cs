@@ -21,7 +21,7 @@ internal sealed record Located(SourceLocation Location, string SourceLine);
 /// </summary>
 internal sealed class AsaConfigParser
 {
-    private enum Block { None, Interface, ObjectNetwork, ObjectGroupNetwork, IsakmpPolicy, TunnelGroupIpsec, Uninterpreted }
+    private enum Block { None, Interface, ObjectNetwork, ObjectGroupNetwork, IsakmpPolicy, TunnelGroupIpsec, Uninterpreted, Skipped }
 
     private readonly string _file;
     private readonly List<ConfigDiagnostic> _diagnostics = [];
@@ -99,13 +99,14 @@ internal sealed class AsaConfigParser
             return;
         }
         var cursor = new CommandCursor(line, number);
-        if (cursor.PeekIs("exit") || cursor.PeekIs("quit") && _block != Block.Uninterpreted)
+        if (cursor.PeekIs("exit") || cursor.PeekIs("quit") && _block is not (Block.Uninterpreted or Block.Skipped))
         {
             EndBlock();
             return;
         }
         if (indented && _block != Block.None)
         {
+            if (_block == Block.Skipped) return; // under a block header that had an error: the error explains them
             if (_block == Block.Uninterpreted)
             {
                 var u = _notInterpreted[_blockUninterpretedIndex];
@@ -188,14 +189,8 @@ internal sealed class AsaConfigParser
             Peers.RemoveRange(peers, Peers.Count - peers);
             _diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Error, e.Kind,
                 new SourceLocation(_file, cursor.LineNumber, e.Column), e.Message, cursor.Line, e.Expected));
-            if (!isSubCommand && _block == Block.None)
-            {
-                // The sub-commands of a block whose header failed are skipped silently
-                // (the header error explains them); mark them uninterpreted without listing.
-                _block = Block.Uninterpreted;
-                _notInterpreted.Add(new UninterpretedCommand(cursor.LineNumber, "(command with error) " + SecretMasker.Mask(cursor.Line.Trim())));
-                _blockUninterpretedIndex = _notInterpreted.Count - 1;
-            }
+            // The sub-commands of a block whose header failed are skipped (the header's error explains them).
+            if (!isSubCommand) _block = Block.Skipped;
         }
     }
 
@@ -407,6 +402,7 @@ internal sealed class AsaConfigParser
             throw c.Invalid($"expected a protocol (ip, tcp, udp, icmp, … or 0-255), found '{CommandCursor.Printable(protoText!)}'", expected);
         }
 
+        if (entry.Protocol == 58) throw Skip(); // icmp6: IPv6 only, kept as not interpreted
         var ported = entry.Protocol is 6 or 17 or 132 || entry.ServiceObject is not null;
         entry = entry with { Source = ParseAclAddress(c, "source") };
         if (ported && IsPortStart(c, afterDestination: false)) entry = entry with { SourcePort = ParsePort(c, entry.Protocol) };
@@ -576,9 +572,11 @@ internal sealed class AsaConfigParser
         var parts = ifs[1..^1].Split(',');
         if (parts.Length > 2 || parts.Any(p => p.Length == 0))
             throw c.InvalidAt(ifColumn, $"expected (real_ifc,mapped_ifc), found '{CommandCursor.Printable(ifs)}'", "(real_ifc,mapped_ifc)");
+        var partColumn = ifColumn + 1;
         foreach (var p in parts)
         {
-            if (p != "any") References.Add(new Reference(ReferenceKind.Interface, p, Loc(c, ifColumn), c.Line, "nat"));
+            if (p != "any") References.Add(new Reference(ReferenceKind.Interface, p, Loc(c, partColumn), c.Line, "nat"));
+            partColumn += p.Length + 1;
         }
 
         if (parts.Length == 1)

@@ -341,6 +341,23 @@ public class DiffieHellmanTests
         Assert.Same(g, DhGroup.Get(DhGroupId.Modp2048));
     }
 
+    [Theory]
+    [InlineData(DhGroupId.Modp1024)]
+    [InlineData(DhGroupId.Ecp256)]
+    public void Groups_are_safe_to_share_between_threads(DhGroupId id)
+    {
+        DhGroup group = DhGroup.Get(id);
+        Parallel.For(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+        {
+            using DhKeyPair a = group.GenerateKeyPair();
+            using DhKeyPair b = group.GenerateKeyPair();
+            byte[] s1 = new byte[group.SharedSecretLength], s2 = new byte[group.SharedSecretLength];
+            Assert.Equal(DhStatus.Ok, a.ComputeSharedSecret(b.PublicValue, s1));
+            Assert.Equal(DhStatus.Ok, b.ComputeSharedSecret(a.PublicValue, s2));
+            Assert.Equal(Hex.S(s1), Hex.S(s2));
+        });
+    }
+
     [Fact]
     public void Disposed_key_pairs_refuse_to_compute()
     {

@@ -276,6 +276,47 @@ public class StrongSwanVectorTests
     }
 
     [Theory, MemberData(nameof(Files))]
+    public void Every_iv_either_charon_logged_is_one_our_chaining_produced(string file)
+    {
+        using var run = new Run(file);
+        using IsakmpCipher cipher = run.NewCipher();
+        var states = new Dictionary<uint, List<string>>();
+        void Record(uint mid)
+        {
+            byte[] iv = new byte[cipher.BlockSize];
+            cipher.GetIv(mid, iv);
+            if (!states.TryGetValue(mid, out List<string>? list))
+            {
+                states[mid] = list = [];
+            }
+            list.Add(Hex.S(iv));
+        }
+        foreach (CapturedMessage m in run.Messages.Where(m => m.Encrypted))
+        {
+            Record(m.MessageId);
+            byte[] plain = new byte[m.Body.Length];
+            Assert.True(cipher.TryDecrypt(m.MessageId, m.Body, plain, out _));
+            cipher.AcceptReceived(m.MessageId, m.Body);
+            Record(m.MessageId);
+        }
+        int checkedIvs = 0;
+        foreach (JsonElement side in new[] { run.Initiator, run.Responder })
+        {
+            foreach (JsonElement e in side.GetProperty("nextIvs").EnumerateArray())
+            {
+                uint mid = e.GetProperty("messageId").GetUInt32();
+                if (!run.Messages.Any(m => m.Encrypted && m.MessageId == mid))
+                {
+                    continue; // e.g. an exchange charon started after the capture stopped
+                }
+                Assert.Contains(e.GetProperty("iv").GetString()!, states[mid]);
+                checkedIvs++;
+            }
+        }
+        Assert.True(checkedIvs >= 12, $"only {checkedIvs} IVs checked");
+    }
+
+    [Theory, MemberData(nameof(Files))]
     public void Nat_d_hashes_match(string file)
     {
         using var run = new Run(file);

@@ -19,7 +19,11 @@ public sealed class TsharkInteropTests : IClassFixture<TsharkInteropTests.Captur
         public const int MainMode1Frame = 1, MainMode3Frame = 2, QuickMode1Frame = 3, DeleteFrame = 4,
             MainMode5Frame = 5, DpdFrame = 6, BrokenFrame = 7;
 
+        public const int FirstRandomFrame = BrokenFrame + 1, RandomCount = 60;
+
         public readonly List<byte[]> Messages = [];
+        /// <summary>What the test put into each random message, frame FirstRandomFrame + index.</summary>
+        public readonly List<RandomModel> Models = [];
         public readonly string Directory;
         public readonly JsonDocument Json;
         public readonly string Verbose;
@@ -33,6 +37,13 @@ public sealed class TsharkInteropTests : IClassFixture<TsharkInteropTests.Captur
             Messages.Add(MainMode5Plaintext());
             Messages.Add(DpdAndIsakmpDelete());
             Messages.Add(Broken());
+            var random = new Random(20261127);
+            for (var i = 0; i < RandomCount; i++)
+            {
+                var (bytes, model) = RandomMessage(random);
+                Messages.Add(bytes);
+                Models.Add(model);
+            }
 
             var pcap = new PcapWriter(PcapWriter.LinkTypeEthernet);
             foreach (var m in Messages) pcap.AddUdp(m, [10, 0, 0, 1], 500, [10, 0, 0, 2], 500);
@@ -455,5 +466,246 @@ public sealed class TsharkInteropTests : IClassFixture<TsharkInteropTests.Captur
         Assert.Equal(16, N(isakmpSa, "isakmp.spisize"));
         Assert.Equal(1, N(isakmpSa, "isakmp.spinum"));
         Assert.Equal(["85:f3:28:1b:bd:be:e1:22:b4:fe:68:86:73:c9:45:2c"], All(isakmpSa, "isakmp.delete.spi").Select(e => e.GetString()));
+    }
+
+    // ---- random valid messages ----------------------------------------------------------------
+
+    /// <summary>One expected payload: its type, length, the (tshark field, value) pairs it must show, and SA proposals.</summary>
+    public sealed record ExpectedPayload(int Type, int Length, List<(string Field, string Value)> Fields, List<ExpectedProposal> Proposals);
+
+    public sealed record ExpectedProposal(int Number, int ProtocolId, string? Spi, List<ExpectedTransform> Transforms);
+
+    public sealed record ExpectedTransform(int Number, int Id, string AttributePrefix, List<(long Format, long Type, string Value)> Attributes);
+
+    public sealed record RandomModel(ulong Icookie, ulong Rcookie, int Exchange, uint MessageId, List<ExpectedPayload> Payloads);
+
+    private static byte[] RandomBytes(Random r, int min, int max)
+    {
+        var b = new byte[r.Next(min, max + 1)];
+        r.NextBytes(b);
+        return b;
+    }
+
+    private static ulong RandomCookie(Random r) => (ulong)r.NextInt64(1, long.MaxValue) << 1 | 1;
+
+    /// <summary>
+    /// A structurally valid message of 1-8 payloads with random contents, kept to what the RFCs
+    /// allow for each field (so that a complaint from tshark means a wrong encoding, not an odd value).
+    /// </summary>
+    private static (byte[] Bytes, RandomModel Model) RandomMessage(Random r)
+    {
+        var exchanges = new[] { 2, 4, 5, 32 };
+        var model = new RandomModel(RandomCookie(r), r.Next(4) == 0 ? 0 : RandomCookie(r), exchanges[r.Next(exchanges.Length)], (uint)r.NextInt64(0, uint.MaxValue), []);
+        var buffer = new byte[8192];
+        var m = new MessageBuilder(buffer, new IsakmpHeader
+        {
+            InitiatorCookie = model.Icookie, ResponderCookie = model.Rcookie, Version = 0x10,
+            ExchangeType = (ExchangeType)model.Exchange, Flags = 0, MessageId = model.MessageId,
+        });
+        var count = r.Next(1, 9);
+        for (var i = 0; i < count; i++)
+        {
+            switch (r.Next(9))
+            {
+                case 0:
+                {
+                    var (sa, expected) = RandomSa(r);
+                    m.Add(sa);
+                    model.Payloads.Add(expected);
+                    break;
+                }
+                case 1:
+                {
+                    var data = RandomBytes(r, 1, 300);
+                    m.Add(new KePayload { KeyExchangeData = data });
+                    model.Payloads.Add(new(4, 4 + data.Length, [("isakmp.key_exchange.data", Hex(data))], []));
+                    break;
+                }
+                case 2:
+                {
+                    var data = RandomBytes(r, 8, 256);
+                    m.Add(new NoncePayload { NonceData = data });
+                    model.Payloads.Add(new(10, 4 + data.Length, [("isakmp.nonce", Hex(data))], []));
+                    break;
+                }
+                case 3:
+                {
+                    var data = RandomBytes(r, 16, 64);
+                    m.Add(new HashPayload { HashData = data });
+                    model.Payloads.Add(new(8, 4 + data.Length, [("isakmp.hash", Hex(data))], []));
+                    break;
+                }
+                case 4:
+                {
+                    var data = RandomBytes(r, 4, 40);
+                    m.Add(new VendorIdPayload { VendorId = data });
+                    model.Payloads.Add(new(13, 4 + data.Length, [("isakmp.vid_bytes", Hex(data))], []));
+                    break;
+                }
+                case 5:
+                {
+                    var data = RandomBytes(r, 16, 32);
+                    m.Add(new NatDPayload { HashOfAddressAndPort = data });
+                    model.Payloads.Add(new(20, 4 + data.Length, [("isakmp.ike.nat_hash", Hex(data))], []));
+                    break;
+                }
+                case 6:
+                {
+                    // ID_IPV4_ADDR (1), ID_IPV4_ADDR_SUBNET (4) or ID_KEY_ID (11), RFC 2407 §4.6.2.
+                    var kind = new[] { 1, 4, 11 }[r.Next(3)];
+                    var data = kind switch { 1 => RandomBytes(r, 4, 4), 4 => RandomBytes(r, 8, 8), _ => RandomBytes(r, 1, 32) };
+                    var protocol = (byte)(r.Next(2) == 0 ? 0 : 17);
+                    var port = (ushort)(protocol == 0 ? 0 : r.Next(0, 65536));
+                    m.Add(new IdPayload { IdType = (IdType)kind, ProtocolId = protocol, Port = port, IdentificationData = data });
+                    var fields = new List<(string, string)> { ("isakmp.id.type", $"{kind}"), ("isakmp.id.protoid", $"{protocol}"), ("isakmp.id.port", $"{port}") };
+                    model.Payloads.Add(new(5, 8 + data.Length, fields, []));
+                    break;
+                }
+                case 7:
+                {
+                    // INITIAL-CONTACT with the cookies, R-U-THERE / R-U-THERE-ACK with a sequence number (RFC 3706), or
+                    // an ESP notify (RESPONDER-LIFETIME 24576 without data) with a 4-byte SPI.
+                    var which = r.Next(3);
+                    var (protocol, spi, type, data) = which switch
+                    {
+                        0 => (1, RandomBytes(r, 16, 16), 24578, Array.Empty<byte>()),
+                        1 => (1, RandomBytes(r, 16, 16), 36136 + r.Next(2), RandomBytes(r, 4, 4)),
+                        _ => (3, RandomBytes(r, 4, 4), 24576, Array.Empty<byte>()),
+                    };
+                    m.Add(new NotificationPayload { Doi = (Doi)1, ProtocolId = (ProtocolId)protocol, NotifyType = (NotifyMessageType)type, Spi = spi, NotificationData = data });
+                    var fields = new List<(string, string)>
+                    {
+                        ("isakmp.notify.doi", "1"), ("isakmp.notify.protoid", $"{protocol}"), ("isakmp.spisize", $"{spi.Length}"),
+                        ("isakmp.notify.msgtype", $"{type}"), ("isakmp.spi", Hex(spi)),
+                    };
+                    if (which == 1) fields.Add(("isakmp.notify.data", Hex(data)));
+                    model.Payloads.Add(new(11, 12 + spi.Length + data.Length, fields, []));
+                    break;
+                }
+                default:
+                {
+                    var n = r.Next(1, 5);
+                    var spis = RandomBytes(r, 4 * n, 4 * n);
+                    m.Add(new DeletePayload { Doi = (Doi)1, ProtocolId = (ProtocolId)3, SpiSize = 4, Spis = spis });
+                    var fields = new List<(string, string)>
+                    {
+                        ("isakmp.delete.doi", "1"), ("isakmp.delete.protoid", "3"), ("isakmp.spisize", "4"), ("isakmp.spinum", $"{n}"),
+                    };
+                    model.Payloads.Add(new(12, 12 + spis.Length, fields, []));
+                    break;
+                }
+            }
+        }
+        return (m.Finish().ToArray(), model);
+    }
+
+    /// <summary>1-3 proposals: ISAKMP (KEY_IKE, Oakley attributes) or ESP/AH (4-byte SPI, IPsec DOI attributes).</summary>
+    private static (SaPayload, ExpectedPayload) RandomSa(Random r)
+    {
+        var proposals = new List<ProposalPayload>();
+        var expected = new List<ExpectedProposal>();
+        var proposalCount = r.Next(1, 4);
+        var phase1 = r.Next(2) == 0;
+        var length = 12;
+        for (var p = 1; p <= proposalCount; p++)
+        {
+            var protocol = phase1 ? 1 : r.Next(2, 4);
+            var spi = phase1 ? [] : RandomBytes(r, 4, 4);
+            var transforms = new List<TransformPayload>();
+            var expectedTransforms = new List<ExpectedTransform>();
+            var transformCount = r.Next(1, 4);
+            length += 8 + spi.Length;
+            for (var t = 1; t <= transformCount; t++)
+            {
+                var attributes = new List<DataAttribute>();
+                var expectedAttributes = new List<(long, long, string)>();
+                // Phase 1: encryption 1-7, hash 1-6, auth 1-5, group 1-2/5/14, life type 1-2, life duration TLV.
+                // Phase 2: life type 1-2, life duration TLV, encapsulation 1-4, auth 1-7, key length.
+                var specs = phase1
+                    ? new (int Type, int[] Values)[] { (1, [1, 2, 3, 5, 7]), (2, [1, 2, 4, 5, 6]), (3, [1, 3, 5]), (4, [1, 2, 5, 14]), (11, [1, 2]), (14, [128, 192, 256]) }
+                    : [(1, [1, 2]), (4, [1, 2, 3, 4]), (5, [1, 2, 5, 6, 7]), (6, [128, 192, 256])];
+                foreach (var (type, values) in specs)
+                {
+                    if (r.Next(3) == 0) continue;
+                    var value = (ushort)values[r.Next(values.Length)];
+                    attributes.Add(DataAttribute.Basic((ushort)type, value));
+                    expectedAttributes.Add((1, type, $"{value >> 8:x2}:{value & 0xff:x2}"));
+                }
+                if (r.Next(2) == 0)
+                {
+                    var durationType = (ushort)(phase1 ? 12 : 2);
+                    var duration = RandomBytes(r, 4, 4);
+                    attributes.Add(DataAttribute.Variable(durationType, duration));
+                    expectedAttributes.Add((0, durationType, Hex(duration)));
+                }
+                var id = phase1 ? 1 : protocol == 3 ? new[] { 3, 11, 12 }[r.Next(3)] : new[] { 2, 3 }[r.Next(2)];
+                transforms.Add(new TransformPayload { TransformNumber = (byte)t, TransformId = (byte)id, Attributes = attributes });
+                expectedTransforms.Add(new(t, id, phase1 ? "isakmp.ike.attr" : "isakmp.ipsec.attr", expectedAttributes));
+                length += 8 + attributes.Sum(a => a.EncodedSize);
+            }
+            proposals.Add(new ProposalPayload { ProposalNumber = (byte)p, ProtocolId = (ProtocolId)protocol, Spi = spi, Transforms = transforms });
+            expected.Add(new(p, protocol, spi.Length == 0 ? null : Hex(spi), expectedTransforms));
+        }
+        var sa = new SaPayload { Doi = (Doi)1, Situation = (Situation)1, Proposals = proposals };
+        return (sa, new ExpectedPayload(1, length, [("isakmp.sa.doi", "1"), ("isakmp.sa.situation", "00:00:00:01")], expected));
+    }
+
+    [Fact]
+    public void Random_valid_messages_read_the_same_and_are_not_malformed()
+    {
+        // The fixed seed gives a corpus that reaches every payload kind, both SA flavours and TLV attributes.
+        var payloads = _c.Models.SelectMany(m => m.Payloads).ToList();
+        Assert.Superset(new HashSet<int> { 1, 4, 5, 8, 10, 11, 12, 13, 20 }, payloads.Select(p => p.Type).ToHashSet());
+        var allTransforms = payloads.SelectMany(p => p.Proposals).SelectMany(p => p.Transforms).ToList();
+        Assert.Contains(allTransforms, t => t.AttributePrefix == "isakmp.ike.attr" && t.Attributes.Any(a => a.Format == 0));
+        Assert.Contains(allTransforms, t => t.AttributePrefix == "isakmp.ipsec.attr" && t.Attributes.Any(a => a.Format == 0));
+        Assert.Contains(payloads, p => p.Proposals.Count == 3);
+
+        for (var i = 0; i < Capture.RandomCount; i++)
+        {
+            var frame = Capture.FirstRandomFrame + i;
+            var model = _c.Models[i];
+            var at = $"random frame {frame}";
+            var problems = Problems(_c.Frame(frame));
+            Assert.True(problems.Count == 0, $"{at}: " + string.Join("; ", problems));
+            var isakmp = _c.Isakmp(frame);
+            Assert.Equal(Hex(model.Icookie.ToString("x16")), S(isakmp, "isakmp.ispi"));
+            Assert.Equal(Hex(model.Rcookie.ToString("x16")), S(isakmp, "isakmp.rspi"));
+            Assert.Equal(model.Exchange, N(isakmp, "isakmp.exchangetype"));
+            Assert.Equal(model.MessageId, (uint)N(isakmp, "isakmp.messageid"));
+            Assert.Equal(28 + model.Payloads.Sum(p => p.Length), N(isakmp, "isakmp.length"));
+            Assert.Equal(model.Payloads.Select(p => (long)p.Type), PayloadTypes(isakmp));
+            var trees = Payloads(isakmp);
+            Assert.Equal(model.Payloads.Count, trees.Count);
+            for (var j = 0; j < trees.Count; j++)
+            {
+                var (tree, expected) = (trees[j], model.Payloads[j]);
+                Assert.True(expected.Length == N(tree, "isakmp.payloadlength"), $"{at} payload {j} (type {expected.Type}): length");
+                foreach (var (field, value) in expected.Fields)
+                    Assert.True(value == S(tree, field), $"{at} payload {j} (type {expected.Type}): {field} = {S(tree, field)}, expected {value}");
+                if (expected.Type == 12)
+                    Assert.Equal(int.Parse(expected.Fields[3].Value, System.Globalization.CultureInfo.InvariantCulture), All(tree, "isakmp.delete.spi").Count);
+                if (expected.Type != 1) continue;
+                var proposals = All(tree, "isakmp.typepayload_tree");
+                Assert.Equal(expected.Proposals.Count, proposals.Count);
+                for (var p = 0; p < proposals.Count; p++)
+                {
+                    var (prop, ep) = (proposals[p], expected.Proposals[p]);
+                    Assert.Equal(ep.Number, N(prop, "isakmp.prop.number"));
+                    Assert.Equal(ep.ProtocolId, N(prop, "isakmp.prop.protoid"));
+                    Assert.Equal(ep.Transforms.Count, N(prop, "isakmp.prop.transforms"));
+                    Assert.Equal(ep.Spi, prop.TryGetProperty("isakmp.spi", out var spi) ? spi.GetString() : null);
+                    var transforms = All(prop, "isakmp.typepayload_tree");
+                    Assert.Equal(ep.Transforms.Count, transforms.Count);
+                    for (var t = 0; t < transforms.Count; t++)
+                    {
+                        var et = ep.Transforms[t];
+                        Assert.Equal(et.Number, N(transforms[t], "isakmp.trans.number"));
+                        Assert.Equal(et.Id, N(transforms[t], "isakmp.trans.id"));
+                        Assert.Equal(et.Attributes, Attributes(transforms[t], et.AttributePrefix));
+                    }
+                }
+            }
+        }
     }
 }

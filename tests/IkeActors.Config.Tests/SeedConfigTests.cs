@@ -154,6 +154,28 @@ public class SeedConfigTests
     }
 
     [Fact]
+    public void Documents_damaged_nat_block_gives_precise_errors()
+    {
+        // The document's "NAT Configuration" as its page layout left it: two object blocks run
+        // into one line, a mask cut short, and the nat command wrapped over two lines.
+        const string damaged = "object network INSIDE-RANGE\n" +
+            "  subnet 192.168.1.0 255.255.255.0 object network FOREIGN_NETWORK\n" +
+            "  subnet 192.168.2.0 255.255.255\n" +
+            "\n" +
+            "nat (inside,outside) source static INSIDE-RANGE INSIDE-RANGE destination static\n" +
+            "FOREIGN_NETWORK FOREIGN_NETWORK no-proxy-arp route-lookup\n";
+        var r = AsaConfigLoader.Load(damaged, "seed-nat.txt");
+        var errors = r.Errors.Select(e => (e.Location.Line, e.Location.Column, e.Kind)).ToList();
+        Assert.Equal(
+        [
+            (2, 36, Parsing.DiagnosticKind.InvalidInput),      // "object": expected end of command
+            (3, 22, Parsing.DiagnosticKind.InvalidInput),      // "255.255.255": not a mask
+            (5, 81, Parsing.DiagnosticKind.IncompleteCommand), // destination static needs two objects
+        ], errors);
+        Assert.Contains(r.NotInterpreted, u => u.Line == 6);
+    }
+
+    [Fact]
     public void Asa_8x_and_9x_spellings_give_the_same_model()
     {
         var v9 = SeedIpsecBlock

@@ -132,6 +132,17 @@ public sealed class ConfigCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public void Control_characters_from_the_file_never_reach_the_terminal()
+    {
+        var path = Write("esc.cfg", "banner motd \u001b[2J\u001b]0;owned\u0007\ncrypto map M\u001b[31m 10 match address A\n");
+        var (exit, output, error) = Run("config", "check", path);
+        Assert.Equal(1, exit);
+        Assert.DoesNotContain('\u001b', output + error);
+        Assert.DoesNotContain('\u0007', output + error);
+        Assert.Contains("banner motd ?[2J?]0;owned?", output);
+    }
+
+    [Fact]
     public void Missing_file_exits_2()
     {
         var (exit, _, error) = Run("config", "check", Path.Combine(_dir, "nope.cfg"));

@@ -11,6 +11,11 @@ namespace IkeActors.Config.Validation;
 internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
 {
     private readonly List<ConfigDiagnostic> _out = [];
+    private readonly HashSet<string> _acls = config.AccessLists.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
+    private readonly HashSet<string> _sets = config.TransformSets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+    private readonly HashSet<string> _objects = config.NetworkObjects.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+    private readonly Dictionary<string, ObjectGroup> _groups = config.ObjectGroups.GroupBy(g => g.Name).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+    private readonly HashSet<string> _nameifs = config.Interfaces.Where(i => i.Nameif is not null).Select(i => i.Nameif!).ToHashSet(StringComparer.Ordinal);
 
     public IReadOnlyList<ConfigDiagnostic> Validate()
     {
@@ -28,7 +33,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
     private void Warning(Located at, string message) =>
         _out.Add(new ConfigDiagnostic(DiagnosticSeverity.Warning, DiagnosticKind.Semantic, at.Location, message, at.SourceLine, []));
 
-    private bool HasInterfaces => config.Interfaces.Any(i => i.Nameif is not null);
+    private bool HasInterfaces => _nameifs.Count > 0;
 
     private void CheckReferences()
     {
@@ -36,30 +41,30 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
         {
             switch (r.Kind)
             {
-                case ReferenceKind.AccessList when config.FindAccessList(r.Name) is null:
+                case ReferenceKind.AccessList when !_acls.Contains(r.Name):
                     Error(r.Location, r.SourceLine, $"access-list '{r.Name}' does not exist ({r.Context})");
                     break;
-                case ReferenceKind.TransformSet when config.FindTransformSet(r.Name) is null:
+                case ReferenceKind.TransformSet when !_sets.Contains(r.Name):
                     Error(r.Location, r.SourceLine, $"transform-set '{r.Name}' does not exist ({r.Context}); define it with `crypto ipsec ikev1 transform-set {r.Name} …`");
                     break;
-                case ReferenceKind.NetworkObject when config.FindObject(r.Name) is null:
-                    Error(r.Location, r.SourceLine, config.FindObjectGroup(r.Name) is not null
+                case ReferenceKind.NetworkObject when !_objects.Contains(r.Name):
+                    Error(r.Location, r.SourceLine, _groups.ContainsKey(r.Name)
                         ? $"'{r.Name}' is an object-group, not an object: write `object-group {r.Name}` ({r.Context})"
                         : $"network object '{r.Name}' does not exist ({r.Context})");
                     break;
                 case ReferenceKind.NetworkGroup:
-                    var group = config.FindObjectGroup(r.Name);
+                    var group = _groups.GetValueOrDefault(r.Name);
                     if (group is null)
-                        Error(r.Location, r.SourceLine, config.FindObject(r.Name) is not null
+                        Error(r.Location, r.SourceLine, _objects.Contains(r.Name)
                             ? $"'{r.Name}' is an object, not an object-group: write `object {r.Name}` ({r.Context})"
                             : $"object-group '{r.Name}' does not exist ({r.Context})");
                     else if (group.Type != ObjectGroupType.Network)
                         Error(r.Location, r.SourceLine, $"object-group '{r.Name}' is not a network object-group ({r.Context})");
                     break;
-                case ReferenceKind.NetworkObjectOrGroup when config.FindObject(r.Name) is null && config.FindObjectGroup(r.Name) is null:
+                case ReferenceKind.NetworkObjectOrGroup when !_objects.Contains(r.Name) && !_groups.ContainsKey(r.Name):
                     Error(r.Location, r.SourceLine, $"network object or object-group '{r.Name}' does not exist ({r.Context})");
                     break;
-                case ReferenceKind.Interface when HasInterfaces && config.FindInterface(r.Name) is null:
+                case ReferenceKind.Interface when HasInterfaces && !_nameifs.Contains(r.Name):
                     Error(r.Location, r.SourceLine, $"interface '{r.Name}' does not exist (no interface has `nameif {r.Name}`) ({r.Context})");
                     break;
             }

@@ -28,6 +28,20 @@ internal static class ConfigCheckCommand
         return command;
     }
 
+    /// <summary>
+    /// Control characters from the file (escape sequences, NULs) are shown as '?' so a hostile
+    /// file cannot drive the terminal; one character each, so carets stay aligned.
+    /// </summary>
+    internal static string Safe(string text)
+    {
+        var chars = text.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (chars[i] is < ' ' and not '\t' and not '\n' || chars[i] == '\u007F') chars[i] = '?';
+        }
+        return new string(chars);
+    }
+
     public static int Run(FileInfo file, bool quiet, TextWriter output, TextWriter error)
     {
         if (!file.Exists)
@@ -42,14 +56,14 @@ internal static class ConfigCheckCommand
         {
             var writer = d.Severity == DiagnosticSeverity.Error ? error : output;
             var located = d with { Location = d.Location with { File = display } };
-            writer.WriteLine(located.ToString());
-            if (located.Location.Line > 0) writer.WriteLine(located.AsaStyle());
+            writer.WriteLine(Safe(located.ToString()));
+            if (located.Location.Line > 0) writer.WriteLine(Safe(located.AsaStyle()));
         }
         if (!quiet)
         {
             foreach (var u in result.NotInterpreted)
-                output.WriteLine($"{display}:{u.Line}: warning: not interpreted: {u.Text}"
-                    + (u.Context is null ? "" : $" (in {u.Context})")
+                output.WriteLine($"{display}:{u.Line}: warning: not interpreted: {Safe(u.Text)}"
+                    + (u.Context is null ? "" : $" (in {Safe(u.Context)})")
                     + (u.SubLines > 0 ? $" (and {u.SubLines} sub-command lines)" : ""));
         }
 

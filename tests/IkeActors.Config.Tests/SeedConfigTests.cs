@@ -280,4 +280,25 @@ public class SeedConfigTests
         // A narrower proposal (one host) is inside the ACL and matches.
         Assert.NotNull(lookup.MatchProxy(IPAddress.Parse("10.0.0.1"), ProxyId.Host(IPAddress.Parse("192.168.2.5"), 1), remote));
     }
+
+    [Theory]
+    [InlineData(1, 0, 0)]
+    [InlineData(6, 40000, 22)]
+    public void What_the_initiator_proposes_the_responder_accepts(int protocol, int sourcePort, int destinationPort)
+    {
+        // The two samples are mirrors: the proxy IDs asa1 derives from a packet are exactly what
+        // asa2's Static Crypto Map check accepts from peer 10.0.0.1 (local and remote swapped).
+        var asa1 = TestFiles.LoadSample("asa1-initiator.cfg").Config;
+        var asa2 = TestFiles.LoadSample("asa2-responder.cfg").Config;
+        var sent = new CryptoMapLookup(asa1).MatchOutbound(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.20"), protocol, sourcePort, destinationPort))!;
+        var peer = asa1.LocalAddressOf(sent.Map)!;
+        Assert.Equal(IPAddress.Parse("10.0.0.1"), peer);
+        var accepted = new CryptoMapLookup(asa2).MatchProxy(peer, local: sent.Remote, remote: sent.Local, interfaceName: "outside");
+        Assert.NotNull(accepted);
+        Assert.Equal(("MAP", 10), (accepted.Map.Name, accepted.Entry.Sequence));
+        Assert.Equal(sent.Entry.Peers[0], asa2.LocalAddressOf(accepted.Map));
+        // Quick Mode settles on the shorter lifetime: the responder's 3600 s.
+        var lifetime = Math.Min(sent.Entry.EffectiveLifetime(asa1.GlobalSaLifetime).Seconds, accepted.Entry.EffectiveLifetime(asa2.GlobalSaLifetime).Seconds);
+        Assert.Equal(3600, lifetime);
+    }
 }

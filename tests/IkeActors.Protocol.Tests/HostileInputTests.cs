@@ -133,6 +133,8 @@ public class HostileInputTests
             if (inner is not null) return $"{who}: payload type {entry.Type} at {entry.Offset}: {inner}";
         }
         if (expectedType != 0) return $"{who}: chain ends with Next Payload {expectedType}";
+        var line = IkeDecodeLine(message);
+        if (!line.StartsWith("HDR", StringComparison.Ordinal) || !line.EndsWith(" + NONE (0)", StringComparison.Ordinal)) return $"{who}: IKE_DECODE payload list '{line}'";
         if (!decrypted && end != message.Raw.Length) return $"{who}: payloads end at {end} of {message.Raw.Length}";
         if (decrypted && end > message.Raw.Length) return $"{who}: payloads end at {end} beyond {message.Raw.Length}";
 
@@ -144,6 +146,23 @@ public class HostileInputTests
             if (!message.Raw.SequenceEqual(rebuilt)) return $"{who}: accepted bytes do not re-encode identically: {Convert.ToHexString(message.Raw)} -> {Convert.ToHexString(rebuilt)}";
         }
         return null;
+    }
+
+    /// <summary>The "HDR + SA (1) + ... + NONE (0)" text the ASA debug prints for the message (any type byte must format).</summary>
+    private static string IkeDecodeLine(IsakmpMessage message)
+    {
+        Span<byte> types = stackalloc byte[64];
+        var n = message.GetPayloadTypes(types);
+        var writer = new DebugTextWriter(stackalloc char[16]); // small, so that the pooled growth path runs too
+        try
+        {
+            writer.AppendPayloadList(types[..n]);
+            return writer.Written.ToString();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
     }
 
     private static byte[]? Rebuild(IsakmpMessage message)

@@ -31,6 +31,13 @@ public class RealisticConfigTests
         Assert.Equal(result.Config.TunnelGroups, again.Config.TunnelGroups);
         Assert.Equal(result.Config.AccessLists, again.Config.AccessLists);
         Assert.Equal(result.Config.IsakmpPolicies, again.Config.IsakmpPolicies);
+        // The whole model comes back, except service/protocol object-groups, which are known by
+        // name only and so not printed.
+        var networkGroupsOnly = result.Config with
+        {
+            ObjectGroups = result.Config.ObjectGroups.Where(g => g.Type == ObjectGroupType.Network).ToValueList(),
+        };
+        Assert.Equal(networkGroupsOnly, again.Config);
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public class ReferenceCaptureTests
             if (message.IsEncrypted)
             {
                 Assert.False(message.PayloadsValidated, c.ToString());
-                // RFC 2409 §5.3 / Appendix B: the ciphertext is whole cipher blocks (3DES: 8 bytes).
+                // RFC 2409 Appendix B: the ciphertext is whole cipher blocks (3DES here: 8 bytes).
                 Assert.Equal(0, message.Body.Length % 8);
                 Assert.True(c.SourcePort == 4500 && c.DestinationPort == 4500, $"{c}: encrypted, so NAT-T has floated (README: from MM5 on)");
             }

@@ -125,4 +125,34 @@ public class ParserBehaviourTests
     [InlineData("failover key Fa1lK3y", "failover key *****")]
     public void Secrets_in_uninterpreted_commands_are_masked(string command, string expected) =>
         Assert.Equal(expected, Parsing.SecretMasker.Mask(command));
+
+    [Theory]
+    [InlineData("access-list A extended permit ip user LOCAL\\alice any any")]
+    [InlineData("access-list A extended permit ip security-group name Servers any any")]
+    [InlineData("crypto ipsec inner-routing-lookup")]
+    [InlineData("crypto ipsec df-bit clear-df outside")]
+    [InlineData("crypto ikev1 am-disable")]
+    [InlineData("crypto isakmp disconnect-notify")]
+    [InlineData("crypto map M 10 set security-association replay window-size 1024")]
+    [InlineData("crypto map M 10 set ikev1 phase1-mode aggressive group2")]
+    [InlineData("crypto dynamic-map DYN 10 set ikev1 transform-set T")]
+    [InlineData("nat (inside,outside) source dynamic any pat-pool POOL round-robin")]
+    [InlineData("nat (inside) 1 0.0.0.0 0.0.0.0")]
+    [InlineData("static (inside,outside) 203.0.113.5 10.0.0.5 netmask 255.255.255.255")]
+    [InlineData("tunnel-group DefaultRAGroup general-attributes")]
+    public void Valid_asa_commands_outside_the_model_are_not_interpreted(string command)
+    {
+        var r = AsaConfigLoader.Load(command, "ni.cfg");
+        TestFiles.AssertValid(r);
+        Assert.Single(r.NotInterpreted);
+    }
+
+    [Fact]
+    public void Pppoe_interface_address_is_not_interpreted()
+    {
+        var r = AsaConfigLoader.Load("interface Vlan2\n nameif outside\n ip address pppoe setroute\n", "pppoe.cfg");
+        TestFiles.AssertValid(r);
+        Assert.Equal("ip address pppoe setroute", Assert.Single(r.NotInterpreted).Text);
+        Assert.Null(r.Config.FindInterface("outside")!.Address);
+    }
 }

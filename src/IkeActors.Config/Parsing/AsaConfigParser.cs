@@ -526,6 +526,9 @@ internal sealed class AsaConfigParser
         var t = c.Peek!.Value;
         switch (t.Text.ToLowerInvariant())
         {
+            // Identity firewall and TrustSec criteria: valid ASA, outside this gateway's model.
+            case "user" or "user-group" or "object-group-user" or "security-group" or "object-group-security":
+                throw Skip();
             case "any": c.Next(role); return AddressSpec.Any;
             case "any4": c.Next(role); return new AddressSpec(AddressKind.Any4);
             case "any6": c.Next(role); return new AddressSpec(AddressKind.Any6);
@@ -598,12 +601,9 @@ internal sealed class AsaConfigParser
         if (!c.AtEnd && c.Peek!.Value.Text.All(char.IsAsciiDigit)) rule = rule with { LineNumber = c.Int(1, 2147483647, "NAT rule line number") };
         c.Keyword("source");
         var type = c.Keyword("static", "dynamic");
-        rule = rule with
-        {
-            SourceDynamic = type == "dynamic",
-            SourceReal = NatObject(c, "real source object", allowInterface: false),
-            SourceMapped = NatObject(c, "mapped source object", allowInterface: true),
-        };
+        rule = rule with { SourceDynamic = type == "dynamic", SourceReal = NatObject(c, "real source object", allowInterface: false) };
+        if (c.PeekIs("pat-pool")) throw Skip(); // dynamic PAT to a pool: outside the VPN model
+        rule = rule with { SourceMapped = NatObject(c, "mapped source object", allowInterface: true) };
         while (!c.AtEnd)
         {
             if (NatKnownUninterpreted.Contains(c.Peek!.Value.Text)) throw Skip();
@@ -658,7 +658,7 @@ internal sealed class AsaConfigParser
 
     private void ParseCryptoIpsec(CommandCursor c)
     {
-        var what = c.Keyword("ikev1", "transform-set", "security-association", "ikev2", "df-bit", "fragmentation", "profile", "client-services");
+        var what = c.Keyword("ikev1", "transform-set", "security-association", "ikev2", "df-bit", "fragmentation", "profile", "client-services", "inner-routing-lookup");
         if (what == "ikev1")
         {
             c.Keyword("transform-set");
@@ -1022,6 +1022,7 @@ internal sealed class AsaConfigParser
         {
             c.Keyword("ip");
             c.Keyword("address");
+            if (c.PeekIs("pppoe")) throw Skip();
             if (c.TryKeyword("dhcp"))
             {
                 var setroute = c.TryKeyword("setroute");

@@ -32,10 +32,12 @@ public enum DhStatus
 /// <see cref="FullLength"/> (the default) draws x uniformly below 2^(n-1) for an n-bit prime,
 /// as strongSwan does by default (strongswan.conf charon.dh_exponent_ansi_x9_42 = yes, "ANSI X9.42
 /// exponent size"): it makes no assumption about short-exponent attacks and is the conservative
-/// choice; with OpenSSL's exponentiation it is fast enough (see the benchmarks).
+/// choice; with OpenSSL's exponentiation it is fast enough: measured 3.3 ms per group-14 shared
+/// secret, 0.5 ms for group 2 (CryptoDhBenchmarks).
 /// <see cref="TwiceSecurityStrength"/> uses the exponent sizes of RFC 3526 §8 ("Strength Estimate 2"
 /// column: twice the estimated strength; 256 bits for groups 1 and 2), which RFC 3526 §8 and
-/// strongSwan's non-X9.42 setting consider sufficient for these safe primes, and is 4-8x faster.
+/// strongSwan's non-X9.42 setting consider sufficient for these safe primes, and is 5-9x faster
+/// (measured 0.37 ms for group 14, 0.10 ms for group 2).
 /// ECP groups ignore this (the private key is a full-size scalar).
 /// </summary>
 public enum DhExponentPolicy

@@ -59,6 +59,28 @@ public class HostileInputTests
     }
 
     [Fact]
+    public void A_rejected_key_line_is_echoed_with_the_key_masked()
+    {
+        var r = AsaConfigLoader.Load("tunnel-group 1.2.3.4 type ipsec-l2l\ntunnel-group 1.2.3.4 ipsec-attributes\n ikev1 pre-shared-key my secret phrase\n pre-shared-key kéy\n", "key.cfg");
+        var errors = r.Errors.ToList();
+        Assert.Equal(2, errors.Count);
+        foreach (var e in errors)
+        {
+            var text = e + "\n" + e.AsaStyle();
+            Assert.DoesNotContain("secret", text);
+            Assert.DoesNotContain("phrase", text);
+            Assert.DoesNotContain("kéy", text);
+        }
+        Assert.Equal(" ikev1 pre-shared-key *****", errors[0].SourceLine);
+        Assert.Equal(" pre-shared-key *****", errors[1].SourceLine);
+        // The caret stays on the (masked) key.
+        Assert.Equal((3, 23), (errors[0].Location.Line, errors[0].Location.Column));
+        Assert.Equal(new string(' ', 22) + "^", errors[0].CaretLine);
+        Assert.Equal((4, 17), (errors[1].Location.Line, errors[1].Location.Column));
+        Assert.Contains("cannot contain spaces", errors[0].Message);
+    }
+
+    [Fact]
     public void Overlong_key_and_names_are_errors()
     {
         var key = new string('k', 129);

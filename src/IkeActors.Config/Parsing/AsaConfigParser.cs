@@ -187,8 +187,11 @@ internal sealed class AsaConfigParser
         {
             References.RemoveRange(references, References.Count - references);
             Peers.RemoveRange(peers, Peers.Count - peers);
+            // The echoed line never carries a secret (a key with a typo is still a key).
+            var column = e.Column;
+            var echoed = SecretMasker.Mask(cursor.Line, ref column);
             _diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Error, e.Kind,
-                new SourceLocation(_file, cursor.LineNumber, e.Column), e.Message, cursor.Line, e.Expected));
+                new SourceLocation(_file, cursor.LineNumber, column), e.Message, echoed, e.Expected));
             // The sub-commands of a block whose header failed are skipped (the header's error explains them).
             if (!isSubCommand) _block = Block.Skipped;
         }
@@ -1187,7 +1190,8 @@ internal sealed class AsaConfigParser
                     if (key.Text[i] is < '!' or > '~')
                         throw c.InvalidAt(column + i, "pre-shared key contains a character outside printable ASCII", "pre-shared key (1-128 characters)");
                 }
-                c.End();
+                if (!c.AtEnd)
+                    throw c.Invalid("a pre-shared key is one word: it cannot contain spaces", "end of command");
                 var psk = new PreSharedKey(key.Text);
                 if (psk.IsMaskPlaceholder)
                     Warn(c, column, "pre-shared key is the mask '*****' that `show running-config` prints, not a real key (copy the configuration from `more system:running-config`)");

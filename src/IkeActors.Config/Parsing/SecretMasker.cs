@@ -14,14 +14,29 @@ public static class SecretMasker
 
     public static string Mask(string command)
     {
+        var column = 1;
+        return Mask(command, ref column);
+    }
+
+    /// <summary>
+    /// Masks secrets in a line echoed with a diagnostic, and moves the diagnostic's 1-based
+    /// column so the caret still points at the same word. After `pre-shared-key` the whole
+    /// rest of the line is masked (a key is one word; anything after it may be part of it).
+    /// </summary>
+    public static string Mask(string command, ref int column)
+    {
         var tokens = Parsing.CommandCursor.Tokenize(command);
         if (tokens.Length == 0) return command;
-        var chars = command.ToCharArray();
         var masked = new List<(int Start, int Length)>();
         for (var i = 0; i < tokens.Length - 1; i++)
         {
             if (!SecretFollows.Contains(tokens[i].Text)) continue;
             var secret = tokens[i + 1];
+            if (tokens[i].Text.Equals("pre-shared-key", StringComparison.OrdinalIgnoreCase))
+            {
+                masked.Add((secret.Start, command.TrimEnd().Length - secret.Start));
+                break;
+            }
             // `crypto key generate rsa`, `ntp server A key 1`: a verb or a key number, not a secret.
             if (tokens[i].Text.Equals("key", StringComparison.OrdinalIgnoreCase)
                 && (secret.Text is "generate" or "zeroize" or "import" or "export" || secret.Text.All(char.IsAsciiDigit) && i + 2 >= tokens.Length))
@@ -33,13 +48,20 @@ public static class SecretMasker
         if (masked.Count == 0) return command;
         var sb = new System.Text.StringBuilder();
         var pos = 0;
+        var newColumn = column;
         foreach (var (start, length) in masked.Distinct().OrderBy(m => m.Start))
         {
             if (start < pos) continue;
-            sb.Append(chars, pos, start - pos).Append("*****");
+            sb.Append(command, pos, start - pos).Append(PreSharedKeyMask);
             pos = start + length;
+            // A column inside the secret moves to its mask; one after it moves by the length change.
+            if (column - 1 >= start + length) newColumn += PreSharedKeyMask.Length - length;
+            else if (column - 1 > start) newColumn = sb.Length - PreSharedKeyMask.Length + 1;
         }
-        sb.Append(chars, pos, chars.Length - pos);
+        sb.Append(command, pos, command.Length - pos);
+        column = newColumn;
         return sb.ToString();
     }
+
+    private const string PreSharedKeyMask = Model.PreSharedKey.Mask;
 }

@@ -81,6 +81,30 @@ public class HostileInputTests
     }
 
     [Fact]
+    public void Secrets_never_appear_in_anything_the_loader_gives_back()
+    {
+        var templates = new[]
+        {
+            " ikev1 pre-shared-key {0}", " pre-shared-key {0}", " ikev1 pre-shared-key {0} extra", " pre-shared-key {0}\u00e9",
+            " ikev2 local-authentication pre-shared-key {0}", "username admin password {0} encrypted",
+            "snmp-server community {0}", " key {0}", "enable password {0}", "failover key {0}",
+            "crypto map M 10 set peer 10.0.0.2", "crypto map M 10 match address A", "access-list A extended permit ip any any",
+            "crypto ikev1 policy 10", " hash sha512", "tunnel-group 10.0.0.2 type ipsec-l2l", "tunnel-group 10.0.0.2 ipsec-attributes",
+            "aaa-server R (inside) host 10.1.1.1", "garbage line",
+        };
+        Gen.Select(Gen.Char["abcdefghijklmnopqrstuvwxyz0123456789"].Array[6, 20], Gen.Int[0, templates.Length - 1].Array[1, 25])
+            .Sample(t =>
+            {
+                var secret = "Q" + new string(t.Item1) + "Z";
+                var text = string.Join('\n', t.Item2.Select(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, templates[i], secret)));
+                var r = AsaConfigLoader.Load(text, "secrets.cfg");
+                var everything = string.Join('\n', r.Diagnostics.Select(d => d + "\n" + d.AsaStyle() + string.Join(',', d.Expected)))
+                    + string.Join('\n', r.NotInterpreted) + r.Config + Show.RunningConfigWriter.ShowRunningConfig(r.Config);
+                Assert.DoesNotContain(secret, everything);
+            }, iter: 1000);
+    }
+
+    [Fact]
     public void Overlong_key_and_names_are_errors()
     {
         var key = new string('k', 129);

@@ -202,8 +202,11 @@ internal sealed class AsaConfigParser
     private SourceLocation Loc(CommandCursor c, int column) => new(_file, c.LineNumber, column);
     private Located Here(CommandCursor c, int column) => new(Loc(c, column), c.Line);
 
-    private void Warn(CommandCursor c, int column, string message) =>
-        _diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Warning, DiagnosticKind.Semantic, Loc(c, column), message, c.Line, []));
+    private void Warn(CommandCursor c, int column, string message)
+    {
+        var echoed = SecretMasker.Mask(c.Line, ref column);
+        _diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Warning, DiagnosticKind.Semantic, Loc(c, column), message, echoed, []));
+    }
 
     // ------------------------------------------------------------------ top level
 

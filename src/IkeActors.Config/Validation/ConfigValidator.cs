@@ -28,10 +28,15 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
     }
 
     private void Error(Located at, string message) => Error(at.Location, at.SourceLine, message);
-    private void Error(SourceLocation location, string line, string message) =>
-        _out.Add(new ConfigDiagnostic(DiagnosticSeverity.Error, DiagnosticKind.Semantic, location, message, line, []));
-    private void Warning(Located at, string message) =>
-        _out.Add(new ConfigDiagnostic(DiagnosticSeverity.Warning, DiagnosticKind.Semantic, at.Location, message, at.SourceLine, []));
+    private void Error(SourceLocation location, string line, string message) => Add(DiagnosticSeverity.Error, location, line, message);
+    private void Warning(Located at, string message) => Add(DiagnosticSeverity.Warning, at.Location, at.SourceLine, message);
+
+    private void Add(DiagnosticSeverity severity, SourceLocation location, string line, string message)
+    {
+        var column = location.Column;
+        var echoed = SecretMasker.Mask(line, ref column);
+        _out.Add(new ConfigDiagnostic(severity, DiagnosticKind.Semantic, location with { Column = column }, message, echoed, []));
+    }
 
     private bool HasInterfaces => _nameifs.Count > 0;
 

@@ -91,7 +91,7 @@ public sealed class ModpGroup : DhGroup
     }
 
     /// <summary>Fallback where libcrypto is missing: correct but slower and not constant-time.</summary>
-    private void ModExpManaged(ReadOnlySpan<byte> baseValue, ReadOnlySpan<byte> exponent, Span<byte> result)
+    internal void ModExpManaged(ReadOnlySpan<byte> baseValue, ReadOnlySpan<byte> exponent, Span<byte> result)
     {
         var p = new BigInteger(_prime, isUnsigned: true, isBigEndian: true);
         var b = new BigInteger(baseValue, isUnsigned: true, isBigEndian: true);

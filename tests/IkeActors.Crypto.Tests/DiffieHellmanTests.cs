@@ -125,6 +125,22 @@ public class DiffieHellmanTests
         }
     }
 
+    [Theory]
+    [InlineData(DhGroupId.Modp768)]
+    [InlineData(DhGroupId.Modp2048)]
+    public void The_managed_fallback_agrees_with_openssl(DhGroupId id)
+    {
+        // Used only where libcrypto cannot be loaded; checked here so that path is not dead code.
+        ModpGroup group = Modp(id);
+        using DhKeyPair peer = group.GenerateKeyPair();
+        byte[] x = new byte[32];
+        Random.Shared.NextBytes(x);
+        byte[] viaOpenSsl = new byte[group.PublicValueLength], viaManaged = new byte[group.PublicValueLength];
+        group.ModExp(peer.PublicValue, x, viaOpenSsl);
+        group.ModExpManaged(peer.PublicValue, x, viaManaged);
+        Assert.Equal(Hex.S(viaOpenSsl), Hex.S(viaManaged));
+    }
+
     [Fact]
     public void Leading_zero_bytes_of_g_xy_are_kept()
     {

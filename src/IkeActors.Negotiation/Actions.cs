@@ -1,0 +1,85 @@
+using System.Net;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>What a negotiation step asks its host to do. The machines return these and touch nothing else.</summary>
+public abstract record NegotiationAction;
+
+/// <summary>Send a datagram to the peer (from the socket the exchange uses).</summary>
+public sealed record SendDatagram(byte[] Datagram, IPEndPoint To, bool IsRetransmission = false) : NegotiationAction;
+
+/// <summary>An ASA debug line, already formatted, with its catalog entry.</summary>
+public sealed record DebugEvent(DebugMessageInfo Message, string Text) : NegotiationAction
+{
+    public string ConsoleLine => Message.Tag + Text;
+}
+
+/// <summary>A step for tracing (OpenTelemetry in the gateway): exchange, message, outcome.</summary>
+public sealed record TraceEvent(string Name, string Exchange, uint MessageId, string? Detail = null) : NegotiationAction;
+
+public enum TimerKind
+{
+    /// <summary>Resend the last message of an exchange that waits for an answer.</summary>
+    Retransmit,
+    /// <summary>Phase 1 lifetime elapsed (rekey point).</summary>
+    Phase1Rekey,
+    /// <summary>Phase 2 lifetime elapsed (rekey point).</summary>
+    Phase2Rekey,
+}
+
+/// <summary>Timers are named by kind and message ID (0 for phase 1).</summary>
+public readonly record struct TimerKey(TimerKind Kind, uint MessageId);
+
+/// <summary>Arm (or re-arm) a timer of the IKE SA with this initiator cookie.</summary>
+public sealed record ArmTimer(ulong Sa, TimerKey Key, TimeSpan Due) : NegotiationAction;
+
+public sealed record CancelTimer(ulong Sa, TimerKey Key) : NegotiationAction;
+
+/// <summary>Phase 1 finished: the IKE SA is MM_ACTIVE.</summary>
+public sealed record Phase1Established(IkeSaSummary Sa) : NegotiationAction;
+
+/// <summary>Quick Mode finished: install these two SAs in the data plane.</summary>
+public sealed record InstallIpsecSa(IpsecSaPair Pair) : NegotiationAction;
+
+/// <summary>A negotiation failed; the reason is one an operator can filter on.</summary>
+public sealed record NegotiationFailed(string Exchange, FailureReason Reason, string Detail) : NegotiationAction;
+
+/// <summary>The IKE SA is gone (deleted, failed, or dead peer): its host may forget it.</summary>
+public sealed record IkeSaDeleted(ulong InitiatorCookie, ulong ResponderCookie, string Reason) : NegotiationAction;
+
+public enum FailureReason
+{
+    NoProposalChosen,
+    AuthenticationFailed,
+    ProxyIdMismatch,
+    TransformSetMismatch,
+    RetransmissionsExhausted,
+    MalformedMessage,
+    NoTunnelGroup,
+    PeerNotified,
+    InvalidKeyExchange,
+}
+
+/// <summary>
+/// Collects the actions of one step; it is also the debug sink the generated AsaDebug
+/// methods write to, so debug lines interleave with datagrams in the order they happen.
+/// </summary>
+public sealed class NegotiationOutput(int debugLevel = 127) : IDebugSink
+{
+    private readonly List<NegotiationAction> _actions = new();
+
+    public int Level { get; set; } = debugLevel;
+
+    public IReadOnlyList<NegotiationAction> Actions => _actions;
+
+    public void Add(NegotiationAction action) => _actions.Add(action);
+
+    public void Write(in DebugLine line) => _actions.Add(new DebugEvent(line.Message, line.Text.ToString()));
+
+    public IEnumerable<string> DebugLines => _actions.OfType<DebugEvent>().Select(d => d.ConsoleLine);
+
+    public IEnumerable<T> OfType<T>() where T : NegotiationAction => _actions.OfType<T>();
+
+    public void Clear() => _actions.Clear();
+}

@@ -1,0 +1,53 @@
+using System.Net;
+using IkeActors.Config;
+using IkeActors.Config.Lookup;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>Timers and limits of the negotiation (ASA-like defaults).</summary>
+public sealed record NegotiationSettings
+{
+    /// <summary>First retransmission after this long; doubles each time (back-off).</summary>
+    public TimeSpan RetransmitInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Retransmissions before the exchange is abandoned.</summary>
+    public int RetransmitLimit { get; init; } = 4;
+
+    /// <summary>Phase 1 rekey point as a share of the lifetime: the initiator 95 %, the responder 75 % (the seed: 82080 and 64800 s of 86400).</summary>
+    public double InitiatorPhase1RekeyShare { get; init; } = 0.95;
+    public double ResponderPhase1RekeyShare { get; init; } = 0.75;
+
+    /// <summary>Phase 2 rekey point: 85 % of the negotiated lifetime (the seed: 3060 s of 3600).</summary>
+    public double Phase2RekeyShare { get; init; } = 0.85;
+
+    /// <summary>Quick Mode exchanges that may be in progress on one IKE SA.</summary>
+    public int MaxConcurrentQuickModes { get; init; } = 16;
+}
+
+/// <summary>
+/// What one gateway knows about itself: its configuration, the outside address and port
+/// it negotiates from, and the injected environment. Shared by all its IKE SAs.
+/// </summary>
+public sealed class GatewayContext
+{
+    public GatewayContext(AsaConfig config, IPEndPoint local, INegotiationEnvironment? environment = null, NegotiationSettings? settings = null)
+    {
+        Config = config;
+        Local = local;
+        Environment = environment ?? SystemEnvironment.Instance;
+        Settings = settings ?? new NegotiationSettings();
+        Lookup = new CryptoMapLookup(config);
+        OutsideInterface = config.IsakmpEnabledInterfaces.FirstOrDefault() ?? "outside";
+    }
+
+    public AsaConfig Config { get; }
+    public IPEndPoint Local { get; }
+    public INegotiationEnvironment Environment { get; }
+    public NegotiationSettings Settings { get; }
+    public CryptoMapLookup Lookup { get; }
+    public string OutsideInterface { get; }
+
+    /// <summary>The interface the traffic that triggered an acquire came in on (the ASA prints it in "New Phase 1").</summary>
+    public string InsideInterfaceFor(IPAddress source) =>
+        Config.Interfaces.FirstOrDefault(i => i.Address is { } a && a.Subnet.Contains(source))?.Nameif ?? "inside";
+}

@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+using IkeActors.Crypto;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation;
+
+public sealed partial class IkeSa
+{
+    private bool _initialContactSent;
+
+    /// <summary>Starts a Quick Mode for a crypto map entry (phase 1 must be MM_ACTIVE).</summary>
+    public QuickModeExchange StartQuickMode(CryptoMapMatch acquire, NegotiationOutput output, uint messageId = 0)
+    {
+        if (messageId == 0)
+        {
+            messageId = NewMessageId();
+            AsaDebug.InitiatorNewPhase2(output, IpContext, _gateway.InsideInterfaceFor(IkeActors.Config.Model.Ipv4.ToAddress(acquire.Local.Range.First)),
+                Peer.Address, IkeActors.Config.Model.Ipv4.ToAddress(acquire.Local.Range.First), IkeActors.Config.Model.Ipv4.ToAddress(acquire.Remote.Range.First), acquire.Map.Name);
+            AsaDebug.OakleyBeginQuickMode(output, Context);
+            AsaDebug.InitiatorStartingQm(output, Context, messageId);
+        }
+        var qm = new QuickModeExchange(this, messageId, IkeRole.Initiator);
+        _quickModes[messageId] = qm;
+        // The ASA sends INITIAL-CONTACT with the first Quick Mode of an IKE SA it initiated.
+        qm.Start(acquire, initialContact: Role == IkeRole.Initiator && !_initialContactSent, output);
+        _initialContactSent = true;
+        return qm;
+    }
+
+    private void ReceiveQuickMode(ReadOnlySpan<byte> datagram, uint messageId, NegotiationOutput output)
+    {
+        if (_state != MainModeState.MM_ACTIVE || _cipher is null || messageId == 0)
+        {
+            output.Add(new TraceEvent("drop", "Quick Mode", messageId, $"Quick Mode before phase 1 completed ({_state})"));
+            return;
+        }
+        if (_quickModes.TryGetValue(messageId, out var existing))
+        {
+            existing.Receive(datagram, output);
+            return;
+        }
+        // Bounded resources: a peer cannot open unlimited half-finished Quick Modes.
+        if (_quickModes.Values.Count(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) >= Settings.MaxConcurrentQuickModes)
+        {
+            output.Add(new TraceEvent("drop", "Quick Mode", messageId, "too many Quick Modes in progress"));
+            return;
+        }
+        if (!Messages.TryDecrypt(datagram, _cipher, messageId, out var plain))
+        {
+            _cipher.ForgetMessageId(messageId);
+            output.Add(new TraceEvent("drop", "Quick Mode", messageId, "did not decrypt to valid payloads"));
+            return;
+        }
+        var qm = new QuickModeExchange(this, messageId, IkeRole.Responder);
+        if (qm.ReceiveQm1(plain, datagram, output)) _quickModes[messageId] = qm;
+        else
+        {
+            _cipher.ForgetMessageId(messageId);
+            qm.Dispose();
+        }
+    }
+
+    /// <summary>RFC 2409 §5.7: HASH(1) N/D, or an unprotected notify before phase 1 keys exist.</summary>
+    private void ReceiveInformational(ReadOnlySpan<byte> datagram, uint messageId, bool encrypted, NegotiationOutput output)
+    {
+        byte[] plain;
+        if (encrypted)
+        {
+            if (_cipher is null || !Messages.TryDecrypt(datagram, _cipher, messageId, out plain))
+            {
+                AsaDebug.InformationExchangeProcessingFailed(output, IpContext);
+                return;
+            }
+        }
+        else
+        {
+            plain = datagram.ToArray();
+            if (_cipher is not null)
+            {
+                // After phase 1, an unprotected notify could be forged by anyone (RFC 2408 §5.5 accepts it only before).
+                AsaDebug.ReceivedUnencryptedNotify(output, IpContext, "Informational");
+                return;
+            }
+        }
+        LogReceived(plain, output);
+        IsakmpMessage.TryParseDecrypted(plain, out var message, out _);
+        if (encrypted)
+        {
+            byte[]? hash = null; var afterHash = 0;
+            foreach (var p in message.Payloads)
+                if (p.Type == (byte)PayloadType.Hash && hash is null) { hash = p.Body.ToArray(); afterHash = p.Offset + p.Raw.Length; }
+            var expected = new byte[IkeAlgorithms.HashLength(_transform!.CryptoHash)];
+            if (hash is null) { AsaDebug.InformationExchangeProcessingFailed(output, IpContext); return; }
+            IkeHashes.InformationalHash(_transform.CryptoHash, _keys!.SkeyidA, messageId, plain.AsSpan(afterHash, Messages.ChainEnd(plain) - afterHash), expected);
+            if (!IkePrf.FixedTimeEquals(expected, hash))
+            {
+                AsaDebug.InformationExchangeProcessingFailed(output, IpContext);
+                return;
+            }
+            _cipher!.ForgetMessageId(messageId);
+        }
+        foreach (var p in message.Payloads)
+        {
+            if (p.Type == (byte)PayloadType.Notification && NotificationPayloadView.TryParse(p.Raw, out var n, out _))
+                HandleNotify(n, output);
+            else if (p.Type == (byte)PayloadType.Delete && DeletePayloadView.TryParse(p.Raw, out var d, out _))
+                HandleDelete(d, output);
+        }
+    }
+
+    private void HandleNotify(NotificationPayloadView n, NegotiationOutput output)
+    {
+        AsaDebug.ProcessingNotifyPayload(output, Context);
+        var name = n.NotifyType.GetDisplayName() ?? "UNKNOWN";
+        switch (n.NotifyType)
+        {
+            case NotifyMessageType.RUThere or NotifyMessageType.RUThereAck or NotifyMessageType.InitialContact or NotifyMessageType.ResponderLifetime:
+                return;
+            default:
+                AsaDebug.ReceivedNonRoutineNotify(output, Context, name, (long)n.NotifyType);
+                var reason = n.NotifyType switch
+                {
+                    NotifyMessageType.NoProposalChosen => FailureReason.NoProposalChosen,
+                    NotifyMessageType.InvalidIdInformation => FailureReason.ProxyIdMismatch,
+                    NotifyMessageType.AuthenticationFailed or NotifyMessageType.InvalidHashInformation => FailureReason.AuthenticationFailed,
+                    _ => FailureReason.PeerNotified,
+                };
+                if (_state != MainModeState.MM_ACTIVE) { Fail(reason, $"peer sent {name}", output); return; }
+                // A failure notify during Quick Mode ends the exchanges still waiting.
+                foreach (var qm in _quickModes.Values.Where(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3).ToList())
+                {
+                    CancelRetransmit(qm.MessageId, output);
+                    qm.Delete();
+                    _quickModes.Remove(qm.MessageId);
+                    output.Add(new NegotiationFailed("Quick Mode", reason, $"peer sent {name}"));
+                }
+                return;
+        }
+    }
+
+    private void HandleDelete(DeletePayloadView d, NegotiationOutput output)
+    {
+        if (d.ProtocolId == ProtocolId.Isakmp)
+        {
+            output.Add(new TraceEvent("delete", "Informational", 0, "peer deleted the IKE SA"));
+            _machine.Fire(MainModeTrigger.Delete);
+            foreach (var qm in _quickModes.Values) qm.Delete();
+            output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer deleted the IKE SA"));
+            Dispose();
+            return;
+        }
+        var spis = d.Spis;
+        for (var i = 0; i + 4 <= spis.Length && d.SpiSize == 4; i += 4)
+        {
+            var spi = BinaryPrimitives.ReadUInt32BigEndian(spis[i..]);
+            // RFC 2408 §3.15: the SPI is the sender's inbound, our outbound.
+            foreach (var qm in _quickModes.Values.Where(q => q.OutboundSpi == spi).ToList())
+            {
+                output.Add(new TraceEvent("delete", "Informational", qm.MessageId, $"peer deleted SPI 0x{spi:x8}"));
+                qm.Delete();
+                _quickModes.Remove(qm.MessageId);
+            }
+        }
+    }
+
+    /// <summary>An encrypted Informational notify (RFC 2409 §5.7) once keys exist, otherwise unprotected.</summary>
+    internal void SendNotify(NotifyMessageType type, ProtocolId protocol, byte[] spi, NegotiationOutput output)
+    {
+        var notify = new NotificationPayload { Doi = Doi.Ipsec, ProtocolId = protocol, NotifyType = type, Spi = spi };
+        SendInformational(notify, output);
+    }
+
+    /// <summary>Deletes the IKE SA and its IPsec SAs, telling the peer (RFC 2408 §3.15): ESP SPIs first, then ISAKMP.</summary>
+    public void Delete(NegotiationOutput output)
+    {
+        if (_state == MainModeState.MM_DELETED) return;
+        if (_cipher is not null && _state == MainModeState.MM_ACTIVE)
+        {
+            var spis = _quickModes.Values.Where(q => q.State == QuickModeState.QM_ACTIVE).Select(q => q.InboundSpi).ToList();
+            if (spis.Count > 0)
+            {
+                var bytes = new byte[spis.Count * 4];
+                for (var i = 0; i < spis.Count; i++) BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(i * 4), spis[i]);
+                SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, SpiSize = 4, Spis = bytes }, output);
+            }
+            SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, SpiSize = 16, Spis = Messages.CookieBytes(InitiatorCookie, ResponderCookie) }, output);
+        }
+        _machine.Fire(MainModeTrigger.Delete);
+        foreach (var qm in _quickModes.Values) qm.Delete();
+        output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "deleted locally"));
+        Dispose();
+    }
+
+    private void SendInformational<T>(T payload, NegotiationOutput output) where T : struct, IIsakmpPayload
+    {
+        if (_cipher is null || _keys is null)
+        {
+            var plainOnly = Messages.Build(Header(ExchangeType.Informational, 0), [payload]);
+            AsaDebug.IkeDecodeSending(output, IpContext, 0, Messages.PayloadTypes(plainOnly), plainOnly.Length);
+            output.Add(new SendDatagram(plainOnly, Peer));
+            return;
+        }
+        var messageId = NewMessageId();
+        var hashLength = IkeAlgorithms.HashLength(_transform!.CryptoHash);
+        var plain = Messages.Build(Header(ExchangeType.Informational, messageId), [new HashPayload { HashData = new byte[hashLength] }, payload]);
+        var afterHash = Messages.HeaderSize + 4 + hashLength;
+        // RFC 2409 §5.7: HASH(1) = prf(SKEYID_a, M-ID | N/D).
+        IkeHashes.InformationalHash(_transform.CryptoHash, _keys.SkeyidA, messageId, plain.AsSpan(afterHash), plain.AsSpan(Messages.HeaderSize + 4, hashLength));
+        SendEncrypted(plain, messageId, output, remember: false);
+        _cipher.ForgetMessageId(messageId);
+    }
+
+    /// <summary>The exchange answered: stop retransmitting it.</summary>
+    internal void LogAndCancel(uint messageId, NegotiationOutput output) => CancelRetransmit(messageId, output);
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>
+/// All IKE SAs of one gateway, without sockets: routes datagrams by initiator cookie,
+/// turns key acquires into Main Mode or Quick Mode, delivers timers, and bounds half-open
+/// SAs. The Orleans grains (one per SA) replace this in the cluster; tests and the
+/// site-to-site sample use it directly.
+/// </summary>
+public sealed class NegotiationEngine(GatewayContext context) : IDisposable
+{
+    private readonly Dictionary<ulong, IkeSa> _sas = new();
+
+    /// <summary>IKE SAs still negotiating phase 1 that one gateway keeps at most (answers beyond are dropped).</summary>
+    public int MaxHalfOpen { get; init; } = 256;
+
+    public GatewayContext Context { get; } = context;
+
+    public IReadOnlyCollection<IkeSa> Sas => _sas.Values;
+
+    /// <summary>An outbound packet with no SA (the data plane's acquire): starts negotiation if a crypto map entry wants it protected.</summary>
+    public bool Acquire(IkeActors.Config.Lookup.Packet packet, NegotiationOutput output)
+    {
+        var match = Context.Lookup.MatchOutbound(packet, Context.OutsideInterface);
+        if (match is null || match.Entry.Peers.Count == 0) return false;
+        var peer = new IPEndPoint(match.Entry.Peers[0], IsakmpPort);
+        var existing = _sas.Values.FirstOrDefault(s => s.Peer.Equals(peer) && s.State != MainModeState.MM_DELETED);
+        if (existing is not null) existing.Acquire(match, output);
+        else
+        {
+            var sa = IkeSa.StartInitiator(Context, match, peer, output);
+            _sas[sa.InitiatorCookie] = sa;
+        }
+        Collect(output);
+        return true;
+    }
+
+    /// <summary>A datagram from the network (port 500, or 4500 without the non-ESP marker).</summary>
+    public void Receive(ReadOnlySpan<byte> datagram, IPEndPoint from, NegotiationOutput output)
+    {
+        if (!IsakmpMessage.TryParse(datagram, out var message, out var error))
+        {
+            output.Add(new TraceEvent("drop", "ISAKMP", 0, error.ToString()));
+            return;
+        }
+        var header = message.Header;
+        if (_sas.TryGetValue(header.InitiatorCookie, out var sa) && sa.Peer.Address.Equals(from.Address))
+        {
+            sa.Receive(datagram, output);
+        }
+        else if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection && !_sas.ContainsKey(header.InitiatorCookie))
+        {
+            if (_sas.Values.Count(s => s.State != MainModeState.MM_ACTIVE) >= MaxHalfOpen)
+            {
+                output.Add(new TraceEvent("drop", "Main Mode", 0, "half-open SA limit reached"));
+                return;
+            }
+            var accepted = IkeSa.AcceptMainMode1(Context, new IPEndPoint(from.Address, from.Port), datagram, output);
+            if (accepted is not null) _sas[accepted.InitiatorCookie] = accepted;
+        }
+        else
+        {
+            output.Add(new TraceEvent("drop", header.ExchangeType.ToString(), header.MessageId, "no SA for these cookies"));
+        }
+        Collect(output);
+    }
+
+    public void TimerFired(ulong sa, TimerKey key, NegotiationOutput output)
+    {
+        if (_sas.TryGetValue(sa, out var ike)) ike.TimerFired(key, output);
+        Collect(output);
+    }
+
+    /// <summary>Deletes every SA, telling the peers (used on shutdown).</summary>
+    public void DeleteAll(NegotiationOutput output)
+    {
+        foreach (var sa in _sas.Values.ToList()) sa.Delete(output);
+        Collect(output);
+    }
+
+    public const int IsakmpPort = 500;
+
+    private void Collect(NegotiationOutput output)
+    {
+        foreach (var deleted in output.OfType<IkeSaDeleted>())
+            if (_sas.TryGetValue(deleted.InitiatorCookie, out var sa) && sa.State == MainModeState.MM_DELETED)
+                _sas.Remove(deleted.InitiatorCookie);
+    }
+
+    public void Dispose()
+    {
+        foreach (var sa in _sas.Values) sa.Dispose();
+        _sas.Clear();
+    }
+}

@@ -1,0 +1,62 @@
+namespace IkeActors.Negotiation;
+
+/// <summary>
+/// Main Mode states as the ASA names them in `show crypto isakmp sa` (MM_WAIT_MSGn, MM_ACTIVE),
+/// grouped under the exchange phases its debugs talk about (MM_SA_SETUP: messages 1-2,
+/// MM_KEY_EXCH: 3-4, MM_KEY_AUTH: 5-6). RFC 2409 §5 Identity Protection exchange.
+/// </summary>
+public enum MainModeState
+{
+    MM_NO_STATE,
+    MM_SA_SETUP,
+    MM_WAIT_MSG2,
+    MM_WAIT_MSG3,
+    MM_KEY_EXCH,
+    MM_WAIT_MSG4,
+    MM_WAIT_MSG5,
+    MM_KEY_AUTH,
+    MM_WAIT_MSG6,
+    MM_ACTIVE,
+    MM_DELETED,
+}
+
+public enum MainModeTrigger
+{
+    /// <summary>The data plane asked for an SA: send MM1.</summary>
+    Acquire,
+    ReceivedMm1,
+    ReceivedMm2,
+    ReceivedMm3,
+    ReceivedMm4,
+    ReceivedMm5,
+    ReceivedMm6,
+    /// <summary>The retransmission timer fired: resend the last message.</summary>
+    Retransmit,
+    /// <summary>The exchange failed (no proposal, authentication, retransmissions exhausted).</summary>
+    Fail,
+    /// <summary>Delete requested locally or by the peer (RFC 2408 §3.15).</summary>
+    Delete,
+}
+
+/// <summary>Quick Mode states (RFC 2409 §5.5): one machine per message ID.</summary>
+public enum QuickModeState
+{
+    QM_IDLE,
+    QM_WAIT_MSG2,
+    QM_WAIT_MSG3,
+    QM_ACTIVE,
+    QM_DELETED,
+}
+
+public enum QuickModeTrigger
+{
+    Start,
+    ReceivedQm1,
+    ReceivedQm2,
+    ReceivedQm3,
+    Retransmit,
+    Fail,
+    Delete,
+}
+
+public enum IkeRole { Initiator, Responder }

@@ -1,0 +1,31 @@
+using System.Net;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>What `show crypto isakmp sa` needs of an IKE SA.</summary>
+public sealed record IkeSaSummary(
+    ulong InitiatorCookie, ulong ResponderCookie, IPEndPoint Peer, IkeRole Role, MainModeState State,
+    string? TunnelGroup, Phase1Transform? Transform, int LifetimeSeconds, bool NatDetected);
+
+/// <summary>One direction of an IPsec SA. The keys are secret: never printed (ToString masks them).</summary>
+public sealed class IpsecSaKeys(uint spi, byte[] encryptionKey, byte[] integrityKey)
+{
+    public uint Spi { get; } = spi;
+    public byte[] EncryptionKey { get; } = encryptionKey;
+    public byte[] IntegrityKey { get; } = integrityKey;
+
+    /// <summary>Zeroes the key buffers (on SA deletion).</summary>
+    public void Clear()
+    {
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(EncryptionKey);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(IntegrityKey);
+    }
+
+    public override string ToString() => $"SPI 0x{Spi:x8} (keys not shown)";
+}
+
+/// <summary>An inbound/outbound pair negotiated by one Quick Mode.</summary>
+public sealed record IpsecSaPair(
+    IpsecSaKeys Inbound, IpsecSaKeys Outbound, IpsecTransform Transform,
+    ProxyId Local, ProxyId Remote, IPEndPoint Peer, string CryptoMap, int Sequence, string AccessList,
+    int LifetimeSeconds, long? LifetimeKilobytes, uint MessageId, IkeRole Role);

@@ -296,6 +296,28 @@ public class ErrorTests
     }
 
     [Fact]
+    public void Vpn_traffic_caught_by_dynamic_pat_before_an_exemption_is_a_warning()
+    {
+        const string objects = "\ninterface GigabitEthernet0/0\n nameif inside\n security-level 100\n ip address 192.168.1.1 255.255.255.0\nobject network LOCAL\n subnet 192.168.1.0 255.255.255.0\nobject network REMOTE\n subnet 192.168.2.0 255.255.255.0\n";
+        const string pat = "nat (inside,outside) source dynamic any interface\n";
+        const string exemption = "nat (inside,outside) source static LOCAL LOCAL destination static REMOTE REMOTE no-proxy-arp route-lookup\n";
+
+        // PAT only: the crypto ACL never sees the original addresses.
+        var r = AsaConfigLoader.Load(Good + objects + pat, "pat.cfg");
+        TestFiles.AssertValid(r);
+        var w = Assert.Single(r.Warnings);
+        Assert.Equal((7, 16), (w.Location.Line, w.Location.Column));
+        Assert.Equal("traffic of crypto map MAP 10 (192.168.1.0-192.168.1.255 to 192.168.2.0-192.168.2.255) is translated by " +
+            "`nat (inside,outside) source dynamic any interface` before any NAT exemption: after translation it no longer matches access-list VPN", w.Message);
+
+        // Exemption first (as in the seed): fine. PAT in the after-auto section: fine too.
+        Assert.Empty(AsaConfigLoader.Load(Good + objects + exemption + pat, "ok.cfg").Warnings);
+        Assert.Empty(AsaConfigLoader.Load(Good + objects + "nat (inside,outside) after-auto source dynamic any interface\n" + exemption, "ok2.cfg").Warnings);
+        // Exemption after the PAT rule in the manual section: too late.
+        Assert.Single(AsaConfigLoader.Load(Good + objects + pat + exemption, "late.cfg").Warnings);
+    }
+
+    [Fact]
     public void Incomplete_crypto_map_entry_is_a_warning()
     {
         var r = AsaConfigLoader.Load(Good + "\ncrypto map MAP 20 match address VPN\n", "test.cfg");

@@ -22,6 +22,7 @@ public class RealisticConfigTests
     {
         var result = TestFiles.LoadConfig(file);
         TestFiles.AssertValid(result);
+        Assert.Empty(result.Warnings);
         Assert.NotEmpty(result.NotInterpreted);
         var shown = RunningConfigWriter.ShowRunningConfig(result.Config, ShowOptions.Revealed);
         var again = AsaConfigLoader.Load(shown, "shown.cfg");

@@ -1,5 +1,7 @@
+using IkeActors.Config.Lookup;
 using IkeActors.Config.Model;
 using IkeActors.Config.Parsing;
+using IkeActors.Config.Show;
 
 namespace IkeActors.Config.Validation;
 
@@ -24,6 +26,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
         CheckPolicies();
         CheckInterfaces();
         CheckObjects();
+        CheckNatExemption();
         return _out;
     }
 
@@ -174,6 +177,48 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
                 var r = facts.References.FirstOrDefault(x => x.Kind == ReferenceKind.NetworkGroup && x.Context == "group-object"
                     && config.FindObjectGroup(group.Name)!.Members.Any(m => m.Kind == ObjectGroupMemberKind.Group && m.Name == x.Name));
                 if (r is not null) Error(r.Location, r.SourceLine, $"object-group '{group.Name}' contains itself through group-object");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The classic ASA VPN mistake: protected traffic is caught by a dynamic (PAT) twice-NAT rule
+    /// before any exemption, so after translation it no longer matches the crypto ACL. Manual
+    /// NAT rules are read in order, `after-auto`/`after-object` ones last; the first rule whose
+    /// real source (and real destination, if it has one) covers the traffic decides.
+    /// Object (auto) NAT is not interpreted and so not considered.
+    /// </summary>
+    private void CheckNatExemption()
+    {
+        var twice = config.NatRules.Where(r => r.Kind == NatKind.Twice && !r.Inactive).ToList();
+        if (!twice.Any(r => r.SourceDynamic)) return;
+        var ordered = twice.Where(r => r.Section is null).Concat(twice.Where(r => r.Section is not null)).ToList();
+        var lookup = new CryptoMapLookup(config);
+        IReadOnlyList<Ipv4Range> Ranges(string? name) => name is null or "any"
+            ? [Ipv4Range.All]
+            : config.FindObject(name) is not null ? lookup.Resolve(AddressSpec.ForObject(name)) : lookup.Resolve(AddressSpec.ForObjectGroup(name));
+
+        foreach (var map in config.CryptoMaps.Where(m => m.Interface is not null))
+        {
+            foreach (var entry in map.Entries.Where(e => e.IsComplete))
+            {
+                if (config.FindAccessList(entry.MatchAddress!) is not { } acl) continue;
+                if (!facts.MapEntryLines.TryGetValue((map.Name, entry.Sequence), out var at)) continue;
+                var warned = false;
+                foreach (var ace in acl.Entries.Where(e => !e.IsRemark && !e.Inactive && e.Action == AclAction.Permit))
+                {
+                    foreach (var src in lookup.Resolve(ace.Source))
+                    foreach (var dst in lookup.Resolve(ace.Destination))
+                    {
+                        var first = ordered.FirstOrDefault(r =>
+                            (r.MappedInterface == map.Interface || r.MappedInterface == "any")
+                            && Ranges(r.SourceReal).Any(x => x.Contains(src))
+                            && (r.DestinationReal is null || Ranges(r.DestinationReal).Any(x => x.Contains(dst))));
+                        if (warned || first is null || !first.SourceDynamic) continue;
+                        Warning(at, $"traffic of crypto map {map.Name} {entry.Sequence} ({src} to {dst}) is translated by `{RunningConfigWriter.FormatNat(first)}` before any NAT exemption: after translation it no longer matches access-list {acl.Name}");
+                        warned = true;
+                    }
+                }
             }
         }
     }

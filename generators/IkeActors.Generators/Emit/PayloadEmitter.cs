@@ -213,7 +213,8 @@ internal static class PayloadEmitter
                     w.Close();
                     break;
                 case FieldKind.Array:
-                    w.Line("if (f" + f.ElementField + " * f" + f.CountField + " != (ulong)(raw.Length - offset)) { error = new(offset, " + err + ", " + Rt + "WireErrorReason.CountMismatch); return false; }");
+                    // Zero-size elements cannot be counted: a non-zero count with them could not round-trip.
+                    w.Line("if (f" + f.ElementField + " * f" + f.CountField + " != (ulong)(raw.Length - offset) || (f" + f.ElementField + " == 0 && f" + f.CountField + " != 0)) { error = new(offset, " + err + ", " + Rt + "WireErrorReason.CountMismatch); return false; }");
                     w.Line("offset = raw.Length;");
                     break;
                 case FieldKind.Payloads:

@@ -80,4 +80,11 @@ public class CryptoMapLookupTests
     {
         Assert.Null(Lookup.MatchProxy(Ip("192.0.2.3"), ProxyId.Subnet("10.0.0.0 255.0.0.0"), ProxyId.Subnet("10.2.0.0 255.255.0.0")));
     }
+
+    [Fact]
+    public void Ipv6_packets_match_nothing()
+    {
+        Assert.Null(Lookup.MatchOutbound(new Packet(Ip("2001:db8::1"), Ip("2001:db8::2"), 6, 1, 443)));
+        Assert.Null(Lookup.MatchProxy(Ip("2001:db8::9"), ProxyId.Subnet("10.1.0.0 255.255.0.0"), ProxyId.Subnet("10.2.0.0 255.255.0.0")));
+    }
 }

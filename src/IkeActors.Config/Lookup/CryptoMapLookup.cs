@@ -63,6 +63,7 @@ public sealed class CryptoMapLookup(AsaConfig config)
     /// </summary>
     public CryptoMapMatch? MatchOutbound(Packet packet, string? interfaceName = null)
     {
+        if (!IsIpv4(packet.Source) || !IsIpv4(packet.Destination)) return null; // crypto maps here carry IPv4 only
         foreach (var map in Maps(interfaceName))
         {
             foreach (var entry in map.Entries)
@@ -144,10 +145,12 @@ public sealed class CryptoMapLookup(AsaConfig config)
     private static bool PortCovers(PortSpec? spec, int proxyPort) =>
         spec is null || proxyPort != 0 && spec.Matches(proxyPort);
 
+    private static bool IsIpv4(IPAddress a) => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+
     /// <summary>True when the ACE's protocol, addresses and ports all match the packet.</summary>
     public bool Matches(AccessListEntry ace, Packet packet)
     {
-        if (ace.IsRemark || ace.ServiceObject is not null) return false;
+        if (ace.IsRemark || ace.ServiceObject is not null || !IsIpv4(packet.Source) || !IsIpv4(packet.Destination)) return false;
         if (ace.Protocol != 0 && ace.Protocol != packet.Protocol) return false;
         var src = Ipv4.ToUInt32(packet.Source);
         var dst = Ipv4.ToUInt32(packet.Destination);

@@ -10,12 +10,14 @@ public class HostileInputTests
     [InlineData("")]
     [InlineData("\n\n\r\n")]
     [InlineData("!\n: Saved\n:end\n")]
+    [InlineData("hostname a\nend\n")]
     [InlineData("\uFEFFhostname asa\n")]
     public void Empty_and_comment_only_files_load_empty(string text)
     {
         var r = AsaConfigLoader.Load(text, "empty.cfg");
         TestFiles.AssertValid(r);
         Assert.Empty(r.Config.CryptoMaps);
+        Assert.Empty(r.NotInterpreted);
     }
 
     [Fact]

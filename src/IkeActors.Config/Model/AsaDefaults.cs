@@ -31,8 +31,9 @@ public static class AsaDefaults
     public const long IpsecSaLifetimeKilobytesMin = 10;
     public const long IpsecSaLifetimeKilobytesMax = 2147483647;
 
-    // Cisco ASA command reference, `crypto isakmp nat-traversal`: NAT-T is enabled by
-    // default (ASA 8.4 and later); "the default keepalive is 20 seconds", range 10–3600.
+    // Cisco ASA VPN configuration guide, "NAT Transparency": IPsec over NAT-T "is enabled by
+    // default" in current releases; command reference, `crypto isakmp nat-traversal`: the
+    // keepalive defaults to 20 seconds, range 10–3600.
     public const bool NatTraversalEnabled = true;
     public const int NatTraversalKeepaliveSeconds = 20;
     public const int NatTraversalKeepaliveMin = 10;
@@ -75,8 +76,9 @@ public static class AsaDefaults
     // "an alphanumeric string between 1 and 128 characters".
     public const int PreSharedKeyMaxLength = 128;
 
-    // Cisco ASA: names of interfaces, objects, ACLs, maps are up to 64/241 characters;
-    // we accept up to 241 (the longest, access-list ids).
+    // Cisco ASA command reference: an access-list ID is up to 241 characters, the longest name
+    // the ASA takes; object, object-group, transform-set, crypto map and tunnel-group names
+    // are checked against 64 where they are read.
     public const int NameMaxLength = 241;
 
     // The tunnel-group an L2L peer without its own group lands on (Cisco ASA configuration guide,

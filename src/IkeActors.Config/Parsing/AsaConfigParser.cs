@@ -99,7 +99,9 @@ internal sealed class AsaConfigParser
             return;
         }
         var cursor = new CommandCursor(line, number);
-        if (cursor.PeekIs("exit") || cursor.PeekIs("quit") && _block is not (Block.Uninterpreted or Block.Skipped))
+        // `exit` leaves a sub-mode and `end` configuration mode (as in pasted or `write terminal` text).
+        if (cursor.PeekIs("exit") || cursor.PeekIs("end") && trimmed.Length == 3 && !indented
+            || cursor.PeekIs("quit") && _block is not (Block.Uninterpreted or Block.Skipped))
         {
             EndBlock();
             return;

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using IkeActors.Config.Show;
+
+namespace IkeActors.Negotiation.Show;
+
+/// <summary>
+/// `show crypto isakmp sa` and `show crypto ipsec sa` in the ASA's format (the seed's "Tunnel
+/// Verification" section and ../shared/reference/asa-show). Counters come from the data plane;
+/// until one is attached they are zero.
+/// </summary>
+public static class ShowCommands
+{
+    /// <summary>ESP packet counters of one SA pair, as the data plane reports them.</summary>
+    public sealed record EspCounters(long Encaps, long Decaps, long SendErrors = 0, long ReceiveErrors = 0, long KilobytesIn = 0, long KilobytesOut = 0);
+
+    public static string CryptoIsakmpSa(IEnumerable<IkeSa> sas)
+    {
+        var list = sas.Where(s => s.State != MainModeState.MM_DELETED).ToList();
+        var sb = new StringBuilder();
+        sb.Append("IKEv1 SAs:\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"   Active SA: {list.Count}\n");
+        sb.Append("    Rekey SA: 0 (A tunnel will report 1 Active and 1 Rekey SA during rekey)\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Total IKE SA: {list.Count}\n\n");
+        var n = 0;
+        foreach (var sa in list)
+        {
+            n++;
+            sb.Append(CultureInfo.InvariantCulture, $"{n,-3} IKE Peer: {sa.Peer.Address}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"    Type    : {"L2L",-15} Role    : {(sa.Role == IkeRole.Initiator ? "initiator" : "responder")}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"    Rekey   : {"no",-15} State   : {StateName(sa.State)}\n");
+        }
+        if (list.Count == 0) sb.Append("There are no IKEv1 SAs\n");
+        return sb.ToString();
+    }
+
+    /// <summary>The ASA shows the waiting states by message (MM_WAIT_MSG2...), never the phase groups.</summary>
+    private static string StateName(MainModeState s) => s.ToString();
+
+    public static string CryptoIpsecSa(IkeActors.Config.Model.AsaConfig config, IPAddress local, IEnumerable<IkeSa> sas,
+        TimeSpan elapsed, Func<IpsecSaPair, EspCounters>? counters = null)
+    {
+        var sb = new StringBuilder();
+        var pairs = sas.SelectMany(s => s.QuickModes).Where(q => q.State == QuickModeState.QM_ACTIVE && q.Installed is not null && q.Match is not null).ToList();
+        if (pairs.Count == 0) return "There are no ipsec sas\n";
+        foreach (var byInterface in pairs.GroupBy(q => q.Match!.Map.Interface ?? "outside"))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"interface: {byInterface.Key}\n");
+            foreach (var qm in byInterface)
+            {
+                var p = qm.Installed!;
+                var c = counters?.Invoke(p) ?? new EspCounters(0, 0);
+                sb.Append(CultureInfo.InvariantCulture, $"    Crypto map tag: {p.CryptoMap}, seq num: {p.Sequence}, local addr: {local}\n\n");
+                sb.Append("      ").Append(RunningConfigWriter.FormatAccessListEntry(p.AccessList, qm.Match!.Ace)).Append('\n');
+                sb.Append(CultureInfo.InvariantCulture, $"      local ident (addr/mask/prot/port): ({p.Local})\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      remote ident (addr/mask/prot/port): ({p.Remote})\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      current_peer: {p.Peer.Address}\n\n\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      #pkts encaps: {c.Encaps}, #pkts encrypt: {c.Encaps}, #pkts digest: {c.Encaps}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      #pkts decaps: {c.Decaps}, #pkts decrypt: {c.Decaps}, #pkts verify: {c.Decaps}\n");
+                sb.Append("      #pkts compressed: 0, #pkts decompressed: 0\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      #pkts not compressed: {c.Encaps}, #pkts comp failed: 0, #pkts decomp failed: 0\n");
+                sb.Append("      #pre-frag successes: 0, #pre-frag failures: 0, #fragments created: 0\n");
+                sb.Append("      #PMTUs sent: 0, #PMTUs rcvd: 0, #decapsulated frgs needing reassembly: 0\n");
+                sb.Append("      #TFC rcvd: 0, #TFC sent: 0\n");
+                sb.Append("      #Valid ICMP Errors rcvd: 0, #Invalid ICMP Errors rcvd: 0\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      #send errors: {c.SendErrors}, #recv errors: {c.ReceiveErrors}\n\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      local crypto endpt.: {local}/0, remote crypto endpt.: {p.Peer.Address}/0\n");
+                var (overhead, inner) = Overhead(p.Transform);
+                sb.Append(CultureInfo.InvariantCulture, $"      path mtu 1500, ipsec overhead {overhead}({inner}), media mtu 1500\n");
+                sb.Append("      PMTU time remaining (sec): 0, DF policy: copy-df\n");
+                sb.Append("      ICMP error validation: disabled, TFC packets: disabled\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      current outbound spi: {p.Outbound.Spi:X8}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      current inbound spi : {p.Inbound.Spi:X8}\n\n");
+                AppendSa(sb, "inbound", p.Inbound.Spi, p, elapsed, c.KilobytesIn, inbound: true);
+                AppendSa(sb, "outbound", p.Outbound.Spi, p, elapsed, c.KilobytesOut, inbound: false);
+                sb.Append('\n');
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static void AppendSa(StringBuilder sb, string direction, uint spi, IpsecSaPair p, TimeSpan elapsed, long kilobytesUsed, bool inbound)
+    {
+        var remainingSeconds = Math.Max(0, p.LifetimeSeconds - (int)elapsed.TotalSeconds);
+        var remainingKb = p.LifetimeKilobytes is { } kb ? Math.Max(0, kb - kilobytesUsed) : 0;
+        sb.Append(CultureInfo.InvariantCulture, $"    {direction} esp sas:\n");
+        sb.Append(CultureInfo.InvariantCulture, $"      spi: 0x{spi:X8} ({spi})\n");
+        sb.Append("         SA State: active\n");
+        sb.Append(CultureInfo.InvariantCulture, $"         transform: {p.Transform.AsaText} no compression\n");
+        var mode = p.Transform.Mode switch
+        {
+            IkeActors.Protocol.EncapsulationMode.Transport => "Transport, ",
+            IkeActors.Protocol.EncapsulationMode.UdpEncapsulatedTunnel => "Tunnel,  NAT-T-Encaps, ",
+            IkeActors.Protocol.EncapsulationMode.UdpEncapsulatedTransport => "Transport,  NAT-T-Encaps, ",
+            _ => "Tunnel, ",
+        };
+        sb.Append(CultureInfo.InvariantCulture, $"         in use settings ={{L2L, {mode}IKEv1, }}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"         slot: 0, conn_id: {p.MessageId & 0x0fffffff}, crypto-map: {p.CryptoMap}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"         sa timing: remaining key lifetime (kB/sec): ({remainingKb}/{remainingSeconds})\n");
+        sb.Append(CultureInfo.InvariantCulture, $"         IV size: {IvSize(p.Transform)} bytes\n");
+        sb.Append("         replay detection support: Y\n");
+        sb.Append("         Anti replay bitmap:\n");
+        sb.Append(inbound ? "          0x00000000 0x00000000\n" : "          0x00000000 0x00000001\n");
+    }
+
+    private static int IvSize(IpsecTransform t) => t.Cipher == IkeActors.Protocol.EspTransformId.Aes ? 16 : 8;
+
+    /// <summary>ESP overhead as the ASA prints it: outer IP + ESP header + IV + max padding/trailer + ICV (RFC 4303 §2).</summary>
+    private static (int Total, int Esp) Overhead(IpsecTransform t)
+    {
+        var icv = t.Integrity switch
+        {
+            IkeActors.Protocol.IpsecAuthAlgorithm.HmacSha2_256 => 16,
+            IkeActors.Protocol.IpsecAuthAlgorithm.HmacSha2_384 => 24,
+            IkeActors.Protocol.IpsecAuthAlgorithm.HmacSha2_512 => 32,
+            0 => 0,
+            _ => 12,
+        };
+        var iv = IvSize(t);
+        var esp = 8 + iv + iv + 2 + icv;   // header, IV, padding to a block, pad length + next header, ICV
+        return (20 + esp, esp);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+
+namespace IkeActors.Samples.Tests;
+
+/// <summary>
+/// The README's main command: the seed's two gateways over loopback UDP. Its debug logs
+/// pass the seed's own checker (../shared/seed/check-golden.py) for both roles.
+/// </summary>
+public class SiteToSiteSampleTests
+{
+    [Fact]
+    public void The_sample_brings_the_tunnel_up_and_both_logs_pass_the_golden_check()
+    {
+        var outDir = Directory.CreateTempSubdirectory("sitetosite-");
+        try
+        {
+            var (code, stdout, stderr) = Run("dotnet", Path.Combine(AppContext.BaseDirectory, "SiteToSite.dll"), "--out", outDir.FullName);
+            Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+
+            // Show commands in the ASA's format (seed "Tunnel Verification").
+            Assert.Contains("left# show crypto isakmp sa", stdout);
+            Assert.Contains("State   : MM_ACTIVE", stdout);
+            Assert.Contains("Role    : initiator", stdout);
+            Assert.Contains("Role    : responder", stdout);
+            Assert.Contains("Crypto map tag: MAP, seq num: 10, local addr: 10.0.0.1", stdout);
+            Assert.Contains("access-list VPN extended permit icmp 192.168.1.0 255.255.255.0 192.168.2.0 255.255.255.0", stdout);
+            Assert.Contains("local ident (addr/mask/prot/port): (192.168.1.0/255.255.255.0/1/0)", stdout);
+            Assert.Contains("remote ident (addr/mask/prot/port): (192.168.2.0/255.255.255.0/1/0)", stdout);
+            Assert.Contains("transform: esp-aes esp-sha-hmac no compression", stdout);
+            Assert.Contains("in use settings ={L2L, Tunnel, IKEv1, }", stdout);
+
+            var left = Path.Combine(outDir.FullName, "left.log");
+            var right = Path.Combine(outDir.FullName, "right.log");
+            // The logs hold debug lines only, one per line.
+            Assert.All(File.ReadAllLines(left).Concat(File.ReadAllLines(right)),
+                l => Assert.Matches(@"^(\[IKEv1( DEBUG| DECODE)?\]: |IPSEC: )", l));
+
+            Golden("golden-initiator.txt", left, "10.0.0.2");
+            Golden("golden-responder.txt", right, "10.0.0.1");
+        }
+        finally
+        {
+            outDir.Delete(recursive: true);
+        }
+    }
+
+    private static void Golden(string golden, string log, string peer)
+    {
+        var seed = Path.Combine(RepoRoot(), "..", "shared", "seed");
+        var (code, stdout, _) = Run("python3", Path.Combine(seed, "check-golden.py"), Path.Combine(seed, golden), log, "--peer", peer);
+        Assert.True(code == 0, stdout);
+        Assert.Matches(@"golden: (\d+)/\1 lines in order", stdout);
+    }
+
+    private static (int Code, string Stdout, string Stderr) Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill(entireProcessTree: true);
+            return (-1, stdout.Result, "timed out");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("IkeActors.sln not found");
+    }
+}

@@ -8,9 +8,9 @@ namespace IkeActors.Crypto;
 ///
 /// Why OpenSSL and not BigInteger.ModPow or our own Montgomery code, by measurement
 /// (tests/IkeActors.Benchmarks CryptoDhBenchmarks, BenchmarkDotNet 0.15.8, .NET 10, this 2-core
-/// shared machine under load, same full-length exponent on both sides, one run):
-///   group 2:  BigInteger.ModPow 6.85 ms, BN_mod_exp_mont_consttime 0.49 ms  (about 14x)
-///   group 14: BigInteger.ModPow 36.1 ms, BN_mod_exp_mont_consttime 3.28 ms  (about 11x)
+/// shared machine under load, same full-length exponent on both sides, two runs):
+///   group 2:  BigInteger.ModPow 6.6-6.9 ms, BN_mod_exp_mont_consttime 0.49-0.59 ms  (11-14x)
+///   group 14: BigInteger.ModPow 26-36 ms,   BN_mod_exp_mont_consttime 2.4-3.3 ms    (about 11x)
 /// OpenSSL's function is also constant-time (fixed window, no secret-dependent branches or
 /// table lookups), which BigInteger.ModPow is not, and it allocates nothing managed.
 /// libcrypto.so.3 is already loaded by System.Security.Cryptography on Linux, so this adds no

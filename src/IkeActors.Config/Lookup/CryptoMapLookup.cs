@@ -49,6 +49,7 @@ public sealed class CryptoMapLookup(AsaConfig config)
 {
     // Address specs resolve to the same ranges for the life of a config: resolve each once.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<AddressSpec, IReadOnlyList<Ipv4Range>> _resolved = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<AccessListEntry, IReadOnlyList<ServiceSpec>> _services = new();
     private readonly Dictionary<string, AccessList> _acls = config.AccessLists.GroupBy(a => a.Name).ToDictionary(g => g.Key, g => g.First());
 
     /// <summary>The maps in play: the one on the interface, or every applied map.</summary>
@@ -71,14 +72,16 @@ public sealed class CryptoMapLookup(AsaConfig config)
                 if (!entry.IsComplete || !_acls.TryGetValue(entry.MatchAddress!, out var acl)) continue;
                 foreach (var ace in acl.Entries)
                 {
-                    if (ace.IsRemark || ace.Inactive || !Matches(ace, packet)) continue;
+                    if (ace.IsRemark || ace.Inactive || MatchingService(ace, packet) is not { } service) continue;
                     if (ace.Action == AclAction.Deny) break;
+                    // The proxy IDs are the ACE (one member of each group it names) that the packet hit.
                     var src = Ipv4.ToUInt32(packet.Source);
                     var dst = Ipv4.ToUInt32(packet.Destination);
-                    var local = new ProxyId(Resolve(ace.Source).First(r => r.Contains(src)), ace.Protocol,
-                        ace.SourcePort is { Operator: PortOperator.Eq } sp ? sp.Low : 0);
-                    var remote = new ProxyId(Resolve(ace.Destination).First(r => r.Contains(dst)), ace.Protocol,
-                        ace.DestinationPort is { Operator: PortOperator.Eq } dp ? dp.Low : 0);
+                    var protocol = service.Protocol == ServiceSpec.TcpUdp ? packet.Protocol : service.Protocol;
+                    var local = new ProxyId(Resolve(ace.Source).First(r => r.Contains(src)), protocol,
+                        service.SourcePort is { Operator: PortOperator.Eq } sp ? sp.Low : 0);
+                    var remote = new ProxyId(Resolve(ace.Destination).First(r => r.Contains(dst)), protocol,
+                        service.DestinationPort is { Operator: PortOperator.Eq } dp ? dp.Low : 0);
                     return new CryptoMapMatch(map, entry, acl, ace, local, remote);
                 }
             }
@@ -127,13 +130,16 @@ public sealed class CryptoMapLookup(AsaConfig config)
 
     private AccessListEntry? FirstCoveringAce(AccessList acl, ProxyId local, ProxyId remote)
     {
+        if (local.Protocol != remote.Protocol) return null;
         foreach (var ace in acl.Entries)
         {
-            if (ace.IsRemark || ace.Inactive || ace.ServiceObject is not null) continue;
-            if (ace.Protocol != 0 && ace.Protocol != local.Protocol) continue;
-            if (ace.Protocol == 0 && local.Protocol != remote.Protocol) continue;
-            if (local.Protocol != remote.Protocol) continue;
-            if (!PortCovers(ace.SourcePort, local.Port) || !PortCovers(ace.DestinationPort, remote.Port)) continue;
+            if (ace.IsRemark || ace.Inactive) continue;
+            // A proxy protocol of 0 (all) is covered only by an `ip` line; ICMP types are not
+            // part of proxy IDs and so do not narrow a line here.
+            var covered = Services(ace).Any(s =>
+                (s.Protocol == 0 || s.Protocol == local.Protocol || s.Protocol == ServiceSpec.TcpUdp && local.Protocol is 6 or 17)
+                && PortCovers(s.SourcePort, local.Port) && PortCovers(s.DestinationPort, remote.Port));
+            if (!covered) continue;
             if (!Resolve(ace.Source).Any(r => r.Contains(local.Range))) continue;
             if (!Resolve(ace.Destination).Any(r => r.Contains(remote.Range))) continue;
             return ace;
@@ -148,18 +154,92 @@ public sealed class CryptoMapLookup(AsaConfig config)
     private static bool IsIpv4(IPAddress a) => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
 
     /// <summary>True when the ACE's protocol, addresses and ports all match the packet.</summary>
-    public bool Matches(AccessListEntry ace, Packet packet)
+    public bool Matches(AccessListEntry ace, Packet packet) => MatchingService(ace, packet) is not null;
+
+    /// <summary>The first service of the ACE (protocol, ports, ICMP type) the packet matches, if its addresses match too.</summary>
+    private ServiceSpec? MatchingService(AccessListEntry ace, Packet packet)
     {
-        if (ace.IsRemark || ace.ServiceObject is not null || !IsIpv4(packet.Source) || !IsIpv4(packet.Destination)) return false;
-        if (ace.Protocol != 0 && ace.Protocol != packet.Protocol) return false;
+        if (ace.IsRemark || !IsIpv4(packet.Source) || !IsIpv4(packet.Destination)) return null;
         var src = Ipv4.ToUInt32(packet.Source);
         var dst = Ipv4.ToUInt32(packet.Destination);
-        if (!Resolve(ace.Source).Any(r => r.Contains(src))) return false;
-        if (!Resolve(ace.Destination).Any(r => r.Contains(dst))) return false;
-        if (ace.SourcePort is { } sp && !sp.Matches(packet.SourcePort)) return false;
-        if (ace.DestinationPort is { } dp && !dp.Matches(packet.DestinationPort)) return false;
-        if (ace.IcmpType is { } type && packet.IcmpType != type) return false;
-        return true;
+        if (!Resolve(ace.Source).Any(r => r.Contains(src))) return null;
+        if (!Resolve(ace.Destination).Any(r => r.Contains(dst))) return null;
+        return Services(ace).FirstOrDefault(s =>
+            s.MatchesProtocol(packet.Protocol)
+            && (s.SourcePort is null || s.SourcePort.Matches(packet.SourcePort))
+            && (s.DestinationPort is null || s.DestinationPort.Matches(packet.DestinationPort))
+            && (s.IcmpType is null || packet.Protocol == 1 && packet.IcmpType == s.IcmpType));
+    }
+
+    /// <summary>
+    /// The concrete services an ACE stands for: its protocol (or the members of the service or
+    /// protocol object/group in that position) combined with its port conditions (port groups
+    /// expanded) and ICMP type (icmp-type groups expanded). As the ASA expands object-groups
+    /// into one ACE per member, each service here is one such expanded line.
+    /// </summary>
+    public IReadOnlyList<ServiceSpec> Services(AccessListEntry ace) => _services.GetOrAdd(ace, a =>
+    {
+        var bases = a.ServiceObject is null
+            ? [new ServiceSpec(a.Protocol)]
+            : a.ServiceIsGroup ? ExpandServiceGroup(a.ServiceObject, 0) : ServiceObjectSpecs(a.ServiceObject);
+        var sources = a.SourcePort is null ? [null] : ExpandPort(a.SourcePort, 0).Cast<PortSpec?>().ToList();
+        var destinations = a.DestinationPort is null ? [null] : ExpandPort(a.DestinationPort, 0).Cast<PortSpec?>().ToList();
+        IReadOnlyList<int?> icmpTypes = a.IcmpType is { } t ? [t] : a.IcmpGroup is { } g ? ExpandIcmpGroup(g, 0).Cast<int?>().ToList() : [null];
+        var result = new List<ServiceSpec>();
+        foreach (var b in bases)
+        foreach (var sp in sources)
+        foreach (var dp in destinations)
+        foreach (var icmp in icmpTypes)
+            result.Add(b with { SourcePort = sp ?? b.SourcePort, DestinationPort = dp ?? b.DestinationPort, IcmpType = icmp ?? b.IcmpType });
+        return result;
+    });
+
+    private List<ServiceSpec> ServiceObjectSpecs(string name) =>
+        config.FindServiceObject(name)?.Service is { } spec ? [spec] : [];
+
+    private List<ServiceSpec> ExpandServiceGroup(string name, int depth)
+    {
+        var result = new List<ServiceSpec>();
+        if (depth > 32 || config.FindObjectGroup(name) is not { } group) return result;
+        var groupProtocol = group.ServiceProtocol switch { "tcp" => 6, "udp" => 17, _ => ServiceSpec.TcpUdp };
+        foreach (var m in group.Services)
+        {
+            switch (m.Kind)
+            {
+                case ServiceMemberKind.Port: result.Add(new ServiceSpec(groupProtocol, DestinationPort: m.Port)); break;
+                case ServiceMemberKind.Service: result.Add(m.Service!); break;
+                case ServiceMemberKind.ServiceObject: result.AddRange(ServiceObjectSpecs(m.Name!)); break;
+                case ServiceMemberKind.Protocol: result.Add(new ServiceSpec(m.Protocol)); break;
+                case ServiceMemberKind.Group: result.AddRange(ExpandServiceGroup(m.Name!, depth + 1)); break;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>A port condition, with a service object-group (`port-object` lines) expanded.</summary>
+    private List<PortSpec> ExpandPort(PortSpec spec, int depth)
+    {
+        if (spec.Operator != PortOperator.ObjectGroup) return [spec];
+        var result = new List<PortSpec>();
+        if (depth > 32 || spec.GroupName is null || config.FindObjectGroup(spec.GroupName) is not { } group) return result;
+        foreach (var m in group.Services)
+        {
+            if (m.Kind == ServiceMemberKind.Port) result.Add(m.Port!);
+            else if (m.Kind == ServiceMemberKind.Group) result.AddRange(ExpandPort(new PortSpec(PortOperator.ObjectGroup, GroupName: m.Name), depth + 1));
+        }
+        return result;
+    }
+
+    private List<int> ExpandIcmpGroup(string name, int depth)
+    {
+        var result = new List<int>();
+        if (depth > 32 || config.FindObjectGroup(name) is not { } group) return result;
+        foreach (var m in group.Services)
+        {
+            if (m.Kind == ServiceMemberKind.Icmp) result.Add(m.IcmpType);
+            else if (m.Kind == ServiceMemberKind.Group) result.AddRange(ExpandIcmpGroup(m.Name!, depth + 1));
+        }
+        return result;
     }
 
     /// <summary>The IPv4 ranges an access-list address stands for (objects and nested groups expanded).</summary>

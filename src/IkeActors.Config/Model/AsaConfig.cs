@@ -11,6 +11,7 @@ public sealed record AsaConfig
     public ValueList<NameEntry> Names { get; init; } = ValueList<NameEntry>.Empty;
     public ValueList<AsaInterface> Interfaces { get; init; } = ValueList<AsaInterface>.Empty;
     public ValueList<NetworkObject> NetworkObjects { get; init; } = ValueList<NetworkObject>.Empty;
+    public ValueList<ServiceObject> ServiceObjects { get; init; } = ValueList<ServiceObject>.Empty;
     public ValueList<ObjectGroup> ObjectGroups { get; init; } = ValueList<ObjectGroup>.Empty;
     public ValueList<AccessList> AccessLists { get; init; } = ValueList<AccessList>.Empty;
     public ValueList<NatRule> NatRules { get; init; } = ValueList<NatRule>.Empty;
@@ -28,6 +29,7 @@ public sealed record AsaConfig
     public AsaInterface? FindInterface(string nameif) => Interfaces.FirstOrDefault(i => i.Nameif == nameif);
     public NetworkObject? FindObject(string name) => NetworkObjects.FirstOrDefault(o => o.Name == name);
     public ObjectGroup? FindObjectGroup(string name) => ObjectGroups.FirstOrDefault(o => o.Name == name);
+    public ServiceObject? FindServiceObject(string name) => ServiceObjects.FirstOrDefault(o => o.Name == name);
     public AccessList? FindAccessList(string name) => AccessLists.FirstOrDefault(a => a.Name == name);
     public TransformSet? FindTransformSet(string name) => TransformSets.FirstOrDefault(t => t.Name == name);
     public CryptoMap? FindCryptoMap(string name) => CryptoMaps.FirstOrDefault(m => m.Name == name);
@@ -104,13 +106,47 @@ public enum ObjectGroupMemberKind { Host, Subnet, Object, Group }
 /// <summary>`network-object host A` / `network-object A M` / `network-object object N` / `group-object N`.</summary>
 public sealed record ObjectGroupMember(ObjectGroupMemberKind Kind, uint Host = 0, Ipv4Prefix Subnet = default, string? Name = null);
 
-/// <summary>`object-group network NAME` (members interpreted); other types are kept by name only.</summary>
+/// <summary>
+/// An `object-group`. Network groups have <see cref="Members"/>; service, protocol and
+/// icmp-type groups have <see cref="Services"/>; user and security groups are kept by name only.
+/// </summary>
 public sealed record ObjectGroup(string Name, ObjectGroupType Type)
 {
+    /// <summary>`object-group service NAME tcp|udp|tcp-udp`: the protocol its `port-object`s apply to.</summary>
     public string? ServiceProtocol { get; init; }
     public string? Description { get; init; }
     public ValueList<ObjectGroupMember> Members { get; init; } = ValueList<ObjectGroupMember>.Empty;
+    public ValueList<ServiceMember> Services { get; init; } = ValueList<ServiceMember>.Empty;
 }
+
+/// <summary>
+/// What a service matches: an IP protocol (0 = any, <see cref="TcpUdp"/> = tcp or udp) with
+/// optional source/destination port conditions or an ICMP type.
+/// </summary>
+public sealed record ServiceSpec(int Protocol, PortSpec? SourcePort = null, PortSpec? DestinationPort = null, int? IcmpType = null)
+{
+    /// <summary>The `tcp-udp` keyword of service objects and groups.</summary>
+    public const int TcpUdp = 256;
+
+    public bool MatchesProtocol(int protocol) =>
+        Protocol == 0 || Protocol == protocol || Protocol == TcpUdp && protocol is 6 or 17;
+}
+
+/// <summary>`object service NAME` with its `service …` line.</summary>
+public sealed record ServiceObject(string Name)
+{
+    public ServiceSpec? Service { get; init; }
+    public string? Description { get; init; }
+}
+
+public enum ServiceMemberKind { Port, Service, ServiceObject, Protocol, Icmp, Group }
+
+/// <summary>
+/// A line of a service, protocol or icmp-type object-group: `port-object eq www`,
+/// `service-object tcp destination eq https`, `service-object object NAME`,
+/// `protocol-object udp`, `icmp-object echo`, `group-object NAME`.
+/// </summary>
+public sealed record ServiceMember(ServiceMemberKind Kind, PortSpec? Port = null, ServiceSpec? Service = null, int Protocol = 0, int IcmpType = 0, string? Name = null);
 
 public enum AddressKind { Any, Any4, Any6, Host, Subnet, Object, ObjectGroup, Interface }
 
@@ -159,10 +195,8 @@ public sealed record AccessListEntry
 {
     public string? Remark { get; init; }
     public AclAction Action { get; init; }
-    /// <summary>IP protocol number; 0 is `ip` (any protocol).</summary>
+    /// <summary>IP protocol number; 0 is `ip` (any protocol), -1 when a service object(-group) stands in its place.</summary>
     public int Protocol { get; init; }
-    /// <summary>The protocol as written when it is a name the ASA keeps (e.g. "tcp"), or null for a number.</summary>
-    public string? ProtocolName { get; init; }
     /// <summary>`object-group NAME` / `object NAME` in the protocol position (not interpreted for matching).</summary>
     public string? ServiceObject { get; init; }
     public bool ServiceIsGroup { get; init; }
@@ -171,6 +205,8 @@ public sealed record AccessListEntry
     public AddressSpec Destination { get; init; } = AddressSpec.Any;
     public PortSpec? DestinationPort { get; init; }
     public int? IcmpType { get; init; }
+    /// <summary>`object-group NAME` of type icmp-type in the ICMP type position.</summary>
+    public string? IcmpGroup { get; init; }
     /// <summary>The `log …` clause as written (normalized spacing), if any.</summary>
     public string? Log { get; init; }
     public string? TimeRange { get; init; }

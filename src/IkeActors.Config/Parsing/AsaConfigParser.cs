@@ -9,7 +9,7 @@ internal sealed class NotInterpretedSignal : Exception;
 /// <summary>A name used by a command, checked once the whole file is read.</summary>
 internal sealed record Reference(ReferenceKind Kind, string Name, SourceLocation Location, string SourceLine, string Context);
 
-internal enum ReferenceKind { AccessList, TransformSet, NetworkObjectOrGroup, NetworkObject, NetworkGroup, Interface }
+internal enum ReferenceKind { AccessList, TransformSet, NetworkObjectOrGroup, NetworkObject, NetworkGroup, Interface, ServiceObject, ServiceGroup, PortGroup, ProtocolGroup, IcmpGroup }
 
 internal sealed record PeerReference(string Map, int Sequence, IPAddress Peer, SourceLocation Location, string SourceLine);
 
@@ -21,7 +21,7 @@ internal sealed record Located(SourceLocation Location, string SourceLine);
 /// </summary>
 internal sealed class AsaConfigParser
 {
-    private enum Block { None, Interface, ObjectNetwork, ObjectGroupNetwork, IsakmpPolicy, TunnelGroupIpsec, Uninterpreted, Skipped }
+    private enum Block { None, Interface, ObjectNetwork, ObjectService, ObjectGroupNetwork, ObjectGroupService, IsakmpPolicy, TunnelGroupIpsec, Uninterpreted, Skipped }
 
     private readonly string _file;
     private readonly List<ConfigDiagnostic> _diagnostics = [];
@@ -34,6 +34,7 @@ internal sealed class AsaConfigParser
     private readonly Dictionary<string, uint> _nameTable = new(StringComparer.Ordinal);
     private readonly List<AsaInterface> _interfaces = [];
     private readonly List<NetworkObject> _objects = [];
+    private readonly List<ServiceObject> _serviceObjects = [];
     private readonly List<ObjectGroup> _groups = [];
     private readonly List<string> _aclOrder = [];
     private readonly Dictionary<string, List<AccessListEntry>> _acls = new(StringComparer.Ordinal);
@@ -135,6 +136,8 @@ internal sealed class AsaConfigParser
         [Block.Interface] = new(StringComparer.OrdinalIgnoreCase) { "nameif", "security-level", "shutdown", "speed", "duplex", "vlan", "management-only", "description" },
         [Block.ObjectNetwork] = new(StringComparer.OrdinalIgnoreCase) { "host", "subnet", "range", "fqdn", "description" },
         [Block.ObjectGroupNetwork] = new(StringComparer.OrdinalIgnoreCase) { "network-object", "group-object", "description" },
+        [Block.ObjectService] = new(StringComparer.OrdinalIgnoreCase) { "service", "description" },
+        [Block.ObjectGroupService] = new(StringComparer.OrdinalIgnoreCase) { "port-object", "service-object", "protocol-object", "icmp-object", "group-object", "description" },
         [Block.IsakmpPolicy] = new(StringComparer.OrdinalIgnoreCase) { "authentication", "encryption", "hash", "group", "lifetime" },
         [Block.TunnelGroupIpsec] = new(StringComparer.OrdinalIgnoreCase) { "pre-shared-key", "ikev1", "ikev2", "peer-id-validate", "chain" },
     };
@@ -305,12 +308,21 @@ internal sealed class AsaConfigParser
     {
         c.Next("object");
         var kind = c.Keyword("network", "service");
-        if (kind == "service") throw Skip();
         var nameColumn = c.Column;
         var name = c.Name("object name", 64);
         c.End();
         if (_groups.Any(g => g.Name == name))
             throw c.InvalidAt(nameColumn, $"'{name}' is already an object-group name", "object name");
+        if (kind == "service")
+        {
+            if (_objects.Any(o => o.Name == name))
+                throw c.InvalidAt(nameColumn, $"'{name}' is already a network object", "object name");
+            if (!_serviceObjects.Any(o => o.Name == name)) _serviceObjects.Add(new ServiceObject(name));
+            Enter(Block.ObjectService, name);
+            return;
+        }
+        if (_serviceObjects.Any(o => o.Name == name))
+            throw c.InvalidAt(nameColumn, $"'{name}' is already a service object", "object name");
         if (!_objects.Any(o => o.Name == name)) _objects.Add(new NetworkObject(name));
         Enter(Block.ObjectNetwork, name);
     }
@@ -321,7 +333,7 @@ internal sealed class AsaConfigParser
         var type = c.Keyword("network", "service", "protocol", "icmp-type", "user", "security");
         var nameColumn = c.Column;
         var name = c.Name("object-group name", 64);
-        if (_objects.Any(o => o.Name == name))
+        if (_objects.Any(o => o.Name == name) || _serviceObjects.Any(o => o.Name == name))
             throw c.InvalidAt(nameColumn, $"'{name}' is already an object name", "object-group name");
         if (type != "network")
         {
@@ -335,10 +347,15 @@ internal sealed class AsaConfigParser
             };
             string? proto = null;
             if (groupType == ObjectGroupType.Service && !c.AtEnd) proto = c.Keyword("tcp", "udp", "tcp-udp");
-            if (!_groups.Any(g => g.Name == name)) _groups.Add(new ObjectGroup(name, groupType) { ServiceProtocol = proto });
-            // The group is known by name and type (so access-lists can tell a service group
-            // from a network group); its members are not interpreted.
-            throw Skip();
+            var index = _groups.FindIndex(g => g.Name == name);
+            if (index < 0) _groups.Add(new ObjectGroup(name, groupType) { ServiceProtocol = proto });
+            else if (_groups[index].Type != groupType || _groups[index].ServiceProtocol != proto)
+                throw c.InvalidAt(nameColumn, $"object-group '{name}' is already defined as another type", "object-group name");
+            // User and security groups are known by name and type only.
+            if (groupType is ObjectGroupType.User or ObjectGroupType.Security) throw Skip();
+            c.End();
+            Enter(Block.ObjectGroupService, name);
+            return;
         }
         c.End();
         var existing = _groups.FindIndex(g => g.Name == name);
@@ -390,8 +407,11 @@ internal sealed class AsaConfigParser
             var isGroup = c.Keyword("object-group", "object") == "object-group";
             var column = c.Column;
             var svc = c.Name(isGroup ? "service object-group name" : "service object name");
-            if (isGroup && _groups.FirstOrDefault(g => g.Name == svc) is { } g && g.Type == ObjectGroupType.Network)
-                throw c.InvalidAt(column, $"object-group '{svc}' is a network group, expected a service or protocol group", "service object-group name");
+            if (isGroup && _groups.FirstOrDefault(g => g.Name == svc) is { } g && g.Type is not (ObjectGroupType.Service or ObjectGroupType.Protocol))
+                throw c.InvalidAt(column, $"object-group '{svc}' is not a service or protocol group", "service object-group name");
+            if (!isGroup && _objects.Any(o => o.Name == svc))
+                throw c.InvalidAt(column, $"'{svc}' is a network object, expected a service object", "service object name");
+            References.Add(new Reference(isGroup ? ReferenceKind.ServiceGroup : ReferenceKind.ServiceObject, svc, Loc(c, column), c.Line, "access-list"));
             entry = entry with { ServiceObject = svc, ServiceIsGroup = isGroup, Protocol = -1 };
         }
         else if (protoText is not null && AsaKeywords.Protocols.TryGetValue(protoText, out var p))
@@ -416,6 +436,14 @@ internal sealed class AsaConfigParser
         if (ported && IsPortStart(c, afterDestination: false)) entry = entry with { SourcePort = ParsePort(c, entry.Protocol) };
         entry = entry with { Destination = ParseAclAddress(c, "destination") };
         if (ported && IsPortStart(c, afterDestination: true)) entry = entry with { DestinationPort = ParsePort(c, entry.Protocol) };
+        else if (entry.Protocol == 1 && c.PeekIs("object-group"))
+        {
+            c.Keyword("object-group");
+            var column = c.Column;
+            var group = c.Name("icmp-type object-group name");
+            References.Add(new Reference(ReferenceKind.IcmpGroup, group, Loc(c, column), c.Line, "access-list"));
+            entry = entry with { IcmpGroup = group };
+        }
         else if (entry.Protocol == 1 && !c.AtEnd && !IsAceOption(c))
         {
             var t = c.Peek!.Value;
@@ -499,7 +527,12 @@ internal sealed class AsaConfigParser
         switch (op)
         {
             case "object-group":
-                return new PortSpec(PortOperator.ObjectGroup, GroupName: c.Name("service object-group name"));
+            {
+                var groupColumn = c.Column;
+                var group = c.Name("service object-group name");
+                References.Add(new Reference(ReferenceKind.PortGroup, group, Loc(c, groupColumn), c.Line, "access-list"));
+                return new PortSpec(PortOperator.ObjectGroup, GroupName: group);
+            }
             case "range":
                 var column = c.Column;
                 var low = ParsePortValue(c, protocol);
@@ -512,7 +545,7 @@ internal sealed class AsaConfigParser
         }
     }
 
-    private static int ParsePortValue(CommandCursor c, int protocol)
+    internal static int ParsePortValue(CommandCursor c, int protocol)
     {
         if (c.AtEnd) return c.Int(0, 65535, "port");
         var text = c.Peek!.Value.Text;
@@ -998,6 +1031,8 @@ internal sealed class AsaConfigParser
             case Block.Interface: ParseInterfaceSub(c); return;
             case Block.ObjectNetwork: ParseObjectNetworkSub(c); return;
             case Block.ObjectGroupNetwork: ParseObjectGroupSub(c); return;
+            case Block.ObjectService: ParseServiceObjectSub(c); return;
+            case Block.ObjectGroupService: ParseServiceGroupSub(c); return;
             case Block.IsakmpPolicy: ParsePolicySub(c); return;
             case Block.TunnelGroupIpsec: ParseTunnelGroupIpsecSub(c); return;
         }
@@ -1141,6 +1176,165 @@ internal sealed class AsaConfigParser
             _groups[index] = current with { Members = current.Members.Append(member).ToValueList() };
     }
 
+    private void ParseServiceObjectSub(CommandCursor c)
+    {
+        var index = _serviceObjects.FindIndex(o => o.Name == _blockKey);
+        if (c.Keyword("service", "description") == "description")
+        {
+            _serviceObjects[index] = _serviceObjects[index] with { Description = c.Rest("description text") };
+            return;
+        }
+        _serviceObjects[index] = _serviceObjects[index] with { Service = ParseServiceSpec(c) };
+    }
+
+    /// <summary>
+    /// `PROTO [source OP PORT] [destination OP PORT]` (or, ASA 8.x style, `PROTO OP PORT` for the
+    /// destination), `icmp [TYPE]`, or a bare protocol. OP is eq, neq, lt, gt or range.
+    /// </summary>
+    private static ServiceSpec ParseServiceSpec(CommandCursor c)
+    {
+        var protocol = ParseServiceProtocol(c);
+        if (protocol == 1)
+        {
+            int? type = null;
+            if (!c.AtEnd)
+            {
+                var t = c.Peek!.Value.Text;
+                if (AsaKeywords.IcmpTypes.TryGetValue(t, out var named)) { c.Next("icmp type"); type = named; }
+                else type = c.Int(0, 255, "ICMP type");
+            }
+            c.End();
+            return new ServiceSpec(1, IcmpType: type);
+        }
+        PortSpec? source = null, destination = null;
+        if (protocol is 6 or 17 or 132 or ServiceSpec.TcpUdp)
+        {
+            while (!c.AtEnd)
+            {
+                var column = c.Column;
+                var word = c.Keyword("source", "destination", "eq", "neq", "lt", "gt", "range");
+                if (word is "source" or "destination")
+                {
+                    if (word == "source" ? source is not null : destination is not null)
+                        throw c.InvalidAt(column, $"'{word}' is given twice", "end of command");
+                    var spec = ParseServiceOperator(c, c.Keyword("eq", "neq", "lt", "gt", "range"), protocol);
+                    if (word == "source") source = spec;
+                    else destination = spec;
+                }
+                else
+                {
+                    if (destination is not null) throw c.InvalidAt(column, "the destination port is given twice", "end of command");
+                    destination = ParseServiceOperator(c, word, protocol);
+                }
+            }
+        }
+        c.End();
+        return new ServiceSpec(protocol, source, destination);
+    }
+
+    private static int ParseServiceProtocol(CommandCursor c)
+    {
+        var expected = new[] { "tcp", "udp", "tcp-udp", "icmp", "ip", "esp", "ah", "gre", "protocol number (0-255)" };
+        if (c.AtEnd) c.Next("protocol", expected);
+        var text = c.Peek!.Value.Text;
+        if (text.Equals("tcp-udp", StringComparison.OrdinalIgnoreCase)) { c.Next("protocol"); return ServiceSpec.TcpUdp; }
+        if (AsaKeywords.Protocols.TryGetValue(text, out var p)) { c.Next("protocol"); return p; }
+        if (text.All(char.IsAsciiDigit)) return c.Int(0, 255, "protocol number");
+        throw c.Invalid($"expected a protocol (tcp, udp, tcp-udp, icmp, ip, … or 0-255), found '{CommandCursor.Printable(text)}'", expected);
+    }
+
+    private static PortSpec ParseServiceOperator(CommandCursor c, string op, int protocol)
+    {
+        if (op == "range")
+        {
+            var column = c.Column;
+            var low = ParsePortValue(c, protocol);
+            var high = ParsePortValue(c, protocol);
+            if (high < low) throw c.InvalidAt(column, $"port range {low}-{high} is empty (the first port must not exceed the second)", "port");
+            return new PortSpec(PortOperator.Range, low, high);
+        }
+        var kind = op switch { "eq" => PortOperator.Eq, "neq" => PortOperator.Neq, "lt" => PortOperator.Lt, _ => PortOperator.Gt };
+        return new PortSpec(kind, ParsePortValue(c, protocol));
+    }
+
+    private void ParseServiceGroupSub(CommandCursor c)
+    {
+        var index = _groups.FindIndex(g => g.Name == _blockKey);
+        var current = _groups[index];
+        var allowed = current.Type switch
+        {
+            ObjectGroupType.Service => new[] { "port-object", "service-object", "group-object", "description" },
+            ObjectGroupType.Protocol => new[] { "protocol-object", "group-object", "description" },
+            _ => new[] { "icmp-object", "group-object", "description" },
+        };
+        var whatColumn = c.Column;
+        var what = c.Keyword(allowed);
+        ServiceMember member;
+        switch (what)
+        {
+            case "description":
+                _groups[index] = current with { Description = c.Rest("description text") };
+                return;
+            case "group-object":
+            {
+                var column = c.Column;
+                var name = c.Name("object-group name");
+                if (name == _blockKey) throw c.InvalidAt(column, "an object-group cannot contain itself", "object-group name");
+                var kind = current.Type switch
+                {
+                    ObjectGroupType.Service => ReferenceKind.ServiceGroup,
+                    ObjectGroupType.Protocol => ReferenceKind.ProtocolGroup,
+                    _ => ReferenceKind.IcmpGroup,
+                };
+                References.Add(new Reference(kind, name, Loc(c, column), c.Line, "group-object"));
+                member = new ServiceMember(ServiceMemberKind.Group, Name: name);
+                c.End();
+                break;
+            }
+            case "port-object":
+            {
+                if (current.ServiceProtocol is null)
+                    throw c.InvalidAt(whatColumn, $"port-object needs a group with a protocol (`object-group service {_blockKey} tcp|udp|tcp-udp`)", "service-object");
+                var protocol = current.ServiceProtocol switch { "tcp" => 6, "udp" => 17, _ => ServiceSpec.TcpUdp };
+                member = new ServiceMember(ServiceMemberKind.Port, Port: ParseServiceOperator(c, c.Keyword("eq", "range"), protocol));
+                c.End();
+                break;
+            }
+            case "service-object":
+                if (c.TryKeyword("object"))
+                {
+                    var column = c.Column;
+                    var name = c.Name("service object name");
+                    References.Add(new Reference(ReferenceKind.ServiceObject, name, Loc(c, column), c.Line, "service-object object"));
+                    member = new ServiceMember(ServiceMemberKind.ServiceObject, Name: name);
+                    c.End();
+                }
+                else
+                {
+                    member = new ServiceMember(ServiceMemberKind.Service, Service: ParseServiceSpec(c));
+                }
+                break;
+            case "protocol-object":
+                member = new ServiceMember(ServiceMemberKind.Protocol, Protocol: ParseServiceProtocol(c));
+                c.End();
+                break;
+            default:
+            {
+                var t = c.Next("ICMP type", "echo", "echo-reply", "unreachable", "ICMP type (0-255)");
+                int type;
+                if (AsaKeywords.IcmpTypes.TryGetValue(t.Text, out var named)) type = named;
+                else if (t.Text.All(char.IsAsciiDigit) && t.Text.Length <= 3 && int.Parse(t.Text, System.Globalization.CultureInfo.InvariantCulture) <= 255)
+                    type = int.Parse(t.Text, System.Globalization.CultureInfo.InvariantCulture);
+                else throw c.InvalidAt(t.Column, $"expected an ICMP type (echo, echo-reply, unreachable, … or 0-255), found '{CommandCursor.Printable(t.Text)}'", "ICMP type");
+                member = new ServiceMember(ServiceMemberKind.Icmp, IcmpType: type);
+                c.End();
+                break;
+            }
+        }
+        if (!current.Services.Contains(member))
+            _groups[index] = current with { Services = current.Services.Append(member).ToValueList() };
+    }
+
     private void ParsePolicySub(CommandCursor c)
     {
         var current = _policies[_blockPriority];
@@ -1246,6 +1440,7 @@ internal sealed class AsaConfigParser
         Names = _names.ToValueList(),
         Interfaces = _interfaces.ToValueList(),
         NetworkObjects = _objects.ToValueList(),
+        ServiceObjects = _serviceObjects.ToValueList(),
         ObjectGroups = _groups.ToValueList(),
         AccessLists = _aclOrder.Select(n => new AccessList(n) { Entries = _acls[n].ToValueList() }).ToValueList(),
         NatRules = _nat.ToValueList(),

@@ -41,7 +41,12 @@ public static class RunningConfigWriter
         }
         foreach (var i in config.Interfaces) AppendInterface(sb, i);
         foreach (var o in config.NetworkObjects) AppendObject(sb, o);
-        foreach (var g in config.ObjectGroups.Where(g => g.Type == ObjectGroupType.Network)) AppendGroup(sb, g);
+        foreach (var o in config.ServiceObjects) AppendServiceObject(sb, o);
+        foreach (var g in config.ObjectGroups)
+        {
+            if (g.Type == ObjectGroupType.Network) AppendGroup(sb, g);
+            else if (g.Type is ObjectGroupType.Service or ObjectGroupType.Protocol or ObjectGroupType.IcmpType) AppendServiceGroup(sb, g);
+        }
         sb.Append(ShowAccessList(config));
         foreach (var r in config.NatRules) sb.Append(FormatNat(r)).Append('\n');
         sb.Append(ShowCrypto(config));
@@ -75,6 +80,45 @@ public static class RunningConfigWriter
             case NetworkObjectKind.Fqdn: sb.Append(" fqdn ").Append(o.Fqdn).Append('\n'); break;
         }
         if (o.Description is not null) sb.Append(" description ").Append(o.Description).Append('\n');
+    }
+
+    private static void AppendServiceObject(StringBuilder sb, ServiceObject o)
+    {
+        sb.Append("object service ").Append(o.Name).Append('\n');
+        if (o.Service is not null) sb.Append(" service ").Append(FormatService(o.Service)).Append('\n');
+        if (o.Description is not null) sb.Append(" description ").Append(o.Description).Append('\n');
+    }
+
+    /// <summary>"tcp source eq 1024 destination eq https", "icmp echo", "esp".</summary>
+    public static string FormatService(ServiceSpec s)
+    {
+        var sb = new StringBuilder(s.Protocol == ServiceSpec.TcpUdp ? "tcp-udp" : ProtocolText(s.Protocol));
+        if (s.SourcePort is not null) sb.Append(" source ").Append(FormatPort(s.SourcePort, s.Protocol));
+        if (s.DestinationPort is not null) sb.Append(" destination ").Append(FormatPort(s.DestinationPort, s.Protocol));
+        if (s.IcmpType is { } icmp) sb.Append(' ').Append(IcmpText(icmp));
+        return sb.ToString();
+    }
+
+    private static void AppendServiceGroup(StringBuilder sb, ObjectGroup g)
+    {
+        var type = g.Type switch { ObjectGroupType.Service => "service", ObjectGroupType.Protocol => "protocol", _ => "icmp-type" };
+        sb.Append("object-group ").Append(type).Append(' ').Append(g.Name);
+        if (g.ServiceProtocol is not null) sb.Append(' ').Append(g.ServiceProtocol);
+        sb.Append('\n');
+        if (g.Description is not null) sb.Append(" description ").Append(g.Description).Append('\n');
+        var groupProtocol = g.ServiceProtocol switch { "tcp" => 6, "udp" => 17, _ => ServiceSpec.TcpUdp };
+        foreach (var m in g.Services)
+        {
+            sb.Append(m.Kind switch
+            {
+                ServiceMemberKind.Port => $" port-object {FormatPort(m.Port!, groupProtocol)}",
+                ServiceMemberKind.Service => $" service-object {FormatService(m.Service!)}",
+                ServiceMemberKind.ServiceObject => $" service-object object {m.Name}",
+                ServiceMemberKind.Protocol => $" protocol-object {(m.Protocol == ServiceSpec.TcpUdp ? "tcp-udp" : ProtocolText(m.Protocol))}",
+                ServiceMemberKind.Icmp => $" icmp-object {IcmpText(m.IcmpType)}",
+                _ => $" group-object {m.Name}",
+            }).Append('\n');
+        }
     }
 
     private static void AppendGroup(StringBuilder sb, ObjectGroup g)
@@ -116,6 +160,7 @@ public static class RunningConfigWriter
         sb.Append(' ').Append(FormatAddress(e.Destination));
         if (e.DestinationPort is not null) sb.Append(' ').Append(FormatPort(e.DestinationPort, e.Protocol));
         if (e.IcmpType is { } icmp) sb.Append(' ').Append(IcmpText(icmp));
+        if (e.IcmpGroup is not null) sb.Append(" object-group ").Append(e.IcmpGroup);
         if (e.Log is not null) sb.Append(' ').Append(e.Log);
         if (e.TimeRange is not null) sb.Append(" time-range ").Append(e.TimeRange);
         if (e.Inactive) sb.Append(" inactive");
@@ -168,7 +213,7 @@ public static class RunningConfigWriter
         foreach (var (name, number, tcp, udp) in AsaKeywords.Ports)
         {
             if (number != port) continue;
-            if (protocol == 6 && tcp || protocol == 17 && udp) return name;
+            if (protocol == 6 && tcp || protocol == 17 && udp || protocol == ServiceSpec.TcpUdp && tcp && udp) return name;
         }
         return N(port);
     }

@@ -72,6 +72,32 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
                 case ReferenceKind.NetworkObjectOrGroup when !_objects.Contains(r.Name) && !_groups.ContainsKey(r.Name):
                     Error(r.Location, r.SourceLine, $"network object or object-group '{r.Name}' does not exist ({r.Context})");
                     break;
+                case ReferenceKind.ServiceObject when config.FindServiceObject(r.Name) is null:
+                    Error(r.Location, r.SourceLine, _objects.Contains(r.Name)
+                        ? $"'{r.Name}' is a network object, not a service object ({r.Context})"
+                        : $"service object '{r.Name}' does not exist ({r.Context})");
+                    break;
+                case ReferenceKind.ServiceGroup or ReferenceKind.PortGroup or ReferenceKind.ProtocolGroup or ReferenceKind.IcmpGroup:
+                {
+                    var wanted = r.Kind switch
+                    {
+                        ReferenceKind.ServiceGroup => new[] { ObjectGroupType.Service, ObjectGroupType.Protocol },
+                        ReferenceKind.PortGroup => [ObjectGroupType.Service],
+                        ReferenceKind.ProtocolGroup => [ObjectGroupType.Protocol],
+                        _ => [ObjectGroupType.IcmpType],
+                    };
+                    var what = r.Kind switch
+                    {
+                        ReferenceKind.ServiceGroup => "service or protocol",
+                        ReferenceKind.PortGroup => "service",
+                        ReferenceKind.ProtocolGroup => "protocol",
+                        _ => "icmp-type",
+                    };
+                    var found = _groups.GetValueOrDefault(r.Name);
+                    if (found is null) Error(r.Location, r.SourceLine, $"object-group '{r.Name}' does not exist ({r.Context})");
+                    else if (!wanted.Contains(found.Type)) Error(r.Location, r.SourceLine, $"object-group '{r.Name}' is not a {what} object-group ({r.Context})");
+                    break;
+                }
                 case ReferenceKind.Interface when HasInterfaces && !_nameifs.Contains(r.Name):
                     Error(r.Location, r.SourceLine, $"interface '{r.Name}' does not exist (no interface has `nameif {r.Name}`) ({r.Context})");
                     break;

@@ -187,6 +187,19 @@ public class RoundTripPropertyTests
                 };
             });
 
+    private static readonly Gen<ServiceSpec> RawService =
+        Gen.Select(OneOf(0, 1, 6, 17, 50, 132, ServiceSpec.TcpUdp), Maybe(Port), Maybe(Port), MaybeValue(Gen.Int[0, 255]))
+            .Select(t => t.Item1 switch
+            {
+                1 => new ServiceSpec(1, IcmpType: t.Item4),
+                6 or 17 or 132 or ServiceSpec.TcpUdp => new ServiceSpec(t.Item1, t.Item2, t.Item3),
+                _ => new ServiceSpec(t.Item1),
+            });
+
+    /// <summary>A service-type group: kind (service, protocol, icmp-type), protocol choice, raw members.</summary>
+    private static readonly Gen<(int Kind, int Proto, (int Kind, ServiceSpec Spec, PortSpec Port, int Ref)[] Members, string? Description)> RawServiceGroup =
+        Gen.Select(Gen.Int[0, 2], Gen.Int[0, 3], Gen.Select(Gen.Int[0, 3], RawService, Port, Gen.Int[0, 1000]).Array[0, 5], Maybe(Text));
+
     private static readonly Gen<AsaConfig> Model =
         Gen.Select(
                 Gen.Select(Maybe(Word), RawInterface.Array[0, 4], Gen.Select(Address, Maybe(Text)).Array[0, 3], RawObject.Array[0, 6],
@@ -195,15 +208,73 @@ public class RoundTripPropertyTests
                     Gen.Select(OneOf(Enum.GetValues<EspEncryption>()), OneOf(Enum.GetValues<EspIntegrity>()), Gen.Bool).Array[0, 4],
                     Gen.Select(Gen.Int[120, int.MaxValue], Gen.Int[0, 2], Gen.Long[10, 2147483647])),
                 Gen.Select(RawEntry.Array[1, 4].Array[0, 3], Gen.Int[0, 1000].Array[0, 3], RawPolicy.Array[0, 4], Gen.Int[1, 65535].Array[0, 4]),
-                Gen.Select(OneOf(Enum.GetValues<IsakmpIdentity>()), Word, Gen.Int[0, 2], Gen.Int[10, 3600], RawTunnelGroup.Array[0, 4], Gen.Bool))
-            .Select(t => Build(t.Item1, t.Item2, t.Item3, t.Item4));
+                Gen.Select(OneOf(Enum.GetValues<IsakmpIdentity>()), Word, Gen.Int[0, 2], Gen.Int[10, 3600], RawTunnelGroup.Array[0, 4], Gen.Bool),
+                Gen.Select(Gen.Select(RawService, Maybe(Text)).Array[0, 3], RawServiceGroup.Array[0, 5], Gen.Int[0, 1000].Array[40]))
+            .Select(t => Build(t.Item1, t.Item2, t.Item3, t.Item4, t.Item5));
 
     private static AsaConfig Build(
         (string? Host, AsaInterface[] Ifs, (uint, string?)[] Names, NetworkObject[] Objects, (int Kind, uint Host, Ipv4Prefix Subnet, int Ref)[][] Groups, string? GroupDescription) a,
         (AccessListEntry[][] Acls, NatRule[] Nat, (EspEncryption, EspIntegrity, bool)[] Sets, (int Seconds, int KbMode, long Kb) Global) b,
         (CryptoMapEntry[][] Maps, int[] MapInterfaces, IsakmpPolicy[] Policies, int[] Priorities) c,
-        (IsakmpIdentity Identity, string KeyId, int NatMode, int NatKeepalive, TunnelGroup[] Groups, bool DefaultL2L) d)
+        (IsakmpIdentity Identity, string KeyId, int NatMode, int NatKeepalive, TunnelGroup[] Groups, bool DefaultL2L) d,
+        ((ServiceSpec, string?)[] Objects, (int Kind, int Proto, (int Kind, ServiceSpec Spec, PortSpec Port, int Ref)[] Members, string? Description)[] Groups, int[] Choices) e)
     {
+        // Service objects and service / protocol / icmp-type groups, each referring only to earlier ones.
+        var serviceObjects = e.Objects.Select((o, i) => new ServiceObject($"SVC{i}") { Service = o.Item1, Description = o.Item2 }).ToList();
+        var serviceGroups = new List<ObjectGroup>();
+        var protocolNumbers = new[] { 1, 6, 17, 47, 50, 51, 132 };
+        for (var g = 0; g < e.Groups.Length; g++)
+        {
+            var raw = e.Groups[g];
+            var type = raw.Kind switch { 0 => ObjectGroupType.Service, 1 => ObjectGroupType.Protocol, _ => ObjectGroupType.IcmpType };
+            var protocol = type == ObjectGroupType.Service ? raw.Proto switch { 1 => "tcp", 2 => "udp", 3 => "tcp-udp", _ => null } : null;
+            var sameType = serviceGroups.Where(x => x.Type == type).Select(x => x.Name).ToList();
+            var members = new List<ServiceMember>();
+            foreach (var m in raw.Members)
+            {
+                ServiceMember? member = (type, m.Kind) switch
+                {
+                    (_, 3) when sameType.Count > 0 => new ServiceMember(ServiceMemberKind.Group, Name: sameType[m.Ref % sameType.Count]),
+                    (ObjectGroupType.Service, 0) when protocol is not null => new ServiceMember(ServiceMemberKind.Port,
+                        Port: m.Port.Operator == PortOperator.Range ? m.Port : new PortSpec(PortOperator.Eq, m.Port.Low)),
+                    (ObjectGroupType.Service, 1) => new ServiceMember(ServiceMemberKind.Service, Service: m.Spec),
+                    (ObjectGroupType.Service, 2) when serviceObjects.Count > 0 => new ServiceMember(ServiceMemberKind.ServiceObject, Name: serviceObjects[m.Ref % serviceObjects.Count].Name),
+                    (ObjectGroupType.Protocol, _) => new ServiceMember(ServiceMemberKind.Protocol, Protocol: protocolNumbers[m.Ref % protocolNumbers.Length]),
+                    (ObjectGroupType.IcmpType, _) => new ServiceMember(ServiceMemberKind.Icmp, IcmpType: m.Ref % 256),
+                    _ => null,
+                };
+                if (member is not null && !members.Contains(member)) members.Add(member);
+            }
+            serviceGroups.Add(new ObjectGroup($"SG{g}", type) { ServiceProtocol = protocol, Services = members.ToValueList(), Description = raw.Description });
+        }
+        var serviceNames = serviceObjects.Select(o => o.Name).ToList();
+        var serviceGroupNames = serviceGroups.Where(x => x.Type is ObjectGroupType.Service or ObjectGroupType.Protocol).Select(x => x.Name).ToList();
+        var portGroupNames = serviceGroups.Where(x => x.Type == ObjectGroupType.Service && x.ServiceProtocol is not null).Select(x => x.Name).ToList();
+        var icmpGroupNames = serviceGroups.Where(x => x.Type == ObjectGroupType.IcmpType).Select(x => x.Name).ToList();
+        var aceCount = 0;
+        AccessListEntry WithService(AccessListEntry ace)
+        {
+            var choice = e.Choices[aceCount++ % e.Choices.Length];
+            return (choice % 6) switch
+            {
+                3 when choice % 2 == 0 && serviceNames.Count > 0 => ace with
+                {
+                    ServiceObject = serviceNames[choice % serviceNames.Count], ServiceIsGroup = false, Protocol = -1,
+                    SourcePort = null, DestinationPort = null, IcmpType = null,
+                },
+                3 when serviceGroupNames.Count > 0 => ace with
+                {
+                    ServiceObject = serviceGroupNames[choice % serviceGroupNames.Count], ServiceIsGroup = true, Protocol = -1,
+                    SourcePort = null, DestinationPort = null, IcmpType = null,
+                },
+                4 when ace.Protocol is 6 or 17 && portGroupNames.Count > 0 =>
+                    ace with { DestinationPort = new PortSpec(PortOperator.ObjectGroup, GroupName: portGroupNames[choice % portGroupNames.Count]) },
+                5 when ace.Protocol == 1 && icmpGroupNames.Count > 0 =>
+                    ace with { IcmpType = null, IcmpGroup = icmpGroupNames[choice % icmpGroupNames.Count] },
+                _ => ace,
+            };
+        }
+
         var ifs = a.Ifs.Select((x, i) => x with { HardwareName = $"GigabitEthernet0/{i}", Nameif = x.Nameif is null ? null : $"if{i}" }).ToList();
         var nameifs = ifs.Where(x => x.Nameif is not null).Select(x => x.Nameif!).ToList();
         string Pick(List<string> from, string name, string fallback) =>
@@ -240,7 +311,7 @@ public class RoundTripPropertyTests
         };
         var acls = b.Acls.Select((entries, i) => new AccessList($"ACL{i}")
         {
-            Entries = entries.Select(e => e.IsRemark ? e : e with { Source = Resolve(e.Source), Destination = Resolve(e.Destination) }).ToValueList(),
+            Entries = entries.Select(x => x.IsRemark ? x : WithService(x with { Source = Resolve(x.Source), Destination = Resolve(x.Destination) })).ToValueList(),
         }).Where(x => x.Entries.Count > 0).ToList();
         var aclNames = acls.Select(x => x.Name).ToList();
         var natNames = objectNames.Concat(groupNames).Append("any").ToList();
@@ -296,7 +367,8 @@ public class RoundTripPropertyTests
             Names = a.Names.Select((n, i) => new NameEntry(n.Item1, $"H{i}", n.Item2)).ToValueList(),
             Interfaces = ifs.ToValueList(),
             NetworkObjects = objects.ToValueList(),
-            ObjectGroups = groups.ToValueList(),
+            ServiceObjects = serviceObjects.ToValueList(),
+            ObjectGroups = groups.Concat(serviceGroups).ToValueList(),
             AccessLists = acls.ToValueList(),
             NatRules = nat.ToValueList(),
             TransformSets = sets.ToValueList(),

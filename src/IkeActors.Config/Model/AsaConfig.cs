@@ -172,18 +172,7 @@ public sealed record PortSpec(PortOperator Operator, int Low = 0, int High = 0, 
         PortOperator.Lt => port < Low,
         PortOperator.Gt => port > Low,
         PortOperator.Range => port >= Low && port <= High,
-        _ => false, // service object-groups are not interpreted: they never match
-    };
-
-    /// <summary>True when every port the condition admits lies in [low, high].</summary>
-    public bool CoversExactly(int low, int high) => Operator switch
-    {
-        PortOperator.Eq => low == Low && high == Low,
-        PortOperator.Range => low >= Low && high <= High,
-        PortOperator.Lt => high < Low,
-        PortOperator.Gt => low > Low,
-        PortOperator.Neq => Low < low || Low > high,
-        _ => false,
+        _ => false, // a port object-group: CryptoMapLookup expands it to its members first
     };
 }
 

@@ -57,8 +57,6 @@ internal sealed class AsaConfigParser
     internal readonly Dictionary<string, Located> IsakmpEnableLines = new(StringComparer.Ordinal);
     internal readonly Dictionary<(int Priority, string Field), Located> PolicyLines = [];
     internal readonly Dictionary<(string Map, int Sequence), Located> MapEntryLines = [];
-    internal readonly Dictionary<string, Located> TunnelGroupKeyLines = new(StringComparer.Ordinal);
-    internal readonly Dictionary<string, Located> AclLines = new(StringComparer.Ordinal);
 
     // Current sub-command block.
     private Block _block;
@@ -370,7 +368,6 @@ internal sealed class AsaConfigParser
     private void ParseAccessList(CommandCursor c)
     {
         c.Next("access-list");
-        var nameColumn = c.Column;
         var name = c.Name("access-list name");
         var kind = c.Keyword("extended", "remark", "standard", "ethertype", "webtype", "line");
         AccessListEntry entry;
@@ -390,7 +387,6 @@ internal sealed class AsaConfigParser
         {
             _acls[name] = list = [];
             _aclOrder.Add(name);
-            AclLines[name] = Here(c, nameColumn);
         }
         list.Add(entry);
     }
@@ -1395,7 +1391,6 @@ internal sealed class AsaConfigParser
                 if (psk.IsMaskPlaceholder)
                     Warn(c, column, "pre-shared key is the mask '*****' that `show running-config` prints, not a real key (copy the configuration from `more system:running-config`)");
                 _tunnelGroups[index] = current with { PreSharedKey = psk };
-                TunnelGroupKeyLines[_blockKey] = Here(c, column);
                 return;
             }
             case "isakmp":

@@ -155,10 +155,12 @@ public static class RunningConfigWriter
         sb.Append("access-list ").Append(aclName).Append(" extended ").Append(e.Action == AclAction.Permit ? "permit" : "deny").Append(' ');
         if (e.ServiceObject is not null) sb.Append(e.ServiceIsGroup ? "object-group " : "object ").Append(e.ServiceObject);
         else sb.Append(ProtocolText(e.Protocol));
+        // Ports after a protocol group may be tcp or udp: print the names valid for both.
+        var portProtocol = e.ServiceObject is not null ? ServiceSpec.TcpUdp : e.Protocol;
         sb.Append(' ').Append(FormatAddress(e.Source));
-        if (e.SourcePort is not null) sb.Append(' ').Append(FormatPort(e.SourcePort, e.Protocol));
+        if (e.SourcePort is not null) sb.Append(' ').Append(FormatPort(e.SourcePort, portProtocol));
         sb.Append(' ').Append(FormatAddress(e.Destination));
-        if (e.DestinationPort is not null) sb.Append(' ').Append(FormatPort(e.DestinationPort, e.Protocol));
+        if (e.DestinationPort is not null) sb.Append(' ').Append(FormatPort(e.DestinationPort, portProtocol));
         if (e.IcmpType is { } icmp) sb.Append(' ').Append(IcmpText(icmp));
         if (e.IcmpGroup is not null) sb.Append(" object-group ").Append(e.IcmpGroup);
         if (e.Log is not null) sb.Append(' ').Append(e.Log);

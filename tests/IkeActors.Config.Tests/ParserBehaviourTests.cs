@@ -140,6 +140,7 @@ public class ParserBehaviourTests
     [InlineData("nat (inside) 1 0.0.0.0 0.0.0.0")]
     [InlineData("static (inside,outside) 203.0.113.5 10.0.0.5 netmask 255.255.255.255")]
     [InlineData("tunnel-group DefaultRAGroup general-attributes")]
+    [InlineData("name 2001:db8::10 web6")]
     public void Valid_asa_commands_outside_the_model_are_not_interpreted(string command)
     {
         var r = AsaConfigLoader.Load(command, "ni.cfg");

@@ -273,6 +273,7 @@ internal sealed class AsaConfigParser
     private void ParseName(CommandCursor c)
     {
         c.Next("name");
+        if (c.Peek is { } v6 && IsIpv6(v6.Text)) throw Skip(); // IPv6 names: kept, not interpreted
         var address = c.Address("IP address");
         var name = c.Name("name", 63);
         string? description = null;

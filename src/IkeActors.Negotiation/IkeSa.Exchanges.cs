@@ -78,7 +78,16 @@ public sealed partial class IkeSa
             if (_cipher is not null)
             {
                 // After phase 1, an unprotected notify could be forged by anyone (RFC 2408 §5.5 accepts it only before).
-                AsaDebug.ReceivedUnencryptedNotify(output, IpContext, "Informational");
+                var kind = "Informational";
+                if (IsakmpMessage.TryParse(datagram, out var unprotected, out _))
+                    foreach (var p in unprotected.Payloads)
+                        if (p.Type == (byte)PayloadType.Notification && NotificationPayloadView.TryParse(p.Raw, out var un, out _))
+                        {
+                            // The ASA names the notify type with underscores (NO_PROPOSAL_CHOSEN).
+                            kind = (un.NotifyType.GetDisplayName() ?? ((int)un.NotifyType).ToString()).Replace('-', '_');
+                            break;
+                        }
+                AsaDebug.ReceivedUnencryptedNotify(output, IpContext, kind);
                 return;
             }
         }
@@ -111,7 +120,7 @@ public sealed partial class IkeSa
     private void HandleNotify(NotificationPayloadView n, NegotiationOutput output)
     {
         AsaDebug.ProcessingNotifyPayload(output, Context);
-        var name = n.NotifyType.GetDisplayName() ?? "UNKNOWN";
+        var name = AsaNotifyName(n.NotifyType);
         switch (n.NotifyType)
         {
             case NotifyMessageType.RUThere or NotifyMessageType.RUThereAck or NotifyMessageType.InitialContact or NotifyMessageType.ResponderLifetime:
@@ -137,6 +146,17 @@ public sealed partial class IkeSa
                 return;
         }
     }
+
+    /// <summary>
+    /// The name the ASA prints in "Received non-routine Notify message: NAME (N)": its own wording
+    /// for the two it is known for (schemas/debug-ikev1.isakmp), the RFC 2408 §3.14.1 name otherwise.
+    /// </summary>
+    internal static string AsaNotifyName(NotifyMessageType type) => type switch
+    {
+        NotifyMessageType.NoProposalChosen => "No proposal chosen",
+        NotifyMessageType.InvalidIdInformation => "Invalid ID info",
+        _ => type.GetDisplayName() ?? "UNKNOWN",
+    };
 
     private void HandleDelete(DeletePayloadView d, NegotiationOutput output)
     {

@@ -116,13 +116,9 @@ public sealed partial class IkeSa : IDisposable
             return;
         }
         var header = message.Header;
-        if (header.InitiatorCookie != InitiatorCookie || (header.ResponderCookie != ResponderCookie && !(_state == MainModeState.MM_WAIT_MSG2 && header.ResponderCookie != 0)))
-        {
-            output.Add(new TraceEvent("drop", "ISAKMP", header.MessageId, "cookies do not match this SA"));
-            return;
-        }
 
         // RFC 2408 §5 / ASA: a repeat of the last message we answered gets the same answer again.
+        // Checked before the cookies: a retransmitted MM1 still carries a zero responder cookie.
         if (_lastReceived is not null && datagram.SequenceEqual(_lastReceived) && header.MessageId == 0)
         {
             if (_lastSent is not null && Role == IkeRole.Responder)
@@ -130,6 +126,12 @@ public sealed partial class IkeSa : IDisposable
                 AsaDebug.DuplicatePhase1Packet(output, IpContext);
                 Resend(output);
             }
+            return;
+        }
+
+        if (header.InitiatorCookie != InitiatorCookie || (header.ResponderCookie != ResponderCookie && !(_state == MainModeState.MM_WAIT_MSG2 && header.ResponderCookie != 0)))
+        {
+            output.Add(new TraceEvent("drop", "ISAKMP", header.MessageId, "cookies do not match this SA"));
             return;
         }
 
@@ -211,8 +213,9 @@ public sealed partial class IkeSa : IDisposable
                     ProposalNumber = 1,
                     ProtocolId = ProtocolId.Isakmp,
                     // ASA: every ISAKMP policy, by priority, is one transform of the one proposal.
-                    Transforms = _gateway.Config.IsakmpPolicies.OrderBy(p => p.Priority)
-                        .Select((p, i) => Phase1Transform.FromPolicy(p).ToTransform((byte)(i + 1))).ToList(),
+                    // Policies this gateway cannot carry out (DES, RSA signatures) are not offered.
+                    Transforms = _gateway.Config.IsakmpPolicies.OrderBy(p => p.Priority).Select(Phase1Transform.FromPolicy)
+                        .Where(t => t.IsImplemented).Select((t, i) => t.ToTransform((byte)(i + 1))).ToList(),
                 },
             ],
         };
@@ -272,7 +275,7 @@ public sealed partial class IkeSa : IDisposable
             foreach (var t in proposal.Transforms)
             {
                 transformIndex++;
-                if (Phase1Transform.FromTransform(t) is not { } offered) continue;
+                if (Phase1Transform.FromTransform(t) is not { IsImplemented: true } offered) continue;
                 var policy = policies.FirstOrDefault(p => Phase1Transform.FromPolicy(p).Matches(offered));
                 if (policy is null) continue;
                 choice = (proposal.ProposalNumber, t.TransformNumber, offered, policy);
@@ -283,6 +286,7 @@ public sealed partial class IkeSa : IDisposable
         if (choice is not { } c)
         {
             AsaDebug.AllSaProposalsUnacceptable(output, IpContext);
+            AsaDebug.ErrorProcessingPayload(output, IpContext, (long)PayloadType.SecurityAssociation);
             SendPlainNotify(NotifyMessageType.NoProposalChosen, output);
             output.Add(new NegotiationFailed("Main Mode", FailureReason.NoProposalChosen, "no ISAKMP policy matches the peer's proposal"));
             return false;
@@ -363,7 +367,7 @@ public sealed partial class IkeSa : IDisposable
         if (haveSa)
             foreach (var proposal in sa.Proposals)
                 foreach (var t in proposal.Transforms)
-                    chosen ??= Phase1Transform.FromTransform(t);
+                    chosen ??= Phase1Transform.FromTransform(t) is { IsImplemented: true } offered ? offered : null;
         // RFC 2408 §4.2: the answer must be one of the transforms we offered.
         var policy = chosen is null ? null : _gateway.Config.IsakmpPolicies.FirstOrDefault(p => Phase1Transform.FromPolicy(p).Matches(chosen));
         LogReceived(datagram, output);

@@ -54,6 +54,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         {
             if (_sas.Values.Count(s => s.State != MainModeState.MM_ACTIVE) >= MaxHalfOpen)
             {
+                AsaDebug.MaxConcurrentNegotiations(output, new DebugContext(from.Address));
                 output.Add(new TraceEvent("drop", "Main Mode", 0, "half-open SA limit reached"));
                 return;
             }

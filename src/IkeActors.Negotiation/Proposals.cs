@@ -73,6 +73,22 @@ public sealed record Phase1Transform(
         return new Phase1Transform(enc.Value, keyLength, hash.Value, group.Value, auth.Value, lifetime);
     }
 
+    /// <summary>
+    /// Whether this gateway can carry the transform out: pre-shared keys only, a DH group the crypto
+    /// library has, a hash it implements, and a cipher it can encrypt with (DES-CBC is decrypt-only
+    /// there; AES needs a 128/192/256-bit key, RFC 3602 §5). Others are neither offered nor accepted.
+    /// </summary>
+    public bool IsImplemented =>
+        Authentication == OakleyAuthMethod.PreSharedKey
+        && IkeActors.Crypto.DhGroup.TryGet((int)Group, out _)
+        && IkeAlgorithms.IsSupported(CryptoHash)
+        && Encryption switch
+        {
+            OakleyEncryption.TripleDesCbc => KeyLengthBits == 0,
+            OakleyEncryption.AesCbc => KeyLengthBits is 128 or 192 or 256,
+            _ => false,
+        };
+
     /// <summary>ASA policy matching: cipher, key length, hash, group and authentication must agree; lifetimes need not.</summary>
     public bool Matches(Phase1Transform other) =>
         Encryption == other.Encryption && KeyLengthBits == other.KeyLengthBits && Hash == other.Hash

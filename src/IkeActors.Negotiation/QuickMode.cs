@@ -209,7 +209,8 @@ public sealed class QuickModeExchange : IDisposable
         // QM3: HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b).
         var hash3 = new byte[HashLength];
         IkeHashes.QuickModeHash3(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, _nr, hash3);
-        _sa.SendEncrypted(ExchangeType.QuickMode, MessageId, [new HashPayload { HashData = hash3 }], output, remember: false);
+        // Remembered: a retransmitted QM2 (our QM3 was lost) is answered with QM3 again (RFC 2408 §5 retransmission).
+        _lastSent = _sa.SendEncrypted(ExchangeType.QuickMode, MessageId, [new HashPayload { HashData = hash3 }], output, remember: false);
         Complete(output);
     }
 

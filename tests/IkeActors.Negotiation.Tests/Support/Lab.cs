@@ -37,6 +37,9 @@ public sealed class Lab : IDisposable
     /// <summary>Decides what happens to a datagram in flight: return it (maybe changed), or null to drop it.</summary>
     public Func<bool, int, byte[], byte[]?>? Tamper { get; set; }
 
+    /// <summary>Datagrams (after <see cref="Tamper"/>) for which this returns true are delivered twice in a row.</summary>
+    public Func<bool, byte[], bool>? Duplicate { get; set; }
+
     private int _delivered;
     private int _leftSeen, _rightSeen;
 
@@ -90,6 +93,8 @@ public sealed class Lab : IDisposable
             _delivered++;
             if (bytes is null) continue;
             (fromLeft ? Right : Left).Receive(bytes, fromLeft ? LeftAddress : RightAddress, fromLeft ? RightOutput : LeftOutput);
+            if (Duplicate?.Invoke(fromLeft, bytes) == true)
+                (fromLeft ? Right : Left).Receive(bytes, fromLeft ? LeftAddress : RightAddress, fromLeft ? RightOutput : LeftOutput);
             moved = true;
         }
         return moved;

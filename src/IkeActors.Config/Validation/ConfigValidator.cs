@@ -161,10 +161,14 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
             Located At(string field) => facts.PolicyLines.GetValueOrDefault((policy.Priority, field)) ?? facts.PolicyLines[(policy.Priority, "")];
             if (policy.Authentication != IsakmpAuthentication.PreShare)
                 Error(At("authentication"), $"ISAKMP policy {policy.Priority}: authentication {AsaKeywords.Authentication[policy.Authentication]} is not supported (this gateway authenticates IKEv1 with pre-shared keys only)");
+            // SHA-2 (RFC 4868) and ECP groups 19-21 (RFC 5903) are negotiated in IKEv1 by strongSwan,
+            // Libreswan and this gateway; a real ASA offers them for IKEv2 only, so say so but accept them.
             if (policy.Hash is IkeHash.Sha256 or IkeHash.Sha384 or IkeHash.Sha512)
-                Error(At("hash"), $"ISAKMP policy {policy.Priority}: hash {AsaKeywords.Hash[policy.Hash]} is not supported with IKEv1 (the ASA offers SHA-2 for IKEv2 only; use md5 or sha)");
-            if (policy.Group is 7 or 19 or 20 or 21 or 24)
-                Error(At("group"), $"ISAKMP policy {policy.Priority}: Diffie-Hellman group {policy.Group} is not supported with IKEv1 (use group 2, 5, 14, 15 or 16)");
+                Warning(At("hash"), $"ISAKMP policy {policy.Priority}: hash {AsaKeywords.Hash[policy.Hash]} is accepted here, but a Cisco ASA offers SHA-2 for IKEv2 only; an ASA peer will not match this policy");
+            if (policy.Group is 19 or 20 or 21)
+                Warning(At("group"), $"ISAKMP policy {policy.Priority}: Diffie-Hellman group {policy.Group} is accepted here, but a Cisco ASA offers it for IKEv2 only; an ASA peer will not match this policy");
+            if (policy.Group is 7 or 24)
+                Error(At("group"), $"ISAKMP policy {policy.Priority}: Diffie-Hellman group {policy.Group} is not supported (use group 2, 5, 14, 15, 16, 19, 20 or 21)");
             if (policy.Encryption == IkeEncryption.Des && policy.Group >= 14)
                 Warning(At("encryption"), $"ISAKMP policy {policy.Priority}: encryption des with group {policy.Group} pairs a 56-bit cipher with a strong group; use aes");
         }

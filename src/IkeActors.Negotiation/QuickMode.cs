@@ -419,7 +419,10 @@ public sealed class QuickModeExchange : IDisposable
         IkeHashes.QuickModeHash3(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, _nr, expected);
         if (hash is null || !IkePrf.FixedTimeEquals(expected, hash))
         {
-            FailExchange(FailureReason.AuthenticationFailed, "HASH(3) does not verify", output, notify: NotifyMessageType.InvalidHashInformation);
+            // RFC 2408 §5.11: the notify is a MAY. The initiator has installed its SAs already, so
+            // failing here would leave the two sides apart; a damaged QM3 is dropped (IV untouched,
+            // RFC 2409 Appendix B) and our QM2 retransmission brings the initiator's QM3 again.
+            output.Add(new TraceEvent("drop", "Quick Mode", MessageId, "HASH(3) does not verify"));
             return;
         }
         _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);

@@ -107,13 +107,18 @@ public sealed partial class IkeSa
                 return;
             }
             _cipher!.ForgetMessageId(messageId);
+            AsaDebug.ProcessingHashPayload(output, Context);
         }
         foreach (var p in message.Payloads)
         {
+            if (_state == MainModeState.MM_DELETED) break;
             if (p.Type == (byte)PayloadType.Notification && NotificationPayloadView.TryParse(p.Raw, out var n, out _))
                 HandleNotify(n, output);
             else if (p.Type == (byte)PayloadType.Delete && DeletePayloadView.TryParse(p.Raw, out var d, out _))
+            {
+                AsaDebug.ProcessingDelete(output, Context);
                 HandleDelete(d, output);
+            }
         }
     }
 
@@ -177,6 +182,9 @@ public sealed partial class IkeSa
             foreach (var qm in _quickModes.Values.Where(q => q.OutboundSpi == spi).ToList())
             {
                 output.Add(new TraceEvent("delete", "Informational", qm.MessageId, $"peer deleted SPI 0x{spi:x8}"));
+                var (remote, local) = (Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
+                AsaDebug.ConnectionTerminated(output, Context, Peer.Address, "Peer Terminate", remote, local);
+                AsaDebug.IkeDeletingSa(output, Context, remote, local);
                 qm.Delete();
                 _quickModes.Remove(qm.MessageId);
             }
@@ -201,8 +209,16 @@ public sealed partial class IkeSa
             {
                 var bytes = new byte[spis.Count * 4];
                 for (var i = 0; i < spis.Count; i++) BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(i * 4), spis[i]);
+                AsaDebug.ConstructingBlankHashPayload(output, Context);
+                AsaDebug.ConstructingIpsecDeletePayload(output, Context);
+                AsaDebug.ConstructingQmHashPayload(output, Context);
                 SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, SpiSize = 4, Spis = bytes }, output);
+                foreach (var qm in _quickModes.Values.Where(q => q.State == QuickModeState.QM_ACTIVE))
+                    AsaDebug.IkeDeletingSa(output, Context, Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
             }
+            AsaDebug.ConstructingBlankHashPayload(output, Context);
+            AsaDebug.ConstructingIkeDeletePayload(output, Context);
+            AsaDebug.ConstructingQmHashPayload(output, Context);
             SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, SpiSize = 16, Spis = Messages.CookieBytes(InitiatorCookie, ResponderCookie) }, output);
         }
         _machine.Fire(MainModeTrigger.Delete);

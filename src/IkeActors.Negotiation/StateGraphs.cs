@@ -6,44 +6,53 @@ namespace IkeActors.Negotiation;
 /// <summary>The Stateless configurations of the exchanges, shared by the live machines and the exported diagrams.</summary>
 public static class StateGraphs
 {
+    /// <summary>
+    /// Main Mode (RFC 2409 §5) for one role: the initiator waits for the even messages (MM_WAIT_MSG2,
+    /// 4, 6), the responder for the odd ones (MM_WAIT_MSG3, 5), grouped under the ASA's phases.
+    /// Only the role's own states are configured, so each exported diagram shows one side.
+    /// </summary>
     public static void ConfigureMainMode(StateMachine<MainModeState, MainModeTrigger> m, IkeRole role)
     {
-        m.Configure(MainModeState.MM_NO_STATE)
-            .PermitIf(MainModeTrigger.Acquire, MainModeState.MM_WAIT_MSG2, () => role == IkeRole.Initiator)
-            .PermitIf(MainModeTrigger.ReceivedMm1, MainModeState.MM_WAIT_MSG3, () => role == IkeRole.Responder)
-            .Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED);
+        m.Configure(MainModeState.MM_NO_STATE).Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED);
         m.Configure(MainModeState.MM_SA_SETUP).Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED).Permit(MainModeTrigger.Delete, MainModeState.MM_DELETED);
         m.Configure(MainModeState.MM_KEY_EXCH).Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED).Permit(MainModeTrigger.Delete, MainModeState.MM_DELETED);
-        m.Configure(MainModeState.MM_KEY_AUTH).Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED).Permit(MainModeTrigger.Delete, MainModeState.MM_DELETED);
-        m.Configure(MainModeState.MM_WAIT_MSG2).SubstateOf(MainModeState.MM_SA_SETUP)
-            .Permit(MainModeTrigger.ReceivedMm2, MainModeState.MM_WAIT_MSG4).PermitReentry(MainModeTrigger.Retransmit);
-        m.Configure(MainModeState.MM_WAIT_MSG3).SubstateOf(MainModeState.MM_SA_SETUP)
-            .Permit(MainModeTrigger.ReceivedMm3, MainModeState.MM_WAIT_MSG5).PermitReentry(MainModeTrigger.Retransmit);
-        m.Configure(MainModeState.MM_WAIT_MSG4).SubstateOf(MainModeState.MM_KEY_EXCH)
-            .Permit(MainModeTrigger.ReceivedMm4, MainModeState.MM_WAIT_MSG6).PermitReentry(MainModeTrigger.Retransmit);
-        m.Configure(MainModeState.MM_WAIT_MSG5).SubstateOf(MainModeState.MM_KEY_EXCH)
-            .Permit(MainModeTrigger.ReceivedMm5, MainModeState.MM_ACTIVE).PermitReentry(MainModeTrigger.Retransmit);
-        m.Configure(MainModeState.MM_WAIT_MSG6).SubstateOf(MainModeState.MM_KEY_AUTH)
-            .Permit(MainModeTrigger.ReceivedMm6, MainModeState.MM_ACTIVE).PermitReentry(MainModeTrigger.Retransmit);
+        if (role == IkeRole.Initiator)
+        {
+            m.Configure(MainModeState.MM_NO_STATE).Permit(MainModeTrigger.Acquire, MainModeState.MM_WAIT_MSG2);
+            m.Configure(MainModeState.MM_KEY_AUTH).Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED).Permit(MainModeTrigger.Delete, MainModeState.MM_DELETED);
+            m.Configure(MainModeState.MM_WAIT_MSG2).SubstateOf(MainModeState.MM_SA_SETUP)
+                .Permit(MainModeTrigger.ReceivedMm2, MainModeState.MM_WAIT_MSG4).PermitReentry(MainModeTrigger.Retransmit);
+            m.Configure(MainModeState.MM_WAIT_MSG4).SubstateOf(MainModeState.MM_KEY_EXCH)
+                .Permit(MainModeTrigger.ReceivedMm4, MainModeState.MM_WAIT_MSG6).PermitReentry(MainModeTrigger.Retransmit);
+            m.Configure(MainModeState.MM_WAIT_MSG6).SubstateOf(MainModeState.MM_KEY_AUTH)
+                .Permit(MainModeTrigger.ReceivedMm6, MainModeState.MM_ACTIVE).PermitReentry(MainModeTrigger.Retransmit);
+        }
+        else
+        {
+            m.Configure(MainModeState.MM_NO_STATE).Permit(MainModeTrigger.ReceivedMm1, MainModeState.MM_WAIT_MSG3);
+            m.Configure(MainModeState.MM_WAIT_MSG3).SubstateOf(MainModeState.MM_SA_SETUP)
+                .Permit(MainModeTrigger.ReceivedMm3, MainModeState.MM_WAIT_MSG5).PermitReentry(MainModeTrigger.Retransmit);
+            // MM5 authenticates the initiator; the responder sends MM6 and is done (no wait in MM_KEY_AUTH).
+            m.Configure(MainModeState.MM_WAIT_MSG5).SubstateOf(MainModeState.MM_KEY_EXCH)
+                .Permit(MainModeTrigger.ReceivedMm5, MainModeState.MM_ACTIVE).PermitReentry(MainModeTrigger.Retransmit);
+        }
         m.Configure(MainModeState.MM_ACTIVE)
             .Permit(MainModeTrigger.Delete, MainModeState.MM_DELETED)
             .Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED);
         m.Configure(MainModeState.MM_DELETED);
     }
 
+    /// <summary>Quick Mode (RFC 2409 §5.5) for one role: the initiator waits for QM2, the responder for QM3.</summary>
     public static void ConfigureQuickMode(StateMachine<QuickModeState, QuickModeTrigger> m, IkeRole role)
     {
+        var (start, wait, received) = role == IkeRole.Initiator
+            ? (QuickModeTrigger.Start, QuickModeState.QM_WAIT_MSG2, QuickModeTrigger.ReceivedQm2)
+            : (QuickModeTrigger.ReceivedQm1, QuickModeState.QM_WAIT_MSG3, QuickModeTrigger.ReceivedQm3);
         m.Configure(QuickModeState.QM_IDLE)
-            .PermitIf(QuickModeTrigger.Start, QuickModeState.QM_WAIT_MSG2, () => role == IkeRole.Initiator)
-            .PermitIf(QuickModeTrigger.ReceivedQm1, QuickModeState.QM_WAIT_MSG3, () => role == IkeRole.Responder)
+            .Permit(start, wait)
             .Permit(QuickModeTrigger.Fail, QuickModeState.QM_DELETED);
-        m.Configure(QuickModeState.QM_WAIT_MSG2)
-            .Permit(QuickModeTrigger.ReceivedQm2, QuickModeState.QM_ACTIVE)
-            .PermitReentry(QuickModeTrigger.Retransmit)
-            .Permit(QuickModeTrigger.Fail, QuickModeState.QM_DELETED)
-            .Permit(QuickModeTrigger.Delete, QuickModeState.QM_DELETED);
-        m.Configure(QuickModeState.QM_WAIT_MSG3)
-            .Permit(QuickModeTrigger.ReceivedQm3, QuickModeState.QM_ACTIVE)
+        m.Configure(wait)
+            .Permit(received, QuickModeState.QM_ACTIVE)
             .PermitReentry(QuickModeTrigger.Retransmit)
             .Permit(QuickModeTrigger.Fail, QuickModeState.QM_DELETED)
             .Permit(QuickModeTrigger.Delete, QuickModeState.QM_DELETED);

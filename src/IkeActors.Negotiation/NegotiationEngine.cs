@@ -18,7 +18,8 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
 
     public GatewayContext Context { get; } = context;
 
-    public IReadOnlyCollection<IkeSa> Sas => _sas.Values;
+    /// <summary>The IKE SAs that are not deleted (an SA deleted directly with <see cref="IkeSa.Delete"/> is swept on the next call).</summary>
+    public IReadOnlyCollection<IkeSa> Sas => _sas.Values.Where(s => s.State != MainModeState.MM_DELETED).ToList();
 
     /// <summary>An outbound packet with no SA (the data plane's acquire): starts negotiation if a crypto map entry wants it protected.</summary>
     public bool Acquire(IkeActors.Config.Lookup.Packet packet, NegotiationOutput output)
@@ -26,6 +27,12 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         var match = Context.Lookup.MatchOutbound(packet, Context.OutsideInterface);
         if (match is null || match.Entry.Peers.Count == 0) return false;
         var peer = new IPEndPoint(match.Entry.Peers[0], IsakmpPort);
+        if (!Context.Config.IsakmpPolicies.Any(p => Phase1Transform.FromPolicy(p).IsImplemented))
+        {
+            // RFC 2408 §3.5: a proposal carries at least one transform; with none to offer there is no MM1.
+            output.Add(new NegotiationFailed("Main Mode", FailureReason.NoProposalChosen, "no ISAKMP policy this gateway can carry out (DES, RSA signatures)"));
+            return true;
+        }
         var existing = _sas.Values.FirstOrDefault(s => s.Peer.Equals(peer) && s.State != MainModeState.MM_DELETED);
         if (existing is not null) existing.Acquire(match, output);
         else
@@ -83,11 +90,11 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
 
     public const int IsakmpPort = 500;
 
+    /// <summary>Forgets deleted SAs, whichever way they were deleted (failure, peer, IkeSa.Delete, DeleteAll).</summary>
     private void Collect(NegotiationOutput output)
     {
-        foreach (var deleted in output.OfType<IkeSaDeleted>())
-            if (_sas.TryGetValue(deleted.InitiatorCookie, out var sa) && sa.State == MainModeState.MM_DELETED)
-                _sas.Remove(deleted.InitiatorCookie);
+        foreach (var cookie in _sas.Where(kv => kv.Value.State == MainModeState.MM_DELETED).Select(kv => kv.Key).ToList())
+            _sas.Remove(cookie);
     }
 
     public void Dispose()

@@ -134,6 +134,7 @@ public class HalfOpenAndInformationalTests
         sa.Delete(output);
         lab.Run();
         Assert.Equal(MainModeState.MM_DELETED, sa.State);
+        Assert.Empty(lab.Right.Sas);
         Assert.Empty(lab.Left.Sas);
         LabAssert.Line(lab.LeftLines, "[IKEv1]: Group = 10.0.0.2, IP = 10.0.0.2, Connection terminated for peer 10.0.0.2. Reason: Peer Terminate Remote Proxy 192.168.2.0, Local Proxy 192.168.1.0");
         Assert.Contains(lab.LeftOutput.OfType<IkeSaDeleted>(), d => d.Reason == "peer deleted the IKE SA");

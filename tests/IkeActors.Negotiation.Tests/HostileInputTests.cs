@@ -181,4 +181,47 @@ public class HostileInputTests
             yield return bytes;
         }
     }
+
+    [Fact]
+    public void Replays_of_every_message_and_garbage_after_the_tunnel_is_up_change_nothing()
+    {
+        using var lab = new Lab(Configs.Initiator, Configs.Responder);
+        lab.AcquireAndRun();
+        var (left, right) = LabAssert.TunnelUp(lab);
+        var leftSpi = left.Inbound.Spi;
+        var leftKey = left.Inbound.EncryptionKey.ToArray();
+        var random = new Random(42);
+
+        // Everything each side ever sent, replayed to the other (RFC 2408 §5 anti-replay is the
+        // exchange state: nothing old may start anything new), then random and truncated datagrams.
+        var fromLeft = lab.LeftOutput.OfType<SendDatagram>().Select(s => s.Datagram).ToList();
+        var fromRight = lab.RightOutput.OfType<SendDatagram>().Select(s => s.Datagram).ToList();
+        foreach (var d in fromLeft) lab.Right.Receive(d, Lab.LeftAddress, lab.RightOutput);
+        foreach (var d in fromRight) lab.Left.Receive(d, Lab.RightAddress, lab.LeftOutput);
+        foreach (var d in fromLeft.Concat(fromRight))
+        {
+            for (var n = 0; n < d.Length; n += 7)
+            {
+                lab.Right.Receive(d[..n], Lab.LeftAddress, lab.RightOutput);
+                lab.Left.Receive(d[..n], Lab.RightAddress, lab.LeftOutput);
+            }
+            var junk = d.ToArray();
+            random.NextBytes(junk.AsSpan(28));
+            lab.Right.Receive(junk, Lab.LeftAddress, lab.RightOutput);
+            lab.Left.Receive(junk, Lab.RightAddress, lab.LeftOutput);
+        }
+        lab.Run();
+
+        var (left2, right2) = LabAssert.TunnelUp(lab);
+        Assert.Same(left, left2);
+        Assert.Equal(leftSpi, left2.Inbound.Spi);
+        Assert.Equal(leftKey, left2.Inbound.EncryptionKey);
+        Assert.Single(lab.Left.Sas.Single().QuickModes);
+        Assert.Single(lab.Right.Sas.Single().QuickModes);
+        foreach (var lines in new[] { lab.LeftLines, lab.RightLines })
+        {
+            Assert.Single(lines, l => l.EndsWith("PHASE 1 COMPLETED"));
+            Assert.Single(lines, l => l.Contains("PHASE 2 COMPLETED"));
+        }
+    }
 }

@@ -165,4 +165,48 @@ public class NegotiationFailureTests
         Assert.Empty(lab.Right.Sas);
         LabAssert.NoInstall(lab);
     }
+
+    private const string TripleDesPolicy = "crypto isakmp policy 10\n authentication pre-share\n encryption 3des\n";
+
+    /// <summary>A DES policy first and a 3DES one second, on both sides.</summary>
+    private static string WithDesFirst(string config) => config.Edit(TripleDesPolicy,
+        "crypto isakmp policy 10\n authentication pre-share\n encryption des\n hash sha\n group 2\n lifetime 86400\n" +
+        "crypto isakmp policy 20\n authentication pre-share\n encryption 3des\n");
+
+    [Fact]
+    public void DES_policies_are_neither_offered_nor_accepted()
+    {
+        // IkeActors.Crypto decrypts DES-CBC (diagnostics) but does not encrypt with it: a DES IKE SA could not send MM5.
+        using var lab = new Lab(WithDesFirst(Configs.Initiator), WithDesFirst(Configs.Responder));
+        lab.AcquireAndRun();
+        LabAssert.TunnelUp(lab);
+        // The initiator's only transform is the 3DES policy; the responder matches it to its policy 20.
+        LabAssert.Line(lab.RightLines, $"[IKEv1 DEBUG]: IP = {Peer1}, IKE SA Proposal # 1, Transform # 1 acceptable Matches global IKE entry # 20");
+        Assert.Equal(5, (int)lab.Left.Sas.Single().Transform!.Encryption); // RFC 2409 Appendix A: 3DES-CBC
+
+        // A peer that offers DES only is refused by the responder as having no acceptable proposal.
+        var mm1 = lab.LeftOutput.OfType<SendDatagram>().First().Datagram.ToArray();
+        byte[] tripleDes = [0x80, 0x01, 0x00, 0x05], des = [0x80, 0x01, 0x00, 0x01]; // Encryption Algorithm, TV format
+        var at = mm1.AsSpan().IndexOf(tripleDes);
+        Assert.True(at > 0);
+        des.CopyTo(mm1, at);
+        mm1[7] ^= 0xff; // another initiator cookie: a new negotiation
+        var output = new NegotiationOutput();
+        lab.Right.Receive(mm1, Lab.LeftAddress, output);
+        LabAssert.Line(output.DebugLines.ToList(), $"[IKEv1 DEBUG]: IP = {Peer1}, All SA proposals found unacceptable");
+        Assert.Equal(FailureReason.NoProposalChosen, Assert.Single(output.OfType<NegotiationFailed>()).Reason);
+        Assert.Single(lab.Right.Sas);
+    }
+
+    [Fact]
+    public void An_initiator_with_only_DES_policies_does_not_start_Main_Mode()
+    {
+        using var lab = new Lab(Configs.Initiator.Edit(" encryption 3des", " encryption des"), Configs.Responder);
+        lab.AcquireAndRun();
+        var failed = Assert.Single(lab.LeftOutput.OfType<NegotiationFailed>());
+        Assert.Equal(("Main Mode", FailureReason.NoProposalChosen), (failed.Exchange, failed.Reason));
+        Assert.Empty(lab.LeftOutput.OfType<SendDatagram>());
+        Assert.Empty(lab.Left.Sas);
+        Assert.Empty(lab.RightLines);
+    }
 }

@@ -42,6 +42,9 @@ public sealed record Phase1Established(IkeSaSummary Sa) : NegotiationAction;
 /// <summary>Quick Mode finished: install these two SAs in the data plane.</summary>
 public sealed record InstallIpsecSa(IpsecSaPair Pair) : NegotiationAction;
 
+/// <summary>An installed IPsec SA pair is gone (the peer's DELETE, a local delete, its IKE SA deleted): remove it from the data plane.</summary>
+public sealed record IpsecSaDeleted(uint InboundSpi, uint OutboundSpi, IPEndPoint Peer, string Reason) : NegotiationAction;
+
 /// <summary>A negotiation failed; the reason is one an operator can filter on.</summary>
 public sealed record NegotiationFailed(string Exchange, FailureReason Reason, string Detail) : NegotiationAction;
 

@@ -144,7 +144,7 @@ public sealed partial class IkeSa
                 foreach (var qm in _quickModes.Values.Where(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3).ToList())
                 {
                     CancelRetransmit(qm.MessageId, output);
-                    qm.Delete();
+                    qm.Delete(output, $"peer sent {name}");
                     _quickModes.Remove(qm.MessageId);
                     output.Add(new NegotiationFailed("Quick Mode", reason, $"peer sent {name}"));
                 }
@@ -169,7 +169,7 @@ public sealed partial class IkeSa
         {
             output.Add(new TraceEvent("delete", "Informational", 0, "peer deleted the IKE SA"));
             _machine.Fire(MainModeTrigger.Delete);
-            foreach (var qm in _quickModes.Values) qm.Delete();
+            foreach (var qm in _quickModes.Values) qm.Delete(output, "peer deleted the IKE SA");
             output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer deleted the IKE SA"));
             Dispose();
             return;
@@ -185,7 +185,7 @@ public sealed partial class IkeSa
                 var (remote, local) = (Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
                 AsaDebug.ConnectionTerminated(output, Context, Peer.Address, "Peer Terminate", remote, local);
                 AsaDebug.IkeDeletingSa(output, Context, remote, local);
-                qm.Delete();
+                qm.Delete(output, $"peer deleted SPI 0x{spi:x8}");
                 _quickModes.Remove(qm.MessageId);
             }
         }
@@ -222,7 +222,7 @@ public sealed partial class IkeSa
             SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, SpiSize = 16, Spis = Messages.CookieBytes(InitiatorCookie, ResponderCookie) }, output);
         }
         _machine.Fire(MainModeTrigger.Delete);
-        foreach (var qm in _quickModes.Values) qm.Delete();
+        foreach (var qm in _quickModes.Values) qm.Delete(output, "deleted locally");
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "deleted locally"));
         Dispose();
     }

@@ -540,8 +540,10 @@ public sealed class QuickModeExchange : IDisposable
     }
 
     /// <summary>Deletes the SA pair (RFC 2408 §3.15 from the peer, or locally) and zeroes its keys.</summary>
-    internal void Delete()
+    internal void Delete(NegotiationOutput output, string reason)
     {
+        if (_state == QuickModeState.QM_ACTIVE && Installed is not null)
+            output.Add(new IpsecSaDeleted(InboundSpi, OutboundSpi, _sa.Peer, reason));
         if (_state != QuickModeState.QM_DELETED) _machine.Fire(_state == QuickModeState.QM_IDLE ? QuickModeTrigger.Fail : QuickModeTrigger.Delete);
         Dispose();
     }

@@ -106,6 +106,8 @@ public class HalfOpenAndInformationalTests
         Assert.Equal(2, left.Count(l => l.Contains("IKE_DECODE SENDING") && l.Contains("HDR + HASH (8) + DELETE (12) + NONE (0)")));
         Assert.Empty(lab.Left.Sas);
         Assert.Contains(lab.LeftOutput.OfType<IkeSaDeleted>(), d => d.Reason == "deleted locally");
+        var leftGone = Assert.Single(lab.LeftOutput.OfType<IpsecSaDeleted>());
+        Assert.Equal((leftPair.Inbound.Spi, leftPair.Outbound.Spi, "deleted locally"), (leftGone.InboundSpi, leftGone.OutboundSpi, leftGone.Reason));
         // Key buffers are zeroed on deletion (design: secrets).
         Assert.All(new[] { leftPair.Inbound.EncryptionKey, leftPair.Outbound.IntegrityKey }, k => Assert.All(k, b => Assert.Equal(0, b)));
 
@@ -117,6 +119,10 @@ public class HalfOpenAndInformationalTests
         Assert.DoesNotContain(right, l => l.Contains("Information Exchange processing failed"));
         Assert.Contains(lab.RightOutput.OfType<TraceEvent>(), t => t.Name == "delete" && t.Detail == $"peer deleted SPI 0x{rightPair.Outbound.Spi:x8}");
         Assert.Contains(lab.RightOutput.OfType<IkeSaDeleted>(), d => d.Reason == "peer deleted the IKE SA");
+        // The data plane hears of the IPsec SA pair once, from the ESP delete (not again with the IKE SA).
+        var rightGone = Assert.Single(lab.RightOutput.OfType<IpsecSaDeleted>());
+        Assert.Equal((rightPair.Inbound.Spi, rightPair.Outbound.Spi), (rightGone.InboundSpi, rightGone.OutboundSpi));
+        Assert.StartsWith("peer deleted SPI", rightGone.Reason);
         Assert.Empty(lab.Right.Sas);
         Assert.All(rightPair.Inbound.EncryptionKey, b => Assert.Equal(0, b));
         // The responder answers nothing (RFC 2408 §3.15: deletes are not acknowledged).

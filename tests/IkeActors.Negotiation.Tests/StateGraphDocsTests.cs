@@ -101,6 +101,7 @@ public class StateGraphDocsTests
             | `ArmTimer` / `CancelTimer` | retransmission (2 s doubling, 4 resends) and rekey timers |
             | `Phase1Established` | the IKE SA is `MM_ACTIVE` |
             | `InstallIpsecSa` | an inbound/outbound ESP SA pair with its keys (RFC 2409 §5.5 KEYMAT) |
+            | `IpsecSaDeleted` | an installed pair is gone (the peer's DELETE, a local delete) |
             | `NegotiationFailed` | exchange and `FailureReason` (no proposal, authentication, proxy IDs, …) |
             | `IkeSaDeleted` | the IKE SA is gone; its host may forget it |
             | `TraceEvent` | a step for tracing (drops of bad datagrams are traced, not logged) |

@@ -36,6 +36,12 @@ public sealed record ArmTimer(ulong Sa, TimerKey Key, TimeSpan Due) : Negotiatio
 
 public sealed record CancelTimer(ulong Sa, TimerKey Key) : NegotiationAction;
 
+/// <summary>
+/// The peer sent INITIAL-CONTACT (RFC 2407 §4.6.3.3): it has rebooted, so SAs older than this
+/// IKE SA with the same peer are stale and go without a DELETE.
+/// </summary>
+public sealed record InitialContactReceived(ulong Sa, IPAddress Peer) : NegotiationAction;
+
 /// <summary>Phase 1 finished: the IKE SA is MM_ACTIVE.</summary>
 public sealed record Phase1Established(IkeSaSummary Sa) : NegotiationAction;
 

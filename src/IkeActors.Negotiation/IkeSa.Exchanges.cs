@@ -178,8 +178,9 @@ public sealed partial class IkeSa
         for (var i = 0; i + 4 <= spis.Length && d.SpiSize == 4; i += 4)
         {
             var spi = BinaryPrimitives.ReadUInt32BigEndian(spis[i..]);
-            // RFC 2408 §3.15: the SPI is the sender's inbound, our outbound.
-            foreach (var qm in _quickModes.Values.Where(q => q.OutboundSpi == spi).ToList())
+            // RFC 2408 §3.15: the SPI is normally the sender's inbound (our outbound). strongSwan 5.9 was
+            // seen naming the other direction when its SA install failed, so a pair goes if either SPI matches.
+            foreach (var qm in _quickModes.Values.Where(q => q.OutboundSpi == spi || q.InboundSpi == spi).ToList())
             {
                 output.Add(new TraceEvent("delete", "Informational", qm.MessageId, $"peer deleted SPI 0x{spi:x8}"));
                 var (remote, local) = (Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
@@ -199,10 +200,13 @@ public sealed partial class IkeSa
     }
 
     /// <summary>Deletes the IKE SA and its IPsec SAs, telling the peer (RFC 2408 §3.15): ESP SPIs first, then ISAKMP.</summary>
-    public void Delete(NegotiationOutput output)
+    public void Delete(NegotiationOutput output) => Delete(output, notifyPeer: true);
+
+    /// <summary>Deletes the SA; without telling the peer when it is known to have forgotten it (INITIAL-CONTACT).</summary>
+    public void Delete(NegotiationOutput output, bool notifyPeer)
     {
         if (_state == MainModeState.MM_DELETED) return;
-        if (_cipher is not null && _state == MainModeState.MM_ACTIVE)
+        if (notifyPeer && _cipher is not null && _state == MainModeState.MM_ACTIVE)
         {
             var spis = _quickModes.Values.Where(q => q.State == QuickModeState.QM_ACTIVE).Select(q => q.InboundSpi).ToList();
             if (spis.Count > 0)

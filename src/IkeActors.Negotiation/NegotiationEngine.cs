@@ -24,6 +24,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     /// <summary>An outbound packet with no SA (the data plane's acquire): starts negotiation if a crypto map entry wants it protected.</summary>
     public bool Acquire(IkeActors.Config.Lookup.Packet packet, NegotiationOutput output)
     {
+        var start = output.Actions.Count;
         var match = Context.Lookup.MatchOutbound(packet, Context.OutsideInterface);
         if (match is null || match.Entry.Peers.Count == 0) return false;
         var peer = new IPEndPoint(match.Entry.Peers[0], IsakmpPort);
@@ -40,13 +41,14 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
             var sa = IkeSa.StartInitiator(Context, match, peer, output);
             _sas[sa.InitiatorCookie] = sa;
         }
-        Collect(output);
+        Collect(output, start);
         return true;
     }
 
     /// <summary>A datagram from the network (port 500, or 4500 without the non-ESP marker).</summary>
     public void Receive(ReadOnlySpan<byte> datagram, IPEndPoint from, NegotiationOutput output)
     {
+        var start = output.Actions.Count;
         if (!IsakmpMessage.TryParse(datagram, out var message, out var error))
         {
             output.Add(new TraceEvent("drop", "ISAKMP", 0, error.ToString()));
@@ -72,27 +74,34 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         {
             output.Add(new TraceEvent("drop", header.ExchangeType.ToString(), header.MessageId, "no SA for these cookies"));
         }
-        Collect(output);
+        Collect(output, start);
     }
 
     public void TimerFired(ulong sa, TimerKey key, NegotiationOutput output)
     {
+        var start = output.Actions.Count;
         if (_sas.TryGetValue(sa, out var ike)) ike.TimerFired(key, output);
-        Collect(output);
+        Collect(output, start);
     }
 
     /// <summary>Deletes every SA, telling the peers (used on shutdown).</summary>
     public void DeleteAll(NegotiationOutput output)
     {
+        var start = output.Actions.Count;
         foreach (var sa in _sas.Values.ToList()) sa.Delete(output);
-        Collect(output);
+        Collect(output, start);
     }
 
     public const int IsakmpPort = 500;
 
     /// <summary>Forgets deleted SAs, whichever way they were deleted (failure, peer, IkeSa.Delete, DeleteAll).</summary>
-    private void Collect(NegotiationOutput output)
+    private void Collect(NegotiationOutput output, int start)
     {
+        // RFC 2407 §4.6.3.3: on INITIAL-CONTACT, every other SA with that peer belongs to its previous life.
+        foreach (var contact in output.Actions.Skip(start).OfType<InitialContactReceived>().ToList())
+            foreach (var stale in _sas.Values.Where(s => s.InitiatorCookie != contact.Sa && s.Peer.Address.Equals(contact.Peer)
+                         && s.State != MainModeState.MM_DELETED).ToList())
+                stale.Delete(output, notifyPeer: false);
         foreach (var cookie in _sas.Where(kv => kv.Value.State == MainModeState.MM_DELETED).Select(kv => kv.Key).ToList())
             _sas.Remove(cookie);
     }

@@ -224,6 +224,7 @@ public sealed class QuickModeExchange : IDisposable
         byte[]? hash = null; byte[]? nonce = null; int afterHash = 0;
         SaPayloadView sa = default; var haveSa = false;
         var ids = new List<ProxyId?>();
+        var initialContact = false;
         foreach (var p in message.Payloads)
         {
             switch ((PayloadType)p.Type)
@@ -260,6 +261,8 @@ public sealed class QuickModeExchange : IDisposable
                     break;
                 case PayloadType.Notification:
                     AsaDebug.ProcessingNotifyPayload(output, Context);
+                    if (NotificationPayloadView.TryParse(p.Raw, out var notify, out _) && notify.NotifyType == NotifyMessageType.InitialContact)
+                        initialContact = true;
                     break;
             }
         }
@@ -405,6 +408,7 @@ public sealed class QuickModeExchange : IDisposable
         _lastSent = _sa.SendEncrypted(plainOut, MessageId, output, remember: false);
         _sa.ArmRetransmit(MessageId, 0, output);
         output.Add(new TraceEvent("QM2", "Quick Mode", MessageId, "sent"));
+        if (initialContact) output.Add(new InitialContactReceived(_sa.InitiatorCookie, _sa.Peer.Address));
         return true;
     }
 

@@ -1,0 +1,159 @@
+using IkeActors.Protocol;
+
+namespace IkeActors.Explain;
+
+/// <summary>Which end of the negotiation printed a line.</summary>
+public enum Side { Unknown, Initiator, Responder }
+
+/// <summary>What the line is doing with its message.</summary>
+public enum Stage
+{
+    /// <summary>Not attached to a message (unknown line, text).</summary>
+    None,
+    /// <summary>Building the message before it is sent ("constructing … payload").</summary>
+    Construct,
+    /// <summary>The IKE_DECODE SENDING / RESENDING line itself.</summary>
+    Send,
+    /// <summary>The IKE_DECODE RECEIVED line itself.</summary>
+    Receive,
+    /// <summary>Reading the received message ("processing … payload", policy and crypto map checks).</summary>
+    Process,
+    /// <summary>After the message was sent: completion, timers, NAT status.</summary>
+    After,
+}
+
+/// <summary>How well a line matched the debug catalog.</summary>
+public enum MatchQuality
+{
+    /// <summary>Not a catalog line (unknown tag, prose, garbage).</summary>
+    None,
+    /// <summary>The whole template matched.</summary>
+    Exact,
+    /// <summary>The line stops early (cut when pasted) but what is there matches.</summary>
+    Cut,
+    /// <summary>Close to one template but with characters changed or missing.</summary>
+    Garbled,
+    /// <summary>A hex dump that follows a DECODE header.</summary>
+    HexDump,
+}
+
+/// <summary>The messages of the two IKEv1 exchanges the ASA runs for a LAN-to-LAN tunnel.</summary>
+public static class Messages
+{
+    /// <summary>Main Mode then Quick Mode, in the order they are sent.</summary>
+    public static readonly string[] Conversation = ["MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "QM1", "QM2", "QM3"];
+
+    public const string Informational = "Informational";
+
+    /// <summary>MM1, MM3, MM5, QM1, QM3 come from the initiator (RFC 2409 §5, §5.5).</summary>
+    public static Side SenderOf(int index) => index % 2 == 0 ? Side.Initiator : Side.Responder;
+
+    public static Side Other(Side s) => s == Side.Initiator ? Side.Responder : s == Side.Responder ? Side.Initiator : Side.Unknown;
+
+    public static string ExchangeOf(string? message) => message switch
+    {
+        null => "",
+        Informational => "Informational",
+        _ when message.StartsWith("MM", StringComparison.Ordinal) => "Main Mode",
+        _ when message.StartsWith("QM", StringComparison.Ordinal) => "Quick Mode",
+        _ => "",
+    };
+}
+
+/// <summary>One debug record read from a log: a tagged line (with continuations joined) or a line of other text.</summary>
+public sealed class LogRecord
+{
+    public required string File { get; init; }
+    /// <summary>1-based line number of the record's first physical line.</summary>
+    public required int Line { get; init; }
+    /// <summary>The record as read (tag and context included, timestamp removed, continuations joined with a space).</summary>
+    public required string Text { get; set; }
+    /// <summary>"[IKEv1 DEBUG]: " etc., "%ASA-7-715046: " for syslog, null for untagged text.</summary>
+    public string? Tag { get; init; }
+    /// <summary>Syslog id when the line came in the syslog form.</summary>
+    public int? SyslogId { get; init; }
+    public string? Timestamp { get; init; }
+    /// <summary>The part after the tag (context + message text).</summary>
+    public string Body { get; set; } = "";
+    /// <summary>Physical lines joined into this record after the first.</summary>
+    public int JoinedLines { get; set; }
+    /// <summary>Untagged lines that belong to the record ("Local subnet: …" after "Transmitting Proxy Id:").</summary>
+    public List<string> Details { get; } = new();
+    /// <summary>An arrow marker such as "=====MM1=====>" that the log itself carries (the Cisco document does).</summary>
+    public string? Marker { get; init; }
+
+    public bool IsIke => Tag is not null && (Tag.StartsWith("[IKEv1", StringComparison.Ordinal) || SyslogId is >= 713000 and < 716000);
+}
+
+/// <summary>A record with its meaning: the catalog message, the exchange step, the configuration behind it.</summary>
+public sealed class ExplainedLine
+{
+    public required LogRecord Record { get; init; }
+    public DebugMessageInfo? Message { get; set; }
+    public MatchQuality Quality { get; set; }
+    public Dictionary<string, string> Values { get; } = new(StringComparer.Ordinal);
+    public string? Peer { get; set; }
+    public string? Group { get; set; }
+    /// <summary>Stream the line belongs to (one gateway talking to one peer).</summary>
+    public int Stream { get; set; } = -1;
+    public Side Side { get; set; }
+    /// <summary>MM1…MM6, QM1…QM3, Informational or null.</summary>
+    public string? ExchangeMessage { get; set; }
+    public Stage Stage { get; set; }
+    /// <summary>MM_WAIT_MSG2, MM_ACTIVE, QM_WAIT_MSG3… as the ASA names its states.</summary>
+    public string? State { get; set; }
+    public string? Description { get; set; }
+    public List<ConfigReference> Config { get; } = new();
+    public List<string> Notes { get; } = new();
+
+    public string Exchange => Messages.ExchangeOf(ExchangeMessage);
+    public bool Recognised => Message is not null || Quality == MatchQuality.HexDump;
+}
+
+/// <summary>A configuration line behind a debug line.</summary>
+public sealed record ConfigReference(string File, int Line, string Text, string Why)
+{
+    public override string ToString() => Line > 0 ? $"{File}:{Line}: {Text}" : $"{File}: {Text}";
+}
+
+/// <summary>A failure recognised in the log.</summary>
+public sealed class Diagnosis
+{
+    public required DiagnosisRule Rule { get; init; }
+    public required IReadOnlyList<ExplainedLine> Evidence { get; init; }
+    public List<ConfigReference> Config { get; } = new();
+    public string Id => Rule.Id;
+    public string Title => Rule.Title;
+    public string Cause => Rule.Cause;
+    public IReadOnlyList<string> Checks => Rule.Checks;
+}
+
+/// <summary>One stream: one gateway's conversation with one peer.</summary>
+public sealed class ExplainedStream
+{
+    public required int Id { get; init; }
+    public required string File { get; init; }
+    public string? Peer { get; init; }
+    /// <summary>True when both ends print into this stream (the Cisco document shows both with the same peer address).</summary>
+    public bool BothEnds { get; set; }
+    public Side Role { get; set; }
+    /// <summary>The last phase 1 / phase 2 state of each side seen in the stream.</summary>
+    public Dictionary<Side, (string? Phase1, string? Phase2)> States { get; } = new();
+    public string? Phase1State => States.Values.Select(v => v.Phase1).LastOrDefault(v => v is not null);
+    public string? Phase2State => States.Values.Select(v => v.Phase2).LastOrDefault(v => v is not null);
+}
+
+/// <summary>The whole explanation of one or more logs.</summary>
+public sealed class ExplainReport
+{
+    public required IReadOnlyList<string> Files { get; init; }
+    public required IReadOnlyList<ExplainedLine> Lines { get; init; }
+    public required IReadOnlyList<ExplainedStream> Streams { get; init; }
+    public required IReadOnlyList<Diagnosis> Diagnoses { get; init; }
+    public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+    public List<string> Problems { get; } = new();
+
+    public int Recognised => Lines.Count(l => l.Recognised);
+    public int Unrecognised => Lines.Count(l => !l.Recognised);
+    public string? FailurePoint => Diagnoses.FirstOrDefault()?.Evidence.FirstOrDefault()?.ExchangeMessage;
+}

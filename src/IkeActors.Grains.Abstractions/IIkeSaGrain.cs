@@ -1,0 +1,30 @@
+namespace IkeActors.Grains;
+
+/// <summary>A datagram as it crosses silos: bytes and the peer's address (the configured one).</summary>
+[GenerateSerializer, Immutable]
+public sealed record Datagram([property: Id(0)] byte[] Bytes, [property: Id(1)] string Address, [property: Id(2)] int Port);
+
+/// <summary>
+/// What one IKE SA step produced for the front-end: datagrams to send from the socket the
+/// request came in on, and the ASA debug lines (console form) at or below the level asked.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record IkeStepResult(
+    [property: Id(0)] IReadOnlyList<Datagram> Send,
+    [property: Id(1)] IReadOnlyList<string> DebugLines,
+    [property: Id(2)] string State);
+
+/// <summary>
+/// One IKE SA, keyed by "peer-address/initiator-cookie" (hex). It holds the Stateless machines of
+/// its Main Mode, Quick Mode and Informational exchanges.
+/// </summary>
+public interface IIkeSaGrain : IGrainWithStringKey
+{
+    /// <summary>A datagram for this SA (MM1 from an unknown peer creates it).</summary>
+    Task<IkeStepResult> Receive(Datagram datagram, int debugLevel);
+
+    /// <summary>The current state, as `show crypto isakmp sa` names it.</summary>
+    Task<string> GetState();
+
+    public static string KeyFor(string peerAddress, ulong initiatorCookie) => $"{peerAddress}/{initiatorCookie:x16}";
+}

@@ -1,0 +1,94 @@
+using System.Net;
+using IkeActors.Negotiation;
+using Microsoft.Extensions.Logging;
+
+namespace IkeActors.Grains;
+
+/// <summary>
+/// Sends datagrams the grains produce outside a request (retransmissions, rekeys, DPD):
+/// the gateway's UDP front-end implements it; tests use an in-memory one.
+/// </summary>
+public interface IDatagramTransmitter
+{
+    void Send(Datagram datagram, IReadOnlyList<string> debugLines);
+}
+
+/// <summary>
+/// One IKE SA as a grain. It owns an <see cref="IkeSa"/> (the pure Stateless machines of the
+/// negotiation) and turns its actions into effects: datagrams returned to the front-end,
+/// timers registered with the grain runtime, debug lines returned to the caller.
+/// </summary>
+public sealed class IkeSaGrain(GatewayContext gateway, IDatagramTransmitter transmitter, ILogger<IkeSaGrain> logger) : Grain, IIkeSaGrain
+{
+    private IkeSa? _sa;
+    private readonly Dictionary<TimerKey, IGrainTimer> _timers = new();
+    private int _timerDebugLevel = 127;
+
+    public Task<IkeStepResult> Receive(Datagram datagram, int debugLevel)
+    {
+        var output = new NegotiationOutput(debugLevel);
+        var from = new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port);
+        if (_sa is null || _sa.State == MainModeState.MM_DELETED)
+        {
+            // MM1 from an unknown peer: the key names the SA the initiator's cookie starts.
+            _sa = IkeSa.AcceptMainMode1(gateway, from, datagram.Bytes, output);
+        }
+        else
+        {
+            _sa.Receive(datagram.Bytes, output);
+        }
+        _timerDebugLevel = debugLevel;
+        return Task.FromResult(Apply(output));
+    }
+
+    public Task<string> GetState() => Task.FromResult(_sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
+
+    private IkeStepResult Apply(NegotiationOutput output)
+    {
+        var send = new List<Datagram>();
+        foreach (var action in output.Actions)
+        {
+            switch (action)
+            {
+                case SendDatagram s:
+                    send.Add(new Datagram(s.Datagram, s.To.Address.ToString(), s.To.Port));
+                    break;
+                case ArmTimer t:
+                    if (_timers.Remove(t.Key, out var old)) old.Dispose();
+                    var key = t.Key;
+                    _timers[key] = this.RegisterGrainTimer(() => Fire(key), new GrainTimerCreationOptions(t.Due, Timeout.InfiniteTimeSpan));
+                    break;
+                case CancelTimer c:
+                    if (_timers.Remove(c.Key, out var timer)) timer.Dispose();
+                    break;
+                case IkeSaDeleted:
+                    DeactivateOnIdle();
+                    break;
+                case NegotiationFailed f:
+                    logger.LogInformation("{Exchange} with {Peer} failed: {Reason}", f.Exchange, _sa?.Peer, f.Reason);
+                    break;
+            }
+        }
+        var lines = output.Actions.OfType<DebugEvent>().Select(d => d.ConsoleLine).ToList();
+        return new IkeStepResult(send, lines, _sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
+    }
+
+    private Task Fire(TimerKey key)
+    {
+        _timers.Remove(key);
+        if (_sa is null) return Task.CompletedTask;
+        var output = new NegotiationOutput(_timerDebugLevel);
+        _sa.TimerFired(key, output);
+        var result = Apply(output);
+        foreach (var d in result.Send) transmitter.Send(d, result.DebugLines);
+        if (result.Send.Count == 0 && result.DebugLines.Count > 0) transmitter.Send(new Datagram([], "", 0), result.DebugLines);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        foreach (var t in _timers.Values) t.Dispose();
+        _sa?.Dispose();
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using System.Net;
+using IkeActors.Config;
+using IkeActors.Negotiation;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+
+namespace IkeActors.Grains.Tests;
+
+/// <summary>Datagrams and debug lines grains send outside a request (retransmissions), kept for assertions.</summary>
+public sealed class RecordingTransmitter : IDatagramTransmitter
+{
+    public ConcurrentQueue<(Datagram Datagram, IReadOnlyList<string> Lines)> Sent { get; } = new();
+    public void Send(Datagram datagram, IReadOnlyList<string> debugLines) => Sent.Enqueue((datagram, debugLines));
+}
+
+/// <summary>
+/// Two silos of one concentrator (the seed's responder ASA, 10.0.0.2) in process (dependencies.md,
+/// trap 9: one cluster per test collection).
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+    public RecordingTransmitter Transmitter { get; } = new();
+
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static IkeActors.Config.Model.AsaConfig Load(string file) =>
+        AsaConfigLoader.LoadFile(Path.Combine(RepoRoot, "samples", "SiteToSite", file)).Config;
+
+    public async Task InitializeAsync()
+    {
+        var gateway = new GatewayContext(Load("asa2-responder.cfg"), new IPEndPoint(IPAddress.Parse("10.0.0.2"), 500));
+        var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
+        builder.ConfigureSilo((_, silo) => silo.ConfigureServices(services =>
+        {
+            services.AddSingleton(gateway);
+            services.AddSingleton<IDatagramTransmitter>(Transmitter);
+        }));
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("IkeActors.sln not found");
+    }
+}
+
+[CollectionDefinition(nameof(ClusterCollection))]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>;

@@ -247,6 +247,48 @@ public sealed class IsakmpCipher : IDisposable
     /// <summary>Number of phase-2 exchanges with IV state (for limits and tests).</summary>
     public int Phase2ExchangeCount => _phase2Ivs.Count;
 
+    /// <summary>
+    /// A copy of the IV state, for persisting an IKE SA (with its keys) and continuing it elsewhere:
+    /// the current phase-1 IV (the last CBC block of phase 1) and the current IV of every phase-2
+    /// exchange that has one. IVs are not secret (RFC 2409 appendix B), but they are only useful
+    /// together with the key, so store them with the same care.
+    /// </summary>
+    public IsakmpIvState ExportIvs()
+    {
+        ObjectDisposedException.ThrowIf(_algorithm is null, this);
+        return new IsakmpIvState(_phase1Iv.ToArray(), _phase2Ivs.OrderBy(kv => kv.Key).Select(kv => new KeyValuePair<uint, byte[]>(kv.Key, kv.Value.ToArray())).ToList());
+    }
+
+    /// <summary>
+    /// Replaces the IV state with one exported by <see cref="ExportIvs"/> (on a cipher created for
+    /// the same keys). All or nothing: false, with no change, if an IV is not exactly one block,
+    /// a phase-2 entry has message ID 0, or a message ID repeats.
+    /// </summary>
+    public bool TryImportIvs(IsakmpIvState state)
+    {
+        ObjectDisposedException.ThrowIf(_algorithm is null, this);
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Phase1Iv is null || state.Phase1Iv.Length != BlockSize || state.Phase2Ivs is null)
+        {
+            return false;
+        }
+        var seen = new HashSet<uint>();
+        foreach (var (messageId, iv) in state.Phase2Ivs)
+        {
+            if (messageId == 0 || iv is null || iv.Length != BlockSize || !seen.Add(messageId))
+            {
+                return false;
+            }
+        }
+        state.Phase1Iv.CopyTo(_phase1Iv, 0);
+        _phase2Ivs.Clear();
+        foreach (var (messageId, iv) in state.Phase2Ivs)
+        {
+            _phase2Ivs[messageId] = iv.ToArray();
+        }
+        return true;
+    }
+
     private void SetIv(uint messageId, ReadOnlySpan<byte> lastBlock)
     {
         if (messageId == 0)
@@ -269,4 +311,13 @@ public sealed class IsakmpCipher : IDisposable
         Interlocked.Exchange(ref _algorithm, null)?.Dispose();
         _phase2Ivs.Clear();
     }
+}
+
+/// <summary>
+/// The IV state of an <see cref="IsakmpCipher"/> (<see cref="IsakmpCipher.ExportIvs"/>): the current
+/// phase-1 IV and the current IV of each live phase-2 exchange, by message ID.
+/// </summary>
+public sealed record IsakmpIvState(byte[] Phase1Iv, IReadOnlyList<KeyValuePair<uint, byte[]>> Phase2Ivs)
+{
+    public override string ToString() => $"IsakmpIvState({Phase2Ivs?.Count ?? 0} phase-2 exchanges)";
 }

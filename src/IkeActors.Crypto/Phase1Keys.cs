@@ -118,6 +118,48 @@ public sealed class Phase1Keys : IDisposable
         }
     }
 
+    /// <summary>
+    /// Rebuilds the keys of an existing IKE SA from material exported earlier through the public
+    /// spans (<see cref="Skeyid"/>, <see cref="SkeyidD"/>, <see cref="SkeyidA"/>, <see cref="SkeyidE"/>,
+    /// <see cref="EncryptionKey"/>), e.g. from a persisted snapshot of the SA when it moves to
+    /// another host. No pre-shared key or g^xy is needed; nothing is derived except the phase-1
+    /// IV, which is recomputed from <paramref name="gxi"/>/<paramref name="gxr"/> (appendix B).
+    /// Validates what it can: SKEYID, SKEYID_d/a/e must be the hash length, Ka the cipher's key
+    /// length for <paramref name="keyLengthBits"/>, a (3)DES Ka must not be weak (RFC 2451 §2.3).
+    /// The inputs are copied into pinned buffers; the caller zeroes its own copies.
+    /// </summary>
+    public static Phase1KeyStatus TryFromMaterial(
+        IkeHashAlgorithm hash, IkeEncryptionAlgorithm cipher, int keyLengthBits,
+        ReadOnlySpan<byte> skeyid, ReadOnlySpan<byte> skeyidD, ReadOnlySpan<byte> skeyidA, ReadOnlySpan<byte> skeyidE,
+        ReadOnlySpan<byte> encryptionKey, ReadOnlySpan<byte> gxi, ReadOnlySpan<byte> gxr,
+        [NotNullWhen(true)] out Phase1Keys? keys)
+    {
+        keys = null;
+        if (!IkeAlgorithms.IsSupported(hash) || IkeAlgorithms.BlockSize(cipher) == 0)
+        {
+            return Phase1KeyStatus.UnsupportedAlgorithm;
+        }
+        int keyLength = IkeAlgorithms.KeyLength(cipher, keyLengthBits);
+        if (keyLength == 0 || encryptionKey.Length != keyLength)
+        {
+            return Phase1KeyStatus.InvalidKeyLength;
+        }
+        int hl = IkeAlgorithms.HashLength(hash);
+        if (skeyid.Length != hl || skeyidD.Length != hl || skeyidA.Length != hl || skeyidE.Length != hl || gxi.IsEmpty || gxr.IsEmpty)
+        {
+            return Phase1KeyStatus.InvalidInput;
+        }
+        if (IsWeakKey(cipher, encryptionKey))
+        {
+            return Phase1KeyStatus.WeakKey;
+        }
+        byte[] iv = new byte[IkeAlgorithms.BlockSize(cipher)];
+        ComputePhase1Iv(hash, gxi, gxr, iv);
+        keys = new Phase1Keys(hash, cipher, new SecretBuffer(skeyid), new SecretBuffer(skeyidD), new SecretBuffer(skeyidA),
+            new SecretBuffer(skeyidE), new SecretBuffer(encryptionKey), iv);
+        return Phase1KeyStatus.Ok;
+    }
+
     /// <summary>RFC 2409 §5: for pre-shared keys, SKEYID = prf(pre-shared-key, Ni_b | Nr_b).</summary>
     public static void ComputeSkeyidPreSharedKey(IkeHashAlgorithm hash, ReadOnlySpan<byte> preSharedKey,
         ReadOnlySpan<byte> ni, ReadOnlySpan<byte> nr, Span<byte> destination) =>

@@ -180,7 +180,9 @@ public sealed class Diagnoser(DiagnosisCatalog catalog)
         var result = new List<Diagnosis>();
         foreach (var rule in catalog.Rules)
         {
-            var triggers = lines.Where(l => rule.When.Any(c => c.Matches(l))).ToList();
+            // The first `when` line of the rule is its primary signature: its lines lead, then the others, each in log order.
+            var triggers = lines.Select((l, i) => (l, i, w: rule.When.FindIndex(c => c.Matches(l))))
+                .Where(x => x.w >= 0).OrderBy(x => x.w).ThenBy(x => x.i).Select(x => x.l).ToList();
             if (triggers.Count == 0) continue;
             if (rule.Unless.Any(c => lines.Any(c.Matches))) continue;
             var evidence = new List<ExplainedLine>(triggers.Take(5));
@@ -192,8 +194,7 @@ public sealed class Diagnoser(DiagnosisCatalog catalog)
                 evidence.AddRange(hit);
             }
             if (!ok) continue;
-            evidence = evidence.Distinct().OrderBy(lines.ToList().IndexOf).ToList();
-            var d = new Diagnosis { Rule = rule, Evidence = triggers.Take(5).Concat(evidence).Distinct().ToList() };
+            var d = new Diagnosis { Rule = rule, Evidence = evidence.Distinct().ToList() };
             var at = triggers[0];
             var stream = streams.FirstOrDefault(s => s.Id == at.Stream);
             if (stream is not null) d.Config.AddRange(ConfigFor(rule, at, stream, linker));

@@ -95,7 +95,8 @@ public static partial class Explainer
                     lastTagged.Record.Details.Add(p.Text);
                     continue;
                 }
-                result.Add(new ExplainedLine { Record = new LogRecord { File = p.File, Line = p.Line, Text = p.Text } });
+                // Text that is not a debug line is echoed, with any key in it masked.
+                result.Add(new ExplainedLine { Record = new LogRecord { File = p.File, Line = p.Line, Text = ConfigIndex.Mask(p.Text) } });
                 lastWasTaggedOrDetail = false;
                 continue;
             }
@@ -125,7 +126,7 @@ public static partial class Explainer
             }
             var record = new LogRecord
             {
-                File = p.File, Line = p.Line, Tag = p.Tag, SyslogId = p.SyslogId, Timestamp = p.Timestamp,
+                File = p.File, Line = p.Line, Tag = p.Tag, SyslogId = p.SyslogId, Timestamp = p.Timestamp, Host = p.Host,
                 Text = (p.Tag is null ? $"%ASA-?-{p.SyslogId}: " : p.Tag + (p.Tag == "IPSEC(" ? "" : " ")) + body,
                 Body = body, JoinedLines = joined,
             };
@@ -177,33 +178,34 @@ public static partial class Explainer
     private static List<ExplainedStream> BuildStreams(List<ExplainedLine> lines, List<ConfigIndex> configs)
     {
         var streams = new List<ExplainedStream>();
-        var byKey = new Dictionary<(string, string), ExplainedStream>();
+        var byKey = new Dictionary<(string, string?, string), ExplainedStream>();
         var pending = new List<ExplainedLine>();
-        ExplainedStream? current = null;
+        // The current stream of each (file, host): lines without a peer go with it.
+        var current = new Dictionary<(string, string?), ExplainedStream>();
         foreach (var l in lines)
         {
-            if (current is not null && current.File != l.Record.File) current = null;
+            var origin = (l.Record.File, l.Record.Host);
             if (l.Peer is not null)
             {
-                var key = (l.Record.File, l.Peer);
+                var key = (l.Record.File, l.Record.Host, l.Peer);
                 if (!byKey.TryGetValue(key, out var s))
                 {
-                    s = new ExplainedStream { Id = streams.Count, File = l.Record.File, Peer = l.Peer };
+                    s = new ExplainedStream { Id = streams.Count, File = l.Record.File, Host = l.Record.Host, Peer = l.Peer };
                     streams.Add(s); byKey[key] = s;
                 }
-                current = s;
-                foreach (var p in pending) p.Stream = s.Id;
-                pending.Clear();
+                current[origin] = s;
+                foreach (var p in pending.Where(p => (p.Record.File, p.Record.Host) == origin)) p.Stream = s.Id;
+                pending.RemoveAll(p => (p.Record.File, p.Record.Host) == origin);
                 l.Stream = s.Id;
             }
-            else if (current is not null) l.Stream = current.Id;
+            else if (current.TryGetValue(origin, out var cur)) l.Stream = cur.Id;
             else pending.Add(l);
         }
-        if (pending.Count > 0)
+        foreach (var group in pending.GroupBy(p => (p.Record.File, p.Record.Host)))
         {
-            var s = new ExplainedStream { Id = streams.Count, File = pending[0].Record.File, Peer = null };
+            var s = new ExplainedStream { Id = streams.Count, File = group.Key.File, Host = group.Key.Host, Peer = null };
             streams.Add(s);
-            foreach (var p in pending) p.Stream = s.Id;
+            foreach (var p in group) p.Stream = s.Id;
         }
         var lifetimes = configs.SelectMany(c => c.Config.IsakmpPolicies.Select(p => p.LifetimeSeconds)).Append(IkeActors.Config.Model.AsaDefaults.IsakmpPolicyLifetimeSeconds).Distinct().ToList();
         foreach (var s in streams)

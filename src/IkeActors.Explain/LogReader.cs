@@ -17,7 +17,11 @@ public static partial class LogReader
     public const int MaxLines = 1_000_000;
 
     /// <summary>One piece of a physical line.</summary>
-    public sealed record Piece(string File, int Line, bool StartsLine, bool EndsLine, string? Tag, int? SyslogId, string Text, string? Timestamp, string? Marker);
+    public sealed record Piece(string File, int Line, bool StartsLine, bool EndsLine, string? Tag, int? SyslogId, string Text, string? Timestamp, string? Marker)
+    {
+        /// <summary>The host of a syslog header ("Nov 30 10:38:29 asa1 : …"): which gateway printed the line.</summary>
+        public string? Host { get; init; }
+    }
 
     [GeneratedRegex(@"\[IKEv1(?: DEBUG| DECODE)?\]:|(?<![A-Za-z])IPSEC(?: DEBUG)?:|IPSEC\(|%(?:ASA|PIX|FWSM|FTD)-(?<sev>[0-7])-(?<id>\d{6}):")]
     private static partial Regex TagRegex();
@@ -97,7 +101,13 @@ public static partial class LogReader
             timestamp = ts.Value.Trim();
             head = head[ts.Length..];
         }
-        if (IsSyslogHeader(head)) head = "";
+        string? host = null;
+        if (IsSyslogHeader(head))
+        {
+            var h = head.Trim().TrimEnd(':').Trim();
+            if (h.Length > 0 && !h.StartsWith('<')) host = h;
+            head = "";
+        }
         if (head.Trim().Length > 0)
         {
             AddText(head, file, lineNo, startsLine: true, endsLine: false, pieces);
@@ -127,7 +137,7 @@ public static partial class LogReader
             int? id = t.Groups["id"].Success ? int.Parse(t.Groups["id"].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
             if (id is not null) tag = null; // syslog form: no console tag
             if (tag == "IPSEC(") body = "(" + body;
-            pieces.Add(new Piece(file, lineNo, first, isLast, tag, id, body.Trim(), timestamp, null));
+            pieces.Add(new Piece(file, lineNo, first, isLast, tag, id, body.Trim(), timestamp, null) { Host = host });
             timestamp = nextTimestamp;
             if (marker is not null) pieces.Add(new Piece(file, lineNo, false, isLast, null, null, "", null, marker));
             if (after is not null) AddText(after, file, lineNo, startsLine: false, endsLine: i + 1 == tags.Count, pieces);

@@ -73,6 +73,8 @@ public sealed class LogRecord
     /// <summary>Syslog id when the line came in the syslog form.</summary>
     public int? SyslogId { get; init; }
     public string? Timestamp { get; init; }
+    /// <summary>The gateway named in a syslog header, when the log has one.</summary>
+    public string? Host { get; init; }
     /// <summary>The part after the tag (context + message text).</summary>
     public string Body { get; set; } = "";
     /// <summary>Physical lines joined into this record after the first.</summary>
@@ -133,6 +135,8 @@ public sealed class ExplainedStream
 {
     public required int Id { get; init; }
     public required string File { get; init; }
+    /// <summary>The gateway named in the syslog header, when lines carry one.</summary>
+    public string? Host { get; init; }
     public string? Peer { get; init; }
     /// <summary>True when both ends print into this stream (the Cisco document shows both with the same peer address).</summary>
     public bool BothEnds { get; set; }

@@ -74,7 +74,7 @@ public static class TextReport
         var states = string.Join("; ", s.States.Select(kv =>
             (s.States.Count > 1 || s.BothEnds ? SideName(kv.Key) + " " : "") +
             string.Join(", ", new[] { kv.Value.Phase1, kv.Value.Phase2 }.OfType<string>())));
-        return $"STREAM {s.Id + 1}: {Safe(s.File)}, peer {s.Peer ?? "(none)"}: {who}" + (states.Length > 0 ? $"; last state: {states}" : "");
+        return $"STREAM {s.Id + 1}: {Safe(s.File)}{(s.Host is null ? "" : " (" + Safe(s.Host) + ")")}, peer {s.Peer ?? "(none)"}: {who}" + (states.Length > 0 ? $"; last state: {states}" : "");
     }
 
     internal static string MessageTitle(string message, Side side)

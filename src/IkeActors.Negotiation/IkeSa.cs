@@ -80,7 +80,17 @@ public sealed partial class IkeSa : IDisposable
     public static IkeSa StartInitiator(GatewayContext gateway, CryptoMapMatch acquire, IPEndPoint peer, NegotiationOutput output)
     {
         Span<byte> cookie = stackalloc byte[8];
-        var sa = new IkeSa(gateway, IkeRole.Initiator, peer, NonZeroCookie(gateway.Environment, cookie));
+        return StartInitiator(gateway, acquire, peer, output, NonZeroCookie(gateway.Environment, cookie));
+    }
+
+    /// <summary>
+    /// Starts Main Mode with an initiator cookie chosen by the host (a cluster names the SA's grain
+    /// by peer and cookie before the SA exists). The cookie must be random and non-zero (RFC 2408 §3.1).
+    /// </summary>
+    public static IkeSa StartInitiator(GatewayContext gateway, CryptoMapMatch acquire, IPEndPoint peer, NegotiationOutput output, ulong initiatorCookie)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(initiatorCookie);
+        var sa = new IkeSa(gateway, IkeRole.Initiator, peer, initiatorCookie);
         sa._initialAcquire = acquire;
         sa.SendMainMode1(acquire, output);
         return sa;

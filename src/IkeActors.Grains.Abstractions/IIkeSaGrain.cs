@@ -14,6 +14,12 @@ public sealed record IkeStepResult(
     [property: Id(1)] IReadOnlyList<string> DebugLines,
     [property: Id(2)] string State);
 
+/// <summary>An outbound packet with no SA (the data plane's key acquire), as the crypto map sees it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AcquireRequest(
+    [property: Id(0)] string Source, [property: Id(1)] string Destination, [property: Id(2)] int Protocol,
+    [property: Id(3)] int SourcePort = 0, [property: Id(4)] int DestinationPort = 0);
+
 /// <summary>
 /// One IKE SA, keyed by "peer-address/initiator-cookie" (hex). It holds the Stateless machines of
 /// its Main Mode, Quick Mode and Informational exchanges.
@@ -22,6 +28,12 @@ public interface IIkeSaGrain : IGrainWithStringKey
 {
     /// <summary>A datagram for this SA (MM1 from an unknown peer creates it).</summary>
     Task<IkeStepResult> Receive(Datagram datagram, int debugLevel);
+
+    /// <summary>Starts Main Mode as initiator; the grain's key carries the peer and the cookie to use.</summary>
+    Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel);
+
+    /// <summary>Traffic for another crypto map entry on an established SA: a new Quick Mode.</summary>
+    Task<IkeStepResult> Acquire(AcquireRequest acquire, int debugLevel);
 
     /// <summary>The current state, as `show crypto isakmp sa` names it.</summary>
     Task<string> GetState();

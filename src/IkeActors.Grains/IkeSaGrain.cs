@@ -41,6 +41,34 @@ public sealed class IkeSaGrain(GatewayContext gateway, IDatagramTransmitter tran
         return Task.FromResult(Apply(output));
     }
 
+    public Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel)
+    {
+        var output = new NegotiationOutput(debugLevel);
+        var (peer, cookie) = ParseKey(this.GetPrimaryKeyString());
+        var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
+        if (_sa is null && match is not null)
+            _sa = IkeSa.StartInitiator(gateway, match, new IPEndPoint(peer, NegotiationEngine.IsakmpPort), output, cookie);
+        _timerDebugLevel = debugLevel;
+        return Task.FromResult(Apply(output));
+    }
+
+    public Task<IkeStepResult> Acquire(AcquireRequest acquire, int debugLevel)
+    {
+        var output = new NegotiationOutput(debugLevel);
+        var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
+        if (_sa is not null && match is not null) _sa.Acquire(match, output);
+        return Task.FromResult(Apply(output));
+    }
+
+    internal static (IPAddress Peer, ulong Cookie) ParseKey(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        return (IPAddress.Parse(key[..slash]), Convert.ToUInt64(key[(slash + 1)..], 16));
+    }
+
+    internal static IkeActors.Config.Lookup.Packet ToPacket(AcquireRequest a) =>
+        new(IPAddress.Parse(a.Source), IPAddress.Parse(a.Destination), a.Protocol, a.SourcePort, a.DestinationPort);
+
     public Task<string> GetState() => Task.FromResult(_sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
 
     private IkeStepResult Apply(NegotiationOutput output)

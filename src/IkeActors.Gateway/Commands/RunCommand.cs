@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Net;
+using IkeActors.Config;
+using IkeActors.Gateway.Hosting;
+using IkeActors.Grains;
+using IkeActors.Negotiation;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IkeActors.Gateway.Commands;
+
+/// <summary>
+/// `ikeactors run --config asa.cfg`: one gateway node. The embedded default is a single silo
+/// with localhost clustering and in-memory storage, so no other service is needed.
+/// </summary>
+public static class RunCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var config = new Option<FileInfo>("--config") { Description = "ASA running-config to serve", Required = true };
+        var bind = new Option<string>("--bind") { Description = "Address:port of the ISAKMP socket", DefaultValueFactory = _ => "0.0.0.0:500" };
+        var debug = new Option<int>("--debug") { Description = "debug crypto ikev1 level (0-255)", DefaultValueFactory = _ => 0 };
+        var peerMap = new Option<string[]>("--peer-map") { Description = "PEER=ADDRESS:PORT: where a configured peer really listens (labs on one machine)", AllowMultipleArgumentsPerToken = true };
+        var acquire = new Option<string?>("--acquire") { Description = "SRC,DST,PROTO: start negotiating as if the data plane had seen this packet" };
+        var siloPort = new Option<int>("--silo-port") { Description = "Orleans silo port", DefaultValueFactory = _ => 11111 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Orleans client gateway port", DefaultValueFactory = _ => 30000 };
+        var exitAfter = new Option<int>("--exit-after") { Description = "Stop after this many seconds (0 = run until Ctrl+C)", DefaultValueFactory = _ => 0 };
+        var command = new Command("run", "Run a gateway node");
+        foreach (var o in new Option[] { config, bind, debug, peerMap, acquire, siloPort, gatewayPort, exitAfter }) command.Options.Add(o);
+        command.SetAction(async (parse, ct) =>
+        {
+            var loaded = AsaConfigLoader.LoadFile(parse.GetValue(config)!.FullName);
+            if (!loaded.IsValid)
+            {
+                foreach (var e in loaded.Errors) await error.WriteLineAsync(e.ToString());
+                return 1;
+            }
+            var asa = loaded.Config;
+            var outsideName = asa.IsakmpEnabledInterfaces.FirstOrDefault() ?? "outside";
+            var outside = asa.FindInterface(outsideName)?.Address?.Address;
+            if (outside is null)
+            {
+                await error.WriteLineAsync($"interface {outsideName} has no `ip address`: the gateway needs its outside address");
+                return 1;
+            }
+            var map = new Dictionary<IPAddress, IPEndPoint>();
+            foreach (var entry in parse.GetValue(peerMap) ?? [])
+            {
+                var parts = entry.Split('=', 2);
+                if (parts.Length != 2 || !IPAddress.TryParse(parts[0], out var peer) || !IPEndPoint.TryParse(parts[1], out var real))
+                {
+                    await error.WriteLineAsync($"--peer-map {entry}: expected PEER=ADDRESS:PORT");
+                    return 1;
+                }
+                map[peer] = real;
+            }
+            if (!IPEndPoint.TryParse(parse.GetValue(bind)!, out var bindEndPoint))
+            {
+                await error.WriteLineAsync($"--bind {parse.GetValue(bind)}: expected ADDRESS:PORT");
+                return 1;
+            }
+            var options = new FrontEndOptions { Ike = bindEndPoint, DebugLevel = parse.GetValue(debug), PeerMap = map };
+            var gateway = new GatewayContext(asa, new IPEndPoint(outside, NegotiationEngine.IsakmpPort));
+
+            var builder = Host.CreateApplicationBuilder();
+            // Debug lines own stdout; the host's own log goes to stderr, Orleans only when something is wrong.
+            builder.Logging.ClearProviders();
+            builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Orleans", LogLevel.Error);
+            builder.Services.AddSingleton(gateway);
+            builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton<UdpFrontEnd>();
+            builder.Services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<UdpFrontEnd>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
+            builder.UseOrleans(silo => silo
+                .UseLocalhostClustering(parse.GetValue(siloPort), parse.GetValue(gatewayPort), serviceId: "ikeactors", clusterId: asa.Hostname ?? "ikeactors")
+                .AddMemoryGrainStorageAsDefault());
+            using var host = builder.Build();
+            await host.StartAsync(ct);
+            var frontEnd = host.Services.GetRequiredService<UdpFrontEnd>();
+            await output.WriteLineAsync($"{asa.Hostname ?? "ikeactors"}: ISAKMP on udp {frontEnd.LocalEndPoint}, outside {outside}");
+
+            if (parse.GetValue(acquire) is { } a)
+            {
+                var p = a.Split(',');
+                var packet = new AcquireRequest(p[0], p[1], p.Length > 2 && int.TryParse(p[2], out var proto) ? proto : 0);
+                var match = gateway.Lookup.MatchOutbound(new IkeActors.Config.Lookup.Packet(IPAddress.Parse(p[0]), IPAddress.Parse(p[1]), packet.Protocol), gateway.OutsideInterface);
+                if (match is null || match.Entry.Peers.Count == 0) await error.WriteLineAsync($"--acquire {a}: no crypto map entry protects this traffic");
+                else await frontEnd.Acquire(match.Entry.Peers[0], packet);
+            }
+
+            var seconds = parse.GetValue(exitAfter);
+            try { await Task.Delay(seconds > 0 ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan, ct); }
+            catch (OperationCanceledException) { }
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        });
+        return command;
+    }
+}

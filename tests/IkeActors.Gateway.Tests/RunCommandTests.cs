@@ -1,0 +1,103 @@
+using System.Diagnostics;
+
+namespace IkeActors.Gateway.Tests;
+
+/// <summary>
+/// Two `ikeactors run` processes on loopback (the seed's two ASAs, each a single-silo node with
+/// its IKE SA as a grain) bring the tunnel up; each one's console passes the seed's golden check.
+/// </summary>
+public class RunCommandTests
+{
+    [Fact]
+    public async Task Two_gateway_processes_negotiate_on_loopback()
+    {
+        var (leftPort, rightPort) = (FreeUdpPort(), FreeUdpPort());
+        var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
+        var samples = Path.Combine(RepoRoot(), "samples", "SiteToSite");
+        var right = Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
+            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "127", "--exit-after", "20");
+        try
+        {
+            await WaitForLine(right, "ISAKMP on udp", TimeSpan.FromSeconds(30));
+            var left = Start(dll, "run", "--config", Path.Combine(samples, "asa1-initiator.cfg"), "--bind", $"127.0.0.1:{leftPort}",
+                "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}", "--silo-port", "11141", "--gateway-port", "30041", "--debug", "127",
+                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "8");
+            try
+            {
+                await WaitForLine(left, "PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
+                await WaitForLine(right, "PHASE 2 COMPLETED", TimeSpan.FromSeconds(10));
+                Golden("golden-initiator.txt", left.Lines, "10.0.0.2");
+                Golden("golden-responder.txt", right.Lines, "10.0.0.1");
+            }
+            finally { left.Stop(); }
+        }
+        finally { right.Stop(); }
+    }
+
+    private sealed class Running(Process process)
+    {
+        public Process Process { get; } = process;
+        public List<string> Lines { get; } = new();
+        public void Stop()
+        {
+            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+            Process.WaitForExit(5000);
+            Process.Dispose();
+        }
+    }
+
+    private static Running Start(string dll, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var running = new Running(Process.Start(psi)!);
+        running.Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (running.Lines) running.Lines.Add(e.Data); };
+        running.Process.ErrorDataReceived += (_, _) => { };
+        running.Process.BeginOutputReadLine();
+        running.Process.BeginErrorReadLine();
+        return running;
+    }
+
+    private static async Task WaitForLine(Running r, string text, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            lock (r.Lines) if (r.Lines.Any(l => l.Contains(text, StringComparison.Ordinal))) return;
+            if (r.Process.HasExited) break;
+            await Task.Delay(100);
+        }
+        lock (r.Lines) Assert.Fail($"no line with '{text}'; output:\n{string.Join("\n", r.Lines)}");
+    }
+
+    private static void Golden(string golden, List<string> lines, string peer)
+    {
+        var log = Path.GetTempFileName();
+        try
+        {
+            lock (lines) File.WriteAllLines(log, lines);
+            var seed = Path.Combine(RepoRoot(), "..", "shared", "seed");
+            var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true };
+            foreach (var a in new[] { Path.Combine(seed, "check-golden.py"), Path.Combine(seed, golden), log, "--peer", peer }) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, stdout);
+        }
+        finally { File.Delete(log); }
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var s = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return ((System.Net.IPEndPoint)s.Client.LocalEndPoint!).Port;
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("IkeActors.sln not found");
+    }
+}

@@ -24,6 +24,8 @@ internal sealed class Tracker
         public int LastReceived = -1;
         public int? PendingLateReceive;
         public bool P1Done, P2Done;
+        /// <summary>Inside an Informational exchange (after its IKE_DECODE line): payload lines belong to it.</summary>
+        public bool InInfo;
 
         public int NextOut()
         {
@@ -128,6 +130,14 @@ internal sealed class Tracker
             return;
         }
         var hints = Knowledge.HintsOf(m);
+        var activeRole = R(_mirrored ? _active : Sides().First());
+        if (activeRole.InInfo && hints.All(h => h.AnySide && h.Message == Hint.AnyMessage))
+        {
+            line.Side = activeRole.Side;
+            line.ExchangeMessage = Messages.Informational;
+            line.Stage = hints.Count > 0 ? hints[0].Stage : Stage.Process;
+            return;
+        }
         if (hints.Count == 0) { Neutral(line); After(line); return; }
 
         Side? forced = null;
@@ -151,6 +161,7 @@ internal sealed class Tracker
         if (best is null) { Neutral(line); line.Notes.Add("not where the protocol expects it"); After(line); return; }
         var (side, index, stage, kind, _) = best.Value;
         var role = R(side);
+        role.InInfo = false;
         if (kind == 1) // implicit receive: the message arrived without its IKE_DECODE line (cut log, lower debug level)
         {
             role.LastReceived = Math.Max(role.LastReceived, index);
@@ -286,6 +297,7 @@ internal sealed class Tracker
             line.Side = _mirrored ? _active : Sides().First();
             line.ExchangeMessage = Messages.Informational;
             line.Stage = Stage.Send;
+            R(line.Side).InInfo = true;
             return;
         }
         Role r;
@@ -309,6 +321,7 @@ internal sealed class Tracker
             r = R(Sides().First());
             j = Correct(line, r.NextOut(), r.Side, sending: true);
         }
+        r.InInfo = false;
         if (j >= 6 && r.P2Done) { r.P2Done = false; }
         if (j <= 1 && r.P1Done) { r.P1Done = false; r.P2Done = false; } // a new Main Mode
         r.Index = j; r.Stage = Stage.Send; r.LastSent = j;
@@ -326,6 +339,7 @@ internal sealed class Tracker
             line.Side = _mirrored ? _active : Sides().First();
             line.ExchangeMessage = Messages.Informational;
             line.Stage = Stage.Receive;
+            R(line.Side).InInfo = true;
             return;
         }
         Role r;
@@ -352,6 +366,7 @@ internal sealed class Tracker
             j = Correct(line, r.NextIn(), Messages.Other(r.Side), sending: false);
         }
         r.PendingLateReceive = null;
+        r.InInfo = false;
         if (j >= 6 && r.P2Done) r.P2Done = false;
         if (j <= 1 && r.P1Done) { r.P1Done = false; r.P2Done = false; }
         r.Index = j; r.Stage = Stage.Receive; r.LastReceived = j;

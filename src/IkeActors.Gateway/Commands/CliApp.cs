@@ -12,6 +12,7 @@ public static class CliApp
     {
         var root = new RootCommand("IkeActors: a clustered IKEv1 VPN concentrator");
         root.Subcommands.Add(ConfigCommand.Create(output, error));
+        root.Subcommands.Add(ExplainCommand.Create(output, error));
         root.Subcommands.Add(RunCommand.Create(output, error));
         return root;
     }

@@ -92,6 +92,45 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         Collect(output, start);
     }
 
+    /// <summary>
+    /// Snapshots of the SAs that can be captured now (<see cref="IkeSa.CanSnapshot"/>); an SA in the
+    /// initiator's MM_WAIT_MSG4 is left out and would be renegotiated after a restore.
+    /// </summary>
+    public IReadOnlyList<IkeSaSnapshot> Snapshot() =>
+        _sas.Values.Where(s => s.State != MainModeState.MM_DELETED && s.CanSnapshot).Select(s => s.Snapshot()).ToList();
+
+    /// <summary>
+    /// Rebuilds an IKE SA from a snapshot on this engine's gateway and takes it over (see
+    /// <see cref="IkeSa.Restore"/> and <see cref="IkeSa.ResumeTimers"/>: the retransmission timers of
+    /// waiting exchanges go to <paramref name="output"/>). Throws <see cref="IkeSaSnapshotException"/>.
+    /// </summary>
+    public IkeSa Restore(IkeSaSnapshot snapshot, NegotiationOutput output)
+    {
+        var sa = IkeSa.Restore(Context, snapshot);
+        try
+        {
+            Adopt(sa);
+        }
+        catch
+        {
+            sa.Dispose();
+            throw;
+        }
+        sa.ResumeTimers(output);
+        return sa;
+    }
+
+    /// <summary>Takes over an IKE SA built elsewhere (restored) for this engine's gateway; its initiator cookie must be new here.</summary>
+    public void Adopt(IkeSa sa)
+    {
+        ArgumentNullException.ThrowIfNull(sa);
+        if (sa.Gateway != Context) throw new ArgumentException("the SA belongs to another gateway context", nameof(sa));
+        if (sa.State == MainModeState.MM_DELETED) throw new ArgumentException("the SA is deleted", nameof(sa));
+        if (_sas.TryGetValue(sa.InitiatorCookie, out var existing) && existing.State != MainModeState.MM_DELETED)
+            throw new InvalidOperationException($"an IKE SA with initiator cookie {sa.InitiatorCookie:x16} is already here");
+        _sas[sa.InitiatorCookie] = sa;
+    }
+
     public const int IsakmpPort = 500;
 
     /// <summary>Forgets deleted SAs, whichever way they were deleted (failure, peer, IkeSa.Delete, DeleteAll).</summary>

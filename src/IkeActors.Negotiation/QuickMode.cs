@@ -11,7 +11,7 @@ namespace IkeActors.Negotiation;
 /// One Quick Mode exchange (RFC 2409 §5.5), identified by its message ID, in either role:
 /// HASH(1) SA Ni [KE] IDci IDcr -> HASH(2) SA Nr [KE] IDci IDcr -> HASH(3).
 /// </summary>
-public sealed class QuickModeExchange : IDisposable
+public sealed partial class QuickModeExchange : IDisposable
 {
     private readonly IkeSa _sa;
     private readonly StateMachine<QuickModeState, QuickModeTrigger> _machine;

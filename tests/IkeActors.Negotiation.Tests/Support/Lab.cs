@@ -29,8 +29,9 @@ public sealed class Lab : IDisposable
         Right = new NegotiationEngine(new GatewayContext(Load(rightConfig), RightAddress, new SeededEnvironment(seed + 1000), settings));
     }
 
-    public NegotiationEngine Left { get; }
-    public NegotiationEngine Right { get; }
+    /// <summary>The two gateways; a test may replace one (e.g. with an engine restored from snapshots) between runs.</summary>
+    public NegotiationEngine Left { get; set; }
+    public NegotiationEngine Right { get; set; }
     public NegotiationOutput LeftOutput { get; } = new();
     public NegotiationOutput RightOutput { get; } = new();
 

@@ -211,6 +211,41 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void An_initiator_waiting_for_mm2_keeps_its_acquires_across_a_restore()
+    {
+        using var lab = new Lab(LeftConfig, RightConfig);
+        byte[]? mm2 = null;
+        lab.Tamper = (fromLeft, _, bytes) =>
+        {
+            if (!fromLeft && mm2 is null) { mm2 = bytes; return null; }
+            return bytes;
+        };
+        lab.AcquireAndRun();
+        lab.Tamper = null;
+        Assert.True(lab.Left.Acquire(Web, lab.LeftOutput));   // queued: Main Mode is not done
+        var sa = Assert.Single(lab.Left.Sas);
+        Assert.Equal(MainModeState.MM_WAIT_MSG2, sa.State);
+        var snapshot = sa.Snapshot();
+        Assert.Null(snapshot.Keys);
+        Assert.Equal(0ul, snapshot.ResponderCookie);
+        Assert.Equal(1, snapshot.InitialAcquire!.Local.Protocol);   // the seed's ICMP
+        Assert.Equal(6, Assert.Single(snapshot.PendingAcquires).Local.Protocol);
+
+        Failover(lab, left: true, snapshot);
+        Assert.Contains(lab.LeftOutput.Actions.OfType<ArmTimer>(), t => t.Key == new TimerKey(TimerKind.Retransmit, 0));
+        lab.Left.Receive(mm2!, Lab.RightAddress, lab.LeftOutput);
+        lab.Run();
+        var left = lab.LeftOutput.OfType<InstallIpsecSa>().Select(i => i.Pair).OrderBy(p => p.MessageId).ToList();
+        var right = lab.RightOutput.OfType<InstallIpsecSa>().Select(i => i.Pair).OrderBy(p => p.MessageId).ToList();
+        Assert.Equal(2, left.Count);
+        Assert.Equal(2, right.Count);
+        AssertPairsMatch(left[0], right[0]);
+        AssertPairsMatch(left[1], right[1]);
+        Assert.Equal([1, 6], left.Select(p => p.Local.Protocol).Order());
+        Assert.Single(lab.RightOutput.OfType<InitialContactReceived>());
+    }
+
+    [Fact]
     public void An_initiator_between_mm3_and_mm4_holds_a_dh_private_key_and_is_not_snapshotted()
     {
         using var lab = new Lab(LeftConfig, RightConfig);

@@ -111,6 +111,30 @@ public class StateGraphDocsTests
             mismatched pre-shared key"). A repeated request is answered with the last response; responders
             hold at most `NegotiationEngine.MaxHalfOpen` SAs still in Main Mode.
 
+            ## Persisting an IKE SA (snapshots)
+
+            `IkeSa.Snapshot()` returns an `IkeSaSnapshot`: plain data (primitives, strings, enums, byte
+            arrays, lists) that a grain stores after every completed exchange; `IkeSa.Restore(gateway,
+            snapshot)` (or `NegotiationEngine.Restore`, which also adopts it and re-arms retransmission
+            timers) continues the SA in another process: cookies, Main Mode state and material (SAi_b,
+            g^xi, g^xr, Ni, Nr, ID bodies), tunnel group, NAT detection, SKEYID/SKEYID_d/a/e and Ka, the
+            ISAKMP cipher's phase-1 and per-message-ID IVs, the last datagrams and retransmit count (a
+            retransmitted request still gets the same answer), INITIAL-CONTACT sent, queued acquires and
+            every Quick Mode with its nonces, SPIs, transform, lifetimes, proxies and installed keys.
+            Crypto map entries are stored by name and sequence and looked up again on restore.
+
+            | state | snapshot |
+            |---|---|
+            | `MM_ACTIVE` (both roles), responder `MM_WAIT_MSG3`/`MM_WAIT_MSG5`, initiator `MM_WAIT_MSG2`/`MM_WAIT_MSG6` | yes |
+            | initiator `MM_WAIT_MSG4` (holds the DH private key) | no (`CanSnapshot` is false): renegotiated after a failover |
+            | Quick Mode waiting for the peer with a PFS private key | left out of the snapshot, with its IV |
+
+            A snapshot holds the SA's derived keys (never the pre-shared key, g^xy or a DH private value):
+            storage holding snapshots must be protected like the keys. Its `ToString` prints no secret;
+            `ClearSecrets()` zeroes its key arrays once written. Rekey timers are the host's (the engine has
+            no clock). A snapshot that is inconsistent (lengths, states, missing fields), for another
+            gateway address, or naming configuration that is gone is refused with `IkeSaSnapshotException`.
+
             The diagrams below are exported from the same configurations the live machines use
             (`StateGraphs`). Main Mode groups its waits under the ASA's phases: `MM_SA_SETUP`
             (messages 1-2), `MM_KEY_EXCH` (3-4), `MM_KEY_AUTH` (5-6).

@@ -10,17 +10,7 @@ public sealed class ConfigCheckCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static string RepoRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
-            return dir?.FullName ?? throw new InvalidOperationException("IkeActors.sln not found");
-        }
-    }
-
-    private static string Sample(string name) => Path.Combine(RepoRoot, "samples", "SiteToSite", name);
+    private static string Sample(string name) => IkeActors.Testing.RepoPaths.SiteToSite(name);
 
     private string Write(string name, string text)
     {

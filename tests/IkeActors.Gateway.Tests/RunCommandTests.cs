@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IkeActors.Testing;
 
 namespace IkeActors.Gateway.Tests;
 
@@ -13,7 +14,7 @@ public class RunCommandTests
     {
         var (leftPort, rightPort) = (FreeUdpPort(), FreeUdpPort());
         var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
-        var samples = Path.Combine(RepoRoot(), "samples", "SiteToSite");
+        var samples = Path.Combine(RepoPaths.Root, "samples", "SiteToSite");
         var right = Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
             "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "127", "--exit-after", "20");
         try
@@ -73,31 +74,15 @@ public class RunCommandTests
 
     private static void Golden(string golden, List<string> lines, string peer)
     {
-        var log = Path.GetTempFileName();
-        try
-        {
-            lock (lines) File.WriteAllLines(log, lines);
-            var seed = Path.Combine(RepoRoot(), "..", "shared", "seed");
-            var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true };
-            foreach (var a in new[] { Path.Combine(seed, "check-golden.py"), Path.Combine(seed, golden), log, "--peer", peer }) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, stdout);
-        }
-        finally { File.Delete(log); }
+        List<string> copy;
+        lock (lines) copy = [.. lines];
+        var (passed, report) = GoldenCheck.Run(golden, copy, peer);
+        Assert.True(passed, report);
     }
 
     private static int FreeUdpPort()
     {
         using var s = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         return ((System.Net.IPEndPoint)s.Client.LocalEndPoint!).Port;
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("IkeActors.sln not found");
     }
 }

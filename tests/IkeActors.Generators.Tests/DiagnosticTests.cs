@@ -137,18 +137,11 @@ public class DiagnosticTests
     [Fact]
     public void The_product_schemas_have_no_diagnostics()
     {
-        var dir = Path.Combine(RepoRoot(), "schemas");
+        var dir = Path.Combine(IkeActors.Testing.RepoPaths.Root, "schemas");
         var files = Directory.GetFiles(dir, "*.isakmp").Select(f => (f, File.ReadAllText(f))).ToArray();
         Assert.NotEmpty(files);
         var (result, output, diagnostics) = GeneratorHarness.Run(files);
         Assert.Empty(diagnostics);
         Assert.NotEmpty(result.Results.Single().GeneratedSources);
-    }
-
-    internal static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("IkeActors.sln not found above " + AppContext.BaseDirectory);
     }
 }

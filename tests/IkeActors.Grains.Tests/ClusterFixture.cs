@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using IkeActors.Config;
 using IkeActors.Negotiation;
+using IkeActors.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
@@ -23,10 +24,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public RecordingTransmitter Transmitter { get; } = new();
 
-    public static string RepoRoot { get; } = FindRoot();
-
     public static IkeActors.Config.Model.AsaConfig Load(string file) =>
-        AsaConfigLoader.LoadFile(Path.Combine(RepoRoot, "samples", "SiteToSite", file)).Config;
+        AsaConfigLoader.LoadFile(RepoPaths.SiteToSite(file)).Config;
 
     public async Task InitializeAsync()
     {
@@ -42,13 +41,6 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("IkeActors.sln not found");
-    }
 }
 
 [CollectionDefinition(nameof(ClusterCollection))]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using IkeActors.Protocol.Tests.Support;
+using IkeActors.Testing;
 
 namespace IkeActors.Protocol.Tests;
 

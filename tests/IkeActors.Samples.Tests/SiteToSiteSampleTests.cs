@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using IkeActors.Testing;
 
 namespace IkeActors.Samples.Tests;
 
@@ -14,7 +14,7 @@ public class SiteToSiteSampleTests
         var outDir = Directory.CreateTempSubdirectory("sitetosite-");
         try
         {
-            var (code, stdout, stderr) = Run("dotnet", Path.Combine(AppContext.BaseDirectory, "SiteToSite.dll"), "--out", outDir.FullName);
+            var (code, stdout, stderr) = ProcessRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "SiteToSite.dll"), "--out", outDir.FullName]);
             Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
 
             // Show commands in the ASA's format (seed "Tunnel Verification").
@@ -46,31 +46,7 @@ public class SiteToSiteSampleTests
 
     private static void Golden(string golden, string log, string peer)
     {
-        var seed = Path.Combine(RepoRoot(), "..", "shared", "seed");
-        var (code, stdout, _) = Run("python3", Path.Combine(seed, "check-golden.py"), Path.Combine(seed, golden), log, "--peer", peer);
-        Assert.True(code == 0, stdout);
-        Assert.Matches(@"golden: (\d+)/\1 lines in order", stdout);
-    }
-
-    private static (int Code, string Stdout, string Stderr) Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            return (-1, stdout.Result, "timed out");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("IkeActors.sln not found");
+        var (passed, report) = GoldenCheck.Run(golden, File.ReadAllLines(log), peer);
+        Assert.True(passed, report);
     }
 }

@@ -71,6 +71,22 @@ public sealed partial class QuickModeExchange
         if (!active && sa.Cipher is not null && !HasIv(sa, q.MessageId)) throw IkeSa.Bad($"{where}: waits for the peer but has no IV");
 
         var match = IkeSa.ResolveMatch(sa.Gateway, q.CryptoMap, q.Sequence, q.Local, q.Remote, sa.Peer.Address);
+        IpsecSaPair? installed = null;
+        if (active)
+        {
+            var inbound = CheckKeys(q.Inbound, q.InboundSpi, "inbound");
+            try
+            {
+                var outbound = CheckKeys(q.Outbound, q.OutboundSpi, "outbound");
+                installed = new IpsecSaPair(inbound, outbound, transform!, match.Local, match.Remote, sa.Peer, match.Map.Name, match.Entry.Sequence,
+                    match.AccessList.Name, q.LifetimeSeconds, q.LifetimeKilobytes, q.MessageId, q.Role);
+            }
+            catch
+            {
+                inbound.Clear();
+                throw;
+            }
+        }
         var qm = new QuickModeExchange(sa, q.MessageId, q.Role)
         {
             Match = match,
@@ -81,6 +97,7 @@ public sealed partial class QuickModeExchange
             OutboundSpi = q.OutboundSpi,
             LifetimeSeconds = q.LifetimeSeconds,
             LifetimeKilobytes = q.LifetimeKilobytes,
+            Installed = installed,
         };
         qm._state = q.State;
         qm._ni = q.Ni.ToArray();
@@ -89,13 +106,6 @@ public sealed partial class QuickModeExchange
         qm._lastReceived = q.LastReceived?.ToArray();
         qm._retransmits = q.Retransmits;
         qm._peerPfsPublic = q.PeerPfsPublic.ToArray();
-        if (active)
-        {
-            var inbound = CheckKeys(q.Inbound, q.InboundSpi, "inbound");
-            var outbound = CheckKeys(q.Outbound, q.OutboundSpi, "outbound");
-            qm.Installed = new IpsecSaPair(inbound, outbound, transform!, match.Local, match.Remote, sa.Peer, match.Map.Name, match.Entry.Sequence,
-                match.AccessList.Name, q.LifetimeSeconds, q.LifetimeKilobytes, q.MessageId, q.Role);
-        }
         return qm;
 
         IpsecSaKeys CheckKeys(IpsecSaKeySnapshot? k, uint spi, string direction)

@@ -246,6 +246,71 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void An_initiator_waiting_for_mm6_is_restored_and_starts_its_quick_mode()
+    {
+        using var lab = new Lab(LeftConfig, RightConfig);
+        byte[]? mm6 = null;
+        var rightSends = 0;
+        lab.Tamper = (fromLeft, _, bytes) =>
+        {
+            if (!fromLeft && ++rightSends == 3) { mm6 = bytes; return null; }
+            return bytes;
+        };
+        lab.AcquireAndRun();
+        lab.Tamper = null;
+        var sa = Assert.Single(lab.Left.Sas);
+        Assert.Equal(MainModeState.MM_WAIT_MSG6, sa.State);
+        var snapshot = sa.Snapshot();
+        Assert.NotNull(snapshot.InitialAcquire);
+
+        Failover(lab, left: true, snapshot);
+        lab.Left.Receive(mm6!, Lab.RightAddress, lab.LeftOutput);
+        lab.Run();
+        AssertPairsMatch(Assert.Single(lab.LeftOutput.OfType<InstallIpsecSa>()).Pair, Assert.Single(lab.RightOutput.OfType<InstallIpsecSa>()).Pair);
+        Assert.Equal(MainModeState.MM_ACTIVE, Assert.Single(lab.Left.Sas).State);
+    }
+
+    private static string WithPfs(string path) =>
+        File.ReadAllText(path).Replace("crypto map MAP interface outside", "crypto map MAP 10 set pfs group2\ncrypto map MAP interface outside");
+
+    [Fact]
+    public void Quick_modes_with_pfs_are_kept_when_active_and_left_out_while_a_private_key_waits()
+    {
+        var leftConfig = WithPfs(LeftConfig);
+        var rightConfig = WithPfs(RightConfig);
+        using var lab = new Lab(leftConfig, rightConfig);
+        var leftQuickModes = 0;
+        lab.Tamper = (fromLeft, _, bytes) => fromLeft && bytes[18] == QuickModeExchange && ++leftQuickModes == 4 ? null : bytes; // second QM3 lost
+        lab.AcquireAndRun();
+        var first = Assert.Single(lab.LeftOutput.OfType<InstallIpsecSa>()).Pair;
+        Assert.NotNull(first.Transform.PfsGroup);
+        Assert.True(lab.Left.Acquire(Web, lab.LeftOutput));
+        lab.Run();
+        var right = Assert.Single(lab.Right.Sas);
+        Assert.Contains(right.QuickModes, q => q.State == QuickModeState.QM_WAIT_MSG3);
+        var waiting = right.QuickModes.Single(q => q.State == QuickModeState.QM_WAIT_MSG3).MessageId;
+
+        var snapshot = right.Snapshot();
+        var kept = Assert.Single(snapshot.QuickModes);
+        Assert.Equal(first.MessageId, kept.MessageId);
+        Assert.NotNull(kept.Transform!.PfsGroup);
+        Assert.DoesNotContain(snapshot.Keys!.Phase2Ivs, iv => iv.MessageId == waiting);
+
+        // The active PFS Quick Mode survives the JSON round trip and a new PFS Quick Mode completes.
+        var old = lab.Right;
+        lab.Right = new NegotiationEngine(new GatewayContext(Lab.Load(rightConfig), Lab.RightAddress, new SeededEnvironment(5)));
+        old.Dispose();
+        var restored = lab.Right.Restore(RoundTrip(snapshot), lab.RightOutput);
+        Assert.Equal(first.Transform, Assert.Single(restored.QuickModes).Installed!.Transform);
+        var start = lab.RightOutput.Actions.Count;
+        var leftStart = lab.LeftOutput.Actions.Count;
+        Assert.True(lab.Left.Acquire(new Packet(IPAddress.Parse("192.168.1.11"), IPAddress.Parse("192.168.2.11"), 6, 40001, 80), lab.LeftOutput));
+        lab.Run();
+        AssertPairsMatch(Assert.Single(lab.LeftOutput.Actions.Skip(leftStart).OfType<InstallIpsecSa>()).Pair,
+            Assert.Single(lab.RightOutput.Actions.Skip(start).OfType<InstallIpsecSa>()).Pair);
+    }
+
+    [Fact]
     public void An_initiator_between_mm3_and_mm4_holds_a_dh_private_key_and_is_not_snapshotted()
     {
         using var lab = new Lab(LeftConfig, RightConfig);

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)        # independent ISAKMP decoder (Protocol tests)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)      # the seed's golden checker (Negotiation, Samples tests)
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)    # headless rendering of the explain HTML report (Explain tests)
 if ((${#need_pkgs[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "installing: ${need_pkgs[*]}"

@@ -120,7 +120,12 @@ public class SnapshotTests
 
         // The restored initiator deletes everything; the responder accepts the encrypted DELETEs.
         rightStart = lab.RightOutput.Actions.Count;
+        var restoredPair = restored.QuickModes.Single(q => q.MessageId == snapshot.QuickModes[0].MessageId).Installed!;
+        Assert.Contains(restoredPair.Inbound.EncryptionKey, b => b != 0);
         restored.Delete(lab.LeftOutput);
+        // The keys the restore copied out of the snapshot are zeroed with the SA.
+        Assert.All(restoredPair.Inbound.EncryptionKey, b => Assert.Equal(0, b));
+        Assert.All(restoredPair.Outbound.IntegrityKey, b => Assert.Equal(0, b));
         lab.Run();
         var rightActions = lab.RightOutput.Actions.Skip(rightStart).ToList();
         Assert.Single(rightActions.OfType<IkeSaDeleted>());

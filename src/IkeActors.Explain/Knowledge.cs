@@ -40,7 +40,7 @@ internal static class Knowledge
         ["ConstructingFragmentationVidPayload"] = new("*:*:b", "Advertises Cisco IKE fragmentation support."),
 
         // ---- MM1 received (responder) / MM2 received (initiator)
-        ["ProcessingSaPayload"] = new("R:MM1:p I:MM2:p", "Reads the SA payload of the received message."),
+        ["ProcessingSaPayload"] = new("R:MM1:p I:MM2:p R:QM1:p I:QM2:p", "Reads the SA payload of the received message."),
         ["OakleyProposalAcceptable"] = new("R:MM1:p I:MM2:p", "The SA payload is well formed (IPsec DOI, identity-only situation); the comparison of ISAKMP/IKE policies begins."),
         ["ProcessingVidPayload"] = new("*:*:p", "Reads a vendor ID payload: the peer advertises a capability."),
         ["ReceivedNatTraversalRfcVid"] = new("*:*:p", "The peer supports NAT-Traversal (RFC 3947)."),

@@ -57,6 +57,10 @@ public static class HtmlReport
     {
         var failure = r.Diagnoses.FirstOrDefault()?.Evidence.FirstOrDefault();
         var arrows = new List<Arrow>();
+        // With one end's log only, a message is known to have arrived when the conversation went on past it.
+        var furthest = -1;
+        for (var i = 0; i < Messages.Conversation.Length; i++)
+            if (r.Lines.Any(l => l.ExchangeMessage == Messages.Conversation[i] && l.Message?.Name is not ("IkeDecodeResending" or "SessionEstablishmentTimedOut"))) furthest = i;
         foreach (var m in Messages.Conversation)
         {
             var lines = r.Lines.Where(l => l.ExchangeMessage == m).ToList();
@@ -64,7 +68,9 @@ public static class HtmlReport
             var j = Array.IndexOf(Messages.Conversation, m);
             var sender = Messages.SenderOf(j);
             var sent = lines.Any(l => l.Side == sender);
-            var received = lines.Any(l => l.Side == Messages.Other(sender));
+            // …or when its sender completed the phase with it (QM3 and MM6 get no answer).
+            var received = lines.Any(l => l.Side == Messages.Other(sender)) || j < furthest
+                || lines.Any(l => l.Side == sender && l.Message?.Name is "Phase1Completed" or "Phase2Completed");
             var resent = lines.Count(l => l.Message?.Name == "IkeDecodeResending");
             var failed = failure?.ExchangeMessage == m;
             arrows.Add(new Arrow("msg-" + m, m, sender, sent, received, resent, failed, failed ? r.Diagnoses[0].Title : null));

@@ -37,6 +37,21 @@ public class HtmlReportTests
     }
 
     [Fact]
+    public void One_end_alone_draws_every_message_as_delivered_and_a_silent_peer_as_unanswered()
+    {
+        using var good = new EngineLab(EngineLab.Initiator, EngineLab.Responder).Run();
+        var html = HtmlReport.Render(Explainer.Explain([("left.log", good.LeftLog)]));
+        foreach (var m in new[] { "MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "QM1", "QM2", "QM3" })
+            Assert.Contains($"<g class=\"msg\" id=\"msg-{m}\"", html);
+
+        using var silent = new EngineLab(EngineLab.Initiator, EngineLab.Responder) { Tamper = (fromLeft, d) => fromLeft ? d : null }.Run().Exhaust(left: true);
+        html = HtmlReport.Render(Explainer.Explain([("left.log", silent.LeftLog)]));
+        Assert.Contains("<g class=\"msg failed unanswered\" id=\"msg-MM1\"", html);
+        Assert.Contains("(resent ×4)", html);
+        Assert.DoesNotContain("id=\"msg-MM2\"", html);
+    }
+
+    [Fact]
     public void Chromium_renders_the_ladder_with_the_failure_point()
     {
         var chrome = Chrome();

@@ -38,5 +38,21 @@ public interface IIkeSaGrain : IGrainWithStringKey
     /// <summary>The current state, as `show crypto isakmp sa` names it.</summary>
     Task<string> GetState();
 
+    /// <summary>Identifies this activation (diagnostics: a reactivation after a silo loss gets a new one).</summary>
+    Task<Guid> GetActivationId();
+
+    /// <summary>Lets the runtime deactivate the grain (its state stays in storage; the next message reactivates it).</summary>
+    Task Deactivate();
+
     public static string KeyFor(string peerAddress, ulong initiatorCookie) => $"{peerAddress}/{initiatorCookie:x16}";
+}
+
+/// <summary>
+/// The stored state of an IKE SA grain: the engine's snapshot as JSON (the engine knows nothing
+/// of Orleans). It holds derived keys (never the pre-shared key): the storage must be protected.
+/// </summary>
+[GenerateSerializer]
+public sealed class IkeSaGrainState
+{
+    [Id(0)] public byte[]? Snapshot { get; set; }
 }

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
 using IkeActors.Negotiation;
 using Microsoft.Extensions.Logging;
 
@@ -18,13 +20,42 @@ public interface IDatagramTransmitter
 /// negotiation) and turns its actions into effects: datagrams returned to the front-end,
 /// timers registered with the grain runtime, debug lines returned to the caller.
 /// </summary>
-public sealed class IkeSaGrain(GatewayContext gateway, IDatagramTransmitter transmitter, ILogger<IkeSaGrain> logger) : Grain, IIkeSaGrain
+public sealed class IkeSaGrain(
+    GatewayContext gateway,
+    IDatagramTransmitter transmitter,
+    ILogger<IkeSaGrain> logger,
+    [PersistentState("ikesa")] IPersistentState<IkeSaGrainState> stored) : Grain, IIkeSaGrain
 {
     private IkeSa? _sa;
     private readonly Dictionary<TimerKey, IGrainTimer> _timers = new();
     private int _timerDebugLevel = 127;
 
-    public Task<IkeStepResult> Receive(Datagram datagram, int debugLevel)
+    /// <summary>A reactivation (after a silo loss or idle deactivation) continues the stored SA.</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (stored.State.Snapshot is not { } json) return;
+        var snapshot = JsonSerializer.Deserialize<IkeSaSnapshot>(json);
+        CryptographicOperations.ZeroMemory(json);
+        if (snapshot is null) return;
+        try
+        {
+            _sa = IkeSa.Restore(gateway, snapshot);
+            var output = new NegotiationOutput(0);
+            _sa.ResumeTimers(output);
+            Apply(output);
+        }
+        catch (IkeSaSnapshotException e)
+        {
+            logger.LogWarning("stored IKE SA {Key} cannot be restored: {Reason}", this.GetPrimaryKeyString(), e.Message);
+            await stored.ClearStateAsync(cancellationToken);
+        }
+        finally
+        {
+            snapshot.ClearSecrets();
+        }
+    }
+
+    public async Task<IkeStepResult> Receive(Datagram datagram, int debugLevel)
     {
         var output = new NegotiationOutput(debugLevel);
         var from = new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port);
@@ -38,10 +69,12 @@ public sealed class IkeSaGrain(GatewayContext gateway, IDatagramTransmitter tran
             _sa.Receive(datagram.Bytes, output);
         }
         _timerDebugLevel = debugLevel;
-        return Task.FromResult(Apply(output));
+        var result = Apply(output);
+        await PersistIfCompleted(output);
+        return result;
     }
 
-    public Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel)
+    public async Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel)
     {
         var output = new NegotiationOutput(debugLevel);
         var (peer, cookie) = ParseKey(this.GetPrimaryKeyString());
@@ -49,15 +82,44 @@ public sealed class IkeSaGrain(GatewayContext gateway, IDatagramTransmitter tran
         if (_sa is null && match is not null)
             _sa = IkeSa.StartInitiator(gateway, match, new IPEndPoint(peer, NegotiationEngine.IsakmpPort), output, cookie);
         _timerDebugLevel = debugLevel;
-        return Task.FromResult(Apply(output));
+        var result = Apply(output);
+        await PersistIfCompleted(output);
+        return result;
     }
 
-    public Task<IkeStepResult> Acquire(AcquireRequest acquire, int debugLevel)
+    public async Task<IkeStepResult> Acquire(AcquireRequest acquire, int debugLevel)
     {
         var output = new NegotiationOutput(debugLevel);
         var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
         if (_sa is not null && match is not null) _sa.Acquire(match, output);
-        return Task.FromResult(Apply(output));
+        var result = Apply(output);
+        await PersistIfCompleted(output);
+        return result;
+    }
+
+    /// <summary>
+    /// Design: the grain persists its state after every completed exchange (phase 1 up, an IPsec SA
+    /// installed or deleted), and forgets it when the IKE SA is gone.
+    /// </summary>
+    private async Task PersistIfCompleted(NegotiationOutput output)
+    {
+        if (_sa is null) return;
+        if (output.Actions.Any(a => a is IkeSaDeleted) || _sa.State == MainModeState.MM_DELETED)
+        {
+            if (stored.RecordExists) await stored.ClearStateAsync();
+            return;
+        }
+        if (!output.Actions.Any(a => a is Phase1Established or InstallIpsecSa or IpsecSaDeleted) || !_sa.CanSnapshot) return;
+        var snapshot = _sa.Snapshot();
+        try
+        {
+            stored.State.Snapshot = JsonSerializer.SerializeToUtf8Bytes(snapshot);
+            await stored.WriteStateAsync();
+        }
+        finally
+        {
+            snapshot.ClearSecrets();
+        }
     }
 
     internal static (IPAddress Peer, ulong Cookie) ParseKey(string key)
@@ -68,6 +130,16 @@ public sealed class IkeSaGrain(GatewayContext gateway, IDatagramTransmitter tran
 
     internal static IkeActors.Config.Lookup.Packet ToPacket(AcquireRequest a) =>
         new(IPAddress.Parse(a.Source), IPAddress.Parse(a.Destination), a.Protocol, a.SourcePort, a.DestinationPort);
+
+    private readonly Guid _activation = Guid.NewGuid();
+
+    public Task<Guid> GetActivationId() => Task.FromResult(_activation);
+
+    public Task Deactivate()
+    {
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
 
     public Task<string> GetState() => Task.FromResult(_sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
 
@@ -101,16 +173,16 @@ public sealed class IkeSaGrain(GatewayContext gateway, IDatagramTransmitter tran
         return new IkeStepResult(send, lines, _sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
     }
 
-    private Task Fire(TimerKey key)
+    private async Task Fire(TimerKey key)
     {
         _timers.Remove(key);
-        if (_sa is null) return Task.CompletedTask;
+        if (_sa is null) return;
         var output = new NegotiationOutput(_timerDebugLevel);
         _sa.TimerFired(key, output);
         var result = Apply(output);
+        await PersistIfCompleted(output);
         foreach (var d in result.Send) transmitter.Send(d, result.DebugLines);
         if (result.Send.Count == 0 && result.DebugLines.Count > 0) transmitter.Send(new Datagram([], "", 0), result.DebugLines);
-        return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using IkeActors.Config;
 using IkeActors.Negotiation;
 using IkeActors.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime.Hosting;
 using Orleans.TestingHost;
 
 namespace IkeActors.Grains.Tests;
@@ -23,6 +24,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 {
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public RecordingTransmitter Transmitter { get; } = new();
+    public SharedGrainStorage Storage { get; } = new();
 
     public static IkeActors.Config.Model.AsaConfig Load(string file) =>
         AsaConfigLoader.LoadFile(RepoPaths.SiteToSite(file)).Config;
@@ -35,6 +37,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             services.AddSingleton(gateway);
             services.AddSingleton<IDatagramTransmitter>(Transmitter);
+            services.AddGrainStorage("Default", (_, _) => Storage);
         }));
         Cluster = builder.Build();
         await Cluster.DeployAsync();

@@ -33,10 +33,13 @@ public sealed partial class ConfigIndex
         return new ConfigIndex(file, text.Replace("\r", "", StringComparison.Ordinal).Split('\n'), result.Config);
     }
 
-    [GeneratedRegex(@"(pre-shared-key|\bkey)(\s+)\S.*$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(pre-shared-key|(?:isakmp|ikev1) key)(\s+)(?!\*{5}(\s|$))(""[^""]*""|\S+)", RegexOptions.IgnoreCase)]
     private static partial Regex SecretRegex();
 
-    /// <summary>Never show a key: "pre-shared-key *****" as the ASA's show running-config does.</summary>
+    /// <summary>
+    /// Never show a key: "pre-shared-key *****" as the ASA's show running-config does
+    /// (`pre-shared-key`, `ikev1 pre-shared-key`, `crypto isakmp key … address …`).
+    /// </summary>
     public static string Mask(string line) => SecretRegex().Replace(line, m => m.Groups[1].Value + m.Groups[2].Value + PreSharedKey.Mask);
 
     public IEnumerable<ConfigReference> Lines(string pattern, string why)

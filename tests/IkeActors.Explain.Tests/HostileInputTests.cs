@@ -85,3 +85,29 @@ public class HostileInputTests
         Assert.Equal(100_000, r.Recognised);
     }
 }
+
+/// <summary>Keys never leave: not from the configuration, not from text pasted into the log.</summary>
+public class SecretTests
+{
+    [Theory]
+    [InlineData(" pre-shared-key cisco", " pre-shared-key *****")]
+    [InlineData(" ikev1 pre-shared-key s3cr3t!", " ikev1 pre-shared-key *****")]
+    [InlineData("crypto isakmp key topsecret address 10.0.0.2", "crypto isakmp key ***** address 10.0.0.2")]
+    [InlineData("Authentication pre-shared key begins now.", "Authentication pre-shared key begins now.")]
+    public void Keys_are_masked(string line, string masked) => Assert.Equal(masked, ConfigIndex.Mask(line));
+
+    [Fact]
+    public void No_format_prints_a_key_of_the_configuration_or_of_the_log()
+    {
+        var config = File.ReadAllText(Support.Repo.SampleConfig("asa1-initiator.cfg")).Replace("pre-shared-key cisco", "pre-shared-key Zq9-unique-key", StringComparison.Ordinal);
+        var options = new ExplainOptions();
+        options.Configs.Add(("asa1.cfg", config));
+        var log = "tunnel-group 10.0.0.2 ipsec-attributes\n pre-shared-key Zq9-unique-key\n[IKEv1]: IP = 10.0.0.2, Connection landed on tunnel_group 10.0.0.2\n"
+            + "[IKEv1]: IP = 10.0.0.2, Received encrypted Oakley Main Mode packet with invalid payloads, MessID = 0\n";
+        var r = Explainer.Explain([("x.log", log)], options);
+        Assert.NotEmpty(r.Diagnoses);
+        Assert.Contains(r.Lines, l => l.Config.Any(c => c.Text.Contains("*****", StringComparison.Ordinal)));
+        foreach (var output in new[] { TextReport.Render(r), JsonReport.Render(r), HtmlReport.Render(r) })
+            Assert.DoesNotContain("Zq9-unique-key", output);
+    }
+}

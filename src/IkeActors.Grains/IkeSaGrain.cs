@@ -20,7 +20,7 @@ public interface IDatagramTransmitter
 /// negotiation) and turns its actions into effects: datagrams returned to the front-end,
 /// timers registered with the grain runtime, debug lines returned to the caller.
 /// </summary>
-public sealed class IkeSaGrain(
+public sealed partial class IkeSaGrain(
     GatewayContext gateway,
     IDatagramTransmitter transmitter,
     ILogger<IkeSaGrain> logger,

@@ -145,4 +145,30 @@ public class EngineLogTests
         // The resent copies are MM1 again.
         Assert.All(r.Lines.Where(l => l.Message?.Name == "IkeDecodeResending"), l => Assert.Equal("MM1", l.ExchangeMessage));
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(8)]
+    [InlineData(255)]
+    public void Any_debug_level_places_the_lines_it_has(int level)
+    {
+        using var lab = new EngineLab(EngineLab.Initiator, EngineLab.Responder, level).Run();
+        var r = Explainer.Explain([("left.log", lab.LeftLog), ("right.log", lab.RightLog)]);
+        Assert.NotEmpty(r.Lines);
+        Assert.Empty(r.Diagnoses);
+        // The lines every level prints are placed where the protocol puts them.
+        foreach (var l in r.Lines.Where(l => l.Message?.Name == "SecurityNegotiationCompleteL2LInitiator")) Assert.Equal(("QM2", Side.Initiator), (l.ExchangeMessage, l.Side));
+        foreach (var l in r.Lines.Where(l => l.Message?.Name == "SecurityNegotiationCompleteL2LResponder")) Assert.Equal(("QM3", Side.Responder), (l.ExchangeMessage, l.Side));
+        foreach (var l in r.Lines.Where(l => l.Message?.Name == "InitiatorNewPhase1")) Assert.Equal(("MM1", Side.Initiator), (l.ExchangeMessage, l.Side));
+        var left = Assert.Single(r.Streams, s => s.File == "left.log" && s.Peer is not null);
+        Assert.Equal(Side.Initiator, left.Role);
+        var p1 = r.Lines.Where(l => l.Message?.Name == "Phase1Completed").Select(l => (l.Record.File, l.ExchangeMessage, l.Side)).ToList();
+        Assert.Contains(("left.log", "MM6", Side.Initiator), p1);
+        Assert.Contains(("right.log", "MM6", Side.Responder), p1);
+        var p2 = r.Lines.Where(l => l.Message?.Name == "Phase2Completed").Select(l => (l.Record.File, l.ExchangeMessage, l.Side)).ToList();
+        Assert.Contains(("left.log", "QM3", Side.Initiator), p2);
+        Assert.Contains(("right.log", "QM3", Side.Responder), p2);
+    }
 }

@@ -16,16 +16,18 @@ internal sealed class EngineLab : IDisposable
 
     private int _leftSeen, _rightSeen, _delivered;
 
-    public EngineLab(string leftConfig, string rightConfig)
+    public EngineLab(string leftConfig, string rightConfig, int level = 127)
     {
+        LeftOutput = new NegotiationOutput(level);
+        RightOutput = new NegotiationOutput(level);
         Left = new NegotiationEngine(new GatewayContext(Load(leftConfig), LeftAddress, SystemEnvironment.Instance));
         Right = new NegotiationEngine(new GatewayContext(Load(rightConfig), RightAddress, SystemEnvironment.Instance));
     }
 
     public NegotiationEngine Left { get; }
     public NegotiationEngine Right { get; }
-    public NegotiationOutput LeftOutput { get; } = new();
-    public NegotiationOutput RightOutput { get; } = new();
+    public NegotiationOutput LeftOutput { get; }
+    public NegotiationOutput RightOutput { get; }
     /// <summary>Return null to drop a datagram (fromLeft, bytes).</summary>
     public Func<bool, byte[], byte[]?>? Tamper { get; init; }
 

@@ -18,22 +18,24 @@ public static class ShowCommands
     public static string CryptoIsakmpSa(IEnumerable<IkeSa> sas)
     {
         var list = sas.Where(s => s.State != MainModeState.MM_DELETED).ToList();
-        var sb = new StringBuilder();
-        sb.Append("IKEv1 SAs:\n\n");
-        sb.Append(CultureInfo.InvariantCulture, $"   Active SA: {list.Count}\n");
-        sb.Append("    Rekey SA: 0 (A tunnel will report 1 Active and 1 Rekey SA during rekey)\n");
-        sb.Append(CultureInfo.InvariantCulture, $"Total IKE SA: {list.Count}\n\n");
-        var n = 0;
-        foreach (var sa in list)
-        {
-            n++;
-            sb.Append(CultureInfo.InvariantCulture, $"{n,-3} IKE Peer: {sa.Peer.Address}\n");
-            sb.Append(CultureInfo.InvariantCulture, $"    Type    : {"L2L",-15} Role    : {(sa.Role == IkeRole.Initiator ? "initiator" : "responder")}\n");
-            sb.Append(CultureInfo.InvariantCulture, $"    Rekey   : {"no",-15} State   : {StateName(sa.State)}\n");
-        }
+        var sb = new StringBuilder(IsakmpHeader(list.Count));
+        for (var i = 0; i < list.Count; i++) sb.Append(IsakmpEntry(i + 1, list[i]));
         if (list.Count == 0) sb.Append("There are no IKEv1 SAs\n");
         return sb.ToString();
     }
+
+    /// <summary>The counts that open `show crypto isakmp sa` (a cluster adds up its nodes' SAs).</summary>
+    public static string IsakmpHeader(int count) =>
+        "IKEv1 SAs:\n\n"
+        + string.Create(CultureInfo.InvariantCulture, $"   Active SA: {count}\n")
+        + "    Rekey SA: 0 (A tunnel will report 1 Active and 1 Rekey SA during rekey)\n"
+        + string.Create(CultureInfo.InvariantCulture, $"Total IKE SA: {count}\n\n");
+
+    /// <summary>One numbered SA of `show crypto isakmp sa`.</summary>
+    public static string IsakmpEntry(int number, IkeSa sa) =>
+        string.Create(CultureInfo.InvariantCulture, $"{number,-3} IKE Peer: {sa.Peer.Address}\n")
+        + string.Create(CultureInfo.InvariantCulture, $"    Type    : {"L2L",-15} Role    : {(sa.Role == IkeRole.Initiator ? "initiator" : "responder")}\n")
+        + string.Create(CultureInfo.InvariantCulture, $"    Rekey   : {"no",-15} State   : {StateName(sa.State)}\n");
 
     /// <summary>The ASA shows the waiting states by message (MM_WAIT_MSG2...), never the phase groups.</summary>
     private static string StateName(MainModeState s) => s.ToString();

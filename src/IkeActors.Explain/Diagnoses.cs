@@ -11,17 +11,15 @@ public sealed record DiagnosisCondition(IReadOnlyList<string> Messages, Regex? T
     {
         if (l.Message is null || !Messages.Contains(l.Message.Name)) return false;
         if (Text is not null && !Text.IsMatch(l.Record.Body)) return false;
-        if (Exchange is not null && !string.Equals(Exchange, ExchangeKey(l), StringComparison.Ordinal)) return false;
-        return true;
+        return Exchange switch
+        {
+            null => true,
+            // An Informational message (a notify, a delete) belongs to the phase its side is in.
+            "main-mode" => l.Phase == 1,
+            "quick-mode" => l.Phase == 2,
+            _ => l.ExchangeMessage == IkeActors.Explain.Messages.Informational,
+        };
     }
-
-    private static string ExchangeKey(ExplainedLine l) => l.Exchange switch
-    {
-        "Main Mode" => "main-mode",
-        "Quick Mode" => "quick-mode",
-        "Informational" => "informational",
-        _ => "",
-    };
 }
 
 /// <summary>One failure signature of schemas/diagnoses.ikediag.</summary>

@@ -102,6 +102,8 @@ public sealed class ExplainedLine
     /// <summary>MM1…MM6, QM1…QM3, Informational or null.</summary>
     public string? ExchangeMessage { get; set; }
     public Stage Stage { get; set; }
+    /// <summary>1 while its side negotiates phase 1 (Main Mode), 2 after (Quick Mode); Informational lines count for the phase their side is in.</summary>
+    public int Phase { get; set; }
     /// <summary>MM_WAIT_MSG2, MM_ACTIVE, QM_WAIT_MSG3… as the ASA names its states.</summary>
     public string? State { get; set; }
     public string? Description { get; set; }

@@ -105,6 +105,12 @@ internal sealed class Tracker
             var role = R(line.Side == Side.Unknown ? Side.Initiator : line.Side);
             if (line.ExchangeMessage is { } em && em.StartsWith("MM", StringComparison.Ordinal) && role.P1Done) line.State = "MM_ACTIVE";
             if (line.ExchangeMessage is { } eq && eq.StartsWith("QM", StringComparison.Ordinal) && role.P2Done) line.State = "QM_ACTIVE";
+            line.Phase = line.ExchangeMessage switch
+            {
+                null => 0,
+                Messages.Informational => role.P1Done ? 2 : 1,
+                var em2 => em2.StartsWith("MM", StringComparison.Ordinal) ? 1 : 2,
+            };
             if (!_mirrored && _fixed == Side.Unknown) line.Side = Side.Unknown;
         }
     }

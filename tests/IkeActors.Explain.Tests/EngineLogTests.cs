@@ -105,6 +105,10 @@ public class EngineLogTests
         var at = d.Evidence[0];
         Assert.Equal(("right.log", "MM1", Side.Responder), (at.Record.File, at.ExchangeMessage, at.Side));
         Assert.Contains(d.Config, c => c.File == "asa2-responder.cfg" && c.Text.Trim() == "encryption aes-256");
+        Assert.Contains(d.Evidence, e => e.Record.File == "left.log" && e.Message!.Name == "ReceivedNonRoutineNotify" && e.Phase == 1);
+        // The initiator's log alone is enough.
+        var left = Explainer.Explain([("left.log", lab.LeftLog)]);
+        Assert.Equal("no-isakmp-policy", Assert.Single(left.Diagnoses).Id);
         Assert.DoesNotContain(r.Diagnoses, x => x.Id == "transform-set-mismatch");
     }
 
@@ -130,6 +134,8 @@ public class EngineLogTests
         var r = Explain(lab);
         var d = Assert.Single(r.Diagnoses, d => d.Id == "transform-set-mismatch");
         Assert.Equal("QM1", d.Evidence[0].ExchangeMessage);
+        // The initiator's side of it: NO-PROPOSAL-CHOSEN in an Informational exchange after phase 1.
+        Assert.Contains(d.Evidence, e => e.Record.File == "left.log" && e.Message!.Name == "ReceivedNonRoutineNotify" && e.Phase == 2);
         Assert.Contains(d.Config, c => c.File == "asa2-responder.cfg" && c.Text == "crypto ipsec transform-set TRANSFORM esp-3des esp-sha-hmac");
         Assert.DoesNotContain(r.Diagnoses, x => x.Id == "no-isakmp-policy");
     }

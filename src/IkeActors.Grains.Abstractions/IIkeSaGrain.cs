@@ -55,4 +55,7 @@ public interface IIkeSaGrain : IGrainWithStringKey
 public sealed class IkeSaGrainState
 {
     [Id(0)] public byte[]? Snapshot { get; set; }
+
+    /// <summary>The IKE SA's trace context (W3C traceparent): a reactivation continues its trace.</summary>
+    [Id(1)] public string? TraceParent { get; set; }
 }

@@ -29,6 +29,7 @@ public sealed partial class IkeSaGrain(
     private IkeSa? _sa;
     private readonly Dictionary<TimerKey, IGrainTimer> _timers = new();
     private int _timerDebugLevel = 127;
+    private readonly Telemetry.IkeSaTelemetry _telemetry = new();
 
     /// <summary>A reactivation (after a silo loss or idle deactivation) continues the stored SA.</summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -42,6 +43,7 @@ public sealed partial class IkeSaGrain(
             _sa = IkeSa.Restore(gateway, snapshot);
             var output = new NegotiationOutput(0);
             _sa.ResumeTimers(output);
+            _telemetry.Resume(stored.State.TraceParent);
             Apply(output);
         }
         catch (IkeSaSnapshotException e)
@@ -59,6 +61,7 @@ public sealed partial class IkeSaGrain(
     {
         var output = new NegotiationOutput(debugLevel);
         var from = new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port);
+        _telemetry.Received(datagram.Bytes, from);
         if (_sa is null || _sa.State == MainModeState.MM_DELETED)
         {
             // MM1 from an unknown peer: the key names the SA the initiator's cookie starts.
@@ -114,6 +117,7 @@ public sealed partial class IkeSaGrain(
         try
         {
             stored.State.Snapshot = JsonSerializer.SerializeToUtf8Bytes(snapshot);
+            stored.State.TraceParent = _telemetry.TraceParent;
             await stored.WriteStateAsync();
         }
         finally
@@ -145,6 +149,7 @@ public sealed partial class IkeSaGrain(
 
     private IkeStepResult Apply(NegotiationOutput output)
     {
+        _telemetry.Step(_sa, output);
         var send = new List<Datagram>();
         foreach (var action in output.Actions)
         {
@@ -188,6 +193,7 @@ public sealed partial class IkeSaGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         foreach (var t in _timers.Values) t.Dispose();
+        _telemetry.Dispose();
         _sa?.Dispose();
         return Task.CompletedTask;
     }

@@ -94,6 +94,9 @@ public class EngineLogTests
         Assert.DoesNotContain("cisc0", text);
         Assert.DoesNotContain("pre-shared-key cisco", text);
         Assert.DoesNotContain(r.Diagnoses, x => x.Id == "retransmission-exhausted");
+        // Either end's log alone says the same.
+        Assert.Equal("psk-mismatch", Assert.Single(Explainer.Explain([("left.log", lab.LeftLog)]).Diagnoses).Id);
+        Assert.Equal("psk-mismatch", Assert.Single(Explainer.Explain([("right.log", lab.RightLog)]).Diagnoses).Id);
     }
 
     [Fact]

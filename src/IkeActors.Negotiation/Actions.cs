@@ -26,6 +26,10 @@ public enum TimerKind
     Phase1Rekey,
     /// <summary>Phase 2 lifetime elapsed (rekey point).</summary>
     Phase2Rekey,
+    /// <summary>Phase 2 hard lifetime (100 %): the IPsec SA pair is deleted.</summary>
+    Phase2Expire,
+    /// <summary>Dead Peer Detection (RFC 3706): the idle threshold or the retry interval elapsed.</summary>
+    Dpd,
 }
 
 /// <summary>Timers are named by kind and message ID (0 for phase 1).</summary>
@@ -51,6 +55,22 @@ public sealed record InstallIpsecSa(IpsecSaPair Pair) : NegotiationAction;
 /// <summary>An installed IPsec SA pair is gone (the peer's DELETE, a local delete, its IKE SA deleted): remove it from the data plane.</summary>
 public sealed record IpsecSaDeleted(uint InboundSpi, uint OutboundSpi, IPEndPoint Peer, string Reason) : NegotiationAction;
 
+/// <summary>
+/// The Phase 1 rekey point of an IKE SA was reached and this side rekeys: a new Main Mode with the
+/// same peer (<see cref="NegotiationEngine"/> starts it itself; a host that keeps one IKE SA per grain
+/// starts it from this action). The old SA stays until the new one is MM_ACTIVE.
+/// </summary>
+public sealed record Phase1RekeyDue(ulong Sa, IPEndPoint Peer, string CryptoMap, int Sequence) : NegotiationAction;
+
+/// <summary>
+/// A Phase 1 rekey finished: the old IKE SA is gone and its IPsec SAs (and their Phase2Rekey /
+/// Phase2Expire timers, by message ID) now belong to the new one (IKEv1 IPsec SAs outlive their IKE SA).
+/// </summary>
+public sealed record Phase1Rekeyed(ulong OldSa, ulong NewSa, IPEndPoint Peer, IReadOnlyList<uint> MovedQuickModes) : NegotiationAction;
+
+/// <summary>DPD (RFC 3706) declared the peer dead: its IKE SA and IPsec SAs are deleted without a DELETE.</summary>
+public sealed record PeerDead(ulong Sa, IPEndPoint Peer) : NegotiationAction;
+
 /// <summary>A negotiation failed; the reason is one an operator can filter on.</summary>
 public sealed record NegotiationFailed(string Exchange, FailureReason Reason, string Detail) : NegotiationAction;
 
@@ -68,6 +88,7 @@ public enum FailureReason
     NoTunnelGroup,
     PeerNotified,
     InvalidKeyExchange,
+    DeadPeer,
 }
 
 /// <summary>

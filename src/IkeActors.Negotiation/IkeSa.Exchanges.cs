@@ -184,8 +184,13 @@ public sealed partial class IkeSa
             {
                 output.Add(new TraceEvent("delete", "Informational", qm.MessageId, $"peer deleted SPI 0x{spi:x8}"));
                 var (remote, local) = (Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
-                AsaDebug.ConnectionTerminated(output, Context, Peer.Address, "Peer Terminate", remote, local);
+                if (SuccessorOf(qm) is not null)
+                    // The end of the peer's Phase 2 rekey: a newer pair for the same proxies is installed.
+                    AsaDebug.ReceivedDeleteForRekeyedCentry(output, Context, Peer.Address, qm.InboundSpi, qm.MessageId);
+                else
+                    AsaDebug.ConnectionTerminated(output, Context, Peer.Address, "Peer Terminate", remote, local);
                 AsaDebug.IkeDeletingSa(output, Context, remote, local);
+                CancelQuickModeTimers(qm.MessageId, output);
                 qm.Delete(output, $"peer deleted SPI 0x{spi:x8}");
                 _quickModes.Remove(qm.MessageId);
             }

@@ -183,8 +183,13 @@ public sealed partial class IkeSa : IDisposable
                 ArmRetransmit(0, _retransmits, output);
                 break;
             case TimerKind.Retransmit:
-            case TimerKind.Phase2Rekey:
                 if (_quickModes.TryGetValue(key.MessageId, out var qm)) qm.TimerFired(key, output);
+                break;
+            case TimerKind.Phase2Rekey:
+                if (_quickModes.TryGetValue(key.MessageId, out var due)) Phase2RekeyDue(due, output);
+                break;
+            case TimerKind.Phase2Expire:
+                if (_quickModes.TryGetValue(key.MessageId, out var expired)) ExpireQuickMode(expired, output);
                 break;
             case TimerKind.Phase1Rekey:
                 output.Add(new TraceEvent("phase1-rekey-due", "Main Mode", 0));

@@ -38,6 +38,10 @@ public sealed partial class QuickModeExchange
             PeerPfsPublic = _peerPfsPublic.ToArray(),
             Inbound = Installed is null ? null : KeysOf(Installed.Inbound),
             Outbound = Installed is null ? null : KeysOf(Installed.Outbound),
+            RekeyOf = RekeyOf,
+            RekeyedBy = RekeyedBy,
+            KilobytesUsed = KilobytesUsed,
+            KilobyteSoftLimitReached = KilobyteSoftLimitReached,
         };
 
         static IpsecSaKeySnapshot KeysOf(IpsecSaKeys k) => new() { Spi = k.Spi, EncryptionKey = k.EncryptionKey.ToArray(), IntegrityKey = k.IntegrityKey.ToArray() };
@@ -58,6 +62,8 @@ public sealed partial class QuickModeExchange
         if (q.Nr is null || (chosen && q.Nr.Length is < 8 or > 256)) throw IkeSa.Bad($"{where}: Nr missing or of a wrong length");
         if (q.InboundSpi < 256 || (chosen && q.OutboundSpi < 256)) throw IkeSa.Bad($"{where}: SPI missing or reserved (RFC 4303 §2.1)");
         if (q.Retransmits < 0 || q.Retransmits > sa.Settings.RetransmitLimit) throw IkeSa.Bad($"{where}: retransmit count {q.Retransmits} out of range");
+        if (q.KilobytesUsed < 0) throw IkeSa.Bad($"{where}: {q.KilobytesUsed} kilobytes used");
+        if (q.RekeyOf == q.MessageId || q.RekeyedBy == q.MessageId) throw IkeSa.Bad($"{where}: rekeys itself");
         if (q.LifetimeSeconds <= 0) throw IkeSa.Bad($"{where}: lifetime {q.LifetimeSeconds} s");
         if (q.PeerPfsPublic is null) throw IkeSa.Bad($"{where}: peer PFS value field missing");
         if (q.Local is null || q.Remote is null) throw IkeSa.Bad($"{where}: proxy IDs missing");
@@ -98,6 +104,10 @@ public sealed partial class QuickModeExchange
             LifetimeSeconds = q.LifetimeSeconds,
             LifetimeKilobytes = q.LifetimeKilobytes,
             Installed = installed,
+            RekeyOf = q.RekeyOf,
+            RekeyedBy = q.RekeyedBy,
+            KilobytesUsed = q.KilobytesUsed,
+            KilobyteSoftLimitReached = q.KilobyteSoftLimitReached,
         };
         qm._state = q.State;
         qm._ni = q.Ni.ToArray();

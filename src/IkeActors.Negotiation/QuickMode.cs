@@ -13,7 +13,7 @@ namespace IkeActors.Negotiation;
 /// </summary>
 public sealed partial class QuickModeExchange : IDisposable
 {
-    private readonly IkeSa _sa;
+    private IkeSa _sa;
     private readonly StateMachine<QuickModeState, QuickModeTrigger> _machine;
     private QuickModeState _state = QuickModeState.QM_IDLE;
     private byte[] _ni = [], _nr = [];
@@ -44,6 +44,17 @@ public sealed partial class QuickModeExchange : IDisposable
     public int LifetimeSeconds { get; private set; }
     public long? LifetimeKilobytes { get; private set; }
     public IpsecSaPair? Installed { get; private set; }
+    /// <summary>The message ID of the Quick Mode whose pair this one replaces (a Phase 2 rekey), 0 for a new one.</summary>
+    public uint RekeyOf { get; internal set; }
+    /// <summary>The message ID of the Quick Mode that replaces this pair once it is installed, 0 while none runs.</summary>
+    public uint RekeyedBy { get; internal set; }
+    /// <summary>Kilobytes the pair has carried, as the data plane last reported (<see cref="IkeSa.TrafficAccounted"/>).</summary>
+    public long KilobytesUsed { get; internal set; }
+    /// <summary>The kilobyte soft limit (the rekey share of the kB lifetime) has been reached.</summary>
+    public bool KilobyteSoftLimitReached { get; internal set; }
+
+    /// <summary>A Phase 1 rekey moves the pair to the new IKE SA (IKEv1 IPsec SAs are independent of their IKE SA).</summary>
+    internal void MoveTo(IkeSa sa) => _sa = sa;
 
     private DebugContext Context => _sa.Context;
     private DebugContext IpContext => _sa.IpContext;
@@ -285,7 +296,8 @@ public sealed partial class QuickModeExchange : IDisposable
         // RFC 2409 §5.5: without IDs the proxies are the two gateways' addresses.
         Remote = ids.Count >= 2 && ids[0] is { } r ? r : ProxyId.Host(_sa.Peer.Address);
         Local = ids.Count >= 2 && ids[1] is { } l ? l : ProxyId.Host(_sa.Gateway.Local.Address);
-        AsaDebug.QmIsRekeyedOldSaNotFound(output, Context);
+        // A pair for these proxies already installed: the initiator is rekeying it (the old one goes with its DELETE or lifetime).
+        if (!_sa.HasActivePairFor(Local, Remote)) AsaDebug.QmIsRekeyedOldSaNotFound(output, Context);
 
         // ASA "Static Crypto Map check": the first entry (by sequence) whose ACL mirrors the proxies.
         var check = _sa.Gateway.Lookup.StaticCryptoMapCheck(_sa.Peer.Address, Local, Remote, _sa.Gateway.OutsideInterface);
@@ -467,11 +479,6 @@ public sealed partial class QuickModeExchange : IDisposable
 
     internal void TimerFired(TimerKey key, NegotiationOutput output)
     {
-        if (key.Kind == TimerKind.Phase2Rekey)
-        {
-            output.Add(new TraceEvent("phase2-rekey-due", "Quick Mode", MessageId));
-            return;
-        }
         if (_state is not (QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) || _lastSent is null) return;
         if (_retransmits >= _sa.Settings.RetransmitLimit)
         {
@@ -527,10 +534,13 @@ public sealed partial class QuickModeExchange : IDisposable
         var rekey = (int)Math.Round(LifetimeSeconds * _sa.Settings.Phase2RekeyShare);
         AsaDebug.StartingP2RekeyTimer(output, Context, rekey);
         output.Add(new ArmTimer(_sa.InitiatorCookie, new TimerKey(TimerKind.Phase2Rekey, MessageId), TimeSpan.FromSeconds(rekey)));
+        // The hard lifetime: the pair is deleted when it runs out (RFC 2407 §4.5 SA Life Duration).
+        output.Add(new ArmTimer(_sa.InitiatorCookie, new TimerKey(TimerKind.Phase2Expire, MessageId), TimeSpan.FromSeconds(LifetimeSeconds)));
         _machine.Fire(Role == IkeRole.Initiator ? QuickModeTrigger.ReceivedQm2 : QuickModeTrigger.ReceivedQm3);
         AsaDebug.Phase2Completed(output, Context, MessageId);
         output.Add(new InstallIpsecSa(Installed!));
         output.Add(new TraceEvent("phase2-complete", "Quick Mode", MessageId));
+        _sa.QuickModeInstalled(this, output);
     }
 
     private void FailExchange(FailureReason reason, string detail, NegotiationOutput output, NotifyMessageType? notify)

@@ -239,6 +239,12 @@ public sealed class QuickModeSnapshot
     /// <summary>The installed pair (QM_ACTIVE only): our inbound and outbound SPI and keys.</summary>
     public IpsecSaKeySnapshot? Inbound { get; init; }
     public IpsecSaKeySnapshot? Outbound { get; init; }
+    /// <summary>Phase 2 rekey links: the message ID of the pair this one replaces, and of the Quick Mode replacing it (0: none).</summary>
+    public uint RekeyOf { get; init; }
+    public uint RekeyedBy { get; init; }
+    /// <summary>Kilobytes carried as last reported by the data plane, and whether the kB soft limit was signalled.</summary>
+    public long KilobytesUsed { get; init; }
+    public bool KilobyteSoftLimitReached { get; init; }
 
     public void ClearSecrets()
     {

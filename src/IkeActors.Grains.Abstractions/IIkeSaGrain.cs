@@ -24,7 +24,7 @@ public sealed record AcquireRequest(
 /// One IKE SA, keyed by "peer-address/initiator-cookie" (hex). It holds the Stateless machines of
 /// its Main Mode, Quick Mode and Informational exchanges.
 /// </summary>
-public interface IIkeSaGrain : IGrainWithStringKey
+public interface IIkeSaGrain : IGrainWithStringKey, IIkeSaShow
 {
     /// <summary>A datagram for this SA (MM1 from an unknown peer creates it).</summary>
     Task<IkeStepResult> Receive(Datagram datagram, int debugLevel);
@@ -58,4 +58,25 @@ public sealed class IkeSaGrainState
 
     /// <summary>The IKE SA's trace context (W3C traceparent): a reactivation continues its trace.</summary>
     [Id(1)] public string? TraceParent { get; set; }
+}
+
+/// <summary>
+/// The cluster's list of IKE SA grains (one grain, key 0), kept by the front-ends, so operator
+/// commands can find every SA without scanning the cluster.
+/// </summary>
+public interface ISaDirectoryGrain : IGrainWithIntegerKey
+{
+    Task Set(string ikeSaKey, string state);
+    Task Remove(string ikeSaKey);
+    Task<IReadOnlyList<string>> List();
+}
+
+/// <summary>`show` output an IKE SA grain renders for its own SA.</summary>
+public interface IIkeSaShow : IGrainWithStringKey
+{
+    /// <summary>This SA's numbered entry of `show crypto isakmp sa`, or null when there is none.</summary>
+    Task<string?> ShowIsakmpEntry(int number);
+
+    /// <summary>This SA's IPsec SAs as `show crypto ipsec sa` prints them ("" when none).</summary>
+    Task<string> ShowIpsecSa();
 }

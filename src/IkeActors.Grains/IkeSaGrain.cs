@@ -169,6 +169,9 @@ public sealed partial class IkeSaGrain(
                 case IkeSaDeleted:
                     DeactivateOnIdle();
                     break;
+                case InstallIpsecSa:
+                    _lastInstall = DateTime.UtcNow;
+                    break;
                 case NegotiationFailed f:
                     logger.LogInformation("{Exchange} with {Peer} failed: {Reason}", f.Exchange, _sa?.Peer, f.Reason);
                     break;

@@ -16,19 +16,31 @@ public class RunCommandTests
         var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
         var samples = Path.Combine(RepoPaths.Root, "samples", "SiteToSite");
         var right = Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
-            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "127", "--exit-after", "20");
+            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "127", "--exit-after", "40");
         try
         {
             await WaitForLine(right, "ISAKMP on udp", TimeSpan.FromSeconds(30));
             var left = Start(dll, "run", "--config", Path.Combine(samples, "asa1-initiator.cfg"), "--bind", $"127.0.0.1:{leftPort}",
                 "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}", "--silo-port", "11141", "--gateway-port", "30041", "--debug", "127",
-                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "8");
+                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "25");
             try
             {
                 await WaitForLine(left, "PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
                 await WaitForLine(right, "PHASE 2 COMPLETED", TimeSpan.FromSeconds(10));
                 Golden("golden-initiator.txt", left.Lines, "10.0.0.2");
                 Golden("golden-responder.txt", right.Lines, "10.0.0.1");
+
+                // Operator commands against each running node, as on the ASA (seed "Tunnel Verification").
+                var isakmp = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "isakmp", "sa", "--node", "127.0.0.1:30041"]);
+                Assert.True(isakmp.Code == 0, isakmp.Stdout + isakmp.Stderr);
+                Assert.Contains("IKE Peer: 10.0.0.2", isakmp.Stdout);
+                Assert.Contains("Role    : initiator", isakmp.Stdout);
+                Assert.Contains("State   : MM_ACTIVE", isakmp.Stdout);
+                var ipsec = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "ipsec", "sa", "--node", "127.0.0.1:30042"]);
+                Assert.True(ipsec.Code == 0, ipsec.Stdout + ipsec.Stderr);
+                Assert.Contains("Crypto map tag: MAP, seq num: 10, local addr: 10.0.0.2", ipsec.Stdout);
+                Assert.Contains("local ident (addr/mask/prot/port): (192.168.2.0/255.255.255.0/1/0)", ipsec.Stdout);
+                Assert.Contains("transform: esp-aes esp-sha-hmac no compression", ipsec.Stdout);
             }
             finally { left.Stop(); }
         }

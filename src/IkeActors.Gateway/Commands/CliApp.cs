@@ -14,6 +14,7 @@ public static class CliApp
         root.Subcommands.Add(ConfigCommand.Create(output, error));
         root.Subcommands.Add(ExplainCommand.Create(output, error));
         root.Subcommands.Add(RunCommand.Create(output, error));
+        root.Subcommands.Add(ShowCommand.Create(output, error));
         return root;
     }
 

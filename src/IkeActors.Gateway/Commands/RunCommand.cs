@@ -25,9 +25,10 @@ public static class RunCommand
         var acquire = new Option<string?>("--acquire") { Description = "SRC,DST,PROTO: start negotiating as if the data plane had seen this packet" };
         var siloPort = new Option<int>("--silo-port") { Description = "Orleans silo port", DefaultValueFactory = _ => 11111 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Orleans client gateway port", DefaultValueFactory = _ => 30000 };
+        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT: join the concentrator whose membership, grain state and reminders live in that Redis" };
         var exitAfter = new Option<int>("--exit-after") { Description = "Stop after this many seconds (0 = run until Ctrl+C)", DefaultValueFactory = _ => 0 };
         var command = new Command("run", "Run a gateway node");
-        foreach (var o in new Option[] { config, bind, debug, peerMap, acquire, siloPort, gatewayPort, exitAfter }) command.Options.Add(o);
+        foreach (var o in new Option[] { config, bind, debug, peerMap, acquire, siloPort, gatewayPort, cluster, exitAfter }) command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
         {
             var loaded = AsaConfigLoader.LoadFile(parse.GetValue(config)!.FullName);
@@ -74,9 +75,29 @@ public static class RunCommand
             builder.Services.AddSingleton<UdpFrontEnd>();
             builder.Services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<UdpFrontEnd>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
-            builder.UseOrleans(silo => silo
-                .UseLocalhostClustering(parse.GetValue(siloPort), parse.GetValue(gatewayPort), serviceId: "ikeactors", clusterId: asa.Hostname ?? "ikeactors")
-                .AddMemoryGrainStorageAsDefault());
+            var redis = parse.GetValue(cluster);
+            if (redis is not null && !redis.StartsWith("redis://", StringComparison.Ordinal))
+            {
+                await error.WriteLineAsync($"--cluster {redis}: expected redis://HOST:PORT");
+                return 1;
+            }
+            builder.UseOrleans(silo =>
+            {
+                if (redis is null)
+                {
+                    // The embedded default: one silo, nothing else to run.
+                    silo.UseLocalhostClustering(parse.GetValue(siloPort), parse.GetValue(gatewayPort), serviceId: GatewayHost.ServiceId, clusterId: GatewayHost.ClusterId)
+                        .AddMemoryGrainStorageAsDefault();
+                    return;
+                }
+                // Several nodes form one concentrator: Redis holds membership, grain state and reminders.
+                var endpoint = StackExchange.Redis.ConfigurationOptions.Parse(redis["redis://".Length..]);
+                silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; })
+                    .ConfigureEndpoints(IPAddress.Loopback, parse.GetValue(siloPort), parse.GetValue(gatewayPort))
+                    .UseRedisClustering(o => o.ConfigurationOptions = endpoint)
+                    .AddRedisGrainStorageAsDefault(o => o.ConfigurationOptions = endpoint)
+                    .UseRedisReminderService(o => o.ConfigurationOptions = endpoint);
+            });
             using var host = builder.Build();
             await host.StartAsync(ct);
             var frontEnd = host.Services.GetRequiredService<UdpFrontEnd>();

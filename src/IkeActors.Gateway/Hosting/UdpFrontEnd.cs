@@ -120,8 +120,16 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
 
     private void Track(string key, string state)
     {
-        if (state is "MM_DELETED" or "MM_NO_STATE") _states.TryRemove(key, out _);
-        else _states[key] = state;
+        var directory = grains.GetGrain<ISaDirectoryGrain>(0);
+        if (state is "MM_DELETED" or "MM_NO_STATE")
+        {
+            if (_states.TryRemove(key, out _)) _ = directory.Remove(key);
+        }
+        else if (!_states.TryGetValue(key, out var old) || old != state)
+        {
+            _states[key] = state;
+            _ = directory.Set(key, state);
+        }
     }
 
     private async Task Emit(IkeStepResult result)

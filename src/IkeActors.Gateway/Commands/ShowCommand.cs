@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Net;
+using System.Text;
+using IkeActors.Gateway.Hosting;
+using IkeActors.Grains;
+using IkeActors.Negotiation.Show;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace IkeActors.Gateway.Commands;
+
+/// <summary>
+/// ASA-like operator commands against a running node, over an Orleans client connection to its
+/// gateway port: `show crypto isakmp sa`, `show crypto ipsec sa`.
+/// </summary>
+public static class ShowCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var node = new Option<string>("--node") { Description = "ADDRESS:PORT of a node's Orleans gateway", DefaultValueFactory = _ => $"127.0.0.1:{GatewayHost.DefaultGatewayPort}" };
+        var show = new Command("show", "Show the state of a running concentrator");
+        var crypto = new Command("crypto", "IKE and IPsec SAs");
+        var isakmp = new Command("isakmp", "IKE (ISAKMP) SAs");
+        var isakmpSa = new Command("sa", "show crypto isakmp sa");
+        var ipsec = new Command("ipsec", "IPsec SAs");
+        var ipsecSa = new Command("sa", "show crypto ipsec sa");
+        isakmpSa.Options.Add(node);
+        ipsecSa.Options.Add(node);
+        isakmpSa.SetAction((parse, ct) => Run(parse.GetValue(node)!, output, error, IsakmpSa, ct));
+        ipsecSa.SetAction((parse, ct) => Run(parse.GetValue(node)!, output, error, IpsecSa, ct));
+        isakmp.Subcommands.Add(isakmpSa);
+        ipsec.Subcommands.Add(ipsecSa);
+        crypto.Subcommands.Add(isakmp);
+        crypto.Subcommands.Add(ipsec);
+        show.Subcommands.Add(crypto);
+        return show;
+    }
+
+    private static async Task<string> IsakmpSa(IClusterClient client, IReadOnlyList<string> keys)
+    {
+        var entries = new StringBuilder();
+        var n = 0;
+        foreach (var key in keys)
+            if (await client.GetGrain<IIkeSaGrain>(key).ShowIsakmpEntry(n + 1) is { } entry) { n++; entries.Append(entry); }
+        return n == 0 ? "There are no IKEv1 SAs\n" : ShowCommands.IsakmpHeader(n) + entries;
+    }
+
+    private static async Task<string> IpsecSa(IClusterClient client, IReadOnlyList<string> keys)
+    {
+        var text = new StringBuilder();
+        foreach (var key in keys) text.Append(await client.GetGrain<IIkeSaGrain>(key).ShowIpsecSa());
+        return text.Length == 0 ? "There are no ipsec sas\n" : text.ToString();
+    }
+
+    private static async Task<int> Run(string node, TextWriter output, TextWriter error,
+        Func<IClusterClient, IReadOnlyList<string>, Task<string>> render, CancellationToken ct)
+    {
+        if (!IPEndPoint.TryParse(node, out var gateway))
+        {
+            await error.WriteLineAsync($"--node {node}: expected ADDRESS:PORT");
+            return 1;
+        }
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client => client
+            .UseStaticClustering(gateway)
+            .Configure<ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; }));
+        using var host = builder.Build();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(15));
+            await host.StartAsync(timeout.Token);
+            var client = host.Services.GetRequiredService<IClusterClient>();
+            var keys = await client.GetGrain<ISaDirectoryGrain>(0).List();
+            await output.WriteAsync(await render(client, keys));
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        }
+        catch (Exception e) when (e is OperationCanceledException or Orleans.Runtime.OrleansException or System.Net.Sockets.SocketException)
+        {
+            await error.WriteLineAsync($"ERROR: cannot reach the node at {node}: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using IkeActors.Negotiation;
+using IkeActors.Negotiation.Show;
+
+namespace IkeActors.Grains;
+
+public sealed partial class IkeSaGrain
+{
+    private DateTime? _lastInstall;
+
+    public Task<string?> ShowIsakmpEntry(int number) =>
+        Task.FromResult(_sa is null || _sa.State == MainModeState.MM_DELETED ? null : ShowCommands.IsakmpEntry(number, _sa));
+
+    public Task<string> ShowIpsecSa()
+    {
+        if (_sa is null || !_sa.QuickModes.Any(q => q.State == QuickModeState.QM_ACTIVE)) return Task.FromResult("");
+        var elapsed = DateTime.UtcNow - (_lastInstall ?? DateTime.UtcNow);
+        return Task.FromResult(ShowCommands.CryptoIpsecSa(gateway.Config, gateway.Local.Address, [_sa], elapsed));
+    }
+}
+
+/// <summary>The directory of IKE SA grains (in memory: front-ends re-register SAs as traffic arrives).</summary>
+public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
+{
+    private readonly SortedDictionary<string, string> _sas = new(StringComparer.Ordinal);
+
+    public Task Set(string ikeSaKey, string state)
+    {
+        _sas[ikeSaKey] = state;
+        return Task.CompletedTask;
+    }
+
+    public Task Remove(string ikeSaKey)
+    {
+        _sas.Remove(ikeSaKey);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>(_sas.Keys.ToList());
+}

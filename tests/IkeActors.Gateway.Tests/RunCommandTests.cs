@@ -15,18 +15,18 @@ public class RunCommandTests
         var (leftPort, rightPort) = (FreeUdpPort(), FreeUdpPort());
         var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
         var samples = Path.Combine(RepoPaths.Root, "samples", "SiteToSite");
-        var right = Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
+        var right = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
             "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "127", "--exit-after", "40");
         try
         {
-            await WaitForLine(right, "ISAKMP on udp", TimeSpan.FromSeconds(30));
-            var left = Start(dll, "run", "--config", Path.Combine(samples, "asa1-initiator.cfg"), "--bind", $"127.0.0.1:{leftPort}",
+            await right.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(30));
+            var left = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa1-initiator.cfg"), "--bind", $"127.0.0.1:{leftPort}",
                 "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}", "--silo-port", "11141", "--gateway-port", "30041", "--debug", "127",
                 "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "25");
             try
             {
-                await WaitForLine(left, "PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
-                await WaitForLine(right, "PHASE 2 COMPLETED", TimeSpan.FromSeconds(10));
+                await left.WaitForLine("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
+                await right.WaitForLine("PHASE 2 COMPLETED", TimeSpan.FromSeconds(10));
                 Golden("golden-initiator.txt", left.Lines, "10.0.0.2");
                 Golden("golden-responder.txt", right.Lines, "10.0.0.1");
 
@@ -45,43 +45,6 @@ public class RunCommandTests
             finally { left.Stop(); }
         }
         finally { right.Stop(); }
-    }
-
-    private sealed class Running(Process process)
-    {
-        public Process Process { get; } = process;
-        public List<string> Lines { get; } = new();
-        public void Stop()
-        {
-            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
-            Process.WaitForExit(5000);
-            Process.Dispose();
-        }
-    }
-
-    private static Running Start(string dll, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var running = new Running(Process.Start(psi)!);
-        running.Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (running.Lines) running.Lines.Add(e.Data); };
-        running.Process.ErrorDataReceived += (_, _) => { };
-        running.Process.BeginOutputReadLine();
-        running.Process.BeginErrorReadLine();
-        return running;
-    }
-
-    private static async Task WaitForLine(Running r, string text, TimeSpan timeout)
-    {
-        var until = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < until)
-        {
-            lock (r.Lines) if (r.Lines.Any(l => l.Contains(text, StringComparison.Ordinal))) return;
-            if (r.Process.HasExited) break;
-            await Task.Delay(100);
-        }
-        lock (r.Lines) Assert.Fail($"no line with '{text}'; output:\n{string.Join("\n", r.Lines)}");
     }
 
     private static void Golden(string golden, List<string> lines, string peer)

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+
+namespace IkeActors.Gateway.Tests;
+
+/// <summary>An `ikeactors` process started by a test, its stdout collected line by line; stopped by PID.</summary>
+internal sealed class Running(Process process)
+{
+    public Process Process { get; } = process;
+    public List<string> Lines { get; } = new();
+
+    public static Running Start(string dll, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var running = new Running(Process.Start(psi)!);
+        running.Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (running.Lines) running.Lines.Add(e.Data); };
+        running.Process.ErrorDataReceived += (_, _) => { };
+        running.Process.BeginOutputReadLine();
+        running.Process.BeginErrorReadLine();
+        return running;
+    }
+
+    public async Task WaitForLine(string text, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            lock (Lines) if (Lines.Any(l => l.Contains(text, StringComparison.Ordinal))) return;
+            if (Process.HasExited) break;
+            await Task.Delay(100);
+        }
+        lock (Lines) Assert.Fail($"no line with '{text}'; output:\n{string.Join("\n", Lines)}");
+    }
+
+    public void Stop()
+    {
+        if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        Process.WaitForExit(5000);
+        Process.Dispose();
+    }
+}

@@ -5,9 +5,21 @@ using IkeActors.Protocol;
 namespace IkeActors.Explain;
 
 /// <summary>A `when` / `and` / `unless` condition: catalog message names, optional text regex and exchange.</summary>
-public sealed record DiagnosisCondition(IReadOnlyList<string> Messages, Regex? Text, string? Exchange)
+public sealed record DiagnosisCondition(IReadOnlyList<string> Messages, Regex? Text, string? Exchange, IReadOnlyList<string>? After = null)
 {
-    public bool Matches(ExplainedLine l)
+    /// <summary>Whether line <paramref name="index"/> of <paramref name="all"/> satisfies the condition.</summary>
+    public bool Matches(IReadOnlyList<ExplainedLine> all, int index)
+    {
+        var l = all[index];
+        if (!Matches(l)) return false;
+        if (After is null) return true;
+        // `after NAME`: an earlier line of the same stream is one of these messages.
+        for (var k = index - 1; k >= 0; k--)
+            if (all[k].Stream == l.Stream && all[k].Message is { } m && After.Contains(m.Name)) return true;
+        return false;
+    }
+
+    private bool Matches(ExplainedLine l)
     {
         if (l.Message is null || !Messages.Contains(l.Message.Name)) return false;
         if (Text is not null && !Text.IsMatch(l.Record.Body)) return false;
@@ -17,7 +29,9 @@ public sealed record DiagnosisCondition(IReadOnlyList<string> Messages, Regex? T
             // An Informational message (a notify, a delete) belongs to the phase its side is in.
             "main-mode" => l.Phase == 1,
             "quick-mode" => l.Phase == 2,
-            _ => l.ExchangeMessage == IkeActors.Explain.Messages.Informational,
+            "informational" => l.ExchangeMessage == IkeActors.Explain.Messages.Informational,
+            var message => l.ExchangeMessage == message, // in MM1 … QM3
+
         };
     }
 }
@@ -138,12 +152,22 @@ public sealed class DiagnosisCatalog
         if (r.Title.Length == 0) throw new DiagnosisCatalogException(file, r.Line, 1, $"diagnosis `{r.Id}` has no `title` line");
     }
 
-    /// <summary>"Name[,Name…] [matching REGEX] [in main-mode|quick-mode|informational]".</summary>
+    /// <summary>"Name[,Name…] [matching REGEX] [in main-mode|quick-mode|informational|MM1…QM3] [after Name[,Name…]]".</summary>
     private static DiagnosisCondition Condition(string rest, string file, int line, int col, HashSet<string> names)
     {
         if (rest.Length == 0) throw new DiagnosisCatalogException(file, line, col, "expected a message name of schemas/debug-ikev1.isakmp");
+        List<string>? after = null;
+        var afterMatch = Regex.Match(rest, @"\s+after\s+([A-Za-z0-9_,\s]+?)\s*$");
+        if (afterMatch.Success)
+        {
+            after = afterMatch.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+            foreach (var a in after)
+                if (!names.Contains(a))
+                    throw new DiagnosisCatalogException(file, line, col + afterMatch.Index, $"`{a}` is not a message of schemas/debug-ikev1.isakmp");
+            rest = rest[..afterMatch.Index];
+        }
         string? exchange = null;
-        var inMatch = Regex.Match(rest, @"\s+in\s+(main-mode|quick-mode|informational)\s*$");
+        var inMatch = Regex.Match(rest, @"\s+in\s+(main-mode|quick-mode|informational|MM[1-6]|QM[1-3])\s*$");
         if (inMatch.Success) { exchange = inMatch.Groups[1].Value; rest = rest[..inMatch.Index]; }
         Regex? regex = null;
         var m = rest.IndexOf(" matching ", StringComparison.Ordinal);
@@ -166,7 +190,7 @@ public sealed class DiagnosisCatalog
             }
             offset = list.IndexOf(name, offset, StringComparison.Ordinal) + name.Length;
         }
-        return new DiagnosisCondition(messages, regex, exchange);
+        return new DiagnosisCondition(messages, regex, exchange, after);
     }
 }
 
@@ -179,15 +203,15 @@ public sealed class Diagnoser(DiagnosisCatalog catalog)
         foreach (var rule in catalog.Rules)
         {
             // The first `when` line of the rule is its primary signature: its lines lead, then the others, each in log order.
-            var triggers = lines.Select((l, i) => (l, i, w: rule.When.FindIndex(c => c.Matches(l))))
+            var triggers = lines.Select((l, i) => (l, i, w: rule.When.FindIndex(c => c.Matches(lines, i))))
                 .Where(x => x.w >= 0).OrderBy(x => x.w).ThenBy(x => x.i).Select(x => x.l).ToList();
             if (triggers.Count == 0) continue;
-            if (rule.Unless.Any(c => lines.Any(c.Matches))) continue;
+            if (rule.Unless.Any(c => Enumerable.Range(0, lines.Count).Any(i => c.Matches(lines, i)))) continue;
             var evidence = new List<ExplainedLine>(triggers.Take(5));
             var ok = true;
             foreach (var group in rule.And)
             {
-                var hit = lines.Where(group.Matches).Take(3).ToList();
+                var hit = Enumerable.Range(0, lines.Count).Where(i => group.Matches(lines, i)).Select(i => lines[i]).Take(3).ToList();
                 if (hit.Count == 0) { ok = false; break; }
                 evidence.AddRange(hit);
             }

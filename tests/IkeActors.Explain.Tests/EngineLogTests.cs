@@ -180,4 +180,18 @@ public class EngineLogTests
         Assert.Contains(("left.log", "QM3", Side.Initiator), p2);
         Assert.Contains(("right.log", "QM3", Side.Responder), p2);
     }
+
+    [Fact]
+    public void A_rebooted_peer_starting_over_with_INITIAL_CONTACT_is_diagnosed_on_the_responder()
+    {
+        using var lab = Lab(EngineLab.Initiator, EngineLab.Responder).Run();
+        Assert.Empty(Explain(lab).Diagnoses);
+        lab.RebootLeft().Run();
+        var r = Explainer.Explain([("right.log", lab.RightLog)]);
+        var d = Assert.Single(r.Diagnoses);
+        Assert.Equal("initial-contact-teardown", d.Id);
+        Assert.Equal(("QM1", Side.Responder), (d.Evidence[0].ExchangeMessage, d.Evidence[0].Side));
+        // The second Main Mode is read as a new one.
+        Assert.Equal("<MM1 >MM2 <MM3 >MM4 <MM5 >MM6 <QM1 >QM2 <QM3 <MM1 >MM2 <MM3 >MM4 <MM5 >MM6 <QM1 >QM2 <QM3", Sequence(r, "right.log"));
+    }
 }

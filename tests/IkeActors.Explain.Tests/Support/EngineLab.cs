@@ -16,15 +16,18 @@ internal sealed class EngineLab : IDisposable
 
     private int _leftSeen, _rightSeen, _delivered;
 
+    private readonly string _leftConfig;
+
     public EngineLab(string leftConfig, string rightConfig, int level = 127)
     {
+        _leftConfig = leftConfig;
         LeftOutput = new NegotiationOutput(level);
         RightOutput = new NegotiationOutput(level);
         Left = new NegotiationEngine(new GatewayContext(Load(leftConfig), LeftAddress, SystemEnvironment.Instance));
         Right = new NegotiationEngine(new GatewayContext(Load(rightConfig), RightAddress, SystemEnvironment.Instance));
     }
 
-    public NegotiationEngine Left { get; }
+    public NegotiationEngine Left { get; private set; }
     public NegotiationEngine Right { get; }
     public NegotiationOutput LeftOutput { get; }
     public NegotiationOutput RightOutput { get; }
@@ -45,6 +48,15 @@ internal sealed class EngineLab : IDisposable
     {
         Left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), LeftOutput);
         Pump();
+        return this;
+    }
+
+    /// <summary>The left gateway reboots: a new engine, no SAs; its console log goes on.</summary>
+    public EngineLab RebootLeft()
+    {
+        Left.Dispose();
+        Left = new NegotiationEngine(new GatewayContext(Load(_leftConfig), LeftAddress, SystemEnvironment.Instance));
+        _leftSeen = LeftOutput.Actions.Count;
         return this;
     }
 

@@ -41,6 +41,9 @@ public interface IIkeSaGrain : IGrainWithStringKey, IIkeSaShow
     /// <summary>Identifies this activation (diagnostics: a reactivation after a silo loss gets a new one).</summary>
     Task<Guid> GetActivationId();
 
+    /// <summary>The silo this activation lives on (diagnostics).</summary>
+    Task<string> GetSilo();
+
     /// <summary>Lets the runtime deactivate the grain (its state stays in storage; the next message reactivates it).</summary>
     Task Deactivate();
 

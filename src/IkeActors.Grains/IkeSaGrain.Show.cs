@@ -7,6 +7,8 @@ public sealed partial class IkeSaGrain
 {
     private DateTime? _lastInstall;
 
+    public Task<string> GetSilo() => Task.FromResult(RuntimeIdentity);
+
     public Task<string?> ShowIsakmpEntry(int number) =>
         Task.FromResult(_sa is null || _sa.State == MainModeState.MM_DELETED ? null : ShowCommands.IsakmpEntry(number, _sa));
 

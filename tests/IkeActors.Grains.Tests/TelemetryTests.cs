@@ -1,0 +1,299 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using Xunit.Abstractions;
+using IkeActors.Config;
+using IkeActors.Config.Lookup;
+using IkeActors.Grains.Telemetry;
+using IkeActors.Negotiation;
+using IkeActors.Protocol;
+using IkeActors.Testing;
+using A = IkeActors.Grains.Telemetry.NegotiationTelemetry.Attributes;
+
+namespace IkeActors.Grains.Tests;
+
+/// <summary>
+/// The responder's traces and metrics of the seed's tunnel, from a two-silo cluster through the
+/// in-memory exporters: one trace per negotiation, MM1…QM3 in order with their attributes, a
+/// failed negotiation with its reason, counters, and no secret anywhere.
+/// </summary>
+[Collection(nameof(TelemetryCollection))]
+public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
+{
+    private static readonly IPEndPoint Left = new(IPAddress.Parse("10.0.0.1"), 500);
+    private static readonly IPEndPoint Right = new(IPAddress.Parse("10.0.0.2"), 500);
+    private const string PreSharedKey = "cisco";
+
+    [Fact]
+    public async Task A_negotiation_is_one_trace_with_main_mode_quick_mode_and_every_message_in_order()
+    {
+        var started = TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum;
+        var startedQm = TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "quick_mode"), (A.Role, "responder")).Sum;
+        var completed = TelemetryCapture.Read("ikev1.negotiations.completed", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum;
+        var completedQm = TelemetryCapture.Read("ikev1.negotiations.completed", (A.Exchange, "quick_mode"), (A.Role, "responder")).Sum;
+        var activeIke = TelemetryCapture.Read("ikev1.ike_sa.active", (A.Role, "responder")).Sum;
+        var activeIpsec = TelemetryCapture.Read("ikev1.ipsec_sa.active", (A.Role, "responder")).Sum;
+        var latencies = TelemetryCapture.Read("ikev1.negotiation.duration", (A.Role, "responder")).Count;
+
+        using var left = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), Left));
+        var lo = new NegotiationOutput();
+        ActivityTraceId traceId;
+        ulong cookie;
+        using (var root = TelemetryCapture.TestSource.StartActivity("test.negotiation"))
+        {
+            Assert.NotNull(root);
+            traceId = root.TraceId;
+            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
+            (_, cookie) = await Pump(left, lo, 0);
+        }
+        var pair = Assert.Single(lo.OfType<InstallIpsecSa>()).Pair;
+        var secrets = SecretsOf(pair);
+
+        var spans = OurSpans(cookie);
+        foreach (var s in spans.OrderBy(s => s.StartTimeUtc))
+            log.WriteLine($"{s.OperationName} [{s.Status}] {string.Join(" ", s.TagObjects.Select(t => $"{t.Key}={t.Value}"))}");
+        // One trace: the caller's, carried to the grain's silo by Orleans activity propagation.
+        Assert.Equal([traceId], spans.Select(s => s.TraceId).Distinct());
+
+        var mm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.MainModeSpan);
+        var qm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.QuickModeSpan);
+        Assert.Equal(ActivityStatusCode.Ok, mm.Status);
+        Assert.Equal(ActivityStatusCode.Ok, qm.Status);
+        Assert.Equal(mm.SpanId, qm.ParentSpanId);
+
+        var messages = spans.Where(s => s.GetTagItem(A.Message) is not null).OrderBy(s => s.StartTimeUtc).ToList();
+        Assert.Equal(["MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "QM1", "QM2", "QM3"], messages.Select(s => s.OperationName));
+        Assert.Equal(["in", "out", "in", "out", "in", "out", "in", "out", "in"], messages.Select(s => (string?)s.GetTagItem(A.Direction)));
+        Assert.All(messages.Take(6), s => Assert.Equal(mm.SpanId, s.ParentSpanId));
+        Assert.All(messages.Skip(6), s => Assert.Equal(qm.SpanId, s.ParentSpanId));
+
+        // Identity on every span of the SA.
+        var responderCookie = (string?)mm.GetTagItem(A.ResponderCookie);
+        Assert.Matches("^[0-9a-f]{16}$", responderCookie);
+        Assert.NotEqual("0000000000000000", responderCookie);
+        foreach (var s in spans)
+        {
+            Assert.Equal("10.0.0.1", s.GetTagItem(A.Peer));
+            Assert.Equal(cookie.ToString("x16"), s.GetTagItem(A.InitiatorCookie));
+            Assert.Equal("responder", s.GetTagItem(A.Role));
+        }
+        // The chosen phase 1 proposal (policy 10: 3des, sha, group 2, 86400 s) once MM1 was answered.
+        foreach (var s in messages.Skip(1).Append(mm))
+        {
+            // The tunnel group is known from MM3 on (the responder looks it up by the peer's address).
+            if (s.OperationName is not "MM2") Assert.Equal("10.0.0.1", s.GetTagItem(A.TunnelGroup));
+            Assert.Equal(OakleyEncryption.TripleDesCbc.ToString(), s.GetTagItem(A.P1Encryption));
+            Assert.Equal(OakleyHash.Sha.ToString(), s.GetTagItem(A.P1Hash));
+            Assert.Equal(((IkeActors.Protocol.DhGroup)2).ToString(), s.GetTagItem(A.P1Group));
+            Assert.Equal(OakleyAuthMethod.PreSharedKey.ToString(), s.GetTagItem(A.P1Authentication));
+            Assert.Equal(86400, s.GetTagItem(A.P1Lifetime));
+        }
+        Assert.Equal(false, mm.GetTagItem(A.NatDetected));
+        Assert.Equal(responderCookie, messages[5].GetTagItem(A.ResponderCookie));
+        // Quick Mode: message ID, SPIs (the responder's inbound is the initiator's outbound), the chosen transform.
+        foreach (var s in messages.Skip(6).Append(qm))
+            Assert.Equal(pair.MessageId.ToString("x8"), s.GetTagItem(A.MessageId));
+        foreach (var s in new[] { qm, messages[7], messages[8] })
+        {
+            Assert.Equal(pair.Outbound.Spi.ToString("x8"), s.GetTagItem(A.InboundSpi));
+            Assert.Equal(pair.Inbound.Spi.ToString("x8"), s.GetTagItem(A.OutboundSpi));
+            Assert.Equal(pair.Transform.Cipher.ToString(), s.GetTagItem(A.P2Encryption));
+            Assert.Equal(pair.Transform.Integrity.ToString(), s.GetTagItem(A.P2Integrity));
+            Assert.Equal(3600, s.GetTagItem(A.P2Lifetime));
+        }
+        Assert.Equal(pair.CryptoMap, qm.GetTagItem(A.CryptoMap));
+
+        // Metrics of the responder: one more of each.
+        Assert.Equal(started + 1, TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum);
+        Assert.Equal(startedQm + 1, TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "quick_mode"), (A.Role, "responder")).Sum);
+        Assert.Equal(completed + 1, TelemetryCapture.Read("ikev1.negotiations.completed", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum);
+        Assert.Equal(completedQm + 1, TelemetryCapture.Read("ikev1.negotiations.completed", (A.Exchange, "quick_mode"), (A.Role, "responder")).Sum);
+        Assert.Equal(activeIke + 1, TelemetryCapture.Read("ikev1.ike_sa.active", (A.Role, "responder")).Sum);
+        Assert.Equal(activeIpsec + 1, TelemetryCapture.Read("ikev1.ipsec_sa.active", (A.Role, "responder")).Sum);
+        Assert.Equal(latencies + 1, TelemetryCapture.Read("ikev1.negotiation.duration", (A.Role, "responder")).Count);
+
+        AssertNoSecrets(secrets);
+    }
+
+    [Fact]
+    public async Task A_negotiation_without_a_common_ISAKMP_policy_is_an_error_span_with_NoProposalChosen()
+    {
+        var failed = TelemetryCapture.Read("ikev1.negotiations.failed", (A.Exchange, "main_mode"), (A.FailureReason, "NoProposalChosen")).Sum;
+        var started = TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum;
+        var completed = TelemetryCapture.Read("ikev1.negotiations.completed", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum;
+        var activeIke = TelemetryCapture.Read("ikev1.ike_sa.active", (A.Role, "responder")).Sum;
+
+        // The initiator offers only AES-256 / SHA-256 / group 14: the responder has 3DES / SHA / group 2.
+        var text = File.ReadAllText(RepoPaths.SiteToSite("asa1-initiator.cfg"))
+            .Replace(" encryption 3des\n", " encryption aes-256\n", StringComparison.Ordinal)
+            .Replace(" hash sha\n", " hash sha256\n", StringComparison.Ordinal)
+            .Replace(" group 2\n", " group 14\n", StringComparison.Ordinal);
+        var loaded = AsaConfigLoader.Load(text);
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+        using var left = new NegotiationEngine(new GatewayContext(loaded.Config, Left));
+        var lo = new NegotiationOutput();
+        ActivityTraceId traceId;
+        ulong cookie;
+        using (var root = TelemetryCapture.TestSource.StartActivity("test.failed-negotiation"))
+        {
+            traceId = root!.TraceId;
+            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
+            (_, cookie) = await Pump(left, lo, 0);
+        }
+        Assert.Empty(lo.OfType<InstallIpsecSa>());
+
+        var spans = OurSpans(cookie);
+        Assert.Equal([traceId], spans.Select(s => s.TraceId).Distinct());
+        var mm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.MainModeSpan);
+        Assert.Equal(ActivityStatusCode.Error, mm.Status);
+        Assert.Equal("NoProposalChosen", mm.GetTagItem(A.FailureReason));
+        Assert.Equal("no ISAKMP policy matches the peer's proposal", mm.GetTagItem(A.FailureDetail));
+        Assert.Equal("responder", mm.GetTagItem(A.Role));
+        var mm1 = Assert.Single(spans, s => s.OperationName == "MM1");
+        Assert.Equal(ActivityStatusCode.Error, mm1.Status);
+        Assert.Equal("NoProposalChosen", mm1.GetTagItem(A.FailureReason));
+        Assert.DoesNotContain(spans, s => s.OperationName is "MM2" or NegotiationTelemetry.QuickModeSpan);
+        // The NO-PROPOSAL-CHOSEN notify went out as an Informational exchange of the same trace.
+        Assert.Contains(spans, s => s.OperationName == NegotiationTelemetry.InformationalSpan && (string?)s.GetTagItem(A.Direction) == "out");
+
+        Assert.Equal(failed + 1, TelemetryCapture.Read("ikev1.negotiations.failed", (A.Exchange, "main_mode"), (A.FailureReason, "NoProposalChosen")).Sum);
+        Assert.Equal(started + 1, TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum);
+        Assert.Equal(completed, TelemetryCapture.Read("ikev1.negotiations.completed", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum);
+        Assert.Equal(activeIke, TelemetryCapture.Read("ikev1.ike_sa.active", (A.Role, "responder")).Sum);
+        AssertNoSecrets([PreSharedKey]);
+    }
+
+    [Fact]
+    public async Task A_reactivated_IKE_SA_continues_its_trace_with_new_spans_that_link_to_the_waking_call()
+    {
+        using var left = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), Left));
+        var lo = new NegotiationOutput();
+        ActivityTraceId first;
+        IIkeSaGrain grain;
+        ulong cookie;
+        using (var root = TelemetryCapture.TestSource.StartActivity("test.first"))
+        {
+            first = root!.TraceId;
+            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
+            (grain, cookie) = await Pump(left, lo, 0);
+        }
+        var activation = await grain.GetActivationId();
+        await grain.Deactivate();
+        await Task.Delay(200);
+
+        ActivityTraceId second;
+        using (var root = TelemetryCapture.TestSource.StartActivity("test.second"))
+        {
+            second = root!.TraceId;
+            var before = lo.Actions.Count;
+            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 6, 40000, 80), lo);
+            await Pump(left, lo, before);
+        }
+        Assert.NotEqual(activation, await grain.GetActivationId());
+        var pairs = lo.OfType<InstallIpsecSa>().ToList();
+        Assert.Equal(2, pairs.Count);
+
+        var spans = OurSpans(cookie);
+        // Every span of the IKE SA, before and after the reactivation, is in the first negotiation's trace.
+        Assert.Equal([first], spans.Select(s => s.TraceId).Distinct());
+        var quickModes = spans.Where(s => s.OperationName == NegotiationTelemetry.QuickModeSpan).ToList();
+        Assert.Equal(2, quickModes.Count);
+        var resumed = Assert.Single(quickModes, s => (string?)s.GetTagItem(A.MessageId) == pairs[1].Pair.MessageId.ToString("x8"));
+        Assert.Equal(true, resumed.GetTagItem(A.Reactivated));
+        Assert.Equal(ActivityStatusCode.Ok, resumed.Status);
+        // ...and it links to the call that woke the grain (the second trace).
+        Assert.Contains(resumed.Links, l => l.Context.TraceId == second);
+        Assert.Equal(["QM1", "QM2", "QM3"], spans.Where(s => s.ParentSpanId == resumed.SpanId).OrderBy(s => s.StartTimeUtc).Select(s => s.OperationName));
+        AssertNoSecrets([.. SecretsOf(pairs[0].Pair), .. SecretsOf(pairs[1].Pair)]);
+    }
+
+    [Fact]
+    public void The_secret_scan_finds_what_it_looks_for()
+    {
+        // The scan must be able to fail: a span carrying the key is found.
+        using var span = TelemetryCapture.TestSource.StartActivity("test.planted");
+        span!.SetTag("planted", "pre-shared-key " + PreSharedKey);
+        span.AddEvent(new ActivityEvent("e", tags: new ActivityTagsCollection { ["k"] = Convert.ToHexString([1, 2, 3, 0xab]) }));
+        span.Stop();
+        Assert.NotEmpty(Leaks([span], [PreSharedKey]));
+        Assert.NotEmpty(Leaks([span], SecretsOf([1, 2, 3, 0xab])));
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private async Task<(IIkeSaGrain Grain, ulong Cookie)> Pump(NegotiationEngine left, NegotiationOutput lo, int seen)
+    {
+        IIkeSaGrain? grain = null;
+        ulong cookie = 0;
+        for (var round = 0; round < 20 && seen < lo.Actions.Count; round++)
+        {
+            var batch = lo.Actions.Skip(seen).OfType<SendDatagram>().ToList();
+            seen = lo.Actions.Count;
+            foreach (var send in batch)
+            {
+                // The front-end routes by (peer, initiator cookie): RFC 2408 §3.1 header, octets 0-7.
+                cookie = BinaryPrimitives.ReadUInt64BigEndian(send.Datagram);
+                grain = fixture.Cluster.Client.GetGrain<IIkeSaGrain>(IIkeSaGrain.KeyFor(Left.Address.ToString(), cookie));
+                var result = await grain.Receive(new Datagram(send.Datagram, Left.Address.ToString(), 500), 127);
+                foreach (var reply in result.Send) left.Receive(reply.Bytes, Right, lo);
+            }
+        }
+        return (grain ?? throw new InvalidOperationException("nothing was sent"), cookie);
+    }
+
+    /// <summary>The spans of the negotiation source for one IKE SA (by initiator cookie).</summary>
+    private static List<Activity> OurSpans(ulong cookie) =>
+        TelemetryCapture.Spans.Snapshot()
+            .Where(s => s.Source.Name == NegotiationTelemetry.Name && (string?)s.GetTagItem(A.InitiatorCookie) == cookie.ToString("x16"))
+            .ToList();
+
+    /// <summary>Every key byte string of an installed pair, as hex (both cases) and base64.</summary>
+    private static List<string> SecretsOf(IpsecSaPair pair) =>
+        [.. SecretsOf(pair.Inbound.EncryptionKey), .. SecretsOf(pair.Inbound.IntegrityKey), .. SecretsOf(pair.Outbound.EncryptionKey), .. SecretsOf(pair.Outbound.IntegrityKey)];
+
+    private static List<string> SecretsOf(byte[] key)
+    {
+        Assert.Contains(key, b => b != 0); // not zeroed yet: the scan would look for nothing
+        var hex = Convert.ToHexString(key);
+        return [hex, hex.ToLowerInvariant(), Convert.ToBase64String(key)];
+    }
+
+    private static void AssertNoSecrets(IReadOnlyCollection<string> secrets)
+    {
+        var all = TelemetryCapture.Spans.Snapshot().Where(s => s.OperationName != "test.planted").ToList();
+        Assert.NotEmpty(all);
+        var leaks = Leaks(all, [PreSharedKey, .. secrets]);
+        Assert.True(leaks.Count == 0, "secrets in telemetry:\n" + string.Join("\n", leaks));
+    }
+
+    /// <summary>Every text of every span: names, status, attributes, events and their attributes, links, baggage.</summary>
+    private static List<string> Leaks(IEnumerable<Activity> spans, IEnumerable<string> secrets)
+    {
+        var leaks = new List<string>();
+        var secretList = secrets.ToList();
+        foreach (var s in spans)
+        {
+            var texts = new List<string> { s.OperationName, s.DisplayName, s.StatusDescription ?? "", s.TraceStateString ?? "" };
+            texts.AddRange(s.TagObjects.Select(t => $"{t.Key}={Text(t.Value)}"));
+            texts.AddRange(s.Baggage.Select(b => $"{b.Key}={b.Value}"));
+            foreach (var e in s.Events)
+            {
+                texts.Add(e.Name);
+                texts.AddRange(e.Tags.Select(t => $"{t.Key}={Text(t.Value)}"));
+            }
+            foreach (var l in s.Links) texts.AddRange(l.Tags?.Select(t => $"{t.Key}={Text(t.Value)}") ?? []);
+            foreach (var text in texts)
+                foreach (var secret in secretList)
+                    if (text.Contains(secret, StringComparison.Ordinal)) leaks.Add($"{s.OperationName}: {text}");
+        }
+        return leaks;
+    }
+
+    private static string Text(object? value) => value switch
+    {
+        null => "",
+        byte[] bytes => Convert.ToHexString(bytes) + " " + Convert.ToBase64String(bytes),
+        System.Collections.IEnumerable e and not string => string.Join(",", e.Cast<object?>().Select(Text)),
+        _ => value.ToString() ?? "",
+    };
+}

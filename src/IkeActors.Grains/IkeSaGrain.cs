@@ -106,6 +106,7 @@ public sealed partial class IkeSaGrain(
     /// </summary>
     private async Task PersistIfCompleted(NegotiationOutput output)
     {
+        await PublishIpsecSas(output);
         if (_sa is null) return;
         if (output.Actions.Any(a => a is IkeSaDeleted) || _sa.State == MainModeState.MM_DELETED)
         {

@@ -26,9 +26,10 @@ public static class RunCommand
         var siloPort = new Option<int>("--silo-port") { Description = "Orleans silo port", DefaultValueFactory = _ => 11111 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Orleans client gateway port", DefaultValueFactory = _ => 30000 };
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT: join the concentrator whose membership, grain state and reminders live in that Redis" };
+        var otelConsole = new Option<bool>("--otel-console") { Description = "Print spans and metrics with the OpenTelemetry console exporter (OTLP: set OTEL_EXPORTER_OTLP_ENDPOINT)" };
         var exitAfter = new Option<int>("--exit-after") { Description = "Stop after this many seconds (0 = run until Ctrl+C)", DefaultValueFactory = _ => 0 };
         var command = new Command("run", "Run a gateway node");
-        foreach (var o in new Option[] { config, bind, debug, peerMap, acquire, siloPort, gatewayPort, cluster, exitAfter }) command.Options.Add(o);
+        foreach (var o in new Option[] { config, bind, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter }) command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
         {
             var loaded = AsaConfigLoader.LoadFile(parse.GetValue(config)!.FullName);
@@ -72,9 +73,11 @@ public static class RunCommand
             builder.Logging.AddFilter("Orleans", LogLevel.Error);
             builder.Services.AddSingleton(gateway);
             builder.Services.AddSingleton(options);
+            builder.Services.AddSingleton<IEspSaDatabase, InMemoryEspSaDatabase>(); // until the ESP data plane (issue 7)
             builder.Services.AddSingleton<UdpFrontEnd>();
             builder.Services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<UdpFrontEnd>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
+            GatewayTelemetry.Configure(builder, parse.GetValue(otelConsole), asa.Hostname ?? Environment.MachineName);
             var redis = parse.GetValue(cluster);
             if (redis is not null && !redis.StartsWith("redis://", StringComparison.Ordinal))
             {
@@ -83,6 +86,8 @@ public static class RunCommand
             }
             builder.UseOrleans(silo =>
             {
+                // Grain calls carry the caller's trace context: one negotiation is one trace across silos.
+                silo.AddActivityPropagation();
                 if (redis is null)
                 {
                     // The embedded default: one silo, nothing else to run.

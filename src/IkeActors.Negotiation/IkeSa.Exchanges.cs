@@ -109,6 +109,7 @@ public sealed partial class IkeSa
             _cipher!.ForgetMessageId(messageId);
             AsaDebug.ProcessingHashPayload(output, Context);
         }
+        _dpdAckRejected = false;
         foreach (var p in message.Payloads)
         {
             if (_state == MainModeState.MM_DELETED) break;
@@ -120,6 +121,8 @@ public sealed partial class IkeSa
                 HandleDelete(d, output);
             }
         }
+        // An authenticated message is proof of liveness (RFC 3706 §5.3), unless it was only an ACK we could not match (§7).
+        if (encrypted && !_dpdAckRejected) PeerAlive(output);
     }
 
     private void HandleNotify(NotificationPayloadView n, NegotiationOutput output)
@@ -128,7 +131,10 @@ public sealed partial class IkeSa
         var name = AsaNotifyName(n.NotifyType);
         switch (n.NotifyType)
         {
-            case NotifyMessageType.RUThere or NotifyMessageType.RUThereAck or NotifyMessageType.InitialContact or NotifyMessageType.ResponderLifetime:
+            case NotifyMessageType.RUThere or NotifyMessageType.RUThereAck:
+                HandleDpdNotify(n, output);
+                return;
+            case NotifyMessageType.InitialContact or NotifyMessageType.ResponderLifetime:
                 return;
             default:
                 AsaDebug.ReceivedNonRoutineNotify(output, Context, name, (long)n.NotifyType);

@@ -85,6 +85,12 @@ public sealed partial class IkeSa
             InitialAcquire = _initialAcquire is null ? null : AcquireSnapshot.From(_initialAcquire),
             PendingAcquires = _pendingAcquires.Select(AcquireSnapshot.From).ToList(),
             QuickModes = quickModes,
+            PeerSupportsDpd = _peerDpd,
+            DpdSequence = _dpdSequence,
+            DpdRoundStart = _dpdRoundStart,
+            DpdUnanswered = _dpdOutstanding,
+            RekeyOf = RekeyOf,
+            RekeyedBy = RekeyedBy,
         };
     }
 
@@ -149,6 +155,14 @@ public sealed partial class IkeSa
             sa._lastReceived = s.LastReceived?.ToArray();
             sa._retransmits = s.Retransmits;
             sa._initialContactSent = s.InitialContactSent;
+            if (s.DpdUnanswered < 0 || s.DpdUnanswered > DpdRetransmissions + 1) throw Bad($"DPD unanswered count {s.DpdUnanswered} out of range");
+            sa._peerDpd = s.PeerSupportsDpd;
+            sa._dpdSequence = s.DpdSequence;
+            sa._dpdRoundStart = s.DpdRoundStart;
+            sa._dpdOutstanding = s.DpdUnanswered;
+            if (s.RekeyOf == s.InitiatorCookie || s.RekeyedBy == s.InitiatorCookie) throw Bad("the SA rekeys itself");
+            sa.RekeyOf = s.RekeyOf;
+            sa.RekeyedBy = s.RekeyedBy;
             if (s.InitialAcquire is { } initial) sa._initialAcquire = ResolveAcquire(gateway, initial, peerAddress);
             foreach (var pending in s.PendingAcquires) sa._pendingAcquires.Add(ResolveAcquire(gateway, pending ?? throw Bad("a pending acquire is null"), peerAddress));
 
@@ -241,5 +255,7 @@ public sealed partial class IkeSa
         if (_state is not (MainModeState.MM_ACTIVE or MainModeState.MM_DELETED or MainModeState.MM_NO_STATE) && _lastSent is not null)
             ArmRetransmit(0, _retransmits, output);
         foreach (var qm in _quickModes.Values) qm.ResumeTimers(output);
+        // DPD restarts its wait: the idle threshold, or the retry interval when R-U-THEREs are unanswered.
+        if (_state == MainModeState.MM_ACTIVE && DpdSends) ArmDpd(_dpdOutstanding > 0 ? Keepalive.RetrySeconds : Keepalive.ThresholdSeconds!.Value, output);
     }
 }

@@ -191,6 +191,9 @@ public sealed partial class IkeSa : IDisposable
             case TimerKind.Phase2Expire:
                 if (_quickModes.TryGetValue(key.MessageId, out var expired)) ExpireQuickMode(expired, output);
                 break;
+            case TimerKind.Dpd:
+                DpdTimerFired(output);
+                break;
             case TimerKind.Phase1Rekey:
                 output.Add(new TraceEvent("phase1-rekey-due", "Main Mode", 0));
                 break;
@@ -481,14 +484,18 @@ public sealed partial class IkeSa : IDisposable
         AsaDebug.ComputingHashForIsakmp(output, Context);
         var hash = ComputeHash(initiator: true);
         AsaDebug.ConstructingIosKeepAlivePayload(output, IpContext, 32767, 32767);
-        AsaDebug.ConstructingDpdVidPayload(output, Context);
         var payloads = new List<IIsakmpPayload>
         {
             id,
             new HashPayload { HashData = hash },
             new IosKeepalivePayload { KeepaliveInterval = 32767, RetryInterval = 32767 },
-            Vid(VendorIds.Dpd),
         };
+        // `isakmp keepalive disable`: the ASA does not negotiate DPD at all (no vendor ID, RFC 3706 §5.1).
+        if (!Keepalive.Disabled)
+        {
+            AsaDebug.ConstructingDpdVidPayload(output, Context);
+            payloads.Add(Vid(VendorIds.Dpd));
+        }
         SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
         ArmRetransmit(0, 0, output);
         LogNatStatus(nat, output);
@@ -617,14 +624,18 @@ public sealed partial class IkeSa : IDisposable
         AsaDebug.ComputingHashForIsakmp(output, Context);
         var hash = ComputeHash(initiator: false);
         AsaDebug.ConstructingIosKeepAlivePayload(output, IpContext, 32767, 32767);
-        AsaDebug.ConstructingDpdVidPayload(output, Context);
         var payloads = new List<IIsakmpPayload>
         {
             id,
             new HashPayload { HashData = hash },
             new IosKeepalivePayload { KeepaliveInterval = 32767, RetryInterval = 32767 },
-            Vid(VendorIds.Dpd),
         };
+        // `isakmp keepalive disable`: the ASA does not negotiate DPD at all (no vendor ID, RFC 3706 §5.1).
+        if (!Keepalive.Disabled)
+        {
+            AsaDebug.ConstructingDpdVidPayload(output, Context);
+            payloads.Add(Vid(VendorIds.Dpd));
+        }
         _machine.Fire(MainModeTrigger.ReceivedMm5);
         SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
         output.Add(new TraceEvent("MM6", "Main Mode", 0, "sent"));
@@ -684,6 +695,7 @@ public sealed partial class IkeSa : IDisposable
                     AsaDebug.IdIpv4AddrReceived(output, Context, new IPAddress(id.IdentificationData));
             }
             else if (p.Type == (byte)PayloadType.Hash) hash ??= p.Body.ToArray();
+            else if (p.Type == (byte)PayloadType.VendorId && VendorIds.Identify(p.Body) == KnownVendorId.Dpd) _peerDpd = true;
             else if (p.Type == (byte)PayloadType.IosKeepalive && IosKeepalivePayloadView.TryParse(p.Raw, out var ka, out _))
                 AsaDebug.ProcessingIosKeepAlivePayload(output, IpContext, ka.KeepaliveInterval, ka.RetryInterval);
         }
@@ -709,11 +721,12 @@ public sealed partial class IkeSa : IDisposable
     private void Phase1Complete(NegotiationOutput output)
     {
         AsaDebug.Phase1Completed(output, Context);
-        AsaDebug.KeepAliveTypeDpd(output, IpContext);
+        StartKeepalives(output);
         var share = Role == IkeRole.Initiator ? Settings.InitiatorPhase1RekeyShare : Settings.ResponderPhase1RekeyShare;
         var rekey = (int)Math.Round(_transform!.LifetimeSeconds * share);
         AsaDebug.StartingP1RekeyTimer(output, Context, rekey);
         output.Add(new ArmTimer(InitiatorCookie, new TimerKey(TimerKind.Phase1Rekey, 0), TimeSpan.FromSeconds(rekey)));
+        ArmFirstDpd(output);
         output.Add(new Phase1Established(Summary));
         output.Add(new TraceEvent("phase1-complete", "Main Mode", 0));
     }

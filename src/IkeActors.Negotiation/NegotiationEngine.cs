@@ -84,6 +84,24 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         Collect(output, start);
     }
 
+    /// <summary>The data plane received traffic from a peer: DPD's idle clock restarts on its IKE SAs (RFC 3706 §5.3).</summary>
+    public void TrafficReceived(IPAddress peer, NegotiationOutput output)
+    {
+        var start = output.Actions.Count;
+        foreach (var sa in _sas.Values.Where(s => s.Peer.Address.Equals(peer) && s.State == MainModeState.MM_ACTIVE).ToList()) sa.TrafficReceived(output);
+        Collect(output, start);
+    }
+
+    /// <summary>The data plane reports the kilobytes an IPsec SA pair (our inbound SPI) has carried: rekey at the soft limit, delete at the hard one.</summary>
+    public void TrafficAccounted(uint inboundSpi, long kilobytes, NegotiationOutput output)
+    {
+        var start = output.Actions.Count;
+        var sa = _sas.Values.FirstOrDefault(s => s.State != MainModeState.MM_DELETED
+            && s.QuickModes.Any(q => q.InboundSpi == inboundSpi && q.State == QuickModeState.QM_ACTIVE));
+        sa?.TrafficAccounted(inboundSpi, kilobytes, output);
+        Collect(output, start);
+    }
+
     /// <summary>Deletes every SA, telling the peers (used on shutdown).</summary>
     public void DeleteAll(NegotiationOutput output)
     {
@@ -141,6 +159,11 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
             foreach (var stale in _sas.Values.Where(s => s.InitiatorCookie != contact.Sa && s.Peer.Address.Equals(contact.Peer)
                          && s.State != MainModeState.MM_DELETED).ToList())
                 stale.Delete(output, notifyPeer: false);
+        // ASA: a peer lost by DPD loses its whole connection, every IKE SA with it (no DELETE: nobody would read it).
+        foreach (var dead in output.Actions.Skip(start).OfType<PeerDead>().ToList())
+            foreach (var other in _sas.Values.Where(s => s.InitiatorCookie != dead.Sa && s.Peer.Address.Equals(dead.Peer.Address)
+                         && s.State != MainModeState.MM_DELETED).ToList())
+                other.Delete(output, notifyPeer: false);
         foreach (var cookie in _sas.Where(kv => kv.Value.State == MainModeState.MM_DELETED).Select(kv => kv.Key).ToList())
             _sas.Remove(cookie);
     }

@@ -176,6 +176,7 @@ public sealed partial class QuickModeExchange : IDisposable
             return;
         }
         _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.PeerAlive(output);
 
         // The responder's choice must be one of our offers (RFC 2408 §4.2).
         IpsecTransform? chosen = null;
@@ -290,6 +291,7 @@ public sealed partial class QuickModeExchange : IDisposable
             return false;
         }
         _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.PeerAlive(output);
         _ni = nonce;
         _lastReceived = datagram.ToArray();
 
@@ -442,6 +444,7 @@ public sealed partial class QuickModeExchange : IDisposable
             return;
         }
         _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.PeerAlive(output);
         _sa.LogAndCancel(MessageId, output);
         if (!Install(output)) return;
         Complete(output);

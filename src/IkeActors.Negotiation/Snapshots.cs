@@ -77,6 +77,17 @@ public sealed class IkeSaSnapshot
     public List<AcquireSnapshot> PendingAcquires { get; init; } = [];
     public List<QuickModeSnapshot> QuickModes { get; init; } = [];
 
+    /// <summary>DPD (RFC 3706): the peer sent the DPD vendor ID; the last R-U-THERE sequence number (null: none sent yet),
+    /// the first of the current round, and how many R-U-THEREs of the round are unanswered.</summary>
+    public bool PeerSupportsDpd { get; init; }
+    public uint? DpdSequence { get; init; }
+    public uint DpdRoundStart { get; init; }
+    public int DpdUnanswered { get; init; }
+
+    /// <summary>Phase 1 rekey links: the initiator cookie of the IKE SA this one replaces, and of the one replacing it (0: none).</summary>
+    public ulong RekeyOf { get; init; }
+    public ulong RekeyedBy { get; init; }
+
     /// <summary>Zeroes every key array of this snapshot (phase 1 and IPsec) once it has been persisted.</summary>
     public void ClearSecrets()
     {

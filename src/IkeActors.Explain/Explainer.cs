@@ -48,8 +48,15 @@ public static partial class Explainer
         var recognised = lines.Count(l => l.Recognised);
         if (lines.Count > 0 && recognised == 0)
             problems.Add("no line of the input is an ASA `debug crypto ikev1` line (expected \"[IKEv1]: …\", \"[IKEv1 DEBUG]: …\" or \"%ASA-7-71xxxx: …\")");
+        string? initiator = streams.FirstOrDefault(s => !s.BothEnds && s.Role == Side.Responder)?.Peer;
+        string? responder = streams.FirstOrDefault(s => s.Peer is not null && (s.BothEnds || s.Role == Side.Initiator))?.Peer;
+        if (initiator is null && streams.FirstOrDefault(s => s.BothEnds) is { } both
+            && linker.ConfigFor(both, Side.Initiator) is { } ic && ic.Config.CryptoMaps.FirstOrDefault() is { } map)
+            initiator = ic.Config.LocalAddressOf(map)?.ToString();
         var report = new ExplainReport
         {
+            InitiatorAddress = initiator,
+            ResponderAddress = responder,
             Files = logs.Select(l => l.File).ToList(),
             Lines = lines,
             Streams = streams,

@@ -93,8 +93,8 @@ public static class HtmlReport
     private static void AppendLadder(StringBuilder sb, ExplainReport r)
     {
         var arrows = Arrows(r);
-        string? initiator = r.Streams.FirstOrDefault(s => !s.BothEnds && s.Role == Side.Responder)?.Peer;
-        string? responder = r.Streams.FirstOrDefault(s => s.Role == Side.Initiator || s.BothEnds)?.Peer;
+        var initiator = r.InitiatorAddress;
+        var responder = r.ResponderAddress;
         const int width = 760, left = 170, right = 590, top = 70, step = 46;
         var height = top + Math.Max(1, arrows.Count) * step + 40;
         sb.Append("<section id=\"ladder-section\"><h2>Ladder diagram</h2>\n");

@@ -157,6 +157,9 @@ public sealed class ExplainReport
     public required IReadOnlyList<ExplainedStream> Streams { get; init; }
     public required IReadOnlyList<Diagnosis> Diagnoses { get; init; }
     public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+    /// <summary>The two peers' addresses as far as the logs (or configurations) tell.</summary>
+    public string? InitiatorAddress { get; init; }
+    public string? ResponderAddress { get; init; }
     public List<string> Problems { get; } = new();
 
     public int Recognised => Lines.Count(l => l.Recognised);

@@ -109,6 +109,8 @@ public class HtmlReportTests
             foreach (var m in new[] { "MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "QM1", "QM2", "QM3" })
                 Assert.Matches($"<g class=\"msg\" id=\"msg-{m}\"", dom.Stdout); // sent and received, not failed
             Assert.Contains("id=\"no-failure\"", dom.Stdout);
+            Assert.Matches("id=\"lifeline-initiator\".*10\\.0\\.0\\.1", dom.Stdout);
+            Assert.Matches("id=\"lifeline-responder\".*10\\.0\\.0\\.2", dom.Stdout);
             Assert.DoesNotContain("id=\"failure\"", dom.Stdout);
             Assert.Contains("data-ready=\"1\"", dom.Stdout);
         }

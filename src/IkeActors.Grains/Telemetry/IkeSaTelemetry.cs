@@ -216,8 +216,12 @@ public sealed class IkeSaTelemetry : IDisposable
                 case TraceEvent t when t.Name.Contains("rekey", StringComparison.Ordinal):
                     NegotiationTelemetry.Rekeys.Add(1, Tag(A.Phase, t.Exchange == "Main Mode" ? "1" : "2"), Tag(A.Event, t.Name));
                     break;
-                case TraceEvent t when t.Name.StartsWith("dpd", StringComparison.Ordinal):
-                    NegotiationTelemetry.Dpd.Add(1, Tag(A.Event, t.Name));
+                case TraceEvent { Name: "dpd" } t when t.Detail?.StartsWith("R-U-THERE", StringComparison.Ordinal) == true:
+                    // RFC 3706 §5: an R-U-THERE sent (its retransmissions included).
+                    NegotiationTelemetry.Dpd.Add(1, Tag(A.Event, "r_u_there"));
+                    break;
+                case PeerDead:
+                    NegotiationTelemetry.Dpd.Add(1, Tag(A.Event, "peer_dead"));
                     break;
             }
         }

@@ -53,7 +53,7 @@ public static class NegotiationTelemetry
     public static readonly Counter<long> Rekeys =
         Meter.CreateCounter<long>("ikev1.rekeys", "{rekey}", "Rekey events (tags: ikev1.phase, ikev1.event)");
 
-    /// <summary>Dead peer detection (RFC 3706) events (tag ikev1.event: the engine's trace event name, e.g. dpd-r-u-there).</summary>
+    /// <summary>Dead peer detection (RFC 3706) events (tag ikev1.event: r_u_there sent, peer_dead).</summary>
     public static readonly Counter<long> Dpd =
         Meter.CreateCounter<long>("ikev1.dpd", "{event}", "Dead peer detection events (tag: ikev1.event)");
 

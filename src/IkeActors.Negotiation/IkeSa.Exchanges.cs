@@ -174,6 +174,7 @@ public sealed partial class IkeSa
         if (d.ProtocolId == ProtocolId.Isakmp)
         {
             output.Add(new TraceEvent("delete", "Informational", 0, "peer deleted the IKE SA"));
+            if (HandOverOnPeerDelete(output)) return;
             _machine.Fire(MainModeTrigger.Delete);
             foreach (var qm in _quickModes.Values) qm.Delete(output, "peer deleted the IKE SA");
             output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer deleted the IKE SA"));

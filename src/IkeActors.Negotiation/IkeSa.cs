@@ -195,7 +195,7 @@ public sealed partial class IkeSa : IDisposable
                 DpdTimerFired(output);
                 break;
             case TimerKind.Phase1Rekey:
-                output.Add(new TraceEvent("phase1-rekey-due", "Main Mode", 0));
+                Phase1RekeyTimerFired(output);
                 break;
         }
     }
@@ -215,9 +215,18 @@ public sealed partial class IkeSa : IDisposable
 
     private void SendMainMode1(CryptoMapMatch acquire, NegotiationOutput output)
     {
+        if (RekeyOf != 0)
+        {
+            var local = IkeActors.Config.Model.Ipv4.ToAddress(acquire.Local.Range.First);
+            AsaDebug.InitiatorRekeyingPhase1(output, new DebugContext(Peer.Address, _gateway.Config.TunnelGroupForPeer(Peer.Address)?.Name),
+                _gateway.InsideInterfaceFor(local), Peer.Address, local, IkeActors.Config.Model.Ipv4.ToAddress(acquire.Remote.Range.First), acquire.Map.Name);
+        }
+        else
+        {
         AsaDebug.PitcherKeyAcquire(output, 0);
         AsaDebug.InitiatorNewPhase1(output, IpContext, _gateway.InsideInterfaceFor(acquire.Local.Range.First == 0 ? IPAddress.Any : IkeActors.Config.Model.Ipv4.ToAddress(acquire.Local.Range.First)),
             Peer.Address, IkeActors.Config.Model.Ipv4.ToAddress(acquire.Local.Range.First), IkeActors.Config.Model.Ipv4.ToAddress(acquire.Remote.Range.First), acquire.Map.Name);
+        }
 
         AsaDebug.ConstructingIsakmpSaPayload(output, IpContext);
         var sa = new SaPayload

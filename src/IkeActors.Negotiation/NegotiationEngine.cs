@@ -12,6 +12,8 @@ namespace IkeActors.Negotiation;
 public sealed class NegotiationEngine(GatewayContext context) : IDisposable
 {
     private readonly Dictionary<ulong, IkeSa> _sas = new();
+    /// <summary>Rekeyed IKE SAs (old initiator cookie -> new): the Quick Mode timers armed under the old cookie reach the new SA.</summary>
+    private readonly Dictionary<ulong, ulong> _rekeyed = new();
 
     /// <summary>IKE SAs still negotiating phase 1 that one gateway keeps at most (answers beyond are dropped).</summary>
     public int MaxHalfOpen { get; init; } = 256;
@@ -39,7 +41,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         else
         {
             var sa = IkeSa.StartInitiator(Context, match, peer, output);
-            _sas[sa.InitiatorCookie] = sa;
+            Track(sa);
         }
         Collect(output, start);
         return true;
@@ -68,7 +70,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
                 return;
             }
             var accepted = IkeSa.AcceptMainMode1(Context, new IPEndPoint(from.Address, from.Port), datagram, output);
-            if (accepted is not null) _sas[accepted.InitiatorCookie] = accepted;
+            if (accepted is not null) Track(accepted);
         }
         else
         {
@@ -81,6 +83,19 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     {
         var start = output.Actions.Count;
         if (_sas.TryGetValue(sa, out var ike)) ike.TimerFired(key, output);
+        else if (key.Kind is TimerKind.Phase2Rekey or TimerKind.Phase2Expire || (key.Kind == TimerKind.Retransmit && key.MessageId != 0))
+        {
+            // A Quick Mode moved to the SA that rekeyed its IKE SA keeps the timers armed under the old cookie.
+            for (var hops = 0; hops < 16 && _rekeyed.TryGetValue(sa, out var next); hops++)
+            {
+                if (_sas.TryGetValue(next, out var successor))
+                {
+                    if (successor.QuickModes.Any(q => q.MessageId == key.MessageId)) successor.TimerFired(key, output);
+                    break;
+                }
+                sa = next;
+            }
+        }
         Collect(output, start);
     }
 
@@ -146,14 +161,45 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         if (sa.State == MainModeState.MM_DELETED) throw new ArgumentException("the SA is deleted", nameof(sa));
         if (_sas.TryGetValue(sa.InitiatorCookie, out var existing) && existing.State != MainModeState.MM_DELETED)
             throw new InvalidOperationException($"an IKE SA with initiator cookie {sa.InitiatorCookie:x16} is already here");
-        _sas[sa.InitiatorCookie] = sa;
+        Track(sa);
     }
 
     public const int IsakmpPort = 500;
 
+    private void Track(IkeSa sa)
+    {
+        _sas[sa.InitiatorCookie] = sa;
+        // The peer's DELETE of an IKE SA it has rekeyed: the newer MM_ACTIVE SA with the same peer takes the IPsec SAs.
+        sa.SuccessorLookup = old =>
+            _sas.Values.Where(o => o != old && o.State == MainModeState.MM_ACTIVE && o.Peer.Address.Equals(old.Peer.Address) && o.RekeyedBy == 0)
+                .OrderByDescending(o => o.RekeyOf == old.InitiatorCookie).FirstOrDefault();
+    }
+
+    /// <summary>Starts the Main Mode that rekeys an IKE SA, unless a rekey with that peer already runs (the peer's, or ours).</summary>
+    private void StartPhase1Rekey(Phase1RekeyDue due, NegotiationOutput output)
+    {
+        if (!_sas.TryGetValue(due.Sa, out var old) || old.State != MainModeState.MM_ACTIVE || old.RekeyedBy != 0 || old.RekeyMatch is not { } match) return;
+        if (_sas.Values.Any(o => o != old && o.State != MainModeState.MM_DELETED && o.Peer.Address.Equals(old.Peer.Address)))
+        {
+            // Another SA with the peer is coming up or up: the peer rekeys already (avoids a rekey collision).
+            output.Add(new TraceEvent("phase1-rekey-due", "Main Mode", 0, "another IKE SA with the peer exists, not rekeyed"));
+            return;
+        }
+        var fresh = IkeSa.StartRekey(Context, match, old.Peer, output, IkeSa.NewCookie(Context.Environment), old.InitiatorCookie);
+        old.RekeyedBy = fresh.InitiatorCookie;
+        Track(fresh);
+    }
+
     /// <summary>Forgets deleted SAs, whichever way they were deleted (failure, peer, IkeSa.Delete, DeleteAll).</summary>
     private void Collect(NegotiationOutput output, int start)
     {
+        foreach (var due in output.Actions.Skip(start).OfType<Phase1RekeyDue>().ToList()) StartPhase1Rekey(due, output);
+        // A rekeying SA is MM_ACTIVE: the SA it replaces hands over its IPsec SAs and is deleted (make-before-break).
+        foreach (var up in output.Actions.Skip(start).OfType<Phase1Established>().ToList())
+            if (_sas.TryGetValue(up.Sa.InitiatorCookie, out var fresh) && fresh.RekeyOf != 0 && fresh.State == MainModeState.MM_ACTIVE
+                && _sas.TryGetValue(fresh.RekeyOf, out var old) && old.State == MainModeState.MM_ACTIVE)
+                old.FinishRekey(fresh, output);
+        foreach (var moved in output.Actions.Skip(start).OfType<Phase1Rekeyed>().ToList()) _rekeyed[moved.OldSa] = moved.NewSa;
         // RFC 2407 §4.6.3.3: on INITIAL-CONTACT, every other SA with that peer belongs to its previous life.
         foreach (var contact in output.Actions.Skip(start).OfType<InitialContactReceived>().ToList())
             foreach (var stale in _sas.Values.Where(s => s.InitiatorCookie != contact.Sa && s.Peer.Address.Equals(contact.Peer)

@@ -164,6 +164,47 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task A_Quick_Mode_without_a_common_transform_set_is_an_error_quick_mode_span_after_a_completed_main_mode()
+    {
+        var failed = TelemetryCapture.Read("ikev1.negotiations.failed", (A.Exchange, "quick_mode"), (A.FailureReason, "TransformSetMismatch")).Sum;
+        var activeIpsec = TelemetryCapture.Read("ikev1.ipsec_sa.active", (A.Role, "responder")).Sum;
+
+        // The initiator proposes 3DES/MD5 for phase 2; the responder's transform set is AES/SHA.
+        var text = File.ReadAllText(RepoPaths.SiteToSite("asa1-initiator.cfg"))
+            .Replace("transform-set TRANSFORM esp-aes esp-sha-hmac", "transform-set TRANSFORM esp-3des esp-md5-hmac", StringComparison.Ordinal);
+        var loaded = AsaConfigLoader.Load(text);
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+        using var left = new NegotiationEngine(new GatewayContext(loaded.Config, Left));
+        var lo = new NegotiationOutput();
+        ActivityTraceId traceId;
+        ulong cookie;
+        using (var root = TelemetryCapture.TestSource.StartActivity("test.quick-mode-failure"))
+        {
+            traceId = root!.TraceId;
+            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
+            (_, cookie) = await Pump(left, lo, 0);
+        }
+        Assert.Empty(lo.OfType<InstallIpsecSa>());
+
+        var spans = OurSpans(cookie);
+        Assert.Equal([traceId], spans.Select(s => s.TraceId).Distinct());
+        var mm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.MainModeSpan);
+        Assert.Equal(ActivityStatusCode.Ok, mm.Status);
+        var qm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.QuickModeSpan);
+        Assert.Equal(ActivityStatusCode.Error, qm.Status);
+        Assert.Equal("TransformSetMismatch", qm.GetTagItem(A.FailureReason));
+        Assert.Equal(mm.SpanId, qm.ParentSpanId);
+        var qm1 = Assert.Single(spans, s => s.OperationName == "QM1");
+        Assert.Equal(qm.SpanId, qm1.ParentSpanId);
+        Assert.Equal("TransformSetMismatch", qm1.GetTagItem(A.FailureReason));
+        Assert.DoesNotContain(spans, s => s.OperationName is "QM2" or "QM3");
+
+        Assert.Equal(failed + 1, TelemetryCapture.Read("ikev1.negotiations.failed", (A.Exchange, "quick_mode"), (A.FailureReason, "TransformSetMismatch")).Sum);
+        Assert.Equal(activeIpsec, TelemetryCapture.Read("ikev1.ipsec_sa.active", (A.Role, "responder")).Sum);
+        AssertNoSecrets([PreSharedKey]);
+    }
+
+    [Fact]
     public async Task A_reactivated_IKE_SA_continues_its_trace_with_new_spans_that_link_to_the_waking_call()
     {
         using var left = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), Left));

@@ -160,6 +160,43 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void An_initiator_in_the_middle_of_a_phase_2_rekey_is_restored_and_finishes_it_make_before_break()
+    {
+        using var lab = new Lab(LeftConfig, RightConfig);
+        lab.AcquireAndRun();
+        var oldPair = Assert.Single(lab.LeftOutput.OfType<InstallIpsecSa>()).Pair;
+        byte[]? qm2 = null;
+        lab.Tamper = (fromLeft, _, bytes) =>
+        {
+            if (!fromLeft && bytes[18] == QuickModeExchange && qm2 is null) { qm2 = bytes; return null; }
+            return bytes;
+        };
+        lab.FireTimers(left: true, TimerKind.Phase2Rekey);
+        lab.Run();
+        Assert.NotNull(qm2);
+        var sa = Assert.Single(lab.Left.Sas);
+        var snapshot = sa.Snapshot();
+        var oldSnapshot = snapshot.QuickModes.Single(q => q.MessageId == oldPair.MessageId);
+        var rekeySnapshot = snapshot.QuickModes.Single(q => q.MessageId != oldPair.MessageId);
+        Assert.Equal((rekeySnapshot.MessageId, oldPair.MessageId), (oldSnapshot.RekeyedBy, rekeySnapshot.RekeyOf));
+        Assert.Equal(QuickModeState.QM_WAIT_MSG2, rekeySnapshot.State);
+
+        var restored = Failover(lab, left: true, snapshot);
+        Assert.Contains(restored.QuickModes, q => q.RekeyOf == oldPair.MessageId);
+        lab.Tamper = null;
+        var start = lab.LeftOutput.Actions.Count;
+        lab.Left.Receive(qm2!, Lab.RightAddress, lab.LeftOutput);
+        lab.Run();
+        var after = lab.LeftOutput.Actions.Skip(start).ToList();
+        var installed = after.FindIndex(a => a is InstallIpsecSa i && i.Pair.MessageId == rekeySnapshot.MessageId);
+        var deleted = after.FindIndex(a => a is IpsecSaDeleted d && d.InboundSpi == oldPair.Inbound.Spi && d.Reason == "rekeyed");
+        Assert.True(installed >= 0 && deleted > installed, $"install at {installed}, delete at {deleted}");
+        AssertPairsMatch(((InstallIpsecSa)after[installed]).Pair, lab.RightOutput.OfType<InstallIpsecSa>().Last().Pair);
+        Assert.Single(restored.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Single(Assert.Single(lab.Right.Sas).QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+    }
+
+    [Fact]
     public void A_responder_waiting_for_qm3_is_restored_and_completes_the_quick_mode()
     {
         using var lab = new Lab(LeftConfig, RightConfig);

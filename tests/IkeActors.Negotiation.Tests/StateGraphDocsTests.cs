@@ -87,7 +87,9 @@ public class StateGraphDocsTests
             |---|---|
             | traffic with no SA (the data plane's key acquire) | `NegotiationEngine.Acquire` |
             | an ISAKMP datagram from a peer | `NegotiationEngine.Receive` |
-            | a timer it armed has fired | `NegotiationEngine.TimerFired` |
+            | a timer it armed has fired (retransmission, Phase1Rekey, Phase2Rekey, Phase2Expire, Dpd) | `NegotiationEngine.TimerFired` |
+            | the data plane counted kilobytes on a pair (our inbound SPI; a running total) | `NegotiationEngine.TrafficAccounted`, `IkeSa.TrafficAccounted` |
+            | the data plane received traffic from a peer (DPD: proof of liveness) | `NegotiationEngine.TrafficReceived`, `IkeSa.TrafficReceived` |
             | shutdown / `clear crypto isakmp sa` | `NegotiationEngine.DeleteAll`, `IkeSa.Delete` |
 
             Randomness (cookies, nonces, SPIs, message IDs) and DH key pairs come from the injected
@@ -98,18 +100,47 @@ public class StateGraphDocsTests
             |---|---|
             | `SendDatagram` | a datagram for the peer (`IsRetransmission` for a resend) |
             | `DebugEvent` | one ASA debug line (level-filtered like `debug crypto ikev1 <level>`) |
-            | `ArmTimer` / `CancelTimer` | retransmission (2 s doubling, 4 resends) and rekey timers |
+            | `ArmTimer` / `CancelTimer` | retransmission (2 s doubling, 4 resends), rekey, hard-lifetime and DPD timers |
             | `Phase1Established` | the IKE SA is `MM_ACTIVE` |
             | `InstallIpsecSa` | an inbound/outbound ESP SA pair with its keys (RFC 2409 §5.5 KEYMAT) |
             | `IpsecSaDeleted` | an installed pair is gone (the peer's DELETE, a local delete) |
             | `NegotiationFailed` | exchange and `FailureReason` (no proposal, authentication, proxy IDs, …) |
             | `IkeSaDeleted` | the IKE SA is gone; its host may forget it |
+            | `Phase1RekeyDue` | this IKE SA reached its Phase 1 rekey point: a new Main Mode with the peer (the engine starts it) |
+            | `Phase1Rekeyed` | the old IKE SA is gone, its IPsec SAs (by message ID, with their timers) belong to the new one |
+            | `PeerDead` | DPD got no answer: every SA with the peer is deleted without a DELETE |
             | `TraceEvent` | a step for tracing (drops of bad datagrams are traced, not logged) |
 
             Bad input never throws: a datagram that does not parse, decrypt or verify is dropped without
             touching the SA, except where the ASA aborts (MM5/MM6 that do not decrypt: "probably due to
             mismatched pre-shared key"). A repeated request is answered with the last response; responders
             hold at most `NegotiationEngine.MaxHalfOpen` SAs still in Main Mode.
+
+            ## Rekey and Dead Peer Detection
+
+            - **Phase 2** (RFC 2409 §5.5): at `Phase2Rekey` (85 % of the negotiated lifetime, "Starting P2
+              rekey timer") or at 85 % of the kilobyte lifetime (`TrafficAccounted`, "Pitcher: received
+              KEY_REKEY_IB") the initiator of the Quick Mode starts a new one for the same crypto map entry
+              and proxies ("IKE Initiator: Rekeying Phase 2"), make-before-break: the old pair is deleted
+              (DELETE, `IpsecSaDeleted`) only after the new one is installed. The responder arms the same
+              timers and leaves the rekey to the initiator; it drops the old pair on that DELETE ("IKE
+              Received delete for rekeyed centry") or at `Phase2Expire` (100 % of seconds or kilobytes,
+              "Pitcher: received key delete msg", DELETE sent).
+            - **Phase 1**: at `Phase1Rekey` (initiator 95 %, responder 75 %, so the original responder
+              normally goes first) the SA emits `Phase1RekeyDue` and the engine starts a new Main Mode
+              ("IKE Initiator: Rekeying Phase 1"; no INITIAL-CONTACT, no Quick Mode) unless another SA
+              with the peer is already coming up. When it is `MM_ACTIVE` the old SA hands its IPsec SAs
+              over and is deleted with a DELETE; the peer hands its own over on that DELETE ("IKE Received
+              delete for rekeyed SA"). IKEv1 IPsec SAs outlive their IKE SA.
+            - **DPD** (RFC 3706) with `isakmp keepalive threshold N retry M`: negotiated when both sides
+              sent the DPD vendor ID (`disable` sends none: "Keep-alive type for this connection: None").
+              After N seconds without a valid message or data-plane traffic from the peer, an encrypted
+              R-U-THERE (HASH + NOTIFY, SPI = cookies, 32-bit sequence number from a random start,
+              incremented) goes out, repeated every M seconds; a R-U-THERE is answered with a
+              R-U-THERE-ACK of the same number, and only an ACK of the current round counts. After the
+              ASA's three unanswered retransmissions: "IKE lost contact with remote peer, deleting
+              connection (keepalive type: DPD)", every SA with the peer is deleted, no DELETE sent.
+              `threshold infinite` answers but never asks.
 
             ## Persisting an IKE SA (snapshots)
 
@@ -120,7 +151,8 @@ public class StateGraphDocsTests
             g^xi, g^xr, Ni, Nr, ID bodies), tunnel group, NAT detection, SKEYID/SKEYID_d/a/e and Ka, the
             ISAKMP cipher's phase-1 and per-message-ID IVs, the last datagrams and retransmit count (a
             retransmitted request still gets the same answer), INITIAL-CONTACT sent, queued acquires and
-            every Quick Mode with its nonces, SPIs, transform, lifetimes, proxies and installed keys.
+            every Quick Mode with its nonces, SPIs, transform, lifetimes, proxies, installed keys, kilobytes
+            used and rekey links, and the DPD state (peer's vendor ID, sequence number, unanswered count).
             Crypto map entries are stored by name and sequence and looked up again on restore.
 
             | state | snapshot |
@@ -131,8 +163,8 @@ public class StateGraphDocsTests
 
             A snapshot holds the SA's derived keys (never the pre-shared key, g^xy or a DH private value):
             storage holding snapshots must be protected like the keys. Its `ToString` prints no secret;
-            `ClearSecrets()` zeroes its key arrays once written. Rekey timers are the host's (the engine has
-            no clock). A snapshot that is inconsistent (lengths, states, missing fields), for another
+            `ClearSecrets()` zeroes its key arrays once written. Rekey and expiry timers are the host's (the
+            engine has no clock; `ResumeTimers` re-arms retransmissions and DPD only). A snapshot that is inconsistent (lengths, states, missing fields), for another
             gateway address, or naming configuration that is gone is refused with `IkeSaSnapshotException`.
 
             The diagrams below are exported from the same configurations the live machines use

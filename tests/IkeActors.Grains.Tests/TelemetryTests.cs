@@ -205,6 +205,54 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task An_initiating_IKE_SA_grain_traces_MM1_to_QM3_with_the_even_messages_in_and_QM3_out()
+    {
+        var started = TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "main_mode"), (A.Role, "initiator")).Sum;
+        // The grain initiates (the responder ASA's configuration, traffic 192.168.2.10 -> 192.168.1.10);
+        // the test's engine answers with the other ASA's.
+        using var peer = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), Left));
+        var po = new NegotiationOutput();
+        var cookie = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
+        var grain = fixture.Cluster.Client.GetGrain<IIkeSaGrain>(IIkeSaGrain.KeyFor(Left.Address.ToString(), cookie));
+        ActivityTraceId traceId;
+        using (var root = TelemetryCapture.TestSource.StartActivity("test.initiator"))
+        {
+            traceId = root!.TraceId;
+            var result = await grain.StartInitiator(new AcquireRequest("192.168.2.10", "192.168.1.10", 1), 127);
+            var toPeer = result.Send.ToList();
+            for (var round = 0; round < 20 && toPeer.Count > 0; round++)
+            {
+                var next = new List<Datagram>();
+                foreach (var d in toPeer)
+                {
+                    var seen = po.Actions.Count;
+                    peer.Receive(d.Bytes, Right, po);
+                    foreach (var reply in po.Actions.Skip(seen).OfType<SendDatagram>())
+                        next.AddRange((await grain.Receive(new Datagram(reply.Datagram, Left.Address.ToString(), 500), 127)).Send);
+                }
+                toPeer = next;
+            }
+        }
+        Assert.Equal("MM_ACTIVE", await grain.GetState());
+        var pair = Assert.Single(po.OfType<InstallIpsecSa>()).Pair;
+
+        var spans = OurSpans(cookie);
+        Assert.Equal([traceId], spans.Select(s => s.TraceId).Distinct());
+        var mm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.MainModeSpan);
+        var qm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.QuickModeSpan);
+        Assert.Equal("initiator", mm.GetTagItem(A.Role));
+        Assert.Equal(ActivityStatusCode.Ok, qm.Status);
+        var messages = spans.Where(s => s.GetTagItem(A.Message) is not null).OrderBy(s => s.StartTimeUtc).ToList();
+        Assert.Equal(["MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "QM1", "QM2", "QM3"], messages.Select(s => s.OperationName));
+        Assert.Equal(["out", "in", "out", "in", "out", "in", "out", "in", "out"], messages.Select(s => (string?)s.GetTagItem(A.Direction)));
+        Assert.All(messages.Skip(6), s => Assert.Equal(qm.SpanId, s.ParentSpanId));
+        // The initiator's inbound SPI is the peer's outbound.
+        Assert.Equal(pair.Outbound.Spi.ToString("x8"), qm.GetTagItem(A.InboundSpi));
+        Assert.Equal(started + 1, TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "main_mode"), (A.Role, "initiator")).Sum);
+        AssertNoSecrets(SecretsOf(pair));
+    }
+
+    [Fact]
     public async Task A_reactivated_IKE_SA_continues_its_trace_with_new_spans_that_link_to_the_waking_call()
     {
         using var left = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), Left));

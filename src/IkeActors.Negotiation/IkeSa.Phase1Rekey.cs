@@ -68,6 +68,20 @@ public sealed partial class IkeSa
         return moved;
     }
 
+    /// <summary>
+    /// Pairs moved to <paramref name="successor"/> whose Phase 2 rekey was running on this (old) IKE SA: that
+    /// Quick Mode dies with this SA, so the rekey starts again on the new one.
+    /// </summary>
+    private static void RestartPhase2Rekeys(IkeSa successor, List<uint> moved, NegotiationOutput output)
+    {
+        foreach (var id in moved)
+        {
+            if (!successor._quickModes.TryGetValue(id, out var qm) || qm.RekeyedBy == 0 || successor._quickModes.ContainsKey(qm.RekeyedBy)) continue;
+            qm.RekeyedBy = 0;
+            successor.Phase2RekeyDue(qm, output);
+        }
+    }
+
     /// <summary>The peer deleted this SA and another MM_ACTIVE SA with it exists: the end of the peer's Phase 1 rekey.</summary>
     private bool HandOverOnPeerDelete(NegotiationOutput output)
     {
@@ -80,6 +94,7 @@ public sealed partial class IkeSa
         foreach (var qm in _quickModes.Values) qm.Delete(output, "peer deleted the IKE SA");
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "rekeyed"));
         Dispose();
+        RestartPhase2Rekeys(successor, moved, output);
         return true;
     }
 
@@ -89,6 +104,7 @@ public sealed partial class IkeSa
         var moved = MoveQuickModesTo(successor, output);
         output.Add(new Phase1Rekeyed(InitiatorCookie, successor.InitiatorCookie, Peer, moved));
         Delete(output, notifyPeer: true);
+        RestartPhase2Rekeys(successor, moved, output);
         return moved;
     }
 }

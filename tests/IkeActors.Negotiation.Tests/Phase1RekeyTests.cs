@@ -82,6 +82,33 @@ public class Phase1RekeyTests
     }
 
     [Fact]
+    public void A_phase_2_rekey_cut_short_by_the_phase_1_rekey_starts_again_on_the_new_IKE_SA()
+    {
+        using var lab = new Lab(Configs.Initiator, Configs.Responder);
+        lab.AcquireAndRun();
+        var (oldPair, _) = LabAssert.TunnelUp(lab);
+        lab.Tamper = (fromLeft, _, bytes) => fromLeft && bytes[18] == 32 ? null : bytes; // the left's QM1 is lost
+        lab.FireTimers(left: true, TimerKind.Phase2Rekey);
+        lab.Run();
+        Assert.Contains(lab.Left.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_WAIT_MSG2);
+        lab.Tamper = null;
+
+        lab.FireTimers(left: false, TimerKind.Phase1Rekey);
+        lab.Run();
+
+        var sa = Assert.Single(lab.Left.Sas);
+        Assert.NotEqual(oldPair.MessageId, sa.QuickModes.Single().MessageId);
+        Assert.Equal(2, LabAssert.Count(lab.LeftLines.Select(l => l.Contains("IKE Initiator: Rekeying Phase 2") ? "rekey" : ""), "rekey"));
+        var newLeft = lab.LeftOutput.OfType<InstallIpsecSa>().Last().Pair;
+        var newRight = lab.RightOutput.OfType<InstallIpsecSa>().Last().Pair;
+        Assert.NotEqual(oldPair.Inbound.Spi, newLeft.Inbound.Spi);
+        LabAssert.KeysMirror(newLeft, newRight);
+        Assert.Equal(newLeft.Inbound.Spi, Assert.Single(sa.QuickModes, q => q.State == QuickModeState.QM_ACTIVE).InboundSpi);
+        Assert.Equal(newRight.Inbound.Spi, Assert.Single(lab.Right.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE).InboundSpi);
+        Assert.Equal(oldPair.Inbound.Spi, Assert.Single(lab.LeftOutput.OfType<IpsecSaDeleted>()).InboundSpi);
+    }
+
+    [Fact]
     public void When_the_peer_is_already_rekeying_the_other_side_does_not_start_a_second_rekey()
     {
         using var lab = new Lab(Configs.Initiator, Configs.Responder);

@@ -100,6 +100,23 @@ public class Phase2RekeyTests
     }
 
     [Fact]
+    public void A_rekey_with_PFS_derives_fresh_keys_from_a_new_exchange()
+    {
+        static string Pfs(string c) => c.Edit("crypto map MAP interface outside", "crypto map MAP 10 set pfs group14\ncrypto map MAP interface outside");
+        using var lab = new Lab(Pfs(InitiatorWith("lifetime seconds 120")), Pfs(ResponderWith("lifetime seconds 120")));
+        lab.AcquireAndRun();
+        var (oldLeft, _) = LabAssert.TunnelUp(lab);
+        var oldKey = oldLeft.Outbound.EncryptionKey.ToArray();
+        lab.FireTimers(left: true, TimerKind.Phase2Rekey);
+        lab.Run();
+        var newLeft = lab.LeftOutput.OfType<InstallIpsecSa>().Last().Pair;
+        LabAssert.KeysMirror(newLeft, lab.RightOutput.OfType<InstallIpsecSa>().Last().Pair);
+        Assert.NotEqual(oldKey, newLeft.Outbound.EncryptionKey);
+        Assert.Equal(2, lab.LeftLines.Count(l => l.Contains("constructing pfs ke payload")));
+        Assert.Equal(oldLeft.Inbound.Spi, Assert.Single(lab.LeftOutput.OfType<IpsecSaDeleted>()).InboundSpi);
+    }
+
+    [Fact]
     public void The_responder_leaves_the_rekey_to_the_initiator()
     {
         using var lab = ShortLifetimes();

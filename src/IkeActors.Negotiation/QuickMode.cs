@@ -118,30 +118,14 @@ public sealed partial class QuickModeExchange : IDisposable
     {
         _sa.LogReceived(plain, output);
         IsakmpMessage.TryParseDecrypted(plain, out var message, out _);
-        byte[]? hash = null; byte[]? nonce = null; int afterHash = 0;
-        SaPayloadView sa = default; var haveSa = false;
+        var q = new QuickModePayloads();
         var idCount = 0;
         var responderLifetime = new List<(LifeType Type, ulong Value)>();
         foreach (var p in message.Payloads)
         {
+            if (ReadShared(p, ref q, output)) continue;
             switch ((PayloadType)p.Type)
             {
-                case PayloadType.Hash when hash is null:
-                    hash = p.Body.ToArray(); afterHash = p.Offset + p.Raw.Length;
-                    AsaDebug.ProcessingHashPayload(output, Context);
-                    break;
-                case PayloadType.SecurityAssociation when !haveSa:
-                    haveSa = SaPayloadView.TryParse(p.Raw, out sa, out _);
-                    AsaDebug.ProcessingSaPayload(output, Context);
-                    break;
-                case PayloadType.Nonce when nonce is null:
-                    nonce = p.Body.ToArray();
-                    AsaDebug.ProcessingNoncePayload(output, Context);
-                    break;
-                case PayloadType.KeyExchange:
-                    _peerPfsPublic = p.Body.ToArray();
-                    AsaDebug.ProcessingKePayload(output, Context);
-                    break;
                 case PayloadType.Identification:
                     AsaDebug.ProcessingIdPayload(output, Context);
                     if (IdPayloadView.TryParse(p.Raw, out var id, out _)) { LogId(id, output); idCount++; }
@@ -162,15 +146,15 @@ public sealed partial class QuickModeExchange : IDisposable
                     break;
             }
         }
-        if (hash is null || nonce is null || !haveSa)
+        if (q.Hash is null || q.Nonce is null || !q.HaveSa)
         {
             FailExchange(FailureReason.MalformedMessage, "QM2 lacks HASH, SA or nonce", output, notify: NotifyMessageType.PayloadMalformed);
             return;
         }
-        _nr = nonce;
+        _nr = q.Nonce;
         var expected = new byte[HashLength];
-        IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(afterHash, Messages.ChainEnd(plain) - afterHash), expected);
-        if (!IkePrf.FixedTimeEquals(expected, hash))
+        IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(q.AfterHash, Messages.ChainEnd(plain) - q.AfterHash), expected);
+        if (!IkePrf.FixedTimeEquals(expected, q.Hash))
         {
             FailExchange(FailureReason.AuthenticationFailed, "HASH(2) does not verify", output, notify: NotifyMessageType.InvalidHashInformation);
             return;
@@ -180,7 +164,7 @@ public sealed partial class QuickModeExchange : IDisposable
 
         // The responder's choice must be one of our offers (RFC 2408 §4.2).
         IpsecTransform? chosen = null;
-        foreach (var proposal in sa.Proposals)
+        foreach (var proposal in q.Sa.Proposals)
         {
             if (proposal.ProtocolId != ProtocolId.IpsecEsp || proposal.Spi.Length != 4) continue;
             foreach (var t in proposal.Transforms)
@@ -233,30 +217,14 @@ public sealed partial class QuickModeExchange : IDisposable
         AsaDebug.ResponderStartingQm(output, IpContext, MessageId);
         _sa.LogReceived(plain, output);
         IsakmpMessage.TryParseDecrypted(plain, out var message, out _);
-        byte[]? hash = null; byte[]? nonce = null; int afterHash = 0;
-        SaPayloadView sa = default; var haveSa = false;
+        var q = new QuickModePayloads();
         var ids = new List<ProxyId?>();
         var initialContact = false;
         foreach (var p in message.Payloads)
         {
+            if (ReadShared(p, ref q, output)) continue;
             switch ((PayloadType)p.Type)
             {
-                case PayloadType.Hash when hash is null:
-                    hash = p.Body.ToArray(); afterHash = p.Offset + p.Raw.Length;
-                    AsaDebug.ProcessingHashPayload(output, Context);
-                    break;
-                case PayloadType.SecurityAssociation when !haveSa:
-                    haveSa = SaPayloadView.TryParse(p.Raw, out sa, out _);
-                    AsaDebug.ProcessingSaPayload(output, Context);
-                    break;
-                case PayloadType.Nonce when nonce is null:
-                    nonce = p.Body.ToArray();
-                    AsaDebug.ProcessingNoncePayload(output, Context);
-                    break;
-                case PayloadType.KeyExchange:
-                    _peerPfsPublic = p.Body.ToArray();
-                    AsaDebug.ProcessingKePayload(output, Context);
-                    break;
                 case PayloadType.Identification:
                     AsaDebug.ProcessingIdPayload(output, Context);
                     if (IdPayloadView.TryParse(p.Raw, out var id, out _))
@@ -278,21 +246,21 @@ public sealed partial class QuickModeExchange : IDisposable
                     break;
             }
         }
-        if (hash is null || nonce is null || !haveSa)
+        if (q.Hash is null || q.Nonce is null || !q.HaveSa)
         {
             FailExchange(FailureReason.MalformedMessage, "QM1 lacks HASH, SA or nonce", output, notify: NotifyMessageType.PayloadMalformed);
             return false;
         }
         var expected = new byte[HashLength];
-        IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(afterHash, Messages.ChainEnd(plain) - afterHash), expected);
-        if (!IkePrf.FixedTimeEquals(expected, hash))
+        IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(q.AfterHash, Messages.ChainEnd(plain) - q.AfterHash), expected);
+        if (!IkePrf.FixedTimeEquals(expected, q.Hash))
         {
             FailExchange(FailureReason.AuthenticationFailed, "HASH(1) does not verify", output, notify: NotifyMessageType.InvalidHashInformation);
             return false;
         }
         _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
         _sa.PeerAlive(output);
-        _ni = nonce;
+        _ni = q.Nonce;
         _lastReceived = datagram.ToArray();
 
         // RFC 2409 §5.5: without IDs the proxies are the two gateways' addresses.
@@ -324,7 +292,7 @@ public sealed partial class QuickModeExchange : IDisposable
         var lifetime = match.Entry.EffectiveLifetime(_sa.Gateway.Config.GlobalSaLifetime);
         var ours = TransformsOf(match.Entry, lifetime);
         (int Proposal, int Transform, IpsecTransform Offered, uint Spi)? choice = null;
-        foreach (var proposal in sa.Proposals)
+        foreach (var proposal in q.Sa.Proposals)
         {
             if (proposal.ProtocolId != ProtocolId.IpsecEsp) continue;
             if (proposal.Spi.Length != 4) { AsaDebug.InvalidEspSpiSize(output, Context, proposal.Spi.Length); continue; }
@@ -448,6 +416,43 @@ public sealed partial class QuickModeExchange : IDisposable
         _sa.LogAndCancel(MessageId, output);
         if (!Install(output)) return;
         Complete(output);
+    }
+
+    /// <summary>The payloads both Quick Mode messages carry (RFC 2409 §5.5): HASH, SA, nonce, and KE with PFS.</summary>
+    private ref struct QuickModePayloads
+    {
+        public byte[]? Hash;
+        public int AfterHash;
+        public byte[]? Nonce;
+        public SaPayloadView Sa;
+        public bool HaveSa;
+    }
+
+    /// <summary>Reads a shared payload (the first of each kind) and says so; false for the others.</summary>
+    private bool ReadShared(PayloadEntry p, ref QuickModePayloads q, NegotiationOutput output)
+    {
+        switch ((PayloadType)p.Type)
+        {
+            case PayloadType.Hash when q.Hash is null:
+                q.Hash = p.Body.ToArray();
+                q.AfterHash = p.Offset + p.Raw.Length;
+                AsaDebug.ProcessingHashPayload(output, Context);
+                return true;
+            case PayloadType.SecurityAssociation when !q.HaveSa:
+                q.HaveSa = SaPayloadView.TryParse(p.Raw, out q.Sa, out _);
+                AsaDebug.ProcessingSaPayload(output, Context);
+                return true;
+            case PayloadType.Nonce when q.Nonce is null:
+                q.Nonce = p.Body.ToArray();
+                AsaDebug.ProcessingNoncePayload(output, Context);
+                return true;
+            case PayloadType.KeyExchange:
+                _peerPfsPublic = p.Body.ToArray();
+                AsaDebug.ProcessingKePayload(output, Context);
+                return true;
+            default:
+                return false;
+        }
     }
 
     // ------------------------------------------------------------------ common

@@ -486,25 +486,7 @@ public sealed partial class IkeSa : IDisposable
         _machine.Fire(MainModeTrigger.ReceivedMm4);
 
         // MM5: ID, HASH_I, IOS keepalive, DPD vendor ID (RFC 2409 §5, RFC 3706 §2.1).
-        var (id, idBody) = OwnId();
-        _idiiBody = idBody;
-        AsaDebug.ConstructingIdPayload(output, Context);
-        AsaDebug.ConstructingHashPayload(output, Context);
-        AsaDebug.ComputingHashForIsakmp(output, Context);
-        var hash = ComputeHash(initiator: true);
-        AsaDebug.ConstructingIosKeepAlivePayload(output, IpContext, 32767, 32767);
-        var payloads = new List<IIsakmpPayload>
-        {
-            id,
-            new HashPayload { HashData = hash },
-            new IosKeepalivePayload { KeepaliveInterval = 32767, RetryInterval = 32767 },
-        };
-        // `isakmp keepalive disable`: the ASA does not negotiate DPD at all (no vendor ID, RFC 3706 §5.1).
-        if (!Keepalive.Disabled)
-        {
-            AsaDebug.ConstructingDpdVidPayload(output, Context);
-            payloads.Add(Vid(VendorIds.Dpd));
-        }
+        var payloads = AuthenticationPayloads(initiator: true, output);
         SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
         ArmRetransmit(0, 0, output);
         LogNatStatus(nat, output);
@@ -626,25 +608,8 @@ public sealed partial class IkeSa : IDisposable
         LogNatStatus(_pendingNat, output);
         AsaDebug.ConnectionLandedOnTunnelGroup(output, IpContext, TunnelGroup!);
 
-        var (id, ownBody) = OwnId();
-        _idirBody = ownBody;
-        AsaDebug.ConstructingIdPayload(output, Context);
-        AsaDebug.ConstructingHashPayload(output, Context);
-        AsaDebug.ComputingHashForIsakmp(output, Context);
-        var hash = ComputeHash(initiator: false);
-        AsaDebug.ConstructingIosKeepAlivePayload(output, IpContext, 32767, 32767);
-        var payloads = new List<IIsakmpPayload>
-        {
-            id,
-            new HashPayload { HashData = hash },
-            new IosKeepalivePayload { KeepaliveInterval = 32767, RetryInterval = 32767 },
-        };
-        // `isakmp keepalive disable`: the ASA does not negotiate DPD at all (no vendor ID, RFC 3706 §5.1).
-        if (!Keepalive.Disabled)
-        {
-            AsaDebug.ConstructingDpdVidPayload(output, Context);
-            payloads.Add(Vid(VendorIds.Dpd));
-        }
+        // MM6: ID, HASH_R, IOS keepalive, DPD vendor ID.
+        var payloads = AuthenticationPayloads(initiator: false, output);
         _machine.Fire(MainModeTrigger.ReceivedMm5);
         SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
         output.Add(new TraceEvent("MM6", "Main Mode", 0, "sent"));
@@ -750,6 +715,34 @@ public sealed partial class IkeSa : IDisposable
         if (initiator) IkeHashes.HashI(_transform.CryptoHash, _keys!.Skeyid, _gxi, _gxr, ckyI, ckyR, _saiBody, _idiiBody, hash);
         else IkeHashes.HashR(_transform.CryptoHash, _keys!.Skeyid, _gxi, _gxr, ckyI, ckyR, _saiBody, _idirBody, hash);
         return hash;
+    }
+
+    /// <summary>
+    /// The payloads of MM5 (initiator) or MM6 (responder): our ID, HASH_I or HASH_R (RFC 2409 §5),
+    /// the IOS keepalive proposal, and the DPD vendor ID unless keepalives are disabled.
+    /// </summary>
+    private List<IIsakmpPayload> AuthenticationPayloads(bool initiator, NegotiationOutput output)
+    {
+        var (id, idBody) = OwnId();
+        if (initiator) _idiiBody = idBody; else _idirBody = idBody;
+        AsaDebug.ConstructingIdPayload(output, Context);
+        AsaDebug.ConstructingHashPayload(output, Context);
+        AsaDebug.ComputingHashForIsakmp(output, Context);
+        var hash = ComputeHash(initiator);
+        AsaDebug.ConstructingIosKeepAlivePayload(output, IpContext, 32767, 32767);
+        var payloads = new List<IIsakmpPayload>
+        {
+            id,
+            new HashPayload { HashData = hash },
+            new IosKeepalivePayload { KeepaliveInterval = 32767, RetryInterval = 32767 },
+        };
+        // `isakmp keepalive disable`: the ASA does not negotiate DPD at all (no vendor ID, RFC 3706 §5.1).
+        if (!Keepalive.Disabled)
+        {
+            AsaDebug.ConstructingDpdVidPayload(output, Context);
+            payloads.Add(Vid(VendorIds.Dpd));
+        }
+        return payloads;
     }
 
     private (IdPayload Payload, byte[] Body) OwnId()

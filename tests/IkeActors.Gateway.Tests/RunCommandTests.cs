@@ -41,6 +41,11 @@ public class RunCommandTests
                 Assert.Contains("Crypto map tag: MAP, seq num: 10, local addr: 10.0.0.2", ipsec.Stdout);
                 Assert.Contains("local ident (addr/mask/prot/port): (192.168.2.0/255.255.255.0/1/0)", ipsec.Stdout);
                 Assert.Contains("transform: esp-aes esp-sha-hmac no compression", ipsec.Stdout);
+                var otherPeer = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "ipsec", "sa", "peer", "10.9.9.9", "--node", "127.0.0.1:30042"]);
+                Assert.True(otherPeer.Code == 0, otherPeer.Stdout + otherPeer.Stderr);
+                Assert.Equal("There are no ipsec sas\n", otherPeer.Stdout);
+                var thisPeer = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "ipsec", "sa", "peer", "10.0.0.1", "--node", "127.0.0.1:30042"]);
+                Assert.Contains("current_peer: 10.0.0.1", thisPeer.Stdout);
             }
             finally { left.Stop(); }
         }

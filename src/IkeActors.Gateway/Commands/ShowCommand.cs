@@ -26,10 +26,21 @@ public static class ShowCommand
         var isakmpSa = new Command("sa", "show crypto isakmp sa");
         var ipsec = new Command("ipsec", "IPsec SAs");
         var ipsecSa = new Command("sa", "show crypto ipsec sa");
+        var peer = new Argument<string[]>("peer") { Description = "`peer ADDRESS`: only the SAs with that peer", Arity = ArgumentArity.ZeroOrMore };
         isakmpSa.Options.Add(node);
         ipsecSa.Options.Add(node);
-        isakmpSa.SetAction((parse, ct) => Run(parse.GetValue(node)!, output, error, IsakmpSa, ct));
-        ipsecSa.SetAction((parse, ct) => Run(parse.GetValue(node)!, output, error, IpsecSa, ct));
+        ipsecSa.Arguments.Add(peer);
+        isakmpSa.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, IsakmpSa, ct));
+        ipsecSa.SetAction(async (parse, ct) =>
+        {
+            var words = parse.GetValue(peer) ?? [];
+            if (words.Length != 0 && (words.Length != 2 || words[0] != "peer" || !IPAddress.TryParse(words[1], out _)))
+            {
+                await error.WriteLineAsync("ERROR: % Invalid input detected: expected `show crypto ipsec sa [peer ADDRESS]`");
+                return 1;
+            }
+            return await Run(parse.GetValue(node)!, words.Length == 2 ? words[1] : null, output, error, IpsecSa, ct);
+        });
         isakmp.Subcommands.Add(isakmpSa);
         ipsec.Subcommands.Add(ipsecSa);
         crypto.Subcommands.Add(isakmp);
@@ -54,7 +65,7 @@ public static class ShowCommand
         return text.Length == 0 ? "There are no ipsec sas\n" : text.ToString();
     }
 
-    private static async Task<int> Run(string node, TextWriter output, TextWriter error,
+    private static async Task<int> Run(string node, string? peerFilter, TextWriter output, TextWriter error,
         Func<IClusterClient, IReadOnlyList<string>, Task<string>> render, CancellationToken ct)
     {
         if (!IPEndPoint.TryParse(node, out var gateway))
@@ -75,6 +86,8 @@ public static class ShowCommand
             await host.StartAsync(timeout.Token);
             var client = host.Services.GetRequiredService<IClusterClient>();
             var keys = await client.GetGrain<ISaDirectoryGrain>(0).List();
+            // IKE SA grains are named "peer/cookie": the peer filter needs no grain call.
+            if (peerFilter is not null) keys = keys.Where(k => k.StartsWith(peerFilter + "/", StringComparison.Ordinal)).ToList();
             await output.WriteAsync(await render(client, keys));
             await host.StopAsync(CancellationToken.None);
             return 0;

@@ -15,6 +15,7 @@ public static class CliApp
         root.Subcommands.Add(ExplainCommand.Create(output, error));
         root.Subcommands.Add(RunCommand.Create(output, error));
         root.Subcommands.Add(ShowCommand.Create(output, error));
+        root.Subcommands.Add(DebugCommand.Create(output, error));
         return root;
     }
 

@@ -53,6 +53,10 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
         Channel.CreateBounded<(byte[], IPEndPoint)>(new BoundedChannelOptions(options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<string, string> _states = new();
     private long _dropped, _malformed;
+    private volatile int _hubLevel;
+
+    /// <summary>The level grains format at: the console's, or higher while an operator runs `debug crypto ikev1 N`.</summary>
+    private int Level => Math.Max(options.DebugLevel, _hubLevel);
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.Client.LocalEndPoint!;
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -62,7 +66,19 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
     {
         logger.LogInformation("ISAKMP front-end listening on udp {EndPoint}", LocalEndPoint);
         var workers = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => Task.Run(() => Work(stoppingToken), stoppingToken));
-        return Task.WhenAll(workers.Append(Task.Run(() => Receive(stoppingToken), stoppingToken)));
+        return Task.WhenAll(workers.Append(Task.Run(() => Receive(stoppingToken), stoppingToken)).Append(Task.Run(() => WatchDebugHub(stoppingToken), stoppingToken)));
+    }
+
+    /// <summary>Learns, every two seconds, whether an operator session wants debug lines and at which level.</summary>
+    private async Task WatchDebugHub(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try { _hubLevel = await grains.GetGrain<IDebugHubGrain>(0).GetLevel(); }
+            catch (Exception e) when (e is not OperationCanceledException) { _hubLevel = 0; }
+            try { await Task.Delay(TimeSpan.FromSeconds(2), ct); }
+            catch (OperationCanceledException) { return; }
+        }
     }
 
     private async Task Receive(CancellationToken ct)
@@ -104,7 +120,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
             Interlocked.Increment(ref _dropped);
             return;
         }
-        var result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port), options.DebugLevel);
+        var result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port), Level);
         Track(key, result.State);
         await Emit(result);
     }
@@ -112,7 +128,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
     /// <summary>Starts negotiation for traffic the data plane could not send (the key acquire).</summary>
     public async Task Acquire(IPAddress peer, AcquireRequest acquire)
     {
-        var result = await grains.GetGrain<ITunnelGrain>(peer.ToString()).Acquire(acquire, options.DebugLevel);
+        var result = await grains.GetGrain<ITunnelGrain>(peer.ToString()).Acquire(acquire, Level);
         var current = await grains.GetGrain<ITunnelGrain>(peer.ToString()).GetCurrentIkeSa();
         if (current is not null) Track(current, result.State);
         await Emit(result);
@@ -134,16 +150,24 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
 
     private async Task Emit(IkeStepResult result)
     {
-        foreach (var line in result.DebugLines) Console.WriteLine(line);
+        Print(result.DebugLines);
         foreach (var d in result.Send)
             await _socket.SendAsync(d.Bytes, options.Real(new IPEndPoint(IPAddress.Parse(d.Address), d.Port)));
     }
 
     public void Send(Datagram datagram, IReadOnlyList<string> debugLines)
     {
-        foreach (var line in debugLines) Console.WriteLine(line);
+        Print(debugLines);
         if (datagram.Bytes.Length > 0)
             _socket.Send(datagram.Bytes, options.Real(new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port)));
+    }
+
+    /// <summary>Debug lines go to this node's console (when `--debug` is on) and to operator sessions.</summary>
+    private void Print(IReadOnlyList<string> lines)
+    {
+        if (lines.Count == 0) return;
+        if (options.DebugLevel > 0) foreach (var line in lines) Console.WriteLine(line);
+        if (_hubLevel > 0) _ = grains.GetGrain<IDebugHubGrain>(0).Publish(lines);
     }
 
     public override void Dispose()

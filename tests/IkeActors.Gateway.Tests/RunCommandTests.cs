@@ -50,6 +50,14 @@ public class RunCommandTests
                 Assert.Equal("There are no ipsec sas\n", otherPeer.Stdout);
                 var thisPeer = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "ipsec", "sa", "peer", "10.0.0.1", "--node", "127.0.0.1:30042"]);
                 Assert.Contains("current_peer: 10.0.0.1", thisPeer.Stdout);
+
+                // clear crypto isakmp sa on the initiator: it deletes and tells the peer (ESP SPIs, then ISAKMP).
+                var clear = ProcessRunner.Run("dotnet", [dll, "clear", "crypto", "isakmp", "sa", "10.0.0.2", "--node", "127.0.0.1:30041"]);
+                Assert.True(clear.Code == 0, clear.Stdout + clear.Stderr);
+                Assert.Contains("1 IKE SA(s) cleared", clear.Stdout);
+                await Task.Delay(1000);
+                var after = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "isakmp", "sa", "--node", "127.0.0.1:30042"]);
+                Assert.Contains("There are no IKEv1 SAs", after.Stdout);
             }
             finally { left.Stop(); debug.Stop(); }
         }

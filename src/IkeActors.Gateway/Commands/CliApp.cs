@@ -16,6 +16,7 @@ public static class CliApp
         root.Subcommands.Add(RunCommand.Create(output, error));
         root.Subcommands.Add(ShowCommand.Create(output, error));
         root.Subcommands.Add(DebugCommand.Create(output, error));
+        root.Subcommands.Add(ClearCommand.Create(output, error));
         return root;
     }
 

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Net;
+using IkeActors.Gateway.Hosting;
+using IkeActors.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace IkeActors.Gateway.Commands;
+
+/// <summary>`ikeactors clear crypto isakmp sa [PEER]`: deletes IKE SAs (and their IPsec SAs) across the cluster.</summary>
+public static class ClearCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var node = new Option<string>("--node") { Description = "ADDRESS:PORT of a node's Orleans gateway", DefaultValueFactory = _ => $"127.0.0.1:{GatewayHost.DefaultGatewayPort}" };
+        var peer = new Argument<string?>("peer") { Description = "Only the SAs with this peer", Arity = ArgumentArity.ZeroOrOne };
+        var sa = new Command("sa", "clear crypto isakmp sa [peer]");
+        sa.Arguments.Add(peer);
+        sa.Options.Add(node);
+        sa.SetAction((parse, ct) => Run(parse.GetValue(node)!, parse.GetValue(peer), output, error, ct));
+        var isakmp = new Command("isakmp", "IKE SAs");
+        isakmp.Subcommands.Add(sa);
+        var crypto = new Command("crypto", "IKE and IPsec SAs");
+        crypto.Subcommands.Add(isakmp);
+        var clear = new Command("clear", "Delete SAs of a running concentrator");
+        clear.Subcommands.Add(crypto);
+        return clear;
+    }
+
+    private static async Task<int> Run(string node, string? peer, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        if (!IPEndPoint.TryParse(node, out var gateway) || (peer is not null && !IPAddress.TryParse(peer, out _)))
+        {
+            await error.WriteLineAsync("ERROR: % Invalid input detected: expected `clear crypto isakmp sa [PEER-ADDRESS]`");
+            return 1;
+        }
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client => client
+            .UseStaticClustering(gateway)
+            .Configure<ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; }));
+        using var host = builder.Build();
+        try
+        {
+            await host.StartAsync(ct);
+            var client = host.Services.GetRequiredService<IClusterClient>();
+            var directory = client.GetGrain<ISaDirectoryGrain>(0);
+            var cleared = 0;
+            foreach (var key in await directory.List())
+            {
+                if (peer is not null && !key.StartsWith(peer + "/", StringComparison.Ordinal)) continue;
+                if (await client.GetGrain<IIkeSaAdmin>(key).Clear()) cleared++;
+                await directory.Remove(key);
+            }
+            await output.WriteLineAsync($"{cleared} IKE SA(s) cleared");
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        }
+        catch (Exception e) when (e is Orleans.Runtime.OrleansException or System.Net.Sockets.SocketException)
+        {
+            await error.WriteLineAsync($"ERROR: cannot reach the node at {node}: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using IkeActors.Negotiation;
+
+namespace IkeActors.Grains;
+
+public sealed partial class IkeSaGrain : IIkeSaAdmin
+{
+    public async Task<bool> Clear()
+    {
+        if (_sa is null || _sa.State == MainModeState.MM_DELETED) return false;
+        var output = new NegotiationOutput(_timerDebugLevel);
+        _sa.Delete(output);
+        var result = Apply(output);
+        await PersistIfCompleted(output);
+        foreach (var d in result.Send) transmitter.Send(d, result.DebugLines);
+        if (result.Send.Count == 0 && result.DebugLines.Count > 0) transmitter.Send(new Datagram([], "", 0), result.DebugLines);
+        return true;
+    }
+}

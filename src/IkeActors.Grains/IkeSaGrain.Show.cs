@@ -3,9 +3,17 @@ using IkeActors.Negotiation.Show;
 
 namespace IkeActors.Grains;
 
-public sealed partial class IkeSaGrain
+public sealed partial class IkeSaGrain : IIkeSaReport
 {
     private DateTime? _lastInstall;
+    private DateTime? _phase1At;
+
+    public Task<string?> ShowVpnSessionDetail(int index)
+    {
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return Task.FromResult<string?>(null);
+        var now = DateTime.UtcNow;
+        return Task.FromResult<string?>(ShowCommands.VpnSessionDetail(index, _sa, _phase1At ?? now, now - (_lastInstall ?? now), now));
+    }
 
     public Task<string> GetSilo() => Task.FromResult(RuntimeIdentity);
 

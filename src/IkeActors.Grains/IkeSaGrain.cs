@@ -173,6 +173,9 @@ public sealed partial class IkeSaGrain(
                 case InstallIpsecSa:
                     _lastInstall = DateTime.UtcNow;
                     break;
+                case Phase1Established:
+                    _phase1At = DateTime.UtcNow;
+                    break;
                 case NegotiationFailed f:
                     logger.LogInformation("{Exchange} with {Peer} failed: {Reason}", f.Exchange, _sa?.Peer, f.Reason);
                     break;

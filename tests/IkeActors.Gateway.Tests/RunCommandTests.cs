@@ -51,7 +51,18 @@ public class RunCommandTests
                 var thisPeer = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "ipsec", "sa", "peer", "10.0.0.1", "--node", "127.0.0.1:30042"]);
                 Assert.Contains("current_peer: 10.0.0.1", thisPeer.Stdout);
 
-                // clear crypto isakmp sa on the initiator: it deletes and tells the peer (ESP SPIs, then ISAKMP).
+                var sessions = ProcessRunner.Run("dotnet", [dll, "show", "vpn-sessiondb", "detail", "l2l", "--node", "127.0.0.1:30041"]);
+                Assert.True(sessions.Code == 0, sessions.Stdout + sessions.Stderr);
+                Assert.Contains("Session Type: LAN-to-LAN Detailed", sessions.Stdout);
+                Assert.Contains(" Connection   : 10.0.0.2", sessions.Stdout);
+                Assert.Contains("IKE Neg Mode : Main", sessions.Stdout);
+                Assert.Contains("Encryption   : 3DES", sessions.Stdout);     // the seed's policy: 3des, sha, group 2
+                Assert.Contains("Hashing      : SHA1", sessions.Stdout);
+                Assert.Contains("D/H Group    : 2", sessions.Stdout);
+                Assert.Contains("Rekey Int (T): 3600 Seconds", sessions.Stdout); // the responder's shorter lifetime won
+                Assert.Contains("Local Addr   : 192.168.1.0/255.255.255.0", sessions.Stdout);
+
+                                // clear crypto isakmp sa on the initiator: it deletes and tells the peer (ESP SPIs, then ISAKMP).
                 var clear = ProcessRunner.Run("dotnet", [dll, "clear", "crypto", "isakmp", "sa", "10.0.0.2", "--node", "127.0.0.1:30041"]);
                 Assert.True(clear.Code == 0, clear.Stdout + clear.Stderr);
                 Assert.Contains("1 IKE SA(s) cleared", clear.Stdout);

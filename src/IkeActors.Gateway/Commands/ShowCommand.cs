@@ -46,6 +46,15 @@ public static class ShowCommand
         crypto.Subcommands.Add(isakmp);
         crypto.Subcommands.Add(ipsec);
         show.Subcommands.Add(crypto);
+        // show vpn-sessiondb detail l2l
+        var sessionDb = new Command("vpn-sessiondb", "VPN sessions");
+        var detail = new Command("detail", "Detailed sessions");
+        var l2l = new Command("l2l", "show vpn-sessiondb detail l2l");
+        l2l.Options.Add(node);
+        l2l.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, SessionsDetail, ct));
+        detail.Subcommands.Add(l2l);
+        sessionDb.Subcommands.Add(detail);
+        show.Subcommands.Add(sessionDb);
         return show;
     }
 
@@ -56,6 +65,15 @@ public static class ShowCommand
         foreach (var key in keys)
             if (await client.GetGrain<IIkeSaGrain>(key).ShowIsakmpEntry(n + 1) is { } entry) { n++; entries.Append(entry); }
         return n == 0 ? "There are no IKEv1 SAs\n" : ShowCommands.IsakmpHeader(n) + entries;
+    }
+
+    private static async Task<string> SessionsDetail(IClusterClient client, IReadOnlyList<string> keys)
+    {
+        var text = new StringBuilder();
+        var index = 0;
+        foreach (var key in keys)
+            if (await client.GetGrain<IIkeSaReport>(key).ShowVpnSessionDetail(index + 1) is { } block) { index++; text.Append(block); }
+        return index == 0 ? "INFO: There are presently no active sessions of the type specified\n" : "Session Type: LAN-to-LAN Detailed\n" + text;
     }
 
     private static async Task<string> IpsecSa(IClusterClient client, IReadOnlyList<string> keys)

@@ -123,4 +123,91 @@ public static class ShowCommands
         var esp = 8 + iv + iv + 2 + icv;   // header, IV, padding to a block, pad length + next header, ICV
         return (20 + esp, esp);
     }
+
+    /// <summary>
+    /// One session of `show vpn-sessiondb detail l2l` (format of ../shared/reference/asa-show):
+    /// the IKE SA and its IPsec SAs. Byte and packet counts come from the data plane (0 until one reports).
+    /// </summary>
+    public static string VpnSessionDetail(int index, IkeSa sa, DateTime phase1Utc, TimeSpan sincePhase2, DateTime nowUtc)
+    {
+        var t = sa.Transform;
+        var pairs = sa.QuickModes.Where(q => q.State == QuickModeState.QM_ACTIVE && q.Installed is not null).Select(q => q.Installed!).ToList();
+        var ike = t is null ? "" : IkeCipherName(t);
+        var duration = nowUtc - phase1Utc;
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $" Connection   : {sa.Peer.Address}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Index        : {index,-22} IP Addr      : {sa.Peer.Address}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Protocol     : {"IPSecLAN2LAN",-22} Encryption   : {(pairs.Count > 0 ? EspCipherName(pairs[0].Transform) : ike)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Bytes Tx     : {0,-22} Bytes Rx     : {0}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Login Time   : {phase1Utc:HH:mm:ss} UTC {phase1Utc:ddd MMM d yyyy}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Duration     : {(int)duration.TotalHours}:{duration.Minutes:00}:{duration.Seconds:00}\n");
+        sb.Append(" Filter Name  :\n  \n");
+        sb.Append(CultureInfo.InvariantCulture, $" IKE Sessions: 1 IPSec Sessions: {pairs.Count}\n  \n");
+        if (t is not null)
+        {
+            var left = Math.Max(0, t.LifetimeSeconds - (int)duration.TotalSeconds);
+            sb.Append(" IKE:\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Session ID   : 1\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   UDP Src Port : {500,-22} UDP Dst Port : {sa.Peer.Port}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   IKE Neg Mode : {"Main",-22} Auth Mode    : preSharedKeys\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Encryption   : {ike,-22} Hashing      : {HashName(t.Hash)}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Rekey Int (T): {t.LifetimeSeconds + " Seconds",-22} Rekey Left(T): {left} Seconds\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   D/H Group    : {(int)t.Group}\n  \n");
+        }
+        var id = 2;
+        foreach (var p in pairs)
+        {
+            var left = Math.Max(0, p.LifetimeSeconds - (int)sincePhase2.TotalSeconds);
+            sb.Append(" IPSec:\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Session ID   : {id++}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Local Addr   : {Ident(p.Local)}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Remote Addr  : {Ident(p.Remote)}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Encryption   : {EspCipherName(p.Transform),-22} Hashing      : {EspHashName(p.Transform)}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Encapsulation: {(p.Transform.Mode == IkeActors.Protocol.EncapsulationMode.Transport ? "Transport" : "Tunnel"),-22} PFS Group    : {(p.Transform.PfsGroup is { } g ? ((int)g).ToString(CultureInfo.InvariantCulture) : "none")}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Rekey Int (T): {p.LifetimeSeconds + " Seconds",-22} Rekey Left(T): {left} Seconds\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Bytes Tx     : {0,-22} Bytes Rx     : {0}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Pkts Tx      : {0,-22} Pkts Rx      : {0}\n  \n");
+        }
+        return sb.ToString();
+    }
+
+    private static string Ident(IkeActors.Config.Lookup.ProxyId p) =>
+        p.Prefix is { } prefix ? $"{prefix.Address}/{prefix.MaskAddress}" : p.ToString();
+
+    private static string IkeCipherName(Phase1Transform t) => t.Encryption switch
+    {
+        IkeActors.Protocol.OakleyEncryption.AesCbc => "AES" + t.KeyLengthBits,
+        IkeActors.Protocol.OakleyEncryption.TripleDesCbc => "3DES",
+        IkeActors.Protocol.OakleyEncryption.DesCbc => "DES",
+        var other => other.ToString(),
+    };
+
+    private static string HashName(IkeActors.Protocol.OakleyHash h) => h switch
+    {
+        IkeActors.Protocol.OakleyHash.Md5 => "MD5",
+        IkeActors.Protocol.OakleyHash.Sha => "SHA1",
+        IkeActors.Protocol.OakleyHash.Sha2_256 => "SHA256",
+        IkeActors.Protocol.OakleyHash.Sha2_384 => "SHA384",
+        IkeActors.Protocol.OakleyHash.Sha2_512 => "SHA512",
+        var other => other.ToString(),
+    };
+
+    private static string EspCipherName(IpsecTransform t) => t.Cipher switch
+    {
+        IkeActors.Protocol.EspTransformId.Aes => "AES" + t.KeyLengthBits,
+        IkeActors.Protocol.EspTransformId.TripleDes => "3DES",
+        IkeActors.Protocol.EspTransformId.Des => "DES",
+        IkeActors.Protocol.EspTransformId.Null => "NULL",
+        var other => other.ToString(),
+    };
+
+    private static string EspHashName(IpsecTransform t) => t.Integrity switch
+    {
+        IkeActors.Protocol.IpsecAuthAlgorithm.HmacMd5 => "MD5",
+        IkeActors.Protocol.IpsecAuthAlgorithm.HmacSha => "SHA1",
+        IkeActors.Protocol.IpsecAuthAlgorithm.HmacSha2_256 => "SHA256",
+        IkeActors.Protocol.IpsecAuthAlgorithm.HmacSha2_384 => "SHA384",
+        IkeActors.Protocol.IpsecAuthAlgorithm.HmacSha2_512 => "SHA512",
+        _ => "none",
+    };
 }

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)        # independent ISAKMP decoder (Protocol tests)
 command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server) # Orleans clustering through Redis (Gateway tests)
+command -v swanctl >/dev/null 2>&1 || need_pkgs+=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins) # real peer (Interop tests)
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)      # the seed's golden checker (Negotiation, Samples tests)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)    # headless rendering of the explain HTML report (Explain tests)
 if ((${#need_pkgs[@]})); then

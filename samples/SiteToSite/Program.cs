@@ -12,11 +12,15 @@ using SiteToSite;
 var outOption = new Option<DirectoryInfo?>("--out") { Description = "Also write each gateway's debug lines to DIR/left.log and DIR/right.log" };
 var levelOption = new Option<int>("--level") { Description = "debug crypto ikev1 level (1-255)", DefaultValueFactory = _ => 127 };
 var timeoutOption = new Option<int>("--timeout") { Description = "Seconds to wait for phase 2", DefaultValueFactory = _ => 20 };
+var processesOption = new Option<bool>("--processes") { Description = "Run each ASA as its own `ikeactors run` process (a node with its SAs as grains) instead of in this process" };
 var root = new RootCommand("Two gateways configured like the seed's two ASAs bring up the tunnel over loopback UDP");
 root.Options.Add(outOption);
 root.Options.Add(levelOption);
 root.Options.Add(timeoutOption);
-root.SetAction((parse, ct) => Lab.RunAsync(parse.GetValue(outOption), parse.GetValue(levelOption), parse.GetValue(timeoutOption)));
+root.Options.Add(processesOption);
+root.SetAction((parse, ct) => parse.GetValue(processesOption)
+    ? ProcessLab.RunAsync(parse.GetValue(outOption), parse.GetValue(levelOption), Math.Max(parse.GetValue(timeoutOption), 60))
+    : Lab.RunAsync(parse.GetValue(outOption), parse.GetValue(levelOption), parse.GetValue(timeoutOption)));
 return await root.Parse(args).InvokeAsync();
 
 internal static class Lab

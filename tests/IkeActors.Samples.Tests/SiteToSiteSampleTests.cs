@@ -44,6 +44,29 @@ public class SiteToSiteSampleTests
         }
     }
 
+    [Fact]
+    public void The_process_mode_runs_two_gateway_nodes_and_shows_the_tunnel_on_both()
+    {
+        var outDir = Directory.CreateTempSubdirectory("sitetosite-processes-");
+        try
+        {
+            var (code, stdout, stderr) = ProcessRunner.Run("dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "SiteToSite.dll"), "--processes", "--out", outDir.FullName], timeoutMs: 150_000);
+            Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+            Assert.Contains("left# show crypto isakmp sa", stdout);
+            Assert.Contains("right# show crypto ipsec sa", stdout);
+            Assert.Contains("Role    : responder", stdout);
+            Assert.Contains("State   : MM_ACTIVE", stdout);
+            Assert.Contains("transform: esp-aes esp-sha-hmac no compression", stdout);
+            Golden("golden-initiator.txt", Path.Combine(outDir.FullName, "left.log"), "10.0.0.2");
+            Golden("golden-responder.txt", Path.Combine(outDir.FullName, "right.log"), "10.0.0.1");
+        }
+        finally
+        {
+            outDir.Delete(recursive: true);
+        }
+    }
+
     private static void Golden(string golden, string log, string peer)
     {
         var (passed, report) = GoldenCheck.Run(golden, File.ReadAllLines(log), peer);

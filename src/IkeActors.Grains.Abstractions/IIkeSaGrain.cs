@@ -47,6 +47,34 @@ public interface IIkeSaGrain : IGrainWithStringKey, IIkeSaShow
     /// <summary>Lets the runtime deactivate the grain (its state stays in storage; the next message reactivates it).</summary>
     Task Deactivate();
 
+    /// <summary>
+    /// The data plane reports the kilobytes an IPsec SA pair (our inbound SPI) has carried, a running total:
+    /// at the rekey share of its kilobyte lifetime the pair is rekeyed, at 100 % deleted. Datagrams go out
+    /// through the transmitter.
+    /// </summary>
+    Task AccountTraffic(uint inboundSpi, long kilobytes);
+
+    /// <summary>The data plane received traffic from the peer: DPD's idle clock restarts (RFC 3706 §5.3).</summary>
+    Task TrafficReceived();
+
+    /// <summary>
+    /// Phase 1 rekey started by this side: the grain named by its key becomes the new IKE SA with the peer,
+    /// replacing <paramref name="rekeyOfKey"/> (MM1 goes out through the transmitter).
+    /// </summary>
+    Task StartRekey(string rekeyOfKey, AcquireRequest acquire, int debugLevel);
+
+    /// <summary>
+    /// Our Phase 1 rekey is MM_ACTIVE: the old SA (this grain) moves its IPsec SAs to the successor, whose
+    /// snapshot (engine JSON, without Quick Modes) it gets, deletes itself with a DELETE, and returns the moved pairs.
+    /// </summary>
+    Task<QuickModeHandOver> HandOver(string successorKey, byte[] successorSnapshot, int debugLevel);
+
+    /// <summary>The peer is rekeying phase 1: its new SA with us is up; this (old) grain hands its pairs over on the peer's DELETE.</summary>
+    Task PrepareSuccessor(string successorKey, byte[] successorSnapshot);
+
+    /// <summary>The old IKE SA handed its pairs over after the peer's DELETE: this grain adopts them.</summary>
+    Task AdoptQuickModes(QuickModeHandOver handOver);
+
     public static string KeyFor(string peerAddress, ulong initiatorCookie) => $"{peerAddress}/{initiatorCookie:x16}";
 }
 
@@ -61,6 +89,36 @@ public sealed class IkeSaGrainState
 
     /// <summary>The IKE SA's trace context (W3C traceparent): a reactivation continues its trace.</summary>
     [Id(1)] public string? TraceParent { get; set; }
+
+    /// <summary>
+    /// Due times of the lifetime timers (Phase1Rekey, Phase2Rekey, Phase2Expire): the engine has no clock and
+    /// re-arms only retransmissions and DPD on restore, so the grain keeps these and re-arms them itself.
+    /// </summary>
+    [Id(2)] public List<StoredTimer> Timers { get; set; } = [];
+
+    /// <summary>The key of the IKE SA grain that rekeys this one (phase 1), once started.</summary>
+    [Id(3)] public string? RekeyedBy { get; set; }
+}
+
+/// <summary>A timer of the engine with its absolute due time (kind as the engine's TimerKind number).</summary>
+[GenerateSerializer]
+public sealed class StoredTimer
+{
+    [Id(0)] public int Kind { get; set; }
+    [Id(1)] public uint MessageId { get; set; }
+    [Id(2)] public DateTime DueUtc { get; set; }
+}
+
+/// <summary>
+/// IPsec SA pairs (Quick Modes) one IKE SA grain hands to the one that replaces it: the engine's Quick Mode
+/// snapshots and phase-2 IVs as JSON (they hold keys: cluster-internal only), and their lifetime timers.
+/// </summary>
+[GenerateSerializer]
+public sealed class QuickModeHandOver
+{
+    [Id(0)] public byte[] QuickModes { get; set; } = [];
+    [Id(1)] public List<StoredTimer> Timers { get; set; } = [];
+    [Id(2)] public List<uint> MessageIds { get; set; } = [];
 }
 
 /// <summary>

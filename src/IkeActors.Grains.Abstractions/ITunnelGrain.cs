@@ -10,4 +10,13 @@ public interface ITunnelGrain : IGrainWithStringKey
 
     /// <summary>The key of the current IKE SA grain, if any.</summary>
     Task<string?> GetCurrentIkeSa();
+
+    /// <summary>An IKE SA with the peer is MM_ACTIVE: it becomes current; returns the one it replaces (null if none).</summary>
+    Task<string?> Register(string ikeSaKey);
+
+    /// <summary>
+    /// The current IKE SA reached its Phase 1 rekey point: starts the new IKE SA grain (peer + fresh cookie) and
+    /// returns its key, or null when another SA with the peer is already coming up or current (no rekey collision).
+    /// </summary>
+    Task<string?> StartPhase1Rekey(string oldKey, AcquireRequest acquire, int debugLevel);
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -45,6 +46,8 @@ public sealed partial class IkeSaGrain(
             _sa.ResumeTimers(output);
             _telemetry.Resume(stored.State.TraceParent);
             Apply(output);
+            RearmLifetimeTimers(stored.State.Timers);
+            _rekeyedBy = stored.State.RekeyedBy;
         }
         catch (IkeSaSnapshotException e)
         {
@@ -67,14 +70,17 @@ public sealed partial class IkeSaGrain(
             // MM1 from an unknown peer: the key names the SA the initiator's cookie starts.
             _sa = IkeSa.AcceptMainMode1(gateway, from, datagram.Bytes, output);
         }
+        else if (_handOverEngine is not null)
+        {
+            // The peer rekeys phase 1: its DELETE of this SA hands the IPsec SAs to the successor's copy.
+            _handOverEngine.Receive(datagram.Bytes, from, output);
+        }
         else
         {
             _sa.Receive(datagram.Bytes, output);
         }
         _timerDebugLevel = debugLevel;
-        var result = Apply(output);
-        await PersistIfCompleted(output);
-        return result;
+        return await Step(output, transmit: false);
     }
 
     public async Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel)
@@ -85,9 +91,7 @@ public sealed partial class IkeSaGrain(
         if (_sa is null && match is not null)
             _sa = IkeSa.StartInitiator(gateway, match, new IPEndPoint(peer, NegotiationEngine.IsakmpPort), output, cookie);
         _timerDebugLevel = debugLevel;
-        var result = Apply(output);
-        await PersistIfCompleted(output);
-        return result;
+        return await Step(output, transmit: false);
     }
 
     public async Task<IkeStepResult> Acquire(AcquireRequest acquire, int debugLevel)
@@ -95,36 +99,112 @@ public sealed partial class IkeSaGrain(
         var output = new NegotiationOutput(debugLevel);
         var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
         if (_sa is not null && match is not null) _sa.Acquire(match, output);
+        return await Step(output, transmit: false);
+    }
+
+    public async Task AccountTraffic(uint inboundSpi, long kilobytes)
+    {
+        if (_sa is null) return;
+        var output = new NegotiationOutput(_timerDebugLevel);
+        _sa.TrafficAccounted(inboundSpi, kilobytes, output);
+        await Step(output, transmit: true);
+    }
+
+    public async Task TrafficReceived()
+    {
+        if (_sa is null) return;
+        var output = new NegotiationOutput(_timerDebugLevel);
+        _sa.TrafficReceived(output);
+        await Step(output, transmit: true);
+    }
+
+    /// <summary>
+    /// One engine step's effects: actions applied (timers, datagrams), IPsec SAs published, Phase 1 rekey
+    /// coordinated with other grains, state persisted; datagrams sent by the transmitter when no front-end
+    /// request is waiting for them.
+    /// </summary>
+    private async Task<IkeStepResult> Step(NegotiationOutput output, bool transmit)
+    {
         var result = Apply(output);
         await PersistIfCompleted(output);
+        if (transmit) Transmit(result);
+        await CoordinatePhase1Rekey(output);
         return result;
+    }
+
+    private void Transmit(IkeStepResult result)
+    {
+        foreach (var d in result.Send) transmitter.Send(d, result.DebugLines);
+        if (result.Send.Count == 0 && result.DebugLines.Count > 0) transmitter.Send(new Datagram([], "", 0), result.DebugLines);
     }
 
     /// <summary>
     /// Design: the grain persists its state after every completed exchange (phase 1 up, an IPsec SA
-    /// installed or deleted), and forgets it when the IKE SA is gone.
+    /// installed or deleted) and every other change of state a reactivation must see (DPD rounds, rekeys
+    /// started or finished, lifetime timers armed), and forgets it when the IKE SA is gone.
     /// </summary>
-    private async Task PersistIfCompleted(NegotiationOutput output)
+    private async Task PersistIfCompleted(NegotiationOutput output, bool force = false)
     {
         await PublishIpsecSas(output);
         if (_sa is null) return;
-        if (output.Actions.Any(a => a is IkeSaDeleted) || _sa.State == MainModeState.MM_DELETED)
+        if (output.Actions.Any(a => a is IkeSaDeleted d && d.InitiatorCookie == _sa.InitiatorCookie) || _sa.State == MainModeState.MM_DELETED)
         {
             if (stored.RecordExists) await stored.ClearStateAsync();
             return;
         }
-        if (!output.Actions.Any(a => a is Phase1Established or InstallIpsecSa or IpsecSaDeleted) || !_sa.CanSnapshot) return;
-        var snapshot = _sa.Snapshot();
+        if (!(force || output.Actions.Any(ChangesState)) || !_sa.CanSnapshot) return;
+        await Persist();
+    }
+
+    private async Task Persist()
+    {
+        var snapshot = _sa!.Snapshot();
         try
         {
             stored.State.Snapshot = JsonSerializer.SerializeToUtf8Bytes(snapshot);
             stored.State.TraceParent = _telemetry.TraceParent;
+            stored.State.Timers = _due.Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList();
+            stored.State.RekeyedBy = _rekeyedBy;
             await stored.WriteStateAsync();
         }
         finally
         {
             snapshot.ClearSecrets();
         }
+    }
+
+    /// <summary>Actions after which the stored snapshot would be stale (retransmissions and debug lines are not).</summary>
+    private bool ChangesState(NegotiationAction a) => a switch
+    {
+        Phase1Established or InstallIpsecSa or IpsecSaDeleted or Phase1RekeyDue or Phase1Rekeyed or PeerDead => true,
+        SendDatagram s => !s.IsRetransmission && _sa?.State == MainModeState.MM_ACTIVE, // DPD sequence, QM started, DELETE
+        ArmTimer t => t.Key.Kind != TimerKind.Retransmit,
+        CancelTimer c => IsLifetime(c.Key.Kind),
+        _ => false,
+    };
+
+    private static bool IsLifetime(TimerKind kind) => kind is TimerKind.Phase1Rekey or TimerKind.Phase2Rekey or TimerKind.Phase2Expire;
+
+    /// <summary>Lifetime timers due (absolute, UTC): stored with the snapshot, re-armed after a restore.</summary>
+    private readonly Dictionary<TimerKey, DateTime> _due = new();
+
+    private void RearmLifetimeTimers(IEnumerable<StoredTimer> timers)
+    {
+        var now = DateTime.UtcNow;
+        foreach (var t in timers)
+        {
+            var key = new TimerKey((TimerKind)t.Kind, t.MessageId);
+            if (!IsLifetime(key.Kind) || _timers.ContainsKey(key)) continue;
+            var due = t.DueUtc > now ? t.DueUtc - now : TimeSpan.Zero;
+            Arm(key, due);
+        }
+    }
+
+    private void Arm(TimerKey key, TimeSpan due)
+    {
+        if (_timers.Remove(key, out var old)) old.Dispose();
+        _timers[key] = this.RegisterGrainTimer(() => Fire(key), new GrainTimerCreationOptions(due, Timeout.InfiniteTimeSpan));
+        if (IsLifetime(key.Kind)) _due[key] = DateTime.UtcNow + due;
     }
 
     internal static (IPAddress Peer, ulong Cookie) ParseKey(string key)
@@ -156,18 +236,18 @@ public sealed partial class IkeSaGrain(
         {
             switch (action)
             {
-                case SendDatagram s:
+                case SendDatagram s when s.Datagram.Length < 8 || _sa is null || BinaryPrimitives.ReadUInt64BigEndian(s.Datagram) == _sa.InitiatorCookie:
+                    // (A successor's copy used for a Phase 1 hand-over never speaks: only this SA's datagrams go out.)
                     send.Add(new Datagram(s.Datagram, s.To.Address.ToString(), s.To.Port));
                     break;
-                case ArmTimer t:
-                    if (_timers.Remove(t.Key, out var old)) old.Dispose();
-                    var key = t.Key;
-                    _timers[key] = this.RegisterGrainTimer(() => Fire(key), new GrainTimerCreationOptions(t.Due, Timeout.InfiniteTimeSpan));
+                case ArmTimer t when t.Sa == _sa?.InitiatorCookie:
+                    Arm(t.Key, t.Due);
                     break;
-                case CancelTimer c:
+                case CancelTimer c when c.Sa == _sa?.InitiatorCookie:
                     if (_timers.Remove(c.Key, out var timer)) timer.Dispose();
+                    _due.Remove(c.Key);
                     break;
-                case IkeSaDeleted:
+                case IkeSaDeleted d when d.InitiatorCookie == _sa?.InitiatorCookie:
                     DeactivateOnIdle();
                     break;
                 case InstallIpsecSa:
@@ -188,19 +268,18 @@ public sealed partial class IkeSaGrain(
     private async Task Fire(TimerKey key)
     {
         _timers.Remove(key);
+        _due.Remove(key);
         if (_sa is null) return;
         var output = new NegotiationOutput(_timerDebugLevel);
         _sa.TimerFired(key, output);
-        var result = Apply(output);
-        await PersistIfCompleted(output);
-        foreach (var d in result.Send) transmitter.Send(d, result.DebugLines);
-        if (result.Send.Count == 0 && result.DebugLines.Count > 0) transmitter.Send(new Datagram([], "", 0), result.DebugLines);
+        await Step(output, transmit: true);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         foreach (var t in _timers.Values) t.Dispose();
         _telemetry.Dispose();
+        _successorCopy?.Dispose();
         _sa?.Dispose();
         return Task.CompletedTask;
     }

@@ -23,6 +23,12 @@ public sealed class TunnelGrain : Grain, ITunnelGrain
             if (state is not (nameof(MainModeState.MM_DELETED) or nameof(MainModeState.MM_NO_STATE)))
                 return new IkeStepResult([], [], state); // still negotiating: the engine queues nothing twice
         }
+        _current = IIkeSaGrain.KeyFor(this.GetPrimaryKeyString(), NewCookie());
+        return await GrainFactory.GetGrain<IIkeSaGrain>(_current).StartInitiator(acquire, debugLevel);
+    }
+
+    private static ulong NewCookie()
+    {
         Span<byte> bytes = stackalloc byte[8];
         ulong cookie;
         do
@@ -30,9 +36,29 @@ public sealed class TunnelGrain : Grain, ITunnelGrain
             RandomNumberGenerator.Fill(bytes);
             cookie = BinaryPrimitives.ReadUInt64BigEndian(bytes);
         } while (cookie == 0);
-        _current = IIkeSaGrain.KeyFor(this.GetPrimaryKeyString(), cookie);
-        return await GrainFactory.GetGrain<IIkeSaGrain>(_current).StartInitiator(acquire, debugLevel);
+        return cookie;
     }
 
     public Task<string?> GetCurrentIkeSa() => Task.FromResult(_current);
+
+    /// <summary>Makes no grain calls (IKE SA grains call it from their own turns: no call cycle).</summary>
+    public Task<string?> Register(string ikeSaKey)
+    {
+        var previous = _current == ikeSaKey ? null : _current;
+        _current = ikeSaKey;
+        return Task.FromResult(previous);
+    }
+
+    /// <summary>
+    /// The engine's rule (NegotiationEngine.StartPhase1Rekey) across grains: no rekey when another IKE SA with the
+    /// peer is current (the peer rekeys already, or ours runs). Calls only the new grain, which calls nobody back.
+    /// </summary>
+    public async Task<string?> StartPhase1Rekey(string oldKey, AcquireRequest acquire, int debugLevel)
+    {
+        if (_current is not null && _current != oldKey) return null;
+        var key = IIkeSaGrain.KeyFor(this.GetPrimaryKeyString(), NewCookie());
+        _current = key;
+        await GrainFactory.GetGrain<IIkeSaGrain>(key).StartRekey(oldKey, acquire, debugLevel);
+        return key;
+    }
 }

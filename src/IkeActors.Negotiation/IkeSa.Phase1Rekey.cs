@@ -98,6 +98,9 @@ public sealed partial class IkeSa
         return true;
     }
 
+    /// <summary>For a host that keeps each IKE SA apart (one grain each): <see cref="FinishRekey"/> onto a successor it restored.</summary>
+    public List<uint> HandOverTo(IkeSa successor, NegotiationOutput output) => FinishRekey(successor, output);
+
     /// <summary>This SA's replacement is MM_ACTIVE: hand the IPsec SAs over and delete this one, telling the peer.</summary>
     internal List<uint> FinishRekey(IkeSa successor, NegotiationOutput output)
     {

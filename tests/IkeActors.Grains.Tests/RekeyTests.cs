@@ -108,4 +108,95 @@ public class RekeyTests
             Assert.Equal(2, lab.PeerOutput.OfType<IpsecSaDeleted>().Count());
         }
     }
+
+    [Fact]
+    public async Task Crossing_85_percent_of_the_kilobyte_lifetime_rekeys_make_before_break()
+    {
+        // 10 kB is the ASA's minimum; the rekey point is 85 % (Math.Round(8.5) = 8 kB), the default share.
+        var right = RightConfig("\ncrypto map MAP 10 set security-association lifetime kilobytes 10");
+        await using var lab = await RekeyLab.Start(right, RekeyLab.ConfigText("asa1-initiator.cfg"), new NegotiationSettings());
+        var first = await BringUp(lab);
+        Assert.Equal(10, first.LifetimeKilobytes);
+        var key = await lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString()).GetCurrentIkeSa();
+        var grain = lab.Cluster.Client.GetGrain<IIkeSaGrain>(key!);
+
+        var traffic = lab.GenerateTraffic(TimeSpan.FromSeconds(4), () => PeerHasActivePair(lab));
+        await grain.AccountTraffic(first.InboundSpi, 5);
+        await Task.Delay(500);
+        Assert.Single(lab.DataPlane.Events, e => e.Op == "add");
+        await grain.AccountTraffic(first.InboundSpi, 9);
+        await WaitFor(() => lab.DataPlane.Events.Count(e => e.Op == "remove") == 1, TimeSpan.FromSeconds(5), "the old pair withdrawn");
+        var report = await traffic;
+
+        Assert.Empty(lab.Errors);
+        Assert.Empty(report.Gaps);
+        Assert.Empty(report.PeerGaps);
+        AssertMakeBeforeBreak(lab, 2);
+        Assert.Contains(lab.Transmitter.Lines, l => l.Contains("Pitcher: received KEY_REKEY_IB", StringComparison.Ordinal));
+        var current = Assert.Single(lab.DataPlane.Inner.Sas);
+        Assert.NotEqual(first.InboundSpi, current.InboundSpi);
+        AssertKeysAgree(lab, current);
+    }
+
+    private static string Phase1Lifetime(string config) =>
+        config.Replace(" lifetime 86400", " lifetime 120", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Phase1_rekey_started_by_the_cluster_moves_the_IPsec_SAs_to_a_new_IKE_SA_grain()
+    {
+        // Phase 1 lifetime 120 s (the ASA minimum); the cluster (initiator) rekeys at 5 % = 6 s, the peer
+        // (responder, 75 % = 90 s) would rekey much later: the cluster goes first.
+        await using var lab = await RekeyLab.Start(Phase1Lifetime(RightConfig()), Phase1Lifetime(RekeyLab.ConfigText("asa1-initiator.cfg")),
+            new NegotiationSettings { InitiatorPhase1RekeyShare = 0.05 });
+        var first = await BringUp(lab);
+        var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
+        var oldKey = await tunnel.GetCurrentIkeSa();
+
+        var report = await lab.GenerateTraffic(TimeSpan.FromSeconds(9), () => PeerHasActivePair(lab));
+        Assert.Empty(lab.Errors);
+        Assert.Empty(report.Gaps);
+        Assert.Empty(report.PeerGaps);
+
+        var newKey = await tunnel.GetCurrentIkeSa();
+        Assert.NotEqual(oldKey, newKey);
+        Assert.Equal("MM_ACTIVE", await lab.Cluster.Client.GetGrain<IIkeSaGrain>(newKey!).GetState());
+        Assert.Contains(lab.Transmitter.Lines, l => l.Contains("IKE Initiator: Rekeying Phase 1", StringComparison.Ordinal));
+        lock (lab.Lock)
+        {
+            // The peer saw the rekey end: the old IKE SA deleted, its pair handed over, one IKE SA left.
+            Assert.Contains(lab.PeerOutput.OfType<Phase1Rekeyed>(), r => r.MovedQuickModes.Count == 1);
+            Assert.Single(lab.Peer.Sas);
+        }
+        // The IPsec SA never left the data plane and now belongs to the new IKE SA grain.
+        Assert.Equal(first.InboundSpi, Assert.Single(lab.DataPlane.Inner.Sas).InboundSpi);
+        Assert.DoesNotContain(lab.DataPlane.Events, e => e.Op == "remove");
+        Assert.NotEqual("", await lab.Cluster.Client.GetGrain<IIkeSaGrain>(newKey!).ShowIpsecSa());
+        Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(oldKey!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
+    }
+
+    [Fact]
+    public async Task Phase1_rekey_started_by_the_peer_hands_the_IPsec_SAs_to_the_new_IKE_SA_grain()
+    {
+        // The peer (responder of the first Main Mode) rekeys at 5 % = 6 s; the cluster's own point is 95 % = 114 s.
+        await using var lab = await RekeyLab.Start(Phase1Lifetime(RightConfig()), Phase1Lifetime(RekeyLab.ConfigText("asa1-initiator.cfg")),
+            new NegotiationSettings(), new NegotiationSettings { ResponderPhase1RekeyShare = 0.05 });
+        var first = await BringUp(lab);
+        var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
+        var oldKey = await tunnel.GetCurrentIkeSa();
+
+        var report = await lab.GenerateTraffic(TimeSpan.FromSeconds(9), () => PeerHasActivePair(lab));
+        Assert.Empty(lab.Errors);
+        Assert.Empty(report.Gaps);
+        Assert.Empty(report.PeerGaps);
+
+        var newKey = await tunnel.GetCurrentIkeSa();
+        Assert.NotEqual(oldKey, newKey);
+        Assert.Contains(lab.GrainLines, l => l.Contains("IKE Received delete for rekeyed SA", StringComparison.Ordinal));
+        Assert.Equal(first.InboundSpi, Assert.Single(lab.DataPlane.Inner.Sas).InboundSpi);
+        Assert.DoesNotContain(lab.DataPlane.Events, e => e.Op == "remove");
+        var newGrain = lab.Cluster.Client.GetGrain<IIkeSaGrain>(newKey!);
+        Assert.Equal("MM_ACTIVE", await newGrain.GetState());
+        Assert.NotEqual("", await newGrain.ShowIpsecSa());
+        Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(oldKey!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
+    }
 }

@@ -1,0 +1,225 @@
+using System.Net;
+using System.Text.Json;
+using IkeActors.Config.Model;
+using IkeActors.Negotiation;
+using Microsoft.Extensions.Logging;
+
+namespace IkeActors.Grains;
+
+/// <summary>
+/// Phase 1 rekey across grains: what <see cref="NegotiationEngine"/> does for the IKE SAs it holds, done
+/// between the grain of the old IKE SA and the grain of the new one.
+/// <list type="bullet">
+/// <item>Ours: the old SA's Phase1RekeyDue asks the peer's TunnelGrain for a new IKE SA grain (peer + fresh
+/// cookie, <see cref="IkeSa.StartRekey"/>). When it is MM_ACTIVE it calls the old grain's <see cref="HandOver"/>:
+/// the old grain restores a copy of the successor from its snapshot, runs the engine's hand-over onto it
+/// (<see cref="IkeSa.HandOverTo"/>: pairs moved, DELETE sent, old SA deleted) and returns the moved pairs as
+/// Quick Mode snapshots with their lifetime timers; the new grain merges them into its own SA.</item>
+/// <item>The peer's: a new SA with the peer reaching MM_ACTIVE registers with the TunnelGrain, which names the
+/// SA it replaces; that grain gets a copy of the successor (<see cref="PrepareSuccessor"/>) inside a
+/// <see cref="NegotiationEngine"/> of its own, so the peer's DELETE hands the pairs over (the engine's
+/// SuccessorLookup) instead of deleting them, and the pairs go to the new grain (<see cref="AdoptQuickModes"/>).</item>
+/// </list>
+/// The data plane is untouched throughout: IPsec SA grains keep their pairs (IKEv1 IPsec SAs outlive their IKE SA).
+/// </summary>
+public sealed partial class IkeSaGrain
+{
+    private string? _rekeyedBy;
+    private NegotiationEngine? _handOverEngine;
+    private IkeSa? _successorCopy;
+    private string? _successorKey;
+
+    private string Key => this.GetPrimaryKeyString();
+    private string PeerKey => ParseKey(Key).Peer.ToString();
+
+    /// <summary>After a step: start our Phase 1 rekey, or connect a new MM_ACTIVE SA with the one it replaces.</summary>
+    private async Task CoordinatePhase1Rekey(NegotiationOutput output)
+    {
+        if (_sa is null) return;
+        foreach (var due in output.OfType<Phase1RekeyDue>().Where(d => d.Sa == _sa.InitiatorCookie).ToList())
+            await StartOurRekey(due);
+        if (output.OfType<Phase1Established>().Any(e => e.Sa.InitiatorCookie == _sa.InitiatorCookie) && _sa.State == MainModeState.MM_ACTIVE)
+            await Established();
+        if (_successorKey is not null && output.OfType<Phase1Rekeyed>().FirstOrDefault(r => r.OldSa == _sa.InitiatorCookie) is { } rekeyed)
+            await HandOverAfterPeerDelete(rekeyed);
+    }
+
+    private async Task StartOurRekey(Phase1RekeyDue due)
+    {
+        if (_rekeyedBy is not null || _sa is null) return;
+        var qm = _sa.QuickModes.Where(q => q.State == QuickModeState.QM_ACTIVE && q.Match is not null).OrderBy(q => q.MessageId).FirstOrDefault();
+        if (qm is null) return;
+        var acquire = new AcquireRequest(Ipv4.ToAddress(qm.Local.Range.First).ToString(), Ipv4.ToAddress(qm.Remote.Range.First).ToString(),
+            qm.Local.Protocol, qm.Local.Port, qm.Remote.Port);
+        _rekeyedBy = await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).StartPhase1Rekey(Key, acquire, _timerDebugLevel);
+        if (_rekeyedBy is null) logger.LogInformation("phase 1 rekey of {Key} not started: another IKE SA with the peer is current", Key);
+        else if (_sa.CanSnapshot) await Persist();
+    }
+
+    public async Task StartRekey(string rekeyOfKey, AcquireRequest acquire, int debugLevel)
+    {
+        if (_sa is not null) return;
+        var output = new NegotiationOutput(debugLevel);
+        var (peer, cookie) = ParseKey(Key);
+        var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
+        if (match is null) return;
+        _sa = IkeSa.StartRekey(gateway, match, new IPEndPoint(peer, NegotiationEngine.IsakmpPort), output, cookie, ParseKey(rekeyOfKey).Cookie);
+        _timerDebugLevel = debugLevel;
+        await Step(output, transmit: true);
+    }
+
+    /// <summary>This SA is MM_ACTIVE: it is the tunnel's current one; if it replaces another, the pairs come over.</summary>
+    private async Task Established()
+    {
+        var previous = await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).Register(Key);
+        if (_sa!.RekeyOf != 0)
+        {
+            // Our rekey: the old grain hands its pairs over and deletes itself (make-before-break).
+            var old = GrainFactory.GetGrain<IIkeSaGrain>(IIkeSaGrain.KeyFor(PeerKey, _sa.RekeyOf));
+            var handOver = await old.HandOver(Key, SnapshotWithoutQuickModes(), _timerDebugLevel);
+            await Adopt(handOver);
+        }
+        else if (previous is not null)
+        {
+            // Possibly the peer's rekey: the old SA must hand its pairs over when the peer deletes it.
+            await GrainFactory.GetGrain<IIkeSaGrain>(previous).PrepareSuccessor(Key, SnapshotWithoutQuickModes());
+        }
+    }
+
+    private byte[] SnapshotWithoutQuickModes()
+    {
+        var snapshot = _sa!.Snapshot();
+        try
+        {
+            foreach (var qm in snapshot.QuickModes) qm.ClearSecrets();
+            snapshot.QuickModes.Clear();
+            snapshot.Keys?.Phase2Ivs.Clear();
+            return JsonSerializer.SerializeToUtf8Bytes(snapshot);
+        }
+        finally
+        {
+            snapshot.ClearSecrets();
+        }
+    }
+
+    private IkeSa RestoreCopy(byte[] json)
+    {
+        var snapshot = JsonSerializer.Deserialize<IkeSaSnapshot>(json) ?? throw new InvalidOperationException("empty successor snapshot");
+        try
+        {
+            return IkeSa.Restore(gateway, snapshot);
+        }
+        finally
+        {
+            snapshot.ClearSecrets();
+            Array.Clear(json);
+        }
+    }
+
+    public async Task<QuickModeHandOver> HandOver(string successorKey, byte[] successorSnapshot, int debugLevel)
+    {
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return new QuickModeHandOver();
+        _successorCopy?.Dispose();
+        _successorCopy = RestoreCopy(successorSnapshot);
+        var output = new NegotiationOutput(debugLevel);
+        var moved = _sa.HandOverTo(_successorCopy, output);
+        var handOver = Collect(moved);
+        await Step(output, transmit: true);
+        return handOver;
+    }
+
+    public Task PrepareSuccessor(string successorKey, byte[] successorSnapshot)
+    {
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE || _rekeyedBy is not null && _rekeyedBy != successorKey) return Task.CompletedTask;
+        _successorCopy?.Dispose();
+        _successorCopy = RestoreCopy(successorSnapshot);
+        _handOverEngine = new NegotiationEngine(gateway);
+        _handOverEngine.Adopt(_sa);
+        _handOverEngine.Adopt(_successorCopy);
+        _successorKey = successorKey;
+        return Task.CompletedTask;
+    }
+
+    private async Task HandOverAfterPeerDelete(Phase1Rekeyed rekeyed)
+    {
+        var handOver = Collect(rekeyed.MovedQuickModes);
+        await GrainFactory.GetGrain<IIkeSaGrain>(_successorKey!).AdoptQuickModes(handOver);
+    }
+
+    /// <summary>The moved pairs as the successor's copy now holds them, with this grain's lifetime timers for them.</summary>
+    private QuickModeHandOver Collect(IReadOnlyList<uint> moved)
+    {
+        var snapshot = _successorCopy!.Snapshot();
+        try
+        {
+            var quickModes = snapshot.QuickModes.Where(q => moved.Contains(q.MessageId)).ToList();
+            var timers = _due.Where(kv => moved.Contains(kv.Key.MessageId) && kv.Key.Kind is TimerKind.Phase2Rekey or TimerKind.Phase2Expire)
+                .Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList();
+            // The pairs live on in the successor: their timers leave this grain.
+            foreach (var t in timers)
+            {
+                var key = new TimerKey((TimerKind)t.Kind, t.MessageId);
+                if (_timers.Remove(key, out var timer)) timer.Dispose();
+                _due.Remove(key);
+            }
+            var ivs = snapshot.Keys?.Phase2Ivs.Where(iv => moved.Contains(iv.MessageId)).ToList() ?? [];
+            return new QuickModeHandOver
+            {
+                QuickModes = JsonSerializer.SerializeToUtf8Bytes(new MovedQuickModes { QuickModes = quickModes, Ivs = ivs }),
+                Timers = timers,
+                MessageIds = [.. moved],
+            };
+        }
+        finally
+        {
+            snapshot.ClearSecrets();
+        }
+    }
+
+    public Task AdoptQuickModes(QuickModeHandOver handOver) => Adopt(handOver);
+
+    /// <summary>Merges handed-over pairs into this SA: its own snapshot plus theirs, restored; their timers re-armed.</summary>
+    private async Task Adopt(QuickModeHandOver handOver)
+    {
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE || handOver.QuickModes.Length == 0) return;
+        var moved = JsonSerializer.Deserialize<MovedQuickModes>(handOver.QuickModes);
+        Array.Clear(handOver.QuickModes);
+        if (moved is null || moved.QuickModes.Count == 0) return;
+        var own = _sa.Snapshot();
+        try
+        {
+            var present = own.QuickModes.Select(q => q.MessageId).ToHashSet();
+            own.QuickModes.AddRange(moved.QuickModes.Where(q => !present.Contains(q.MessageId)));
+            if (own.Keys is { } keys)
+                keys.Phase2Ivs.AddRange(moved.Ivs.Where(iv => !present.Contains(iv.MessageId) && keys.Phase2Ivs.All(k => k.MessageId != iv.MessageId)));
+            var merged = IkeSa.Restore(gateway, own);
+            _sa.Dispose();
+            _sa = merged;
+        }
+        catch (IkeSaSnapshotException e)
+        {
+            logger.LogWarning("IPsec SAs handed over to {Key} cannot be adopted: {Reason}", Key, e.Message);
+            return;
+        }
+        finally
+        {
+            own.ClearSecrets();
+            foreach (var q in moved.QuickModes) q.ClearSecrets();
+        }
+        RearmLifetimeTimers(handOver.Timers);
+        // A pair whose Phase 2 rekey was running on the old IKE SA: that Quick Mode died with it, restart it here.
+        var output = new NegotiationOutput(_timerDebugLevel);
+        foreach (var qm in _sa.QuickModes.Where(q => handOver.MessageIds.Contains(q.MessageId) && q.RekeyedBy != 0
+                     && _sa.QuickModes.All(o => o.MessageId != q.RekeyedBy)).ToList())
+            _sa.TimerFired(new TimerKey(TimerKind.Phase2Rekey, qm.MessageId), output);
+        await Step(output, transmit: true);
+        await PersistIfCompleted(new NegotiationOutput(0), force: true);
+    }
+}
+
+/// <summary>Quick Modes handed over between IKE SA grains (engine snapshots; they hold keys).</summary>
+public sealed class MovedQuickModes
+{
+    public List<QuickModeSnapshot> QuickModes { get; set; } = [];
+    public List<MessageIvSnapshot> Ivs { get; set; } = [];
+}

@@ -199,4 +199,31 @@ public class RekeyTests
         Assert.NotEqual("", await newGrain.ShowIpsecSa());
         Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(oldKey!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
     }
+
+    [Fact]
+    public async Task A_reactivated_IKE_SA_grain_re_arms_its_rekey_timer_from_storage()
+    {
+        await using var lab = await RekeyLab.Start(RightConfig(), RekeyLab.ConfigText("asa1-initiator.cfg"), new NegotiationSettings { Phase2RekeyShare = Share });
+        var first = await BringUp(lab);
+        var installed = lab.DataPlane.Events.First().At;
+        var key = await lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString()).GetCurrentIkeSa();
+        var grain = lab.Cluster.Client.GetGrain<IIkeSaGrain>(key!);
+        var activation = await grain.GetActivationId();
+
+        // The activation goes (its grain timers with it); the next call restores the SA from storage. The engine
+        // re-arms only retransmissions and DPD: the Phase2Rekey due time comes from the grain's stored state.
+        await Task.Delay(1000);
+        await grain.Deactivate();
+        await Task.Delay(300);
+        Assert.NotEqual(activation, await grain.GetActivationId());
+
+        var report = await lab.GenerateTraffic(RekeyAt + TimeSpan.FromSeconds(1), () => PeerHasActivePair(lab));
+        Assert.Empty(lab.Errors);
+        Assert.Empty(report.Gaps);
+        AssertMakeBeforeBreak(lab, 2);
+        var rekeyed = lab.DataPlane.Events.Where(e => e.Op == "add").ElementAt(1).At - installed;
+        Assert.True(rekeyed > RekeyAt - TimeSpan.FromSeconds(1) && rekeyed < RekeyAt + TimeSpan.FromSeconds(1.5), $"rekeyed after {rekeyed}");
+        AssertKeysAgree(lab, Assert.Single(lab.DataPlane.Inner.Sas));
+        Assert.NotEqual(first.InboundSpi, lab.DataPlane.Inner.Sas.Single().InboundSpi);
+    }
 }

@@ -75,6 +75,10 @@ public interface IIkeSaGrain : IGrainWithStringKey, IIkeSaShow
     /// <summary>The old IKE SA handed its pairs over after the peer's DELETE: this grain adopts them.</summary>
     Task AdoptQuickModes(QuickModeHandOver handOver);
 
+    /// <summary>Another IKE SA with the peer found it dead (DPD): this one and its IPsec SAs go, no DELETE sent.</summary>
+    [Orleans.Concurrency.OneWay]
+    Task PeerDead();
+
     public static string KeyFor(string peerAddress, ulong initiatorCookie) => $"{peerAddress}/{initiatorCookie:x16}";
 }
 

@@ -32,6 +32,15 @@ public interface IIpsecSaGrain : IGrainWithStringKey
 
     Task Withdraw(string reason);
 
+    /// <summary>The IKE SA grain that owns the pair now (set on install, changed by a Phase 1 rekey's hand-over).</summary>
+    Task SetOwner(string ikeSaKey);
+
+    /// <summary>
+    /// The data plane (which knows SPIs, not IKE SAs) reports the kilobytes this pair has carried, a running
+    /// total; forwarded to the owning IKE SA grain without waiting (see <see cref="IIkeSaGrain.AccountTraffic"/>).
+    /// </summary>
+    Task AccountTraffic(long kilobytes);
+
     /// <summary>SPIs, transform, lifetimes and proxies (keys zeroed in the copy).</summary>
     Task<IpsecSaRecord?> Describe();
 

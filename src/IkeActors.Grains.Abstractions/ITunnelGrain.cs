@@ -19,4 +19,11 @@ public interface ITunnelGrain : IGrainWithStringKey
     /// returns its key, or null when another SA with the peer is already coming up or current (no rekey collision).
     /// </summary>
     Task<string?> StartPhase1Rekey(string oldKey, AcquireRequest acquire, int debugLevel);
+
+    /// <summary>
+    /// DPD declared the peer dead on one IKE SA: as the ASA does, every other IKE SA with the peer goes too,
+    /// without a DELETE (one-way: the dead SA's grain does not wait).
+    /// </summary>
+    [Orleans.Concurrency.OneWay]
+    Task PeerDead(string deadKey);
 }

@@ -13,7 +13,9 @@ public sealed partial class IkeSaGrain
             {
                 case InstallIpsecSa install:
                     var p = install.Pair;
-                    await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(p.Peer.Address.ToString(), p.Inbound.Spi)).Install(new IpsecSaRecord(
+                    var ipsec = GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(p.Peer.Address.ToString(), p.Inbound.Spi));
+                    await ipsec.SetOwner(this.GetPrimaryKeyString());
+                    await ipsec.Install(new IpsecSaRecord(
                         p.Inbound.Spi, p.Outbound.Spi,
                         [.. p.Inbound.EncryptionKey], [.. p.Inbound.IntegrityKey], [.. p.Outbound.EncryptionKey], [.. p.Outbound.IntegrityKey],
                         p.Transform.AsaText, p.LifetimeSeconds, p.LifetimeKilobytes, p.Local.ToString(), p.Remote.ToString(),

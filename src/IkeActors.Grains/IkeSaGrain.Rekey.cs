@@ -42,6 +42,20 @@ public sealed partial class IkeSaGrain
             await Established();
         if (_successorKey is not null && output.OfType<Phase1Rekeyed>().FirstOrDefault(r => r.OldSa == _sa.InitiatorCookie) is { } rekeyed)
             await HandOverAfterPeerDelete(rekeyed);
+        if (output.OfType<PeerDead>().Any(d => d.Sa == _sa.InitiatorCookie))
+        {
+            // ASA: a peer lost by DPD loses every IKE SA with it (NegotiationEngine does the same for the SAs it holds).
+            await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).PeerDead(Key);
+            if (_successorKey is not null && _successorKey != Key) await GrainFactory.GetGrain<IIkeSaGrain>(_successorKey).PeerDead();
+        }
+    }
+
+    public async Task PeerDead()
+    {
+        if (_sa is null || _sa.State == MainModeState.MM_DELETED) return;
+        var output = new NegotiationOutput(_timerDebugLevel);
+        _sa.Delete(output, notifyPeer: false);
+        await Step(output, transmit: true);
     }
 
     private async Task StartOurRekey(Phase1RekeyDue due)
@@ -207,6 +221,8 @@ public sealed partial class IkeSaGrain
             foreach (var q in moved.QuickModes) q.ClearSecrets();
         }
         RearmLifetimeTimers(handOver.Timers);
+        foreach (var qm in _sa.QuickModes.Where(q => handOver.MessageIds.Contains(q.MessageId) && q.State == QuickModeState.QM_ACTIVE))
+            await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(PeerKey, qm.InboundSpi)).SetOwner(Key);
         // A pair whose Phase 2 rekey was running on the old IKE SA: that Quick Mode died with it, restart it here.
         var output = new NegotiationOutput(_timerDebugLevel);
         foreach (var qm in _sa.QuickModes.Where(q => handOver.MessageIds.Contains(q.MessageId) && q.RekeyedBy != 0

@@ -152,13 +152,17 @@ public sealed partial class IkeSaGrain(
             if (stored.RecordExists) await stored.ClearStateAsync();
             return;
         }
-        if (!(force || output.Actions.Any(ChangesState)) || !_sa.CanSnapshot) return;
+        var dpdChanged = _sa.DpdUnanswered != _persistedDpdUnanswered; // an ACK ended a round, or an R-U-THERE went out
+        if (!(force || dpdChanged || output.Actions.Any(ChangesState)) || !_sa.CanSnapshot) return;
         await Persist();
     }
+
+    private int _persistedDpdUnanswered;
 
     private async Task Persist()
     {
         var snapshot = _sa!.Snapshot();
+        _persistedDpdUnanswered = _sa.DpdUnanswered;
         try
         {
             stored.State.Snapshot = JsonSerializer.SerializeToUtf8Bytes(snapshot);
@@ -176,9 +180,11 @@ public sealed partial class IkeSaGrain(
     /// <summary>Actions after which the stored snapshot would be stale (retransmissions and debug lines are not).</summary>
     private bool ChangesState(NegotiationAction a) => a switch
     {
-        Phase1Established or InstallIpsecSa or IpsecSaDeleted or Phase1RekeyDue or Phase1Rekeyed or PeerDead => true,
+        Phase1Established or InstallIpsecSa or IpsecSaDeleted or Phase1RekeyDue or Phase1Rekeyed or IkeActors.Negotiation.PeerDead => true,
         SendDatagram s => !s.IsRetransmission && _sa?.State == MainModeState.MM_ACTIVE, // DPD sequence, QM started, DELETE
-        ArmTimer t => t.Key.Kind != TimerKind.Retransmit,
+        // DPD's idle timer restarts on every valid message and data-plane report: not worth a write by itself (a
+        // round's start and end change DpdUnanswered, checked by the caller).
+        ArmTimer t => t.Key.Kind is not (TimerKind.Retransmit or TimerKind.Dpd),
         CancelTimer c => IsLifetime(c.Key.Kind),
         _ => false,
     };

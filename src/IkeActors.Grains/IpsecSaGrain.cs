@@ -74,6 +74,22 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
         return Task.CompletedTask;
     }
 
+    private string? _owner;
+
+    public Task SetOwner(string ikeSaKey)
+    {
+        _owner = ikeSaKey;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Not awaited: the IKE SA grain may be waiting on this grain (Install/Withdraw), a call cycle otherwise.</summary>
+    public Task AccountTraffic(long kilobytes)
+    {
+        if (_owner is not null && _sa is not null)
+            GrainFactory.GetGrain<IIkeSaGrain>(_owner).AccountTraffic(_sa.InboundSpi, kilobytes).Ignore();
+        return Task.CompletedTask;
+    }
+
     public Task<IpsecSaRecord?> Describe() => Task.FromResult(_sa is null ? null : _sa with
     {
         InboundEncryptionKey = [], InboundIntegrityKey = [], OutboundEncryptionKey = [], OutboundIntegrityKey = [],

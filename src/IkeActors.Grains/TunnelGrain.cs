@@ -61,4 +61,12 @@ public sealed class TunnelGrain : Grain, ITunnelGrain
         await GrainFactory.GetGrain<IIkeSaGrain>(key).StartRekey(oldKey, acquire, debugLevel);
         return key;
     }
+
+    public Task PeerDead(string deadKey)
+    {
+        // One-way to the IKE SA grains as well: one of them may be waiting on this grain (Register).
+        if (_current is not null && _current != deadKey) GrainFactory.GetGrain<IIkeSaGrain>(_current).PeerDead().Ignore();
+        _current = null;
+        return Task.CompletedTask;
+    }
 }

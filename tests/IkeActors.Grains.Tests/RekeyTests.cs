@@ -124,7 +124,8 @@ public class RekeyTests
         await grain.AccountTraffic(first.InboundSpi, 5);
         await Task.Delay(500);
         Assert.Single(lab.DataPlane.Events, e => e.Op == "add");
-        await grain.AccountTraffic(first.InboundSpi, 9);
+        // The data plane knows SPIs, not IKE SAs: it reports to the pair's IPsec SA grain, which forwards to the owner.
+        await lab.Cluster.Client.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(RekeyLab.Left.Address.ToString(), first.InboundSpi)).AccountTraffic(9);
         await WaitFor(() => lab.DataPlane.Events.Count(e => e.Op == "remove") == 1, TimeSpan.FromSeconds(5), "the old pair withdrawn");
         var report = await traffic;
 

@@ -72,6 +72,9 @@ public interface IIkeSaGrain : IGrainWithStringKey, IIkeSaShow
     /// <summary>The peer is rekeying phase 1: its new SA with us is up; this (old) grain hands its pairs over on the peer's DELETE.</summary>
     Task PrepareSuccessor(string successorKey, byte[] successorSnapshot);
 
+    /// <summary>This SA's snapshot without its Quick Modes (engine JSON), for the SA it replaces (see <see cref="PrepareSuccessor"/>).</summary>
+    Task<byte[]?> SnapshotForHandOver();
+
     /// <summary>The old IKE SA handed its pairs over after the peer's DELETE: this grain adopts them.</summary>
     Task AdoptQuickModes(QuickModeHandOver handOver);
 
@@ -102,6 +105,12 @@ public sealed class IkeSaGrainState
 
     /// <summary>The key of the IKE SA grain that rekeys this one (phase 1), once started.</summary>
     [Id(3)] public string? RekeyedBy { get; set; }
+
+    /// <summary>
+    /// The peer's new IKE SA that replaces this one (phase 1 rekey by the peer): a reactivation fetches its
+    /// snapshot again, so the peer's DELETE still hands the IPsec SAs over.
+    /// </summary>
+    [Id(4)] public string? SuccessorKey { get; set; }
 }
 
 /// <summary>A timer of the engine with its absolute due time (kind as the engine's TimerKind number).</summary>

@@ -142,17 +142,49 @@ public sealed partial class IkeSaGrain
         return handOver;
     }
 
-    public Task PrepareSuccessor(string successorKey, byte[] successorSnapshot)
+    public async Task PrepareSuccessor(string successorKey, byte[] successorSnapshot)
     {
-        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE || _rekeyedBy is not null && _rekeyedBy != successorKey) return Task.CompletedTask;
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE || _rekeyedBy is not null && _rekeyedBy != successorKey) return;
+        BuildHandOverEngine(successorKey, successorSnapshot);
+        if (_sa.CanSnapshot) await Persist();
+    }
+
+    private void BuildHandOverEngine(string successorKey, byte[] successorSnapshot)
+    {
         _successorCopy?.Dispose();
         _successorCopy = RestoreCopy(successorSnapshot);
         _handOverEngine = new NegotiationEngine(gateway);
-        _handOverEngine.Adopt(_sa);
+        _handOverEngine.Adopt(_sa!);
         _handOverEngine.Adopt(_successorCopy);
         _successorKey = successorKey;
-        return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// After a reactivation the successor's copy is gone: fetched again before the next datagram (the peer's
+    /// DELETE may be it). The successor does not call this grain outside its own MM_ACTIVE step: no call cycle.
+    /// </summary>
+    private async Task EnsureHandOverEngine()
+    {
+        if (_handOverEngine is not null || _successorKey is null || _sa is null || _sa.State != MainModeState.MM_ACTIVE) return;
+        var snapshot = await GrainFactory.GetGrain<IIkeSaGrain>(_successorKey).SnapshotForHandOver();
+        if (snapshot is null)
+        {
+            _successorKey = null; // the successor is gone: a DELETE from the peer is a plain delete again
+            return;
+        }
+        try
+        {
+            BuildHandOverEngine(_successorKey, snapshot);
+        }
+        catch (IkeSaSnapshotException e)
+        {
+            logger.LogWarning("successor of {Key} cannot be restored for the hand-over: {Reason}", Key, e.Message);
+            _successorKey = null;
+        }
+    }
+
+    public Task<byte[]?> SnapshotForHandOver() =>
+        Task.FromResult(_sa is { State: MainModeState.MM_ACTIVE, CanSnapshot: true } ? SnapshotWithoutQuickModes() : null);
 
     private async Task HandOverAfterPeerDelete(Phase1Rekeyed rekeyed)
     {

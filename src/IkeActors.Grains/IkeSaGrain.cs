@@ -48,6 +48,7 @@ public sealed partial class IkeSaGrain(
             Apply(output);
             RearmLifetimeTimers(stored.State.Timers);
             _rekeyedBy = stored.State.RekeyedBy;
+            _successorKey = stored.State.SuccessorKey;
         }
         catch (IkeSaSnapshotException e)
         {
@@ -64,6 +65,7 @@ public sealed partial class IkeSaGrain(
     {
         var output = new NegotiationOutput(debugLevel);
         var from = new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port);
+        await EnsureHandOverEngine();
         _telemetry.Received(datagram.Bytes, from);
         if (_sa is null || _sa.State == MainModeState.MM_DELETED)
         {
@@ -169,6 +171,7 @@ public sealed partial class IkeSaGrain(
             stored.State.TraceParent = _telemetry.TraceParent;
             stored.State.Timers = _due.Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList();
             stored.State.RekeyedBy = _rekeyedBy;
+            stored.State.SuccessorKey = _successorKey;
             await stored.WriteStateAsync();
         }
         finally

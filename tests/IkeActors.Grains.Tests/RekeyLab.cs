@@ -124,8 +124,12 @@ public sealed class RekeyLab : IAsyncDisposable
         Cluster.Client.GetGrain<IIkeSaGrain>(IIkeSaGrain.KeyFor(Left.Address.ToString(), initiatorCookie));
 
     /// <summary>A datagram from the cluster reaches the peer; whatever the peer answers goes to the grain its cookie names.</summary>
+    /// <summary>The peer is gone: it receives nothing and sends nothing (its timers stop too).</summary>
+    public volatile bool PeerSilent;
+
     public async Task DeliverToPeer(byte[] datagram)
     {
+        if (PeerSilent) return;
         List<SendDatagram> replies;
         lock (Lock)
         {
@@ -198,6 +202,7 @@ public sealed class RekeyLab : IAsyncDisposable
             while (!_stop.IsCancellationRequested)
             {
                 await Task.Delay(50, _stop.Token);
+                if (PeerSilent) continue;
                 List<SendDatagram> sends;
                 lock (Lock)
                 {

@@ -227,4 +227,30 @@ public class RekeyTests
         AssertKeysAgree(lab, Assert.Single(lab.DataPlane.Inner.Sas));
         Assert.NotEqual(first.InboundSpi, lab.DataPlane.Inner.Sas.Single().InboundSpi);
     }
+
+    [Fact]
+    public async Task DPD_declares_a_silent_peer_dead_persisting_each_round_and_withdraws_its_SAs()
+    {
+        // The ASA defaults: keepalive threshold 10 s, retry 2 s, three retransmissions: dead ~18 s after the last word.
+        await using var lab = await RekeyLab.Start(RightConfig(), RekeyLab.ConfigText("asa1-initiator.cfg"), new NegotiationSettings());
+        var first = await BringUp(lab);
+        var key = await lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString()).GetCurrentIkeSa();
+        lab.PeerSilent = true;
+        var silentAt = lab.DataPlane.Now;
+        var writes = lab.Storage.Writes;
+
+        await WaitFor(() => lab.Transmitter.Lines.Any(l => l.Contains("Sending keep-alive of type DPD R-U-THERE", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(13), "the first R-U-THERE");
+        await Task.Delay(300);
+        // A DPD round changes the SA (sequence number, unanswered count): stored, so a reactivation continues it.
+        Assert.True(lab.Storage.Writes > writes, "the R-U-THERE round was not persisted");
+
+        await WaitFor(() => lab.DataPlane.Inner.Sas.Count == 0, TimeSpan.FromSeconds(14), "the dead peer's SAs withdrawn");
+        var dead = lab.DataPlane.Now - silentAt;
+        Assert.True(dead > TimeSpan.FromSeconds(16) && dead < TimeSpan.FromSeconds(21), $"declared dead after {dead}");
+        Assert.Contains(lab.Transmitter.Lines, l => l.Contains("IKE lost contact with remote peer, deleting connection (keepalive type: DPD)", StringComparison.Ordinal));
+        Assert.Contains(lab.DataPlane.Events, e => e.Op == "remove" && e.InboundSpi == first.InboundSpi);
+        Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(key!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
+        Assert.Empty(lab.Errors);
+    }
 }

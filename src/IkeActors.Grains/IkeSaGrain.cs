@@ -47,6 +47,7 @@ public sealed partial class IkeSaGrain(
             _telemetry.Resume(stored.State.TraceParent);
             Apply(output);
             RearmLifetimeTimers(stored.State.Timers);
+            _backstopRegistered = _sa.State == MainModeState.MM_ACTIVE; // registered by the previous activation
             _rekeyedBy = stored.State.RekeyedBy;
             _successorKey = stored.State.SuccessorKey;
         }
@@ -131,6 +132,7 @@ public sealed partial class IkeSaGrain(
         await PersistIfCompleted(output);
         if (transmit) Transmit(result);
         await CoordinatePhase1Rekey(output);
+        await UpdateBackstop();
         return result;
     }
 

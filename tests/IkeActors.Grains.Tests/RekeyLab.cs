@@ -96,7 +96,7 @@ public sealed class RekeyLab : IAsyncDisposable
         var transmitter = new ForwardingTransmitter();
         var storage = new SharedGrainStorage();
         var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
-        builder.ConfigureSilo((_, silo) => silo.ConfigureServices(services =>
+        builder.ConfigureSilo((_, silo) => silo.UseInMemoryReminderService().ConfigureServices(services =>
         {
             services.AddSingleton(gateway);
             services.AddSingleton<IDatagramTransmitter>(transmitter);

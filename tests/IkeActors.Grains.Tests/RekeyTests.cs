@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using IkeActors.Negotiation;
 
 namespace IkeActors.Grains.Tests;
@@ -76,6 +77,10 @@ public class RekeyTests
         var first = await BringUp(lab);
         Assert.Equal(120, first.LifetimeSeconds);
         AssertKeysAgree(lab, first);
+        // The established SA holds its backstop reminder (brings it back after a silo loss).
+        var grainId = lab.Cluster.Client.GetGrain<IIkeSaGrain>((await lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString()).GetCurrentIkeSa())!).GetGrainId();
+        var reminders = await lab.Cluster.Silos[0].ServiceProvider.GetRequiredService<Orleans.IReminderTable>().ReadRows(grainId);
+        Assert.Contains(reminders.Reminders, r => r.ReminderName == "ikesa-backstop");
         var installed = lab.DataPlane.Events.First().At;
 
         // Two rekeys in 13 s (at 6 s and 12 s): the traffic generator never finds neither SA valid.

@@ -258,4 +258,32 @@ public class RekeyTests
         Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(key!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
         Assert.Empty(lab.Errors);
     }
+
+    [Fact]
+    public async Task Phase1_and_phase2_rekeys_interleave_and_traffic_sees_no_gap()
+    {
+        // Phase 2 at 4 % of 120 s (5 s, 10 s, …), phase 1 at 6 % of 120 s (7 s): the pair installed at 5 s moves to
+        // the new IKE SA grain at 7 s with its Phase2Rekey timer, which then rekeys it at 10 s on the new SA.
+        await using var lab = await RekeyLab.Start(Phase1Lifetime(RightConfig()), Phase1Lifetime(RekeyLab.ConfigText("asa1-initiator.cfg")),
+            new NegotiationSettings { Phase2RekeyShare = 0.04, InitiatorPhase1RekeyShare = 0.06 });
+        await BringUp(lab);
+        var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
+        var oldKey = await tunnel.GetCurrentIkeSa();
+
+        var report = await lab.GenerateTraffic(TimeSpan.FromSeconds(11.5), () => PeerHasActivePair(lab));
+        Assert.Empty(lab.Errors);
+        Assert.Empty(report.Gaps);
+        Assert.Empty(report.PeerGaps);
+        var newKey = await tunnel.GetCurrentIkeSa();
+        Assert.NotEqual(oldKey, newKey);
+        AssertMakeBeforeBreak(lab, 3);
+        var adds = lab.DataPlane.Events.Where(e => e.Op == "add").Select(e => e.At).ToList();
+        Assert.True(adds[2] - adds[1] > TimeSpan.FromSeconds(4) && adds[2] - adds[1] < TimeSpan.FromSeconds(6.5), $"second rekey {adds[2] - adds[1]} after the first");
+        var current = Assert.Single(lab.DataPlane.Inner.Sas);
+        AssertKeysAgree(lab, current);
+        // The last rekey ran on the new IKE SA: its Quick Mode is there, the old grain is gone.
+        Assert.NotEqual("", await lab.Cluster.Client.GetGrain<IIkeSaGrain>(newKey!).ShowIpsecSa());
+        Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(oldKey!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
+        lock (lab.Lock) Assert.Single(lab.Peer.Sas);
+    }
 }

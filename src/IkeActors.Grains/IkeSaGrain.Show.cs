@@ -8,6 +8,10 @@ public sealed partial class IkeSaGrain : IIkeSaReport
     private DateTime? _lastInstall;
     private DateTime? _phase1At;
 
+    public Task<string?> ShowIsakmpDetail(int number) =>
+        Task.FromResult(_sa is null || _sa.State == MainModeState.MM_DELETED ? null
+            : ShowCommands.IsakmpEntryDetail(number, _sa, DateTime.UtcNow - (_phase1At ?? DateTime.UtcNow)));
+
     public Task<string?> ShowVpnSessionDetail(int index)
     {
         if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return Task.FromResult<string?>(null);

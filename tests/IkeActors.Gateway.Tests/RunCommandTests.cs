@@ -51,7 +51,13 @@ public class RunCommandTests
                 var thisPeer = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "ipsec", "sa", "peer", "10.0.0.1", "--node", "127.0.0.1:30042"]);
                 Assert.Contains("current_peer: 10.0.0.1", thisPeer.Stdout);
 
-                var sessions = ProcessRunner.Run("dotnet", [dll, "show", "vpn-sessiondb", "detail", "l2l", "--node", "127.0.0.1:30041"]);
+                var detail = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "isakmp", "sa", "detail", "--node", "127.0.0.1:30041"]);
+                Assert.True(detail.Code == 0, detail.Stdout + detail.Stderr);
+                Assert.Contains("Encrypt : 3des            Hash    : SHA", detail.Stdout);       // the seed's policy 10
+                Assert.Contains("Auth    : preshared       Lifetime: 86400", detail.Stdout);
+                Assert.Matches(@"Lifetime Remaining: 86[34]\d\d", detail.Stdout);
+
+                                var sessions = ProcessRunner.Run("dotnet", [dll, "show", "vpn-sessiondb", "detail", "l2l", "--node", "127.0.0.1:30041"]);
                 Assert.True(sessions.Code == 0, sessions.Stdout + sessions.Stderr);
                 Assert.Contains("Session Type: LAN-to-LAN Detailed", sessions.Stdout);
                 Assert.Contains(" Connection   : 10.0.0.2", sessions.Stdout);

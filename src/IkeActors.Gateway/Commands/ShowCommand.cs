@@ -30,7 +30,18 @@ public static class ShowCommand
         isakmpSa.Options.Add(node);
         ipsecSa.Options.Add(node);
         ipsecSa.Arguments.Add(peer);
-        isakmpSa.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, IsakmpSa, ct));
+        var detailWord = new Argument<string?>("detail") { Description = "`detail`: cipher, hash, authentication and lifetimes", Arity = ArgumentArity.ZeroOrOne };
+        isakmpSa.Arguments.Add(detailWord);
+        isakmpSa.SetAction(async (parse, ct) =>
+        {
+            var word = parse.GetValue(detailWord);
+            if (word is not null && word != "detail")
+            {
+                await error.WriteLineAsync("ERROR: % Invalid input detected: expected `show crypto isakmp sa [detail]`");
+                return 1;
+            }
+            return await Run(parse.GetValue(node)!, null, output, error, word is null ? IsakmpSa : IsakmpSaDetail, ct);
+        });
         ipsecSa.SetAction(async (parse, ct) =>
         {
             var words = parse.GetValue(peer) ?? [];
@@ -64,6 +75,15 @@ public static class ShowCommand
         var n = 0;
         foreach (var key in keys)
             if (await client.GetGrain<IIkeSaGrain>(key).ShowIsakmpEntry(n + 1) is { } entry) { n++; entries.Append(entry); }
+        return n == 0 ? "There are no IKEv1 SAs\n" : ShowCommands.IsakmpHeader(n) + entries;
+    }
+
+    private static async Task<string> IsakmpSaDetail(IClusterClient client, IReadOnlyList<string> keys)
+    {
+        var entries = new StringBuilder();
+        var n = 0;
+        foreach (var key in keys)
+            if (await client.GetGrain<IIkeSaReport>(key).ShowIsakmpDetail(n + 1) is { } entry) { n++; entries.Append(entry); }
         return n == 0 ? "There are no IKEv1 SAs\n" : ShowCommands.IsakmpHeader(n) + entries;
     }
 

@@ -37,6 +37,34 @@ public static class ShowCommands
         + string.Create(CultureInfo.InvariantCulture, $"    Type    : {"L2L",-15} Role    : {(sa.Role == IkeRole.Initiator ? "initiator" : "responder")}\n")
         + string.Create(CultureInfo.InvariantCulture, $"    Rekey   : {"no",-15} State   : {StateName(sa.State)}\n");
 
+    /// <summary>One numbered SA of `show crypto isakmp sa detail`: the entry plus cipher, hash, authentication and lifetimes.</summary>
+    public static string IsakmpEntryDetail(int number, IkeSa sa, TimeSpan sincePhase1)
+    {
+        var text = IsakmpEntry(number, sa);
+        if (sa.Transform is not { } t) return text;
+        var encrypt = t.Encryption switch
+        {
+            IkeActors.Protocol.OakleyEncryption.AesCbc => t.KeyLengthBits == 128 ? "aes" : "aes-" + t.KeyLengthBits,
+            IkeActors.Protocol.OakleyEncryption.TripleDesCbc => "3des",
+            IkeActors.Protocol.OakleyEncryption.DesCbc => "des",
+            var other => other.ToString(),
+        };
+        var hash = t.Hash switch
+        {
+            IkeActors.Protocol.OakleyHash.Md5 => "MD5",
+            IkeActors.Protocol.OakleyHash.Sha => "SHA",
+            IkeActors.Protocol.OakleyHash.Sha2_256 => "SHA256",
+            IkeActors.Protocol.OakleyHash.Sha2_384 => "SHA384",
+            IkeActors.Protocol.OakleyHash.Sha2_512 => "SHA512",
+            var other => other.ToString(),
+        };
+        var remaining = Math.Max(0, t.LifetimeSeconds - (int)sincePhase1.TotalSeconds);
+        return text
+            + string.Create(CultureInfo.InvariantCulture, $"    Encrypt : {encrypt,-15} Hash    : {hash}\n")
+            + string.Create(CultureInfo.InvariantCulture, $"    Auth    : {"preshared",-15} Lifetime: {t.LifetimeSeconds}\n")
+            + string.Create(CultureInfo.InvariantCulture, $"    Lifetime Remaining: {remaining}\n");
+    }
+
     /// <summary>The ASA shows the waiting states by message (MM_WAIT_MSG2...), never the phase groups.</summary>
     private static string StateName(MainModeState s) => s.ToString();
 

@@ -31,21 +31,13 @@ public static class ClearCommand
 
     private static async Task<int> Run(string node, string? peer, TextWriter output, TextWriter error, CancellationToken ct)
     {
-        if (!IPEndPoint.TryParse(node, out var gateway) || (peer is not null && !IPAddress.TryParse(peer, out _)))
+        if (peer is not null && !IPAddress.TryParse(peer, out _))
         {
             await error.WriteLineAsync("ERROR: % Invalid input detected: expected `clear crypto isakmp sa [PEER-ADDRESS]`");
             return 1;
         }
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client
-            .UseStaticClustering(gateway)
-            .Configure<ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; }));
-        using var host = builder.Build();
-        try
+        return await OperatorClient.RunAsync(node, error, async client =>
         {
-            await host.StartAsync(ct);
-            var client = host.Services.GetRequiredService<IClusterClient>();
             var directory = client.GetGrain<ISaDirectoryGrain>(0);
             var cleared = 0;
             foreach (var key in await directory.List())
@@ -55,13 +47,7 @@ public static class ClearCommand
                 await directory.Remove(key);
             }
             await output.WriteLineAsync($"{cleared} IKE SA(s) cleared");
-            await host.StopAsync(CancellationToken.None);
             return 0;
-        }
-        catch (Exception e) when (e is Orleans.Runtime.OrleansException or System.Net.Sockets.SocketException)
-        {
-            await error.WriteLineAsync($"ERROR: cannot reach the node at {node}: {e.Message}");
-            return 1;
-        }
+        }, ct);
     }
 }

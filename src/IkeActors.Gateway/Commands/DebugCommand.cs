@@ -45,24 +45,10 @@ public static class DebugCommand
             await error.WriteLineAsync("ERROR: % Invalid input detected: the level is 1-255");
             return 1;
         }
-        if (!IPEndPoint.TryParse(node, out var gateway))
+        return await OperatorClient.RunAsync(node, error, async client =>
         {
-            await error.WriteLineAsync($"--node {node}: expected ADDRESS:PORT");
-            return 1;
-        }
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client
-            .UseStaticClustering(gateway)
-            .Configure<ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; }));
-        using var host = builder.Build();
-        try
-        {
-            await host.StartAsync(ct);
-            var client = host.Services.GetRequiredService<IClusterClient>();
             var hub = client.GetGrain<IDebugHubGrain>(0);
-            var printer = new Printer(output);
-            var reference = client.CreateObjectReference<IDebugObserver>(printer);
+            var reference = client.CreateObjectReference<IDebugObserver>(new Printer(output));
             var until = seconds > 0 ? DateTime.UtcNow.AddSeconds(seconds) : DateTime.MaxValue;
             await error.WriteLineAsync($"debug crypto ikev1 {level}: streaming from the cluster at {node}");
             while (DateTime.UtcNow < until && !ct.IsCancellationRequested)
@@ -73,13 +59,7 @@ public static class DebugCommand
             }
             await hub.Unsubscribe(reference);
             client.DeleteObjectReference<IDebugObserver>(reference);
-            await host.StopAsync(CancellationToken.None);
             return 0;
-        }
-        catch (Exception e) when (e is Orleans.Runtime.OrleansException or System.Net.Sockets.SocketException)
-        {
-            await error.WriteLineAsync($"ERROR: cannot reach the node at {node}: {e.Message}");
-            return 1;
-        }
+        }, ct);
     }
 }

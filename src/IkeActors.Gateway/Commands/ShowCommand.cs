@@ -103,37 +103,14 @@ public static class ShowCommand
         return text.Length == 0 ? "There are no ipsec sas\n" : text.ToString();
     }
 
-    private static async Task<int> Run(string node, string? peerFilter, TextWriter output, TextWriter error,
-        Func<IClusterClient, IReadOnlyList<string>, Task<string>> render, CancellationToken ct)
-    {
-        if (!IPEndPoint.TryParse(node, out var gateway))
+    private static Task<int> Run(string node, string? peerFilter, TextWriter output, TextWriter error,
+        Func<IClusterClient, IReadOnlyList<string>, Task<string>> render, CancellationToken ct) =>
+        OperatorClient.RunAsync(node, error, async client =>
         {
-            await error.WriteLineAsync($"--node {node}: expected ADDRESS:PORT");
-            return 1;
-        }
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client
-            .UseStaticClustering(gateway)
-            .Configure<ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; }));
-        using var host = builder.Build();
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(15));
-            await host.StartAsync(timeout.Token);
-            var client = host.Services.GetRequiredService<IClusterClient>();
             var keys = await client.GetGrain<ISaDirectoryGrain>(0).List();
             // IKE SA grains are named "peer/cookie": the peer filter needs no grain call.
             if (peerFilter is not null) keys = keys.Where(k => k.StartsWith(peerFilter + "/", StringComparison.Ordinal)).ToList();
             await output.WriteAsync(await render(client, keys));
-            await host.StopAsync(CancellationToken.None);
             return 0;
-        }
-        catch (Exception e) when (e is OperationCanceledException or Orleans.Runtime.OrleansException or System.Net.Sockets.SocketException)
-        {
-            await error.WriteLineAsync($"ERROR: cannot reach the node at {node}: {e.Message}");
-            return 1;
-        }
-    }
+        }, ct);
 }

@@ -1,0 +1,45 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>
+/// An operator command's connection to a running node (an Orleans client to its gateway port):
+/// connects, runs the command's work, reports an unreachable node the same way for every command.
+/// </summary>
+public static class OperatorClient
+{
+    public static async Task<int> RunAsync(string node, TextWriter error, Func<IClusterClient, Task<int>> work, CancellationToken ct)
+    {
+        if (!IPEndPoint.TryParse(node, out var gateway))
+        {
+            await error.WriteLineAsync($"--node {node}: expected ADDRESS:PORT");
+            return 1;
+        }
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client => client
+            .UseStaticClustering(gateway)
+            .Configure<ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; }));
+        using var host = builder.Build();
+        try
+        {
+            using (var connect = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                connect.CancelAfter(TimeSpan.FromSeconds(15));
+                await host.StartAsync(connect.Token);
+            }
+            var code = await work(host.Services.GetRequiredService<IClusterClient>());
+            await host.StopAsync(CancellationToken.None);
+            return code;
+        }
+        catch (Exception e) when (e is OperationCanceledException or Orleans.Runtime.OrleansException or System.Net.Sockets.SocketException)
+        {
+            await error.WriteLineAsync($"ERROR: cannot reach the node at {node}: {e.Message}");
+            return 1;
+        }
+    }
+}

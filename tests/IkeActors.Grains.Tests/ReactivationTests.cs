@@ -1,3 +1,4 @@
+using static IkeActors.Grains.Tests.PeerPump;
 using System.Buffers.Binary;
 using System.Net;
 using IkeActors.Config.Lookup;
@@ -12,8 +13,6 @@ namespace IkeActors.Grains.Tests;
 [Collection(nameof(ClusterCollection))]
 public class ReactivationTests(ClusterFixture fixture)
 {
-    private static readonly IPEndPoint Left = new(IPAddress.Parse("10.0.0.1"), 500);
-    private static readonly IPEndPoint Right = new(IPAddress.Parse("10.0.0.2"), 500);
 
     [Fact]
     public async Task A_reactivated_IKE_SA_grain_continues_from_its_stored_snapshot()
@@ -21,7 +20,7 @@ public class ReactivationTests(ClusterFixture fixture)
         using var left = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), Left));
         var lo = new NegotiationOutput();
         left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
-        var grain = await Pump(left, lo, 0);
+        var grain = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0)).Grain;
         Assert.Equal("MM_ACTIVE", await grain.GetState());
         Assert.Single(lo.OfType<InstallIpsecSa>());
 
@@ -36,30 +35,12 @@ public class ReactivationTests(ClusterFixture fixture)
         // Traffic for the other ACL entry (tcp): a Quick Mode on the same IKE SA, answered by a new activation.
         var before = lo.Actions.Count;
         left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 6, 40000, 80), lo);
-        await Pump(left, lo, before);
+        await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, before);
         var pairs = lo.OfType<InstallIpsecSa>().ToList();
         Assert.Equal(2, pairs.Count);
         Assert.Equal(6, pairs[1].Pair.Local.Protocol);
         Assert.Equal("MM_ACTIVE", await grain.GetState());
         // It really was a new activation, restored from storage.
         Assert.NotEqual(firstActivation, await grain.GetActivationId());
-    }
-
-    private async Task<IIkeSaGrain> Pump(NegotiationEngine left, NegotiationOutput lo, int seen)
-    {
-        IIkeSaGrain? grain = null;
-        for (var round = 0; round < 20 && seen < lo.Actions.Count; round++)
-        {
-            var batch = lo.Actions.Skip(seen).OfType<SendDatagram>().ToList();
-            seen = lo.Actions.Count;
-            foreach (var send in batch)
-            {
-                var cookie = BinaryPrimitives.ReadUInt64BigEndian(send.Datagram);
-                grain = fixture.Cluster.Client.GetGrain<IIkeSaGrain>(IIkeSaGrain.KeyFor(Left.Address.ToString(), cookie));
-                var result = await grain.Receive(new Datagram(send.Datagram, Left.Address.ToString(), 500), 127);
-                foreach (var reply in result.Send) left.Receive(reply.Bytes, Right, lo);
-            }
-        }
-        return grain ?? throw new InvalidOperationException("nothing was sent");
     }
 }

@@ -1,3 +1,4 @@
+using static IkeActors.Grains.Tests.PeerPump;
 using System.Buffers.Binary;
 using System.Net;
 using IkeActors.Config.Lookup;
@@ -16,8 +17,6 @@ namespace IkeActors.Grains.Tests;
 /// </summary>
 public sealed class SiloLossTests : IAsyncLifetime
 {
-    private static readonly IPEndPoint Left = new(IPAddress.Parse("10.0.0.1"), 500);
-    private static readonly IPEndPoint Right = new(IPAddress.Parse("10.0.0.2"), 500);
     private InProcessTestCluster _cluster = null!;
     private readonly SharedGrainStorage _storage = new();
 
@@ -48,7 +47,7 @@ public sealed class SiloLossTests : IAsyncLifetime
             using var left = new NegotiationEngine(new GatewayContext(leftConfig, Left));
             var lo = new NegotiationOutput();
             left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
-            var grain = await Pump(left, lo, 0);
+            var grain = (await PeerPump.RunAsync(_cluster.Client, left, lo, 0)).Grain;
             Assert.Equal("MM_ACTIVE", await grain.GetState());
             var host = await grain.GetSilo();
             var victim = _cluster.Silos.Skip(1).FirstOrDefault(s => host.Contains(s.SiloAddress.ToString(), StringComparison.Ordinal)
@@ -60,30 +59,12 @@ public sealed class SiloLossTests : IAsyncLifetime
 
             var seen = lo.Actions.Count;
             left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 6, 40000, 80), lo);
-            await Pump(left, lo, seen);
+            await PeerPump.RunAsync(_cluster.Client, left, lo, seen);
             Assert.Equal(2, lo.OfType<InstallIpsecSa>().Count());
             Assert.NotEqual(before, await grain.GetActivationId());
             Assert.NotEqual(host, await grain.GetSilo());
             return;
         }
         Assert.Fail("no IKE SA grain was placed off the primary silo in 12 tries");
-    }
-
-    private async Task<IIkeSaGrain> Pump(NegotiationEngine left, NegotiationOutput lo, int seen)
-    {
-        IIkeSaGrain? grain = null;
-        for (var round = 0; round < 20 && seen < lo.Actions.Count; round++)
-        {
-            var batch = lo.Actions.Skip(seen).OfType<SendDatagram>().ToList();
-            seen = lo.Actions.Count;
-            foreach (var send in batch)
-            {
-                var cookie = BinaryPrimitives.ReadUInt64BigEndian(send.Datagram);
-                grain = _cluster.Client.GetGrain<IIkeSaGrain>(IIkeSaGrain.KeyFor(Left.Address.ToString(), cookie));
-                var result = await grain.Receive(new Datagram(send.Datagram, Left.Address.ToString(), 500), 0);
-                foreach (var reply in result.Send) left.Receive(reply.Bytes, Right, lo);
-            }
-        }
-        return grain ?? throw new InvalidOperationException("nothing was sent");
     }
 }

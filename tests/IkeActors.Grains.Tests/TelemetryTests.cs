@@ -1,3 +1,4 @@
+using static IkeActors.Grains.Tests.PeerPump;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
@@ -20,8 +21,6 @@ namespace IkeActors.Grains.Tests;
 [Collection(nameof(TelemetryCollection))]
 public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
 {
-    private static readonly IPEndPoint Left = new(IPAddress.Parse("10.0.0.1"), 500);
-    private static readonly IPEndPoint Right = new(IPAddress.Parse("10.0.0.2"), 500);
     private const string PreSharedKey = "cisco";
 
     [Fact]
@@ -44,7 +43,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
             Assert.NotNull(root);
             traceId = root.TraceId;
             left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
-            (_, cookie) = await Pump(left, lo, 0);
+            (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
         }
         var pair = Assert.Single(lo.OfType<InstallIpsecSa>()).Pair;
         var secrets = SecretsOf(pair);
@@ -138,7 +137,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         {
             traceId = root!.TraceId;
             left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
-            (_, cookie) = await Pump(left, lo, 0);
+            (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
         }
         Assert.Empty(lo.OfType<InstallIpsecSa>());
 
@@ -182,7 +181,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         {
             traceId = root!.TraceId;
             left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
-            (_, cookie) = await Pump(left, lo, 0);
+            (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
         }
         Assert.Empty(lo.OfType<InstallIpsecSa>());
 
@@ -264,7 +263,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         {
             first = root!.TraceId;
             left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
-            (grain, cookie) = await Pump(left, lo, 0);
+            (grain, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
         }
         var activation = await grain.GetActivationId();
         await grain.Deactivate();
@@ -276,7 +275,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
             second = root!.TraceId;
             var before = lo.Actions.Count;
             left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 6, 40000, 80), lo);
-            await Pump(left, lo, before);
+            await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, before, 127);
         }
         Assert.NotEqual(activation, await grain.GetActivationId());
         var pairs = lo.OfType<InstallIpsecSa>().ToList();
@@ -309,26 +308,6 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
     }
 
     // ------------------------------------------------------------------ helpers
-
-    private async Task<(IIkeSaGrain Grain, ulong Cookie)> Pump(NegotiationEngine left, NegotiationOutput lo, int seen)
-    {
-        IIkeSaGrain? grain = null;
-        ulong cookie = 0;
-        for (var round = 0; round < 20 && seen < lo.Actions.Count; round++)
-        {
-            var batch = lo.Actions.Skip(seen).OfType<SendDatagram>().ToList();
-            seen = lo.Actions.Count;
-            foreach (var send in batch)
-            {
-                // The front-end routes by (peer, initiator cookie): RFC 2408 §3.1 header, octets 0-7.
-                cookie = BinaryPrimitives.ReadUInt64BigEndian(send.Datagram);
-                grain = fixture.Cluster.Client.GetGrain<IIkeSaGrain>(IIkeSaGrain.KeyFor(Left.Address.ToString(), cookie));
-                var result = await grain.Receive(new Datagram(send.Datagram, Left.Address.ToString(), 500), 127);
-                foreach (var reply in result.Send) left.Receive(reply.Bytes, Right, lo);
-            }
-        }
-        return (grain ?? throw new InvalidOperationException("nothing was sent"), cookie);
-    }
 
     /// <summary>The spans of the negotiation source for one IKE SA (by initiator cookie).</summary>
     private static List<Activity> OurSpans(ulong cookie) =>

@@ -6,8 +6,11 @@ namespace IkeActors.Negotiation;
 /// <summary>What a negotiation step asks its host to do. The machines return these and touch nothing else.</summary>
 public abstract record NegotiationAction;
 
-/// <summary>Send a datagram to the peer (from the socket the exchange uses).</summary>
-public sealed record SendDatagram(byte[] Datagram, IPEndPoint To, bool IsRetransmission = false) : NegotiationAction;
+/// <summary>
+/// Send a datagram to the peer. <paramref name="NatT"/>: from the NAT-T socket (UDP 4500) with the
+/// 4-byte non-ESP marker in front (RFC 3948 §2.2), once the IKE SA has floated (RFC 3947 §4).
+/// </summary>
+public sealed record SendDatagram(byte[] Datagram, IPEndPoint To, bool IsRetransmission = false, bool NatT = false) : NegotiationAction;
 
 /// <summary>An ASA debug line, already formatted, with its catalog entry.</summary>
 public sealed record DebugEvent(DebugMessageInfo Message, string Text) : NegotiationAction

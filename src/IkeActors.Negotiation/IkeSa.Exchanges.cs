@@ -249,7 +249,7 @@ public sealed partial class IkeSa
         {
             var plainOnly = Messages.Build(Header(ExchangeType.Informational, 0), [payload]);
             AsaDebug.IkeDecodeSending(output, IpContext, 0, Messages.PayloadTypes(plainOnly), plainOnly.Length);
-            output.Add(new SendDatagram(plainOnly, Peer));
+            output.Add(Datagram(plainOnly));
             return;
         }
         var messageId = NewMessageId();

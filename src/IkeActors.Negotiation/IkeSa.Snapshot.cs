@@ -75,6 +75,9 @@ public sealed partial class IkeSa
             IdirBody = _idirBody.ToArray(),
             TunnelGroup = TunnelGroup,
             NatDetected = NatDetected,
+            NatTraversal = NatTraversal,
+            NatTPeerAddress = NatTPeer?.Address.ToString(),
+            NatTPeerPort = NatTPeer?.Port ?? 0,
             PendingPeerNatMatches = _pendingNat?.PeerNatMatches,
             PendingLocalNatMatches = _pendingNat?.LocalNatMatches,
             Keys = keys,
@@ -150,6 +153,15 @@ public sealed partial class IkeSa
             sa._idirBody = s.IdirBody?.ToArray() ?? throw Bad("IDir body is missing");
             sa.TunnelGroup = s.TunnelGroup;
             sa.NatDetected = s.NatDetected;
+            if (!Enum.IsDefined(s.NatTraversal)) throw Bad($"NAT-T version {(int)s.NatTraversal} unknown");
+            sa.NatTraversal = s.NatTraversal;
+            if (s.NatTPeerAddress is { } natAddress)
+            {
+                // The float never changes the peer's address (RFC 3947 §4: the port only).
+                if (!IPAddress.TryParse(natAddress, out var a) || !a.Equals(sa.Peer.Address) || s.NatTPeerPort is <= 0 or > 65535)
+                    throw Bad($"NAT-T endpoint {natAddress}:{s.NatTPeerPort} is not the peer's");
+                sa.NatTPeer = new IPEndPoint(a, s.NatTPeerPort);
+            }
             if (s.PendingPeerNatMatches is { } pn && s.PendingLocalNatMatches is { } ln) sa._pendingNat = (pn, ln);
             sa._lastSent = s.LastSent?.ToArray();
             sa._lastReceived = s.LastReceived?.ToArray();

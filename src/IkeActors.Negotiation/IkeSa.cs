@@ -57,6 +57,27 @@ public sealed partial class IkeSa : IDisposable
     public MainModeState State => _state;
     public string? TunnelGroup { get; private set; }
     public bool NatDetected { get; private set; }
+
+    /// <summary>The NAT-Traversal version both ends announced in MM1/MM2 (RFC 3947 §3.1); None: no NAT-D, no float.</summary>
+    public NatTraversalVersion NatTraversal { get; private set; }
+
+    /// <summary>
+    /// Where the peer's NAT-T socket is once the SA has floated to UDP 4500 (RFC 3947 §4): the initiator
+    /// floats at MM5 when a NAT was detected, the responder follows the port the peer's messages come from.
+    /// Null: the SA still talks on UDP 500.
+    /// </summary>
+    public IPEndPoint? NatTPeer { get; private set; }
+
+    /// <summary>Where this SA's messages go: the peer's NAT-T endpoint after the float, its ISAKMP endpoint before.</summary>
+    public IPEndPoint Destination => NatTPeer ?? Peer;
+
+    /// <summary>ESP of this SA's Quick Modes travels in UDP (RFC 3948): a NAT was detected and the SA floated.</summary>
+    public bool UsesUdpEncapsulation => NatDetected && NatTPeer is not null;
+
+    /// <summary>The UDP port of NAT-T (RFC 3947 §4).</summary>
+    public const int NatTPort = 4500;
+
+    internal SendDatagram Datagram(byte[] bytes, bool retransmission = false) => new(bytes, Destination, retransmission, NatT: NatTPeer is not null);
     public Phase1Transform? Transform => _transform;
     public IReadOnlyCollection<QuickModeExchange> QuickModes => _quickModes.Values;
 
@@ -115,10 +136,21 @@ public sealed partial class IkeSa : IDisposable
         return sa;
     }
 
-    /// <summary>A datagram for this SA (cookies already matched by the host).</summary>
-    public void Receive(ReadOnlySpan<byte> datagram, NegotiationOutput output)
+    /// <summary>A datagram for this SA (cookies already matched by the host), from UDP 500.</summary>
+    public void Receive(ReadOnlySpan<byte> datagram, NegotiationOutput output) => Receive(datagram, output, from: null, natT: false);
+
+    /// <summary>
+    /// A datagram for this SA from <paramref name="from"/>; <paramref name="natT"/>: it came on the NAT-T
+    /// socket (UDP 4500, non-ESP marker already removed). A peer that talks NAT-T is answered there from
+    /// then on (RFC 3947 §4: the responder follows the initiator's float; behind a NAT the port may be any).
+    /// </summary>
+    public void Receive(ReadOnlySpan<byte> datagram, NegotiationOutput output, IPEndPoint? from, bool natT)
     {
         if (_state == MainModeState.MM_DELETED) return;
+        if (natT && from is not null && from.Address.Equals(Peer.Address) && NatTraversal != NatTraversalVersion.None
+            && IsakmpHeaderView.TryParse(datagram, out var h, out _) && h.InitiatorCookie == InitiatorCookie && h.ResponderCookie == ResponderCookie
+            && !from.Equals(NatTPeer))
+            NatTPeer = new IPEndPoint(from.Address, from.Port);
         if (!IsakmpMessage.TryParse(datagram, out var message, out var error))
         {
             // Design: a malformed datagram is dropped without touching SA state.
@@ -344,6 +376,7 @@ public sealed partial class IkeSa : IDisposable
             ],
         };
         var payloads = new List<IIsakmpPayload> { chosen };
+        NatTraversal = NatTraversalOf(vids);
         if (vids.Contains(KnownVendorId.NatTRfc3947)) payloads.Add(Vid(VendorIds.NatTRfc3947));
         else if (vids.Contains(KnownVendorId.NatTDraft03)) payloads.Add(Vid(VendorIds.NatTDraft03));
         else if (vids.Contains(KnownVendorId.NatTDraft02N)) payloads.Add(Vid(VendorIds.NatTDraft02N));
@@ -410,6 +443,7 @@ public sealed partial class IkeSa : IDisposable
         AsaDebug.ProcessingSaPayload(output, IpContext);
         AsaDebug.OakleyProposalAcceptable(output, IpContext);
         LogVendorIds(vids, output);
+        NatTraversal = NatTraversalOf(vids);
         _lastReceived = datagram.ToArray();
 
         _machine.Fire(MainModeTrigger.ReceivedMm2);
@@ -444,13 +478,16 @@ public sealed partial class IkeSa : IDisposable
             Vid([.. VendorIds.IkeActors, .. IosVersionAndCapabilities]),
             Vid([.. VendorIds.CiscoVpn3000, .. AltigaVersion]),
         };
-        // RFC 3947 §3.2: first the hash of the peer's address and port, then ours.
-        AsaDebug.ConstructingNatDiscoveryPayload(output, IpContext);
-        AsaDebug.ComputingNatDiscoveryHash(output, IpContext);
-        payloads.Add(new NatDPayload { HashOfAddressAndPort = NatD(Peer) });
-        AsaDebug.ConstructingNatDiscoveryPayload(output, IpContext);
-        AsaDebug.ComputingNatDiscoveryHash(output, IpContext);
-        payloads.Add(new NatDPayload { HashOfAddressAndPort = NatD(_gateway.Local) });
+        // RFC 3947 §3.2: only when both ends support NAT-T; first the hash of the peer's address and port, then ours.
+        if (NatTraversal != NatTraversalVersion.None)
+        {
+            AsaDebug.ConstructingNatDiscoveryPayload(output, IpContext);
+            AsaDebug.ComputingNatDiscoveryHash(output, IpContext);
+            payloads.Add(NatDiscovery(NatD(Peer)));
+            AsaDebug.ConstructingNatDiscoveryPayload(output, IpContext);
+            AsaDebug.ComputingNatDiscoveryHash(output, IpContext);
+            payloads.Add(NatDiscovery(NatD(_gateway.Local)));
+        }
 
         if (Role == IkeRole.Responder)
         {
@@ -484,6 +521,9 @@ public sealed partial class IkeSa : IDisposable
         AsaDebug.ConnectionLandedOnTunnelGroup(output, IpContext, TunnelGroup!);
         AsaDebug.GeneratingKeysForInitiator(output, Context);
         _machine.Fire(MainModeTrigger.ReceivedMm4);
+
+        // RFC 3947 §4: with a NAT between us, the initiator moves to UDP 4500 from MM5 on.
+        if (NatDetected && NatTraversal != NatTraversalVersion.None) NatTPeer = new IPEndPoint(Peer.Address, NatTPort);
 
         // MM5: ID, HASH_I, IOS keepalive, DPD vendor ID (RFC 2409 §5, RFC 3706 §2.1).
         var payloads = AuthenticationPayloads(initiator: true, output);
@@ -752,6 +792,18 @@ public sealed partial class IkeSa : IDisposable
         return (id, Body(id));
     }
 
+    /// <summary>The NAT-D payload under the number the negotiated version uses (RFC 3947: 20; drafts 02/03: 130).</summary>
+    private IIsakmpPayload NatDiscovery(byte[] hash) => NatTraversal == NatTraversalVersion.Rfc3947
+        ? new NatDPayload { HashOfAddressAndPort = hash }
+        : new NatDDraftPayload { HashOfAddressAndPort = hash };
+
+    /// <summary>The NAT-T version of the peer's vendor IDs that both ends support, newest first (RFC 3947 §3.1).</summary>
+    private static NatTraversalVersion NatTraversalOf(List<KnownVendorId> vids) =>
+        vids.Contains(KnownVendorId.NatTRfc3947) ? NatTraversalVersion.Rfc3947
+        : vids.Contains(KnownVendorId.NatTDraft03) ? NatTraversalVersion.Draft03
+        : vids.Contains(KnownVendorId.NatTDraft02N) || vids.Contains(KnownVendorId.NatTDraft02) ? NatTraversalVersion.Draft02
+        : NatTraversalVersion.None;
+
     private byte[] NatD(IPEndPoint endPoint)
     {
         var hash = new byte[IkeAlgorithms.HashLength(_transform!.CryptoHash)];
@@ -807,7 +859,7 @@ public sealed partial class IkeSa : IDisposable
         var bytes = Messages.Build(Header(exchange, messageId), payloads);
         AsaDebug.IkeDecodeSending(output, IpContext, messageId, Messages.PayloadTypes(payloads), bytes.Length);
         _lastSent = bytes;
-        output.Add(new SendDatagram(bytes, Peer));
+        output.Add(Datagram(bytes));
     }
 
     /// <summary>Builds, logs and encrypts a message; returns the datagram (also sent).</summary>
@@ -823,7 +875,7 @@ public sealed partial class IkeSa : IDisposable
         // The length the ASA prints is the datagram's (header length field), padding included.
         AsaDebug.IkeDecodeSending(output, IpContext, messageId, Messages.PayloadTypes(plain), bytes.Length);
         if (remember && messageId == 0) _lastSent = bytes;
-        output.Add(new SendDatagram(bytes, Peer));
+        output.Add(Datagram(bytes));
         return bytes;
     }
 
@@ -834,7 +886,7 @@ public sealed partial class IkeSa : IDisposable
         {
             if (!m.IsEncrypted) AsaDebug.IkeDecodeResending(output, IpContext, m.Header.MessageId, Messages.PayloadTypes(_lastSent), _lastSent.Length);
         }
-        output.Add(new SendDatagram(_lastSent, Peer, IsRetransmission: true));
+        output.Add(Datagram(_lastSent, retransmission: true));
     }
 
     internal void LogReceived(ReadOnlySpan<byte> plaintextMessage, NegotiationOutput output)
@@ -879,7 +931,7 @@ public sealed partial class IkeSa : IDisposable
         var notify = new NotificationPayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = type, Spi = Messages.CookieBytes(InitiatorCookie, ResponderCookie) };
         var bytes = Messages.Build(Header(ExchangeType.Informational, 0), [notify]);
         AsaDebug.IkeDecodeSending(output, IpContext, 0, Messages.PayloadTypes(bytes), bytes.Length);
-        output.Add(new SendDatagram(bytes, Peer));
+        output.Add(Datagram(bytes));
     }
 
     internal void Fail(FailureReason reason, string detail, NegotiationOutput output)

@@ -47,8 +47,11 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         return true;
     }
 
-    /// <summary>A datagram from the network (port 500, or 4500 without the non-ESP marker).</summary>
-    public void Receive(ReadOnlySpan<byte> datagram, IPEndPoint from, NegotiationOutput output)
+    /// <summary>
+    /// A datagram from the network: from UDP 500, or (<paramref name="natT"/>) from the NAT-T socket on
+    /// UDP 4500 with the non-ESP marker already removed (RFC 3948 §2.2).
+    /// </summary>
+    public void Receive(ReadOnlySpan<byte> datagram, IPEndPoint from, NegotiationOutput output, bool natT = false)
     {
         var start = output.Actions.Count;
         if (!IsakmpMessage.TryParse(datagram, out var message, out var error))
@@ -59,7 +62,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         var header = message.Header;
         if (_sas.TryGetValue(header.InitiatorCookie, out var sa) && sa.Peer.Address.Equals(from.Address))
         {
-            sa.Receive(datagram, output);
+            sa.Receive(datagram, output, from, natT);
         }
         else if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection && !_sas.ContainsKey(header.InitiatorCookie))
         {

@@ -175,6 +175,10 @@ public sealed record IpsecTransform(
         Cipher == other.Cipher && KeyLengthBits == other.KeyLengthBits && Integrity == other.Integrity
         && Mode == other.Mode && PfsGroup == other.PfsGroup;
 
+    /// <summary>ESP in UDP (RFC 3948): the UDP-Encapsulated modes of RFC 3947 §5.1 or of its drafts.</summary>
+    public bool IsUdpEncapsulated => Mode is EncapsulationMode.UdpEncapsulatedTunnel or EncapsulationMode.UdpEncapsulatedTransport
+        or EncapsulationMode.UdpEncapsulatedTunnelDraft or EncapsulationMode.UdpEncapsulatedTransportDraft;
+
     /// <summary>Bytes of encryption key (ESP_AES: key length attribute; 3DES 24; DES 8).</summary>
     public int EncryptionKeyBytes => Cipher switch
     {

@@ -85,7 +85,7 @@ public sealed partial class QuickModeExchange
             {
                 var outbound = CheckKeys(q.Outbound, q.OutboundSpi, "outbound");
                 installed = new IpsecSaPair(inbound, outbound, transform!, match.Local, match.Remote, sa.Peer, match.Map.Name, match.Entry.Sequence,
-                    match.AccessList.Name, q.LifetimeSeconds, q.LifetimeKilobytes, q.MessageId, q.Role);
+                    match.AccessList.Name, q.LifetimeSeconds, q.LifetimeKilobytes, q.MessageId, q.Role, transform!.IsUdpEncapsulated ? sa.Destination : null);
             }
             catch
             {

@@ -462,7 +462,7 @@ public sealed partial class QuickModeExchange : IDisposable
         if (_lastReceived is not null && datagram.SequenceEqual(_lastReceived))
         {
             // A retransmitted request: the same answer again, not a new computation.
-            if (_lastSent is not null) output.Add(new SendDatagram(_lastSent, _sa.Peer, IsRetransmission: true));
+            if (_lastSent is not null) output.Add(_sa.Datagram(_lastSent, retransmission: true));
             return;
         }
         if (!Messages.TryDecrypt(datagram, _sa.Cipher!, MessageId, out var plain))
@@ -495,7 +495,7 @@ public sealed partial class QuickModeExchange : IDisposable
         }
         _retransmits++;
         _machine.Fire(QuickModeTrigger.Retransmit);
-        output.Add(new SendDatagram(_lastSent, _sa.Peer, IsRetransmission: true));
+        output.Add(_sa.Datagram(_lastSent, retransmission: true));
         _sa.ArmRetransmit(MessageId, _retransmits, output);
     }
 
@@ -524,7 +524,7 @@ public sealed partial class QuickModeExchange : IDisposable
                 new IpsecSaKeys(InboundSpi, inbound[..e], inbound[e..]),
                 new IpsecSaKeys(OutboundSpi, outbound[..e], outbound[e..]),
                 transform, Local, Remote, _sa.Peer, Match!.Map.Name, Match.Entry.Sequence, Match.AccessList.Name,
-                LifetimeSeconds, LifetimeKilobytes, MessageId, Role);
+                LifetimeSeconds, LifetimeKilobytes, MessageId, Role, transform.IsUdpEncapsulated ? _sa.Destination : null);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(inbound);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(outbound);
         }
@@ -575,7 +575,23 @@ public sealed partial class QuickModeExchange : IDisposable
 
     private List<IpsecTransform> TransformsOf(CryptoMapEntry entry, IpsecSaLifetime lifetime) =>
         entry.TransformSets.Select(name => _sa.Gateway.Config.FindTransformSet(name)).Where(t => t is not null)
-            .Select(t => IpsecTransform.FromTransformSet(t!, lifetime, entry.PfsGroup)).ToList();
+            .Select(t => WithNatTraversal(IpsecTransform.FromTransformSet(t!, lifetime, entry.PfsGroup))).ToList();
+
+    /// <summary>
+    /// RFC 3947 §5.1: through a NAT (detected in Main Mode, SA floated to 4500) ESP is UDP-encapsulated,
+    /// and the Encapsulation Mode says so: 3/4 under RFC 3947, 61443/61444 under the drafts.
+    /// </summary>
+    private IpsecTransform WithNatTraversal(IpsecTransform t)
+    {
+        if (!_sa.UsesUdpEncapsulation) return t;
+        var rfc = _sa.NatTraversal == NatTraversalVersion.Rfc3947;
+        return t with
+        {
+            Mode = t.Mode == EncapsulationMode.Transport
+                ? (rfc ? EncapsulationMode.UdpEncapsulatedTransport : EncapsulationMode.UdpEncapsulatedTransportDraft)
+                : (rfc ? EncapsulationMode.UdpEncapsulatedTunnel : EncapsulationMode.UdpEncapsulatedTunnelDraft),
+        };
+    }
 
     /// <summary>The ASA proposes each transform set as its own proposal, all with the same SPI.</summary>
     private static SaPayload ProposalOf(List<IpsecTransform> offers, uint spi) => new()

@@ -58,6 +58,10 @@ public sealed class IkeSaSnapshot
     public byte[] IdirBody { get; init; } = [];
     public string? TunnelGroup { get; init; }
     public bool NatDetected { get; init; }
+    /// <summary>RFC 3947: the NAT-T version both ends announced, and the peer's NAT-T endpoint once the SA floated to 4500.</summary>
+    public NatTraversalVersion NatTraversal { get; init; }
+    public string? NatTPeerAddress { get; init; }
+    public int NatTPeerPort { get; init; }
     /// <summary>The responder's NAT-D result between MM3 and MM5 (printed with MM5); null otherwise.</summary>
     public bool? PendingPeerNatMatches { get; init; }
     public bool? PendingLocalNatMatches { get; init; }

@@ -60,3 +60,15 @@ public enum QuickModeTrigger
 }
 
 public enum IkeRole { Initiator, Responder }
+
+/// <summary>The NAT-Traversal version negotiated with vendor IDs in MM1/MM2 (RFC 3947 §3.1 and its drafts).</summary>
+public enum NatTraversalVersion
+{
+    None,
+    /// <summary>draft-ietf-ipsec-nat-t-ike-02: NAT-D payload 130, encapsulation modes 61443/61444.</summary>
+    Draft02,
+    /// <summary>draft-ietf-ipsec-nat-t-ike-03: as draft 02.</summary>
+    Draft03,
+    /// <summary>RFC 3947: NAT-D payload 20, encapsulation modes 3/4.</summary>
+    Rfc3947,
+}

@@ -28,4 +28,8 @@ public sealed class IpsecSaKeys(uint spi, byte[] encryptionKey, byte[] integrity
 public sealed record IpsecSaPair(
     IpsecSaKeys Inbound, IpsecSaKeys Outbound, IpsecTransform Transform,
     ProxyId Local, ProxyId Remote, IPEndPoint Peer, string CryptoMap, int Sequence, string AccessList,
-    int LifetimeSeconds, long? LifetimeKilobytes, uint MessageId, IkeRole Role);
+    int LifetimeSeconds, long? LifetimeKilobytes, uint MessageId, IkeRole Role, IPEndPoint? UdpEncapsulatedTo = null)
+{
+    /// <summary>ESP travels in UDP to this endpoint (RFC 3948) when the SA is UDP-encapsulated; raw ESP (IP protocol 50) to the peer otherwise.</summary>
+    public bool IsUdpEncapsulated => UdpEncapsulatedTo is not null;
+}

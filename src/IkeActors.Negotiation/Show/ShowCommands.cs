@@ -121,8 +121,8 @@ public static class ShowCommands
         var mode = p.Transform.Mode switch
         {
             IkeActors.Protocol.EncapsulationMode.Transport => "Transport, ",
-            IkeActors.Protocol.EncapsulationMode.UdpEncapsulatedTunnel => "Tunnel,  NAT-T-Encaps, ",
-            IkeActors.Protocol.EncapsulationMode.UdpEncapsulatedTransport => "Transport,  NAT-T-Encaps, ",
+            IkeActors.Protocol.EncapsulationMode.UdpEncapsulatedTunnel or IkeActors.Protocol.EncapsulationMode.UdpEncapsulatedTunnelDraft => "Tunnel,  NAT-T-Encaps, ",
+            IkeActors.Protocol.EncapsulationMode.UdpEncapsulatedTransport or IkeActors.Protocol.EncapsulationMode.UdpEncapsulatedTransportDraft => "Transport,  NAT-T-Encaps, ",
             _ => "Tunnel, ",
         };
         sb.Append(CultureInfo.InvariantCulture, $"         in use settings ={{L2L, {mode}IKEv1, }}\n");

@@ -22,6 +22,7 @@ public sealed class Lab : IDisposable
 {
     public static readonly IPEndPoint LeftAddress = new(IPAddress.Parse("10.0.0.1"), 500);
     public static readonly IPEndPoint RightAddress = new(IPAddress.Parse("10.0.0.2"), 500);
+    public const int NatTPort = 4500;
 
     public Lab(string leftConfig, string rightConfig, int seed = 1, NegotiationSettings? settings = null)
     {
@@ -37,6 +38,12 @@ public sealed class Lab : IDisposable
 
     /// <summary>Decides what happens to a datagram in flight: return it (maybe changed), or null to drop it.</summary>
     public Func<bool, int, byte[], byte[]?>? Tamper { get; set; }
+
+    /// <summary>
+    /// Where a datagram seems to come from at the receiver (a NAT in between rewrites it); by default the
+    /// sender's address with port 500, or 4500 for what it sends from its NAT-T socket.
+    /// </summary>
+    public Func<bool, SendDatagram, IPEndPoint>? SourceSeen { get; set; }
 
     /// <summary>Datagrams (after <see cref="Tamper"/>) for which this returns true are delivered twice in a row.</summary>
     public Func<bool, byte[], bool>? Duplicate { get; set; }
@@ -93,9 +100,11 @@ public sealed class Lab : IDisposable
             var bytes = Tamper is null ? send.Datagram : Tamper(fromLeft, _delivered, send.Datagram);
             _delivered++;
             if (bytes is null) continue;
-            (fromLeft ? Right : Left).Receive(bytes, fromLeft ? LeftAddress : RightAddress, fromLeft ? RightOutput : LeftOutput);
+            var sender = fromLeft ? LeftAddress : RightAddress;
+            var from = SourceSeen?.Invoke(fromLeft, send) ?? (send.NatT ? new IPEndPoint(sender.Address, NatTPort) : sender);
+            (fromLeft ? Right : Left).Receive(bytes, from, fromLeft ? RightOutput : LeftOutput, send.NatT);
             if (Duplicate?.Invoke(fromLeft, bytes) == true)
-                (fromLeft ? Right : Left).Receive(bytes, fromLeft ? LeftAddress : RightAddress, fromLeft ? RightOutput : LeftOutput);
+                (fromLeft ? Right : Left).Receive(bytes, from, fromLeft ? RightOutput : LeftOutput, send.NatT);
             moved = true;
         }
         return moved;

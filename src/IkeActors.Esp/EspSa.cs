@@ -1,0 +1,339 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace IkeActors.Esp;
+
+/// <summary>Direction of an SA: outbound SAs encapsulate, inbound SAs decapsulate (RFC 4301 §4.1: SAs are simplex).</summary>
+public enum EspDirection
+{
+    Inbound,
+    Outbound,
+}
+
+/// <summary>What <see cref="EspSa.TryEncapsulate"/> did.</summary>
+public enum EspEncapStatus
+{
+    Ok,
+    /// <summary>The destination span cannot hold the packet (see <see cref="EspSa.MaxPacketSize"/>).</summary>
+    DestinationTooSmall,
+    /// <summary>The 32-bit sequence number would wrap (RFC 4303 §3.3.3): rekey.</summary>
+    SequenceExhausted,
+    /// <summary>The hard kilobyte lifetime is used up.</summary>
+    LifetimeExpired,
+    /// <summary>The SA was deleted (keys zeroed), or it is an inbound SA.</summary>
+    SaUnusable,
+}
+
+/// <summary>Outcome of <see cref="EspSa.TryDecapsulate"/>; only <see cref="Ok"/> touches the replay window.</summary>
+public enum EspDecapStatus
+{
+    Ok,
+    /// <summary>Shorter than SPI + sequence + IV + one block + ICV.</summary>
+    TooShort,
+    /// <summary>Ciphertext not a whole number of blocks, or pad length runs past the payload.</summary>
+    BadLength,
+    /// <summary>The SPI is not this SA's.</summary>
+    SpiMismatch,
+    /// <summary>Duplicate, or left of the 64-packet window (RFC 4303 §3.4.3).</summary>
+    Replay,
+    /// <summary>ICV mismatch (RFC 4303 §3.4.4).</summary>
+    IcvFailure,
+    /// <summary>Padding bytes are not 1, 2, 3, ... (RFC 4303 §2.4).</summary>
+    BadPadding,
+    /// <summary>Next header is not IPv4 (4) or IPv6 (41) in tunnel mode.</summary>
+    BadNextHeader,
+    /// <summary>A dummy packet (next header 59, RFC 4303 §2.6): authentic, counted, nothing to deliver.</summary>
+    DummyPacket,
+    /// <summary>The hard lifetime is used up, or the SA was deleted.</summary>
+    SaUnusable,
+}
+
+/// <summary>
+/// One direction of an ESP SA (RFC 4303, tunnel mode): SPI, keys (held by the reused cipher and HMAC
+/// transforms, zeroed on <see cref="Dispose"/>), the sequence number (outbound) or the anti-replay window
+/// (inbound), counters and the kilobyte lifetime. One thread at a time encapsulates (or decapsulates) with
+/// a given SA; counters, window and lifetime may be read from anywhere.
+/// </summary>
+public sealed class EspSa : IDisposable
+{
+    /// <summary>IP protocol numbers carried in ESP's next header field.</summary>
+    public const byte NextHeaderIPv4 = 4, NextHeaderIPv6 = 41, NextHeaderNone = 59;
+
+    private const int HeaderSize = 8; // SPI + sequence number (RFC 4303 §2)
+
+    private readonly EspCipherEngine _cipher;
+    private readonly EspIntegrityEngine _integrity;
+    private readonly int _blockSize, _ivSize, _icvSize;
+    private long _sequence;        // last sequence number sent (outbound)
+    private long _lifetimeState;   // EspLifetimeState, written once per transition
+    private int _disposed;
+
+    public EspSa(uint spi, EspDirection direction, EspCipher cipher, ReadOnlySpan<byte> encryptionKey,
+        EspIntegrity integrity, ReadOnlySpan<byte> integrityKey, EspLifetime lifetime = default)
+    {
+        if (cipher == EspCipher.Null && integrity == EspIntegrity.None)
+        {
+            throw new ArgumentException("ESP needs confidentiality or integrity (RFC 4303 §3.2)");
+        }
+        Spi = spi;
+        Direction = direction;
+        Cipher = cipher;
+        Integrity = integrity;
+        Lifetime = lifetime;
+        _cipher = new EspCipherEngine(cipher, encryptionKey);
+        _integrity = new EspIntegrityEngine(integrity, integrityKey);
+        _blockSize = cipher.BlockSize();
+        _ivSize = cipher.IvSize();
+        _icvSize = integrity.IcvSize();
+    }
+
+    public uint Spi { get; }
+    public EspDirection Direction { get; }
+    public EspCipher Cipher { get; }
+    public EspIntegrity Integrity { get; }
+    public EspLifetime Lifetime { get; }
+    public EspSaCounters Counters { get; } = new();
+
+    /// <summary>Inbound only: the 64-packet anti-replay window ("replay detection support: Y").</summary>
+    public ReplayWindow ReplayWindow { get; } = new();
+
+    /// <summary>Outbound: the last sequence number sent (0 before the first packet).</summary>
+    public uint LastSequenceNumber => (uint)Interlocked.Read(ref _sequence);
+
+    /// <summary>Inner bytes carried so far, in whole kilobytes (what the ASA subtracts from the kB lifetime).</summary>
+    public long KilobytesUsed => (Interlocked.Read(ref Counters.BytesOut) + Interlocked.Read(ref Counters.BytesIn)) / 1024;
+
+    public EspLifetimeState LifetimeState => (EspLifetimeState)Interlocked.Read(ref _lifetimeState);
+
+    /// <summary>Raised once, on the packet that crosses the soft limit (on the data-plane thread: keep it short).</summary>
+    public event Action<EspSa>? SoftLifetimeReached;
+
+    /// <summary>Raised once, on the packet that crosses the hard limit.</summary>
+    public event Action<EspSa>? HardLifetimeReached;
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Test hook: fills the IV instead of the random generator (RFC 3602 §2.1 requires unpredictable IVs).</summary>
+    internal IvSource? IvOverride { get; set; }
+
+    internal delegate void IvSource(Span<byte> iv);
+
+    /// <summary>The largest ESP packet an inner packet of <paramref name="innerLength"/> bytes becomes.</summary>
+    public int MaxPacketSize(int innerLength) => innerLength + EspAlgorithms.MaxOverhead(Cipher, Integrity);
+
+    /// <summary>The exact ESP packet length for an inner packet (RFC 4303 §2.4 padding to the block size).</summary>
+    public int PacketSize(int innerLength)
+    {
+        int body = innerLength + 2;
+        int padded = (body + _blockSize - 1) / _blockSize * _blockSize;
+        return HeaderSize + _ivSize + padded + _icvSize;
+    }
+
+    /// <summary>
+    /// Builds SPI | Seq | IV | E(payload | padding 1,2,3.. | pad length | next header) | ICV into
+    /// <paramref name="destination"/> (RFC 4303 §2, §3.3). Returns the packet length, or 0 when the SA
+    /// may not send (see <see cref="TryEncapsulate"/> for the reason).
+    /// </summary>
+    public int Encapsulate(ReadOnlySpan<byte> innerPacket, Span<byte> destination, byte nextHeader = NextHeaderIPv4) =>
+        TryEncapsulate(innerPacket, destination, out int written, nextHeader) == EspEncapStatus.Ok ? written : 0;
+
+    public EspEncapStatus TryEncapsulate(ReadOnlySpan<byte> innerPacket, Span<byte> destination, out int written, byte nextHeader = NextHeaderIPv4)
+    {
+        written = 0;
+        if (Direction != EspDirection.Outbound || IsDisposed)
+        {
+            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.SaUnusable);
+        }
+        if (LifetimeState == EspLifetimeState.Hard)
+        {
+            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.LifetimeExpired);
+        }
+        int length = PacketSize(innerPacket.Length);
+        if (destination.Length < length)
+        {
+            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.DestinationTooSmall);
+        }
+        // RFC 4303 §3.3.3: the counter must not cycle; the SA has to be replaced before 2^32 - 1.
+        long seq = Interlocked.Increment(ref _sequence);
+        if (seq > uint.MaxValue)
+        {
+            Interlocked.Exchange(ref _sequence, uint.MaxValue);
+            return Fail(ref Counters.ReplayRolloverSend, EspEncapStatus.SequenceExhausted);
+        }
+
+        Span<byte> packet = destination[..length];
+        BinaryPrimitives.WriteUInt32BigEndian(packet, Spi);
+        BinaryPrimitives.WriteUInt32BigEndian(packet[4..], (uint)seq);
+        Span<byte> iv = packet.Slice(HeaderSize, _ivSize);
+        if (IvOverride is { } ivSource)
+        {
+            ivSource(iv);
+        }
+        else
+        {
+            RandomNumberGenerator.Fill(iv);
+        }
+        Span<byte> body = packet[(HeaderSize + _ivSize)..(length - _icvSize)];
+        innerPacket.CopyTo(body);
+        int padLength = body.Length - innerPacket.Length - 2;
+        Span<byte> padding = body.Slice(innerPacket.Length, padLength);
+        for (int i = 0; i < padding.Length; i++)
+        {
+            padding[i] = (byte)(i + 1); // RFC 4303 §2.4 default padding: 1, 2, 3, ...
+        }
+        body[^2] = (byte)padLength;
+        body[^1] = nextHeader;
+        try
+        {
+            _cipher.Encrypt(body, iv, body);
+            _integrity.Compute(packet[..(length - _icvSize)], packet[(length - _icvSize)..]);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or CryptographicException)
+        {
+            destination[..length].Clear();
+            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.SaUnusable);
+        }
+
+        EspSaCounters.Add(ref Counters.Encaps);
+        if (Cipher != EspCipher.Null) EspSaCounters.Add(ref Counters.Encrypt);
+        if (Integrity != EspIntegrity.None) EspSaCounters.Add(ref Counters.Digest);
+        EspSaCounters.Add(ref Counters.BytesOut, innerPacket.Length);
+        CheckLifetime();
+        written = length;
+        return EspEncapStatus.Ok;
+    }
+
+    /// <summary>
+    /// Verifies and decrypts an ESP packet (from the SPI on) in place (RFC 4303 §3.4): length, SPI,
+    /// replay check, ICV (constant-time), then decryption, padding and next header; only a packet that
+    /// passes everything moves the replay window. <paramref name="inner"/> is the inner IP packet's range
+    /// in <paramref name="esp"/>. Never throws on any input; on failure the SA's state is unchanged except
+    /// the receive-error counters.
+    /// </summary>
+    public EspDecapStatus TryDecapsulate(Span<byte> esp, out Range inner, out byte nextHeader)
+    {
+        inner = default;
+        nextHeader = 0;
+        if (Direction != EspDirection.Inbound || IsDisposed || LifetimeState == EspLifetimeState.Hard)
+        {
+            return Drop(ref Counters.InvalidSpi, EspDecapStatus.SaUnusable);
+        }
+        if (esp.Length < HeaderSize + _ivSize + _blockSize + _icvSize)
+        {
+            return Drop(ref Counters.InvalidLength, EspDecapStatus.TooShort);
+        }
+        int bodyLength = esp.Length - HeaderSize - _ivSize - _icvSize;
+        if (bodyLength % _blockSize != 0)
+        {
+            return Drop(ref Counters.InvalidLength, EspDecapStatus.BadLength);
+        }
+        if (BinaryPrimitives.ReadUInt32BigEndian(esp) != Spi)
+        {
+            return Drop(ref Counters.InvalidSpi, EspDecapStatus.SpiMismatch);
+        }
+        uint seq = BinaryPrimitives.ReadUInt32BigEndian(esp[4..]);
+        // RFC 4303 §3.4.3: a cheap replay check first, so replayed floods cost no HMAC.
+        if (ReplayWindow.Check(seq) != ReplayCheck.Ok)
+        {
+            return Drop(ref Counters.ReplayFailed, EspDecapStatus.Replay);
+        }
+        int icvOffset = esp.Length - _icvSize;
+        try
+        {
+            if (!_integrity.Verify(esp[..icvOffset], esp[icvOffset..]))
+            {
+                return Drop(ref Counters.VerifyFailed, EspDecapStatus.IcvFailure);
+            }
+            Span<byte> body = esp.Slice(HeaderSize + _ivSize, bodyLength);
+            _cipher.Decrypt(body, esp.Slice(HeaderSize, _ivSize), body);
+            int padLength = body[^2];
+            nextHeader = body[^1];
+            int payloadLength = bodyLength - 2 - padLength;
+            if (payloadLength < 0)
+            {
+                return Drop(ref Counters.InvalidLength, EspDecapStatus.BadLength);
+            }
+            Span<byte> padding = body.Slice(payloadLength, padLength);
+            for (int i = 0; i < padding.Length; i++)
+            {
+                if (padding[i] != (byte)(i + 1))
+                {
+                    return Drop(ref Counters.InvalidPad, EspDecapStatus.BadPadding);
+                }
+            }
+            if (nextHeader != NextHeaderIPv4 && nextHeader != NextHeaderIPv6 && nextHeader != NextHeaderNone)
+            {
+                return Drop(ref Counters.InvalidProtocol, EspDecapStatus.BadNextHeader);
+            }
+            // RFC 4303 §3.4.3: the window moves only for an authentic packet; re-check for a racing duplicate.
+            if (ReplayWindow.Check(seq) != ReplayCheck.Ok)
+            {
+                return Drop(ref Counters.ReplayFailed, EspDecapStatus.Replay);
+            }
+            ReplayWindow.Update(seq);
+            EspSaCounters.Add(ref Counters.Decaps);
+            if (Cipher != EspCipher.Null) EspSaCounters.Add(ref Counters.Decrypt);
+            if (Integrity != EspIntegrity.None) EspSaCounters.Add(ref Counters.Verify);
+            if (nextHeader == NextHeaderNone)
+            {
+                return EspDecapStatus.DummyPacket; // RFC 4303 §2.6: discard silently
+            }
+            int start = HeaderSize + _ivSize;
+            inner = new Range(start, start + payloadLength);
+            EspSaCounters.Add(ref Counters.BytesIn, payloadLength);
+            CheckLifetime();
+            return EspDecapStatus.Ok;
+        }
+        catch (Exception e) when (e is ObjectDisposedException or CryptographicException)
+        {
+            return Drop(ref Counters.InvalidSpi, EspDecapStatus.SaUnusable);
+        }
+    }
+
+    private EspEncapStatus Fail(ref long reason, EspEncapStatus status)
+    {
+        EspSaCounters.Add(ref reason);
+        EspSaCounters.Add(ref Counters.SendErrors);
+        return status;
+    }
+
+    private EspDecapStatus Drop(ref long reason, EspDecapStatus status)
+    {
+        EspSaCounters.Add(ref reason);
+        EspSaCounters.Add(ref Counters.RecvErrors);
+        return status;
+    }
+
+    private void CheckLifetime()
+    {
+        if (Lifetime.SoftKilobytes <= 0 && Lifetime.HardKilobytes <= 0)
+        {
+            return;
+        }
+        long used = KilobytesUsed;
+        var state = LifetimeState;
+        if (state != EspLifetimeState.Hard && Lifetime.HardKilobytes > 0 && used >= Lifetime.HardKilobytes)
+        {
+            if (state == EspLifetimeState.Ok && Lifetime.SoftKilobytes > 0) SoftLifetimeReached?.Invoke(this);
+            Interlocked.Exchange(ref _lifetimeState, (long)EspLifetimeState.Hard);
+            HardLifetimeReached?.Invoke(this);
+        }
+        else if (state == EspLifetimeState.Ok && Lifetime.SoftKilobytes > 0 && used >= Lifetime.SoftKilobytes)
+        {
+            Interlocked.Exchange(ref _lifetimeState, (long)EspLifetimeState.Soft);
+            SoftLifetimeReached?.Invoke(this);
+        }
+    }
+
+    /// <summary>Zeroes the keys (disposes the transforms holding them); later packets fail with SaUnusable.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _cipher.Dispose();
+            _integrity.Dispose();
+        }
+    }
+
+    public override string ToString() => $"ESP SA 0x{Spi:X8} {Direction} {Cipher}/{Integrity}";
+}

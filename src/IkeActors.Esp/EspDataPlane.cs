@@ -1,0 +1,348 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net;
+
+namespace IkeActors.Esp;
+
+/// <summary>Sends an ESP packet (raw) or a UDP/4500 payload (NAT-T) to a pair's peer.</summary>
+public delegate void EspSend(ReadOnlySpan<byte> packet, EspSaPair pair);
+
+/// <summary>What became of an inside packet.</summary>
+public enum EspOutboundResult
+{
+    Sent,
+    /// <summary>Not an IPv4 packet: dropped.</summary>
+    NotIPv4,
+    /// <summary>No SA and no policy asks for one: dropped (#pkts no sa (send)).</summary>
+    NoSa,
+    /// <summary>No SA yet, policy says protect: queued while the SA is negotiated.</summary>
+    Queued,
+    /// <summary>No SA yet and the flow's queue is full: dropped.</summary>
+    QueueFull,
+    /// <summary>The SA refused (lifetime, sequence space, deleted) or the socket failed: counted as a send error.</summary>
+    SendFailed,
+}
+
+/// <summary>What became of an outside ESP packet.</summary>
+public enum EspInboundResult
+{
+    Delivered,
+    /// <summary>A dummy packet (next header 59): authentic, nothing to deliver.</summary>
+    Dummy,
+    /// <summary>Not an ESP packet at all (short, bad outer header).</summary>
+    Malformed,
+    /// <summary>No SA with this SPI (#pkts invalid sa (rcv)).</summary>
+    UnknownSpi,
+    /// <summary>The SA refused it: see the SA's counters for the reason.</summary>
+    DecapFailed,
+    /// <summary>Authentic, but the inner packet is outside the SA's selectors (RFC 4301 §5.2): dropped.</summary>
+    SelectorMismatch,
+}
+
+/// <summary>Timers and bounds of the data plane.</summary>
+public sealed record EspDataPlaneOptions
+{
+    /// <summary>NAT keepalive period towards UDP-encapsulated peers (RFC 3948 §2.3; the ASA's default is 20 s).</summary>
+    public TimeSpan NatKeepaliveInterval { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Packets held per flow while its SA is negotiated.</summary>
+    public int AcquireQueuePerFlow { get; init; } = 32;
+
+    /// <summary>Flows held at once.</summary>
+    public int AcquireQueueFlows { get; init; } = 256;
+
+    /// <summary>How long a held packet may wait.</summary>
+    public TimeSpan AcquireHoldTime { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>At most one acquire per flow in this interval.</summary>
+    public TimeSpan AcquireInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Largest inside packet read from the TUN device.</summary>
+    public int MaxInnerPacket { get; init; } = 65535;
+}
+
+/// <summary>
+/// The userspace ESP data plane (tunnel mode): inside packets from the TUN device are matched to an
+/// outbound SA, encapsulated and sent raw (IP protocol 50) or in UDP/4500 through the caller's socket;
+/// outside ESP is looked up by SPI, decapsulated, checked against the SA's selectors and written to the
+/// TUN device. Packets with no SA that a policy protects raise an acquire and wait in a bounded queue.
+/// </summary>
+public sealed class EspDataPlane : IDisposable
+{
+    private readonly EspSaDatabase _sad;
+    private readonly IPacketDevice _inside;
+    private readonly EspDataPlaneOptions _options;
+    private readonly TimeProvider _time;
+    private readonly AcquireQueue _acquire;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Thread> _threads = [];
+    private ITimer? _keepaliveTimer;
+    private long _noSa, _invalidSpi, _malformed, _queueDrops, _acquires, _keepalivesSent;
+
+    public EspDataPlane(EspSaDatabase sad, IPacketDevice inside, EspDataPlaneOptions? options = null, TimeProvider? time = null)
+    {
+        _sad = sad;
+        _inside = inside;
+        _options = options ?? new EspDataPlaneOptions();
+        _time = time ?? TimeProvider.System;
+        _acquire = new AcquireQueue(_time, _options.AcquireQueuePerFlow, _options.AcquireQueueFlows, _options.AcquireHoldTime, _options.AcquireInterval);
+        _sad.PairAdded += FlushQueued;
+    }
+
+    /// <summary>Sends ESP as IP protocol 50 (e.g. <see cref="RawEspSocket.Send(ReadOnlySpan{byte}, EspSaPair)"/>).</summary>
+    public EspSend? RawSend { get; set; }
+
+    /// <summary>Sends a UDP/4500 payload from the gateway's NAT-T socket (which it shares with IKE).</summary>
+    public EspSend? UdpSend { get; set; }
+
+    /// <summary>Whether a flow without an SA is one the crypto maps protect (so it should start negotiation).</summary>
+    public Func<FlowKey, bool>? AcquirePolicy { get; set; }
+
+    /// <summary>The "key acquire" for a flow: start Quick Mode for it. At most once per flow per <see cref="EspDataPlaneOptions.AcquireInterval"/>.</summary>
+    public event Action<FlowKey>? Acquire;
+
+    /// <summary>An authentic UDP-encapsulated packet came from another address or port than the pair's peer (a NAT rebinding).</summary>
+    public event Action<EspSaPair, IPEndPoint>? PeerEndpointChanged;
+
+    public long NoSaDrops => Interlocked.Read(ref _noSa);
+    public long InvalidSpiDrops => Interlocked.Read(ref _invalidSpi);
+    public long MalformedDrops => Interlocked.Read(ref _malformed);
+    public long AcquireQueueDrops => Interlocked.Read(ref _queueDrops);
+    public long AcquiresRaised => Interlocked.Read(ref _acquires);
+    public long NatKeepalivesSent => Interlocked.Read(ref _keepalivesSent);
+    public int QueuedPackets => _acquire.PacketCount;
+
+    /// <summary>One inside packet: SPD lookup, encapsulation, send (or acquire and queue).</summary>
+    public EspOutboundResult ProcessOutbound(ReadOnlySpan<byte> innerPacket)
+    {
+        if (!InnerPacket.TryReadIPv4Flow(innerPacket, out var flow))
+        {
+            Interlocked.Increment(ref _malformed);
+            return EspOutboundResult.NotIPv4;
+        }
+        if (_sad.TryGetOutbound(flow, out var pair))
+        {
+            return Send(innerPacket, pair);
+        }
+        if (AcquirePolicy is not { } policy || !policy(flow))
+        {
+            Interlocked.Increment(ref _noSa);
+            return EspOutboundResult.NoSa;
+        }
+        var (queued, acquire) = _acquire.Enqueue(flow, innerPacket);
+        if (acquire)
+        {
+            Interlocked.Increment(ref _acquires);
+            Acquire?.Invoke(flow);
+        }
+        if (!queued)
+        {
+            Interlocked.Increment(ref _queueDrops);
+            return EspOutboundResult.QueueFull;
+        }
+        // The SA may have been installed between the lookup and the enqueue.
+        if (_sad.TryGetOutbound(flow, out pair)) FlushQueued(pair);
+        return EspOutboundResult.Queued;
+    }
+
+    private EspOutboundResult Send(ReadOnlySpan<byte> innerPacket, EspSaPair pair)
+    {
+        var sa = pair.Outbound;
+        var buffer = ArrayPool<byte>.Shared.Rent(sa.MaxPacketSize(innerPacket.Length));
+        try
+        {
+            if (sa.TryEncapsulate(innerPacket, buffer, out int length) != EspEncapStatus.Ok)
+            {
+                return EspOutboundResult.SendFailed;
+            }
+            var sender = pair.UdpEncapsulated ? UdpSend : RawSend;
+            if (sender is null)
+            {
+                EspSaCounters.Add(ref sa.Counters.SendErrors);
+                return EspOutboundResult.SendFailed;
+            }
+            sender(buffer.AsSpan(0, length), pair);
+            return EspOutboundResult.Sent;
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or IOException)
+        {
+            EspSaCounters.Add(ref sa.Counters.SendErrors);
+            return EspOutboundResult.SendFailed;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void FlushQueued(EspSaPair pair)
+    {
+        foreach (var (buffer, length) in _acquire.TakeFor(pair))
+        {
+            Send(buffer.AsSpan(0, length), pair);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>A datagram from the raw ESP socket: outer IPv4 header, then ESP. Decrypted in place.</summary>
+    public EspInboundResult OnRawEsp(Span<byte> ipDatagram)
+    {
+        if (ipDatagram.Length < 20 || ipDatagram[0] >> 4 != 4 || ipDatagram[9] != 50)
+        {
+            Interlocked.Increment(ref _malformed);
+            return EspInboundResult.Malformed;
+        }
+        int headerLength = (ipDatagram[0] & 0x0F) * 4;
+        if (headerLength < 20 || headerLength > ipDatagram.Length)
+        {
+            Interlocked.Increment(ref _malformed);
+            return EspInboundResult.Malformed;
+        }
+        return OnEsp(ipDatagram[headerLength..], null);
+    }
+
+    /// <summary>
+    /// A UDP/4500 payload the gateway classified as ESP (<see cref="UdpEncapsulation.Classify"/>), from
+    /// <paramref name="from"/>. Decrypted in place.
+    /// </summary>
+    public EspInboundResult OnUdpEsp(Span<byte> esp, IPEndPoint? from) => OnEsp(esp, from);
+
+    private EspInboundResult OnEsp(Span<byte> esp, IPEndPoint? from)
+    {
+        if (esp.Length < 8)
+        {
+            Interlocked.Increment(ref _malformed);
+            return EspInboundResult.Malformed;
+        }
+        // RFC 4301 §5.2 step 3: the SAD lookup is by SPI alone.
+        if (!_sad.TryGetInbound(BinaryPrimitives.ReadUInt32BigEndian(esp), out var pair))
+        {
+            Interlocked.Increment(ref _invalidSpi);
+            return EspInboundResult.UnknownSpi;
+        }
+        var sa = pair.Inbound;
+        var status = sa.TryDecapsulate(esp, out var range, out _);
+        if (status == EspDecapStatus.DummyPacket) return EspInboundResult.Dummy;
+        if (status != EspDecapStatus.Ok) return EspInboundResult.DecapFailed;
+        var inner = esp[range];
+        // RFC 4301 §5.2 step 4: the inner header must match the SA's selectors (IPv4 selectors only here).
+        if (!InnerPacket.TryReadIPv4Flow(inner, out var flow) || !pair.MatchesInbound(flow))
+        {
+            EspSaCounters.Add(ref sa.Counters.InvalidIdentity);
+            EspSaCounters.Add(ref sa.Counters.RecvErrors);
+            return EspInboundResult.SelectorMismatch;
+        }
+        if (from is not null && pair.UdpEncapsulated && !from.Equals(pair.Peer))
+        {
+            PeerEndpointChanged?.Invoke(pair, from);
+        }
+        try
+        {
+            _inside.Write(inner);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            EspSaCounters.Add(ref sa.Counters.RecvErrors);
+            return EspInboundResult.DecapFailed;
+        }
+        return EspInboundResult.Delivered;
+    }
+
+    /// <summary>Sends one 0xFF keepalive to each UDP-encapsulated peer (RFC 3948 §2.3); returns how many.</summary>
+    public int SendNatKeepalives()
+    {
+        if (UdpSend is not { } send) return 0;
+        Span<byte> keepalive = stackalloc byte[1];
+        UdpEncapsulation.WriteNatKeepalive(keepalive);
+        var done = new HashSet<IPEndPoint>();
+        foreach (var pair in _sad.Pairs)
+        {
+            if (!pair.UdpEncapsulated || !done.Add(pair.Peer)) continue;
+            try
+            {
+                send(keepalive, pair);
+                Interlocked.Increment(ref _keepalivesSent);
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                // The next round tries again; a dead peer is DPD's business.
+            }
+        }
+        return done.Count;
+    }
+
+    /// <summary>Drops queued packets older than the hold time (also done on every enqueue and flush).</summary>
+    public int ExpireQueued()
+    {
+        int n = _acquire.Expire();
+        Interlocked.Add(ref _queueDrops, n);
+        return n;
+    }
+
+    /// <summary>Starts the inside pump thread and the NAT keepalive timer.</summary>
+    public void Start()
+    {
+        _keepaliveTimer = _time.CreateTimer(_ => { SendNatKeepalives(); ExpireQueued(); }, null, _options.NatKeepaliveInterval, _options.NatKeepaliveInterval);
+        StartThread("esp-inside", () =>
+        {
+            var buffer = GC.AllocateUninitializedArray<byte>(_options.MaxInnerPacket, pinned: true);
+            while (!_stop.IsCancellationRequested)
+            {
+                int n;
+                try
+                {
+                    n = _inside.Read(buffer, 200);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                    return;
+                }
+                if (n > 0) ProcessOutbound(buffer.AsSpan(0, n));
+            }
+        });
+    }
+
+    /// <summary>Receives from a raw ESP socket on a thread of its own and sends outbound raw ESP through it.</summary>
+    public void AttachRawSocket(RawEspSocket socket)
+    {
+        RawSend = socket.Send;
+        StartThread("esp-raw", () =>
+        {
+            var buffer = GC.AllocateUninitializedArray<byte>(65535, pinned: true);
+            while (!_stop.IsCancellationRequested)
+            {
+                int n;
+                try
+                {
+                    n = socket.Receive(buffer, 200);
+                }
+                catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
+                if (n > 0) OnRawEsp(buffer.AsSpan(0, n));
+            }
+        });
+    }
+
+    private void StartThread(string name, Action body)
+    {
+        var t = new Thread(() => body()) { IsBackground = true, Name = name };
+        lock (_threads) _threads.Add(t);
+        t.Start();
+    }
+
+    /// <summary>Stops the threads and the timer; the SAD, device and sockets stay the caller's.</summary>
+    public void Dispose()
+    {
+        _sad.PairAdded -= FlushQueued;
+        _keepaliveTimer?.Dispose();
+        _stop.Cancel();
+        lock (_threads)
+        {
+            foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(2));
+        }
+        _stop.Dispose();
+        _acquire.Clear();
+    }
+}

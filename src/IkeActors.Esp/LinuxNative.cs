@@ -1,0 +1,51 @@
+using System.Runtime.InteropServices;
+
+namespace IkeActors.Esp;
+
+/// <summary>The few libc calls TUN needs (Linux, x86-64 and arm64 share these numbers).</summary>
+internal static unsafe partial class LinuxNative
+{
+    public const int O_RDWR = 2, O_CLOEXEC = 0x80000;
+    public const short POLLIN = 1;
+    public const uint TUNSETIFF = 0x400454ca; // _IOW('T', 202, int), linux/if_tun.h
+    public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
+    public const int IFNAMSIZ = 16;
+    public const int EINTR = 4, EAGAIN = 11;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IfReq
+    {
+        public fixed byte Name[IFNAMSIZ];
+        public short Flags;
+        private fixed byte _rest[22]; // the rest of the union in struct ifreq (40 bytes in all)
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, nuint request, IfReq* argument);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
+    public static partial int SetNs(int fd, int nsType);
+}

@@ -1,0 +1,40 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace IkeActors.Esp;
+
+/// <summary>
+/// A raw IPv4 socket for IP protocol 50: receiving gives the outer IPv4 header followed by the ESP packet,
+/// sending takes the ESP packet only (the kernel adds the IPv4 header). Needs CAP_NET_RAW. The socket lives
+/// in the network namespace of the thread that creates it.
+/// </summary>
+public sealed class RawEspSocket : IDisposable
+{
+    public const ProtocolType Esp = (ProtocolType)50;
+
+    private readonly Socket _socket;
+
+    public RawEspSocket(IPAddress? localAddress = null)
+    {
+        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Raw, Esp);
+        if (localAddress is not null)
+        {
+            _socket.Bind(new IPEndPoint(localAddress, 0));
+        }
+    }
+
+    /// <summary>Receives one datagram (IPv4 header + ESP); 0 when nothing arrived within the timeout.</summary>
+    public int Receive(Span<byte> buffer, int timeoutMilliseconds)
+    {
+        if (!_socket.Poll(timeoutMilliseconds * 1000, SelectMode.SelectRead)) return 0;
+        return _socket.Receive(buffer, SocketFlags.None);
+    }
+
+    /// <summary>Sends an ESP packet to the peer (a pair's <see cref="EspSaPair.PeerAddress"/>: no allocation).</summary>
+    public void Send(ReadOnlySpan<byte> esp, SocketAddress peer) => _socket.SendTo(esp, SocketFlags.None, peer);
+
+    /// <summary>The data plane's raw sender delegate over this socket.</summary>
+    public void Send(ReadOnlySpan<byte> esp, EspSaPair pair) => Send(esp, pair.PeerAddress);
+
+    public void Dispose() => _socket.Dispose();
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace IkeActors.Esp;
+
+/// <summary>
+/// A Linux TUN interface (/dev/net/tun, IFF_TUN | IFF_NO_PI): each read gives one whole IP packet that the
+/// kernel routed into the interface, each write injects one. The device lives in the network namespace of
+/// the thread that opens it and disappears when it is disposed. Needs CAP_NET_ADMIN.
+/// </summary>
+public sealed unsafe class TunDevice : IPacketDevice
+{
+    private int _fd;
+
+    private TunDevice(int fd, string name)
+    {
+        _fd = fd;
+        Name = name;
+    }
+
+    /// <summary>The interface name the kernel gave (e.g. "esp0" for a requested "esp%d").</summary>
+    public string Name { get; }
+
+    /// <summary>Creates the interface; <paramref name="name"/> may contain %d for the kernel to number it.</summary>
+    public static TunDevice Open(string name = "esp%d")
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("TUN devices need Linux");
+        var nameBytes = Encoding.ASCII.GetBytes(name);
+        if (nameBytes.Length >= LinuxNative.IFNAMSIZ) throw new ArgumentException("interface names have at most 15 characters", nameof(name));
+        int fd = LinuxNative.Open("/dev/net/tun", LinuxNative.O_RDWR | LinuxNative.O_CLOEXEC);
+        if (fd < 0) throw new IOException($"open /dev/net/tun failed: errno {Marshal.GetLastPInvokeError()}");
+        var req = default(LinuxNative.IfReq);
+        nameBytes.CopyTo(new Span<byte>(req.Name, LinuxNative.IFNAMSIZ));
+        req.Flags = LinuxNative.IFF_TUN | LinuxNative.IFF_NO_PI;
+        if (LinuxNative.Ioctl(fd, LinuxNative.TUNSETIFF, &req) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            LinuxNative.Close(fd);
+            throw new IOException($"ioctl TUNSETIFF {name} failed: errno {errno}");
+        }
+        var given = new ReadOnlySpan<byte>(req.Name, LinuxNative.IFNAMSIZ);
+        int end = given.IndexOf((byte)0);
+        return new TunDevice(fd, Encoding.ASCII.GetString(end < 0 ? given : given[..end]));
+    }
+
+    public int Read(Span<byte> buffer, int timeoutMilliseconds)
+    {
+        int fd = Volatile.Read(ref _fd);
+        if (fd < 0) throw new ObjectDisposedException(nameof(TunDevice));
+        var pfd = new LinuxNative.PollFd { Fd = fd, Events = LinuxNative.POLLIN };
+        int ready = LinuxNative.Poll(&pfd, 1, timeoutMilliseconds);
+        if (ready <= 0) return 0;
+        fixed (byte* p = buffer)
+        {
+            nint n = LinuxNative.Read(fd, p, (nuint)buffer.Length);
+            if (n < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno is LinuxNative.EINTR or LinuxNative.EAGAIN) return 0;
+                throw new IOException($"read {Name} failed: errno {errno}");
+            }
+            return (int)n;
+        }
+    }
+
+    public void Write(ReadOnlySpan<byte> packet)
+    {
+        int fd = Volatile.Read(ref _fd);
+        if (fd < 0) throw new ObjectDisposedException(nameof(TunDevice));
+        fixed (byte* p = packet)
+        {
+            if (LinuxNative.Write(fd, p, (nuint)packet.Length) < 0)
+            {
+                throw new IOException($"write {Name} failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+    }
+
+    /// <summary>Sets the address, MTU and link state with iproute2 (<c>ip addr add</c>, <c>ip link set</c>), in the caller's namespace.</summary>
+    public void ConfigureWithIp(string addressWithPrefix, int mtu = 1400)
+    {
+        RunIp("addr", "add", addressWithPrefix, "dev", Name);
+        RunIp("link", "set", "dev", Name, "mtu", mtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "up");
+    }
+
+    private static void RunIp(params string[] args)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new IOException("cannot start ip");
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new IOException($"ip {string.Join(' ', args)}: {err.Trim()}");
+    }
+
+    public void Dispose()
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0) LinuxNative.Close(fd);
+    }
+}

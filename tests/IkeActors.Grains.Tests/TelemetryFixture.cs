@@ -79,13 +79,15 @@ public static class TelemetryCapture
 
 /// <summary>
 /// Two silos of the responder concentrator with Orleans activity propagation on silos and client,
-/// so a trace started by the caller reaches the IKE SA grain wherever it lives.
+/// so a trace started by the caller reaches the IKE SA grain wherever it lives. New activations are
+/// placed off the calling silo (<see cref="AwayFromCallerPlacement"/>): every call to a grain crosses silos.
 /// </summary>
 public sealed class TelemetryFixture : IAsyncLifetime
 {
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public RecordingTransmitter Transmitter { get; } = new();
     public SharedGrainStorage Storage { get; } = new();
+    private readonly AwayFromCallerPlacement.Rules _placement = new();
 
     public async Task InitializeAsync()
     {
@@ -100,6 +102,7 @@ public sealed class TelemetryFixture : IAsyncLifetime
                 services.AddSingleton(gateway);
                 services.AddSingleton<IDatagramTransmitter>(Transmitter);
                 services.AddGrainStorage("Default", (_, _) => Storage);
+                AwayFromCallerPlacement.AddTo(services, _placement);
             });
         });
         builder.ConfigureClient(client => client.AddActivityPropagation());

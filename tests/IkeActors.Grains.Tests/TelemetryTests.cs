@@ -9,6 +9,7 @@ using IkeActors.Grains.Telemetry;
 using IkeActors.Negotiation;
 using IkeActors.Protocol;
 using IkeActors.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using A = IkeActors.Grains.Telemetry.NegotiationTelemetry.Attributes;
 
 namespace IkeActors.Grains.Tests;
@@ -54,53 +55,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         // One trace: the caller's, carried to the grain's silo by Orleans activity propagation.
         Assert.Equal([traceId], spans.Select(s => s.TraceId).Distinct());
 
-        var mm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.MainModeSpan);
-        var qm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.QuickModeSpan);
-        Assert.Equal(ActivityStatusCode.Ok, mm.Status);
-        Assert.Equal(ActivityStatusCode.Ok, qm.Status);
-        Assert.Equal(mm.SpanId, qm.ParentSpanId);
-
-        var messages = spans.Where(s => s.GetTagItem(A.Message) is not null).OrderBy(s => s.StartTimeUtc).ToList();
-        Assert.Equal(["MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "QM1", "QM2", "QM3"], messages.Select(s => s.OperationName));
-        Assert.Equal(["in", "out", "in", "out", "in", "out", "in", "out", "in"], messages.Select(s => (string?)s.GetTagItem(A.Direction)));
-        Assert.All(messages.Take(6), s => Assert.Equal(mm.SpanId, s.ParentSpanId));
-        Assert.All(messages.Skip(6), s => Assert.Equal(qm.SpanId, s.ParentSpanId));
-
-        // Identity on every span of the SA.
-        var responderCookie = (string?)mm.GetTagItem(A.ResponderCookie);
-        Assert.Matches("^[0-9a-f]{16}$", responderCookie);
-        Assert.NotEqual("0000000000000000", responderCookie);
-        foreach (var s in spans)
-        {
-            Assert.Equal("10.0.0.1", s.GetTagItem(A.Peer));
-            Assert.Equal(cookie.ToString("x16"), s.GetTagItem(A.InitiatorCookie));
-            Assert.Equal("responder", s.GetTagItem(A.Role));
-        }
-        // The chosen phase 1 proposal (policy 10: 3des, sha, group 2, 86400 s) once MM1 was answered.
-        foreach (var s in messages.Skip(1).Append(mm))
-        {
-            // The tunnel group is known from MM3 on (the responder looks it up by the peer's address).
-            if (s.OperationName is not "MM2") Assert.Equal("10.0.0.1", s.GetTagItem(A.TunnelGroup));
-            Assert.Equal(OakleyEncryption.TripleDesCbc.ToString(), s.GetTagItem(A.P1Encryption));
-            Assert.Equal(OakleyHash.Sha.ToString(), s.GetTagItem(A.P1Hash));
-            Assert.Equal(((IkeActors.Protocol.DhGroup)2).ToString(), s.GetTagItem(A.P1Group));
-            Assert.Equal(OakleyAuthMethod.PreSharedKey.ToString(), s.GetTagItem(A.P1Authentication));
-            Assert.Equal(86400, s.GetTagItem(A.P1Lifetime));
-        }
-        Assert.Equal(false, mm.GetTagItem(A.NatDetected));
-        Assert.Equal(responderCookie, messages[5].GetTagItem(A.ResponderCookie));
-        // Quick Mode: message ID, SPIs (the responder's inbound is the initiator's outbound), the chosen transform.
-        foreach (var s in messages.Skip(6).Append(qm))
-            Assert.Equal(pair.MessageId.ToString("x8"), s.GetTagItem(A.MessageId));
-        foreach (var s in new[] { qm, messages[7], messages[8] })
-        {
-            Assert.Equal(pair.Outbound.Spi.ToString("x8"), s.GetTagItem(A.InboundSpi));
-            Assert.Equal(pair.Inbound.Spi.ToString("x8"), s.GetTagItem(A.OutboundSpi));
-            Assert.Equal(pair.Transform.Cipher.ToString(), s.GetTagItem(A.P2Encryption));
-            Assert.Equal(pair.Transform.Integrity.ToString(), s.GetTagItem(A.P2Integrity));
-            Assert.Equal(3600, s.GetTagItem(A.P2Lifetime));
-        }
-        Assert.Equal(pair.CryptoMap, qm.GetTagItem(A.CryptoMap));
+        AssertResponderNegotiation(spans, pair, cookie);
 
         // Metrics of the responder: one more of each.
         Assert.Equal(started + 1, TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum);
@@ -296,6 +251,46 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task With_the_front_end_on_silo_A_and_the_IKE_SA_grain_on_silo_B_a_negotiation_is_one_trace_rooted_at_the_MM1_call()
+    {
+        var (siloA, siloB) = (fixture.Cluster.Silos[0], fixture.Cluster.Silos[1]);
+        // The front-end's code path on silo A: that silo's grain factory calls IIkeSaGrain.Receive per datagram and,
+        // like UdpFrontEnd, starts no span of its own (no ambient activity in this test either).
+        var frontEnd = siloA.ServiceProvider.GetRequiredService<IGrainFactory>();
+        Activity.Current = null;
+        using var left = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), Left));
+        var lo = new NegotiationOutput();
+        left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
+        var run = await PeerPump.RunAsync(frontEnd, left, lo, 0, 127);
+        var pair = Assert.Single(lo.OfType<InstallIpsecSa>()).Pair;
+
+        // The IKE SA grain ran on silo B.
+        var host = await run.Grain.GetSilo();
+        Assert.True(siloB.Names(host), $"IKE SA grain on {host}, silo B is {siloB.SiloAddress}");
+        Assert.False(siloA.Names(host));
+
+        var spans = OurSpans(run.Cookie);
+        var traceId = Assert.Single(spans.Select(s => s.TraceId).Distinct());
+        var trace = TelemetryCapture.Spans.Snapshot().Where(s => s.TraceId == traceId).ToList();
+        foreach (var s in trace.OrderBy(s => s.StartTimeUtc))
+            log.WriteLine($"{s.Source.Name} {s.Kind} {s.OperationName} {s.SpanId} <- {s.ParentSpanId}");
+        var (mm, _) = AssertResponderNegotiation(spans, pair, run.Cookie);
+
+        // Where the trace starts: the front-end's call that carried MM1, an Orleans client span on silo A; its server
+        // side on silo B is the parent of ikev1.main_mode; every later span hangs under main mode (checked above).
+        var root = Assert.Single(trace, s => s.ParentSpanId == default);
+        Assert.Equal(ActivityKind.Client, root.Kind);
+        Assert.EndsWith("Receive", root.OperationName, StringComparison.Ordinal);
+        var server = Assert.Single(trace, s => s.SpanId == mm.ParentSpanId);
+        Assert.Equal(ActivityKind.Server, server.Kind);
+        Assert.Equal(root.SpanId, server.ParentSpanId);
+        // Every span of the trace is connected to the root (no orphan parent IDs).
+        var ids = trace.Select(s => s.SpanId).ToHashSet();
+        Assert.All(trace.Where(s => s != root), s => Assert.Contains(s.ParentSpanId, ids));
+        AssertNoSecrets(SecretsOf(pair));
+    }
+
+    [Fact]
     public void The_secret_scan_finds_what_it_looks_for()
     {
         // The scan must be able to fail: a span carrying the key is found.
@@ -308,6 +303,62 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>
+    /// The responder's spans of one successful negotiation of the seed's tunnel: main mode and quick mode (Ok, quick
+    /// mode under main mode), MM1…QM3 in order under their phase span, and the attributes issue 6 lists.
+    /// </summary>
+    private static (Activity MainMode, Activity QuickMode) AssertResponderNegotiation(List<Activity> spans, IpsecSaPair pair, ulong cookie)
+    {
+        var mm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.MainModeSpan);
+        var qm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.QuickModeSpan);
+        Assert.Equal(ActivityStatusCode.Ok, mm.Status);
+        Assert.Equal(ActivityStatusCode.Ok, qm.Status);
+        Assert.Equal(mm.SpanId, qm.ParentSpanId);
+
+        var messages = spans.Where(s => s.GetTagItem(A.Message) is not null).OrderBy(s => s.StartTimeUtc).ToList();
+        Assert.Equal(["MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "QM1", "QM2", "QM3"], messages.Select(s => s.OperationName));
+        Assert.Equal(["in", "out", "in", "out", "in", "out", "in", "out", "in"], messages.Select(s => (string?)s.GetTagItem(A.Direction)));
+        Assert.All(messages.Take(6), s => Assert.Equal(mm.SpanId, s.ParentSpanId));
+        Assert.All(messages.Skip(6), s => Assert.Equal(qm.SpanId, s.ParentSpanId));
+
+        // Identity on every span of the SA.
+        var responderCookie = (string?)mm.GetTagItem(A.ResponderCookie);
+        Assert.Matches("^[0-9a-f]{16}$", responderCookie);
+        Assert.NotEqual("0000000000000000", responderCookie);
+        foreach (var s in spans)
+        {
+            Assert.Equal("10.0.0.1", s.GetTagItem(A.Peer));
+            Assert.Equal(cookie.ToString("x16"), s.GetTagItem(A.InitiatorCookie));
+            Assert.Equal("responder", s.GetTagItem(A.Role));
+        }
+        // The chosen phase 1 proposal (policy 10: 3des, sha, group 2, 86400 s) once MM1 was answered.
+        foreach (var s in messages.Skip(1).Append(mm))
+        {
+            // The tunnel group is known from MM3 on (the responder looks it up by the peer's address).
+            if (s.OperationName is not "MM2") Assert.Equal("10.0.0.1", s.GetTagItem(A.TunnelGroup));
+            Assert.Equal(OakleyEncryption.TripleDesCbc.ToString(), s.GetTagItem(A.P1Encryption));
+            Assert.Equal(OakleyHash.Sha.ToString(), s.GetTagItem(A.P1Hash));
+            Assert.Equal(((IkeActors.Protocol.DhGroup)2).ToString(), s.GetTagItem(A.P1Group));
+            Assert.Equal(OakleyAuthMethod.PreSharedKey.ToString(), s.GetTagItem(A.P1Authentication));
+            Assert.Equal(86400, s.GetTagItem(A.P1Lifetime));
+        }
+        Assert.Equal(false, mm.GetTagItem(A.NatDetected));
+        Assert.Equal(responderCookie, messages[5].GetTagItem(A.ResponderCookie));
+        // Quick Mode: message ID, SPIs (the responder's inbound is the initiator's outbound), the chosen transform.
+        foreach (var s in messages.Skip(6).Append(qm))
+            Assert.Equal(pair.MessageId.ToString("x8"), s.GetTagItem(A.MessageId));
+        foreach (var s in new[] { qm, messages[7], messages[8] })
+        {
+            Assert.Equal(pair.Outbound.Spi.ToString("x8"), s.GetTagItem(A.InboundSpi));
+            Assert.Equal(pair.Inbound.Spi.ToString("x8"), s.GetTagItem(A.OutboundSpi));
+            Assert.Equal(pair.Transform.Cipher.ToString(), s.GetTagItem(A.P2Encryption));
+            Assert.Equal(pair.Transform.Integrity.ToString(), s.GetTagItem(A.P2Integrity));
+            Assert.Equal(3600, s.GetTagItem(A.P2Lifetime));
+        }
+        Assert.Equal(pair.CryptoMap, qm.GetTagItem(A.CryptoMap));
+        return (mm, qm);
+    }
 
     /// <summary>The spans of the negotiation source for one IKE SA (by initiator cookie).</summary>
     private static List<Activity> OurSpans(ulong cookie) =>

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using IkeActors.Negotiation;
 
 namespace IkeActors.Grains;
@@ -13,7 +15,7 @@ namespace IkeActors.Grains;
 public sealed partial class IkeSaGrain : IRemindable
 {
     private const string BackstopReminder = "ikesa-backstop";
-    internal static TimeSpan BackstopPeriod { get; set; } = TimeSpan.FromMinutes(5);
+    private TimeSpan BackstopPeriod => ServiceProvider.GetService<IOptions<IkeSaBackstopOptions>>()?.Value.Period ?? IkeSaBackstopOptions.DefaultPeriod;
     private bool _backstopRegistered;
     private bool _noReminderService;
 
@@ -52,4 +54,14 @@ public sealed partial class IkeSaGrain : IRemindable
             logger.LogDebug("no reminder service on this silo: IKE SA {Key} has no backstop ({Reason})", this.GetPrimaryKeyString(), e.Message);
         }
     }
+}
+
+/// <summary>
+/// The backstop reminder's period (default 5 minutes). It must not be below the reminder service's
+/// <c>ReminderOptions.MinimumReminderPeriod</c> (1 minute by default); tests lower both.
+/// </summary>
+public sealed class IkeSaBackstopOptions
+{
+    public static readonly TimeSpan DefaultPeriod = TimeSpan.FromMinutes(5);
+    public TimeSpan Period { get; set; } = DefaultPeriod;
 }

@@ -7,11 +7,27 @@ namespace IkeActors.Grains;
 /// <summary>
 /// The tunnel to one peer. An acquire with no usable IKE SA picks a fresh random cookie
 /// (RFC 2408 §3.1: non-zero, unpredictable) and starts the IKE SA grain of that name; with one
-/// in MM_ACTIVE it asks that SA for a Quick Mode.
+/// in MM_ACTIVE it asks that SA for a Quick Mode. The current IKE SA's key is stored (grain storage, like the
+/// IKE SA grains): after a silo loss the tunnel still knows its IKE SA instead of starting a new Main Mode.
 /// </summary>
-public sealed class TunnelGrain : Grain, ITunnelGrain
+public sealed class TunnelGrain([PersistentState("tunnel")] IPersistentState<TunnelGrainState> stored) : Grain, ITunnelGrain
 {
     private string? _current;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _current = stored.State.Current;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stores the current IKE SA's key when it changed (an unchanged key costs no write).</summary>
+    private async Task SetCurrent(string? key)
+    {
+        _current = key;
+        if (stored.State.Current == key) return;
+        stored.State.Current = key;
+        await stored.WriteStateAsync();
+    }
 
     public async Task<IkeStepResult> Acquire(AcquireRequest acquire, int debugLevel)
     {
@@ -23,8 +39,9 @@ public sealed class TunnelGrain : Grain, ITunnelGrain
             if (state is not (nameof(MainModeState.MM_DELETED) or nameof(MainModeState.MM_NO_STATE)))
                 return new IkeStepResult([], [], state); // still negotiating: the engine queues nothing twice
         }
-        _current = IIkeSaGrain.KeyFor(this.GetPrimaryKeyString(), NewCookie());
-        return await GrainFactory.GetGrain<IIkeSaGrain>(_current).StartInitiator(acquire, debugLevel);
+        var key = IIkeSaGrain.KeyFor(this.GetPrimaryKeyString(), NewCookie());
+        await SetCurrent(key);
+        return await GrainFactory.GetGrain<IIkeSaGrain>(key).StartInitiator(acquire, debugLevel);
     }
 
     private static ulong NewCookie()
@@ -42,11 +59,11 @@ public sealed class TunnelGrain : Grain, ITunnelGrain
     public Task<string?> GetCurrentIkeSa() => Task.FromResult(_current);
 
     /// <summary>Makes no grain calls (IKE SA grains call it from their own turns: no call cycle).</summary>
-    public Task<string?> Register(string ikeSaKey)
+    public async Task<string?> Register(string ikeSaKey)
     {
         var previous = _current == ikeSaKey ? null : _current;
-        _current = ikeSaKey;
-        return Task.FromResult(previous);
+        await SetCurrent(ikeSaKey);
+        return previous;
     }
 
     /// <summary>
@@ -57,16 +74,22 @@ public sealed class TunnelGrain : Grain, ITunnelGrain
     {
         if (_current is not null && _current != oldKey) return null;
         var key = IIkeSaGrain.KeyFor(this.GetPrimaryKeyString(), NewCookie());
-        _current = key;
+        await SetCurrent(key);
         await GrainFactory.GetGrain<IIkeSaGrain>(key).StartRekey(oldKey, acquire, debugLevel);
         return key;
     }
 
-    public Task PeerDead(string deadKey)
+    public async Task PeerDead(string deadKey)
     {
         // One-way to the IKE SA grains as well: one of them may be waiting on this grain (Register).
         if (_current is not null && _current != deadKey) GrainFactory.GetGrain<IIkeSaGrain>(_current).PeerDead().Ignore();
-        _current = null;
-        return Task.CompletedTask;
+        await SetCurrent(null);
     }
+}
+
+/// <summary>The stored state of a <see cref="TunnelGrain"/>: the key of the tunnel's current IKE SA grain.</summary>
+[GenerateSerializer]
+public sealed class TunnelGrainState
+{
+    [Id(0)] public string? Current { get; set; }
 }

@@ -1,0 +1,87 @@
+using System.Net;
+using IkeActors.Esp.Tests.Support;
+
+namespace IkeActors.Esp.Tests;
+
+public class EspSaDatabaseTests
+{
+    internal static readonly TrafficSelector Left = TrafficSelector.Subnet(IPAddress.Parse("192.168.1.0"), 24);
+    internal static readonly TrafficSelector Right = TrafficSelector.Subnet(IPAddress.Parse("192.168.2.0"), 24);
+
+    internal static EspSaPair Pair(uint inSpi, uint outSpi, TrafficSelector? local = null, TrafficSelector? remote = null, bool udp = false) =>
+        new(Make.Sa(inSpi, EspDirection.Inbound), Make.Sa(outSpi, EspDirection.Outbound), local ?? Left, remote ?? Right,
+            new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500), udp);
+
+    private static FlowKey Flow(string src, string dst, byte proto = 1, ushort sp = 0, ushort dp = 0) =>
+        new(TrafficSelector.ToUInt32(IPAddress.Parse(src)), TrafficSelector.ToUInt32(IPAddress.Parse(dst)), proto, sp, dp);
+
+    [Fact]
+    public void Rekey_overlap_is_make_before_break()
+    {
+        using var sad = new EspSaDatabase();
+        var old = Pair(0x100, 0x200);
+        sad.Add(old);
+        var ping = Flow("192.168.1.1", "192.168.2.1");
+        Assert.True(sad.TryGetOutbound(ping, out var p) && ReferenceEquals(p, old));
+
+        var fresh = Pair(0x101, 0x201);
+        sad.Add(fresh);
+        Assert.True(sad.TryGetOutbound(ping, out p) && ReferenceEquals(p, fresh)); // the newest pair sends
+        Assert.True(sad.TryGetInbound(0x100, out p) && ReferenceEquals(p, old));   // the old SPI still receives
+        Assert.True(sad.TryGetInbound(0x101, out p) && ReferenceEquals(p, fresh));
+
+        Assert.True(sad.Remove(0x100));
+        Assert.False(sad.TryGetInbound(0x100, out _));
+        Assert.True(old.Inbound.IsDisposed && old.Outbound.IsDisposed); // keys gone with the SA
+        Assert.True(sad.TryGetOutbound(ping, out p) && ReferenceEquals(p, fresh));
+        Assert.False(sad.Remove(0x100));
+        Assert.Equal(1, sad.Count);
+    }
+
+    [Fact]
+    public void An_inbound_spi_names_one_sa()
+    {
+        using var sad = new EspSaDatabase();
+        sad.Add(Pair(0x100, 0x200));
+        using var clash = Pair(0x100, 0x300);
+        Assert.Throws<InvalidOperationException>(() => sad.Add(clash));
+    }
+
+    [Fact]
+    public void Outbound_lookup_follows_the_selectors()
+    {
+        using var sad = new EspSaDatabase();
+        var icmpOnly = Pair(0x1, 0x2, local: Left with { Protocol = 1 }, remote: Right with { Protocol = 1 });
+        var web = Pair(0x3, 0x4, local: Left with { Protocol = 6 }, remote: TrafficSelector.Host(IPAddress.Parse("192.168.2.80"), 6, 443));
+        sad.Add(icmpOnly);
+        sad.Add(web);
+        Assert.True(sad.TryGetOutbound(Flow("192.168.1.9", "192.168.2.1"), out var p) && ReferenceEquals(p, icmpOnly));
+        Assert.True(sad.TryGetOutbound(Flow("192.168.1.9", "192.168.2.80", 6, 50000, 443), out p) && ReferenceEquals(p, web));
+        Assert.False(sad.TryGetOutbound(Flow("192.168.1.9", "192.168.2.80", 6, 50000, 80), out _));  // other port
+        Assert.False(sad.TryGetOutbound(Flow("192.168.1.9", "192.168.2.1", 17, 5000, 53), out _));  // UDP: no SA
+        Assert.False(sad.TryGetOutbound(Flow("192.168.3.1", "192.168.2.1"), out _));                // source outside
+        Assert.False(sad.TryGetOutbound(Flow("192.168.2.1", "192.168.1.9"), out _));                // reverse direction
+    }
+
+    [Fact]
+    public void Inbound_selector_check_is_the_mirror()
+    {
+        var pair = Pair(0x1, 0x2);
+        Assert.True(pair.MatchesInbound(Flow("192.168.2.1", "192.168.1.1")));
+        Assert.False(pair.MatchesInbound(Flow("192.168.1.1", "192.168.2.1")));
+        Assert.False(pair.MatchesInbound(Flow("192.168.2.1", "192.168.9.1")));
+        pair.Dispose();
+    }
+
+    [Fact]
+    public void Selectors_from_acl_shapes()
+    {
+        var s = TrafficSelector.Subnet(IPAddress.Parse("192.168.1.77"), 24);
+        Assert.Equal("192.168.1.0-192.168.1.255/0/0", s.ToString());
+        Assert.True(s.ContainsAddress(TrafficSelector.ToUInt32(IPAddress.Parse("192.168.1.255"))));
+        Assert.False(s.ContainsAddress(TrafficSelector.ToUInt32(IPAddress.Parse("192.168.2.0"))));
+        Assert.Equal("10.1.1.5-10.1.1.5/17/53", TrafficSelector.Host(IPAddress.Parse("10.1.1.5"), 17, 53).ToString());
+        Assert.Equal("0.0.0.0-255.255.255.255/0/0", TrafficSelector.Subnet(IPAddress.Any, 0).ToString());
+        Assert.Equal("10.0.0.5-10.0.0.9/0/0", TrafficSelector.Range(IPAddress.Parse("10.0.0.5"), IPAddress.Parse("10.0.0.9")).ToString());
+    }
+}

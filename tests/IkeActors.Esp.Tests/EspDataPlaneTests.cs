@@ -1,0 +1,220 @@
+using System.Buffers.Binary;
+using System.Net;
+using IkeActors.Esp.Tests.Support;
+
+namespace IkeActors.Esp.Tests;
+
+/// <summary>Two data planes wired back to back (no sockets): left 192.168.1.0/24, right 192.168.2.0/24.</summary>
+public class EspDataPlaneTests
+{
+    private sealed class Lab : IDisposable
+    {
+        public readonly EspSaDatabase LeftSad = new(), RightSad = new();
+        public readonly FakeDevice LeftInside = new(), RightInside = new();
+        public readonly ManualTime Time = new();
+        public readonly EspDataPlane Left, Right;
+        public readonly List<FlowKey> Acquires = [];
+        public readonly List<(byte[] Payload, IPEndPoint To)> UdpSent = [];
+
+        public Lab(bool udp)
+        {
+            Left = new EspDataPlane(LeftSad, LeftInside, time: Time);
+            Right = new EspDataPlane(RightSad, RightInside, time: Time);
+            Left.Acquire += f => Acquires.Add(f);
+            // Raw: the kernel would add an outer IPv4 header; the receiver's raw socket shows it.
+            Left.RawSend = (p, pair) => Assert.Equal(EspInboundResult.Delivered, Right.OnRawEsp(WithOuterHeader(p)));
+            Right.RawSend = (p, pair) => Assert.Equal(EspInboundResult.Delivered, Left.OnRawEsp(WithOuterHeader(p)));
+            Left.UdpSend = (p, pair) =>
+            {
+                UdpSent.Add((p.ToArray(), pair.Peer));
+                if (UdpEncapsulation.Classify(p, out var body) == UdpPayloadKind.Esp)
+                    Right.OnUdpEsp(p.ToArray().AsSpan()[body], new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500));
+            };
+            Right.UdpSend = (p, pair) => Left.OnUdpEsp(p.ToArray(), new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500));
+        }
+
+        /// <summary>Installs a matching pair on both sides, as Quick Mode would.</summary>
+        public (EspSaPair Left, EspSaPair Right) Install(uint leftInSpi, uint rightInSpi, bool udp, TrafficSelector? leftRemote = null)
+        {
+            var l = new EspSaPair(Make.Sa(leftInSpi, EspDirection.Inbound), Make.Sa(rightInSpi, EspDirection.Outbound),
+                EspSaDatabaseTests.Left, leftRemote ?? EspSaDatabaseTests.Right, new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500), udp);
+            var r = new EspSaPair(Make.Sa(rightInSpi, EspDirection.Inbound), Make.Sa(leftInSpi, EspDirection.Outbound),
+                EspSaDatabaseTests.Right, EspSaDatabaseTests.Left, new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500), udp);
+            RightSad.Add(r);
+            LeftSad.Add(l);
+            return (l, r);
+        }
+
+        public void Dispose()
+        {
+            Left.Dispose();
+            Right.Dispose();
+            LeftSad.Dispose();
+            RightSad.Dispose();
+        }
+    }
+
+    private static byte[] WithOuterHeader(ReadOnlySpan<byte> esp)
+    {
+        var d = new byte[20 + esp.Length];
+        d[0] = 0x45;
+        d[9] = 50;
+        esp.CopyTo(d.AsSpan(20));
+        return d;
+    }
+
+    private static byte[] Ping(ushort seq, string src = "192.168.1.1", string dst = "192.168.2.1") => Make.IcmpEcho(src, dst, seq);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_ping_crosses_both_ways_with_the_asa_counters(bool udp)
+    {
+        using var lab = new Lab(udp);
+        var (l, r) = lab.Install(0xAAAA0001, 0xBBBB0001, udp);
+        for (ushort i = 1; i <= 20; i++)
+        {
+            Assert.Equal(EspOutboundResult.Sent, lab.Left.ProcessOutbound(Ping(i)));
+            Assert.Equal(EspOutboundResult.Sent, lab.Right.ProcessOutbound(Make.IcmpEcho("192.168.2.1", "192.168.1.1", i, type: 0)));
+        }
+        Assert.Equal(20, lab.RightInside.Written.Count);
+        Assert.Equal(Ping(7), lab.RightInside.Written.ElementAt(6));
+        Assert.Equal(20, lab.LeftInside.Written.Count);
+        var lo = l.Outbound.Counters.Snapshot();
+        var li = l.Inbound.Counters.Snapshot();
+        Assert.Equal((20, 20, 20, 0), (lo.Encaps, lo.Encrypt, lo.Digest, lo.SendErrors));
+        Assert.Equal((20, 20, 20, 0), (li.Decaps, li.Decrypt, li.Verify, li.RecvErrors));
+        Assert.Equal((0u, 0x000FFFFFu), l.Inbound.ReplayWindow.BitmapWords);
+        Assert.Equal(udp ? 20 : 0, lab.UdpSent.Count);
+    }
+
+    [Fact]
+    public void Acquire_queues_then_flushes_when_the_sa_arrives()
+    {
+        using var lab = new Lab(udp: false);
+        lab.Left.AcquirePolicy = f => EspSaDatabaseTests.Right.ContainsAddress(f.Destination);
+        for (ushort i = 1; i <= 40; i++)
+        {
+            var r = lab.Left.ProcessOutbound(Ping(i));
+            Assert.Equal(i <= 32 ? EspOutboundResult.Queued : EspOutboundResult.QueueFull, r);
+        }
+        Assert.Single(lab.Acquires); // rate-limited per flow
+        Assert.Equal(32, lab.Left.QueuedPackets);
+        Assert.Equal(8, lab.Left.AcquireQueueDrops);
+
+        lab.Install(0x10, 0x20, udp: false);
+        Assert.Equal(0, lab.Left.QueuedPackets);
+        // The 32 held packets went out in their order once the SA was installed.
+        Assert.Equal(Enumerable.Range(1, 32).Select(i => (ushort)i),
+            lab.RightInside.Written.Select(p => BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(26))));
+        Assert.Equal(EspOutboundResult.Sent, lab.Left.ProcessOutbound(Ping(41)));
+    }
+
+    [Fact]
+    public void Queued_packets_expire_and_acquire_repeats_after_its_interval()
+    {
+        using var lab = new Lab(udp: false);
+        lab.Left.AcquirePolicy = _ => true;
+        Assert.Equal(EspOutboundResult.Queued, lab.Left.ProcessOutbound(Ping(1)));
+        lab.Time.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(EspOutboundResult.Queued, lab.Left.ProcessOutbound(Ping(2)));
+        Assert.Single(lab.Acquires);
+        lab.Time.Advance(TimeSpan.FromMilliseconds(600)); // packet 1 is now 1.1 s old
+        Assert.Equal(EspOutboundResult.Queued, lab.Left.ProcessOutbound(Ping(3)));
+        Assert.Equal(2, lab.Acquires.Count);
+        Assert.Equal(2, lab.Left.QueuedPackets);
+        // Another flow gets its own acquire at once.
+        lab.Left.ProcessOutbound(Ping(1, dst: "192.168.2.9"));
+        Assert.Equal(3, lab.Acquires.Count);
+        lab.Time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(3, lab.Left.ExpireQueued());
+        lab.Install(0x10, 0x20, udp: false);
+        Assert.Empty(lab.RightInside.Written);
+    }
+
+    [Fact]
+    public void No_policy_no_sa_is_dropped()
+    {
+        using var lab = new Lab(udp: false);
+        Assert.Equal(EspOutboundResult.NoSa, lab.Left.ProcessOutbound(Ping(1)));
+        lab.Left.AcquirePolicy = _ => false;
+        Assert.Equal(EspOutboundResult.NoSa, lab.Left.ProcessOutbound(Ping(2)));
+        Assert.Equal(2, lab.Left.NoSaDrops);
+        Assert.Empty(lab.Acquires);
+        Assert.Equal(EspOutboundResult.NotIPv4, lab.Left.ProcessOutbound([0x60, 0, 0, 0]));
+    }
+
+    [Fact]
+    public void Inner_packet_outside_the_selectors_is_dropped_after_decryption()
+    {
+        using var lab = new Lab(udp: false);
+        // The left side (misconfigured or hostile) sends anything; the right SA covers only 192.168.1.0/24 <-> 192.168.2.0/24.
+        var (_, r) = lab.Install(0x10, 0x20, udp: false, leftRemote: TrafficSelector.Any);
+        lab.Left.RawSend = (p, pair) => Assert.Equal(EspInboundResult.SelectorMismatch, lab.Right.OnRawEsp(WithOuterHeader(p)));
+        Assert.Equal(EspOutboundResult.Sent, lab.Left.ProcessOutbound(Ping(1, dst: "192.168.9.9")));
+        Assert.Empty(lab.RightInside.Written);
+        var c = r.Inbound.Counters.Snapshot();
+        Assert.Equal((1, 1, 1), (c.Decaps, c.InvalidIdentity, c.RecvErrors));
+    }
+
+    [Fact]
+    public void Rekey_sends_on_the_new_sa_and_still_accepts_the_old_one()
+    {
+        using var lab = new Lab(udp: false);
+        var (oldL, oldR) = lab.Install(0x10, 0x20, udp: false);
+        // A packet the right side sent on the old SA, still in flight during the rekey.
+        byte[]? inFlight = null;
+        lab.Right.RawSend = (p, pair) => inFlight = WithOuterHeader(p);
+        lab.Right.ProcessOutbound(Make.IcmpEcho("192.168.2.1", "192.168.1.1", 1, type: 0));
+        lab.Right.RawSend = (p, pair) => lab.Left.OnRawEsp(WithOuterHeader(p));
+
+        var (newL, _) = lab.Install(0x11, 0x21, udp: false);
+        lab.Left.ProcessOutbound(Ping(2));
+        Assert.Equal(0, oldL.Outbound.Counters.Snapshot().Encaps);
+        Assert.Equal(1, newL.Outbound.Counters.Snapshot().Encaps);
+        Assert.Equal(EspInboundResult.Delivered, lab.Left.OnRawEsp((byte[])inFlight!.Clone()));
+        Assert.True(lab.LeftSad.Remove(0x10));
+        Assert.Equal(EspInboundResult.UnknownSpi, lab.Left.OnRawEsp(inFlight));
+        Assert.Equal(1, lab.Left.InvalidSpiDrops);
+        _ = oldR;
+    }
+
+    [Fact]
+    public void Nat_keepalives_go_once_to_each_udp_peer()
+    {
+        using var lab = new Lab(udp: true);
+        lab.Install(0x10, 0x20, udp: true);
+        lab.Install(0x11, 0x21, udp: true);                  // same peer, a second tunnel
+        lab.LeftSad.Add(new EspSaPair(Make.Sa(0x30, EspDirection.Inbound), Make.Sa(0x31, EspDirection.Outbound),
+            EspSaDatabaseTests.Left, EspSaDatabaseTests.Right, new IPEndPoint(IPAddress.Parse("10.0.0.3"), 4500), udpEncapsulated: false));
+        Assert.Equal(1, lab.Left.SendNatKeepalives());
+        var (payload, to) = Assert.Single(lab.UdpSent);
+        Assert.Equal([0xFF], payload);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500), to);
+    }
+
+    [Fact]
+    public void A_nat_rebinding_is_reported()
+    {
+        using var lab = new Lab(udp: true);
+        lab.Install(0x10, 0x20, udp: true);
+        var moved = new List<IPEndPoint>();
+        lab.Left.PeerEndpointChanged += (_, ep) => moved.Add(ep);
+        lab.Right.UdpSend = (p, pair) => lab.Left.OnUdpEsp(p.ToArray(), new IPEndPoint(IPAddress.Parse("10.0.0.2"), 31337));
+        lab.Right.ProcessOutbound(Make.IcmpEcho("192.168.2.1", "192.168.1.1", 1, type: 0));
+        Assert.Equal([new IPEndPoint(IPAddress.Parse("10.0.0.2"), 31337)], moved);
+    }
+
+    [Fact]
+    public void The_pump_reads_the_inside_device()
+    {
+        using var lab = new Lab(udp: false);
+        lab.Install(0x10, 0x20, udp: false);
+        lab.Left.Start();
+        lab.LeftInside.ToRead.Add(Ping(1));
+        lab.LeftInside.ToRead.Add(Ping(2));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (lab.RightInside.Written.Count < 2 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        Assert.Equal(2, lab.RightInside.Written.Count);
+    }
+}

@@ -8,26 +8,22 @@ namespace IkeActors.Gateway.Tests;
 /// <summary>
 /// Two `ikeactors run` nodes joined through a real Redis (Debian's redis-server, started here on a
 /// loopback port) form one concentrator: a peer negotiates with node A, and node B's operator
-/// view shows the same IKE SA.
+/// view shows the same IKE SA. A node's `--advertise` address is the one the membership publishes.
 /// </summary>
 public class RedisClusterTests
 {
+    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
+
     [Fact]
     public async Task Two_nodes_joined_through_Redis_serve_one_tunnel()
     {
-        var redisPort = FreeTcpPort();
-        using var redis = Process.Start(new ProcessStartInfo("redis-server")
-        {
-            ArgumentList = { "--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" },
-            RedirectStandardOutput = true, RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException("redis-server did not start (apt-get install redis-server)");
+        await using var redis = await RedisServer.Start();
         var nodes = new List<Running>();
         try
         {
-            await WaitForTcp(redisPort, TimeSpan.FromSeconds(10));
-            var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
+            var dll = Dll;
             var (portA, portB, portLeft) = (FreeUdpPort(), FreeUdpPort(), FreeUdpPort());
-            var cluster = $"redis://127.0.0.1:{redisPort}";
+            var cluster = redis.Url;
             foreach (var (port, silo, gateway) in new[] { (portA, 11161, 30061), (portB, 11162, 30062) })
             {
                 var node = Running.Start(dll, "run", "--config", RepoPaths.SiteToSite("asa2-responder.cfg"), "--bind", $"127.0.0.1:{port}",
@@ -51,8 +47,85 @@ public class RedisClusterTests
         finally
         {
             foreach (var n in nodes) n.Stop();
-            if (!redis.HasExited) redis.Kill();
-            redis.WaitForExit(5000);
+        }
+    }
+
+    [Fact]
+    public async Task A_node_run_with_advertise_publishes_that_address_in_the_Redis_membership_and_serves_operators_there()
+    {
+        await using var redis = await RedisServer.Start();
+        // 127.0.0.2 is loopback too (127.0.0.0/8) but not the default 127.0.0.1.
+        var node = Running.Start(Dll, "run", "--config", RepoPaths.SiteToSite("asa2-responder.cfg"), "--bind", $"127.0.0.1:{FreeUdpPort()}",
+            "--cluster", redis.Url, "--advertise", "127.0.0.2", "--silo-port", "11164", "--gateway-port", "30064", "--exit-after", "60");
+        try
+        {
+            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
+            var membership = redis.Dump();
+            Assert.Contains("127.0.0.2:11164", membership);
+            Assert.DoesNotContain("127.0.0.1:11164", membership);
+            // An operator reaches the node's gateway at the advertised address.
+            var (code, stdout, stderr) = ProcessRunner.Run("dotnet", [Dll, "show", "crypto", "isakmp", "sa", "--node", "127.0.0.2:30064"]);
+            Assert.True(code == 0, stdout + stderr);
+        }
+        finally
+        {
+            node.Stop();
+        }
+    }
+
+    /// <summary>Debian's redis-server on a fresh loopback port and directory, nothing saved; killed by PID.</summary>
+    private sealed class RedisServer : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly string _dir;
+        public int Port { get; }
+        public string Url => $"redis://127.0.0.1:{Port}";
+
+        private RedisServer(Process process, string dir, int port) => (_process, _dir, Port) = (process, dir, port);
+
+        public static async Task<RedisServer> Start()
+        {
+            var port = FreeTcpPort();
+            var dir = Directory.CreateTempSubdirectory("ikeactors-redis-").FullName;
+            var process = Process.Start(new ProcessStartInfo("redis-server")
+            {
+                ArgumentList = { "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no" },
+                RedirectStandardOutput = true, RedirectStandardError = true,
+            }) ?? throw new InvalidOperationException("redis-server did not start (apt-get install redis-server)");
+            var server = new RedisServer(process, dir, port);
+            try
+            {
+                await WaitForTcp(port, TimeSpan.FromSeconds(10));
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+            return server;
+        }
+
+        /// <summary>Every key with its hash fields and values (the Orleans membership table is a hash), as text.</summary>
+        public string Dump()
+        {
+            var text = new System.Text.StringBuilder();
+            var (_, keys, _) = ProcessRunner.Run("redis-cli", ["-p", Port.ToString(), "--scan"]);
+            foreach (var key in keys.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var (_, type, _) = ProcessRunner.Run("redis-cli", ["-p", Port.ToString(), "TYPE", key]);
+                var (_, value, _) = ProcessRunner.Run("redis-cli", ["-p", Port.ToString(), type.Trim() == "hash" ? "HGETALL" : "GET", key]);
+                text.Append(key).Append('\n').Append(value).Append('\n');
+            }
+            return text.ToString();
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited) _process.Kill();
+            _process.WaitForExit(5000);
+            _process.Dispose();
+            Directory.Delete(_dir, recursive: true);
+            return ValueTask.CompletedTask;
         }
     }
 

@@ -26,10 +26,12 @@ public static class RunCommand
         var siloPort = new Option<int>("--silo-port") { Description = "Orleans silo port", DefaultValueFactory = _ => 11111 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Orleans client gateway port", DefaultValueFactory = _ => 30000 };
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT: join the concentrator whose membership, grain state and reminders live in that Redis" };
+        var advertise = new Option<string>("--advertise") { Description = "ADDRESS this node's silo and gateway listen on and publish in the cluster membership (with --cluster)", DefaultValueFactory = _ => "127.0.0.1" };
         var otelConsole = new Option<bool>("--otel-console") { Description = "Print spans and metrics with the OpenTelemetry console exporter (OTLP: set OTEL_EXPORTER_OTLP_ENDPOINT)" };
         var exitAfter = new Option<int>("--exit-after") { Description = "Stop after this many seconds (0 = run until Ctrl+C)", DefaultValueFactory = _ => 0 };
         var command = new Command("run", "Run a gateway node");
         foreach (var o in new Option[] { config, bind, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter }) command.Options.Add(o);
+        command.Options.Add(advertise);
         command.SetAction(async (parse, ct) =>
         {
             var loaded = AsaConfigLoader.LoadFile(parse.GetValue(config)!.FullName);
@@ -84,6 +86,11 @@ public static class RunCommand
                 await error.WriteLineAsync($"--cluster {redis}: expected redis://HOST:PORT");
                 return 1;
             }
+            if (!IPAddress.TryParse(parse.GetValue(advertise), out var advertised))
+            {
+                await error.WriteLineAsync($"--advertise {parse.GetValue(advertise)}: expected an IP address");
+                return 1;
+            }
             builder.UseOrleans(silo =>
             {
                 // Grain calls carry the caller's trace context: one negotiation is one trace across silos.
@@ -98,7 +105,7 @@ public static class RunCommand
                 // Several nodes form one concentrator: Redis holds membership, grain state and reminders.
                 var endpoint = StackExchange.Redis.ConfigurationOptions.Parse(redis["redis://".Length..]);
                 silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; })
-                    .ConfigureEndpoints(IPAddress.Loopback, parse.GetValue(siloPort), parse.GetValue(gatewayPort))
+                    .ConfigureEndpoints(advertised, parse.GetValue(siloPort), parse.GetValue(gatewayPort))
                     .UseRedisClustering(o => o.ConfigurationOptions = endpoint)
                     .AddRedisGrainStorageAsDefault(o => o.ConfigurationOptions = endpoint)
                     .UseRedisReminderService(o => o.ConfigurationOptions = endpoint);

@@ -46,6 +46,8 @@ internal static unsafe partial class LinuxNative
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
-    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
-    public static partial int SetNs(int fd, int nsType);
+    public const int AF_INET = 2, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, IPPROTO_ESP = 50;
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
 }

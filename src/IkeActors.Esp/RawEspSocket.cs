@@ -16,7 +16,14 @@ public sealed class RawEspSocket : IDisposable
 
     public RawEspSocket(IPAddress? localAddress = null)
     {
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Raw, Esp);
+        // .NET's Socket constructor refuses protocol numbers it has no name for (EPROTONOSUPPORT), so the
+        // descriptor comes from libc and Socket wraps it.
+        int fd = LinuxNative.Socket(LinuxNative.AF_INET, LinuxNative.SOCK_RAW | LinuxNative.SOCK_CLOEXEC, LinuxNative.IPPROTO_ESP);
+        if (fd < 0)
+        {
+            throw new SocketException(System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        }
+        _socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
         if (localAddress is not null)
         {
             _socket.Bind(new IPEndPoint(localAddress, 0));

@@ -35,6 +35,7 @@ public sealed partial class IkeSaGrain(
     /// <summary>A reactivation (after a silo loss or idle deactivation) continues the stored SA.</summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _telemetry.Export = ServiceProvider.GetService(typeof(Telemetry.DebugLogExport)) as Telemetry.DebugLogExport;
         if (stored.State.Snapshot is not { } json) return;
         var snapshot = JsonSerializer.Deserialize<IkeSaSnapshot>(json);
         CryptographicOperations.ZeroMemory(json);
@@ -64,10 +65,11 @@ public sealed partial class IkeSaGrain(
 
     public async Task<IkeStepResult> Receive(Datagram datagram, int debugLevel)
     {
-        var output = new NegotiationOutput(debugLevel);
+        var output = Output(debugLevel);
         var from = new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port);
         await EnsureHandOverEngine();
         _telemetry.Received(datagram.Bytes, from);
+        if (_sa is not null) _sa.TraceParent = _telemetry.TraceParent; // carried to an IkeActors responder in MM5
         if (_sa is null || _sa.State == MainModeState.MM_DELETED)
         {
             // MM1 from an unknown peer: the key names the SA the initiator's cookie starts.
@@ -88,7 +90,7 @@ public sealed partial class IkeSaGrain(
 
     public async Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel)
     {
-        var output = new NegotiationOutput(debugLevel);
+        var output = Output(debugLevel);
         var (peer, cookie) = ParseKey(this.GetPrimaryKeyString());
         var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
         if (_sa is null && match is not null)
@@ -99,7 +101,7 @@ public sealed partial class IkeSaGrain(
 
     public async Task<IkeStepResult> Acquire(AcquireRequest acquire, int debugLevel)
     {
-        var output = new NegotiationOutput(debugLevel);
+        var output = Output(debugLevel);
         var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
         if (_sa is not null && match is not null) _sa.Acquire(match, output);
         return await Step(output, transmit: false);
@@ -108,7 +110,7 @@ public sealed partial class IkeSaGrain(
     public async Task AccountTraffic(uint inboundSpi, long kilobytes)
     {
         if (_sa is null) return;
-        var output = new NegotiationOutput(_timerDebugLevel);
+        var output = Output(_timerDebugLevel);
         _sa.TrafficAccounted(inboundSpi, kilobytes, output);
         await Step(output, transmit: true);
     }
@@ -116,7 +118,7 @@ public sealed partial class IkeSaGrain(
     public async Task TrafficReceived()
     {
         if (_sa is null) return;
-        var output = new NegotiationOutput(_timerDebugLevel);
+        var output = Output(_timerDebugLevel);
         _sa.TrafficReceived(output);
         await Step(output, transmit: true);
     }
@@ -239,6 +241,16 @@ public sealed partial class IkeSaGrain(
 
     public Task<string> GetState() => Task.FromResult(_sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
 
+    /// <summary>The engine formats at the console's level or the log export's, whichever is higher; Apply returns the console's.</summary>
+    private NegotiationOutput Output(int consoleLevel)
+    {
+        _consoleLevel = consoleLevel;
+        return _raised = new NegotiationOutput(Math.Max(consoleLevel, _telemetry.ExportLevel));
+    }
+
+    private int _consoleLevel;
+    private NegotiationOutput? _raised;
+
     private IkeStepResult Apply(NegotiationOutput output)
     {
         _telemetry.Step(_sa, output);
@@ -272,7 +284,7 @@ public sealed partial class IkeSaGrain(
                     break;
             }
         }
-        var lines = output.Actions.OfType<DebugEvent>().Select(d => d.ConsoleLine).ToList();
+        var lines = output.Actions.OfType<DebugEvent>().Where(d => d.Message.Level <= (ReferenceEquals(output, _raised) ? _consoleLevel : output.Level)).Select(d => d.ConsoleLine).ToList();
         return new IkeStepResult(send, lines, _sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
     }
 
@@ -281,7 +293,7 @@ public sealed partial class IkeSaGrain(
         _timers.Remove(key);
         _due.Remove(key);
         if (_sa is null) return;
-        var output = new NegotiationOutput(_timerDebugLevel);
+        var output = Output(_timerDebugLevel);
         _sa.TimerFired(key, output);
         await Step(output, transmit: true);
     }

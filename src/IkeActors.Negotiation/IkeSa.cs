@@ -551,6 +551,7 @@ public sealed partial class IkeSa : IDisposable
                 case PayloadType.VendorId: vids.Add(VendorIds.Identify(p.Body)); break;
             }
         }
+        NotePeerVendorIds(vids);
         LogReceived(datagram, output);
         var group = DhGroupOf(_transform!);
         if (ke is null || nonce is null)
@@ -709,6 +710,7 @@ public sealed partial class IkeSa : IDisposable
                     AsaDebug.IdIpv4AddrReceived(output, Context, new IPAddress(id.IdentificationData));
             }
             else if (p.Type == (byte)PayloadType.Hash) hash ??= p.Body.ToArray();
+            else if (p.Type == (byte)PayloadType.VendorId && ReadTraceContext(p.Body, output)) { }
             else if (p.Type == (byte)PayloadType.VendorId && VendorIds.Identify(p.Body) == KnownVendorId.Dpd) _peerDpd = true;
             else if (p.Type == (byte)PayloadType.IosKeepalive && IosKeepalivePayloadView.TryParse(p.Raw, out var ka, out _))
                 AsaDebug.ProcessingIosKeepAlivePayload(output, IpContext, ka.KeepaliveInterval, ka.RetryInterval);
@@ -782,6 +784,7 @@ public sealed partial class IkeSa : IDisposable
             AsaDebug.ConstructingDpdVidPayload(output, Context);
             payloads.Add(Vid(VendorIds.Dpd));
         }
+        if (initiator) AddTraceContext(payloads);
         return payloads;
     }
 

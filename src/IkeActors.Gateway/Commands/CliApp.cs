@@ -17,6 +17,7 @@ public static class CliApp
         root.Subcommands.Add(ShowCommand.Create(output, error));
         root.Subcommands.Add(DebugCommand.Create(output, error));
         root.Subcommands.Add(ClearCommand.Create(output, error));
+        root.Subcommands.Add(DashboardCommand.Create(output, error));
         return root;
     }
 

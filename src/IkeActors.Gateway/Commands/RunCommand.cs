@@ -31,6 +31,7 @@ public static class RunCommand
         var exitAfter = new Option<int>("--exit-after") { Description = "Stop after this many seconds (0 = run until Ctrl+C)", DefaultValueFactory = _ => 0 };
         var command = new Command("run", "Run a gateway node");
         foreach (var o in new Option[] { config, bind, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter }) command.Options.Add(o);
+        var telemetry = TelemetryOptions.AddTo(command); // --otlp, --otlp-headers, --otlp-debug-level, --orleans-dashboard
         command.Options.Add(advertise);
         command.SetAction(async (parse, ct) =>
         {
@@ -79,7 +80,9 @@ public static class RunCommand
             builder.Services.AddSingleton<UdpFrontEnd>();
             builder.Services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<UdpFrontEnd>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
-            GatewayTelemetry.Configure(builder, parse.GetValue(otelConsole), asa.Hostname ?? Environment.MachineName);
+            // service.instance.id: the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.
+            GatewayTelemetry.Configure(builder, parse.GetValue(otelConsole), $"{asa.Hostname ?? Environment.MachineName}-{outside}",
+                telemetry.Read(parse, parse.GetValue(gatewayPort), output));
             var redis = parse.GetValue(cluster);
             if (redis is not null && !redis.StartsWith("redis://", StringComparison.Ordinal))
             {

@@ -47,6 +47,24 @@ public sealed class IkeSaTelemetry : IDisposable
     // The datagram of the current step (set by Received, consumed by Step).
     private (ExchangeType Exchange, uint MessageId, DateTime At)? _in;
 
+    // A responder's Main Mode waits for the initiator's trace context (our vendor ID in MM5, see README):
+    // its spans and debug records are kept aside (placeholders nobody exports) and written into the
+    // initiator's trace once it is known, or into a trace of their own when it does not come.
+    private bool _deferred;
+    private readonly List<(Activity Span, ActivityKind Kind, ActivityLink[]? Links)> _pending = new();
+    private readonly List<(DebugEvent Line, Activity? Span)> _pendingLines = new();
+    private IReadOnlyList<NegotiationAction> _stepActions = [];
+    private Activity? _stepSpan;
+
+    /// <summary>Where the debug lines go as log records (null: not exported).</summary>
+    public DebugLogExport? Export { get; set; }
+
+    /// <summary>The level the engine must format at for the export (0 when nothing is exported).</summary>
+    public int ExportLevel => Export?.Level ?? 0;
+
+    /// <summary>The trace-context event the engine adds when the initiator's vendor ID arrives in MM5.</summary>
+    public const string TraceContextEvent = "trace-context";
+
     /// <summary>The trace context of this IKE SA as a W3C traceparent (persisted with the SA), or null.</summary>
     public string? TraceParent => _context == default ? null
         : $"00-{_context.TraceId.ToHexString()}-{_context.SpanId.ToHexString()}-{(int)_context.TraceFlags:x2}";
@@ -72,6 +90,7 @@ public sealed class IkeSaTelemetry : IDisposable
             _lastOut.Clear();
             _role = null; _responderCookie = 0; _tunnelGroup = null; _nat = null; _phase1 = null;
             _context = default; _durationRecorded = false; _reactivated = false;
+            _deferred = false; _pending.Clear(); _pendingLines.Clear();
         }
         _peer ??= from;
         if (_initiatorCookie == 0) _initiatorCookie = BinaryPrimitives.ReadUInt64BigEndian(datagram);
@@ -96,6 +115,15 @@ public sealed class IkeSaTelemetry : IDisposable
             return;
         }
         var actions = output.Actions;
+        _stepActions = actions;
+        _stepSpan = null;
+        if (_deferred)
+        {
+            // The context came (MM5), or MM5 is being processed without it, or the exchange ends here.
+            var carried = actions.OfType<TraceEvent>().FirstOrDefault(t => t.Name == TraceContextEvent)?.Detail;
+            if (carried is not null || _state == MainModeState.MM_WAIT_MSG5 || actions.Any(EndsExchange))
+                Materialize(carried is not null && ActivityContext.TryParse(carried, null, isRemote: true, out var remote) ? remote : default);
+        }
         var drops = actions.OfType<TraceEvent>().Where(t => t.Name == "drop").ToList();
         var retransmitted = actions.OfType<SendDatagram>().Any(s => s.IsRetransmission);
         Activity? inSpan = null;
@@ -226,8 +254,75 @@ public sealed class IkeSaTelemetry : IDisposable
             }
         }
         foreach (var d in drops) NegotiationTelemetry.Dropped.Add(1, Tag(A.Exchange, d.Exchange));
+        WriteDebugLines(actions, inSpan ?? _stepSpan ?? PhaseSpan(input?.MessageId ?? 0));
         End(inSpan);
+        // Spans ended in this step stop only now: a log record can only be written under a running span.
+        foreach (var ended in _stopAfterStep) Stop(ended);
+        _stopAfterStep.Clear();
         Remember(sa);
+        _stepActions = [];
+    }
+
+    private readonly List<Activity> _stopAfterStep = new();
+
+    private static bool EndsExchange(NegotiationAction a) => a is NegotiationFailed or IkeSaDeleted or Phase1Established;
+
+    /// <summary>The step's debug lines as log records while <paramref name="span"/> is current (its trace and span id).</summary>
+    private void WriteDebugLines(IReadOnlyList<NegotiationAction> actions, Activity? span)
+    {
+        if (Export is not { } export) return;
+        foreach (var a in actions)
+        {
+            if (a is not DebugEvent line || line.Message.Level > export.Level) continue;
+            if (_deferred) _pendingLines.Add((line, span));
+            else WithCurrent(span, () => export.Write(line));
+        }
+    }
+
+    private static void WithCurrent(Activity? span, Action write)
+    {
+        var previous = Activity.Current;
+        if (span is not null) Activity.Current = span;
+        try { write(); }
+        finally { Activity.Current = previous; }
+    }
+
+    /// <summary>
+    /// Writes the responder's kept-aside spans under <paramref name="parent"/> (the initiator's Main Mode,
+    /// from the other process) or, without it, under the call that carried MM1; then their debug records.
+    /// Start and end times are the real ones.
+    /// </summary>
+    private void Materialize(ActivityContext parent)
+    {
+        _deferred = false;
+        var map = new Dictionary<ActivitySpanId, Activity>();
+        foreach (var (placeholder, kind, links) in _pending)
+        {
+            var context = map.TryGetValue(placeholder.ParentSpanId, out var p) ? p.Context
+                : parent != default ? parent
+                : placeholder.ParentSpanId != default ? new ActivityContext(placeholder.TraceId, placeholder.ParentSpanId, placeholder.ActivityTraceFlags, isRemote: true)
+                : default;
+            var previous = Activity.Current;
+            var real = Source.CreateActivity(placeholder.OperationName, kind, context, tags: placeholder.TagObjects, links: links);
+            if (real is null) continue;
+            real.SetStartTime(placeholder.StartTimeUtc);
+            real.Start();
+            Activity.Current = previous;
+            foreach (var e in placeholder.Events) real.AddEvent(e);
+            if (placeholder.Status != ActivityStatusCode.Unset) real.SetStatus(placeholder.Status, placeholder.StatusDescription);
+            map[placeholder.SpanId] = real;
+            if (ReferenceEquals(placeholder, _mainMode)) _mainMode = real;
+            if (placeholder.Duration > TimeSpan.Zero) real.SetEndTime(placeholder.StartTimeUtc + placeholder.Duration);
+        }
+        _context = _mainMode?.Context ?? (map.Count > 0 ? map.Values.First().Context : default);
+        // The records first, while every span still runs (Activity.Current cannot be a stopped span).
+        if (Export is { } export)
+            foreach (var (line, span) in _pendingLines)
+                WithCurrent(span is not null && map.TryGetValue(span.SpanId, out var r) ? r : _mainMode, () => export.Write(line));
+        _pendingLines.Clear();
+        foreach (var (placeholder, _, _) in _pending)
+            if (placeholder.Duration > TimeSpan.Zero && map.TryGetValue(placeholder.SpanId, out var real)) Stop(real);
+        _pending.Clear();
     }
 
     // ------------------------------------------------------------------ spans
@@ -239,6 +334,8 @@ public sealed class IkeSaTelemetry : IDisposable
         NegotiationTelemetry.NegotiationsStarted.Add(1, Tag(A.Exchange, "main_mode"), Tag(A.Role, RoleName));
         // The first message's call is the parent: with Orleans activity propagation it is the front-end's trace.
         var parent = Activity.Current?.Context ?? default;
+        // A responder's Main Mode joins the initiator's trace once MM5 carries it (see Materialize).
+        _deferred = _role == IkeRole.Responder && !_reactivated && !_stepActions.Any(EndsExchange);
         _mainMode = Start(NegotiationTelemetry.MainModeSpan, parent, at, ActivityKind.Server);
         if (_mainMode is not null) _context = _mainMode.Context;
         if (_mainMode is { } mm) Describe(mm);
@@ -262,6 +359,7 @@ public sealed class IkeSaTelemetry : IDisposable
         var parent = messageId == 0 ? (_mainMode?.Context ?? ParentContext()) : _quickModes.TryGetValue(messageId, out var qm) ? qm.Context : ParentContext();
         var span = Start(label, parent, at, direction == "in" ? ActivityKind.Server : ActivityKind.Producer);
         if (span is null) return null;
+        _stepSpan ??= span;
         span.SetTag(A.Message, label);
         span.SetTag(A.Direction, direction);
         span.SetTag(A.MessageId, Hex(messageId));
@@ -275,6 +373,7 @@ public sealed class IkeSaTelemetry : IDisposable
     {
         var span = Start(NegotiationTelemetry.InformationalSpan, ParentContext(), at, direction == "in" ? ActivityKind.Server : ActivityKind.Producer);
         if (span is null) return;
+        _stepSpan ??= span;
         span.SetTag(A.Direction, direction);
         span.SetTag(A.MessageId, Hex(messageId));
         span.SetTag(A.Exchange, "Informational");
@@ -361,13 +460,26 @@ public sealed class IkeSaTelemetry : IDisposable
         // A span of this SA whose parent is not the call that carried it links to that call (and to nothing secret).
         var call = previous?.Context;
         var links = call is { } c && c != default && c.TraceId != parent.TraceId ? new[] { new ActivityLink(c) } : null;
-        var span = Source.CreateActivity(name, kind, parent, tags: null, links: links);
-        if (span is null) return null;
+        Activity? span;
+        if (_deferred)
+        {
+            // A placeholder: not from our ActivitySource, so no exporter sees it; Materialize copies it.
+            span = new Activity(name);
+            span.SetIdFormat(ActivityIdFormat.W3C);
+            if (parent != default) span.SetParentId(parent.TraceId, parent.SpanId, parent.TraceFlags);
+            _pending.Add((span, kind, links));
+        }
+        else
+        {
+            span = Source.CreateActivity(name, kind, parent, tags: null, links: links);
+            if (span is null) return null;
+        }
         span.SetStartTime(at);
         span.Start();
         Activity.Current = previous; // long-lived spans must not become the ambient parent of the grain's other work
-        if (_context == default) _context = span.Context;
+        if (_context == default && !_deferred) _context = span.Context;
         if (_reactivated) span.SetTag(A.Reactivated, true);
+        _stepSpan ??= span;
         return span;
     }
 
@@ -376,7 +488,7 @@ public sealed class IkeSaTelemetry : IDisposable
         if (span is null) return;
         var end = Now();
         span.SetEndTime(end > span.StartTimeUtc ? end : span.StartTimeUtc.AddTicks(1));
-        Stop(span);
+        _stopAfterStep.Add(span);
     }
 
     private static void Stop(Activity span)
@@ -524,6 +636,7 @@ public sealed class IkeSaTelemetry : IDisposable
     /// <summary>The grain is deactivated: spans still open end here (the SA itself continues from storage).</summary>
     public void Dispose()
     {
+        if (_deferred) Materialize(default);
         if (_mainMode is { } mm) { mm.AddEvent(new ActivityEvent("deactivated")); Stop(mm); _mainMode = null; }
         foreach (var (_, qm) in _quickModes) { qm.AddEvent(new ActivityEvent("deactivated")); Stop(qm); }
         _quickModes.Clear();

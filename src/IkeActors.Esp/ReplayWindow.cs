@@ -57,6 +57,13 @@ public sealed class ReplayWindow
         return (_bitmap & (1UL << (int)diff)) != 0 ? ReplayCheck.Duplicate : ReplayCheck.Ok;
     }
 
+    /// <summary>Benchmark hook: forget everything (a real SA never does; it is replaced instead).</summary>
+    internal void Reset()
+    {
+        Volatile.Write(ref _bitmap, 0UL);
+        Volatile.Write(ref _top, 0UL);
+    }
+
     /// <summary>Marks <paramref name="seq"/> received; call only after <see cref="Check"/> said Ok and the ICV verified.</summary>
     public void Update(uint seq)
     {

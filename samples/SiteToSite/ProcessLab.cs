@@ -11,8 +11,20 @@ namespace SiteToSite;
 /// </summary>
 internal static class ProcessLab
 {
-    public static async Task<int> RunAsync(DirectoryInfo? outDir, int level, int timeoutSeconds)
+    /// <summary>Where the gateways export (OTLP, e.g. `ikeactors dashboard`) and whether they serve the Orleans Dashboard.</summary>
+    public sealed record Telemetry(string? Otlp, string? OtlpHeaders, bool OrleansDashboard)
     {
+        public string[] Arguments =>
+        [
+            .. Otlp is null ? Array.Empty<string>() : ["--otlp", Otlp],
+            .. OtlpHeaders is null ? Array.Empty<string>() : ["--otlp-headers", OtlpHeaders],
+            .. OrleansDashboard ? ["--orleans-dashboard", "0"] : Array.Empty<string>(),
+        ];
+    }
+
+    public static async Task<int> RunAsync(DirectoryInfo? outDir, int level, int timeoutSeconds, Telemetry? telemetry = null, CancellationToken ct = default)
+    {
+        telemetry ??= new Telemetry(null, null, false);
         var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
         var configs = Path.Combine(Path.GetTempPath(), "sitetosite-" + Environment.ProcessId);
         Directory.CreateDirectory(configs);
@@ -22,16 +34,16 @@ internal static class ProcessLab
         await File.WriteAllTextAsync(rightCfg, Resource("asa2-responder.cfg"));
         var (leftPort, rightPort) = (FreeUdpPort(), FreeUdpPort());
         var (leftGateway, rightGateway) = (FreeTcpPort(), FreeTcpPort());
-        var right = Node.Start("right", dll, outDir, "run", "--config", rightCfg, "--bind", $"127.0.0.1:{rightPort}",
+        var right = Node.Start("right", dll, outDir, ["run", "--config", rightCfg, "--bind", $"127.0.0.1:{rightPort}",
             "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", FreeTcpPort().ToString(), "--gateway-port", rightGateway.ToString(),
-            "--debug", level.ToString());
+            "--debug", level.ToString(), .. telemetry.Arguments]);
         Node? left = null;
         try
         {
             if (!await right.WaitFor("ISAKMP on udp", timeoutSeconds)) return Fail("the right node did not start", right);
-            left = Node.Start("left", dll, outDir, "run", "--config", leftCfg, "--bind", $"127.0.0.1:{leftPort}",
+            left = Node.Start("left", dll, outDir, ["run", "--config", leftCfg, "--bind", $"127.0.0.1:{leftPort}",
                 "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}", "--silo-port", FreeTcpPort().ToString(), "--gateway-port", leftGateway.ToString(),
-                "--debug", level.ToString(), "--acquire", "192.168.1.10,192.168.2.10,1");
+                "--debug", level.ToString(), "--acquire", "192.168.1.10,192.168.2.10,1", .. telemetry.Arguments]);
             if (!await left.WaitFor("PHASE 2 COMPLETED", timeoutSeconds) || !await right.WaitFor("PHASE 2 COMPLETED", timeoutSeconds))
                 return Fail("the tunnel did not come up", left);
             foreach (var (name, gateway) in new[] { ("left", leftGateway), ("right", rightGateway) })
@@ -43,6 +55,13 @@ internal static class ProcessLab
                     if (command == "isakmp") Console.WriteLine();
                     Console.Write(Show(dll, command, gateway));
                 }
+            }
+            if (telemetry.OrleansDashboard || telemetry.Otlp is not null)
+            {
+                // Keep the tunnel (and the dashboards' live views) up until Ctrl+C.
+                Console.WriteLine();
+                Console.WriteLine("the tunnel stays up for the dashboards: Ctrl+C stops both gateways");
+                try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             }
             return 0;
         }

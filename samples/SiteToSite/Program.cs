@@ -13,13 +13,20 @@ var outOption = new Option<DirectoryInfo?>("--out") { Description = "Also write 
 var levelOption = new Option<int>("--level") { Description = "debug crypto ikev1 level (1-255)", DefaultValueFactory = _ => 127 };
 var timeoutOption = new Option<int>("--timeout") { Description = "Seconds to wait for phase 2", DefaultValueFactory = _ => 20 };
 var processesOption = new Option<bool>("--processes") { Description = "Run each ASA as its own `ikeactors run` process (a node with its SAs as grains) instead of in this process" };
+var otlpOption = new Option<string?>("--otlp") { Description = "With --processes: the gateways export traces, metrics and debug-line logs to this OTLP endpoint (see `ikeactors dashboard`)" };
+var otlpHeadersOption = new Option<string?>("--otlp-headers") { Description = "With --otlp: KEY=VALUE headers, e.g. x-otlp-api-key=KEY" };
+var orleansDashboardOption = new Option<bool>("--orleans-dashboard") { Description = "With --processes: each gateway serves the Orleans Dashboard on a free 127.0.0.1 port, and the lab waits for Ctrl+C" };
 var root = new RootCommand("Two gateways configured like the seed's two ASAs bring up the tunnel over loopback UDP");
 root.Options.Add(outOption);
 root.Options.Add(levelOption);
 root.Options.Add(timeoutOption);
 root.Options.Add(processesOption);
+root.Options.Add(otlpOption);
+root.Options.Add(otlpHeadersOption);
+root.Options.Add(orleansDashboardOption);
 root.SetAction((parse, ct) => parse.GetValue(processesOption)
-    ? ProcessLab.RunAsync(parse.GetValue(outOption), parse.GetValue(levelOption), Math.Max(parse.GetValue(timeoutOption), 60))
+    ? ProcessLab.RunAsync(parse.GetValue(outOption), parse.GetValue(levelOption), Math.Max(parse.GetValue(timeoutOption), 60),
+        new ProcessLab.Telemetry(parse.GetValue(otlpOption), parse.GetValue(otlpHeadersOption), parse.GetValue(orleansDashboardOption)), ct)
     : Lab.RunAsync(parse.GetValue(outOption), parse.GetValue(levelOption), parse.GetValue(timeoutOption)));
 return await root.Parse(args).InvokeAsync();
 

@@ -1,14 +1,23 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace IkeActors.Esp;
 
 /// <summary>
-/// One SA's CBC cipher (RFC 2451, RFC 3602): the transform is created once with the key and reused
-/// for every packet with that packet's explicit IV. Not thread-safe: one per SA direction.
+/// One SA's CBC cipher (RFC 2451, RFC 3602). The key schedule is done once: one CBC encryptor and one
+/// decryptor transform live as long as the SA and are never finalised, so OpenSSL keeps chaining from the
+/// last block of the previous packet. Each packet has its own explicit IV, so the first block is corrected
+/// for the chaining value the transform will use (C_prev): encrypt feeds P1 ^ IV ^ C_prev (the transform
+/// XORs C_prev back in); decrypt XORs C_prev ^ IV into its first output block. This costs one native call
+/// per packet and no allocation, where the one-shot EncryptCbc re-keys and allocates on every call.
+/// Not thread-safe: the SA serialises its packets.
 /// </summary>
 internal sealed class EspCipherEngine : IDisposable
 {
     private readonly SymmetricAlgorithm? _algorithm;
+    private readonly ICryptoTransform? _encryptor, _decryptor;
+    private readonly byte[] _encryptChain = [], _decryptChain = [];
+    private readonly int _block;
 
     public EspCipherEngine(EspCipher cipher, ReadOnlySpan<byte> key)
     {
@@ -24,6 +33,7 @@ internal sealed class EspCipherEngine : IDisposable
             EspCipher.TripleDesCbc => TripleDES.Create(),
             _ => Aes.Create(),
         };
+        _block = cipher.BlockSize();
         if (_algorithm is not null)
         {
             // The setter copies the key into the implementation; our temporary copy is zeroed at once.
@@ -36,6 +46,13 @@ internal sealed class EspCipherEngine : IDisposable
             {
                 CryptographicOperations.ZeroMemory(k);
             }
+            _algorithm.Mode = CipherMode.CBC;
+            _algorithm.Padding = PaddingMode.None;
+            _algorithm.IV = new byte[_block];          // the chaining value before the first packet
+            _encryptor = _algorithm.CreateEncryptor();
+            _decryptor = _algorithm.CreateDecryptor();
+            _encryptChain = new byte[_block];
+            _decryptChain = new byte[_block];
         }
     }
 
@@ -44,24 +61,63 @@ internal sealed class EspCipherEngine : IDisposable
     /// <summary>Encrypts whole blocks (the caller has padded, RFC 4303 §2.4); source and destination may be the same span.</summary>
     public void Encrypt(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> iv, Span<byte> destination)
     {
-        if (_algorithm is null)
+        if (_encryptor is null)
         {
             plaintext.CopyTo(destination);
             return;
         }
-        _algorithm.EncryptCbc(plaintext, iv, destination, PaddingMode.None);
+        int n = plaintext.Length;
+        byte[] input = ArrayPool<byte>.Shared.Rent(n), output = ArrayPool<byte>.Shared.Rent(n);
+        try
+        {
+            plaintext.CopyTo(input);
+            for (int i = 0; i < _block; i++)
+            {
+                input[i] ^= (byte)(iv[i] ^ _encryptChain[i]);
+            }
+            _encryptor.TransformBlock(input, 0, n, output, 0);
+            output.AsSpan(n - _block, _block).CopyTo(_encryptChain);
+            output.AsSpan(0, n).CopyTo(destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+            ArrayPool<byte>.Shared.Return(output);
+        }
     }
 
     /// <summary>Decrypts whole blocks; source and destination may be the same span.</summary>
     public void Decrypt(ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> iv, Span<byte> destination)
     {
-        if (_algorithm is null)
+        if (_decryptor is null)
         {
             ciphertext.CopyTo(destination);
             return;
         }
-        _algorithm.DecryptCbc(ciphertext, iv, destination, PaddingMode.None);
+        int n = ciphertext.Length;
+        byte[] input = ArrayPool<byte>.Shared.Rent(n), output = ArrayPool<byte>.Shared.Rent(n);
+        try
+        {
+            ciphertext.CopyTo(input);
+            _decryptor.TransformBlock(input, 0, n, output, 0);
+            for (int i = 0; i < _block; i++)
+            {
+                output[i] ^= (byte)(iv[i] ^ _decryptChain[i]);
+            }
+            input.AsSpan(n - _block, _block).CopyTo(_decryptChain);
+            output.AsSpan(0, n).CopyTo(destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+            ArrayPool<byte>.Shared.Return(output);
+        }
     }
 
-    public void Dispose() => _algorithm?.Dispose();
+    public void Dispose()
+    {
+        _encryptor?.Dispose();
+        _decryptor?.Dispose();
+        _algorithm?.Dispose();
+    }
 }

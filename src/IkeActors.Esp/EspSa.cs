@@ -65,6 +65,9 @@ public sealed class EspSa : IDisposable
     private readonly EspIntegrityEngine _integrity;
     private readonly int _blockSize, _ivSize, _icvSize;
     private long _sequence;        // last sequence number sent (outbound)
+    private byte[]? _ivPool;       // random bytes for IVs (outbound)
+    private int _ivUsed = IvPoolSize;
+    private const int IvPoolSize = 4096;
     private long _lifetimeState;   // EspLifetimeState, written once per transition
     private int _disposed;
     private readonly Lock _lock = new(); // one packet at a time per SA: the transforms keep per-packet state
@@ -188,7 +191,7 @@ public sealed class EspSa : IDisposable
         }
         else
         {
-            RandomNumberGenerator.Fill(iv);
+            NextIv(iv);
         }
         Span<byte> body = packet[(HeaderSize + _ivSize)..(length - _icvSize)];
         innerPacket.CopyTo(body);
@@ -315,6 +318,24 @@ public sealed class EspSa : IDisposable
         {
             return Drop(ref Counters.InvalidSpi, EspDecapStatus.SaUnusable);
         }
+    }
+
+    /// <summary>
+    /// Random IVs (RFC 3602 §2.1, RFC 2451 §2.3: unpredictable), drawn from the system generator 4 KB at a time:
+    /// one call per packet costs more than the AES itself.
+    /// </summary>
+    private void NextIv(Span<byte> iv)
+    {
+        _ivPool ??= GC.AllocateUninitializedArray<byte>(IvPoolSize, pinned: true);
+        if (_ivPool.Length - _ivUsed < iv.Length)
+        {
+            RandomNumberGenerator.Fill(_ivPool);
+            _ivUsed = 0;
+        }
+        var fresh = _ivPool.AsSpan(_ivUsed, iv.Length);
+        fresh.CopyTo(iv);
+        fresh.Clear(); // an IV is used once
+        _ivUsed += iv.Length;
     }
 
     private EspEncapStatus Fail(ref long reason, EspEncapStatus status)

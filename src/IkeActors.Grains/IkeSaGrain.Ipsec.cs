@@ -4,6 +4,13 @@ namespace IkeActors.Grains;
 
 public sealed partial class IkeSaGrain
 {
+    private EspParameters EspOf(IpsecSaPair p) => new(
+        (int)p.Transform.Cipher, p.Transform.KeyLengthBits, (int)p.Transform.Integrity,
+        gateway.Local.Address.ToString(), p.Peer.Address.ToString(),
+        p.UdpEncapsulatedTo?.Address.ToString(), p.UdpEncapsulatedTo?.Port ?? 0,
+        p.Local.Range.First, p.Local.Range.Last, p.Local.Protocol, p.Local.Port,
+        p.Remote.Range.First, p.Remote.Range.Last, p.Remote.Protocol, p.Remote.Port);
+
     /// <summary>Quick Mode results go to IPsec SA grains: installed pairs in, deleted pairs out.</summary>
     private async Task PublishIpsecSas(NegotiationOutput output)
     {
@@ -19,7 +26,7 @@ public sealed partial class IkeSaGrain
                         p.Inbound.Spi, p.Outbound.Spi,
                         [.. p.Inbound.EncryptionKey], [.. p.Inbound.IntegrityKey], [.. p.Outbound.EncryptionKey], [.. p.Outbound.IntegrityKey],
                         p.Transform.AsaText, p.LifetimeSeconds, p.LifetimeKilobytes, p.Local.ToString(), p.Remote.ToString(),
-                        p.Peer.Address.ToString(), p.CryptoMap, p.Sequence));
+                        p.Peer.Address.ToString(), p.CryptoMap, p.Sequence) { Esp = EspOf(p) });
                     break;
                 case IpsecSaDeleted deleted:
                     await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(deleted.Peer.Address.ToString(), deleted.InboundSpi)).Withdraw(deleted.Reason);

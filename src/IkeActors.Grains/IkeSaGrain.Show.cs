@@ -28,7 +28,13 @@ public sealed partial class IkeSaGrain : IIkeSaReport
     {
         if (_sa is null || !_sa.QuickModes.Any(q => q.State == QuickModeState.QM_ACTIVE)) return Task.FromResult("");
         var elapsed = DateTime.UtcNow - (_lastInstall ?? DateTime.UtcNow);
-        return Task.FromResult(ShowCommands.CryptoIpsecSa(gateway.Config, gateway.Local.Address, [_sa], elapsed));
+        // The counters are the data plane's of this silo (a node without one shows zeros).
+        var readings = (ServiceProvider.GetService(typeof(Telemetry.IEspCounterSource)) as Telemetry.IEspCounterSource)?.Read()
+            .ToDictionary(r => r.InboundSpi);
+        return Task.FromResult(ShowCommands.CryptoIpsecSa(gateway.Config, gateway.Local.Address, [_sa], elapsed,
+            readings is null ? null : p => readings.TryGetValue(p.Inbound.Spi, out var r)
+                ? new ShowCommands.EspCounters(r.PacketsOut, r.PacketsIn, r.SendErrors, r.ReceiveErrors, r.BytesIn / 1024, r.BytesOut / 1024)
+                : new ShowCommands.EspCounters(0, 0)));
     }
 }
 

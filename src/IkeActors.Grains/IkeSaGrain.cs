@@ -78,11 +78,11 @@ public sealed partial class IkeSaGrain(
         else if (_handOverEngine is not null)
         {
             // The peer rekeys phase 1: its DELETE of this SA hands the IPsec SAs to the successor's copy.
-            _handOverEngine.Receive(datagram.Bytes, from, output);
+            _handOverEngine.Receive(datagram.Bytes, from, output, datagram.NatT);
         }
         else
         {
-            _sa.Receive(datagram.Bytes, output);
+            _sa.Receive(datagram.Bytes, output, from, datagram.NatT);
         }
         _timerDebugLevel = debugLevel;
         return await Step(output, transmit: false);
@@ -131,6 +131,13 @@ public sealed partial class IkeSaGrain(
     private async Task<IkeStepResult> Step(NegotiationOutput output, bool transmit)
     {
         var result = Apply(output);
+        if (!transmit && result.Send.Count > 0 && output.Actions.Any(a => a is InstallIpsecSa))
+        {
+            // QM3 leaves before its SAs carry traffic: the responder installs them when QM3 arrives, and ESP
+            // that overtakes it is dropped there ("inbound ESP packet does not belong to an installed SA").
+            foreach (var d in result.Send) transmitter.Send(d, []);
+            result = result with { Send = [] };
+        }
         await PersistIfCompleted(output);
         if (transmit) Transmit(result);
         await CoordinatePhase1Rekey(output);
@@ -261,7 +268,7 @@ public sealed partial class IkeSaGrain(
             {
                 case SendDatagram s when s.Datagram.Length < 8 || _sa is null || BinaryPrimitives.ReadUInt64BigEndian(s.Datagram) == _sa.InitiatorCookie:
                     // (A successor's copy used for a Phase 1 hand-over never speaks: only this SA's datagrams go out.)
-                    send.Add(new Datagram(s.Datagram, s.To.Address.ToString(), s.To.Port));
+                    send.Add(new Datagram(s.Datagram, s.To.Address.ToString(), s.To.Port, s.NatT));
                     break;
                 case ArmTimer t when t.Sa == _sa?.InitiatorCookie:
                     Arm(t.Key, t.Due);

@@ -20,6 +20,8 @@ public static class RunCommand
     {
         var config = new Option<FileInfo>("--config") { Description = "ASA running-config to serve", Required = true };
         var bind = new Option<string>("--bind") { Description = "Address:port of the ISAKMP socket", DefaultValueFactory = _ => "0.0.0.0:500" };
+        var natT = new Option<string>("--natt") { Description = "Address:port of the NAT-T socket (RFC 3947: UDP 4500), or none; default: the --bind address on 4500 when --bind uses 500, none otherwise", DefaultValueFactory = _ => "auto" };
+        var tun = new Option<string?>("--tun") { Description = "Carry traffic: a TUN device of this name (%d numbers it) for the inside, routes to the crypto maps' remote networks, ESP raw or in UDP/4500 outside (root)" };
         var debug = new Option<int>("--debug") { Description = "debug crypto ikev1 level (0-255)", DefaultValueFactory = _ => 0 };
         var peerMap = new Option<string[]>("--peer-map") { Description = "PEER=ADDRESS:PORT: where a configured peer really listens (labs on one machine)", AllowMultipleArgumentsPerToken = true };
         var acquire = new Option<string?>("--acquire") { Description = "SRC,DST,PROTO: start negotiating as if the data plane had seen this packet" };
@@ -30,9 +32,10 @@ public static class RunCommand
         var otelConsole = new Option<bool>("--otel-console") { Description = "Print spans and metrics with the OpenTelemetry console exporter (OTLP: set OTEL_EXPORTER_OTLP_ENDPOINT)" };
         var exitAfter = new Option<int>("--exit-after") { Description = "Stop after this many seconds (0 = run until Ctrl+C)", DefaultValueFactory = _ => 0 };
         var command = new Command("run", "Run a gateway node");
-        foreach (var o in new Option[] { config, bind, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter }) command.Options.Add(o);
+        foreach (var o in new Option[] { config, bind, natT, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter }) command.Options.Add(o);
         var telemetry = TelemetryOptions.AddTo(command); // --otlp, --otlp-headers, --otlp-debug-level, --orleans-dashboard
         command.Options.Add(advertise);
+        command.Options.Add(tun);
         command.SetAction(async (parse, ct) =>
         {
             var loaded = AsaConfigLoader.LoadFile(parse.GetValue(config)!.FullName);
@@ -65,7 +68,17 @@ public static class RunCommand
                 await error.WriteLineAsync($"--bind {parse.GetValue(bind)}: expected ADDRESS:PORT");
                 return 1;
             }
-            var options = new FrontEndOptions { Ike = bindEndPoint, DebugLevel = parse.GetValue(debug), PeerMap = map };
+            IPEndPoint? natTEndPoint;
+            switch (parse.GetValue(natT))
+            {
+                case "none": natTEndPoint = null; break;
+                case "auto" or null: natTEndPoint = bindEndPoint.Port == NegotiationEngine.IsakmpPort ? new IPEndPoint(bindEndPoint.Address, IkeSa.NatTPort) : null; break;
+                case var text when IPEndPoint.TryParse(text, out var e): natTEndPoint = e; break;
+                case var text:
+                    await error.WriteLineAsync($"--natt {text}: expected ADDRESS:PORT or none");
+                    return 1;
+            }
+            var options = new FrontEndOptions { Ike = bindEndPoint, NatT = natTEndPoint, DebugLevel = parse.GetValue(debug), PeerMap = map };
             var gateway = new GatewayContext(asa, new IPEndPoint(outside, NegotiationEngine.IsakmpPort));
 
             var builder = Host.CreateApplicationBuilder();
@@ -74,9 +87,20 @@ public static class RunCommand
             builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Orleans", LogLevel.Error);
+            builder.Logging.AddFilter("Polly", LogLevel.Error); // Orleans' placement retries while the silo starts: not an operator's concern
             builder.Services.AddSingleton(gateway);
             builder.Services.AddSingleton(options);
-            builder.Services.AddSingleton<IEspSaDatabase, InMemoryEspSaDatabase>(); // until the ESP data plane (issue 7)
+            if (parse.GetValue(tun) is { } tunName)
+            {
+                // The userspace ESP data plane (src/IkeActors.Esp): IPsec SA grains install into it, show and metrics read it.
+                builder.Services.AddSingleton<IkeActors.Esp.EspSaDatabase>();
+                builder.Services.AddSingleton(new EspNodeOptions { Tun = tunName });
+                builder.Services.AddSingleton<EspNode>();
+                builder.Services.AddSingleton<IEspSaDatabase, EspSaInstaller>();
+                builder.Services.AddSingleton<IkeActors.Grains.Telemetry.IEspCounterSource>(sp => sp.GetRequiredService<EspNode>());
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<EspNode>());
+            }
+            else builder.Services.AddSingleton<IEspSaDatabase, InMemoryEspSaDatabase>(); // negotiation only: SAs are kept, no traffic passes
             builder.Services.AddSingleton<UdpFrontEnd>();
             builder.Services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<UdpFrontEnd>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
@@ -116,7 +140,8 @@ public static class RunCommand
             using var host = builder.Build();
             await host.StartAsync(ct);
             var frontEnd = host.Services.GetRequiredService<UdpFrontEnd>();
-            await output.WriteLineAsync($"{asa.Hostname ?? "ikeactors"}: ISAKMP on udp {frontEnd.LocalEndPoint}, outside {outside}");
+            await output.WriteLineAsync($"{asa.Hostname ?? "ikeactors"}: ISAKMP on udp {frontEnd.LocalEndPoint}"
+                + (frontEnd.NatTEndPoint is { } n ? $", NAT-T on udp {n}" : "") + $", outside {outside}");
 
             if (parse.GetValue(acquire) is { } a)
             {

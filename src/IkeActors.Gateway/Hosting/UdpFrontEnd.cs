@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -15,6 +16,9 @@ public sealed record FrontEndOptions
     /// <summary>The ISAKMP socket (RFC 2408 §2.5.2: UDP 500).</summary>
     public IPEndPoint Ike { get; init; } = new(IPAddress.Any, 500);
 
+    /// <summary>The NAT-T socket (RFC 3947 §4, RFC 3948: UDP 4500, IKE behind the non-ESP marker and ESP in UDP); null: none.</summary>
+    public IPEndPoint? NatT { get; init; } = new(IPAddress.Any, 4500);
+
     /// <summary>Datagrams waiting for a grain; beyond this they are dropped and counted (back-pressure, not memory).</summary>
     public int QueueCapacity { get; init; } = 4096;
 
@@ -30,12 +34,15 @@ public sealed record FrontEndOptions
     /// </summary>
     public IReadOnlyDictionary<IPAddress, IPEndPoint> PeerMap { get; init; } = new Dictionary<IPAddress, IPEndPoint>();
 
-    public IPEndPoint Real(IPEndPoint configured) => PeerMap.TryGetValue(configured.Address, out var real) ? real : configured;
+    /// <summary>Where a configured peer endpoint really is: its ISAKMP port mapped as given; its NAT-T port on the mapped address.</summary>
+    public IPEndPoint Real(IPEndPoint configured, bool natT = false) =>
+        !PeerMap.TryGetValue(configured.Address, out var real) ? configured
+        : natT ? new IPEndPoint(real.Address, configured.Port) : real;
 
-    public IPEndPoint Configured(IPEndPoint real)
+    public IPEndPoint Configured(IPEndPoint real, bool natT = false)
     {
         foreach (var (address, endPoint) in PeerMap)
-            if (endPoint.Equals(real)) return new IPEndPoint(address, 500);
+            if (natT ? endPoint.Address.Equals(real.Address) : endPoint.Equals(real)) return new IPEndPoint(address, natT ? real.Port : 500);
         return real;
     }
 }
@@ -49,24 +56,34 @@ public sealed record FrontEndOptions
 public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, ILogger<UdpFrontEnd> logger) : BackgroundService, IDatagramTransmitter
 {
     private readonly UdpClient _socket = new(options.Ike);
-    private readonly Channel<(byte[] Bytes, IPEndPoint From)> _queue =
-        Channel.CreateBounded<(byte[], IPEndPoint)>(new BoundedChannelOptions(options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly UdpClient? _natT = options.NatT is null ? null : new(options.NatT);
+    private readonly Channel<(byte[] Bytes, IPEndPoint From, bool NatT)> _queue =
+        Channel.CreateBounded<(byte[], IPEndPoint, bool)>(new BoundedChannelOptions(options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<string, string> _states = new();
-    private long _dropped, _malformed;
+    private long _dropped, _malformed, _keepalives;
+
+    /// <summary>ESP that arrives in UDP on the NAT-T socket (RFC 3948) goes to the data plane, when this node has one.</summary>
+    public Action<byte[], IPEndPoint>? UdpEsp { get; set; }
     private volatile int _hubLevel;
 
     /// <summary>The level grains format at: the console's, or higher while an operator runs `debug crypto ikev1 N`.</summary>
     private int Level => Math.Max(options.DebugLevel, _hubLevel);
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.Client.LocalEndPoint!;
+    public IPEndPoint? NatTEndPoint => (IPEndPoint?)_natT?.Client.LocalEndPoint;
+    /// <summary>NAT keepalives received (RFC 3948 §2.3: one 0xFF octet; nothing to do but count).</summary>
+    public long Keepalives => Interlocked.Read(ref _keepalives);
     public long Dropped => Interlocked.Read(ref _dropped);
     public long Malformed => Interlocked.Read(ref _malformed);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        logger.LogInformation("ISAKMP front-end listening on udp {EndPoint}", LocalEndPoint);
-        var workers = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => Task.Run(() => Work(stoppingToken), stoppingToken));
-        return Task.WhenAll(workers.Append(Task.Run(() => Receive(stoppingToken), stoppingToken)).Append(Task.Run(() => WatchDebugHub(stoppingToken), stoppingToken)));
+        logger.LogInformation("ISAKMP front-end listening on udp {EndPoint} (NAT-T {NatT})", LocalEndPoint, NatTEndPoint);
+        var workers = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => Task.Run(() => Work(stoppingToken), stoppingToken)).ToList();
+        workers.Add(Task.Run(() => Receive(stoppingToken), stoppingToken));
+        if (_natT is not null) workers.Add(Task.Run(() => ReceiveNatT(_natT, stoppingToken), stoppingToken));
+        workers.Add(Task.Run(() => WatchDebugHub(stoppingToken), stoppingToken));
+        return Task.WhenAll(workers);
     }
 
     /// <summary>Learns, every two seconds, whether an operator session wants debug lines and at which level.</summary>
@@ -89,15 +106,46 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
             try { r = await _socket.ReceiveAsync(ct); }
             catch (OperationCanceledException) { return; }
             catch (SocketException) { continue; }
-            if (!_queue.Writer.TryWrite((r.Buffer, options.Configured(r.RemoteEndPoint)))) Interlocked.Increment(ref _dropped);
+            if (!_queue.Writer.TryWrite((r.Buffer, options.Configured(r.RemoteEndPoint), false))) Interlocked.Increment(ref _dropped);
         }
+    }
+
+    /// <summary>
+    /// UDP 4500 carries three things (RFC 3948 §2): a NAT keepalive (one 0xFF octet), IKE behind the
+    /// four-zero-octet non-ESP marker, and ESP (the first four octets are its non-zero SPI).
+    /// </summary>
+    private async Task ReceiveNatT(UdpClient socket, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            UdpReceiveResult r;
+            try { r = await socket.ReceiveAsync(ct); }
+            catch (OperationCanceledException) { return; }
+            catch (SocketException) { continue; }
+            var bytes = r.Buffer;
+            if (bytes.Length == 1 && bytes[0] == 0xFF) { Interlocked.Increment(ref _keepalives); continue; }
+            if (bytes.Length < 4) { Interlocked.Increment(ref _malformed); continue; }
+            if (BinaryPrimitives.ReadUInt32BigEndian(bytes) == 0)
+            {
+                if (!_queue.Writer.TryWrite((bytes[4..], options.Configured(r.RemoteEndPoint, natT: true), true))) Interlocked.Increment(ref _dropped);
+            }
+            else if (UdpEsp is { } esp) esp(bytes, r.RemoteEndPoint);
+            else Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    /// <summary>Sends ESP in UDP from the NAT-T socket (RFC 3948 §2.1: source and destination port 4500 unless a NAT changed them).</summary>
+    public void SendUdpEsp(ReadOnlySpan<byte> esp, IPEndPoint to)
+    {
+        try { _natT?.Client.SendTo(esp, SocketFlags.None, to); }
+        catch (SocketException) { Interlocked.Increment(ref _dropped); }
     }
 
     private async Task Work(CancellationToken ct)
     {
-        await foreach (var (bytes, from) in _queue.Reader.ReadAllAsync(ct))
+        await foreach (var (bytes, from, natT) in _queue.Reader.ReadAllAsync(ct))
         {
-            try { await Route(bytes, from); }
+            try { await Route(bytes, from, natT); }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogWarning(e, "datagram from {Peer} could not be handled", from);
@@ -105,7 +153,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
         }
     }
 
-    private async Task Route(byte[] bytes, IPEndPoint from)
+    private async Task Route(byte[] bytes, IPEndPoint from, bool natT)
     {
         // Design: only the header is read here, with the generated zero-copy reader.
         if (!IsakmpHeaderView.TryParse(bytes, out var header, out _))
@@ -120,9 +168,9 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
             Interlocked.Increment(ref _dropped);
             return;
         }
-        var result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port), Level);
+        var result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port, natT), Level);
         Track(key, result.State);
-        await Emit(result);
+        Emit(result);
     }
 
     /// <summary>Starts negotiation for traffic the data plane could not send (the key acquire).</summary>
@@ -131,7 +179,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
         var result = await grains.GetGrain<ITunnelGrain>(peer.ToString()).Acquire(acquire, Level);
         var current = await grains.GetGrain<ITunnelGrain>(peer.ToString()).GetCurrentIkeSa();
         if (current is not null) Track(current, result.State);
-        await Emit(result);
+        Emit(result);
     }
 
     private void Track(string key, string state)
@@ -148,18 +196,33 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
         }
     }
 
-    private async Task Emit(IkeStepResult result)
+    private void Emit(IkeStepResult result)
     {
         Print(result.DebugLines);
-        foreach (var d in result.Send)
-            await _socket.SendAsync(d.Bytes, options.Real(new IPEndPoint(IPAddress.Parse(d.Address), d.Port)));
+        foreach (var d in result.Send) Transmit(d);
     }
 
     public void Send(Datagram datagram, IReadOnlyList<string> debugLines)
     {
         Print(debugLines);
-        if (datagram.Bytes.Length > 0)
-            _socket.Send(datagram.Bytes, options.Real(new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port)));
+        if (datagram.Bytes.Length > 0) Transmit(datagram);
+    }
+
+    /// <summary>From UDP 500; or, once the SA floated, from the NAT-T socket behind the non-ESP marker (RFC 3948 §2.2).</summary>
+    private void Transmit(Datagram d)
+    {
+        var to = options.Real(new IPEndPoint(IPAddress.Parse(d.Address), d.Port), d.NatT);
+        try
+        {
+            if (!d.NatT || _natT is null) { _socket.Send(d.Bytes, to); return; }
+            var framed = new byte[d.Bytes.Length + 4];
+            d.Bytes.CopyTo(framed, 4);
+            _natT.Send(framed, to);
+        }
+        catch (SocketException e)
+        {
+            logger.LogWarning("datagram to {Peer} not sent: {Error}", to, e.SocketErrorCode);
+        }
     }
 
     /// <summary>Debug lines go to this node's console (when `--debug` is on) and to operator sessions.</summary>
@@ -174,5 +237,6 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
     {
         base.Dispose();
         _socket.Dispose();
+        _natT?.Dispose();
     }
 }

@@ -95,7 +95,9 @@ public static class ShowCommands
                 sb.Append("      #TFC rcvd: 0, #TFC sent: 0\n");
                 sb.Append("      #Valid ICMP Errors rcvd: 0, #Invalid ICMP Errors rcvd: 0\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      #send errors: {c.SendErrors}, #recv errors: {c.ReceiveErrors}\n\n");
-                sb.Append(CultureInfo.InvariantCulture, $"      local crypto endpt.: {local}/0, remote crypto endpt.: {p.Peer.Address}/0\n");
+                // With NAT-T the ASA shows the UDP ports ESP travels between (RFC 3948); /0 for raw ESP.
+                var (localPort, remotePort) = p.UdpEncapsulatedTo is { } natT ? (IkeSa.NatTPort, natT.Port) : (0, 0);
+                sb.Append(CultureInfo.InvariantCulture, $"      local crypto endpt.: {local}/{localPort}, remote crypto endpt.: {p.Peer.Address}/{remotePort}\n");
                 var (overhead, inner) = Overhead(p.Transform);
                 sb.Append(CultureInfo.InvariantCulture, $"      path mtu 1500, ipsec overhead {overhead}({inner}), media mtu 1500\n");
                 sb.Append("      PMTU time remaining (sec): 0, DF policy: copy-df\n");

@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Net;
+using IkeActors.Config.Model;
+using IkeActors.Esp;
+using IkeActors.Grains;
+using IkeActors.Grains.Telemetry;
+using IkeActors.Negotiation;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>What `ikeactors run --tun` sets up for the ESP data plane of this node.</summary>
+public sealed record EspNodeOptions
+{
+    /// <summary>The TUN device for the inside (the kernel numbers a name with %d).</summary>
+    public string Tun { get; init; } = "ike%d";
+
+    /// <summary>MTU of the TUN device: room for ESP-in-UDP in a 1500-byte outside link (RFC 4303 + RFC 3948 overhead).</summary>
+    public int Mtu { get; init; } = 1400;
+
+    /// <summary>Open a raw IP protocol 50 socket for SAs without NAT-T.</summary>
+    public bool RawEsp { get; init; } = true;
+
+    /// <summary>How often the SAs' kilobytes are reported to their grains (kB lifetimes, RFC 2407 §4.5).</summary>
+    public TimeSpan AccountingInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public EspDataPlaneOptions DataPlane { get; init; } = new();
+}
+
+/// <summary>
+/// The ESP data plane of one gateway node: a TUN device for the inside with routes to every remote
+/// network of the crypto maps, a raw ESP socket and the front-end's NAT-T socket for the outside,
+/// the key acquire of packets no SA carries yet (the seed's "Pitcher: received a key acquire message"),
+/// and the per-SA counters for `show crypto ipsec sa` and the metrics.
+/// </summary>
+public sealed class EspNode(
+    EspSaDatabase database, UdpFrontEnd frontEnd, FrontEndOptions frontEndOptions, GatewayContext gateway, IGrainFactory grains,
+    EspNodeOptions options, ILogger<EspNode> logger) : IHostedService, IEspCounterSource, IDisposable
+{
+    private TunDevice? _tun;
+    private RawEspSocket? _raw;
+    private EspDataPlane? _plane;
+    private CancellationTokenSource? _stop;
+    private Task? _accounting;
+    private readonly Dictionary<uint, long> _reportedKilobytes = new();
+
+    public EspDataPlane? DataPlane => _plane;
+    public string? TunName => _tun?.Name;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _tun = TunDevice.Open(options.Tun);
+        Ip("link", "set", "dev", _tun.Name, "mtu", options.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "up");
+        foreach (var (network, source) in RemoteNetworks())
+        {
+            string[] route = ["route", "replace", network, "dev", _tun.Name];
+            Ip(source is null ? route : [.. route, "src", source]);
+        }
+
+        _plane = new EspDataPlane(database, _tun, options.DataPlane);
+        _plane.UdpSend = (packet, pair) => frontEnd.SendUdpEsp(packet, pair.Peer);
+        _plane.AcquirePolicy = flow => Match(flow) is not null;
+        _plane.Acquire += OnAcquire;
+        frontEnd.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);
+        if (options.RawEsp)
+        {
+            try
+            {
+                _raw = new RawEspSocket(gateway.Local.Address.Equals(IPAddress.Any) ? null : gateway.Local.Address);
+                _plane.AttachRawSocket(_raw);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                // Not fatal: NAT-T (ESP in UDP) still works. Binding fails where the outside address is not local (labs on loopback).
+                logger.LogWarning("raw ESP socket not opened ({Error}): only UDP-encapsulated ESP will pass", e.SocketErrorCode);
+            }
+        }
+        _plane.Start();
+        _stop = new CancellationTokenSource();
+        _accounting = Task.Run(() => Account(_stop.Token), CancellationToken.None);
+        logger.LogInformation("ESP data plane on {Tun}", _tun.Name);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stop?.Cancel();
+        if (_accounting is not null) try { await _accounting; } catch (OperationCanceledException) { }
+        _plane?.Dispose();
+    }
+
+    /// <summary>The crypto map entry (and its peer) that protects a flow, as the ASA's outbound lookup finds it.</summary>
+    private IkeActors.Config.Lookup.CryptoMapMatch? Match(FlowKey flow)
+    {
+        var packet = new IkeActors.Config.Lookup.Packet(ToAddress(flow.Source), ToAddress(flow.Destination), flow.Protocol, flow.SourcePort, flow.DestinationPort);
+        var match = gateway.Lookup.MatchOutbound(packet, gateway.OutsideInterface);
+        return match is { Entry.Peers.Count: > 0 } ? match : null;
+    }
+
+    private void OnAcquire(FlowKey flow)
+    {
+        if (Match(flow) is not { } match) return;
+        var request = new AcquireRequest(TrafficSelector.Format(flow.Source), TrafficSelector.Format(flow.Destination), flow.Protocol, flow.SourcePort, flow.DestinationPort);
+        _ = Task.Run(async () =>
+        {
+            try { await frontEnd.Acquire(match.Entry.Peers[0], request); }
+            catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning(e, "key acquire for {Flow} failed", flow); }
+        });
+    }
+
+    /// <summary>Every few seconds, the kilobytes each SA pair carried go to its IPsec SA grain (which tells its IKE SA: rekey at the soft limit).</summary>
+    private async Task Account(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(options.AccountingInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                foreach (var pair in database.Pairs)
+                {
+                    var kb = pair.Inbound.KilobytesUsed + pair.Outbound.KilobytesUsed;
+                    if (_reportedKilobytes.TryGetValue(pair.Inbound.Spi, out var last) && last == kb) continue;
+                    _reportedKilobytes[pair.Inbound.Spi] = kb;
+                    try
+                    {
+                        await grains.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(frontEndOptions.Configured(new IPEndPoint(pair.Peer.Address, 500)).Address.ToString(), pair.Inbound.Spi)).AccountTraffic(kb);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "accounting for SPI {Spi:X8} failed", pair.Inbound.Spi); }
+                }
+                var live = database.Pairs.Select(p => p.Inbound.Spi).ToHashSet();
+                foreach (var gone in _reportedKilobytes.Keys.Where(k => !live.Contains(k)).ToList()) _reportedKilobytes.Remove(gone);
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>One reading per installed SA pair (IEspCounterSource: `show crypto ipsec sa` and the ESP metrics).</summary>
+    public IReadOnlyCollection<EspSaCounterReading> Read() => database.Pairs.Select(p =>
+    {
+        var i = p.Inbound.Counters.Snapshot();
+        var o = p.Outbound.Counters.Snapshot();
+        return new EspSaCounterReading(p.Peer.Address.ToString(), p.Inbound.Spi, p.Outbound.Spi,
+            o.Encaps, i.Decaps, o.BytesOut, i.BytesIn, o.SendErrors, i.RecvErrors, i.ReplayFailed);
+    }).ToList();
+
+    /// <summary>
+    /// The remote networks of the crypto ACLs on the ISAKMP interface, each with the inside address to
+    /// send from (so a ping from the gateway's inside address is protected too).
+    /// </summary>
+    private IEnumerable<(string Network, string? Source)> RemoteNetworks()
+    {
+        var config = gateway.Config;
+        var map = config.CryptoMapOnInterface(gateway.OutsideInterface);
+        if (map is null) yield break;
+        var insides = config.Interfaces.Where(i => i.Nameif != gateway.OutsideInterface && i.Address is not null).ToList();
+        var seen = new HashSet<string>();
+        foreach (var entry in map.Entries)
+        {
+            if (entry.MatchAddress is null || config.FindAccessList(entry.MatchAddress) is not { } acl) continue;
+            foreach (var ace in acl.Entries.Where(e => e.Action == AclAction.Permit && !e.Inactive))
+            {
+                var sources = gateway.Lookup.Resolve(ace.Source);
+                foreach (var range in gateway.Lookup.Resolve(ace.Destination))
+                {
+                    if (range.AsPrefix() is not { } prefix || prefix.Length == 0) continue;
+                    var network = $"{Ipv4.Format(prefix.Network)}/{prefix.Length}";
+                    if (!seen.Add(network)) continue;
+                    var inside = insides.FirstOrDefault(i => sources.Any(s => s.Contains(i.Address!.Value.Host)))?.Address;
+                    yield return (network, inside?.Address.ToString());
+                }
+            }
+        }
+    }
+
+    private static IPAddress ToAddress(uint a) => new([(byte)(a >> 24), (byte)(a >> 16), (byte)(a >> 8), (byte)a]);
+
+    private static void Ip(params string[] args)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new IOException("cannot start ip");
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new IOException($"ip {string.Join(' ', args)}: {error.Trim()}");
+    }
+
+    public void Dispose()
+    {
+        _plane?.Dispose();
+        _raw?.Dispose();
+        _tun?.Dispose(); // the kernel removes the device and its routes with the last descriptor
+        _stop?.Dispose();
+    }
+}

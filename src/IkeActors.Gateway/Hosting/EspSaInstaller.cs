@@ -1,0 +1,63 @@
+using System.Net;
+using IkeActors.Esp;
+using IkeActors.Grains;
+using IkeActors.Protocol;
+
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>
+/// The grains' view of this node's ESP data plane (<see cref="IEspSaDatabase"/>): an installed IPsec
+/// SA pair becomes two <see cref="EspSa"/>s in the node's <see cref="EspSaDatabase"/>, a withdrawn one
+/// leaves it (its keys zeroed). Algorithms come as the IPsec DOI numbers Quick Mode agreed on.
+/// </summary>
+public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions options) : IEspSaDatabase
+{
+    public void Add(IpsecSaRecord sa)
+    {
+        if (sa.Esp is not { } esp) return; // a record without data-plane parameters (an older grain): nothing to carry traffic with
+        if (!TryMap(esp, out var cipher, out var integrity)) return;
+        var lifetime = sa.LifetimeKilobytes is { } kb and > 0 ? new EspLifetime(0, kb) : EspLifetime.Unlimited;
+        var inbound = new EspSa(sa.InboundSpi, EspDirection.Inbound, cipher, sa.InboundEncryptionKey, integrity, sa.InboundIntegrityKey, lifetime);
+        var outbound = new EspSa(sa.OutboundSpi, EspDirection.Outbound, cipher, sa.OutboundEncryptionKey, integrity, sa.OutboundIntegrityKey, lifetime);
+        // NAT-T (RFC 3948): ESP goes in UDP to where the peer's NAT-T messages come from; raw ESP to its address.
+        var peer = esp.UdpEncapsulationAddress is { } natT
+            ? options.Real(new IPEndPoint(IPAddress.Parse(natT), esp.UdpEncapsulationPort), natT: true)
+            : new IPEndPoint(IPAddress.Parse(esp.PeerAddress), 0);
+        database.Add(new EspSaPair(inbound, outbound,
+            Selector(esp.LocalFirst, esp.LocalLast, esp.LocalProtocol, esp.LocalPort),
+            Selector(esp.RemoteFirst, esp.RemoteLast, esp.RemoteProtocol, esp.RemotePort),
+            peer, esp.IsUdpEncapsulated));
+    }
+
+    public void Remove(uint inboundSpi, uint outboundSpi) => database.Remove(inboundSpi);
+
+    /// <summary>RFC 2407 §4.4.4 ESP transform IDs and §4.5 authentication algorithms to the data plane's.</summary>
+    public static bool TryMap(EspParameters esp, out EspCipher cipher, out EspIntegrity integrity)
+    {
+        cipher = (EspTransformId)esp.TransformId switch
+        {
+            EspTransformId.Aes when esp.KeyLengthBits is 128 or 0 => EspCipher.Aes128Cbc,
+            EspTransformId.Aes when esp.KeyLengthBits == 192 => EspCipher.Aes192Cbc,
+            EspTransformId.Aes when esp.KeyLengthBits == 256 => EspCipher.Aes256Cbc,
+            EspTransformId.TripleDes => EspCipher.TripleDesCbc,
+            EspTransformId.Des => EspCipher.DesCbc,
+            EspTransformId.Null => EspCipher.Null,
+            _ => (EspCipher)(-1),
+        };
+        integrity = (IpsecAuthAlgorithm)esp.AuthAlgorithm switch
+        {
+            0 => EspIntegrity.None,
+            IpsecAuthAlgorithm.HmacMd5 => EspIntegrity.HmacMd5_96,
+            IpsecAuthAlgorithm.HmacSha => EspIntegrity.HmacSha1_96,
+            IpsecAuthAlgorithm.HmacSha2_256 => EspIntegrity.HmacSha256_128,
+            IpsecAuthAlgorithm.HmacSha2_384 => EspIntegrity.HmacSha384_192,
+            IpsecAuthAlgorithm.HmacSha2_512 => EspIntegrity.HmacSha512_256,
+            _ => (EspIntegrity)(-1),
+        };
+        return Enum.IsDefined(cipher) && Enum.IsDefined(integrity);
+    }
+
+    /// <summary>A Quick Mode proxy ID as a selector: its range, protocol (0 any) and port (0 any).</summary>
+    private static TrafficSelector Selector(uint first, uint last, int protocol, int port) =>
+        new(first, last, (byte)protocol, (ushort)port, port == 0 ? ushort.MaxValue : (ushort)port);
+}

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using IkeActors.Testing;
+
+namespace IkeActors.Interop.Tests;
+
+/// <summary>
+/// One lab of ../shared/interop per test: two namespaces of its own (unique names), strongSwan or a
+/// second gateway on the right, `ikeactors run` on the left, and everything torn down afterwards
+/// (processes by the PIDs we started, the peer by its script, the namespaces), also on failure.
+/// </summary>
+public sealed class InteropLab : IDisposable
+{
+    private static readonly string Scripts = Path.Combine(RepoPaths.Shared, "interop");
+    private static int _instances;
+
+    public string State { get; } = Directory.CreateTempSubdirectory("ikeactors-interop-").FullName;
+    public string Left { get; }
+    public string Right { get; }
+    private readonly List<Gateway> _gateways = [];
+    private bool _strongSwan, _up;
+
+    public InteropLab()
+    {
+        Assert.True(geteuid() == 0, "interop tests need root (network namespaces, TUN); CI runs as root");
+        var n = Interlocked.Increment(ref _instances);
+        Left = $"ikl{Environment.ProcessId % 10000}-{n}";
+        Right = $"ikr{Environment.ProcessId % 10000}-{n}";
+        Script("netns.sh", "up", Left, Right);
+        _up = true;
+    }
+
+    /// <summary>The seed's initiator ASA with one `permit ip` line, so any traffic between the inside networks is protected.</summary>
+    public static string LeftConfig(Func<string, string>? edit = null) => Edited(RepoPaths.SiteToSite("asa1-initiator.cfg"), edit);
+
+    /// <summary>The seed's responder ASA (10.0.0.2, 192.168.2.0/24), likewise.</summary>
+    public static string RightConfig(Func<string, string>? edit = null) => Edited(RepoPaths.SiteToSite("asa2-responder.cfg"), edit);
+
+    private static string Edited(string path, Func<string, string>? edit)
+    {
+        var text = File.ReadAllText(path);
+        text = Regex.Replace(text, @"(access-list VPN extended permit )tcp( [0-9. ]+)\r?\n", "$1ip$2\n");
+        text = Regex.Replace(text, @"access-list VPN extended permit icmp [0-9. ]+\r?\n", "");
+        return edit is null ? text : edit(text);
+    }
+
+    public static string Replace(string text, string find, string with)
+    {
+        Assert.Contains(find, text);
+        return text.Replace(find, with);
+    }
+
+    public string WriteFile(string name, string text)
+    {
+        var path = Path.Combine(State, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    public void StartStrongSwan(params string[] args)
+    {
+        _strongSwan = true;
+        Script("strongswan-peer.sh", ["start", Right, "--local", "10.0.0.2", "--remote", "10.0.0.1",
+            "--local-ts", "192.168.2.0/24", "--remote-ts", "192.168.1.0/24", "--psk", "cisco", "--retransmit", "1,1.5,2", .. args]);
+    }
+
+    public string StrongSwanLog => File.ReadAllText(Path.Combine(State, "strongswan-" + Right, "charon.log"));
+
+    public string StrongSwan(params string[] args) => Script("strongswan-peer.sh", [args[0], Right, .. args[1..]]);
+
+    /// <summary>Starts `ikeactors run` in a namespace and waits for its "ISAKMP on udp" line.</summary>
+    public Gateway StartGateway(string ns, string config, string bind, params string[] args)
+    {
+        var file = WriteFile($"{ns}.cfg", config);
+        var g = new Gateway(ns, ["run", "--config", file, "--bind", bind, "--debug", "127", .. args]);
+        _gateways.Add(g);
+        g.WaitFor("ISAKMP on udp", TimeSpan.FromSeconds(60));
+        return g;
+    }
+
+    /// <summary>A command inside a namespace; returns its exit code and output.</summary>
+    public static (int Code, string Output) Exec(string ns, string file, params string[] args)
+    {
+        var (code, stdout, stderr) = ProcessRunner.Run("ip", ["netns", "exec", ns, file, .. args], timeoutMs: 300_000);
+        return (code, stdout + stderr);
+    }
+
+    /// <summary>An operator command (`ikeactors show ...`) against the gateway of a namespace.</summary>
+    public static string Operator(string ns, params string[] args)
+    {
+        var (code, output) = Exec(ns, "dotnet", [Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]);
+        Assert.True(code == 0, $"ikeactors {string.Join(' ', args)}: {output}");
+        return output;
+    }
+
+    /// <summary>Waits until a condition holds (polling), failing with a description when it does not.</summary>
+    public static void Eventually(Func<bool> condition, TimeSpan timeout, Func<string> what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout) Assert.Fail($"not within {timeout.TotalSeconds} s: {what()}");
+            Thread.Sleep(200);
+        }
+    }
+
+    private string Script(string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo(Path.Combine(Scripts, script)) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["IKE_INTEROP_DIR"] = State;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(120_000)) p.Kill(entireProcessTree: true);
+        var output = stdout.Result + stderr.Result;
+        Assert.True(p.ExitCode == 0, $"{script} {string.Join(' ', args)}: {output}");
+        return output;
+    }
+
+    public void Dispose()
+    {
+        foreach (var g in _gateways) g.Dispose();
+        if (_strongSwan) try { Script("strongswan-peer.sh", "stop", Right); } catch (Exception) { }
+        if (_up) try { Script("netns.sh", "down", Left, Right); } catch (Exception) { }
+        try { Directory.Delete(State, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern uint geteuid();
+
+    /// <summary>An `ikeactors` process in a namespace, its output collected line by line.</summary>
+    public sealed class Gateway : IDisposable
+    {
+        private readonly Process _process;
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public Gateway(string ns, string[] args)
+        {
+            var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in (string[])["netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]) psi.ArgumentList.Add(a);
+            _process = Process.Start(psi)!;
+            _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
+            _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue("stderr: " + e.Data); };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public IReadOnlyList<string> Lines => _lines.ToList();
+        public string Output => string.Join('\n', _lines);
+
+        public void WaitFor(string text, TimeSpan timeout) =>
+            Eventually(() => _lines.Any(l => l.Contains(text, StringComparison.Ordinal)) || _process.HasExited, timeout, () => $"\"{text}\" in\n{Output}");
+
+        /// <summary>SIGTERM (the gateway deletes its SAs, telling the peer), then SIGKILL if it lingers.</summary>
+        public void Stop()
+        {
+            if (_process.HasExited) return;
+            ProcessRunner.Run("kill", ["-TERM", _process.Id.ToString()]);
+            if (!_process.WaitForExit(15_000)) _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        public void Dispose()
+        {
+            try { Stop(); } catch (InvalidOperationException) { }
+            _process.Dispose();
+        }
+    }
+}

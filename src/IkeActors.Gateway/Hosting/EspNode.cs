@@ -42,6 +42,7 @@ public sealed class EspNode(
     private RawEspSocket? _raw;
     private EspDataPlane? _plane;
     private CancellationTokenSource? _stop;
+    private IDisposable? _metrics;
     private Task? _accounting;
     private readonly Dictionary<uint, long> _reportedKilobytes = new();
 
@@ -77,6 +78,7 @@ public sealed class EspNode(
             }
         }
         _plane.Start();
+        _metrics = EspTelemetry.Observe(this); // per-SA packets, bytes, errors, replay drops on the OTLP meter
         _stop = new CancellationTokenSource();
         _accounting = Task.Run(() => Account(_stop.Token), CancellationToken.None);
         logger.LogInformation("ESP data plane on {Tun}", _tun.Name);
@@ -187,6 +189,7 @@ public sealed class EspNode(
 
     public void Dispose()
     {
+        _metrics?.Dispose();
         _plane?.Dispose();
         _raw?.Dispose();
         _tun?.Dispose(); // the kernel removes the device and its routes with the last descriptor

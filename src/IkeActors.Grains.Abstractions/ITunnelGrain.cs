@@ -21,6 +21,12 @@ public interface ITunnelGrain : IGrainWithStringKey
     Task<string?> StartPhase1Rekey(string oldKey, AcquireRequest acquire, int debugLevel);
 
     /// <summary>
+    /// An MM1 from the peer starts the IKE SA grain <paramref name="ikeSaKey"/>: false when it collides with our Phase 1
+    /// rekey and ours wins (the grain does not answer it); true otherwise (a losing rekey of ours is abandoned).
+    /// </summary>
+    Task<bool> AdmitPeerMainMode(string ikeSaKey);
+
+    /// <summary>
     /// DPD declared the peer dead on one IKE SA: as the ASA does, every other IKE SA with the peer goes too,
     /// without a DELETE (one-way: the dead SA's grain does not wait).
     /// </summary>

@@ -144,7 +144,10 @@ public sealed partial class IkeSaGrain
 
     public async Task PrepareSuccessor(string successorKey, byte[] successorSnapshot)
     {
-        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE || _rekeyedBy is not null && _rekeyedBy != successorKey) return;
+        // The TunnelGrain names this SA as replaced only when no rekey of ours replaces it (none ran, or ours lost a
+        // collision and was abandoned): the peer's successor takes the pairs.
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return;
+        _rekeyedBy = null;
         BuildHandOverEngine(successorKey, successorSnapshot);
         if (_sa.CanSnapshot) await Persist();
     }
@@ -181,6 +184,25 @@ public sealed partial class IkeSaGrain
             logger.LogWarning("successor of {Key} cannot be restored for the hand-over: {Reason}", Key, e.Message);
             _successorKey = null;
         }
+    }
+
+    private bool _refusedAsCollision;
+
+    /// <summary>
+    /// A new IKE SA grain whose first datagram is the peer's MM1 asks the TunnelGrain whether it collides with our own
+    /// Phase 1 rekey (both sides' rekey timers fired at once). When ours wins the MM1 and its retransmissions stay
+    /// unanswered: the peer's Main Mode times out and its old SA hands the pairs to ours on our DELETE.
+    /// </summary>
+    private async Task<bool> RefusedAsRekeyCollision(Datagram datagram)
+    {
+        if (_refusedAsCollision) return true;
+        if (_sa is not null || datagram.Bytes.Length < 28) return false;
+        // RFC 2408 §3.1: responder cookie zero and exchange type Identity Protection (2) = the first message of a Main Mode.
+        if (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(datagram.Bytes.AsSpan(8)) != 0 || datagram.Bytes[18] != 2) return false;
+        if (await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).AdmitPeerMainMode(Key)) return false;
+        _refusedAsCollision = true;
+        logger.LogInformation("Main Mode {Key} from the peer collides with our Phase 1 rekey, which wins: not answered", Key);
+        return true;
     }
 
     public Task<byte[]?> SnapshotForHandOver() =>

@@ -68,6 +68,7 @@ public sealed partial class IkeSaGrain(
         var output = Output(debugLevel);
         var from = new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port);
         await EnsureHandOverEngine();
+        if (await RefusedAsRekeyCollision(datagram)) return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
         _telemetry.Received(datagram.Bytes, from);
         if (_sa is not null) _sa.TraceParent = _telemetry.TraceParent; // carried to an IkeActors responder in MM5
         if (_sa is null || _sa.State == MainModeState.MM_DELETED)

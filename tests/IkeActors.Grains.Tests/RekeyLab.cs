@@ -127,9 +127,24 @@ public sealed class RekeyLab : IAsyncDisposable
     /// <summary>The peer is gone: it receives nothing and sends nothing (its timers stop too).</summary>
     public volatile bool PeerSilent;
 
+    /// <summary>While set, datagrams to the peer wait, in order, for <see cref="ReleaseToPeer"/> (a slow path: MM1s cross).</summary>
+    public volatile bool HoldToPeer;
+    private readonly ConcurrentQueue<byte[]> _held = new();
+
+    public async Task ReleaseToPeer()
+    {
+        HoldToPeer = false;
+        while (_held.TryDequeue(out var datagram)) await DeliverToPeer(datagram);
+    }
+
     public async Task DeliverToPeer(byte[] datagram)
     {
         if (PeerSilent) return;
+        if (HoldToPeer)
+        {
+            _held.Enqueue(datagram);
+            return;
+        }
         List<SendDatagram> replies;
         lock (Lock)
         {

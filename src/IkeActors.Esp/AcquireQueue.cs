@@ -21,6 +21,10 @@ internal sealed class AcquireQueue
     private readonly TimeProvider _time;
     private readonly int _perFlow, _maxFlows;
     private readonly long _holdTicks, _acquireIntervalTicks;
+    private long _expired;
+
+    /// <summary>Packets dropped because they waited longer than the hold time.</summary>
+    public long Expired => Interlocked.Read(ref _expired);
 
     public AcquireQueue(TimeProvider time, int perFlow, int maxFlows, TimeSpan hold, TimeSpan acquireInterval)
     {
@@ -117,6 +121,7 @@ internal sealed class AcquireQueue
                 q.Packets.Dequeue();
                 ArrayPool<byte>.Shared.Return(p.Buffer);
                 dropped++;
+                Interlocked.Increment(ref _expired);
             }
             if (q.Packets.Count == 0 && now - q.LastAcquire >= _acquireIntervalTicks) (empty ??= []).Add(flow);
         }

@@ -107,7 +107,8 @@ public sealed class EspDataPlane : IDisposable
     public long NoSaDrops => Interlocked.Read(ref _noSa);
     public long InvalidSpiDrops => Interlocked.Read(ref _invalidSpi);
     public long MalformedDrops => Interlocked.Read(ref _malformed);
-    public long AcquireQueueDrops => Interlocked.Read(ref _queueDrops);
+    /// <summary>Packets dropped by the acquire queue: flow queue full, too many flows, or held too long.</summary>
+    public long AcquireQueueDrops => Interlocked.Read(ref _queueDrops) + _acquire.Expired;
     public long AcquiresRaised => Interlocked.Read(ref _acquires);
     public long NatKeepalivesSent => Interlocked.Read(ref _keepalivesSent);
     public int QueuedPackets => _acquire.PacketCount;
@@ -272,12 +273,7 @@ public sealed class EspDataPlane : IDisposable
     }
 
     /// <summary>Drops queued packets older than the hold time (also done on every enqueue and flush).</summary>
-    public int ExpireQueued()
-    {
-        int n = _acquire.Expire();
-        Interlocked.Add(ref _queueDrops, n);
-        return n;
-    }
+    public int ExpireQueued() => _acquire.Expire();
 
     /// <summary>Starts the inside pump thread and the NAT keepalive timer.</summary>
     public void Start()

@@ -25,7 +25,7 @@ public class EspBenchmarks
     private EspSaDatabase _sad = null!;
     private EspDataPlane _plane = null!;
     private byte[] _inner = null!, _out = null!, _scratch = null!;
-    private byte[][] _received = null!;
+    private byte[][] _received = null!, _toPlane = null!;
     private int _next;
 
     [GlobalSetup]
@@ -63,6 +63,15 @@ public class EspBenchmarks
             TrafficSelector.Subnet(IPAddress.Parse("192.168.1.0"), 24), TrafficSelector.Subnet(IPAddress.Parse("192.168.2.0"), 24),
             new IPEndPoint(IPAddress.Parse("10.0.0.2"), 0), udpEncapsulated: false));
         _plane = new EspDataPlane(_sad, new NullDevice()) { RawSend = static (_, _) => { } };
+        using var peer = new EspSa(0x2001, EspDirection.Outbound, cipher, ek, integrity, ak);
+        var reply = (byte[])_inner.Clone();
+        new byte[] { 192, 168, 2, 1, 192, 168, 1, 1 }.CopyTo(reply, 12); // from the remote subnet to ours
+        _toPlane = new byte[Ring][];
+        for (int i = 0; i < Ring; i++)
+        {
+            var p = new byte[_out.Length];
+            _toPlane[i] = p[..peer.Encapsulate(reply, p)];
+        }
     }
 
     [GlobalCleanup]
@@ -92,6 +101,19 @@ public class EspBenchmarks
 
     [Benchmark(Description = "data plane outbound (SPD lookup + encapsulate + send)")]
     public EspOutboundResult DataPlaneOutbound() => _plane.ProcessOutbound(_inner);
+
+    [Benchmark(Description = "data plane inbound (SPI lookup + decapsulate + selector check + TUN write)")]
+    public EspInboundResult DataPlaneInbound()
+    {
+        if (_next == Ring)
+        {
+            _next = 0;
+            _sad.Pairs[0].Inbound.ReplayWindow.Reset();
+        }
+        var p = _toPlane[_next++];
+        p.CopyTo(_scratch);
+        return _plane.OnUdpEsp(_scratch.AsSpan(0, p.Length), null);
+    }
 
     private sealed class NullDevice : IPacketDevice
     {

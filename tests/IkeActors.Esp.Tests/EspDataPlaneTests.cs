@@ -128,6 +128,7 @@ public class EspDataPlaneTests
         Assert.Equal(3, lab.Acquires.Count);
         lab.Time.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(3, lab.Left.ExpireQueued());
+        Assert.Equal(4, lab.Left.AcquireQueueDrops); // packet 1 expired on the enqueue of packet 3, then these 3
         lab.Install(0x10, 0x20, udp: false);
         Assert.Empty(lab.RightInside.Written);
     }

@@ -57,6 +57,13 @@ public sealed record EspDataPlaneOptions
     /// <summary>At most one acquire per flow in this interval.</summary>
     public TimeSpan AcquireInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long packets queued during a negotiation wait once their SA is installed. The initiator installs
+    /// when it sends QM3 and the responder only when QM3 arrives: ESP that overtakes QM3 is dropped there
+    /// (strongSwan: "inbound ESP packet does not belong to an installed SA"). Zero: flush at once.
+    /// </summary>
+    public TimeSpan QueueFlushDelay { get; init; } = TimeSpan.Zero;
+
     /// <summary>Largest inside packet read from the TUN device.</summary>
     public int MaxInnerPacket { get; init; } = 65535;
 }
@@ -86,7 +93,22 @@ public sealed class EspDataPlane : IDisposable
         _options = options ?? new EspDataPlaneOptions();
         _time = time ?? TimeProvider.System;
         _acquire = new AcquireQueue(_time, _options.AcquireQueuePerFlow, _options.AcquireQueueFlows, _options.AcquireHoldTime, _options.AcquireInterval);
-        _sad.PairAdded += FlushQueued;
+        _sad.PairAdded += OnPairAdded;
+    }
+
+    private void OnPairAdded(EspSaPair pair)
+    {
+        if (_options.QueueFlushDelay <= TimeSpan.Zero)
+        {
+            FlushQueued(pair);
+            return;
+        }
+        ITimer? timer = null;
+        timer = _time.CreateTimer(_ =>
+        {
+            FlushQueued(pair);
+            timer?.Dispose();
+        }, null, _options.QueueFlushDelay, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Sends ESP as IP protocol 50 (e.g. <see cref="RawEspSocket.Send(ReadOnlySpan{byte}, EspSaPair)"/>).</summary>
@@ -331,7 +353,7 @@ public sealed class EspDataPlane : IDisposable
     /// <summary>Stops the threads and the timer; the SAD, device and sockets stay the caller's.</summary>
     public void Dispose()
     {
-        _sad.PairAdded -= FlushQueued;
+        _sad.PairAdded -= OnPairAdded;
         _keepaliveTimer?.Dispose();
         _stop.Cancel();
         lock (_threads)

@@ -132,13 +132,6 @@ public sealed partial class IkeSaGrain(
     private async Task<IkeStepResult> Step(NegotiationOutput output, bool transmit)
     {
         var result = Apply(output);
-        if (!transmit && result.Send.Count > 0 && output.Actions.Any(a => a is InstallIpsecSa))
-        {
-            // QM3 leaves before its SAs carry traffic: the responder installs them when QM3 arrives, and ESP
-            // that overtakes it is dropped there ("inbound ESP packet does not belong to an installed SA").
-            foreach (var d in result.Send) transmitter.Send(d, []);
-            result = result with { Send = [] };
-        }
         await PersistIfCompleted(output);
         if (transmit) Transmit(result);
         await CoordinatePhase1Rekey(output);

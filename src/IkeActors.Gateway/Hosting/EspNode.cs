@@ -25,7 +25,8 @@ public sealed record EspNodeOptions
     /// <summary>How often the SAs' kilobytes are reported to their grains (kB lifetimes, RFC 2407 §4.5).</summary>
     public TimeSpan AccountingInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    public EspDataPlaneOptions DataPlane { get; init; } = new();
+    /// <summary>Queued packets wait 50 ms after the install: our QM3 must reach the responder first (see EspDataPlaneOptions.QueueFlushDelay).</summary>
+    public EspDataPlaneOptions DataPlane { get; init; } = new() { QueueFlushDelay = TimeSpan.FromMilliseconds(50) };
 }
 
 /// <summary>

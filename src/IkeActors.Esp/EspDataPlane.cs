@@ -315,7 +315,19 @@ public sealed class EspDataPlane : IDisposable
                 {
                     return;
                 }
-                if (n > 0) ProcessOutbound(buffer.AsSpan(0, n));
+                if (n > 0)
+                {
+                    try
+                    {
+                        ProcessOutbound(buffer.AsSpan(0, n));
+                    }
+#pragma warning disable CA1031 // the pump must survive anything one packet causes
+                    catch (Exception)
+#pragma warning restore CA1031
+                    {
+                        Interlocked.Increment(ref _internalErrors);
+                    }
+                }
             }
         });
     }
@@ -338,10 +350,27 @@ public sealed class EspDataPlane : IDisposable
                 {
                     return;
                 }
-                if (n > 0) OnRawEsp(buffer.AsSpan(0, n));
+                if (n > 0)
+                {
+                    try
+                    {
+                        OnRawEsp(buffer.AsSpan(0, n));
+                    }
+#pragma warning disable CA1031 // the pump must survive anything one packet causes
+                    catch (Exception)
+#pragma warning restore CA1031
+                    {
+                        Interlocked.Increment(ref _internalErrors);
+                    }
+                }
             }
         });
     }
+
+    /// <summary>Bugs while handling one packet (never expected) are counted here instead of killing the pump thread and the process.</summary>
+    public long InternalErrors => Interlocked.Read(ref _internalErrors);
+
+    private long _internalErrors;
 
     private void StartThread(string name, Action body)
     {

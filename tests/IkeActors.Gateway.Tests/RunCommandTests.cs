@@ -16,7 +16,7 @@ public class RunCommandTests
         var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
         var samples = Path.Combine(RepoPaths.Root, "samples", "SiteToSite");
         var right = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
-            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "0", "--exit-after", "40");
+            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "0", "--exit-after", "90");
         try
         {
             await right.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(30));
@@ -25,7 +25,7 @@ public class RunCommandTests
             await Task.Delay(TimeSpan.FromSeconds(4)); // the front-end learns the session's level within 2 s
             var left = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa1-initiator.cfg"), "--bind", $"127.0.0.1:{leftPort}",
                 "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}", "--silo-port", "11141", "--gateway-port", "30041", "--debug", "127",
-                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "25");
+                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "60");
             try
             {
                 await left.WaitForLine("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
@@ -57,7 +57,7 @@ public class RunCommandTests
                 Assert.Contains("Auth    : preshared       Lifetime: 86400", detail.Stdout);
                 Assert.Matches(@"Lifetime Remaining: 86[34]\d\d", detail.Stdout);
 
-                                var sessions = ProcessRunner.Run("dotnet", [dll, "show", "vpn-sessiondb", "detail", "l2l", "--node", "127.0.0.1:30041"]);
+                var sessions = ProcessRunner.Run("dotnet", [dll, "show", "vpn-sessiondb", "detail", "l2l", "--node", "127.0.0.1:30041"]);
                 Assert.True(sessions.Code == 0, sessions.Stdout + sessions.Stderr);
                 Assert.Contains("Session Type: LAN-to-LAN Detailed", sessions.Stdout);
                 Assert.Contains(" Connection   : 10.0.0.2", sessions.Stdout);
@@ -68,7 +68,7 @@ public class RunCommandTests
                 Assert.Contains("Rekey Int (T): 3600 Seconds", sessions.Stdout); // the responder's shorter lifetime won
                 Assert.Contains("Local Addr   : 192.168.1.0/255.255.255.0", sessions.Stdout);
 
-                                // clear crypto isakmp sa on the initiator: it deletes and tells the peer (ESP SPIs, then ISAKMP).
+                // clear crypto isakmp sa on the initiator: it deletes and tells the peer (ESP SPIs, then ISAKMP).
                 var clear = ProcessRunner.Run("dotnet", [dll, "clear", "crypto", "isakmp", "sa", "10.0.0.2", "--node", "127.0.0.1:30041"]);
                 Assert.True(clear.Code == 0, clear.Stdout + clear.Stderr);
                 Assert.Contains("1 IKE SA(s) cleared", clear.Stdout);

@@ -21,9 +21,13 @@ public sealed partial class IkeSa
 
     private bool _peerSentIkeActorsVid;
 
+    /// <summary>The peer's MM3/MM4 vendor IDs name a Cisco (or IkeActors) gateway: it understands the IOS keepalive payload.</summary>
+    private bool _peerIsCisco;
+
     private void NotePeerVendorIds(List<KnownVendorId> vids)
     {
         if (vids.Contains(KnownVendorId.IkeActors)) _peerSentIkeActorsVid = true;
+        if (vids.Contains(KnownVendorId.IkeActors) || vids.Contains(KnownVendorId.CiscoUnity) || vids.Contains(KnownVendorId.CiscoVpn3000)) _peerIsCisco = true;
     }
 
     /// <summary>MM5 (initiator): the trace-context vendor ID, only for a peer that is an IkeActors gateway.</summary>

@@ -771,13 +771,14 @@ public sealed partial class IkeSa : IDisposable
         AsaDebug.ConstructingHashPayload(output, Context);
         AsaDebug.ComputingHashForIsakmp(output, Context);
         var hash = ComputeHash(initiator);
-        AsaDebug.ConstructingIosKeepAlivePayload(output, IpContext, 32767, 32767);
-        var payloads = new List<IIsakmpPayload>
+        var payloads = new List<IIsakmpPayload> { id, new HashPayload { HashData = hash } };
+        // Payload 128 is Cisco-private (RFC 2408 §3.1: 128-255 private use); only a peer that said it is Cisco
+        // (Unity, VPN3000/ASA or our own vendor ID in MM3/MM4) gets it. Libreswan drops a message that carries it.
+        if (_peerIsCisco)
         {
-            id,
-            new HashPayload { HashData = hash },
-            new IosKeepalivePayload { KeepaliveInterval = 32767, RetryInterval = 32767 },
-        };
+            AsaDebug.ConstructingIosKeepAlivePayload(output, IpContext, 32767, 32767);
+            payloads.Add(new IosKeepalivePayload { KeepaliveInterval = 32767, RetryInterval = 32767 });
+        }
         // `isakmp keepalive disable`: the ASA does not negotiate DPD at all (no vendor ID, RFC 3706 §5.1).
         if (!Keepalive.Disabled)
         {

@@ -88,7 +88,20 @@ public class DashboardTests
             var counters = await OrleansCounters(node);
             Assert.Equal(1, Activations(counters, "IkeSaGrain"));
             Assert.Equal(1, Activations(counters, "IpsecSaGrain"));
+            // /GrainTypes: the grain classes the node hosts (a JSON array of full names), the SA grains among them.
+            var types = JsonSerializer.Deserialize<string[]>(await OrleansGet(node, "/GrainTypes"))!;
+            foreach (var type in new[] { "IkeActors.Grains.IkeSaGrain", "IkeActors.Grains.IpsecSaGrain", "IkeActors.Grains.TunnelGrain" })
+                Assert.Contains(type, types);
         }
+    }
+
+    private static async Task<string> OrleansGet(Running node, string path)
+    {
+        string? url;
+        lock (node.Lines) url = node.Lines.Select(l => Regex.Match(l, @"Orleans Dashboard on (http://\S+?)/?$")).FirstOrDefault(m => m.Success)?.Groups[1].Value;
+        Assert.NotNull(url);
+        using var http = new HttpClient();
+        return await http.GetStringAsync(url + path);
     }
 
     [Fact]

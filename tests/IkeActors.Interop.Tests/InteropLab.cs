@@ -97,6 +97,39 @@ public sealed class InteropLab : IDisposable
     /// <summary>Waits until a condition holds (polling), failing with a description when it does not.</summary>
     public static void Eventually(Func<bool> condition, TimeSpan timeout, Func<string> what)
     {
+    private bool _libreswan;
+    private static readonly Lock LibreswanCache = new();
+
+    /// <summary>Libreswan 4.10's pluto on the right (libreswan-peer.sh; Main Mode only on this kernel, MODP2048).</summary>
+    public void StartLibreswan(params string[] args)
+    {
+        Environment.SetEnvironmentVariable("LIBRESWAN_ROOT", EnsureLibreswan());
+        _libreswan = true;
+        Script("libreswan-peer.sh", ["start", Right, "--local", "10.0.0.2", "--remote", "10.0.0.1",
+            "--local-ts", "192.168.2.0/24", "--remote-ts", "192.168.1.0/24", "--psk", "cisco", .. args]);
+    }
+
+    public string Libreswan(params string[] args) => Script("libreswan-peer.sh", [args[0], Right, .. args[1..]]);
+
+    public string LibreswanLog => File.ReadAllText(Path.Combine(State, "libreswan-" + Right, "pluto.log"));
+
+    /// <summary>
+    /// The unpacked libreswan .deb (Debian's package conflicts with strongSwan, so it is never installed):
+    /// LIBRESWAN_ROOT, else a machine-wide cache filled once by `libreswan-peer.sh extract` (apt-get download).
+    /// </summary>
+    public static string EnsureLibreswan()
+    {
+        lock (LibreswanCache)
+        {
+            var root = Environment.GetEnvironmentVariable("LIBRESWAN_ROOT") is { Length: > 0 } r ? r : "/var/cache/ikeactors/libreswan";
+            if (File.Exists(Path.Combine(root, "usr/libexec/ipsec/pluto"))) return root;
+            var (code, stdout, stderr) = ProcessRunner.Run(Path.Combine(Scripts, "libreswan-peer.sh"), ["extract", root], timeoutMs: 300_000);
+            Assert.True(code == 0 && File.Exists(Path.Combine(root, "usr/libexec/ipsec/pluto")),
+                $"libreswan could not be unpacked into {root} (apt-get download libreswan): {stdout}{stderr}");
+            return root;
+        }
+    }
+
         var clock = Stopwatch.StartNew();
         while (!condition())
         {
@@ -142,6 +175,7 @@ public sealed class InteropLab : IDisposable
             foreach (var a in (string[])["netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]) psi.ArgumentList.Add(a);
             _process = Process.Start(psi)!;
             _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
+        if (_libreswan) try { Script("libreswan-peer.sh", "stop", Right); } catch (Exception) { }
             _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue("stderr: " + e.Data); };
             _process.BeginOutputReadLine();
             _process.BeginErrorReadLine();

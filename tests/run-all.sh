@@ -11,6 +11,7 @@ command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)        # independent IS
 command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server) # Orleans clustering through Redis (Gateway tests)
 command -v swanctl >/dev/null 2>&1 || need_pkgs+=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins) # real peer (Interop tests)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+ldconfig -p | grep -q libldns.so.3 && command -v certutil >/dev/null 2>&1 || need_pkgs+=(libldns3 libevent-pthreads-2.1-7 libnss3-tools) # pluto from the unpacked libreswan .deb (Interop tests)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)      # the seed's golden checker (Negotiation, Samples tests)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)    # headless rendering of the explain HTML report (Explain tests)
 if ((${#need_pkgs[@]})); then

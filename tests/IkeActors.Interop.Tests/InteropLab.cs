@@ -19,6 +19,7 @@ public sealed class InteropLab : IDisposable
     public string Left { get; }
     public string Right { get; }
     private readonly List<Gateway> _gateways = [];
+    private readonly List<string> _captures = [];
     private bool _strongSwan, _up;
 
     public InteropLab()
@@ -68,6 +69,23 @@ public sealed class InteropLab : IDisposable
     public string StrongSwanLog => File.ReadAllText(Path.Combine(State, "strongswan-" + Right, "charon.log"));
 
     public string StrongSwan(params string[] args) => Script("strongswan-peer.sh", [args[0], Right, .. args[1..]]);
+
+    /// <summary>tshark on a namespace's outside veth (capture.sh: udp 500/4500 and esp) into State/name; stopped on Dispose.</summary>
+    public string StartCapture(string ns, string name)
+    {
+        var pcap = Path.Combine(State, name);
+        Script("capture.sh", "start", ns, pcap);
+        _captures.Add(pcap);
+        return pcap;
+    }
+
+    /// <summary>Stops a capture (SIGINT, the pcap is flushed).</summary>
+    public void StopCapture(string pcap)
+    {
+        if (!_captures.Remove(pcap)) return;
+        Thread.Sleep(1000); // frames still on their way to dumpcap's file
+        Script("capture.sh", "stop", pcap);
+    }
 
     /// <summary>Starts `ikeactors run` in a namespace and waits for its "ISAKMP on udp" line.</summary>
     public Gateway StartGateway(string ns, string config, string bind, params string[] args)
@@ -155,6 +173,7 @@ public sealed class InteropLab : IDisposable
     public void Dispose()
     {
         foreach (var g in _gateways) g.Dispose();
+        foreach (var c in _captures) try { Script("capture.sh", "stop", c); } catch (Exception) { }
         if (_strongSwan) try { Script("strongswan-peer.sh", "stop", Right); } catch (Exception) { }
         if (_up) try { Script("netns.sh", "down", Left, Right); } catch (Exception) { }
         try { Directory.Delete(State, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

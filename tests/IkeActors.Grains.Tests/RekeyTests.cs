@@ -287,57 +287,72 @@ public class RekeyTests
         lock (lab.Lock) Assert.Single(lab.Peer.Sas);
     }
 
-    [Fact]
-    public async Task A_phase1_rekey_collision_ends_with_one_IKE_SA_per_side_holding_the_pairs_and_no_traffic_gap()
+    /// <summary>The peer (10.0.0.1) brings the tunnel up: the cluster is the responder of the first IKE SA.</summary>
+    private static async Task<IpsecSaRecord> BringUpFromThePeer(RekeyLab lab)
     {
-        // Both sides' Phase 1 rekey timers fire: the cluster (initiator of the first IKE SA) at 5 % = 6 s, the peer at
-        // 6 % = 7.2 s, while the path to the peer holds the cluster's MM1: both MM1s cross. The rekey of the side that
-        // initiated the old SA wins (the cluster's); the peer's goes unanswered and times out (fast retransmissions here).
+        await lab.OnPeer((e, o) => e.Acquire(new IkeActors.Config.Lookup.Packet(System.Net.IPAddress.Parse("192.168.1.10"), System.Net.IPAddress.Parse("192.168.2.10"), 1), o));
+        await WaitFor(() => lab.DataPlane.Inner.Sas.Count == 1, TimeSpan.FromSeconds(10), "the first IPsec SA");
+        return lab.DataPlane.Inner.Sas.Single();
+    }
+
+    [Theory]
+    [InlineData(true)]  // the cluster initiated the old IKE SA: its rekey wins, the peer's MM1 goes unanswered
+    [InlineData(false)] // the peer did: the cluster abandons its own rekey and the peer's new SA takes the pair
+    public async Task A_phase1_rekey_collision_ends_with_one_IKE_SA_per_side_holding_the_pairs_and_no_traffic_gap(bool clusterInitiated)
+    {
+        // Both sides' Phase 1 rekey timers fire: the cluster's at 10 % = 12 s, the peer's at 11 % = 13.2 s, while the path
+        // to the peer holds the cluster's MM1: both MM1s cross (the surviving SA's own rekey comes 12 s later). The rekey of the side that initiated the old SA wins; the
+        // other's Main Mode goes unanswered on one side and times out on the peer (fast retransmissions here).
+        var (initiatorShare, responderShare) = (new NegotiationSettings { InitiatorPhase1RekeyShare = 0.10 }, new NegotiationSettings { ResponderPhase1RekeyShare = 0.10 });
+        var retransmit = TimeSpan.FromMilliseconds(200);
         await using var lab = await RekeyLab.Start(Phase1Lifetime(RightConfig()), Phase1Lifetime(RekeyLab.ConfigText("asa1-initiator.cfg")),
-            new NegotiationSettings { InitiatorPhase1RekeyShare = 0.05 },
-            new NegotiationSettings { ResponderPhase1RekeyShare = 0.06, RetransmitInterval = TimeSpan.FromMilliseconds(200) });
-        var first = await BringUp(lab);
+            clusterInitiated ? initiatorShare : responderShare,
+            clusterInitiated
+                ? new NegotiationSettings { ResponderPhase1RekeyShare = 0.11, RetransmitInterval = retransmit }
+                : new NegotiationSettings { InitiatorPhase1RekeyShare = 0.11, RetransmitInterval = retransmit });
+        var first = clusterInitiated ? await BringUp(lab) : await BringUpFromThePeer(lab);
         var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
         var oldKey = await tunnel.GetCurrentIkeSa();
-        var traffic = lab.GenerateTraffic(TimeSpan.FromSeconds(14), () => PeerHasActivePair(lab));
+        var traffic = lab.GenerateTraffic(TimeSpan.FromSeconds(20), () => PeerHasActivePair(lab));
 
         lab.HoldToPeer = true;
         await WaitFor(() => lab.Transmitter.Lines.Any(l => l.Contains("IKE Initiator: Rekeying Phase 1", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(10), "the cluster's Phase 1 rekey");
+            TimeSpan.FromSeconds(16), "the cluster's Phase 1 rekey");
+        var current = oldKey;
+        for (var i = 0; i < 100 && current == oldKey; i++, await Task.Delay(20)) current = await tunnel.GetCurrentIkeSa();
+        var ourRekey = IkeSaGrain.ParseKey(current!).Cookie;
+        Assert.NotEqual(oldKey, current);
         ulong peersRekey = 0;
         await WaitFor(() => { lock (lab.Lock) return lab.Peer.Sas.Count == 2; }, TimeSpan.FromSeconds(5), "the peer's own Phase 1 rekey");
-        lock (lab.Lock)
-        {
-            peersRekey = lab.Peer.Sas.Single(s => s.Role == IkeRole.Initiator).InitiatorCookie;
-        }
+        lock (lab.Lock) peersRekey = lab.Peer.Sas.Single(s => s.RekeyOf != 0).InitiatorCookie;
         await lab.ReleaseToPeer();
+        var (winner, loser) = clusterInitiated ? (ourRekey, peersRekey) : (peersRekey, ourRekey);
 
         var report = await traffic;
         Assert.Empty(lab.Errors);
         Assert.Empty(report.Gaps);
         Assert.Empty(report.PeerGaps);
 
-        // The cluster: its rekey is the one IKE SA; the old one is deleted, the peer's colliding one never started.
+        // The cluster: the winning rekey is its one IKE SA; the old one is deleted, the losing one never came up.
         var newKey = await tunnel.GetCurrentIkeSa();
-        Assert.NotEqual(oldKey, newKey);
-        Assert.Equal("MM_ACTIVE", await lab.Cluster.Client.GetGrain<IIkeSaGrain>(newKey!).GetState());
+        Assert.Equal(IIkeSaGrain.KeyFor(RekeyLab.Left.Address.ToString(), winner), newKey);
+        Assert.Equal("MM_ACTIVE", await lab.GrainFor(winner).GetState());
+        Assert.NotEqual("", await lab.GrainFor(winner).ShowIpsecSa());
         Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(oldKey!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
-        Assert.Equal("MM_NO_STATE", await lab.GrainFor(peersRekey).GetState());
-        Assert.NotEqual("", await lab.Cluster.Client.GetGrain<IIkeSaGrain>(newKey!).ShowIpsecSa());
+        Assert.Contains(await lab.GrainFor(loser).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
         // The pair never left the data plane (moved, not renegotiated), and no other pair was made.
         Assert.Equal(first.InboundSpi, Assert.Single(lab.DataPlane.Inner.Sas).InboundSpi);
         Assert.DoesNotContain(lab.DataPlane.Events, e => e.Op == "remove");
-        // The peer's Main Mode gives up after its retransmissions (0.2 + 0.4 + 0.8 + 1.6 + 3.2 s from the release).
+        // The peer's losing Main Mode gives up after its retransmissions (0.2 + 0.4 + 0.8 + 1.6 + 3.2 s from the release).
         await WaitFor(() => { lock (lab.Lock) return lab.Peer.Sas.Count == 1; }, TimeSpan.FromSeconds(10), "the peer's losing Main Mode abandoned");
         lock (lab.Lock)
         {
-            // The peer: its own rekey was abandoned (timed out), the cluster's SA took the pair on our DELETE.
             var survivor = Assert.Single(lab.Peer.Sas);
-            Assert.Equal(IkeSaGrain.ParseKey(newKey!).Cookie, survivor.InitiatorCookie);
+            Assert.Equal(winner, survivor.InitiatorCookie);
             Assert.Single(survivor.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
-            Assert.Contains(lab.PeerOutput.OfType<Phase1Rekeyed>(), r => r.NewSa == survivor.InitiatorCookie && r.MovedQuickModes.Count == 1);
+            Assert.Contains(lab.PeerOutput.OfType<Phase1Rekeyed>(), r => r.NewSa == winner && r.MovedQuickModes.Count == 1);
             Assert.Contains(lab.PeerOutput.OfType<NegotiationFailed>(), f => f.Exchange == "Main Mode");
-            Assert.Contains(lab.PeerOutput.OfType<IkeSaDeleted>(), d => d.InitiatorCookie == peersRekey);
+            Assert.Contains(lab.PeerOutput.OfType<IkeSaDeleted>(), d => d.InitiatorCookie == loser);
             Assert.Single(lab.PeerOutput.OfType<InstallIpsecSa>());
         }
         AssertKeysAgree(lab, lab.DataPlane.Inner.Sas.Single());

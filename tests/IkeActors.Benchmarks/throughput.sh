@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# throughput.sh - iperf3 through the IPsec tunnel of the ../shared/interop lab (root).
+#
+# Builds the two-namespace lab three times in one run, with unique namespace names:
+#   sw-sw    strongSwan 5.9 on both sides (kernel-libipsec: userspace ESP-in-UDP over TUN)
+#   ours-sw  `ikeactors run --tun` on the left, strongSwan on the right (ESP-in-UDP/4500, NAT-T)
+#   ours-ours `ikeactors run --tun` on both sides (raw ESP, IP protocol 50)
+# Phase 1 3DES/SHA1/group 2, ESP AES-128/SHA1 (the seed's proposals) in every lab.
+# In each: iperf3 TCP with 1 and 4 streams, UDP with 64- and 1400-byte payloads at a high
+# offered rate (the delivered packets/s count), and a flood ping (round trips/s), from
+# 192.168.1.1 to 192.168.2.1. Prints a table with the ratios ours/strongSwan and cleans up
+# (processes by PID, the peers by their script, the namespaces), also on failure.
+#
+# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours"]
+set -euo pipefail
+
+SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) SECS=$2; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        --labs) LABS=$2; shift 2 ;;
+        *) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0" >&2; exit 2 ;;
+    esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "throughput.sh: needs root (network namespaces, TUN)" >&2; exit 1; }
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+INTEROP=$(cd "$REPO/../shared/interop" && pwd)
+command -v iperf3 >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
+command -v python3 >/dev/null || { echo "throughput.sh: needs python3 (reads iperf3 --json)" >&2; exit 1; }
+if [ "$BUILD" = 1 ]; then dotnet build "$REPO/src/IkeActors.Gateway/IkeActors.Gateway.csproj" -c Release -v q -nologo >/dev/null; fi
+DLL=$REPO/src/IkeActors.Gateway/bin/Release/net10.0/ikeactors.dll
+[ -f "$DLL" ] || { echo "throughput.sh: $DLL missing (build first)" >&2; exit 1; }
+
+export IKE_INTEROP_DIR; IKE_INTEROP_DIR=$(mktemp -d /tmp/ikeactors-throughput-XXXXXX)
+L=tpl$$ R=tpr$$
+PIDS=()
+teardown() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; kill -KILL "$p" 2>/dev/null || true; done
+    PIDS=()
+    "$INTEROP/strongswan-peer.sh" stop "$L" >/dev/null 2>&1 || true
+    "$INTEROP/strongswan-peer.sh" stop "$R" >/dev/null 2>&1 || true
+    "$INTEROP/netns.sh" down "$L" "$R" >/dev/null 2>&1 || true
+}
+trap 'teardown; rm -rf "$IKE_INTEROP_DIR"' EXIT
+
+config() {  # the seed's ASA config with one `permit ip` line (all traffic between the inside networks)
+    sed -e 's/^\(access-list VPN extended permit \)tcp /\1ip /' -e '/^access-list VPN extended permit icmp /d' \
+        "$REPO/samples/SiteToSite/$1" >"$IKE_INTEROP_DIR/$2.cfg"
+    echo "$IKE_INTEROP_DIR/$2.cfg"
+}
+
+gateway() {  # NS CONFIG BIND: ikeactors run --tun in a namespace, waits for its ISAKMP socket
+    local out=$IKE_INTEROP_DIR/gateway-$1.log
+    ip netns exec "$1" dotnet "$DLL" run --config "$2" --bind "$3" --tun 'ike%d' >"$out" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 300); do grep -q "ISAKMP on udp" "$out" && return 0; sleep 0.2; done
+    echo "gateway in $1 did not start:"; cat "$out"; return 1
+}
+
+strongswan() {  # NS ROLE LOCAL REMOTE LOCAL_TS REMOTE_TS
+    "$INTEROP/strongswan-peer.sh" start "$1" --role "$2" --local "$3" --remote "$4" --local-ts "$5" --remote-ts "$6" \
+        --psk cisco --ike 3des-sha1-modp1024 --esp aes128-sha1 --log-level 1 >/dev/null
+}
+
+tunnel_up() {  # pings until one answers (the first starts the negotiation where the left side is ours)
+    for _ in $(seq 1 60); do
+        ip netns exec "$L" ping -n -c 1 -W 1 -I 192.168.1.1 192.168.2.1 >/dev/null 2>&1 && return 0
+    done
+    echo "tunnel did not come up"
+    for f in "$IKE_INTEROP_DIR"/gateway-*.log; do [ -e "$f" ] && { echo "--- $f"; tail -30 "$f"; }; done
+    return 1
+}
+
+iperf() {  # KEY ARGS...: one iperf3 client run, prints "KEY value unit" from the JSON
+    local key=$1; shift
+    sleep 1  # the server is ready for the next test
+    ip netns exec "$L" iperf3 -c 192.168.2.1 -B 192.168.1.1 -t "$SECS" -J "$@" >"$IKE_INTEROP_DIR/$key.json" 2>"$IKE_INTEROP_DIR/$key.err" || true
+    python3 - "$key" "$IKE_INTEROP_DIR/$key.json" <<'EOF'
+import json, sys
+key, path = sys.argv[1], sys.argv[2]
+try:
+    j = json.load(open(path))
+    s = j["end"]
+    if "error" in j:
+        raise ValueError(j["error"])
+    if "packets" in s.get("sum", {}):   # UDP: datagrams delivered per second (sent minus lost, as the server counted)
+        u = s["sum"]
+        print(key, round((u["packets"] - u["lost_packets"]) / u["seconds"]), "pkt/s")
+    else:                                # TCP: what the receiver got
+        print(key, round(s["sum_received"]["bits_per_second"] / 1e6, 1), "Mbit/s")
+except Exception as e:
+    print(key, "n/a", "(" + str(e)[:60] + ")")
+EOF
+}
+
+measure() {  # LAB: all the measurements of one lab into $IKE_INTEROP_DIR/LAB.txt
+    local lab=$1 out=$IKE_INTEROP_DIR/$1.txt
+    ip netns exec "$R" iperf3 -s -B 192.168.2.1 >/dev/null 2>&1 &
+    PIDS+=($!)
+    sleep 0.5
+    {
+        iperf tcp1
+        iperf tcp4 -P 4
+        iperf udp64 -u -l 64 -b 2G
+        iperf udp1400 -u -l 1400 -b 5G
+        local flood
+        flood=$(ip netns exec "$L" ping -n -q -f -c 20000 -w "$SECS" -I 192.168.1.1 192.168.2.1 2>&1 || true)
+        # "N packets transmitted, M received, ..., time Tms" -> round trips per second
+        python3 -c 'import re,sys; t=sys.stdin.read(); m=re.search(r"(\d+) received.*time (\d+)ms", t); print("icmp", round(int(m.group(1))*1000/max(1,int(m.group(2)))) if m else "n/a", "rtt/s")' <<<"$flood"
+    } | tee "$out" | sed "s/^/  $lab: /"
+}
+
+for lab in $LABS; do
+    echo "== $lab"
+    "$INTEROP/netns.sh" up "$L" "$R" >/dev/null
+    case "$lab" in
+        sw-sw)
+            strongswan "$R" responder 10.0.0.2 10.0.0.1 192.168.2.0/24 192.168.1.0/24
+            strongswan "$L" initiator 10.0.0.1 10.0.0.2 192.168.1.0/24 192.168.2.0/24
+            "$INTEROP/strongswan-peer.sh" wait-established "$L" 30 >/dev/null ;;
+        ours-sw)
+            strongswan "$R" responder 10.0.0.2 10.0.0.1 192.168.2.0/24 192.168.1.0/24
+            gateway "$L" "$(config asa1-initiator.cfg left)" 10.0.0.1:500 ;;
+        ours-ours)
+            gateway "$R" "$(config asa2-responder.cfg right)" 10.0.0.2:500
+            gateway "$L" "$(config asa1-initiator.cfg left)" 10.0.0.1:500 ;;
+        *) echo "unknown lab $lab"; exit 2 ;;
+    esac
+    tunnel_up
+    measure "$lab"
+    teardown
+done
+
+# The table: one row per measurement, one column per lab, ratios against strongSwan-to-strongSwan.
+python3 - "$IKE_INTEROP_DIR" $LABS <<'EOF'
+import sys, os
+d, labs = sys.argv[1], sys.argv[2:]
+vals, units = {}, {}
+for lab in labs:
+    for line in open(os.path.join(d, lab + ".txt")):
+        k, v, u = line.split()[:3]
+        vals[(lab, k)] = v; units[k] = u
+def ratio(a, b):
+    try: return f"{float(a) / float(b):.2f}"
+    except (ValueError, ZeroDivisionError): return "-"
+head = ["test", "unit"] + labs + [f"{l}/sw-sw" for l in labs if l != "sw-sw" and "sw-sw" in labs]
+rows = []
+for k in ["tcp1", "tcp4", "udp64", "udp1400", "icmp"]:
+    r = [k, units.get(k, "")] + [vals.get((l, k), "-") for l in labs]
+    r += [ratio(vals.get((l, k)), vals.get(("sw-sw", k))) for l in labs if l != "sw-sw" and "sw-sw" in labs]
+    rows.append(r)
+w = [max(len(str(x[i])) for x in [head] + rows) for i in range(len(head))]
+print("| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(head)) + " |")
+print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+for r in rows: print("| " + " | ".join(str(c).ljust(w[i]) for i, c in enumerate(r)) + " |")
+EOF

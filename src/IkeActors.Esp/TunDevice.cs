@@ -84,7 +84,8 @@ public sealed unsafe class TunDevice : IPacketDevice
         RunIp("link", "set", "dev", Name, "mtu", mtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "up");
     }
 
-    private static void RunIp(params string[] args)
+    /// <summary>Runs iproute2 (`ip ARGS`) in the caller's namespace; throws IOException with its error when it fails.</summary>
+    public static void RunIp(params string[] args)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -16,7 +16,7 @@ public sealed class FailureTests
         using var lab = new InteropLab();
         lab.StartStrongSwan("--role", "responder", "--ike", Seed, "--esp", "aes128-sha1", "--psk", "not-cisco");
         var gateway = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
-        TwoGatewaysTests.Ping(lab.Left, 1);
+        Tunnel.Ping(lab.Left, 1);
 
         // strongSwan cannot parse our MM5 (encrypted with a key derived from the other PSK) and answers with an
         // encrypted PAYLOAD-MALFORMED notify (RFC 2408 §3.14.1) that we in turn cannot read; we retransmit MM5.
@@ -77,7 +77,7 @@ public sealed class FailureTests
         using var lab = new InteropLab();
         lab.StartStrongSwan("--role", "responder", "--ike", Seed, "--esp", "aes256-sha256");
         var gateway = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
-        TwoGatewaysTests.Ping(lab.Left, 1);
+        Tunnel.Ping(lab.Left, 1);
 
         // Phase 1 completes; our QM1 offers esp-aes esp-sha-hmac, strongSwan wants AES-256/SHA-256 and sends an
         // encrypted, authenticated NO-PROPOSAL-CHOSEN (RFC 2409 §5.7) that we decrypt and report.
@@ -114,10 +114,10 @@ public sealed class FailureTests
         else
         {
             // The first ping after the restart is the acquire (it may time out while both phases run).
-            InteropLab.Eventually(() => TwoGatewaysTests.Ping(lab.Left, 1).Received == 1, TimeSpan.FromSeconds(60), () => gateway.Output);
+            InteropLab.Eventually(() => Tunnel.Ping(lab.Left, 1).Received == 1, TimeSpan.FromSeconds(60), () => gateway.Output);
         }
         gateway.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
-        var pings = TwoGatewaysTests.Ping(lab.Left, 5);
+        var pings = Tunnel.Ping(lab.Left, 5);
         Assert.True(pings.Received == 5, $"5 pings after the retry, {pings.Received} answered:\n{pings.Output}\n{gateway.Output}");
         Assert.Contains("ESTABLISHED, IKEv1", lab.StrongSwan("list-sas"));
         Assert.Matches(@"#pkts encaps: [1-9]", InteropLab.Operator(lab.Left, "show", "crypto", "ipsec", "sa"));

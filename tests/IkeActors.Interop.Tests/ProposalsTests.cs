@@ -33,9 +33,9 @@ public sealed class ProposalsTests
         var pcap = lab.StartCapture(lab.Left, "aes256.pcap");
         var gateway = lab.StartGateway(lab.Left, Aes256Sha256Group14Config(), "10.0.0.1:500", "--tun", "ike%d");
 
-        var trigger = TwoGatewaysTests.Ping(lab.Left, 1);
+        var trigger = Tunnel.Ping(lab.Left, 1);
         gateway.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
-        var pings = TwoGatewaysTests.Ping(lab.Left, 20);
+        var pings = Tunnel.Ping(lab.Left, 20);
         Assert.True(pings.Received == 20, $"20 pings, {pings.Received} answered:\n{pings.Output}\n{gateway.Output}");
         lab.StopCapture(pcap);
 
@@ -51,7 +51,7 @@ public sealed class ProposalsTests
         // Ours: the transform, PFS group 14, and counters equal to the pings answered.
         var show = InteropLab.Operator(lab.Left, "show", "crypto", "ipsec", "sa");
         Assert.Contains("transform: esp-aes-256 esp-sha256-hmac no compression", show);
-        var (encaps, decaps) = TwoGatewaysTests.Counters(show);
+        var (encaps, decaps) = Tunnel.Counters(show);
         var answered = trigger.Received + pings.Received;
         Assert.True(encaps == answered && decaps == answered, $"pings answered {answered}\n{show}");
         var sessions = InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "detail", "l2l");
@@ -61,7 +61,7 @@ public sealed class ProposalsTests
         // SPIs: strongSwan's inbound is our outbound and the other way round.
         var established = Regex.Match(log, @"CHILD_SA gw\{\d+\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o");
         Assert.True(established.Success, "no CHILD_SA established line in charon.log");
-        uint ourOutbound = TwoGatewaysTests.Spi(show, "outbound"), ourInbound = TwoGatewaysTests.Spi(show, "inbound");
+        uint ourOutbound = Tunnel.Spi(show, "outbound"), ourInbound = Tunnel.Spi(show, "inbound");
         Assert.Equal(Convert.ToUInt32(established.Groups[1].Value, 16), ourOutbound);
         Assert.Equal(Convert.ToUInt32(established.Groups[2].Value, 16), ourInbound);
 

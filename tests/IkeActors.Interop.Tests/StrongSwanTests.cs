@@ -18,10 +18,10 @@ public sealed class StrongSwanTests
         var gateway = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
 
         // The first packet is the key acquire; it waits in the data plane's queue while Main Mode and Quick Mode run.
-        var trigger = Ping(lab.Left, 1);
+        var trigger = Tunnel.Ping(lab.Left, 1);
         gateway.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
         Assert.Contains("Pitcher: received a key acquire message", gateway.Output);
-        var pings = Ping(lab.Left, 20);
+        var pings = Tunnel.Ping(lab.Left, 20);
         Assert.True(pings.Received == 20, $"20 pings, {pings.Received} answered:\n{pings.Output}\n{gateway.Output}");
 
         var sas = lab.StrongSwan("list-sas");
@@ -31,7 +31,7 @@ public sealed class StrongSwanTests
 
         // Our counters against what ping saw and what strongSwan counted (its "in" = our encaps, its "out" = our decaps).
         var show = InteropLab.Operator(lab.Left, "show", "crypto", "ipsec", "sa");
-        var (encaps, decaps) = Counters(show);
+        var (encaps, decaps) = Tunnel.Counters(show);
         var answered = trigger.Received + pings.Received;
         Assert.True(encaps == decaps && decaps == answered, $"encaps {encaps}, decaps {decaps}, pings answered {answered}\n{show}");
         Assert.Contains("in use settings ={L2L, Tunnel,  NAT-T-Encaps, IKEv1, }", show);
@@ -50,34 +50,15 @@ public sealed class StrongSwanTests
         lab.StrongSwan("wait-established", "30");
         gateway.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
 
-        var pings = Ping(lab.Left, 20);
+        var pings = Tunnel.Ping(lab.Left, 20);
         Assert.True(pings.Received == 20, $"20 pings, {pings.Received} answered:\n{pings.Output}\n{gateway.Output}");
         var show = InteropLab.Operator(lab.Left, "show", "crypto", "ipsec", "sa");
-        var (encaps, decaps) = Counters(show);
+        var (encaps, decaps) = Tunnel.Counters(show);
         Assert.True(encaps == 20 && decaps == 20, show);
         var (peerIn, peerOut) = StrongSwanPackets(lab.StrongSwan("list-sas"));
         Assert.Equal(20, peerIn);
         Assert.Equal(20, peerOut);
         Assert.Matches(@"Role\s+: responder", InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa"));
-    }
-
-    private sealed record PingResult(int Sent, int Received, string Output);
-
-    /// <summary>Pings 192.168.2.1 (strongSwan's inside) from our inside address 192.168.1.1.</summary>
-    private static PingResult Ping(string ns, int count)
-    {
-        var (_, output) = InteropLab.Exec(ns, "ping", "-n", "-c", count.ToString(), "-i", "0.2", "-W", "3", "-I", "192.168.1.1", "192.168.2.1");
-        var m = Regex.Match(output, @"(\d+) packets transmitted, (\d+) received");
-        Assert.True(m.Success, output);
-        return new PingResult(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), output);
-    }
-
-    private static (long Encaps, long Decaps) Counters(string show)
-    {
-        var e = Regex.Match(show, @"#pkts encaps: (\d+)");
-        var d = Regex.Match(show, @"#pkts decaps: (\d+)");
-        Assert.True(e.Success && d.Success, show);
-        return (long.Parse(e.Groups[1].Value), long.Parse(d.Groups[1].Value));
     }
 
     /// <summary>The packet counts of strongSwan's CHILD_SA ("in  SPI, N bytes, M packets").</summary>

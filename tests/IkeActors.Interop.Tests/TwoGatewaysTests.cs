@@ -19,10 +19,10 @@ public sealed class TwoGatewaysTests
         var left = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
 
         // The first ping is the key acquire on the left; it waits in the queue while both phases run.
-        var trigger = Ping(lab.Left, 1);
+        var trigger = Tunnel.Ping(lab.Left, 1);
         left.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
         right.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
-        var pings = Ping(lab.Left, 20);
+        var pings = Tunnel.Ping(lab.Left, 20);
         Assert.True(pings.Received == 20, $"20 pings, {pings.Received} answered:\n{pings.Output}\n--- left\n{left.Output}\n--- right\n{right.Output}");
         lab.StopCapture(pcap);
 
@@ -35,12 +35,12 @@ public sealed class TwoGatewaysTests
             Assert.Contains("in use settings ={L2L, Tunnel, IKEv1, }", show);
             Assert.DoesNotContain("NAT-T-Encaps", show);
             Assert.Contains($"local crypto endpt.: {local}/0, remote crypto endpt.: {remote}/0", show);
-            var (encaps, decaps) = Counters(show);
+            var (encaps, decaps) = Tunnel.Counters(show);
             Assert.True(encaps == answered && decaps == answered, $"pings answered {answered}\n{show}");
         }
         // Each side's outbound SPI is the other's inbound SPI.
-        Assert.Equal(Spi(leftShow, "outbound"), Spi(rightShow, "inbound"));
-        Assert.Equal(Spi(leftShow, "inbound"), Spi(rightShow, "outbound"));
+        Assert.Equal(Tunnel.Spi(leftShow, "outbound"), Tunnel.Spi(rightShow, "inbound"));
+        Assert.Equal(Tunnel.Spi(leftShow, "inbound"), Tunnel.Spi(rightShow, "outbound"));
 
         // tshark's view of the veth: ISAKMP on 500 only, no UDP 4500 at all, ESP as protocol 50 both ways,
         // one ESP packet per echo request and reply, on the SPIs the gateways show.
@@ -52,37 +52,10 @@ public sealed class TwoGatewaysTests
         Assert.All(isakmp, f => Assert.True(f[0] == "17" && f[1] == "500" && f[2] == "500", string.Join(' ', f)));
         var esp = frames.Where(f => f[0] == "50").ToList();
         Assert.All(frames, f => Assert.True(f[0] == "50" || f[3].Length > 0, "neither ESP nor ISAKMP: " + string.Join(' ', f)));
-        var fromLeft = esp.Count(f => f[5] == "10.0.0.1" && Convert.ToUInt32(f[4], 16) == Spi(leftShow, "outbound"));
-        var fromRight = esp.Count(f => f[5] == "10.0.0.2" && Convert.ToUInt32(f[4], 16) == Spi(rightShow, "outbound"));
+        var fromLeft = esp.Count(f => f[5] == "10.0.0.1" && Convert.ToUInt32(f[4], 16) == Tunnel.Spi(leftShow, "outbound"));
+        var fromRight = esp.Count(f => f[5] == "10.0.0.2" && Convert.ToUInt32(f[4], 16) == Tunnel.Spi(rightShow, "outbound"));
         Assert.True(fromLeft == answered && fromRight == answered && esp.Count == 2 * answered,
             $"ESP frames: {esp.Count}, from left on its SA {fromLeft}, from right {fromRight}, pings answered {answered}");
-    }
-
-    internal sealed record PingResult(int Sent, int Received, string Output);
-
-    /// <summary>Pings 192.168.2.1 from 192.168.1.1 inside the left namespace.</summary>
-    internal static PingResult Ping(string ns, int count)
-    {
-        var (_, output) = InteropLab.Exec(ns, "ping", "-n", "-c", count.ToString(), "-i", "0.2", "-W", "3", "-I", "192.168.1.1", "192.168.2.1");
-        var m = Regex.Match(output, @"(\d+) packets transmitted, (\d+) received");
-        Assert.True(m.Success, output);
-        return new PingResult(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), output);
-    }
-
-    internal static (long Encaps, long Decaps) Counters(string show)
-    {
-        var e = Regex.Match(show, @"#pkts encaps: (\d+)");
-        var d = Regex.Match(show, @"#pkts decaps: (\d+)");
-        Assert.True(e.Success && d.Success, show);
-        return (long.Parse(e.Groups[1].Value), long.Parse(d.Groups[1].Value));
-    }
-
-    /// <summary>`current outbound spi: X` / `current inbound spi : X` of `show crypto ipsec sa`.</summary>
-    internal static uint Spi(string show, string direction)
-    {
-        var m = Regex.Match(show, $@"current {direction} spi\s*: ([0-9A-F]{{8}})");
-        Assert.True(m.Success, show);
-        return Convert.ToUInt32(m.Groups[1].Value, 16);
     }
 
     /// <summary>tshark -r PCAP -T fields: one string array per frame (an empty string for an absent field).</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using IkeActors.Config.Model;
 using IkeActors.Esp;
@@ -178,15 +177,7 @@ public sealed class EspNode(
 
     private static IPAddress ToAddress(uint a) => new([(byte)(a >> 24), (byte)(a >> 16), (byte)(a >> 8), (byte)a]);
 
-    private static void Ip(params string[] args)
-    {
-        var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new IOException("cannot start ip");
-        var error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new IOException($"ip {string.Join(' ', args)}: {error.Trim()}");
-    }
+    private static void Ip(params string[] args) => TunDevice.RunIp(args);
 
     public void Dispose()
     {

@@ -72,6 +72,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
                 output.Add(new TraceEvent("drop", "Main Mode", 0, "half-open SA limit reached"));
                 return;
             }
+            if (RefusedAsRekeyCollision(from, output)) return;
             var accepted = IkeSa.AcceptMainMode1(Context, new IPEndPoint(from.Address, from.Port), datagram, output);
             if (accepted is not null) Track(accepted);
         }
@@ -176,6 +177,30 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         sa.SuccessorLookup = old =>
             _sas.Values.Where(o => o != old && o.State == MainModeState.MM_ACTIVE && o.Peer.Address.Equals(old.Peer.Address) && o.RekeyedBy == 0)
                 .OrderByDescending(o => o.RekeyOf == old.InitiatorCookie).FirstOrDefault();
+    }
+
+    /// <summary>
+    /// A Phase 1 rekey collision: the peer's MM1 arrives while our own rekey of an IKE SA with it is
+    /// still in Main Mode. IKEv1 has no rule for it (RFC 2409 is silent); as the grains do, the rekey
+    /// started by the end that initiated the old IKE SA wins. We initiated it: the peer's MM1 goes
+    /// unanswered (its half-open SA times out). The peer did: ours is dropped without a DELETE, the old
+    /// SA is no longer being rekeyed, and the peer's Main Mode takes over (its DELETE of the old SA hands
+    /// the IPsec SAs to the new one).
+    /// </summary>
+    private bool RefusedAsRekeyCollision(IPEndPoint from, NegotiationOutput output)
+    {
+        var ours = _sas.Values.FirstOrDefault(s => s.Peer.Address.Equals(from.Address) && s.RekeyOf != 0 && s.Role == IkeRole.Initiator
+            && s.State is not (MainModeState.MM_ACTIVE or MainModeState.MM_DELETED));
+        if (ours is null || !_sas.TryGetValue(ours.RekeyOf, out var old) || old.State != MainModeState.MM_ACTIVE) return false;
+        if (old.Role == IkeRole.Initiator)
+        {
+            output.Add(new TraceEvent("drop", "Main Mode", 0, "Phase 1 rekey collision: our rekey wins (we initiated the SA both replace)"));
+            return true;
+        }
+        output.Add(new TraceEvent("phase1-rekey-collision", "Main Mode", 0, "the peer initiated the SA both replace: its rekey wins, ours is dropped"));
+        ours.Delete(output, notifyPeer: false);
+        old.RekeyedBy = 0;
+        return false;
     }
 
     /// <summary>Starts the Main Mode that rekeys an IKE SA, unless a rekey with that peer already runs (the peer's, or ours).</summary>

@@ -146,4 +146,37 @@ public class Phase1RekeyTests
         Assert.Single(lab.Right.Sas);
         Assert.Empty(output.Actions);
     }
+
+    [Fact]
+    public void When_both_ends_rekey_at_once_the_rekey_of_the_end_that_initiated_the_old_SA_wins()
+    {
+        using var lab = new Lab(Configs.Initiator, Configs.Responder);
+        lab.AcquireAndRun();
+        LabAssert.TunnelUp(lab);
+        var (oldLeft, oldRight) = (lab.Left.Sas.Single(), lab.Right.Sas.Single());
+        Assert.Equal(IkeRole.Initiator, oldLeft.Role);
+
+        // Both rekey timers fire before either MM1 is delivered: the two MM1s cross on the wire.
+        lab.FireTimers(left: true, TimerKind.Phase1Rekey);
+        lab.FireTimers(left: false, TimerKind.Phase1Rekey);
+        lab.Run();
+
+        // The left initiated the old SA: its rekey wins on both ends; the right dropped its own without a DELETE.
+        var (newLeft, newRight) = (Assert.Single(lab.Left.Sas), Assert.Single(lab.Right.Sas));
+        Assert.Equal(MainModeState.MM_ACTIVE, newLeft.State);
+        Assert.Equal(IkeRole.Initiator, newLeft.Role);
+        Assert.Equal((newLeft.InitiatorCookie, newLeft.ResponderCookie), (newRight.InitiatorCookie, newRight.ResponderCookie));
+        Assert.Equal(MainModeState.MM_DELETED, oldLeft.State);
+        Assert.Equal(MainModeState.MM_DELETED, oldRight.State);
+        Assert.Contains(lab.LeftOutput.OfType<TraceEvent>(), t => t.Detail?.Contains("rekey collision") == true);
+        Assert.Contains(lab.RightOutput.OfType<TraceEvent>(), t => t.Name == "phase1-rekey-collision");
+
+        // The IPsec SAs survive, under the new IKE SA on both ends, and still work: a new Quick Mode on it completes.
+        Assert.Empty(lab.LeftOutput.OfType<IpsecSaDeleted>());
+        Assert.Empty(lab.RightOutput.OfType<IpsecSaDeleted>());
+        Assert.Single(newLeft.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Single(newRight.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Empty(lab.LeftOutput.OfType<NegotiationFailed>());
+        Assert.Empty(lab.RightOutput.OfType<NegotiationFailed>());
+    }
 }

@@ -45,6 +45,7 @@ public sealed partial class IkeSa
     /// <summary>Anything valid from the peer (a verified ISAKMP message, data-plane traffic) restarts the idle threshold (RFC 3706 §5.3).</summary>
     internal void PeerAlive(NegotiationOutput output)
     {
+        AcceptNatTPeer(); // called for every message that authenticated after phase 1
         if (_state != MainModeState.MM_ACTIVE || !DpdSends) return;
         _dpdOutstanding = 0;
         ArmDpd(Keepalive.ThresholdSeconds!.Value, output);

@@ -74,6 +74,16 @@ public sealed partial class IkeSa : IDisposable
     /// <summary>ESP of this SA's Quick Modes travels in UDP (RFC 3948): a NAT was detected and the SA floated.</summary>
     public bool UsesUdpEncapsulation => NatDetected && NatTPeer is not null;
 
+    private IPEndPoint? _candidateNatTPeer;
+
+    /// <summary>The datagram being processed came from a new NAT-T endpoint and has authenticated (HASH_I/R, HASH(1..3), Informational HASH): answer there from now on.</summary>
+    internal void AcceptNatTPeer()
+    {
+        if (_candidateNatTPeer is null) return;
+        NatTPeer = _candidateNatTPeer;
+        _candidateNatTPeer = null;
+    }
+
     /// <summary>The UDP port of NAT-T (RFC 3947 §4).</summary>
     public const int NatTPort = 4500;
 
@@ -147,10 +157,12 @@ public sealed partial class IkeSa : IDisposable
     public void Receive(ReadOnlySpan<byte> datagram, NegotiationOutput output, IPEndPoint? from, bool natT)
     {
         if (_state == MainModeState.MM_DELETED) return;
-        if (natT && from is not null && from.Address.Equals(Peer.Address) && NatTraversal != NatTraversalVersion.None
+        // The new endpoint is taken only once this message authenticates (AcceptNatTPeer): cookies are
+        // visible on the wire, so an unauthenticated datagram must not move where our messages go.
+        _candidateNatTPeer = natT && from is not null && from.Address.Equals(Peer.Address) && NatTraversal != NatTraversalVersion.None
             && IsakmpHeaderView.TryParse(datagram, out var h, out _) && h.InitiatorCookie == InitiatorCookie && h.ResponderCookie == ResponderCookie
-            && !from.Equals(NatTPeer))
-            NatTPeer = new IPEndPoint(from.Address, from.Port);
+            && !from.Equals(NatTPeer)
+            ? new IPEndPoint(from.Address, from.Port) : null;
         if (!IsakmpMessage.TryParse(datagram, out var message, out var error))
         {
             // Design: a malformed datagram is dropped without touching SA state.
@@ -643,6 +655,7 @@ public sealed partial class IkeSa : IDisposable
     private void ReceiveMainMode5(ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
         if (!OpenAuthenticated(datagram, output, out var plaintext, out var idBody)) return;
+        AcceptNatTPeer();
         _idiiBody = idBody;
         _lastReceived = datagram.ToArray();
         CancelRetransmit(0, output);
@@ -660,6 +673,7 @@ public sealed partial class IkeSa : IDisposable
     private void ReceiveMainMode6(ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
         if (!OpenAuthenticated(datagram, output, out _, out var idBody)) return;
+        AcceptNatTPeer();
         _idirBody = idBody;
         _lastReceived = datagram.ToArray();
         CancelRetransmit(0, output);

@@ -182,6 +182,34 @@ public class NatTraversalTests
         Assert.Null(sa.NatTPeer);
     }
 
+    [Fact]
+    public void The_NAT_T_endpoint_moves_only_for_a_datagram_that_authenticates()
+    {
+        using var lab = NewLab();
+        lab.SourceSeen = LeftBehindNat;
+        lab.AcquireAndRun();
+        LabAssert.TunnelUp(lab);
+        var sa = lab.Right.Sas.Single();
+        Assert.Equal(new IPEndPoint(Lab.LeftAddress.Address, 34500), sa.NatTPeer);
+
+        // Anyone can copy cookies from the wire: a damaged copy of the left's MM5 "from" another port moves nothing.
+        var forged = Sent(lab, true, "MM5").ToArray();
+        forged[^1] ^= 0x55;
+        lab.Right.Receive(forged, new IPEndPoint(Lab.LeftAddress.Address, 40000), lab.RightOutput, natT: true);
+        Assert.Equal(new IPEndPoint(Lab.LeftAddress.Address, 34500), sa.NatTPeer);
+
+        // The NAT rebinds the left's 4500 to 34501: its next Quick Mode authenticates (HASH(1)), and the answer goes there.
+        lab.SourceSeen = (fromLeft, send) => fromLeft
+            ? new IPEndPoint(Lab.LeftAddress.Address, send.NatT ? 34501 : 31500)
+            : new IPEndPoint(Lab.RightAddress.Address, send.NatT ? Lab.NatTPort : 500);
+        var before = lab.RightOutput.Actions.Count;
+        lab.Left.Acquire(new IkeActors.Config.Lookup.Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 6, 40000, 80), lab.LeftOutput);
+        lab.Run();
+        Assert.Equal(new IPEndPoint(Lab.LeftAddress.Address, 34501), sa.NatTPeer);
+        Assert.All(lab.RightOutput.Actions.Skip(before).OfType<SendDatagram>(), d => Assert.Equal(34501, d.To.Port));
+        Assert.Equal(2, lab.RightOutput.OfType<InstallIpsecSa>().Count());
+    }
+
     private static byte[] Replace(byte[] data, byte[] find, byte[] with)
     {
         var i = data.AsSpan().IndexOf(find);

@@ -47,6 +47,9 @@ public sealed record FrontEndOptions
     }
 }
 
+/// <summary>ESP from the NAT-T socket: the packet (valid only during the call) and the peer it came from.</summary>
+public delegate void UdpEspHandler(Span<byte> esp, IPEndPoint from);
+
 /// <summary>
 /// The UDP front-end of one silo: reads only the ISAKMP header of each datagram, routes it to
 /// the IKE SA grain named by (peer, initiator cookie), and sends the grain's answers from the
@@ -63,7 +66,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
     private long _dropped, _malformed, _keepalives;
 
     /// <summary>ESP that arrives in UDP on the NAT-T socket (RFC 3948) goes to the data plane, when this node has one.</summary>
-    public Action<byte[], IPEndPoint>? UdpEsp { get; set; }
+    public UdpEspHandler? UdpEsp { get; set; }
     private volatile int _hubLevel;
 
     /// <summary>The level grains format at: the console's, or higher while an operator runs `debug crypto ikev1 N`.</summary>
@@ -81,7 +84,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
         logger.LogInformation("ISAKMP front-end listening on udp {EndPoint} (NAT-T {NatT})", LocalEndPoint, NatTEndPoint);
         var workers = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => Task.Run(() => Work(stoppingToken), stoppingToken)).ToList();
         workers.Add(Task.Run(() => Receive(stoppingToken), stoppingToken));
-        if (_natT is not null) workers.Add(Task.Run(() => ReceiveNatT(_natT, stoppingToken), stoppingToken));
+        if (_natT is not null) workers.Add(StartNatTReceiver(_natT.Client, stoppingToken));
         workers.Add(Task.Run(() => WatchDebugHub(stoppingToken), stoppingToken));
         return Task.WhenAll(workers);
     }
@@ -112,24 +115,53 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
 
     /// <summary>
     /// UDP 4500 carries three things (RFC 3948 §2): a NAT keepalive (one 0xFF octet), IKE behind the
-    /// four-zero-octet non-ESP marker, and ESP (the first four octets are its non-zero SPI).
+    /// four-zero-octet non-ESP marker, and ESP (the first four octets are its non-zero SPI). A thread of its
+    /// own with one receive buffer: ESP goes to the data plane without an allocation per packet (the peer's
+    /// endpoint object is made again only when the source address changes).
     /// </summary>
-    private async Task ReceiveNatT(UdpClient socket, CancellationToken ct)
+    private Task StartNatTReceiver(Socket socket, CancellationToken ct)
     {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        socket.ReceiveTimeout = 500; // wakes up to see the stop request while idle
+        var thread = new Thread(() =>
+        {
+            try { ReceiveNatT(socket, ct); }
+            finally { done.TrySetResult(); }
+        }) { IsBackground = true, Name = "natt-receive" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReceiveNatT(Socket socket, CancellationToken ct)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65535);
+        var address = new SocketAddress(socket.AddressFamily);
+        var lastAddress = new SocketAddress(socket.AddressFamily);
+        IPEndPoint? from = null;
         while (!ct.IsCancellationRequested)
         {
-            UdpReceiveResult r;
-            try { r = await socket.ReceiveAsync(ct); }
-            catch (OperationCanceledException) { return; }
+            int n;
+            try { n = socket.ReceiveFrom(buffer, SocketFlags.None, address); }
             catch (SocketException) { continue; }
-            var bytes = r.Buffer;
-            if (bytes.Length == 1 && bytes[0] == 0xFF) { Interlocked.Increment(ref _keepalives); continue; }
-            if (bytes.Length < 4) { Interlocked.Increment(ref _malformed); continue; }
+            catch (ObjectDisposedException) { return; }
+            if (from is null || !address.Equals(lastAddress))
+            {
+                from = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(address);
+                address.Buffer.Span.CopyTo(lastAddress.Buffer.Span);
+                lastAddress.Size = address.Size;
+            }
+            var bytes = buffer.AsSpan(0, n);
+            if (n == 1 && bytes[0] == 0xFF) { Interlocked.Increment(ref _keepalives); continue; }
+            if (n < 4) { Interlocked.Increment(ref _malformed); continue; }
             if (BinaryPrimitives.ReadUInt32BigEndian(bytes) == 0)
             {
-                if (!_queue.Writer.TryWrite((bytes[4..], options.Configured(r.RemoteEndPoint, natT: true), true))) Interlocked.Increment(ref _dropped);
+                if (!_queue.Writer.TryWrite((bytes[4..].ToArray(), options.Configured(from, natT: true), true))) Interlocked.Increment(ref _dropped);
             }
-            else if (UdpEsp is { } esp) esp(bytes, r.RemoteEndPoint);
+            else if (UdpEsp is { } esp)
+            {
+                try { esp(bytes, from); }
+                catch (Exception e) when (e is not OutOfMemoryException) { Interlocked.Increment(ref _dropped); logger.LogDebug(e, "ESP in UDP from {From} failed", from); }
+            }
             else Interlocked.Increment(ref _dropped);
         }
     }

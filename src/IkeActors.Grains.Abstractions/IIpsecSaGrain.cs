@@ -44,6 +44,10 @@ public interface IIpsecSaGrain : IGrainWithStringKey
     /// </summary>
     Task AccountTraffic(long kilobytes);
 
+    /// <summary>The data plane decapsulated packets of this pair since its last report: the peer is alive, so its
+    /// IKE SA's DPD idle clock restarts (RFC 3706 §5.3: R-U-THERE only after an idle period). Forwarded without waiting.</summary>
+    Task PeerTraffic();
+
     /// <summary>SPIs, transform, lifetimes and proxies (keys zeroed in the copy).</summary>
     Task<IpsecSaRecord?> Describe();
 

@@ -90,6 +90,13 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
         return Task.CompletedTask;
     }
 
+    public Task PeerTraffic()
+    {
+        if (_owner is not null && _sa is not null)
+            GrainFactory.GetGrain<IIkeSaGrain>(_owner).TrafficReceived().Ignore();
+        return Task.CompletedTask;
+    }
+
     public Task<IpsecSaRecord?> Describe() => Task.FromResult(_sa is null ? null : _sa with
     {
         InboundEncryptionKey = [], InboundIntegrityKey = [], OutboundEncryptionKey = [], OutboundIntegrityKey = [],

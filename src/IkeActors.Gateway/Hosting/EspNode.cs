@@ -21,8 +21,8 @@ public sealed record EspNodeOptions
     /// <summary>Open a raw IP protocol 50 socket for SAs without NAT-T.</summary>
     public bool RawEsp { get; init; } = true;
 
-    /// <summary>How often the SAs' kilobytes are reported to their grains (kB lifetimes, RFC 2407 §4.5).</summary>
-    public TimeSpan AccountingInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>How often the SAs' kilobytes (kB lifetimes, RFC 2407 §4.5) and received traffic (DPD idle, RFC 3706) are reported to their grains.</summary>
+    public TimeSpan AccountingInterval { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Queued packets wait 50 ms after the install: our QM3 must reach the responder first (see EspDataPlaneOptions.QueueFlushDelay).</summary>
     public EspDataPlaneOptions DataPlane { get; init; } = new() { QueueFlushDelay = TimeSpan.FromMilliseconds(50) };
@@ -44,7 +44,8 @@ public sealed class EspNode(
     private CancellationTokenSource? _stop;
     private IDisposable? _metrics;
     private Task? _accounting;
-    private readonly Dictionary<uint, long> _reportedKilobytes = new();
+    /// <summary>What each pair (by inbound SPI) last reported: kilobytes carried, packets received.</summary>
+    private readonly Dictionary<uint, (long Kilobytes, long Decaps)> _reported = new();
 
     public EspDataPlane? DataPlane => _plane;
     public string? TunName => _tun?.Name;
@@ -111,7 +112,10 @@ public sealed class EspNode(
         });
     }
 
-    /// <summary>Every few seconds, the kilobytes each SA pair carried go to its IPsec SA grain (which tells its IKE SA: rekey at the soft limit).</summary>
+    /// <summary>
+    /// Every few seconds, the kilobytes each SA pair carried go to its IPsec SA grain (which tells its IKE SA:
+    /// rekey at the soft limit), and whether the peer sent anything (DPD stays quiet while it does).
+    /// </summary>
     private async Task Account(CancellationToken ct)
     {
         using var timer = new PeriodicTimer(options.AccountingInterval);
@@ -122,16 +126,20 @@ public sealed class EspNode(
                 foreach (var pair in database.Pairs)
                 {
                     var kb = pair.Inbound.KilobytesUsed + pair.Outbound.KilobytesUsed;
-                    if (_reportedKilobytes.TryGetValue(pair.Inbound.Spi, out var last) && last == kb) continue;
-                    _reportedKilobytes[pair.Inbound.Spi] = kb;
+                    var decaps = pair.Inbound.Counters.Snapshot().Decaps;
+                    var last = _reported.GetValueOrDefault(pair.Inbound.Spi);
+                    if (last.Kilobytes == kb && last.Decaps == decaps) continue;
+                    _reported[pair.Inbound.Spi] = (kb, decaps);
+                    var sa = grains.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(frontEndOptions.Configured(new IPEndPoint(pair.Peer.Address, 500)).Address.ToString(), pair.Inbound.Spi));
                     try
                     {
-                        await grains.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(frontEndOptions.Configured(new IPEndPoint(pair.Peer.Address, 500)).Address.ToString(), pair.Inbound.Spi)).AccountTraffic(kb);
+                        if (last.Kilobytes != kb) await sa.AccountTraffic(kb);
+                        if (last.Decaps != decaps) await sa.PeerTraffic(); // the peer is alive: no DPD while traffic flows
                     }
                     catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "accounting for SPI {Spi:X8} failed", pair.Inbound.Spi); }
                 }
                 var live = database.Pairs.Select(p => p.Inbound.Spi).ToHashSet();
-                foreach (var gone in _reportedKilobytes.Keys.Where(k => !live.Contains(k)).ToList()) _reportedKilobytes.Remove(gone);
+                foreach (var gone in _reported.Keys.Where(k => !live.Contains(k)).ToList()) _reported.Remove(gone);
             }
         }
         catch (OperationCanceledException) { }

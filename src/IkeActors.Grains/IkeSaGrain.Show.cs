@@ -33,7 +33,7 @@ public sealed partial class IkeSaGrain : IIkeSaReport
             .ToDictionary(r => r.InboundSpi);
         return Task.FromResult(ShowCommands.CryptoIpsecSa(gateway.Config, gateway.Local.Address, [_sa], elapsed,
             readings is null ? null : p => readings.TryGetValue(p.Inbound.Spi, out var r)
-                ? new ShowCommands.EspCounters(r.PacketsOut, r.PacketsIn, r.SendErrors, r.ReceiveErrors, r.BytesIn / 1024, r.BytesOut / 1024)
+                ? new ShowCommands.EspCounters(r.PacketsOut, r.PacketsIn, r.SendErrors, r.ReceiveErrors, r.BytesIn / 1024, r.BytesOut / 1024, r.ReplayBitmap)
                 : new ShowCommands.EspCounters(0, 0)));
     }
 }

@@ -36,6 +36,9 @@ public sealed class StrongSwanTests
         Assert.True(encaps == decaps && decaps == answered, $"encaps {encaps}, decaps {decaps}, pings answered {answered}\n{show}");
         Assert.Contains("in use settings ={L2L, Tunnel,  NAT-T-Encaps, IKEv1, }", show);
         Assert.Contains("local crypto endpt.: 10.0.0.1/4500, remote crypto endpt.: 10.0.0.2/4500", show);
+        // RFC 4303 §3.4.3: every one of the `decaps` packets arrived in order, so the inbound window's low `decaps` bits are set.
+        var bitmap = decaps >= 64 ? ulong.MaxValue : (1UL << (int)decaps) - 1;
+        Assert.Contains($"Anti replay bitmap:\n          0x{(uint)(bitmap >> 32):X8} 0x{(uint)bitmap:X8}\n    outbound esp sas:", show);
         var (peerIn, peerOut) = StrongSwanPackets(sas);
         Assert.Equal(encaps, peerIn);
         Assert.Equal(decaps, peerOut);

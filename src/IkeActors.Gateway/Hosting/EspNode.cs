@@ -151,7 +151,7 @@ public sealed class EspNode(
         var i = p.Inbound.Counters.Snapshot();
         var o = p.Outbound.Counters.Snapshot();
         return new EspSaCounterReading(p.Peer.Address.ToString(), p.Inbound.Spi, p.Outbound.Spi,
-            o.Encaps, i.Decaps, o.BytesOut, i.BytesIn, o.SendErrors, i.RecvErrors, i.ReplayFailed);
+            o.Encaps, i.Decaps, o.BytesOut, i.BytesIn, o.SendErrors, i.RecvErrors, i.ReplayFailed, p.Inbound.ReplayWindow.Bitmap);
     }).ToList();
 
     /// <summary>

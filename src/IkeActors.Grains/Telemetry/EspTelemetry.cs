@@ -17,10 +17,11 @@ namespace IkeActors.Grains.Telemetry;
 /// <param name="SendErrors">#send errors</param>
 /// <param name="ReceiveErrors">#recv errors (every inbound drop, replay drops included)</param>
 /// <param name="ReplayDrops">#pkts replay failed (rcv): duplicate or left of the window (RFC 4303 §3.4.3)</param>
+/// <param name="ReplayBitmap">the inbound anti-replay window (bit 0: the highest sequence number received), the ASA's "Anti replay bitmap"</param>
 public readonly record struct EspSaCounterReading(
     string Peer, uint InboundSpi, uint OutboundSpi,
     long PacketsOut, long PacketsIn, long BytesOut, long BytesIn,
-    long SendErrors, long ReceiveErrors, long ReplayDrops);
+    long SendErrors, long ReceiveErrors, long ReplayDrops, ulong ReplayBitmap = 0);
 
 /// <summary>
 /// Where the ESP metrics come from: the data plane of this node returns one reading per installed SA

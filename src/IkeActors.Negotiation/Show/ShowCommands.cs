@@ -13,7 +13,8 @@ namespace IkeActors.Negotiation.Show;
 public static class ShowCommands
 {
     /// <summary>ESP packet counters of one SA pair, as the data plane reports them.</summary>
-    public sealed record EspCounters(long Encaps, long Decaps, long SendErrors = 0, long ReceiveErrors = 0, long KilobytesIn = 0, long KilobytesOut = 0);
+    /// <summary>A data plane's counters of one SA pair; <paramref name="ReplayBitmap"/> is the inbound anti-replay window (RFC 4303 §3.4.3, bit 0 = highest sequence received).</summary>
+    public sealed record EspCounters(long Encaps, long Decaps, long SendErrors = 0, long ReceiveErrors = 0, long KilobytesIn = 0, long KilobytesOut = 0, ulong ReplayBitmap = 0);
 
     public static string CryptoIsakmpSa(IEnumerable<IkeSa> sas)
     {
@@ -104,15 +105,15 @@ public static class ShowCommands
                 sb.Append("      ICMP error validation: disabled, TFC packets: disabled\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      current outbound spi: {p.Outbound.Spi:X8}\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      current inbound spi : {p.Inbound.Spi:X8}\n\n");
-                AppendSa(sb, "inbound", p.Inbound.Spi, p, elapsed, c.KilobytesIn, inbound: true);
-                AppendSa(sb, "outbound", p.Outbound.Spi, p, elapsed, c.KilobytesOut, inbound: false);
+                        AppendSa(sb, "inbound", p.Inbound.Spi, p, elapsed, c.KilobytesIn, c.ReplayBitmap);
+                AppendSa(sb, "outbound", p.Outbound.Spi, p, elapsed, c.KilobytesOut, 1); // the ASA shows 0x00000000 0x00000001 outbound
                 sb.Append('\n');
             }
         }
         return sb.ToString();
     }
 
-    private static void AppendSa(StringBuilder sb, string direction, uint spi, IpsecSaPair p, TimeSpan elapsed, long kilobytesUsed, bool inbound)
+    private static void AppendSa(StringBuilder sb, string direction, uint spi, IpsecSaPair p, TimeSpan elapsed, long kilobytesUsed, ulong replayBitmap)
     {
         var remainingSeconds = Math.Max(0, p.LifetimeSeconds - (int)elapsed.TotalSeconds);
         var remainingKb = p.LifetimeKilobytes is { } kb ? Math.Max(0, kb - kilobytesUsed) : 0;
@@ -133,7 +134,7 @@ public static class ShowCommands
         sb.Append(CultureInfo.InvariantCulture, $"         IV size: {IvSize(p.Transform)} bytes\n");
         sb.Append("         replay detection support: Y\n");
         sb.Append("         Anti replay bitmap:\n");
-        sb.Append(inbound ? "          0x00000000 0x00000000\n" : "          0x00000000 0x00000001\n");
+        sb.Append(CultureInfo.InvariantCulture, $"          0x{(uint)(replayBitmap >> 32):X8} 0x{(uint)replayBitmap:X8}\n");
     }
 
     private static int IvSize(IpsecTransform t) => t.Cipher == IkeActors.Protocol.EspTransformId.Aes ? 16 : 8;

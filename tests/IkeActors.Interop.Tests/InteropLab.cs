@@ -97,24 +97,6 @@ public sealed class InteropLab : IDisposable
         return g;
     }
 
-    /// <summary>A command inside a namespace; returns its exit code and output.</summary>
-    public static (int Code, string Output) Exec(string ns, string file, params string[] args)
-    {
-        var (code, stdout, stderr) = ProcessRunner.Run("ip", ["netns", "exec", ns, file, .. args], timeoutMs: 300_000);
-        return (code, stdout + stderr);
-    }
-
-    /// <summary>An operator command (`ikeactors show ...`) against the gateway of a namespace.</summary>
-    public static string Operator(string ns, params string[] args)
-    {
-        var (code, output) = Exec(ns, "dotnet", [Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]);
-        Assert.True(code == 0, $"ikeactors {string.Join(' ', args)}: {output}");
-        return output;
-    }
-
-    /// <summary>Waits until a condition holds (polling), failing with a description when it does not.</summary>
-    public static void Eventually(Func<bool> condition, TimeSpan timeout, Func<string> what)
-    {
     private bool _libreswan;
     private static readonly Lock LibreswanCache = new();
 
@@ -148,6 +130,24 @@ public sealed class InteropLab : IDisposable
         }
     }
 
+    /// <summary>A command inside a namespace; returns its exit code and output.</summary>
+    public static (int Code, string Output) Exec(string ns, string file, params string[] args)
+    {
+        var (code, stdout, stderr) = ProcessRunner.Run("ip", ["netns", "exec", ns, file, .. args], timeoutMs: 300_000);
+        return (code, stdout + stderr);
+    }
+
+    /// <summary>An operator command (`ikeactors show ...`) against the gateway of a namespace.</summary>
+    public static string Operator(string ns, params string[] args)
+    {
+        var (code, output) = Exec(ns, "dotnet", [Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]);
+        Assert.True(code == 0, $"ikeactors {string.Join(' ', args)}: {output}");
+        return output;
+    }
+
+    /// <summary>Waits until a condition holds (polling), failing with a description when it does not.</summary>
+    public static void Eventually(Func<bool> condition, TimeSpan timeout, Func<string> what)
+    {
         var clock = Stopwatch.StartNew();
         while (!condition())
         {
@@ -175,6 +175,7 @@ public sealed class InteropLab : IDisposable
         foreach (var g in _gateways) g.Dispose();
         foreach (var c in _captures) try { Script("capture.sh", "stop", c); } catch (Exception) { }
         if (_strongSwan) try { Script("strongswan-peer.sh", "stop", Right); } catch (Exception) { }
+        if (_libreswan) try { Script("libreswan-peer.sh", "stop", Right); } catch (Exception) { }
         if (_up) try { Script("netns.sh", "down", Left, Right); } catch (Exception) { }
         try { Directory.Delete(State, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
@@ -194,7 +195,6 @@ public sealed class InteropLab : IDisposable
             foreach (var a in (string[])["netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]) psi.ArgumentList.Add(a);
             _process = Process.Start(psi)!;
             _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
-        if (_libreswan) try { Script("libreswan-peer.sh", "stop", Right); } catch (Exception) { }
             _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue("stderr: " + e.Data); };
             _process.BeginOutputReadLine();
             _process.BeginErrorReadLine();

@@ -61,7 +61,7 @@ public sealed class EspNode(
         }
 
         _plane = new EspDataPlane(database, _tun, options.DataPlane);
-        _plane.UdpSend = (packet, pair) => frontEnd.SendUdpEsp(packet, pair.Peer);
+        _plane.UdpSend = (packet, pair) => frontEnd.SendUdpEsp(packet, pair.PeerAddress);
         _plane.AcquirePolicy = flow => Match(flow) is not null;
         _plane.Acquire += OnAcquire;
         frontEnd.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);

@@ -167,8 +167,9 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
     }
 
     /// <summary>Sends ESP in UDP from the NAT-T socket (RFC 3948 §2.1: source and destination port 4500 unless a NAT changed them).</summary>
-    public void SendUdpEsp(ReadOnlySpan<byte> esp, IPEndPoint to)
+    public void SendUdpEsp(ReadOnlySpan<byte> esp, SocketAddress to)
     {
+        // A SocketAddress serialised once per SA (EspSaPair.PeerAddress): no allocation per packet.
         try { _natT?.Client.SendTo(esp, SocketFlags.None, to); }
         catch (SocketException) { Interlocked.Increment(ref _dropped); }
     }

@@ -16,7 +16,24 @@ public sealed partial class IkeSaGrain : IIkeSaReport
     {
         if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return Task.FromResult<string?>(null);
         var now = DateTime.UtcNow;
-        return Task.FromResult<string?>(ShowCommands.VpnSessionDetail(index, _sa, _phase1At ?? now, now - (_lastInstall ?? now), now));
+        return Task.FromResult<string?>(ShowCommands.VpnSessionDetail(index, _sa, _phase1At ?? now, now - (_lastInstall ?? now), now, DataPlaneCounters()));
+    }
+
+    public Task<string?> ShowVpnSession(int index)
+    {
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return Task.FromResult<string?>(null);
+        var now = DateTime.UtcNow;
+        return Task.FromResult<string?>(ShowCommands.VpnSessionSummary(index, _sa, _phase1At ?? now, now, DataPlaneCounters()));
+    }
+
+    /// <summary>The counters of this silo's data plane by SA pair (null on a node without one: the views show zeros).</summary>
+    private Func<IpsecSaPair, ShowCommands.EspCounters>? DataPlaneCounters()
+    {
+        var readings = (ServiceProvider.GetService(typeof(Telemetry.IEspCounterSource)) as Telemetry.IEspCounterSource)?.Read()
+            .ToDictionary(r => r.InboundSpi);
+        return readings is null ? null : p => readings.TryGetValue(p.Inbound.Spi, out var r)
+            ? new ShowCommands.EspCounters(r.PacketsOut, r.PacketsIn, r.SendErrors, r.ReceiveErrors, r.BytesIn / 1024, r.BytesOut / 1024, r.ReplayBitmap, r.BytesIn, r.BytesOut)
+            : new ShowCommands.EspCounters(0, 0);
     }
 
     public Task<string> GetSilo() => Task.FromResult(RuntimeIdentity);
@@ -29,12 +46,7 @@ public sealed partial class IkeSaGrain : IIkeSaReport
         if (_sa is null || !_sa.QuickModes.Any(q => q.State == QuickModeState.QM_ACTIVE)) return Task.FromResult("");
         var elapsed = DateTime.UtcNow - (_lastInstall ?? DateTime.UtcNow);
         // The counters are the data plane's of this silo (a node without one shows zeros).
-        var readings = (ServiceProvider.GetService(typeof(Telemetry.IEspCounterSource)) as Telemetry.IEspCounterSource)?.Read()
-            .ToDictionary(r => r.InboundSpi);
-        return Task.FromResult(ShowCommands.CryptoIpsecSa(gateway.Config, gateway.Local.Address, [_sa], elapsed,
-            readings is null ? null : p => readings.TryGetValue(p.Inbound.Spi, out var r)
-                ? new ShowCommands.EspCounters(r.PacketsOut, r.PacketsIn, r.SendErrors, r.ReceiveErrors, r.BytesIn / 1024, r.BytesOut / 1024, r.ReplayBitmap)
-                : new ShowCommands.EspCounters(0, 0)));
+        return Task.FromResult(ShowCommands.CryptoIpsecSa(gateway.Config, gateway.Local.Address, [_sa], elapsed, DataPlaneCounters()));
     }
 }
 

@@ -42,6 +42,11 @@ public sealed class StrongSwanTests
         var (peerIn, peerOut) = StrongSwanPackets(sas);
         Assert.Equal(encaps, peerIn);
         Assert.Equal(decaps, peerOut);
+
+        // The session view counts the same packets and shows IKE between the NAT-T ports after the float.
+        var session = InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "detail", "l2l");
+        Assert.Contains("   UDP Src Port : 4500                   UDP Dst Port : 4500\n", session);
+        Assert.Contains($"   Pkts Tx      : {encaps,-22} Pkts Rx      : {decaps}\n", session);
     }
 
     [Fact]

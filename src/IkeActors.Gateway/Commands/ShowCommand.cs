@@ -57,8 +57,12 @@ public static class ShowCommand
         crypto.Subcommands.Add(isakmp);
         crypto.Subcommands.Add(ipsec);
         show.Subcommands.Add(crypto);
-        // show vpn-sessiondb detail l2l
+        // show vpn-sessiondb l2l, show vpn-sessiondb detail l2l
         var sessionDb = new Command("vpn-sessiondb", "VPN sessions");
+        var summary = new Command("l2l", "show vpn-sessiondb l2l");
+        summary.Options.Add(node);
+        summary.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, Sessions, ct));
+        sessionDb.Subcommands.Add(summary);
         var detail = new Command("detail", "Detailed sessions");
         var l2l = new Command("l2l", "show vpn-sessiondb detail l2l");
         l2l.Options.Add(node);
@@ -85,6 +89,15 @@ public static class ShowCommand
         foreach (var key in keys)
             if (await client.GetGrain<IIkeSaReport>(key).ShowIsakmpDetail(n + 1) is { } entry) { n++; entries.Append(entry); }
         return n == 0 ? "There are no IKEv1 SAs\n" : ShowCommands.IsakmpHeader(n) + entries;
+    }
+
+    private static async Task<string> Sessions(IClusterClient client, IReadOnlyList<string> keys)
+    {
+        var text = new StringBuilder();
+        var index = 0;
+        foreach (var key in keys)
+            if (await client.GetGrain<IIkeSaReport>(key).ShowVpnSession(index + 1) is { } block) { index++; text.Append(block); }
+        return index == 0 ? "INFO: There are presently no active sessions of the type specified\n" : "Session Type: LAN-to-LAN\n\n" + text;
     }
 
     private static async Task<string> SessionsDetail(IClusterClient client, IReadOnlyList<string> keys)

@@ -14,7 +14,8 @@ public static class ShowCommands
 {
     /// <summary>ESP packet counters of one SA pair, as the data plane reports them.</summary>
     /// <summary>A data plane's counters of one SA pair; <paramref name="ReplayBitmap"/> is the inbound anti-replay window (RFC 4303 §3.4.3, bit 0 = highest sequence received).</summary>
-    public sealed record EspCounters(long Encaps, long Decaps, long SendErrors = 0, long ReceiveErrors = 0, long KilobytesIn = 0, long KilobytesOut = 0, ulong ReplayBitmap = 0);
+    public sealed record EspCounters(long Encaps, long Decaps, long SendErrors = 0, long ReceiveErrors = 0, long KilobytesIn = 0, long KilobytesOut = 0, ulong ReplayBitmap = 0,
+        long BytesIn = 0, long BytesOut = 0);
 
     public static string CryptoIsakmpSa(IEnumerable<IkeSa> sas)
     {
@@ -159,29 +160,33 @@ public static class ShowCommands
     /// One session of `show vpn-sessiondb detail l2l` (format of ../shared/reference/asa-show):
     /// the IKE SA and its IPsec SAs. Byte and packet counts come from the data plane (0 until one reports).
     /// </summary>
-    public static string VpnSessionDetail(int index, IkeSa sa, DateTime phase1Utc, TimeSpan sincePhase2, DateTime nowUtc)
+    /// <summary>This SA's block of `show vpn-sessiondb l2l`: the connection lines of the detailed view, without its IKE/IPSec sections.</summary>
+    public static string VpnSessionSummary(int index, IkeSa sa, DateTime phase1Utc, DateTime nowUtc, Func<IpsecSaPair, EspCounters>? counters = null)
+    {
+        var sb = new StringBuilder();
+        AppendSessionHeader(sb, index, sa, phase1Utc, nowUtc, ActivePairs(sa), counters);
+        return sb.Append('\n').ToString();
+    }
+
+    public static string VpnSessionDetail(int index, IkeSa sa, DateTime phase1Utc, TimeSpan sincePhase2, DateTime nowUtc, Func<IpsecSaPair, EspCounters>? counters = null)
     {
         var t = sa.Transform;
-        var pairs = sa.QuickModes.Where(q => q.State == QuickModeState.QM_ACTIVE && q.Installed is not null).Select(q => q.Installed!).ToList();
-        var ike = t is null ? "" : IkeCipherName(t);
+        var pairs = ActivePairs(sa);
         var duration = nowUtc - phase1Utc;
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $" Connection   : {sa.Peer.Address}\n");
-        sb.Append(CultureInfo.InvariantCulture, $" Index        : {index,-22} IP Addr      : {sa.Peer.Address}\n");
-        sb.Append(CultureInfo.InvariantCulture, $" Protocol     : {"IPSecLAN2LAN",-22} Encryption   : {(pairs.Count > 0 ? EspCipherName(pairs[0].Transform) : ike)}\n");
-        sb.Append(CultureInfo.InvariantCulture, $" Bytes Tx     : {0,-22} Bytes Rx     : {0}\n");
-        sb.Append(CultureInfo.InvariantCulture, $" Login Time   : {phase1Utc:HH:mm:ss} UTC {phase1Utc:ddd MMM d yyyy}\n");
-        sb.Append(CultureInfo.InvariantCulture, $" Duration     : {(int)duration.TotalHours}:{duration.Minutes:00}:{duration.Seconds:00}\n");
+        AppendSessionHeader(sb, index, sa, phase1Utc, nowUtc, pairs, counters);
         sb.Append(" Filter Name  :\n  \n");
         sb.Append(CultureInfo.InvariantCulture, $" IKE Sessions: 1 IPSec Sessions: {pairs.Count}\n  \n");
         if (t is not null)
         {
             var left = Math.Max(0, t.LifetimeSeconds - (int)duration.TotalSeconds);
+            // After the NAT-T float (RFC 3947 §4) IKE runs between the 4500 ports.
+            var (srcPort, dstPort) = sa.NatTPeer is { } natT ? (IkeSa.NatTPort, natT.Port) : (NegotiationEngine.IsakmpPort, sa.Peer.Port);
             sb.Append(" IKE:\n");
             sb.Append(CultureInfo.InvariantCulture, $"   Session ID   : 1\n");
-            sb.Append(CultureInfo.InvariantCulture, $"   UDP Src Port : {500,-22} UDP Dst Port : {sa.Peer.Port}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   UDP Src Port : {srcPort,-22} UDP Dst Port : {dstPort}\n");
             sb.Append(CultureInfo.InvariantCulture, $"   IKE Neg Mode : {"Main",-22} Auth Mode    : preSharedKeys\n");
-            sb.Append(CultureInfo.InvariantCulture, $"   Encryption   : {ike,-22} Hashing      : {HashName(t.Hash)}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Encryption   : {IkeCipherName(t),-22} Hashing      : {HashName(t.Hash)}\n");
             sb.Append(CultureInfo.InvariantCulture, $"   Rekey Int (T): {t.LifetimeSeconds + " Seconds",-22} Rekey Left(T): {left} Seconds\n");
             sb.Append(CultureInfo.InvariantCulture, $"   D/H Group    : {(int)t.Group}\n  \n");
         }
@@ -189,6 +194,7 @@ public static class ShowCommands
         foreach (var p in pairs)
         {
             var left = Math.Max(0, p.LifetimeSeconds - (int)sincePhase2.TotalSeconds);
+            var c = counters?.Invoke(p) ?? new EspCounters(0, 0);
             sb.Append(" IPSec:\n");
             sb.Append(CultureInfo.InvariantCulture, $"   Session ID   : {id++}\n");
             sb.Append(CultureInfo.InvariantCulture, $"   Local Addr   : {Ident(p.Local)}\n");
@@ -196,10 +202,30 @@ public static class ShowCommands
             sb.Append(CultureInfo.InvariantCulture, $"   Encryption   : {EspCipherName(p.Transform),-22} Hashing      : {EspHashName(p.Transform)}\n");
             sb.Append(CultureInfo.InvariantCulture, $"   Encapsulation: {(p.Transform.Mode == IkeActors.Protocol.EncapsulationMode.Transport ? "Transport" : "Tunnel"),-22} PFS Group    : {(p.Transform.PfsGroup is { } g ? ((int)g).ToString(CultureInfo.InvariantCulture) : "none")}\n");
             sb.Append(CultureInfo.InvariantCulture, $"   Rekey Int (T): {p.LifetimeSeconds + " Seconds",-22} Rekey Left(T): {left} Seconds\n");
-            sb.Append(CultureInfo.InvariantCulture, $"   Bytes Tx     : {0,-22} Bytes Rx     : {0}\n");
-            sb.Append(CultureInfo.InvariantCulture, $"   Pkts Tx      : {0,-22} Pkts Rx      : {0}\n  \n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Bytes Tx     : {c.BytesOut,-22} Bytes Rx     : {c.BytesIn}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"   Pkts Tx      : {c.Encaps,-22} Pkts Rx      : {c.Decaps}\n  \n");
         }
         return sb.ToString();
+    }
+
+    private static List<IpsecSaPair> ActivePairs(IkeSa sa) =>
+        sa.QuickModes.Where(q => q.State == QuickModeState.QM_ACTIVE && q.Installed is not null).Select(q => q.Installed!).ToList();
+
+    /// <summary>The connection lines both session views start with; bytes are the session's, over its IPsec SAs.</summary>
+    private static void AppendSessionHeader(StringBuilder sb, int index, IkeSa sa, DateTime phase1Utc, DateTime nowUtc, List<IpsecSaPair> pairs,
+        Func<IpsecSaPair, EspCounters>? counters)
+    {
+        var t = sa.Transform;
+        var duration = nowUtc - phase1Utc;
+        var (tx, rx) = (0L, 0L);
+        foreach (var p in pairs)
+            if (counters?.Invoke(p) is { } c) { tx += c.BytesOut; rx += c.BytesIn; }
+        sb.Append(CultureInfo.InvariantCulture, $" Connection   : {sa.Peer.Address}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Index        : {index,-22} IP Addr      : {sa.Peer.Address}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Protocol     : {"IPSecLAN2LAN",-22} Encryption   : {(pairs.Count > 0 ? EspCipherName(pairs[0].Transform) : t is null ? "" : IkeCipherName(t))}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Bytes Tx     : {tx,-22} Bytes Rx     : {rx}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Login Time   : {phase1Utc:HH:mm:ss} UTC {phase1Utc:ddd MMM d yyyy}\n");
+        sb.Append(CultureInfo.InvariantCulture, $" Duration     : {(int)duration.TotalHours}:{duration.Minutes:00}:{duration.Seconds:00}\n");
     }
 
     private static string Ident(IkeActors.Config.Lookup.ProxyId p) =>

@@ -68,6 +68,27 @@ public sealed class ProposalsTests
         KnownAnswers(CharonDumps.Parse(log), Capture.Read(pcap), ourOutbound, ourInbound);
     }
 
+    [Fact]
+    public void A_strongSwan_initiator_with_aes256_sha256_group14_and_pfs_is_answered_and_carried()
+    {
+        using var lab = new InteropLab();
+        var gateway = lab.StartGateway(lab.Left, Aes256Sha256Group14Config(), "10.0.0.1:500", "--tun", "ike%d");
+        lab.StartStrongSwan("--role", "initiator", "--ike", "aes256-sha256-modp2048", "--esp", "aes256-sha256-modp2048");
+        lab.StrongSwan("wait-established", "30");
+        gateway.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
+
+        var pings = Tunnel.Ping(lab.Left, 20);
+        Assert.True(pings.Received == 20, $"20 pings, {pings.Received} answered:\n{pings.Output}\n{gateway.Output}");
+        Assert.Contains("INSTALLED, TUNNEL-in-UDP, ESP:AES_CBC-256/HMAC_SHA2_256_128/MODP_2048", lab.StrongSwan("list-sas"));
+        var show = InteropLab.Operator(lab.Left, "show", "crypto", "ipsec", "sa");
+        Assert.Contains("transform: esp-aes-256 esp-sha256-hmac no compression", show);
+        Assert.Equal((20L, 20L), Tunnel.Counters(show));
+        var sessions = InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "detail", "l2l");
+        Assert.Matches(@"PFS Group\s+: 14", sessions);
+        Assert.Matches(@"D/H Group\s+: 14", sessions);
+        Assert.Matches(@"Role\s+: responder", InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa"));
+    }
+
     /// <summary>
     /// Every value strongSwan logged for this run, recomputed by IkeActors.Crypto from the capture and the PSK.
     /// Assertion messages name the value, never print it.

@@ -91,6 +91,43 @@ public sealed class FailureTests
         RetryWithTheRightSettings(lab, gateway, "responder", "--esp", "aes128-sha1");
     }
 
+    [Fact]
+    public void Phase1_proposal_mismatch_with_us_initiating_is_refused_by_strongswan_then_a_correct_retry_succeeds()
+    {
+        using var lab = new InteropLab();
+        lab.StartStrongSwan("--role", "responder", "--ike", "aes256-sha256-modp2048", "--esp", "aes128-sha1");
+        var gateway = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
+        Tunnel.Ping(lab.Left, 1);
+
+        // Our MM1 offers 3DES/SHA/group 2 only: strongSwan answers with an unencrypted NO-PROPOSAL-CHOSEN
+        // (RFC 2408 §3.14.1), which before any keys is all there is to read.
+        gateway.WaitFor("Received non-routine Notify message: No proposal chosen (14)", TimeSpan.FromSeconds(20));
+        Assert.Contains("Received non-routine Notify message: No proposal chosen (14)", gateway.Output);
+        Assert.DoesNotContain("PHASE 1 COMPLETED", gateway.Output);
+        var log = StrongSwanLogWith(lab, "N(NO_PROP)");
+        Assert.Contains("no proposal found", log);
+
+        RetryWithTheRightSettings(lab, gateway, "responder", "--esp", "aes128-sha1");
+    }
+
+    [Fact]
+    public void Phase2_proposal_mismatch_from_a_strongswan_initiator_is_refused_by_us_then_a_correct_retry_succeeds()
+    {
+        using var lab = new InteropLab();
+        var gateway = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
+        lab.StartStrongSwan("--role", "initiator", "--ike", Seed, "--esp", "aes256-sha256");
+
+        // Phase 1 completes; strongSwan's QM1 offers AES-256/SHA-256, our transform set is esp-aes esp-sha-hmac:
+        // we refuse it and say so in an encrypted NO-PROPOSAL-CHOSEN (RFC 2408 §3.14.1, RFC 2409 §5.7).
+        gateway.WaitFor("All IPSec SA proposals found unacceptable!", TimeSpan.FromSeconds(20));
+        Assert.Contains("[IKEv1]: Group = 10.0.0.2, IP = 10.0.0.2, PHASE 1 COMPLETED", gateway.Output);
+        Assert.Contains("[IKEv1]: Group = 10.0.0.2, IP = 10.0.0.2, All IPSec SA proposals found unacceptable!", gateway.Output);
+        Assert.DoesNotContain("PHASE 2 COMPLETED", gateway.Output);
+        StrongSwanLogWith(lab, "received NO_PROPOSAL_CHOSEN error notify");
+
+        RetryWithTheRightSettings(lab, gateway, "initiator", "--esp", "aes128-sha1");
+    }
+
     /// <summary>strongSwan's log once it holds a line (its default level 2: no key material).</summary>
     private static string StrongSwanLogWith(InteropLab lab, string text)
     {

@@ -117,15 +117,20 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         AssertNoSecrets([PreSharedKey]);
     }
 
-    [Fact]
-    public async Task A_Quick_Mode_without_a_common_transform_set_is_an_error_quick_mode_span_after_a_completed_main_mode()
+    [Theory]
+    // The initiator proposes 3DES/MD5 for phase 2; the responder's transform set is AES/SHA.
+    [InlineData("transform-set TRANSFORM esp-aes esp-sha-hmac", "transform-set TRANSFORM esp-3des esp-md5-hmac", "192.168.2.10", "TransformSetMismatch")]
+    // The initiator's ACL protects 192.168.9.0/24: the responder has no crypto map entry for those proxy IDs (INVALID-ID-INFORMATION).
+    [InlineData("access-list VPN extended permit icmp 192.168.1.0 255.255.255.0 192.168.2.0 255.255.255.0",
+        "access-list VPN extended permit icmp 192.168.1.0 255.255.255.0 192.168.9.0 255.255.255.0", "192.168.9.10", "ProxyIdMismatch")]
+    public async Task A_failed_Quick_Mode_is_an_error_quick_mode_span_with_its_reason_after_a_completed_main_mode(string find, string replace, string destination, string reason)
     {
-        var failed = TelemetryCapture.Read("ikev1.negotiations.failed", (A.Exchange, "quick_mode"), (A.FailureReason, "TransformSetMismatch")).Sum;
+        var failed = TelemetryCapture.Read("ikev1.negotiations.failed", (A.Exchange, "quick_mode"), (A.FailureReason, reason)).Sum;
         var activeIpsec = TelemetryCapture.Read("ikev1.ipsec_sa.active", (A.Role, "responder")).Sum;
 
-        // The initiator proposes 3DES/MD5 for phase 2; the responder's transform set is AES/SHA.
-        var text = File.ReadAllText(RepoPaths.SiteToSite("asa1-initiator.cfg"))
-            .Replace("transform-set TRANSFORM esp-aes esp-sha-hmac", "transform-set TRANSFORM esp-3des esp-md5-hmac", StringComparison.Ordinal);
+        var original = File.ReadAllText(RepoPaths.SiteToSite("asa1-initiator.cfg"));
+        Assert.Contains(find, original);
+        var text = original.Replace(find, replace, StringComparison.Ordinal);
         var loaded = AsaConfigLoader.Load(text);
         Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
         using var left = new NegotiationEngine(new GatewayContext(loaded.Config, Left));
@@ -135,7 +140,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         using (var root = TelemetryCapture.TestSource.StartActivity("test.quick-mode-failure"))
         {
             traceId = root!.TraceId;
-            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
+            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse(destination), 1), lo);
             (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
         }
         Assert.Empty(lo.OfType<InstallIpsecSa>());
@@ -146,14 +151,14 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         Assert.Equal(ActivityStatusCode.Ok, mm.Status);
         var qm = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.QuickModeSpan);
         Assert.Equal(ActivityStatusCode.Error, qm.Status);
-        Assert.Equal("TransformSetMismatch", qm.GetTagItem(A.FailureReason));
+        Assert.Equal(reason, qm.GetTagItem(A.FailureReason));
         Assert.Equal(mm.SpanId, qm.ParentSpanId);
         var qm1 = Assert.Single(spans, s => s.OperationName == "QM1");
         Assert.Equal(qm.SpanId, qm1.ParentSpanId);
-        Assert.Equal("TransformSetMismatch", qm1.GetTagItem(A.FailureReason));
+        Assert.Equal(reason, qm1.GetTagItem(A.FailureReason));
         Assert.DoesNotContain(spans, s => s.OperationName is "QM2" or "QM3");
 
-        Assert.Equal(failed + 1, TelemetryCapture.Read("ikev1.negotiations.failed", (A.Exchange, "quick_mode"), (A.FailureReason, "TransformSetMismatch")).Sum);
+        Assert.Equal(failed + 1, TelemetryCapture.Read("ikev1.negotiations.failed", (A.Exchange, "quick_mode"), (A.FailureReason, reason)).Sum);
         Assert.Equal(activeIpsec, TelemetryCapture.Read("ikev1.ipsec_sa.active", (A.Role, "responder")).Sum);
         AssertNoSecrets([PreSharedKey]);
     }

@@ -75,19 +75,28 @@ public sealed class EspSaDatabase : IDisposable
         return false;
     }
 
-    /// <summary>Outbound lookup (RFC 4301 §5.1): the newest pair whose selectors cover the flow.</summary>
+    /// <summary>
+    /// Outbound lookup (RFC 4301 §5.1): the newest pair whose selectors cover the flow, unless it is not yet
+    /// preferred (<see cref="EspSaPair.OutboundPreferredFromTick"/>) and an older usable pair covers the flow too.
+    /// </summary>
     public bool TryGetOutbound(in FlowKey flow, out EspSaPair pair)
     {
+        EspSaPair? notYet = null;
         foreach (var p in Volatile.Read(ref _current).NewestFirst)
         {
             if (p.MatchesOutbound(flow) && !p.Outbound.IsDisposed && p.Outbound.LifetimeState != EspLifetimeState.Hard)
             {
+                if (notYet is null && p.OutboundPreferredFromTick != 0 && Environment.TickCount64 < p.OutboundPreferredFromTick)
+                {
+                    notYet = p; // keep looking for the pair it replaces
+                    continue;
+                }
                 pair = p;
                 return true;
             }
         }
-        pair = null!;
-        return false;
+        pair = notYet!;
+        return notYet is not null;
     }
 
     /// <summary>Removes and zeroes every pair.</summary>

@@ -47,6 +47,13 @@ public sealed class EspSaPair : IDisposable
     /// <summary>The peer serialised once, so sends need no per-packet allocation.</summary>
     public SocketAddress PeerAddress { get; }
 
+    /// <summary>
+    /// <see cref="Environment.TickCount64"/> before which an older pair with the same selectors still carries
+    /// outbound traffic. The Quick Mode initiator installs when it sends QM3, the responder when QM3 arrives:
+    /// ESP on the new SA that overtakes QM3 is dropped by the responder. 0: preferred at once.
+    /// </summary>
+    public long OutboundPreferredFromTick { get; set; }
+
     /// <summary>Order of installation in the database: higher is newer (make-before-break picks the highest).</summary>
     public long Generation { get; internal set; }
 

@@ -9,7 +9,7 @@ public sealed partial class IkeSaGrain
         gateway.Local.Address.ToString(), p.Peer.Address.ToString(),
         p.UdpEncapsulatedTo?.Address.ToString(), p.UdpEncapsulatedTo?.Port ?? 0,
         p.Local.Range.First, p.Local.Range.Last, p.Local.Protocol, p.Local.Port,
-        p.Remote.Range.First, p.Remote.Range.Last, p.Remote.Protocol, p.Remote.Port);
+        p.Remote.Range.First, p.Remote.Range.Last, p.Remote.Protocol, p.Remote.Port, p.Role == IkeRole.Initiator);
 
     /// <summary>Quick Mode results go to IPsec SA grains: installed pairs in, deleted pairs out.</summary>
     private async Task PublishIpsecSas(NegotiationOutput output)

@@ -20,6 +20,13 @@ public sealed record NegotiationSettings
     /// <summary>Phase 2 rekey point: 85 % of the negotiated lifetime (the seed: 3060 s of 3600).</summary>
     public double Phase2RekeyShare { get; init; } = 0.85;
 
+    /// <summary>
+    /// How long a pair this side replaced by a rekey stays installed (inbound and outbound) before its DELETE:
+    /// the responder installs the new pair only when QM3 arrives, so traffic moves over while both exist.
+    /// Zero (the engine's default, as in its tests): the DELETE goes with QM3; `ikeactors run` uses 2 s.
+    /// </summary>
+    public TimeSpan RekeyedPairGrace { get; init; } = TimeSpan.Zero;
+
     /// <summary>Quick Mode exchanges that may be in progress on one IKE SA.</summary>
     public int MaxConcurrentQuickModes { get; init; } = 16;
 }

@@ -62,17 +62,33 @@ public sealed partial class IkeSa
         qm.Start(match, initialContact: false, output);
     }
 
-    /// <summary>A Quick Mode installed its pair: if it is a rekey, the pair it replaces goes now (make-before-break).</summary>
+    /// <summary>
+    /// A Quick Mode installed its pair: if it is a rekey, the pair it replaces goes (make-before-break) once
+    /// <see cref="NegotiationSettings.RekeyedPairGrace"/> has passed (its Phase2Expire timer, re-armed), so the
+    /// peer has installed the new pair from our QM3 before the old one disappears.
+    /// </summary>
     internal void QuickModeInstalled(QuickModeExchange qm, NegotiationOutput output)
     {
         if (qm.RekeyOf == 0 || !_quickModes.TryGetValue(qm.RekeyOf, out var old) || old.State != QuickModeState.QM_ACTIVE) return;
-        DeleteQuickMode(old, notifyPeer: true, "rekeyed", output);
+        if (Settings.RekeyedPairGrace <= TimeSpan.Zero)
+        {
+            DeleteQuickMode(old, notifyPeer: true, "rekeyed", output);
+            return;
+        }
+        output.Add(new CancelTimer(InitiatorCookie, new TimerKey(TimerKind.Phase2Rekey, old.MessageId)));
+        output.Add(new ArmTimer(InitiatorCookie, new TimerKey(TimerKind.Phase2Expire, old.MessageId), Settings.RekeyedPairGrace));
     }
 
     /// <summary>The hard lifetime (seconds or kilobytes) ran out: the key engine deletes the pair and the peer is told.</summary>
     private void ExpireQuickMode(QuickModeExchange qm, NegotiationOutput output)
     {
         if (qm.State != QuickModeState.QM_ACTIVE) return;
+        // The grace after our own rekey is over: the replaced pair goes as a rekeyed one, not as an expired one.
+        if (qm.RekeyedBy != 0 && _quickModes.TryGetValue(qm.RekeyedBy, out var successor) && successor.State == QuickModeState.QM_ACTIVE)
+        {
+            DeleteQuickMode(qm, notifyPeer: _state == MainModeState.MM_ACTIVE, "rekeyed", output);
+            return;
+        }
         AsaDebug.PitcherKeyDelete(output, Context, qm.InboundSpi);
         DeleteQuickMode(qm, notifyPeer: _state == MainModeState.MM_ACTIVE, "lifetime expired", output);
     }

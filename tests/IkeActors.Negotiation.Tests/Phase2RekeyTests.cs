@@ -190,4 +190,32 @@ public class Phase2RekeyTests
         Assert.Contains(lab.LeftOutput.OfType<IpsecSaDeleted>(), d => d.InboundSpi == newLeft.Inbound.Spi);
         Assert.DoesNotContain(leftSa.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
     }
+
+    [Fact]
+    public void With_a_grace_the_replaced_pair_stays_until_its_timer_and_then_goes_as_rekeyed()
+    {
+        var settings = new NegotiationSettings { RekeyedPairGrace = TimeSpan.FromSeconds(2) };
+        using var lab = new Lab(Configs.Initiator, Configs.Responder, settings: settings);
+        lab.AcquireAndRun();
+        LabAssert.TunnelUp(lab);
+        var old = Assert.Single(lab.Left.Sas).QuickModes.Single();
+
+        lab.FireTimers(left: true, TimerKind.Phase2Rekey);
+        lab.Run();
+        // Both pairs are installed on both ends; no DELETE yet, and the old pair's expiry is re-armed to the grace.
+        Assert.Equal(2, lab.Left.Sas.Single().QuickModes.Count(q => q.State == QuickModeState.QM_ACTIVE));
+        Assert.Equal(2, lab.Right.Sas.Single().QuickModes.Count(q => q.State == QuickModeState.QM_ACTIVE));
+        Assert.Empty(lab.LeftOutput.OfType<IpsecSaDeleted>());
+        Assert.Contains(lab.LeftOutput.OfType<ArmTimer>(), t => t.Key == new TimerKey(TimerKind.Phase2Expire, old.MessageId) && t.Due == TimeSpan.FromSeconds(2));
+
+        // The grace is over: the old pair is deleted on both ends as a rekeyed one (no "key delete" of an expiry).
+        var before = lab.LeftLines.Count;
+        lab.Left.TimerFired(lab.Left.Sas.Single().InitiatorCookie, new TimerKey(TimerKind.Phase2Expire, old.MessageId), lab.LeftOutput);
+        lab.Run();
+        Assert.Single(lab.LeftOutput.OfType<IpsecSaDeleted>(), d => d.Reason == "rekeyed");
+        Assert.Single(lab.RightOutput.OfType<IpsecSaDeleted>());
+        Assert.Single(lab.Left.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Single(lab.Right.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.DoesNotContain(lab.LeftLines.Skip(before), l => l.Contains("KEY_DELETE", StringComparison.Ordinal) || l.Contains("key delete", StringComparison.OrdinalIgnoreCase));
+    }
 }

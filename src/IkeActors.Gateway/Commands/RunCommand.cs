@@ -79,7 +79,10 @@ public static class RunCommand
                     return 1;
             }
             var options = new FrontEndOptions { Ike = bindEndPoint, NatT = natTEndPoint, DebugLevel = parse.GetValue(debug), PeerMap = map };
-            var gateway = new GatewayContext(asa, new IPEndPoint(outside, NegotiationEngine.IsakmpPort));
+            // A pair this node replaces by a rekey stays 2 s after QM3 before its DELETE: the peer installs the new
+            // pair on QM3, and traffic moves over while both exist (no packet between the two installs is lost).
+            var gateway = new GatewayContext(asa, new IPEndPoint(outside, NegotiationEngine.IsakmpPort),
+                settings: new NegotiationSettings { RekeyedPairGrace = TimeSpan.FromSeconds(2) });
 
             var builder = Host.CreateApplicationBuilder();
             // Debug lines own stdout; the host's own log goes to stderr, Orleans only when something is wrong.

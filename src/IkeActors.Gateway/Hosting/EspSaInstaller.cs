@@ -26,10 +26,18 @@ public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions optio
         database.Add(new EspSaPair(inbound, outbound,
             Selector(esp.LocalFirst, esp.LocalLast, esp.LocalProtocol, esp.LocalPort),
             Selector(esp.RemoteFirst, esp.RemoteLast, esp.RemoteProtocol, esp.RemotePort),
-            peer, esp.IsUdpEncapsulated));
+            peer, esp.IsUdpEncapsulated)
+        {
+            // We sent QM3 (or are about to: the front-end sends it after this call): a rekeyed flow stays on
+            // the old pair a moment, until the peer has installed the new one.
+            OutboundPreferredFromTick = esp.QuickModeInitiator ? Environment.TickCount64 + (long)OutboundSwitchDelay.TotalMilliseconds : 0,
+        });
     }
 
     public void Remove(uint inboundSpi, uint outboundSpi) => database.Remove(inboundSpi);
+
+    /// <summary>How long a new pair this side initiated waits before it replaces an older one for outbound traffic.</summary>
+    public static readonly TimeSpan OutboundSwitchDelay = TimeSpan.FromMilliseconds(50);
 
     /// <summary>RFC 2407 §4.4.4 ESP transform IDs and §4.5 authentication algorithms to the data plane's.</summary>
     public static bool TryMap(EspParameters esp, out EspCipher cipher, out EspIntegrity integrity)

@@ -39,6 +39,30 @@ public class EspSaDatabaseTests
     }
 
     [Fact]
+    public void A_pair_not_yet_preferred_leaves_outbound_traffic_on_the_pair_it_replaces_and_alone_it_sends_at_once()
+    {
+        using var sad = new EspSaDatabase();
+        var ping = Flow("192.168.1.1", "192.168.2.1");
+        var old = Pair(0x100, 0x200);
+        sad.Add(old);
+        var fresh = Pair(0x101, 0x201);
+        fresh.OutboundPreferredFromTick = Environment.TickCount64 + 60_000; // far in the future: deterministic
+        sad.Add(fresh);
+        Assert.True(sad.TryGetOutbound(ping, out var p) && ReferenceEquals(p, old));
+        Assert.True(sad.TryGetInbound(0x101, out p) && ReferenceEquals(p, fresh)); // it receives at once
+
+        // The old pair gone (its DELETE), the new one sends even before its time: nothing else can.
+        Assert.True(sad.Remove(0x100));
+        Assert.True(sad.TryGetOutbound(ping, out p) && ReferenceEquals(p, fresh));
+
+        // Its time passed: preferred over an older pair again.
+        var third = Pair(0x102, 0x202);
+        third.OutboundPreferredFromTick = Environment.TickCount64 - 1;
+        sad.Add(third);
+        Assert.True(sad.TryGetOutbound(ping, out p) && ReferenceEquals(p, third));
+    }
+
+    [Fact]
     public void An_inbound_spi_names_one_sa()
     {
         using var sad = new EspSaDatabase();

@@ -57,13 +57,6 @@ public sealed record EspDataPlaneOptions
     /// <summary>At most one acquire per flow in this interval.</summary>
     public TimeSpan AcquireInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>
-    /// How long packets queued during a negotiation wait once their SA is installed. The initiator installs
-    /// when it sends QM3 and the responder only when QM3 arrives: ESP that overtakes QM3 is dropped there
-    /// (strongSwan: "inbound ESP packet does not belong to an installed SA"). Zero: flush at once.
-    /// </summary>
-    public TimeSpan QueueFlushDelay { get; init; } = TimeSpan.Zero;
-
     /// <summary>Largest inside packet read from the TUN device.</summary>
     public int MaxInnerPacket { get; init; } = 65535;
 }
@@ -96,9 +89,15 @@ public sealed class EspDataPlane : IDisposable
         _sad.PairAdded += OnPairAdded;
     }
 
+    /// <summary>
+    /// Packets queued during the negotiation go out once the pair may carry them: at once, or when a pair this
+    /// side initiated becomes preferred (<see cref="EspSaPair.OutboundPreferredFromTick"/>: the responder
+    /// installs on QM3, and ESP that overtakes QM3 is dropped there).
+    /// </summary>
     private void OnPairAdded(EspSaPair pair)
     {
-        if (_options.QueueFlushDelay <= TimeSpan.Zero)
+        var wait = pair.OutboundPreferredFromTick - Environment.TickCount64;
+        if (wait <= 0)
         {
             FlushQueued(pair);
             return;
@@ -108,7 +107,7 @@ public sealed class EspDataPlane : IDisposable
         {
             FlushQueued(pair);
             timer?.Dispose();
-        }, null, _options.QueueFlushDelay, Timeout.InfiniteTimeSpan);
+        }, null, TimeSpan.FromMilliseconds(wait), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Sends ESP as IP protocol 50 (e.g. <see cref="RawEspSocket.Send(ReadOnlySpan{byte}, EspSaPair)"/>).</summary>

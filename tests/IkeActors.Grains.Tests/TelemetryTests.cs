@@ -36,16 +36,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         var latencies = TelemetryCapture.Read("ikev1.negotiation.duration", (A.Role, "responder")).Count;
 
         using var left = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), Left));
-        var lo = new NegotiationOutput();
-        ActivityTraceId traceId;
-        ulong cookie;
-        using (var root = TelemetryCapture.TestSource.StartActivity("test.negotiation"))
-        {
-            Assert.NotNull(root);
-            traceId = root.TraceId;
-            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
-            (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
-        }
+        var (traceId, cookie, lo) = await NegotiateFromPeer(left, "192.168.2.10", "test.negotiation");
         var pair = Assert.Single(lo.OfType<InstallIpsecSa>()).Pair;
         var secrets = SecretsOf(pair);
 
@@ -82,18 +73,8 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
             .Replace(" encryption 3des\n", " encryption aes-256\n", StringComparison.Ordinal)
             .Replace(" hash sha\n", " hash sha256\n", StringComparison.Ordinal)
             .Replace(" group 2\n", " group 14\n", StringComparison.Ordinal);
-        var loaded = AsaConfigLoader.Load(text);
-        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
-        using var left = new NegotiationEngine(new GatewayContext(loaded.Config, Left));
-        var lo = new NegotiationOutput();
-        ActivityTraceId traceId;
-        ulong cookie;
-        using (var root = TelemetryCapture.TestSource.StartActivity("test.failed-negotiation"))
-        {
-            traceId = root!.TraceId;
-            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
-            (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
-        }
+        using var left = new NegotiationEngine(new GatewayContext(Valid(text), Left));
+        var (traceId, cookie, lo) = await NegotiateFromPeer(left, "192.168.2.10", "test.failed-negotiation");
         Assert.Empty(lo.OfType<InstallIpsecSa>());
 
         var spans = OurSpans(cookie);
@@ -131,18 +112,8 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         var original = File.ReadAllText(RepoPaths.SiteToSite("asa1-initiator.cfg"));
         Assert.Contains(find, original);
         var text = original.Replace(find, replace, StringComparison.Ordinal);
-        var loaded = AsaConfigLoader.Load(text);
-        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
-        using var left = new NegotiationEngine(new GatewayContext(loaded.Config, Left));
-        var lo = new NegotiationOutput();
-        ActivityTraceId traceId;
-        ulong cookie;
-        using (var root = TelemetryCapture.TestSource.StartActivity("test.quick-mode-failure"))
-        {
-            traceId = root!.TraceId;
-            left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse(destination), 1), lo);
-            (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
-        }
+        using var left = new NegotiationEngine(new GatewayContext(Valid(text), Left));
+        var (traceId, cookie, lo) = await NegotiateFromPeer(left, destination, "test.quick-mode-failure");
         Assert.Empty(lo.OfType<InstallIpsecSa>());
 
         var spans = OurSpans(cookie);
@@ -420,4 +391,26 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         System.Collections.IEnumerable e and not string => string.Join(",", e.Cast<object?>().Select(Text)),
         _ => value.ToString() ?? "",
     };
+
+    /// <summary>
+    /// The peer engine (10.0.0.1) sees ICMP from 192.168.1.10 to <paramref name="destination"/> under a test root
+    /// span and talks to the cluster until both are quiet: the root's trace ID, the IKE SA's cookie, the peer's output.
+    /// </summary>
+    private async Task<(ActivityTraceId TraceId, ulong Cookie, NegotiationOutput PeerOutput)> NegotiateFromPeer(
+        NegotiationEngine left, string destination, string rootName)
+    {
+        var lo = new NegotiationOutput();
+        using var root = TelemetryCapture.TestSource.StartActivity(rootName);
+        Assert.NotNull(root);
+        left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse(destination), 1), lo);
+        var (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
+        return (root.TraceId, cookie, lo);
+    }
+
+    private static IkeActors.Config.Model.AsaConfig Valid(string text)
+    {
+        var loaded = AsaConfigLoader.Load(text);
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+        return loaded.Config;
+    }
 }

@@ -14,7 +14,7 @@ public static class ClearCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var node = new Option<string>("--node") { Description = "ADDRESS:PORT of a node's Orleans gateway", DefaultValueFactory = _ => $"127.0.0.1:{GatewayHost.DefaultGatewayPort}" };
+        var node = OperatorClient.NodeOption();
         var peer = new Argument<string?>("peer") { Description = "Only the SAs with this peer", Arity = ArgumentArity.ZeroOrOne };
         var sa = new Command("sa", "clear crypto isakmp sa [peer]");
         sa.Arguments.Add(peer);

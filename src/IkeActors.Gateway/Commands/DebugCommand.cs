@@ -14,7 +14,7 @@ public static class DebugCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var node = new Option<string>("--node") { Description = "ADDRESS:PORT of a node's Orleans gateway", DefaultValueFactory = _ => $"127.0.0.1:{GatewayHost.DefaultGatewayPort}" };
+        var node = OperatorClient.NodeOption();
         var seconds = new Option<int>("--seconds") { Description = "Stop after this many seconds (0 = until Ctrl+C)", DefaultValueFactory = _ => 0 };
         var level = new Argument<int>("level") { Description = "1-255, as on the ASA", DefaultValueFactory = _ => 1 };
         var ikev1 = new Command("ikev1", "debug crypto ikev1 [level]");

@@ -19,7 +19,7 @@ public static class ShowCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var node = new Option<string>("--node") { Description = "ADDRESS:PORT of a node's Orleans gateway", DefaultValueFactory = _ => $"127.0.0.1:{GatewayHost.DefaultGatewayPort}" };
+        var node = OperatorClient.NodeOption();
         var show = new Command("show", "Show the state of a running concentrator");
         var crypto = new Command("crypto", "IKE and IPsec SAs");
         var isakmp = new Command("isakmp", "IKE (ISAKMP) SAs");

@@ -24,8 +24,7 @@ public sealed record EspNodeOptions
     /// <summary>How often the SAs' kilobytes (kB lifetimes, RFC 2407 §4.5) and received traffic (DPD idle, RFC 3706) are reported to their grains.</summary>
     public TimeSpan AccountingInterval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Queued packets wait 50 ms after the install: our QM3 must reach the responder first (see EspDataPlaneOptions.QueueFlushDelay).</summary>
-    public EspDataPlaneOptions DataPlane { get; init; } = new() { QueueFlushDelay = TimeSpan.FromMilliseconds(50) };
+    public EspDataPlaneOptions DataPlane { get; init; } = new();
 }
 
 /// <summary>

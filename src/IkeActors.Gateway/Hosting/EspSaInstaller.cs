@@ -28,15 +28,16 @@ public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions optio
             Selector(esp.RemoteFirst, esp.RemoteLast, esp.RemoteProtocol, esp.RemotePort),
             peer, esp.IsUdpEncapsulated)
         {
-            // We sent QM3 (or are about to: the front-end sends it after this call): a rekeyed flow stays on
-            // the old pair a moment, until the peer has installed the new one.
+            // We sent QM3 (or are about to: the front-end sends it after this call): the new pair carries
+            // nothing for a moment, until the peer has installed it (a rekeyed flow stays on the old pair,
+            // packets queued during the negotiation wait).
             OutboundPreferredFromTick = esp.QuickModeInitiator ? Environment.TickCount64 + (long)OutboundSwitchDelay.TotalMilliseconds : 0,
         });
     }
 
     public void Remove(uint inboundSpi, uint outboundSpi) => database.Remove(inboundSpi);
 
-    /// <summary>How long a new pair this side initiated waits before it replaces an older one for outbound traffic.</summary>
+    /// <summary>How long a new pair this side initiated waits before it takes outbound traffic (queued, or from an older pair).</summary>
     public static readonly TimeSpan OutboundSwitchDelay = TimeSpan.FromMilliseconds(50);
 
     /// <summary>RFC 2407 §4.4.4 ESP transform IDs and §4.5 authentication algorithms to the data plane's.</summary>

@@ -12,6 +12,10 @@ namespace IkeActors.Gateway.Hosting;
 /// </summary>
 public static class OperatorClient
 {
+    /// <summary>`--node ADDRESS:PORT`, the node an operator command talks to (every operator command has it).</summary>
+    public static System.CommandLine.Option<string> NodeOption() =>
+        new("--node") { Description = "ADDRESS:PORT of a node's Orleans gateway", DefaultValueFactory = _ => $"127.0.0.1:{GatewayHost.DefaultGatewayPort}" };
+
     public static async Task<int> RunAsync(string node, TextWriter error, Func<IClusterClient, Task<int>> work, CancellationToken ct)
     {
         if (!IPEndPoint.TryParse(node, out var gateway))

@@ -155,16 +155,7 @@ public class RekeyTests
         await using var lab = await RekeyLab.Start(Phase1Lifetime(RightConfig()), Phase1Lifetime(RekeyLab.ConfigText("asa1-initiator.cfg")),
             new NegotiationSettings { InitiatorPhase1RekeyShare = 0.05 });
         var first = await BringUp(lab);
-        var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
-        var oldKey = await tunnel.GetCurrentIkeSa();
-
-        var report = await lab.GenerateTraffic(TimeSpan.FromSeconds(9), () => PeerHasActivePair(lab));
-        Assert.Empty(lab.Errors);
-        Assert.Empty(report.Gaps);
-        Assert.Empty(report.PeerGaps);
-
-        var newKey = await tunnel.GetCurrentIkeSa();
-        Assert.NotEqual(oldKey, newKey);
+        var (oldKey, newKey) = await IkeSaChangesUnderTraffic(lab, TimeSpan.FromSeconds(9));
         Assert.Equal("MM_ACTIVE", await lab.Cluster.Client.GetGrain<IIkeSaGrain>(newKey!).GetState());
         Assert.Contains(lab.Transmitter.Lines, l => l.Contains("IKE Initiator: Rekeying Phase 1", StringComparison.Ordinal));
         lock (lab.Lock)
@@ -187,16 +178,7 @@ public class RekeyTests
         await using var lab = await RekeyLab.Start(Phase1Lifetime(RightConfig()), Phase1Lifetime(RekeyLab.ConfigText("asa1-initiator.cfg")),
             new NegotiationSettings(), new NegotiationSettings { ResponderPhase1RekeyShare = 0.05 });
         var first = await BringUp(lab);
-        var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
-        var oldKey = await tunnel.GetCurrentIkeSa();
-
-        var report = await lab.GenerateTraffic(TimeSpan.FromSeconds(9), () => PeerHasActivePair(lab));
-        Assert.Empty(lab.Errors);
-        Assert.Empty(report.Gaps);
-        Assert.Empty(report.PeerGaps);
-
-        var newKey = await tunnel.GetCurrentIkeSa();
-        Assert.NotEqual(oldKey, newKey);
+        var (oldKey, newKey) = await IkeSaChangesUnderTraffic(lab, TimeSpan.FromSeconds(9));
         Assert.Contains(lab.GrainLines, l => l.Contains("IKE Received delete for rekeyed SA", StringComparison.Ordinal));
         Assert.Equal(first.InboundSpi, Assert.Single(lab.DataPlane.Inner.Sas).InboundSpi);
         Assert.DoesNotContain(lab.DataPlane.Events, e => e.Op == "remove");
@@ -267,15 +249,7 @@ public class RekeyTests
         await using var lab = await RekeyLab.Start(Phase1Lifetime(RightConfig()), Phase1Lifetime(RekeyLab.ConfigText("asa1-initiator.cfg")),
             new NegotiationSettings { Phase2RekeyShare = 0.04, InitiatorPhase1RekeyShare = 0.06 });
         await BringUp(lab);
-        var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
-        var oldKey = await tunnel.GetCurrentIkeSa();
-
-        var report = await lab.GenerateTraffic(TimeSpan.FromSeconds(11.5), () => PeerHasActivePair(lab));
-        Assert.Empty(lab.Errors);
-        Assert.Empty(report.Gaps);
-        Assert.Empty(report.PeerGaps);
-        var newKey = await tunnel.GetCurrentIkeSa();
-        Assert.NotEqual(oldKey, newKey);
+        var (oldKey, newKey) = await IkeSaChangesUnderTraffic(lab, TimeSpan.FromSeconds(11.5));
         AssertMakeBeforeBreak(lab, 3);
         var adds = lab.DataPlane.Events.Where(e => e.Op == "add").Select(e => e.At).ToList();
         Assert.True(adds[2] - adds[1] > TimeSpan.FromSeconds(4) && adds[2] - adds[1] < TimeSpan.FromSeconds(6.5), $"second rekey {adds[2] - adds[1]} after the first");
@@ -357,5 +331,22 @@ public class RekeyTests
             Assert.Single(lab.PeerOutput.OfType<InstallIpsecSa>());
         }
         AssertKeysAgree(lab, lab.DataPlane.Inner.Sas.Single());
+    }
+
+    /// <summary>
+    /// Traffic both ways for <paramref name="duration"/> while a Phase 1 rekey runs: no gap on either side, no
+    /// error, and the tunnel's current IKE SA grain is another one afterwards (old and new key returned).
+    /// </summary>
+    private static async Task<(string? OldKey, string? NewKey)> IkeSaChangesUnderTraffic(RekeyLab lab, TimeSpan duration)
+    {
+        var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
+        var oldKey = await tunnel.GetCurrentIkeSa();
+        var report = await lab.GenerateTraffic(duration, () => PeerHasActivePair(lab));
+        Assert.Empty(lab.Errors);
+        Assert.Empty(report.Gaps);
+        Assert.Empty(report.PeerGaps);
+        var newKey = await tunnel.GetCurrentIkeSa();
+        Assert.NotEqual(oldKey, newKey);
+        return (oldKey, newKey);
     }
 }

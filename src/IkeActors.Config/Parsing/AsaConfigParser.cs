@@ -1123,6 +1123,16 @@ internal sealed class AsaConfigParser
         c.End();
     }
 
+    /// <summary>`group-object NAME` inside an object-group: the nested group's name, recorded as a reference to check.</summary>
+    private string GroupObject(CommandCursor c, ReferenceKind kind)
+    {
+        var column = c.Column;
+        var name = c.Name("object-group name");
+        if (name == _blockKey) throw c.InvalidAt(column, "an object-group cannot contain itself", "object-group name");
+        References.Add(new Reference(kind, name, Loc(c, column), c.Line, "group-object"));
+        return name;
+    }
+
     private void ParseObjectGroupSub(CommandCursor c)
     {
         var index = _groups.FindIndex(g => g.Name == _blockKey);
@@ -1136,10 +1146,7 @@ internal sealed class AsaConfigParser
                 return;
             case "group-object":
             {
-                var column = c.Column;
-                var name = c.Name("object-group name");
-                if (name == _blockKey) throw c.InvalidAt(column, "an object-group cannot contain itself", "object-group name");
-                References.Add(new Reference(ReferenceKind.NetworkGroup, name, Loc(c, column), c.Line, "group-object"));
+                var name = GroupObject(c, ReferenceKind.NetworkGroup);
                 member = new ObjectGroupMember(ObjectGroupMemberKind.Group, Name: name);
                 break;
             }
@@ -1274,16 +1281,12 @@ internal sealed class AsaConfigParser
                 return;
             case "group-object":
             {
-                var column = c.Column;
-                var name = c.Name("object-group name");
-                if (name == _blockKey) throw c.InvalidAt(column, "an object-group cannot contain itself", "object-group name");
-                var kind = current.Type switch
+                var name = GroupObject(c, current.Type switch
                 {
                     ObjectGroupType.Service => ReferenceKind.ServiceGroup,
                     ObjectGroupType.Protocol => ReferenceKind.ProtocolGroup,
                     _ => ReferenceKind.IcmpGroup,
-                };
-                References.Add(new Reference(kind, name, Loc(c, column), c.Line, "group-object"));
+                });
                 member = new ServiceMember(ServiceMemberKind.Group, Name: name);
                 c.End();
                 break;

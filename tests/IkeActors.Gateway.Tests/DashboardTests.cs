@@ -175,17 +175,17 @@ public class DashboardTests
             var key = Field("key:");
             var grpc = Field("OTLP/gRPC:");
             var ui = Field("UI:").Split("/login")[0];
-            var (leftPort, rightPort) = (FreeUdpPort(), FreeUdpPort());
+            var (leftPort, rightPort) = (FreePorts.Udp(), FreePorts.Udp());
             string[] otlp = ["--otlp", grpc, "--otlp-headers", $"x-otlp-api-key={key}"];
             var right = Running.Start(Dll, ["run", "--config", rightCfg, "--bind", $"127.0.0.1:{rightPort}", "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}",
-                "--silo-port", FreeTcpPort().ToString(), "--gateway-port", FreeTcpPort().ToString(), "--debug", "0", "--exit-after", "120",
+                "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", FreePorts.Tcp().ToString(), "--debug", "0", "--exit-after", "120",
                 "--orleans-dashboard", "0", .. otlp]);
             var lab = new Lab { Aspire = new AspireApi(ui, key), Dashboard = dashboard, Right = right, Dir = dir };
             try
             {
                 await right.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(40));
                 lab.Left = Running.Start(Dll, ["run", "--config", leftCfg, "--bind", $"127.0.0.1:{leftPort}", "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}",
-                    "--silo-port", FreeTcpPort().ToString(), "--gateway-port", FreeTcpPort().ToString(), "--debug", "127", "--exit-after", "120",
+                    "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", FreePorts.Tcp().ToString(), "--debug", "127", "--exit-after", "120",
                     "--orleans-dashboard", "0", "--acquire", "192.168.1.10,192.168.2.10,1", .. otlp]);
                 return lab;
             }
@@ -309,20 +309,5 @@ public class DashboardTests
             }
             return result;
         }
-    }
-
-    private static int FreeUdpPort()
-    {
-        using var s = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
-        return ((System.Net.IPEndPoint)s.Client.LocalEndPoint!).Port;
-    }
-
-    private static int FreeTcpPort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 }

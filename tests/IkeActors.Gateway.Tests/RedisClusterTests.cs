@@ -22,7 +22,7 @@ public class RedisClusterTests
         try
         {
             var dll = Dll;
-            var (portA, portB, portLeft) = (FreeUdpPort(), FreeUdpPort(), FreeUdpPort());
+            var (portA, portB, portLeft) = (FreePorts.Udp(), FreePorts.Udp(), FreePorts.Udp());
             var cluster = redis.Url;
             foreach (var (port, silo, gateway) in new[] { (portA, 11161, 30061), (portB, 11162, 30062) })
             {
@@ -55,7 +55,7 @@ public class RedisClusterTests
     {
         await using var redis = await RedisServer.Start();
         // 127.0.0.2 is loopback too (127.0.0.0/8) but not the default 127.0.0.1.
-        var node = Running.Start(Dll, "run", "--config", RepoPaths.SiteToSite("asa2-responder.cfg"), "--bind", $"127.0.0.1:{FreeUdpPort()}",
+        var node = Running.Start(Dll, "run", "--config", RepoPaths.SiteToSite("asa2-responder.cfg"), "--bind", $"127.0.0.1:{FreePorts.Udp()}",
             "--cluster", redis.Url, "--advertise", "127.0.0.2", "--silo-port", "11164", "--gateway-port", "30064", "--exit-after", "60");
         try
         {
@@ -85,7 +85,7 @@ public class RedisClusterTests
 
         public static async Task<RedisServer> Start()
         {
-            var port = FreeTcpPort();
+            var port = FreePorts.Tcp();
             var dir = Directory.CreateTempSubdirectory("ikeactors-redis-").FullName;
             var process = Process.Start(new ProcessStartInfo("redis-server")
             {
@@ -143,20 +143,5 @@ public class RedisClusterTests
             catch (SocketException) { await Task.Delay(100); }
         }
         Assert.Fail($"redis-server did not listen on {port}");
-    }
-
-    private static int FreeTcpPort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
-    private static int FreeUdpPort()
-    {
-        using var s = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.Client.LocalEndPoint!).Port;
     }
 }

@@ -12,7 +12,7 @@ public class RunCommandTests
     [Fact]
     public async Task Two_gateway_processes_negotiate_on_loopback()
     {
-        var (leftPort, rightPort) = (FreeUdpPort(), FreeUdpPort());
+        var (leftPort, rightPort) = (FreePorts.Udp(), FreePorts.Udp());
         var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
         var samples = Path.Combine(RepoPaths.Root, "samples", "SiteToSite");
         var right = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
@@ -93,11 +93,5 @@ public class RunCommandTests
         lock (lines) copy = [.. lines];
         var (passed, report) = GoldenCheck.Run(golden, copy, peer);
         Assert.True(passed, report);
-    }
-
-    private static int FreeUdpPort()
-    {
-        using var s = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
-        return ((System.Net.IPEndPoint)s.Client.LocalEndPoint!).Port;
     }
 }

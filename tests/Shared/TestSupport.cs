@@ -18,6 +18,25 @@ internal static class RepoPaths
     }
 }
 
+/// <summary>Free loopback ports for the processes a test starts (the kernel picks one; the socket is closed again).</summary>
+internal static class FreePorts
+{
+    public static int Udp()
+    {
+        using var s = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return ((System.Net.IPEndPoint)s.Client.LocalEndPoint!).Port;
+    }
+
+    public static int Tcp()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+}
+
 /// <summary>Runs a program to completion (bounded in time) and captures its output.</summary>
 internal static class ProcessRunner
 {

@@ -1,4 +1,5 @@
 using System.Net;
+using IkeActors.Negotiation.Admission;
 using IkeActors.Protocol;
 
 namespace IkeActors.Negotiation;
@@ -16,7 +17,23 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     private readonly Dictionary<ulong, ulong> _rekeyed = new();
 
     /// <summary>IKE SAs still negotiating phase 1 that one gateway keeps at most (answers beyond are dropped).</summary>
-    public int MaxHalfOpen { get; init; } = 256;
+    public int MaxHalfOpen
+    {
+        get => Admission.Ledger.Limits.MaxHalfOpen;
+        set => Admission.Ledger.Limits = Admission.Ledger.Limits with { MaxHalfOpen = value };
+    }
+
+    /// <summary>Half-open IKE SAs one peer address may hold (see <see cref="HalfOpenLimits.MaxHalfOpenPerPeer"/>).</summary>
+    public int MaxHalfOpenPerPeer
+    {
+        get => Admission.Ledger.Limits.MaxHalfOpenPerPeer;
+        set => Admission.Ledger.Limits = Admission.Ledger.Limits with { MaxHalfOpenPerPeer = value };
+    }
+
+    private Mm1Admission? _admission;
+
+    /// <summary>The half-open SAs, counted by the rule the cluster's front-end uses too (no leases: this engine sees every end).</summary>
+    private Mm1Admission Admission => _admission ??= new Mm1Admission(Context, new HalfOpenLedger(new HalfOpenLimits { MaxHalfOpen = 256 }));
 
     public GatewayContext Context { get; } = context;
 
@@ -66,15 +83,21 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         }
         else if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection && !_sas.ContainsKey(header.InitiatorCookie))
         {
-            if (_sas.Values.Count(s => s.State != MainModeState.MM_ACTIVE) >= MaxHalfOpen)
+            var key = HalfOpenKey(header.InitiatorCookie);
+            var verdict = Admission.Admit(key, from.Address, output);
+            if (!verdict.Admitted)
             {
-                AsaDebug.MaxConcurrentNegotiations(output, new DebugContext(from.Address));
-                output.Add(new TraceEvent("drop", "Main Mode", 0, "half-open SA limit reached"));
+                output.Add(new TraceEvent("drop", "Main Mode", 0, verdict.Refusal == Mm1Refusal.NoPreSharedKey
+                    ? "no pre-shared key for the peer" : "half-open SA limit reached"));
                 return;
             }
-            if (RefusedAsRekeyCollision(from, output)) return;
+            // Under pressure the oldest half-open SA of the busiest address gave way: it goes without a word.
+            if (verdict.Evicted is { } evicted && _sas.TryGetValue(ulong.Parse(evicted, System.Globalization.NumberStyles.HexNumber), out var given))
+                given.Delete(output, notifyPeer: false);
+            if (RefusedAsRekeyCollision(from, output)) { Admission.Ledger.Release(key); return; }
             var accepted = IkeSa.AcceptMainMode1(Context, new IPEndPoint(from.Address, from.Port), datagram, output);
             if (accepted is not null) Track(accepted);
+            else Admission.Ledger.Release(key);
         }
         else
         {
@@ -239,8 +262,14 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
                          && s.State != MainModeState.MM_DELETED).ToList())
                 other.Delete(output, notifyPeer: false);
         foreach (var cookie in _sas.Where(kv => kv.Value.State == MainModeState.MM_DELETED).Select(kv => kv.Key).ToList())
+        {
             _sas.Remove(cookie);
+            _admission?.Ledger.Release(HalfOpenKey(cookie));
+        }
+        foreach (var up in output.Actions.Skip(start).OfType<Phase1Established>()) _admission?.Ledger.Release(HalfOpenKey(up.Sa.InitiatorCookie));
     }
+
+    private static string HalfOpenKey(ulong initiatorCookie) => initiatorCookie.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
     public void Dispose()
     {

@@ -136,15 +136,22 @@ public sealed class QuickModeHandOver
 }
 
 /// <summary>
-/// The cluster's list of IKE SA grains (one grain, key 0), kept by the front-ends, so operator
-/// commands can find every SA without scanning the cluster.
+/// The cluster's list of IKE SA grains (one grain, key 0), kept by the IKE SA grains themselves (each reports its
+/// own changes of state), so operator commands can find every SA without scanning the cluster.
 /// </summary>
 public interface ISaDirectoryGrain : IGrainWithIntegerKey
 {
     Task Set(string ikeSaKey, string state);
     Task Remove(string ikeSaKey);
     Task<IReadOnlyList<string>> List();
+
+    /// <summary>The SAs by state, for `show crypto isakmp stats`.</summary>
+    Task<SaDirectorySummary> Summary();
 }
+
+/// <summary>IKE SAs up now (MM_ACTIVE), still negotiating, and up once but gone since (the ASA's "Previous Tunnels").</summary>
+[GenerateSerializer, Immutable]
+public sealed record SaDirectorySummary([property: Id(0)] int Active, [property: Id(1)] int Negotiating, [property: Id(2)] long Previous);
 
 /// <summary>`show` output an IKE SA grain renders for its own SA.</summary>
 public interface IIkeSaShow : IGrainWithStringKey

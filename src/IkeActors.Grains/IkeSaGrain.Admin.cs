@@ -15,4 +15,13 @@ public sealed partial class IkeSaGrain : IIkeSaAdmin
         if (result.Send.Count == 0 && result.DebugLines.Count > 0) transmitter.Send(new Datagram([], "", 0), result.DebugLines);
         return true;
     }
+
+    public Task Abandon()
+    {
+        if (_sa is null || _sa.State is MainModeState.MM_ACTIVE or MainModeState.MM_DELETED) return Task.CompletedTask;
+        var output = new NegotiationOutput(_timerDebugLevel);
+        _sa.Delete(output, notifyPeer: false);
+        Apply(output);
+        return PersistIfCompleted(output);
+    }
 }

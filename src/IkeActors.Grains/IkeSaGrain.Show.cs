@@ -50,10 +50,11 @@ public sealed partial class IkeSaGrain : IIkeSaReport
     }
 }
 
-/// <summary>The directory of IKE SA grains (in memory: front-ends re-register SAs as traffic arrives).</summary>
+/// <summary>The directory of IKE SA grains (in memory: the SA grains register again at their next change of state).</summary>
 public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
 {
     private readonly SortedDictionary<string, string> _sas = new(StringComparer.Ordinal);
+    private long _previous;
 
     public Task Set(string ikeSaKey, string state)
     {
@@ -63,9 +64,30 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
 
     public Task Remove(string ikeSaKey)
     {
-        _sas.Remove(ikeSaKey);
+        if (_sas.Remove(ikeSaKey, out var last) && last == nameof(MainModeState.MM_ACTIVE)) _previous++;
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>(_sas.Keys.ToList());
+
+    public Task<SaDirectorySummary> Summary()
+    {
+        var active = _sas.Values.Count(s => s == nameof(MainModeState.MM_ACTIVE));
+        return Task.FromResult(new SaDirectorySummary(active, _sas.Count - active, _previous));
+    }
+}
+
+/// <summary>The nodes' latest IKE counters (in memory: each node publishes again every few seconds).</summary>
+public sealed class IkeStatsGrain : Grain, IIkeStatsGrain
+{
+    private readonly Dictionary<string, IkeNodeCounters> _nodes = new(StringComparer.Ordinal);
+
+    public Task Publish(string node, IkeNodeCounters counters)
+    {
+        _nodes[node] = counters;
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyDictionary<string, IkeNodeCounters>> Nodes() =>
+        Task.FromResult<IReadOnlyDictionary<string, IkeNodeCounters>>(new Dictionary<string, IkeNodeCounters>(_nodes));
 }

@@ -14,6 +14,15 @@ namespace IkeActors.Grains;
 public interface IDatagramTransmitter
 {
     void Send(Datagram datagram, IReadOnlyList<string> debugLines);
+
+    /// <summary>
+    /// An IKE SA grain of this silo changed state (MM_NO_STATE or MM_DELETED: it is gone), whatever moved it: a
+    /// datagram, a timer (retransmissions exhausted), DPD, a DELETE, an operator. The front-end's half-open count
+    /// and routing table hear every end here.
+    /// </summary>
+    /// <param name="initiator">This side started the SA.</param>
+    /// <param name="phase1Failure">For an SA that ended before MM_ACTIVE: why Main Mode failed (a FailureReason name), if it did.</param>
+    void SaStateChanged(string ikeSaKey, string state, bool initiator, string? phase1Failure) { }
 }
 
 /// <summary>
@@ -86,7 +95,11 @@ public sealed partial class IkeSaGrain(
             _sa.Receive(datagram.Bytes, output, from, datagram.NatT);
         }
         _timerDebugLevel = debugLevel;
-        return await Step(output, transmit: false);
+        var result = await Step(output, transmit: false);
+        // A datagram that started nothing (not an acceptable MM1, cookies of no SA): the activation goes at once,
+        // so datagrams with made-up cookies cost no memory.
+        if (_sa is null) DeactivateOnIdle();
+        return result;
     }
 
     public async Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel)
@@ -282,11 +295,32 @@ public sealed partial class IkeSaGrain(
                     break;
                 case NegotiationFailed f:
                     logger.LogInformation("{Exchange} with {Peer} failed: {Reason}", f.Exchange, _sa?.Peer, f.Reason);
+                    if (f.Exchange == "Main Mode") _phase1Failure ??= f.Reason.ToString();
                     break;
             }
         }
         var lines = output.Actions.OfType<DebugEvent>().Where(d => d.Message.Level <= (ReferenceEquals(output, _raised) ? _consoleLevel : output.Level)).Select(d => d.ConsoleLine).ToList();
-        return new IkeStepResult(send, lines, _sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
+        var state = _sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE);
+        ReportState(state);
+        return new IkeStepResult(send, lines, state);
+    }
+
+    private string? _reportedState, _phase1Failure;
+
+    /// <summary>
+    /// Every change of this SA's state, whatever caused it, is reported from here and only here: to the cluster's SA
+    /// directory (operator commands, Active/Previous Tunnels) and to this silo's front-end (half-open count, routing).
+    /// </summary>
+    private void ReportState(string state)
+    {
+        if (state == _reportedState) return;
+        var ended = state is nameof(MainModeState.MM_NO_STATE) or nameof(MainModeState.MM_DELETED);
+        if (ended && _reportedState is null) return; // never started: nothing to report
+        _reportedState = state;
+        var key = this.GetPrimaryKeyString();
+        var directory = GrainFactory.GetGrain<ISaDirectoryGrain>(0);
+        (ended ? directory.Remove(key) : directory.Set(key, state)).Ignore();
+        transmitter.SaStateChanged(key, state, _sa?.Role == IkeRole.Initiator, _phase1Failure);
     }
 
     private async Task Fire(TimerKey key)

@@ -30,9 +30,11 @@ public static class RunCommand
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT: join the concentrator whose membership, grain state and reminders live in that Redis" };
         var advertise = new Option<string>("--advertise") { Description = "ADDRESS this node's silo and gateway listen on and publish in the cluster membership (with --cluster)", DefaultValueFactory = _ => "127.0.0.1" };
         var otelConsole = new Option<bool>("--otel-console") { Description = "Print spans and metrics with the OpenTelemetry console exporter (OTLP: set OTEL_EXPORTER_OTLP_ENDPOINT)" };
+        var maxHalfOpen = new Option<int>("--max-half-open") { Description = "Half-open IKE SAs (Main Mode not yet up) this node keeps at once", DefaultValueFactory = _ => new Negotiation.Admission.HalfOpenLimits().MaxHalfOpen };
+        var maxHalfOpenPerPeer = new Option<int>("--max-half-open-per-peer") { Description = "Half-open IKE SAs one peer address may hold (strongSwan's block_threshold)", DefaultValueFactory = _ => new Negotiation.Admission.HalfOpenLimits().MaxHalfOpenPerPeer };
         var exitAfter = new Option<int>("--exit-after") { Description = "Stop after this many seconds (0 = run until Ctrl+C)", DefaultValueFactory = _ => 0 };
         var command = new Command("run", "Run a gateway node");
-        foreach (var o in new Option[] { config, bind, natT, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter }) command.Options.Add(o);
+        foreach (var o in new Option[] { config, bind, natT, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter, maxHalfOpen, maxHalfOpenPerPeer }) command.Options.Add(o);
         var telemetry = TelemetryOptions.AddTo(command); // --otlp, --otlp-headers, --otlp-debug-level, --orleans-dashboard
         command.Options.Add(advertise);
         command.Options.Add(tun);
@@ -78,7 +80,16 @@ public static class RunCommand
                     await error.WriteLineAsync($"--natt {text}: expected ADDRESS:PORT or none");
                     return 1;
             }
-            var options = new FrontEndOptions { Ike = bindEndPoint, NatT = natTEndPoint, DebugLevel = parse.GetValue(debug), PeerMap = map };
+            if (parse.GetValue(maxHalfOpen) < 1 || parse.GetValue(maxHalfOpenPerPeer) < 1)
+            {
+                await error.WriteLineAsync("--max-half-open and --max-half-open-per-peer: at least 1");
+                return 1;
+            }
+            var options = new FrontEndOptions
+            {
+                Ike = bindEndPoint, NatT = natTEndPoint, DebugLevel = parse.GetValue(debug), PeerMap = map,
+                HalfOpen = new Negotiation.Admission.HalfOpenLimits { MaxHalfOpen = parse.GetValue(maxHalfOpen), MaxHalfOpenPerPeer = parse.GetValue(maxHalfOpenPerPeer) },
+            };
             // A pair this node replaces by a rekey stays 2 s after QM3 before its DELETE: the peer installs the new
             // pair on QM3, and traffic moves over while both exist (no packet between the two installs is lost).
             var gateway = new GatewayContext(asa, new IPEndPoint(outside, NegotiationEngine.IsakmpPort),

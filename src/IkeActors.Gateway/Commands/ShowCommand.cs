@@ -53,6 +53,10 @@ public static class ShowCommand
             return await Run(parse.GetValue(node)!, words.Length == 2 ? words[1] : null, output, error, IpsecSa, ct);
         });
         isakmp.Subcommands.Add(isakmpSa);
+        var isakmpStats = new Command("stats", "show crypto isakmp stats: IKEv1 counters and half-open admission, the whole concentrator");
+        isakmpStats.Options.Add(node);
+        isakmpStats.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, IsakmpStats, ct));
+        isakmp.Subcommands.Add(isakmpStats);
         ipsec.Subcommands.Add(ipsecSa);
         crypto.Subcommands.Add(isakmp);
         crypto.Subcommands.Add(ipsec);
@@ -80,6 +84,13 @@ public static class ShowCommand
         foreach (var key in keys)
             if (await client.GetGrain<IIkeSaGrain>(key).ShowIsakmpEntry(n + 1) is { } entry) { n++; entries.Append(entry); }
         return n == 0 ? "There are no IKEv1 SAs\n" : ShowCommands.IsakmpHeader(n) + entries;
+    }
+
+    private static async Task<string> IsakmpStats(IClusterClient client, IReadOnlyList<string> keys)
+    {
+        var summary = await client.GetGrain<ISaDirectoryGrain>(0).Summary();
+        var nodes = await client.GetGrain<IIkeStatsGrain>(0).Nodes();
+        return IsakmpStatsView.Render(summary, IkeNodeCounters.Sum(nodes.Values), nodes.Count);
     }
 
     private static async Task<string> IsakmpSaDetail(IClusterClient client, IReadOnlyList<string> keys)

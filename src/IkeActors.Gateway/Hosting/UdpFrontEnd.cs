@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using IkeActors.Grains;
+using IkeActors.Negotiation;
+using IkeActors.Negotiation.Admission;
 using IkeActors.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,8 +24,14 @@ public sealed record FrontEndOptions
     /// <summary>Datagrams waiting for a grain; beyond this they are dropped and counted (back-pressure, not memory).</summary>
     public int QueueCapacity { get; init; } = 4096;
 
-    /// <summary>IKE SAs still negotiating phase 1 at once (half-open bound).</summary>
-    public int MaxHalfOpen { get; init; } = 1024;
+    /// <summary>Half-open IKE SAs this node keeps: at once, per peer address, and how long one counts unreported.</summary>
+    public HalfOpenLimits HalfOpen { get; init; } = new();
+
+    /// <summary>
+    /// Datagrams a second with cookies this node has not seen (not an MM1) that still go to a grain, which may hold
+    /// the SA in storage (after a restart) or on another node; the rest are dropped as the ASA's "No Sa Fails".
+    /// </summary>
+    public int UnknownSaLookupsPerSecond { get; init; } = 200;
 
     /// <summary>`debug crypto ikev1` level for the console (0 = off).</summary>
     public int DebugLevel { get; init; }
@@ -56,14 +64,19 @@ public delegate void UdpEspHandler(Span<byte> esp, IPEndPoint from);
 /// socket the request came in on. It is also the transmitter for what grains send on their own
 /// (retransmissions).
 /// </summary>
-public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, ILogger<UdpFrontEnd> logger) : BackgroundService, IDatagramTransmitter
+public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, GatewayContext gateway, ILogger<UdpFrontEnd> logger)
+    : BackgroundService, IDatagramTransmitter
 {
     private readonly UdpClient _socket = new(options.Ike);
     private readonly UdpClient? _natT = options.NatT is null ? null : new(options.NatT);
     private readonly Channel<(byte[] Bytes, IPEndPoint From, bool NatT)> _queue =
         Channel.CreateBounded<(byte[], IPEndPoint, bool)>(new BoundedChannelOptions(options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentDictionary<string, string> _states = new();
-    private long _dropped, _malformed, _keepalives;
+    /// <summary>The IKE SAs this node routes to: key -> (last state, when it was last heard of).</summary>
+    private readonly ConcurrentDictionary<string, (string State, long Seen)> _sas = new(StringComparer.Ordinal);
+    private readonly Mm1Admission _admission = new(gateway, new HalfOpenLedger(options.HalfOpen, TimeProvider.System), TimeProvider.System);
+    private readonly TokenBucket _unknownSaLookups = new(options.UnknownSaLookupsPerSecond, TimeProvider.System);
+    private long _dropped, _malformed, _keepalives, _noSa, _initiated;
+    private long _inOctets, _inPackets, _outOctets, _outPackets, _outDropped, _initiatorFails, _responderFails, _authFails;
 
     /// <summary>ESP that arrives in UDP on the NAT-T socket (RFC 3948) goes to the data plane, when this node has one.</summary>
     public UdpEspHandler? UdpEsp { get; set; }
@@ -79,6 +92,28 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
     public long Dropped => Interlocked.Read(ref _dropped);
     public long Malformed => Interlocked.Read(ref _malformed);
 
+    /// <summary>The half-open IKE SAs this node admitted and not yet seen end.</summary>
+    public HalfOpenLedger HalfOpen => _admission.Ledger;
+
+    /// <summary>This node's counters as `show crypto isakmp stats` sums them.</summary>
+    public IkeNodeCounters Counters()
+    {
+        var h = HalfOpen.Statistics();
+        long Read(ref long field) => Interlocked.Read(ref field);
+        return new IkeNodeCounters
+        {
+            InOctets = Read(ref _inOctets), InPackets = Read(ref _inPackets),
+            InDropPackets = Read(ref _dropped) + Read(ref _malformed) + Read(ref _noSa) + h.Refused,
+            OutOctets = Read(ref _outOctets), OutPackets = Read(ref _outPackets), OutDropPackets = Read(ref _outDropped),
+            Malformed = Read(ref _malformed), QueueFull = Read(ref _dropped), NoSa = Read(ref _noSa),
+            HalfOpen = h.HalfOpen, HalfOpenHighWater = h.HighWater, MaxHalfOpen = HalfOpen.Limits.MaxHalfOpen,
+            MaxHalfOpenPerPeer = HalfOpen.Limits.MaxHalfOpenPerPeer, RefusedNoKey = h.RefusedNoKey, RefusedPeerLimit = h.RefusedPeerLimit,
+            RefusedNodeLimit = h.RefusedNodeLimit, Evicted = h.Evicted, Expired = h.Expired, Admitted = h.Admitted,
+            InitiatorTunnels = Read(ref _initiated), InitiatorFails = Read(ref _initiatorFails), ResponderFails = Read(ref _responderFails),
+            AuthFails = Read(ref _authFails), PublishedUtc = DateTime.UtcNow,
+        };
+    }
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         logger.LogInformation("ISAKMP front-end listening on udp {EndPoint} (NAT-T {NatT})", LocalEndPoint, NatTEndPoint);
@@ -89,13 +124,20 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
         return Task.WhenAll(workers);
     }
 
-    /// <summary>Learns, every two seconds, whether an operator session wants debug lines and at which level.</summary>
+    /// <summary>
+    /// Every two seconds: learns whether an operator session wants debug lines and at which level, publishes this
+    /// node's counters for `show crypto isakmp stats`, and forgets SAs not heard of for a lease (see <see cref="Sweep"/>).
+    /// </summary>
     private async Task WatchDebugHub(CancellationToken ct)
     {
+        var node = LocalEndPoint.ToString();
         while (!ct.IsCancellationRequested)
         {
             try { _hubLevel = await grains.GetGrain<IDebugHubGrain>(0).GetLevel(); }
             catch (Exception e) when (e is not OperationCanceledException) { _hubLevel = 0; }
+            try { await grains.GetGrain<IIkeStatsGrain>(0).Publish(node, Counters()); }
+            catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "counters not published"); }
+            Sweep();
             try { await Task.Delay(TimeSpan.FromSeconds(2), ct); }
             catch (OperationCanceledException) { return; }
         }
@@ -109,6 +151,8 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
             try { r = await _socket.ReceiveAsync(ct); }
             catch (OperationCanceledException) { return; }
             catch (SocketException) { continue; }
+            Interlocked.Increment(ref _inPackets);
+            Interlocked.Add(ref _inOctets, r.Buffer.Length);
             if (!_queue.Writer.TryWrite((r.Buffer, options.Configured(r.RemoteEndPoint), false))) Interlocked.Increment(ref _dropped);
         }
     }
@@ -155,6 +199,8 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
             if (n < 4) { Interlocked.Increment(ref _malformed); continue; }
             if (BinaryPrimitives.ReadUInt32BigEndian(bytes) == 0)
             {
+                Interlocked.Increment(ref _inPackets);
+                Interlocked.Add(ref _inOctets, n);
                 if (!_queue.Writer.TryWrite((bytes[4..].ToArray(), options.Configured(from, natT: true), true))) Interlocked.Increment(ref _dropped);
             }
             else if (UdpEsp is { } esp)
@@ -195,15 +241,44 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
             return;
         }
         var key = IIkeSaGrain.KeyFor(from.Address.ToString(), header.InitiatorCookie);
-        var isNew = header.ResponderCookie == 0 && !_states.ContainsKey(key);
-        if (isNew && _states.Values.Count(s => s != "MM_ACTIVE") >= options.MaxHalfOpen)
+        if (!_sas.ContainsKey(key))
         {
-            Interlocked.Increment(ref _dropped);
-            return;
+            if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection)
+            {
+                if (!Admit(key, from.Address)) return;
+            }
+            else if (!_unknownSaLookups.TryTake())
+            {
+                // Cookies of no SA this node knows, beyond what may still be asked of the grains (RFC 2408 §2.5.3:
+                // cookies protect the responder's resources): dropped and counted.
+                Interlocked.Increment(ref _noSa);
+                return;
+            }
         }
         var result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port, natT), Level);
-        Track(key, result.State);
+        if (result.State is nameof(MainModeState.MM_NO_STATE) && !_sas.ContainsKey(key)) HalfOpen.Release(key); // nothing started
+        else Track(key, result.State);
         Emit(result);
+    }
+
+    /// <summary>An MM1 for a new SA: the half-open rule decides (Negotiation.Admission); refusals are counted and printed there.</summary>
+    private bool Admit(string key, IPAddress peer)
+    {
+        var lines = new NegotiationOutput(Level);
+        var verdict = _admission.Admit(key, peer, lines);
+        Print(lines.DebugLines.ToList());
+        if (!verdict.Admitted)
+        {
+            IkeActors.Grains.Telemetry.NegotiationTelemetry.Mm1Refused.Add(1, new KeyValuePair<string, object?>("ikev1.refusal", verdict.Refusal.ToString()));
+            return false;
+        }
+        if (verdict.Evicted is { } given)
+        {
+            // The oldest half-open SA of the busiest address gives way (it goes without a word to its peer).
+            _sas.TryRemove(given, out _);
+            grains.GetGrain<IIkeSaAdmin>(given).Abandon().Ignore();
+        }
+        return true;
     }
 
     /// <summary>Starts negotiation for traffic the data plane could not send (the key acquire).</summary>
@@ -211,23 +286,54 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
     {
         var result = await grains.GetGrain<ITunnelGrain>(peer.ToString()).Acquire(acquire, Level);
         var current = await grains.GetGrain<ITunnelGrain>(peer.ToString()).GetCurrentIkeSa();
-        if (current is not null) Track(current, result.State);
+        if (current is not null)
+        {
+            if (!_sas.ContainsKey(current)) Interlocked.Increment(ref _initiated);
+            Track(current, result.State);
+        }
         Emit(result);
     }
 
+    /// <summary>An IKE SA grain of this silo changed state (timers included): the one report of every end.</summary>
+    public void SaStateChanged(string ikeSaKey, string state, bool initiator, string? phase1Failure)
+    {
+        if (phase1Failure is not null && state is nameof(MainModeState.MM_DELETED) or nameof(MainModeState.MM_NO_STATE))
+        {
+            Interlocked.Increment(ref initiator ? ref _initiatorFails : ref _responderFails);
+            if (phase1Failure == nameof(FailureReason.AuthenticationFailed)) Interlocked.Increment(ref _authFails);
+        }
+        Track(ikeSaKey, state);
+    }
+
+    /// <summary>
+    /// What this node knows of an SA: its state for routing, and its half-open room released once it is up or gone.
+    /// Reports come from the grain (every change, on its silo) and from the answers to datagrams routed here.
+    /// </summary>
     private void Track(string key, string state)
     {
-        var directory = grains.GetGrain<ISaDirectoryGrain>(0);
-        if (state is "MM_DELETED" or "MM_NO_STATE")
+        if (state is nameof(MainModeState.MM_DELETED) or nameof(MainModeState.MM_NO_STATE))
         {
-            if (_states.TryRemove(key, out _)) _ = directory.Remove(key);
+            _sas.TryRemove(key, out _);
+            HalfOpen.Release(key);
+            return;
         }
-        else if (!_states.TryGetValue(key, out var old) || old != state)
-        {
-            _states[key] = state;
-            _ = directory.Set(key, state);
-        }
+        _sas[key] = (state, Environment.TickCount64);
+        if (state == nameof(MainModeState.MM_ACTIVE)) HalfOpen.Release(key);
     }
+
+    /// <summary>
+    /// An SA still negotiating that nobody has reported on for a lease is forgotten (its end was reported on another
+    /// node, or raced an older answer); an established one stays until it is reported gone.
+    /// </summary>
+    private void Sweep()
+    {
+        var oldest = Environment.TickCount64 - (long)options.HalfOpen.Lease.TotalMilliseconds;
+        foreach (var (key, (state, seen)) in _sas)
+            if (state != nameof(MainModeState.MM_ACTIVE) && seen < oldest) _sas.TryRemove(key, out _);
+    }
+
+    /// <summary>IKE SAs this node routes to, by state (MM_ACTIVE for Active Tunnels).</summary>
+    public int CountSas(string state) => _sas.Values.Count(s => s.State == state);
 
     private void Emit(IkeStepResult result)
     {
@@ -247,13 +353,19 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
         var to = options.Real(new IPEndPoint(IPAddress.Parse(d.Address), d.Port), d.NatT);
         try
         {
-            if (!d.NatT || _natT is null) { _socket.Send(d.Bytes, to); return; }
-            var framed = new byte[d.Bytes.Length + 4];
-            d.Bytes.CopyTo(framed, 4);
-            _natT.Send(framed, to);
+            if (!d.NatT || _natT is null) _socket.Send(d.Bytes, to);
+            else
+            {
+                var framed = new byte[d.Bytes.Length + 4];
+                d.Bytes.CopyTo(framed, 4);
+                _natT.Send(framed, to);
+            }
+            Interlocked.Increment(ref _outPackets);
+            Interlocked.Add(ref _outOctets, d.Bytes.Length);
         }
         catch (SocketException e)
         {
+            Interlocked.Increment(ref _outDropped);
             logger.LogWarning("datagram to {Peer} not sent: {Error}", to, e.SocketErrorCode);
         }
     }
@@ -271,5 +383,26 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, I
         base.Dispose();
         _socket.Dispose();
         _natT?.Dispose();
+    }
+}
+
+/// <summary>At most <c>rate</c> takes a second (a burst of one second's worth), lock-free enough for the receive path.</summary>
+internal sealed class TokenBucket(int rate, TimeProvider clock)
+{
+    private readonly Lock _lock = new();
+    private double _tokens = rate;
+    private long _last = clock.GetTimestamp();
+
+    public bool TryTake()
+    {
+        lock (_lock)
+        {
+            var now = clock.GetTimestamp();
+            _tokens = Math.Min(rate, _tokens + (now - _last) * (double)rate / clock.TimestampFrequency);
+            _last = now;
+            if (_tokens < 1) return false;
+            _tokens -= 1;
+            return true;
+        }
     }
 }

@@ -61,6 +61,10 @@ public static class NegotiationTelemetry
     public static readonly Counter<long> Dropped =
         Meter.CreateCounter<long>("ikev1.messages.dropped", "{message}", "Datagrams dropped by the engine (tag: ikev1.exchange)");
 
+    /// <summary>MM1s given no half-open SA (tag ikev1.refusal: NoPreSharedKey, PeerHalfOpenLimit, HalfOpenLimit).</summary>
+    public static readonly Counter<long> Mm1Refused =
+        Meter.CreateCounter<long>("ikev1.mm1.refused", "{message}", "MM1s refused by the half-open admission (tag: ikev1.refusal)");
+
     /// <summary>Attribute names (one place, so tests and dashboards agree).</summary>
     public static class Attributes
     {

@@ -241,11 +241,13 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
             return;
         }
         var key = IIkeSaGrain.KeyFor(from.Address.ToString(), header.InitiatorCookie);
+        var mm1 = false;
         if (!_sas.ContainsKey(key))
         {
             if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection)
             {
                 if (!Admit(key, from.Address)) return;
+                mm1 = true;
             }
             else if (!_unknownSaLookups.TryTake())
             {
@@ -256,7 +258,12 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
             }
         }
         var result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port, natT), Level);
-        if (result.State is nameof(MainModeState.MM_NO_STATE) && !_sas.ContainsKey(key)) HalfOpen.Release(key); // nothing started
+        if (result.State is nameof(MainModeState.MM_NO_STATE) && !_sas.ContainsKey(key))
+        {
+            // Nothing started: an MM1 the SA refused (its room is given back), or cookies of no SA (the ASA's "No Sa Fails").
+            if (mm1) HalfOpen.Release(key);
+            else Interlocked.Increment(ref _noSa);
+        }
         else Track(key, result.State);
         Emit(result);
     }

@@ -4,7 +4,7 @@ using IkeActors.Protocol.Tests.Support;
 namespace IkeActors.Protocol.Tests;
 
 /// <summary>
-/// Real packets: the strongSwan 5.9.8 captures in ../shared/interop/reference/ (pcapng,
+/// Real packets: the strongSwan 5.9.8 captures in tests/data/strongswan-5.9.8/ (pcapng,
 /// Ethernet + IPv4 + UDP 500/4500). Every ISAKMP message parses; every plaintext one is
 /// rebuilt from decoded values and re-encodes byte for byte; and what we read agrees with
 /// tshark's transcript of the same capture.

@@ -10,7 +10,7 @@ public enum IsakmpPadding
     /// <summary>
     /// 1 to block-size zero octets: always at least one, a whole block when the body is already
     /// aligned. This is exactly what strongSwan 5.9 sends (every encrypted message in the captured
-    /// runs under Vectors/ is padded so, and our MM5 re-encryption is byte-identical). Receivers
+    /// runs under tests/data/vectors/ is padded so, and our MM5 re-encryption is byte-identical). Receivers
     /// (strongSwan, Libreswan, the ASA) take payload lengths from the payload chain and ignore
     /// the padding (RFC 2408 §3.1: the header length includes it).
     /// </summary>

@@ -6,7 +6,7 @@ using IkeActors.Config.Show;
 namespace IkeActors.Config.Tests;
 
 /// <summary>
-/// The two ASAs of the seed document (asa-ikev1-main-mode-psk-debugs.txt, "ASA Configuration"),
+/// The two ASAs of the seed document (tests/data/seed/asa-ikev1-main-mode-psk-debugs.device-output.txt, its configuration),
 /// as samples/SiteToSite holds them. Expected values are the document's, not this parser's output.
 /// </summary>
 public class SeedConfigTests

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace IkeActors.Crypto.Tests;
 
-/// <summary>Vectors/ikev1-psk-kdf.json: values from another implementation (AES-128, SHA1, group 2).</summary>
+/// <summary>tests/data/vectors/ikev1-psk-kdf.json: values from another implementation (AES-128, SHA1, group 2).</summary>
 public class SharedKdfVectorTests
 {
     public static TheoryData<string> Cases() =>

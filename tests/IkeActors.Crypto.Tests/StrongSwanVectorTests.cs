@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace IkeActors.Crypto.Tests;
 
 /// <summary>
-/// Known answers from real strongSwan 5.9.8 negotiations (see Vectors/README.md): the inputs come from
+/// Known answers from real strongSwan 5.9.8 negotiations (see tests/data/vectors/README.md): the inputs come from
 /// the capture, the expected values are the ones charon logged at log level 4. Our code derives
 /// the keys, decrypts strongSwan's own ciphertext with our IV chaining and reproduces every hash.
 /// </summary>

@@ -4,8 +4,9 @@ using IkeActors.Explain.Tests.Support;
 namespace IkeActors.Explain.Tests;
 
 /// <summary>
-/// The Cisco document the product comes from, as it is (columns run together, lines cut,
-/// wrapped and garbled), explained line by line. The expected message of every IKE line is
+/// The device output of the Cisco document the product comes from, as the document has it
+/// (lines run together, cut, wrapped and garbled; tests/data/seed keeps the document's line
+/// numbers), explained line by line. The expected message of every IKE line is
 /// Data/seed-assignments.txt, written from the document's own description columns.
 /// </summary>
 public class SeedDocumentTests

@@ -67,7 +67,7 @@ public class RunCommandTests
                 Assert.Contains("D/H Group    : 2", sessions.Stdout);
                 Assert.Contains("Rekey Int (T): 3600 Seconds", sessions.Stdout); // the responder's shorter lifetime won
                 Assert.Contains("Local Addr   : 192.168.1.0/255.255.255.0", sessions.Stdout);
-                // The summary view: the connection lines of the detailed one (reference/asa-show/show-vpn-sessiondb-detail-l2l.txt).
+                // The summary view: the connection lines of the detailed one (tests/data/asa-show/show-vpn-sessiondb-detail-l2l.txt).
                 var summary = ProcessRunner.Run("dotnet", [dll, "show", "vpn-sessiondb", "l2l", "--node", "127.0.0.1:30041"]);
                 Assert.True(summary.Code == 0, summary.Stdout + summary.Stderr);
                 Assert.StartsWith("Session Type: LAN-to-LAN\n\n Connection   : 10.0.0.2\n Index        : 1                      IP Addr      : 10.0.0.2\n", summary.Stdout);

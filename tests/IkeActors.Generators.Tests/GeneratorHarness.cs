@@ -6,7 +6,7 @@ using Microsoft.CodeAnalysis.Text;
 
 namespace IkeActors.Generators.Tests;
 
-/// <summary>Runs the generator in-process with CSharpGeneratorDriver (dependencies.md, trap 4).</summary>
+/// <summary>Runs the generator in-process with CSharpGeneratorDriver (docs/dependencies.md, trap 4).</summary>
 internal static class GeneratorHarness
 {
     private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>

@@ -17,7 +17,7 @@ public sealed class RecordingTransmitter : IDatagramTransmitter
 }
 
 /// <summary>
-/// Two silos of one concentrator (the seed's responder ASA, 10.0.0.2) in process (dependencies.md,
+/// Two silos of one concentrator (the seed's responder ASA, 10.0.0.2) in process (docs/dependencies.md,
 /// trap 9: one cluster per test collection).
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime

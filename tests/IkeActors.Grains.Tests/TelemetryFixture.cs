@@ -15,7 +15,7 @@ using Orleans.TestingHost;
 
 namespace IkeActors.Grains.Tests;
 
-/// <summary>A list the exporters write from silo threads while tests read it (dependencies.md, trap 6).</summary>
+/// <summary>A list the exporters write from silo threads while tests read it (docs/dependencies.md, trap 6).</summary>
 public sealed class GuardedList<T> : ICollection<T>
 {
     private readonly List<T> _items = new();

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using IkeActors.Negotiation.Tests.Support;
+using IkeActors.Testing;
 
 namespace IkeActors.Negotiation.Tests;
 
@@ -34,26 +34,8 @@ public class SiteToSiteTests
     {
         using var lab = new Lab(Lab.SampleConfig("asa1-initiator.cfg"), Lab.SampleConfig("asa2-responder.cfg"));
         lab.AcquireAndRun();
-        var log = Path.GetTempFileName();
-        try
-        {
-            File.WriteAllLines(log, left ? lab.LeftLines : lab.RightLines);
-            var seed = Path.GetFullPath(Path.Combine(Lab.RepoRoot, "..", "shared", "seed"));
-            var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-            psi.ArgumentList.Add(Path.Combine(seed, "check-golden.py"));
-            psi.ArgumentList.Add(Path.Combine(seed, golden));
-            psi.ArgumentList.Add(log);
-            psi.ArgumentList.Add("--peer");
-            psi.ArgumentList.Add(left ? "10.0.0.2" : "10.0.0.1");
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, stdout + "\n--- log ---\n" + string.Join("\n", left ? lab.LeftLines : lab.RightLines));
-            Assert.Matches(@"golden: (\d+)/\1 lines in order", stdout);
-        }
-        finally
-        {
-            File.Delete(log);
-        }
+        var log = left ? lab.LeftLines : lab.RightLines;
+        var (passed, report) = GoldenCheck.Run(golden, log, left ? "10.0.0.2" : "10.0.0.1");
+        Assert.True(passed, report + "\n--- log ---\n" + string.Join("\n", log));
     }
 }

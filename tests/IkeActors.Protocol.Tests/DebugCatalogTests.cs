@@ -7,7 +7,7 @@ namespace IkeActors.Protocol.Tests;
 
 /// <summary>
 /// The generated ASA debug catalog against the seed's golden transcripts
-/// (../shared/seed/golden-*.txt, distilled from the Cisco document): every golden line
+/// (tests/data/seed/golden-*.txt, distilled from the Cisco document): every golden line
 /// is produced by exactly one catalog message, and the formatters print the ASA's text.
 /// </summary>
 public class DebugCatalogTests

@@ -25,7 +25,7 @@ public class DebugFormatterTests
         AsaDebug.StartingP2RekeyTimer(sink, PeerWithGroup, 3060);
         AsaDebug.IpsecNewEmbryonicSa(sink, "53FC3C00");
 
-        // Expected text: the seed document (asa-ikev1-main-mode-psk-debugs.txt) and golden-initiator.txt.
+        // Expected text: the seed document (tests/data/seed/asa-ikev1-main-mode-psk-debugs.device-output.txt) and golden-initiator.txt.
         Assert.Equal(new[]
         {
             "[IKEv1 DEBUG]: Pitcher: received a key acquire message, spi 0x0",

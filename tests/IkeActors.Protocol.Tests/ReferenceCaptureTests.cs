@@ -4,7 +4,7 @@ using IkeActors.Protocol.Tests.Support;
 namespace IkeActors.Protocol.Tests;
 
 /// <summary>
-/// Real packets: the strongSwan 5.9.8 captures in ../shared/interop/reference/ (pcapng,
+/// Real packets: the strongSwan 5.9.8 captures in tests/data/strongswan-5.9.8/ (pcapng,
 /// Ethernet + IPv4 + UDP 500/4500). Every ISAKMP message parses; every plaintext one is
 /// rebuilt from decoded values and re-encodes byte for byte; and what we read agrees with
 /// tshark's transcript of the same capture.
@@ -49,7 +49,7 @@ public class ReferenceCaptureTests
                 Assert.False(message.PayloadsValidated, c.ToString());
                 // RFC 2409 Appendix B: the ciphertext is whole cipher blocks (3DES here: 8 bytes).
                 Assert.Equal(0, message.Body.Length % 8);
-                Assert.True(c.SourcePort == 4500 && c.DestinationPort == 4500, $"{c}: encrypted, so NAT-T has floated (README: from MM5 on)");
+                Assert.True(c.SourcePort == 4500 && c.DestinationPort == 4500, $"{c}: encrypted, so NAT-T has floated (tests/data/strongswan-5.9.8/README.md: from MM5 on)");
             }
             else
             {
@@ -175,7 +175,7 @@ public class ReferenceCaptureTests
     [Fact]
     public void The_transcript_parser_reads_what_the_interop_readme_says()
     {
-        // Facts taken by eye from strongswan-strongswan.decoded.txt and the interop README, so that
+        // Facts taken by eye from strongswan-strongswan.decoded.txt and the reference's README, so that
         // a transcript parser reading nothing cannot make the comparison above pass vacuously.
         var t = InteropReference.ParseVerbose(InteropReference.File("strongswan-strongswan.decoded.txt"));
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17], t.Select(m => m.Frame));
@@ -203,7 +203,7 @@ public class ReferenceCaptureTests
         Span<byte> types = stackalloc byte[16];
         Assert.Equal(new byte[] { 1, 13, 13, 13, 13, 13 }, types[..m.GetPayloadTypes(types)].ToArray());
 
-        // README: XAUTH, DPD, Cisco Fragmentation, RFC 3947, draft-ietf-ipsec-nat-t-ike-02\n (bytes as tshark prints them).
+        // The reference's README: XAUTH, DPD, Cisco Fragmentation, RFC 3947, draft-ietf-ipsec-nat-t-ike-02\n (bytes as tshark prints them).
         var vids = new List<string>();
         foreach (var p in m.Payloads)
             if (p.Type == 13 && VendorIdPayloadView.TryParse(p.Raw, out var v, out _)) vids.Add(Convert.ToHexStringLower(v.VendorId));
@@ -213,7 +213,7 @@ public class ReferenceCaptureTests
         Assert.Equal(KnownVendorId.NatTDraft02N, VendorIds.Identify(Convert.FromHexString(vids[4])));
         Assert.Equal(KnownVendorId.NatTRfc3947, VendorIds.Identify(Convert.FromHexString(vids[3])));
 
-        // The proposal: 3des-sha1-modp1024, PSK, 86400 s (README "Phase 1"; decoded.txt frame 1).
+        // The proposal: 3des-sha1-modp1024, PSK, 86400 s (the reference's README, "Lab"; decoded.txt frame 1).
         foreach (var p in m.Payloads)
         {
             if (p.Type != 1) continue;

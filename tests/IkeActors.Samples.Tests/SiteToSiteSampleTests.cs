@@ -4,7 +4,7 @@ namespace IkeActors.Samples.Tests;
 
 /// <summary>
 /// The README's main command: the seed's two gateways over loopback UDP. Its debug logs
-/// pass the seed's own checker (../shared/seed/check-golden.py) for both roles.
+/// pass the golden-transcript check (tests/data/seed/golden-*.txt, GoldenCheck) for both roles.
 /// </summary>
 public class SiteToSiteSampleTests
 {

@@ -2,12 +2,18 @@ using System.Diagnostics;
 
 namespace IkeActors.Testing;
 
-/// <summary>The repository root (the folder with IkeActors.sln) and the shared/ folder CI lays beside it.</summary>
+/// <summary>The repository root (the folder with IkeActors.sln) and the test data kept in it.</summary>
 internal static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
+    /// <summary>tests/data: data from other sources (device output, captures, vectors); each folder's README says where it comes from.</summary>
+    public static string Data => Path.Combine(Root, "tests", "data");
+    /// <summary>tests/data/seed: the golden transcripts and the device output of the Cisco document.</summary>
+    public static string Seed => Path.Combine(Data, "seed");
+    /// <summary>tests/data/strongswan-5.9.8: captures and logs of real strongSwan 5.9.8 negotiations.</summary>
+    public static string StrongSwanReference => Path.Combine(Data, "strongswan-5.9.8");
+    /// <summary>Only for InteropLab.cs until the namespace lab scripts move to tests/lab; delete with that change.</summary>
     public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
-    public static string Seed => Path.Combine(Shared, "seed");
     public static string SiteToSite(string file) => Path.Combine(Root, "samples", "SiteToSite", file);
 
     private static string FindRoot()
@@ -53,26 +59,5 @@ internal static class ProcessRunner
             return (-1, stdout.Result, "timed out after " + timeoutMs + " ms\n" + stderr.Result);
         }
         return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-}
-
-/// <summary>The seed's own checker (../shared/seed/check-golden.py) on a debug log.</summary>
-internal static class GoldenCheck
-{
-    /// <summary>Returns the checker's report; <c>Passed</c> is true when every golden line was found in order.</summary>
-    public static (bool Passed, string Report) Run(string goldenFile, IEnumerable<string> logLines, string peer)
-    {
-        var log = Path.GetTempFileName();
-        try
-        {
-            File.WriteAllLines(log, logLines);
-            var (code, stdout, stderr) = ProcessRunner.Run("python3",
-                [Path.Combine(RepoPaths.Seed, "check-golden.py"), Path.Combine(RepoPaths.Seed, goldenFile), log, "--peer", peer]);
-            return (code == 0 && System.Text.RegularExpressions.Regex.IsMatch(stdout, @"golden: (\d+)/\1 lines in order"), stdout + stderr);
-        }
-        finally
-        {
-            File.Delete(log);
-        }
     }
 }

@@ -7,7 +7,7 @@ namespace IkeActors.Negotiation.Show;
 
 /// <summary>
 /// `show crypto isakmp sa` and `show crypto ipsec sa` in the ASA's format (the seed's "Tunnel
-/// Verification" section and ../shared/reference/asa-show). Counters come from the data plane;
+/// Verification" section and the real ASA output in tests/data/asa-show). Counters come from the data plane;
 /// until one is attached they are zero.
 /// </summary>
 public static class ShowCommands
@@ -157,7 +157,7 @@ public static class ShowCommands
     }
 
     /// <summary>
-    /// One session of `show vpn-sessiondb detail l2l` (format of ../shared/reference/asa-show):
+    /// One session of `show vpn-sessiondb detail l2l` (format of tests/data/asa-show):
     /// the IKE SA and its IPsec SAs. Byte and packet counts come from the data plane (0 until one reports).
     /// </summary>
     /// <summary>This SA's block of `show vpn-sessiondb l2l`: the connection lines of the detailed view, without its IKE/IPSec sections.</summary>

@@ -3,10 +3,10 @@ using IkeActors.Testing;
 
 namespace IkeActors.Esp.Tests.Support;
 
-/// <summary>The strongSwan-to-strongSwan reference run in ../shared/interop/reference/.</summary>
+/// <summary>The strongSwan-to-strongSwan reference run in tests/data/strongswan-5.9.8/ (see its README).</summary>
 internal static partial class Reference
 {
-    public static string Dir => Path.Combine(RepoPaths.Shared, "interop", "reference");
+    public static string Dir => RepoPaths.StrongSwanReference;
     public static string Pcap => Path.Combine(Dir, "strongswan-strongswan.pcap");
     public static string Decrypted => Path.Combine(Dir, "strongswan-strongswan.decrypted.txt");
 

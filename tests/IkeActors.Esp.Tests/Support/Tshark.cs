@@ -25,7 +25,7 @@ internal static class Tshark
         _ => "HMAC-SHA-512-256 [RFC4868]",
     };
 
-    /// <summary>An esp_sa UAT entry, as in ../shared/interop/reference/tshark-keys.txt.</summary>
+    /// <summary>An esp_sa UAT entry, as in tests/data/strongswan-5.9.8/tshark-keys.txt.</summary>
     public static string EspSa(uint spi, EspCipher c, byte[] encKey, EspIntegrity i, byte[] authKey) =>
         $"uat:esp_sa:\"IPv4\",\"*\",\"*\",\"0x{spi:x8}\",\"{CipherName(c)}\",\"0x{Hex.Of(encKey)}\",\"{IntegrityName(i)}\",\"0x{Hex.Of(authKey)}\"";
 

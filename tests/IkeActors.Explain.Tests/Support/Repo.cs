@@ -4,8 +4,8 @@ internal static class Repo
 {
     public static string Root { get; } = FindRoot();
 
-    public static string Seed => Path.GetFullPath(Path.Combine(Root, "..", "shared", "seed"));
-    public static string SeedDocument => Path.Combine(Seed, "asa-ikev1-main-mode-psk-debugs.txt");
+    /// <summary>The Cisco document's device output (tests/data/seed, see its README): its line N is the document's line N.</summary>
+    public static string SeedDocument => Path.Combine(Root, "tests", "data", "seed", "asa-ikev1-main-mode-psk-debugs.device-output.txt");
     public static string SampleConfig(string name) => Path.Combine(Root, "samples", "SiteToSite", name);
     public static string Data(string name) => Path.Combine(AppContext.BaseDirectory, "Data", name);
 

@@ -1,31 +1,21 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using IkeActors.Testing;
 
 namespace IkeActors.Protocol.Tests.Support;
 
 /// <summary>
-/// The interop reference captures in ../shared/interop/reference/ (beside the repository:
-/// CI clones the repo next to a copy of shared/), and tshark's text views of them.
+/// The strongSwan 5.9.8 reference captures in tests/data/strongswan-5.9.8/ (see its README),
+/// and tshark's text views of them.
 /// </summary>
 public static partial class InteropReference
 {
-    /// <summary>The folder holding IkeActors.sln, found by walking up from the test assembly.</summary>
-    public static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !System.IO.File.Exists(Path.Combine(dir.FullName, "IkeActors.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException(
-            $"IkeActors.sln not found in {AppContext.BaseDirectory} or any folder above it");
-    }
-
-    /// <summary>../shared/interop/reference/ next to the repository; a clear failure when it is missing.</summary>
+    /// <summary>tests/data/strongswan-5.9.8/; a clear failure when it is missing.</summary>
     public static string Directory()
     {
-        var root = RepositoryRoot();
-        var dir = Path.GetFullPath(Path.Combine(root, "..", "shared", "interop", "reference"));
+        var dir = RepoPaths.StrongSwanReference;
         if (!System.IO.Directory.Exists(dir))
-            throw new InvalidOperationException(
-                $"The interop reference captures are missing: expected {dir} (the shared/ folder must sit beside the repository {root}).");
+            throw new InvalidOperationException($"The strongSwan reference captures are missing: expected {dir} in the repository.");
         return dir;
     }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# usage: run.sh NAME IKE ESP   -- one strongSwan<->strongSwan negotiation in private namespaces
+# usage: lab-run.sh NAME IKE ESP   -- one strongSwan<->strongSwan negotiation in private namespaces (root).
+# Uses the namespace lab scripts netns.sh, strongswan-peer.sh and capture.sh: the repository's own
+# in tests/lab, or another copy named by LAB. See README.md for the runs that made the vectors.
 set -uo pipefail
-H=/work/shared/interop
+H=${LAB:-$(cd "$(dirname "$0")/../../lab" && pwd)}
 NAME=$1 IKE=$2 ESP=$3
 export IKE_INTEROP_DIR=/tmp/crypto-lab/state-$NAME
 OUT=/tmp/crypto-lab/out-$NAME

@@ -27,7 +27,8 @@ capturing() {
     return 1
 }
 
-abandon_start() { in_ns "$pid" "$ns" && end_process "$pid" INT; rm -f "$pcap.capture"; return 0; }
+# A start that fails stops its dumpcap (still this shell's child: its PID is not anyone else's yet).
+abandon_start() { [[ -z ${pid:-} ]] || end_process "$pid" INT; rm -f "$pcap.capture"; }
 
 start() {
     ns=$1 pcap=$2

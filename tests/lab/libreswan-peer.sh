@@ -150,11 +150,11 @@ answers_whack() {
     return 1
 }
 
+# A start that fails stops its pluto (still this shell's child: its PID is not anyone else's yet).
 abandon_start() {
     local pid
     pid=$(cat "$dir/pluto.started" 2>/dev/null) || return 0
-    in_ns "$pid" "$ns" && end_process "$pid"
-    return 0
+    end_process "$pid"
 }
 
 start() {

@@ -206,10 +206,12 @@ answers_vici() {
     return 1
 }
 
+# A start that fails stops its charon. It is still this shell's child, so its PID cannot have been
+# given to another process yet.
 abandon_start() {
     local pid
     pid=$(cat "$dir/charon.started" 2>/dev/null) || return 0
-    in_ns "$pid" "$ns" && end_process "$pid"
+    end_process "$pid"
     rm -f "$dir/run/charon.pid" "$dir/run/charon.vici"
 }
 

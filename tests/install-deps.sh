@@ -2,12 +2,16 @@
 # install-deps.sh - installs (Debian, as root) every program a test or a test script runs, then
 # checks that each one is there. A program that is still missing is named once with its package,
 # and the script exits 1. Called by tests/run-all.sh; safe to run again (installs only what is missing).
+# `dotnet` itself is not in the list: the SDK comes with the machine, not from Debian.
 set -uo pipefail
 
 # program  Debian package  who needs it
 required=(
-  "ip               iproute2                 namespaces and TUN routes (Esp, Interop tests, lab scripts)"
-  "ping             iputils-ping             traffic through the tunnels (Esp NamespaceTests, Interop tests, lab)"
+  "ip               iproute2                 namespaces and TUN routes (Esp, Interop tests, tests/lab scripts)"
+  "ping             iputils-ping             traffic through the tunnels (Esp NamespaceTests, Interop tests, tests/lab)"
+  "unshare          util-linux               a mount namespace per charon and pluto (tests/lab peer scripts)"
+  "mount            mount                    /run and /usr/libexec of a lab peer (tests/lab peer scripts)"
+  "kill             procps                   SIGTERM to a gateway (Interop InteropLab.Gateway)"
   "tshark           tshark                   independent ISAKMP/ESP decoder (Protocol, Esp, Interop tests)"
   "dumpcap          wireshark-common         captures on the lab's veth (Interop tests)"
   "redis-server     redis-server             Orleans clustering through Redis (Gateway tests)"
@@ -15,8 +19,11 @@ required=(
   "swanctl          strongswan-swanctl       real peer (Interop tests)"
   "/usr/lib/ipsec/charon strongswan-charon   real peer (Interop tests)"
   "certutil         libnss3-tools            pluto's NSS database (Interop LibreswanTests)"
+  "apt-get          apt                      downloading the libreswan .deb (Interop LibreswanTests)"
   "dpkg-deb         dpkg                     unpacking the libreswan .deb (Interop LibreswanTests)"
-  "chromium         chromium                 headless rendering (Explain tests, screenshots script)"
+  "chromium         chromium                 headless rendering (Explain tests, scripts/screenshots.sh)"
+  "python3          python3                  tests/IkeActors.Benchmarks/throughput.sh (no test needs it)"
+  "iperf3           iperf3                   traffic through the tunnel (tests/IkeActors.Benchmarks/throughput.sh)"
 )
 # libraries with no program of their own
 libraries=(
@@ -26,7 +33,7 @@ libraries=(
 extra_pkgs=(libcharon-extra-plugins libstrongswan-standard-plugins) # strongSwan's kernel-libipsec and the plugins the lab loads
 
 have_prog() { [[ $1 == /* ]] && [[ -x $1 ]] || command -v "$1" >/dev/null 2>&1; }
-have_lib() { ldconfig -p | grep -q "$1"; }
+have_lib() { "$(command -v ldconfig || echo /sbin/ldconfig)" -p | grep -q "$1"; }
 
 missing_pkgs() {
   local line

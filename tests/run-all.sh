@@ -1,28 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh machine (the README's test command).
-# Installs what the tests need (as root, Debian packages when missing), runs
+# Installs what the tests need (tests/install-deps.sh: as root, Debian packages when missing), runs
 # `dotnet test` on the solution with TRX results, and prints `N passed, N failed`
 # last. Exits non-zero on any failure or when no test ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-need_pkgs=()
-command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)        # independent ISAKMP decoder (Protocol tests)
-command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server) # Orleans clustering through Redis (Gateway tests)
-command -v swanctl >/dev/null 2>&1 || need_pkgs+=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins) # real peer (Interop tests)
-command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
-ldconfig -p | grep -q libldns.so.3 && command -v certutil >/dev/null 2>&1 || need_pkgs+=(libldns3 libevent-pthreads-2.1-7 libnss3-tools) # pluto from the unpacked libreswan .deb (Interop tests)
-command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)      # the seed's golden checker (Negotiation, Samples tests)
-command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)    # headless rendering of the explain HTML report (Explain tests)
-if ((${#need_pkgs[@]})); then
-  if [[ $(id -u) -eq 0 ]]; then
-    echo "installing: ${need_pkgs[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null && apt-get install -y -qq "${need_pkgs[@]}" >/dev/null \
-      || echo "warning: apt-get install ${need_pkgs[*]} failed" >&2
-  else
-    echo "warning: missing ${need_pkgs[*]} and not root; tests that need them will fail" >&2
-  fi
+# Every program the tests run (tests/install-deps.sh installs what is missing, as root on Debian).
+# When one is still missing, its message names it and its package, and no test runs: one clear
+# failure instead of a stack trace from each test that needs it.
+if ! bash tests/install-deps.sh 2>&1; then
+  echo "tests/install-deps.sh: the programs above are missing, so the tests were not run"
+  echo "0 passed, 1 failed"
+  exit 1
 fi
 
 results=$(mktemp -d)

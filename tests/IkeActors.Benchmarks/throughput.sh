@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# throughput.sh - iperf3 through the IPsec tunnel of the ../shared/interop lab (root).
+# throughput.sh - iperf3 through the IPsec tunnel of the tests/lab namespace lab (root).
 #
 # Builds the two-namespace lab three times in one run, with unique namespace names:
 #   sw-sw    strongSwan 5.9 on both sides (kernel-libipsec: userspace ESP-in-UDP over TUN)
@@ -25,9 +25,12 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "throughput.sh: needs root (network namespaces, TUN)" >&2; exit 1; }
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-INTEROP=$(cd "$REPO/../shared/interop" && pwd)
-command -v iperf3 >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
-command -v python3 >/dev/null || { echo "throughput.sh: needs python3 (reads iperf3 --json)" >&2; exit 1; }
+INTEROP=$REPO/tests/lab
+# tests/install-deps.sh installs these too; a benchmark is no test, so here they are only checked.
+for need in "iperf3 iperf3" "python3 python3" "ping iputils-ping" "ip iproute2"; do
+    set -- $need
+    command -v "$1" >/dev/null || { echo "throughput.sh: $1 not found: install the Debian package $2 (or run tests/install-deps.sh)" >&2; exit 1; }
+done
 if [ "$BUILD" = 1 ]; then dotnet build "$REPO/src/IkeActors.Gateway/IkeActors.Gateway.csproj" -c Release -v q -nologo >/dev/null; fi
 DLL=$REPO/src/IkeActors.Gateway/bin/Release/net10.0/ikeactors.dll
 [ -f "$DLL" ] || { echo "throughput.sh: $DLL missing (build first)" >&2; exit 1; }

@@ -16,6 +16,7 @@ public class NamespaceTests
     [InlineData(true)]
     public void Kernel_ping_crosses_two_userspace_esp_gateways(bool udp)
     {
+        RequiredProgram.Check("ping", "iputils-ping");
         using var lab = new NetnsLab();
         var left = Gateway.Create(lab.Left, "10.0.0.1", "10.0.0.2", "192.168.1.1", "192.168.2.0/24", udp);
         try

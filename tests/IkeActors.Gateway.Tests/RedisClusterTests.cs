@@ -85,6 +85,8 @@ public class RedisClusterTests
 
         public static async Task<RedisServer> Start()
         {
+            RequiredProgram.Check("redis-server", "redis-server");
+            RequiredProgram.Check("redis-cli", "redis-tools");
             var port = FreePorts.Tcp();
             var dir = Directory.CreateTempSubdirectory("ikeactors-redis-").FullName;
             var process = Process.Start(new ProcessStartInfo("redis-server")

@@ -6,30 +6,56 @@ using IkeActors.Testing;
 namespace IkeActors.Interop.Tests;
 
 /// <summary>
-/// One lab of ../shared/interop per test: two namespaces of its own (unique names), strongSwan or a
+/// One lab of tests/lab per test: two namespaces of its own (unique names), strongSwan, Libreswan or a
 /// second gateway on the right, `ikeactors run` on the left, and everything torn down afterwards
-/// (processes by the PIDs we started, the peer by its script, the namespaces), also on failure.
+/// (processes by the PIDs we started, the peer by its script, the namespaces). Torn down on every path
+/// of failure too: a constructor whose setup fails half-way removes what was made before it throws,
+/// and a Start... that fails stops what it launched.
 /// </summary>
 public sealed class InteropLab : IDisposable
 {
-    private static readonly string Scripts = Path.Combine(RepoPaths.Shared, "interop");
+    private static readonly string Scripts = Path.Combine(RepoPaths.Root, "tests", "lab");
     private static int _instances;
 
-    public string State { get; } = Directory.CreateTempSubdirectory("ikeactors-interop-").FullName;
+    public string State { get; }
     public string Left { get; }
     public string Right { get; }
+    private readonly IReadOnlyDictionary<string, string> _scriptEnvironment;
     private readonly List<Gateway> _gateways = [];
     private readonly List<string> _captures = [];
-    private bool _strongSwan, _up;
+    private bool _strongSwan, _libreswan, _up;
+    private string? _libreswanRoot;
 
     public InteropLab()
+        : this("ik", new Dictionary<string, string>())
+    {
+    }
+
+    /// <summary>
+    /// A lab whose namespaces are named PREFIXl… and PREFIXr…, its scripts run with extra environment
+    /// variables (LabCleanupTests make the setup fail this way and count what is left).
+    /// </summary>
+    internal InteropLab(string prefix, IReadOnlyDictionary<string, string> scriptEnvironment)
     {
         Assert.True(geteuid() == 0, "interop tests need root (network namespaces, TUN); CI runs as root");
+        RequiredProgram.Check("ip", "iproute2");
+        RequiredProgram.Check("ping", "iputils-ping");
+        RequiredProgram.Check("unshare", "util-linux");
+        _scriptEnvironment = scriptEnvironment;
         var n = Interlocked.Increment(ref _instances);
-        Left = $"ikl{Environment.ProcessId % 10000}-{n}";
-        Right = $"ikr{Environment.ProcessId % 10000}-{n}";
-        Script("netns.sh", "up", Left, Right);
-        _up = true;
+        Left = $"{prefix}l{Environment.ProcessId % 10000}-{n}";
+        Right = $"{prefix}r{Environment.ProcessId % 10000}-{n}";
+        State = Directory.CreateTempSubdirectory("ikeactors-interop-").FullName;
+        try
+        {
+            _up = true; // from the first command on: `netns.sh down` removes whatever a half-made `up` left
+            Script("netns.sh", "up", Left, Right);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The seed's initiator ASA with one `permit ip` line, so any traffic between the inside networks is protected.</summary>
@@ -61,20 +87,24 @@ public sealed class InteropLab : IDisposable
 
     public void StartStrongSwan(params string[] args)
     {
+        RequiredProgram.Check("/usr/lib/ipsec/charon", "strongswan-charon");
+        RequiredProgram.Check("swanctl", "strongswan-swanctl");
         _strongSwan = true;
-        Script("strongswan-peer.sh", ["start", Right, "--local", "10.0.0.2", "--remote", "10.0.0.1",
-            "--local-ts", "192.168.2.0/24", "--remote-ts", "192.168.1.0/24", "--psk", "cisco", "--retransmit", "1,1.5,2", .. args]);
+        Starting(() => Script("strongswan-peer.sh", ["start", Right, "--local", "10.0.0.2", "--remote", "10.0.0.1",
+                "--local-ts", "192.168.2.0/24", "--remote-ts", "192.168.1.0/24", "--psk", "cisco", "--retransmit", "1,1.5,2", .. args]),
+            () => Script("strongswan-peer.sh", "stop", Right));
     }
 
     public string StrongSwanLog => File.ReadAllText(Path.Combine(State, "strongswan-" + Right, "charon.log"));
 
     public string StrongSwan(params string[] args) => Script("strongswan-peer.sh", [args[0], Right, .. args[1..]]);
 
-    /// <summary>tshark on a namespace's outside veth (capture.sh: udp 500/4500 and esp) into State/name; stopped on Dispose.</summary>
+    /// <summary>dumpcap on a namespace's outside veth (capture.sh: udp 500/4500 and esp) into State/name; stopped on Dispose.</summary>
     public string StartCapture(string ns, string name)
     {
+        RequiredProgram.Check("dumpcap", "wireshark-common");
         var pcap = Path.Combine(State, name);
-        Script("capture.sh", "start", ns, pcap);
+        Starting(() => Script("capture.sh", "start", ns, pcap), () => Script("capture.sh", "stop", pcap));
         _captures.Add(pcap);
         return pcap;
     }
@@ -87,26 +117,49 @@ public sealed class InteropLab : IDisposable
         Script("capture.sh", "stop", pcap);
     }
 
-    /// <summary>Starts `ikeactors run` in a namespace and waits for its "ISAKMP on udp" line.</summary>
+    /// <summary>
+    /// Starts `ikeactors run` in a namespace and waits for its "ISAKMP on udp" line; a gateway that exits
+    /// or stays silent instead is stopped and the start fails with its output.
+    /// </summary>
     public Gateway StartGateway(string ns, string config, string bind, params string[] args)
     {
         var file = WriteFile($"{ns}.cfg", config);
         var g = new Gateway(ns, ["run", "--config", file, "--bind", bind, "--debug", "127", .. args]);
         _gateways.Add(g);
-        g.WaitFor("ISAKMP on udp", TimeSpan.FromSeconds(60));
+        try
+        {
+            g.WaitFor("ISAKMP on udp", TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            Abandon(g);
+            throw;
+        }
+        if (!g.Lines.Any(l => l.Contains("ISAKMP on udp", StringComparison.Ordinal)))
+        {
+            Abandon(g);
+            Assert.Fail($"ikeactors run in {ns} exited before listening:\n{g.Output}");
+        }
         return g;
     }
 
-    private bool _libreswan;
+    private void Abandon(Gateway g)
+    {
+        _gateways.Remove(g);
+        g.Dispose();
+    }
+
     private static readonly Lock LibreswanCache = new();
 
     /// <summary>Libreswan 4.10's pluto on the right (libreswan-peer.sh; Main Mode only on this kernel, MODP2048).</summary>
     public void StartLibreswan(params string[] args)
     {
-        Environment.SetEnvironmentVariable("LIBRESWAN_ROOT", EnsureLibreswan());
+        RequiredProgram.Check("certutil", "libnss3-tools");
+        _libreswanRoot = EnsureLibreswan();
         _libreswan = true;
-        Script("libreswan-peer.sh", ["start", Right, "--local", "10.0.0.2", "--remote", "10.0.0.1",
-            "--local-ts", "192.168.2.0/24", "--remote-ts", "192.168.1.0/24", "--psk", "cisco", .. args]);
+        Starting(() => Script("libreswan-peer.sh", ["start", Right, "--local", "10.0.0.2", "--remote", "10.0.0.1",
+                "--local-ts", "192.168.2.0/24", "--remote-ts", "192.168.1.0/24", "--psk", "cisco", .. args]),
+            () => Script("libreswan-peer.sh", "stop", Right));
     }
 
     public string Libreswan(params string[] args) => Script("libreswan-peer.sh", [args[0], Right, .. args[1..]]);
@@ -123,6 +176,8 @@ public sealed class InteropLab : IDisposable
         {
             var root = Environment.GetEnvironmentVariable("LIBRESWAN_ROOT") is { Length: > 0 } r ? r : "/var/cache/ikeactors/libreswan";
             if (File.Exists(Path.Combine(root, "usr/libexec/ipsec/pluto"))) return root;
+            RequiredProgram.Check("apt-get", "apt");
+            RequiredProgram.Check("dpkg-deb", "dpkg");
             var (code, stdout, stderr) = ProcessRunner.Run(Path.Combine(Scripts, "libreswan-peer.sh"), ["extract", root], timeoutMs: 300_000);
             Assert.True(code == 0 && File.Exists(Path.Combine(root, "usr/libexec/ipsec/pluto")),
                 $"libreswan could not be unpacked into {root} (apt-get download libreswan): {stdout}{stderr}");
@@ -156,27 +211,56 @@ public sealed class InteropLab : IDisposable
         }
     }
 
+    /// <summary>Runs a start; when it fails, undoes whatever part of it had happened, then lets the failure through.</summary>
+    private static void Starting(Action start, Action undo)
+    {
+        try
+        {
+            start();
+        }
+        catch
+        {
+            Quietly(undo);
+            throw;
+        }
+    }
+
+    private static void Quietly(Action action)
+    {
+        try { action(); } catch (Exception) { }
+    }
+
     private string Script(string script, params string[] args)
     {
         var psi = new ProcessStartInfo(Path.Combine(Scripts, script)) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["IKE_INTEROP_DIR"] = State;
+        if (_libreswanRoot is not null) psi.Environment["LIBRESWAN_ROOT"] = _libreswanRoot;
+        foreach (var (name, value) in _scriptEnvironment) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000)) p.Kill(entireProcessTree: true);
+        if (!p.WaitForExit(120_000))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+        }
         var output = stdout.Result + stderr.Result;
         Assert.True(p.ExitCode == 0, $"{script} {string.Join(' ', args)}: {output}");
         return output;
     }
 
+    /// <summary>Gateways, captures, peers, then the namespaces (which stops anything still running in them); each step whatever the others did.</summary>
     public void Dispose()
     {
-        foreach (var g in _gateways) g.Dispose();
-        foreach (var c in _captures) try { Script("capture.sh", "stop", c); } catch (Exception) { }
-        if (_strongSwan) try { Script("strongswan-peer.sh", "stop", Right); } catch (Exception) { }
-        if (_libreswan) try { Script("libreswan-peer.sh", "stop", Right); } catch (Exception) { }
-        if (_up) try { Script("netns.sh", "down", Left, Right); } catch (Exception) { }
+        foreach (var g in _gateways) Quietly(g.Dispose);
+        _gateways.Clear();
+        foreach (var c in _captures) Quietly(() => Script("capture.sh", "stop", c));
+        _captures.Clear();
+        if (_strongSwan) Quietly(() => Script("strongswan-peer.sh", "stop", Right));
+        if (_libreswan) Quietly(() => Script("libreswan-peer.sh", "stop", Right));
+        if (_up) Quietly(() => Script("netns.sh", "down", Left, Right));
+        _strongSwan = _libreswan = _up = false;
         try { Directory.Delete(State, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace IkeActors.Interop.Tests;
 
 /// <summary>
-/// `ikeactors run --tun` in `ike-left` against a real strongSwan 5.9 in `ike-right` (the namespace lab):
+/// `ikeactors run --tun` in `ike-left` against a real strongSwan 5.9 in `ike-right` (tests/lab):
 /// both phases, NAT-T (strongSwan's userspace ESP always floats to 4500 and asks for
 /// UDP-Encapsulated-Tunnel), and pings from 192.168.1.1 to 192.168.2.1 through our userspace ESP and
 /// its kernel-libipsec. Each test builds and removes its own lab.

@@ -61,6 +61,7 @@ public sealed class TwoGatewaysTests
     /// <summary>tshark -r PCAP -T fields: one string array per frame (an empty string for an absent field).</summary>
     internal static List<string[]> Tshark(string pcap, params string[] fields)
     {
+        RequiredProgram.Check("tshark", "tshark");
         var args = new List<string> { "-r", pcap, "-n", "-T", "fields", "-E", "occurrence=f" };
         foreach (var f in fields) args.AddRange(["-e", f]);
         var (code, stdout, stderr) = ProcessRunner.Run("tshark", args);

@@ -12,8 +12,6 @@ internal static class RepoPaths
     public static string Seed => Path.Combine(Data, "seed");
     /// <summary>tests/data/strongswan-5.9.8: captures and logs of real strongSwan 5.9.8 negotiations.</summary>
     public static string StrongSwanReference => Path.Combine(Data, "strongswan-5.9.8");
-    /// <summary>Only for InteropLab.cs until the namespace lab scripts move to tests/lab; delete with that change.</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
     public static string SiteToSite(string file) => Path.Combine(Root, "samples", "SiteToSite", file);
 
     private static string FindRoot()

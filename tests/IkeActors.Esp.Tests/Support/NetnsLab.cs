@@ -5,24 +5,32 @@ namespace IkeActors.Esp.Tests.Support;
 
 /// <summary>
 /// Two network namespaces of this test's own (unique names) joined by a veth pair, 10.0.0.1 and 10.0.0.2:
-/// the outside of two gateways. Removed on Dispose (deleting a namespace removes its links).
+/// the outside of two gateways. Removed on Dispose (deleting a namespace removes its links), and by the
+/// constructor itself when a step of the setup fails.
 /// </summary>
 internal sealed class NetnsLab : IDisposable
 {
     private const int CloneNewNet = 0x40000000;
 
     public NetnsLab()
+        : this("espt", "10.0.0.2/24")
     {
+    }
+
+    /// <summary>A lab named PREFIX-id-l/-r whose right side gets <paramref name="rightOutside"/> (NetnsLabCleanupTests make it fail).</summary>
+    internal NetnsLab(string prefix, string rightOutside)
+    {
+        RequiredProgram.Check("ip", "iproute2");
         var id = Guid.NewGuid().ToString("N")[..6];
-        Left = $"espt-{id}-l";
-        Right = $"espt-{id}-r";
+        Left = $"{prefix}-{id}-l";
+        Right = $"{prefix}-{id}-r";
         try
         {
             Ip("netns", "add", Left);
             Ip("netns", "add", Right);
             Ip("link", "add", $"vl{id}", "netns", Left, "type", "veth", "peer", "name", $"vr{id}", "netns", Right);
             Ip("-n", Left, "addr", "add", "10.0.0.1/24", "dev", $"vl{id}");
-            Ip("-n", Right, "addr", "add", "10.0.0.2/24", "dev", $"vr{id}");
+            Ip("-n", Right, "addr", "add", rightOutside, "dev", $"vr{id}");
             foreach (var (ns, dev) in new[] { (Left, $"vl{id}"), (Right, $"vr{id}") })
             {
                 Ip("-n", ns, "link", "set", dev, "up");

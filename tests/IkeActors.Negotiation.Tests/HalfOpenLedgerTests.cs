@@ -1,5 +1,6 @@
 using System.Net;
 using IkeActors.Negotiation.Admission;
+using IkeActors.Negotiation.Tests.Support;
 
 namespace IkeActors.Negotiation.Tests;
 
@@ -155,5 +156,54 @@ public class HalfOpenLedgerTests
         });
         Assert.Equal(8 * 1_000, ledger.Count);
         Assert.Equal(1_000, ledger.CountFor(A(3)));
+    }
+
+    private static byte[] SeedMm1()
+    {
+        using var lab = new Lab(Configs.Initiator, Configs.Responder);
+        var output = new NegotiationOutput();
+        lab.Left.Acquire(new IkeActors.Config.Lookup.Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), output);
+        return output.OfType<SendDatagram>().Single().Datagram;
+    }
+
+    [Fact]
+    public void An_MM1_from_an_address_without_a_key_gets_the_ASA_line_no_answer_and_no_SA()
+    {
+        // The seed's responder has a key for 10.0.0.1 only (no DefaultL2LGroup key).
+        using var responder = new NegotiationEngine(new GatewayContext(Lab.Load(Configs.Responder), Lab.RightAddress, new SeededEnvironment(3)));
+        var output = new NegotiationOutput();
+        responder.Receive(SeedMm1(), new IPEndPoint(IPAddress.Parse("192.0.2.77"), 500), output);
+
+        Assert.Empty(responder.Sas);
+        Assert.Empty(output.OfType<SendDatagram>());
+        // %ASA-3-713138 (Cisco ASA syslog reference): "Group %s not found and BASE GROUP default preshared key not configured"
+        LabAssert.Line(output.DebugLines.ToList(), "[IKEv1]: IP = 192.0.2.77, Group 192.0.2.77 not found and BASE GROUP default preshared key not configured");
+        // The configured peer is not affected.
+        output.Clear();
+        responder.Receive(SeedMm1(), Lab.LeftAddress, output);
+        Assert.Single(responder.Sas);
+        Assert.Single(output.OfType<SendDatagram>());
+    }
+
+    [Fact]
+    public void Refusal_lines_are_printed_at_most_once_a_second_per_reason_while_every_refusal_is_counted()
+    {
+        var clock = new ManualTime();
+        var gateway = new GatewayContext(Lab.Load(Configs.Responder), Lab.RightAddress, new SeededEnvironment(3));
+        var admission = new Mm1Admission(gateway, new HalfOpenLedger(new HalfOpenLimits { MaxHalfOpenPerPeer = 1 }, clock), clock);
+        var output = new NegotiationOutput();
+        Assert.True(admission.Admit("a", IPAddress.Parse("10.0.0.1"), output).Admitted);
+        for (var i = 0; i < 100; i++)
+        {
+            admission.Admit($"flood/{i}", IPAddress.Parse("10.0.0.1"), output);        // the address's share is taken
+            admission.Admit($"nokey/{i}", IPAddress.Parse("192.0.2.1"), output);       // no key at all
+        }
+        Assert.Equal(1, output.DebugLines.Count(l => l.Contains("Maximum concurrent IKE negotiations exceeded!")));
+        Assert.Equal(1, output.DebugLines.Count(l => l.Contains("BASE GROUP default preshared key not configured")));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        admission.Admit("flood/x", IPAddress.Parse("10.0.0.1"), output);
+        Assert.Equal(2, output.DebugLines.Count(l => l.Contains("Maximum concurrent IKE negotiations exceeded!")));
+        var stats = admission.Ledger.Statistics();
+        Assert.Equal((101L, 100L), (stats.RefusedPeerLimit, stats.RefusedNoKey));
     }
 }

@@ -118,6 +118,10 @@ public static class RunCommand
             builder.Services.AddSingleton<UdpFrontEnd>();
             builder.Services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<UdpFrontEnd>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
+            // A stop deletes this node's SAs, telling the peers, before any service (the silo, the sockets) stops.
+            builder.Services.AddSingleton(new GracefulShutdownOptions());
+            builder.Services.AddHostedService<GracefulShutdown>();
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
             // service.instance.id: the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.
             GatewayTelemetry.Configure(builder, parse.GetValue(otelConsole), $"{asa.Hostname ?? Environment.MachineName}-{outside}",
                 telemetry.Read(parse, parse.GetValue(gatewayPort), output));
@@ -166,12 +170,22 @@ public static class RunCommand
                 else await frontEnd.Acquire(match.Entry.Peers[0], packet);
             }
 
+            // Runs until --exit-after, SIGTERM or SIGINT (the command line's token; the host's console lifetime
+            // sees the same signals and raises ApplicationStopping), then one stop: SAs deleted, data plane and silo closed.
             var seconds = parse.GetValue(exitAfter);
-            try { await Task.Delay(seconds > 0 ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan, ct); }
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
+            try { await Task.Delay(seconds > 0 ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan, stop.Token); }
             catch (OperationCanceledException) { }
-            await host.StopAsync(CancellationToken.None);
+            await host.StopAsync(CancellationToken.None); // bounded by HostOptions.ShutdownTimeout
             return 0;
         });
         return command;
     }
+
+    /// <summary>
+    /// The bound on a whole stop (deletes, data plane, silo): a stop never hangs. Below the command line's
+    /// ProcessTerminationTimeout (<see cref="CliApp"/>), which would end the process with 143 or 130 instead of 0.
+    /// </summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(8);
 }

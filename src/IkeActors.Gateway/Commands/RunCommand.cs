@@ -104,6 +104,38 @@ public static class RunCommand
             builder.Logging.AddFilter("Polly", LogLevel.Error); // Orleans' placement retries while the silo starts: not an operator's concern
             builder.Services.AddSingleton(gateway);
             builder.Services.AddSingleton(options);
+            var redis = parse.GetValue(cluster);
+            if (redis is not null && !redis.StartsWith("redis://", StringComparison.Ordinal))
+            {
+                await error.WriteLineAsync($"--cluster {redis}: expected redis://HOST:PORT");
+                return 1;
+            }
+            if (!IPAddress.TryParse(parse.GetValue(advertise), out var advertised))
+            {
+                await error.WriteLineAsync($"--advertise {parse.GetValue(advertise)}: expected an IP address");
+                return 1;
+            }
+            // The silo first: hosted services start in this order (the front-end's and data plane's grain calls find a
+            // running silo) and stop in the reverse one (they end before the silo does).
+            builder.UseOrleans(silo =>
+            {
+                // Grain calls carry the caller's trace context: one negotiation is one trace across silos.
+                silo.AddActivityPropagation();
+                if (redis is null)
+                {
+                    // The embedded default: one silo, nothing else to run.
+                    silo.UseLocalhostClustering(parse.GetValue(siloPort), parse.GetValue(gatewayPort), serviceId: GatewayHost.ServiceId, clusterId: GatewayHost.ClusterId)
+                        .AddMemoryGrainStorageAsDefault();
+                    return;
+                }
+                // Several nodes form one concentrator: Redis holds membership, grain state and reminders.
+                var endpoint = StackExchange.Redis.ConfigurationOptions.Parse(redis["redis://".Length..]);
+                silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; })
+                    .ConfigureEndpoints(advertised, parse.GetValue(siloPort), parse.GetValue(gatewayPort))
+                    .UseRedisClustering(o => o.ConfigurationOptions = endpoint)
+                    .AddRedisGrainStorageAsDefault(o => o.ConfigurationOptions = endpoint)
+                    .UseRedisReminderService(o => o.ConfigurationOptions = endpoint);
+            });
             if (parse.GetValue(tun) is { } tunName)
             {
                 // The userspace ESP data plane (src/IkeActors.Esp): IPsec SA grains install into it, show and metrics read it.
@@ -125,36 +157,6 @@ public static class RunCommand
             // service.instance.id: the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.
             GatewayTelemetry.Configure(builder, parse.GetValue(otelConsole), $"{asa.Hostname ?? Environment.MachineName}-{outside}",
                 telemetry.Read(parse, parse.GetValue(gatewayPort), output));
-            var redis = parse.GetValue(cluster);
-            if (redis is not null && !redis.StartsWith("redis://", StringComparison.Ordinal))
-            {
-                await error.WriteLineAsync($"--cluster {redis}: expected redis://HOST:PORT");
-                return 1;
-            }
-            if (!IPAddress.TryParse(parse.GetValue(advertise), out var advertised))
-            {
-                await error.WriteLineAsync($"--advertise {parse.GetValue(advertise)}: expected an IP address");
-                return 1;
-            }
-            builder.UseOrleans(silo =>
-            {
-                // Grain calls carry the caller's trace context: one negotiation is one trace across silos.
-                silo.AddActivityPropagation();
-                if (redis is null)
-                {
-                    // The embedded default: one silo, nothing else to run.
-                    silo.UseLocalhostClustering(parse.GetValue(siloPort), parse.GetValue(gatewayPort), serviceId: GatewayHost.ServiceId, clusterId: GatewayHost.ClusterId)
-                        .AddMemoryGrainStorageAsDefault();
-                    return;
-                }
-                // Several nodes form one concentrator: Redis holds membership, grain state and reminders.
-                var endpoint = StackExchange.Redis.ConfigurationOptions.Parse(redis["redis://".Length..]);
-                silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; })
-                    .ConfigureEndpoints(advertised, parse.GetValue(siloPort), parse.GetValue(gatewayPort))
-                    .UseRedisClustering(o => o.ConfigurationOptions = endpoint)
-                    .AddRedisGrainStorageAsDefault(o => o.ConfigurationOptions = endpoint)
-                    .UseRedisReminderService(o => o.ConfigurationOptions = endpoint);
-            });
             using var host = builder.Build();
             await host.StartAsync(ct);
             var frontEnd = host.Services.GetRequiredService<UdpFrontEnd>();

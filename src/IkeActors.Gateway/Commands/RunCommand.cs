@@ -154,16 +154,21 @@ public static class RunCommand
             builder.Services.AddSingleton(new GracefulShutdownOptions());
             builder.Services.AddHostedService<GracefulShutdown>();
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+            builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
             // service.instance.id: the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.
             GatewayTelemetry.Configure(builder, parse.GetValue(otelConsole), $"{asa.Hostname ?? Environment.MachineName}-{outside}",
                 telemetry.Read(parse, parse.GetValue(gatewayPort), output));
             using var host = builder.Build();
-            await host.StartAsync(ct);
+            // A start is not cancelled half-way (a silo stopped while it starts throws; see CommandLineLifetime): a signal
+            // during the start is seen once it is complete, and the node stops at once.
+            await host.StartAsync(CancellationToken.None);
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
             var frontEnd = host.Services.GetRequiredService<UdpFrontEnd>();
             await output.WriteLineAsync($"{asa.Hostname ?? "ikeactors"}: ISAKMP on udp {frontEnd.LocalEndPoint}"
                 + (frontEnd.NatTEndPoint is { } n ? $", NAT-T on udp {n}" : "") + $", outside {outside}");
 
-            if (parse.GetValue(acquire) is { } a)
+            if (parse.GetValue(acquire) is { } a && !stop.IsCancellationRequested)
             {
                 var p = a.Split(',');
                 var packet = new AcquireRequest(p[0], p[1], p.Length > 2 && int.TryParse(p[2], out var proto) ? proto : 0);
@@ -172,11 +177,9 @@ public static class RunCommand
                 else await frontEnd.Acquire(match.Entry.Peers[0], packet);
             }
 
-            // Runs until --exit-after, SIGTERM or SIGINT (the command line's token; the host's console lifetime
-            // sees the same signals and raises ApplicationStopping), then one stop: SAs deleted, data plane and silo closed.
+            // Runs until --exit-after, SIGTERM or SIGINT (the command line's token), or until something asks the host to
+            // stop (ApplicationStopping), then one stop: SAs deleted, data plane and silo closed.
             var seconds = parse.GetValue(exitAfter);
-            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
             try { await Task.Delay(seconds > 0 ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan, stop.Token); }
             catch (OperationCanceledException) { }
             await host.StopAsync(CancellationToken.None); // bounded by HostOptions.ShutdownTimeout

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IkeActors.Testing;
 
 namespace IkeActors.Gateway.Tests;
 
@@ -34,10 +35,10 @@ internal sealed class Running(Process process)
         lock (Lines) Assert.Fail($"no line with '{text}'; output:\n{string.Join("\n", Lines)}");
     }
 
-    public const int Sigint = 2, Sigterm = 15;
+    public const int Sigint = StopSignal.Sigint, Sigterm = StopSignal.Sigterm;
 
     /// <summary>A signal to the PID we started (the dotnet process itself), as systemd or an operator stops a node.</summary>
-    public void Signal(int signal) => Assert.True(kill(Process.Id, signal) == 0, $"kill({Process.Id}, {signal}) failed");
+    public void Signal(int signal) => StopSignal.Send(Process.Id, signal);
 
     /// <summary>The exit code once the process ended within the timeout (its output read to the end), else null.</summary>
     public int? WaitForExit(TimeSpan timeout)
@@ -46,9 +47,6 @@ internal sealed class Running(Process process)
         Process.WaitForExit();
         return Process.ExitCode;
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 
     public void Stop()
     {

@@ -309,14 +309,9 @@ public sealed class InteropLab : IDisposable
         /// Sends a signal (SIGTERM by default, as systemd or an operator stops a node) to the PID we started:
         /// `ip netns exec` execs the command in place, so that PID is the dotnet process itself (checked).
         /// </summary>
-        public void Terminate(int signal = Sigterm)
-        {
-            var comm = File.ReadAllText($"/proc/{_process.Id}/comm").Trim();
-            Assert.True(comm == "dotnet", $"PID {_process.Id} is {comm}, not the gateway's dotnet process");
-            Assert.True(kill(_process.Id, signal) == 0, $"kill({_process.Id}, {signal}) failed");
-        }
+        public void Terminate(int signal = Sigterm) => StopSignal.Send(_process.Id, signal);
 
-        public const int Sigint = 2, Sigterm = 15;
+        public const int Sigint = StopSignal.Sigint, Sigterm = StopSignal.Sigterm;
 
         /// <summary>Waits for the process to end: its exit code (null while it still runs) and everything it printed.</summary>
         public (int? Code, string Output) WaitForExit(TimeSpan timeout)
@@ -325,8 +320,5 @@ public sealed class InteropLab : IDisposable
             _process.WaitForExit(); // the output and error streams read to their end
             return (_process.ExitCode, Output);
         }
-
-        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-        private static extern int kill(int pid, int signal);
     }
 }

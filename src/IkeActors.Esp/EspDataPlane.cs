@@ -378,9 +378,12 @@ public sealed class EspDataPlane : IDisposable
         t.Start();
     }
 
-    /// <summary>Stops the threads and the timer; the SAD, device and sockets stay the caller's.</summary>
+    private int _disposed;
+
+    /// <summary>Stops the threads and the timer, once (a second call does nothing); the SAD, device and sockets stay the caller's.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _sad.PairAdded -= OnPairAdded;
         _keepaliveTimer?.Dispose();
         _stop.Cancel();

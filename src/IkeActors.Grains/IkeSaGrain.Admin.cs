@@ -11,8 +11,8 @@ public sealed partial class IkeSaGrain : IIkeSaAdmin
         _sa.Delete(output);
         var result = Apply(output);
         await PersistIfCompleted(output);
-        foreach (var d in result.Send) transmitter.Send(d, result.DebugLines);
-        if (result.Send.Count == 0 && result.DebugLines.Count > 0) transmitter.Send(new Datagram([], "", 0), result.DebugLines);
+        Transmit(result); // sent before the call returns: a stopping node closes its sockets only after
+        await UpdateBackstop(); // a deleted SA holds no reminder
         return true;
     }
 

@@ -152,10 +152,16 @@ public sealed partial class IkeSaGrain(
         return result;
     }
 
+    /// <summary>The step's datagrams, its debug lines printed once (with the first, or alone when nothing is sent).</summary>
     private void Transmit(IkeStepResult result)
     {
-        foreach (var d in result.Send) transmitter.Send(d, result.DebugLines);
-        if (result.Send.Count == 0 && result.DebugLines.Count > 0) transmitter.Send(new Datagram([], "", 0), result.DebugLines);
+        var lines = result.DebugLines;
+        foreach (var d in result.Send)
+        {
+            transmitter.Send(d, lines);
+            lines = [];
+        }
+        if (result.Send.Count == 0 && lines.Count > 0) transmitter.Send(new Datagram([], "", 0), lines);
     }
 
     /// <summary>

@@ -218,4 +218,13 @@ public class EspDataPlaneTests
         while (lab.RightInside.Written.Count < 2 && DateTime.UtcNow < deadline) Thread.Sleep(10);
         Assert.Equal(2, lab.RightInside.Written.Count);
     }
+
+    [Fact]
+    public void A_started_plane_closes_once_and_a_second_dispose_does_nothing()
+    {
+        using var lab = new Lab(udp: false);
+        lab.Left.Start();
+        lab.Left.Dispose();
+        lab.Left.Dispose(); // the host disposes what its StopAsync already closed (issue 13: ObjectDisposedException)
+    }
 }

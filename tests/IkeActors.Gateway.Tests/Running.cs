@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IkeActors.Testing;
 
 namespace IkeActors.Gateway.Tests;
 
@@ -7,6 +8,7 @@ internal sealed class Running(Process process)
 {
     public Process Process { get; } = process;
     public List<string> Lines { get; } = new();
+    public List<string> ErrorLines { get; } = new();
 
     public static Running Start(string dll, params string[] args)
     {
@@ -15,7 +17,7 @@ internal sealed class Running(Process process)
         foreach (var a in args) psi.ArgumentList.Add(a);
         var running = new Running(Process.Start(psi)!);
         running.Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (running.Lines) running.Lines.Add(e.Data); };
-        running.Process.ErrorDataReceived += (_, _) => { };
+        running.Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (running.ErrorLines) running.ErrorLines.Add(e.Data); };
         running.Process.BeginOutputReadLine();
         running.Process.BeginErrorReadLine();
         return running;
@@ -31,6 +33,19 @@ internal sealed class Running(Process process)
             await Task.Delay(100);
         }
         lock (Lines) Assert.Fail($"no line with '{text}'; output:\n{string.Join("\n", Lines)}");
+    }
+
+    public const int Sigint = StopSignal.Sigint, Sigterm = StopSignal.Sigterm;
+
+    /// <summary>A signal to the PID we started (the dotnet process itself), as systemd or an operator stops a node.</summary>
+    public void Signal(int signal) => StopSignal.Send(Process.Id, signal);
+
+    /// <summary>The exit code once the process ended within the timeout (its output read to the end), else null.</summary>
+    public int? WaitForExit(TimeSpan timeout)
+    {
+        if (!Process.WaitForExit(timeout)) return null;
+        Process.WaitForExit();
+        return Process.ExitCode;
     }
 
     public void Stop()

@@ -304,5 +304,21 @@ public sealed class InteropLab : IDisposable
             try { Stop(); } catch (InvalidOperationException) { }
             _process.Dispose();
         }
+
+        /// <summary>
+        /// Sends a signal (SIGTERM by default, as systemd or an operator stops a node) to the PID we started:
+        /// `ip netns exec` execs the command in place, so that PID is the dotnet process itself (checked).
+        /// </summary>
+        public void Terminate(int signal = Sigterm) => StopSignal.Send(_process.Id, signal);
+
+        public const int Sigint = StopSignal.Sigint, Sigterm = StopSignal.Sigterm;
+
+        /// <summary>Waits for the process to end: its exit code (null while it still runs) and everything it printed.</summary>
+        public (int? Code, string Output) WaitForExit(TimeSpan timeout)
+        {
+            if (!_process.WaitForExit(timeout)) return (null, Output);
+            _process.WaitForExit(); // the output and error streams read to their end
+            return (_process.ExitCode, Output);
+        }
     }
 }

@@ -21,12 +21,16 @@ public static class CliApp
         return root;
     }
 
+    public static readonly TimeSpan ProcessTerminationTimeout = RunCommand.ShutdownTimeout + TimeSpan.FromSeconds(4);
+
     public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         output ??= Console.Out;
         error ??= Console.Error;
         var root = CreateRoot(output, error);
         var parse = root.Parse(args);
-        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        // SIGTERM/SIGINT cancel the command's token; the command then has this long to end by itself (a gateway
+        // deletes its SAs and stops its silo within RunCommand.ShutdownTimeout) before the exit code becomes 143/130.
+        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = ProcessTerminationTimeout });
     }
 }

@@ -104,23 +104,6 @@ public static class RunCommand
             builder.Logging.AddFilter("Polly", LogLevel.Error); // Orleans' placement retries while the silo starts: not an operator's concern
             builder.Services.AddSingleton(gateway);
             builder.Services.AddSingleton(options);
-            if (parse.GetValue(tun) is { } tunName)
-            {
-                // The userspace ESP data plane (src/IkeActors.Esp): IPsec SA grains install into it, show and metrics read it.
-                builder.Services.AddSingleton<IkeActors.Esp.EspSaDatabase>();
-                builder.Services.AddSingleton(new EspNodeOptions { Tun = tunName });
-                builder.Services.AddSingleton<EspNode>();
-                builder.Services.AddSingleton<IEspSaDatabase, EspSaInstaller>();
-                builder.Services.AddSingleton<IkeActors.Grains.Telemetry.IEspCounterSource>(sp => sp.GetRequiredService<EspNode>());
-                builder.Services.AddHostedService(sp => sp.GetRequiredService<EspNode>());
-            }
-            else builder.Services.AddSingleton<IEspSaDatabase, InMemoryEspSaDatabase>(); // negotiation only: SAs are kept, no traffic passes
-            builder.Services.AddSingleton<UdpFrontEnd>();
-            builder.Services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<UdpFrontEnd>());
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
-            // service.instance.id: the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.
-            GatewayTelemetry.Configure(builder, parse.GetValue(otelConsole), $"{asa.Hostname ?? Environment.MachineName}-{outside}",
-                telemetry.Read(parse, parse.GetValue(gatewayPort), output));
             var redis = parse.GetValue(cluster);
             if (redis is not null && !redis.StartsWith("redis://", StringComparison.Ordinal))
             {
@@ -132,6 +115,8 @@ public static class RunCommand
                 await error.WriteLineAsync($"--advertise {parse.GetValue(advertise)}: expected an IP address");
                 return 1;
             }
+            // The silo first: hosted services start in this order (the front-end's and data plane's grain calls find a
+            // running silo) and stop in the reverse one (they end before the silo does).
             builder.UseOrleans(silo =>
             {
                 // Grain calls carry the caller's trace context: one negotiation is one trace across silos.
@@ -151,13 +136,39 @@ public static class RunCommand
                     .AddRedisGrainStorageAsDefault(o => o.ConfigurationOptions = endpoint)
                     .UseRedisReminderService(o => o.ConfigurationOptions = endpoint);
             });
+            if (parse.GetValue(tun) is { } tunName)
+            {
+                // The userspace ESP data plane (src/IkeActors.Esp): IPsec SA grains install into it, show and metrics read it.
+                builder.Services.AddSingleton<IkeActors.Esp.EspSaDatabase>();
+                builder.Services.AddSingleton(new EspNodeOptions { Tun = tunName });
+                builder.Services.AddSingleton<EspNode>();
+                builder.Services.AddSingleton<IEspSaDatabase, EspSaInstaller>();
+                builder.Services.AddSingleton<IkeActors.Grains.Telemetry.IEspCounterSource>(sp => sp.GetRequiredService<EspNode>());
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<EspNode>());
+            }
+            else builder.Services.AddSingleton<IEspSaDatabase, InMemoryEspSaDatabase>(); // negotiation only: SAs are kept, no traffic passes
+            builder.Services.AddSingleton<UdpFrontEnd>();
+            builder.Services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<UdpFrontEnd>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
+            // A stop deletes this node's SAs, telling the peers, before any service (the silo, the sockets) stops.
+            builder.Services.AddSingleton(new GracefulShutdownOptions());
+            builder.Services.AddHostedService<GracefulShutdown>();
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+            builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
+            // service.instance.id: the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.
+            GatewayTelemetry.Configure(builder, parse.GetValue(otelConsole), $"{asa.Hostname ?? Environment.MachineName}-{outside}",
+                telemetry.Read(parse, parse.GetValue(gatewayPort), output));
             using var host = builder.Build();
-            await host.StartAsync(ct);
+            // A start is not cancelled half-way (a silo stopped while it starts throws; see CommandLineLifetime): a signal
+            // during the start is seen once it is complete, and the node stops at once.
+            await host.StartAsync(CancellationToken.None);
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
             var frontEnd = host.Services.GetRequiredService<UdpFrontEnd>();
             await output.WriteLineAsync($"{asa.Hostname ?? "ikeactors"}: ISAKMP on udp {frontEnd.LocalEndPoint}"
                 + (frontEnd.NatTEndPoint is { } n ? $", NAT-T on udp {n}" : "") + $", outside {outside}");
 
-            if (parse.GetValue(acquire) is { } a)
+            if (parse.GetValue(acquire) is { } a && !stop.IsCancellationRequested)
             {
                 var p = a.Split(',');
                 var packet = new AcquireRequest(p[0], p[1], p.Length > 2 && int.TryParse(p[2], out var proto) ? proto : 0);
@@ -166,12 +177,20 @@ public static class RunCommand
                 else await frontEnd.Acquire(match.Entry.Peers[0], packet);
             }
 
+            // Runs until --exit-after, SIGTERM or SIGINT (the command line's token), or until something asks the host to
+            // stop (ApplicationStopping), then one stop: SAs deleted, data plane and silo closed.
             var seconds = parse.GetValue(exitAfter);
-            try { await Task.Delay(seconds > 0 ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan, ct); }
+            try { await Task.Delay(seconds > 0 ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan, stop.Token); }
             catch (OperationCanceledException) { }
-            await host.StopAsync(CancellationToken.None);
+            await host.StopAsync(CancellationToken.None); // bounded by HostOptions.ShutdownTimeout
             return 0;
         });
         return command;
     }
+
+    /// <summary>
+    /// The bound on a whole stop (deletes, data plane, silo): a stop never hangs. Below the command line's
+    /// ProcessTerminationTimeout (<see cref="CliApp"/>), which would end the process with 143 or 130 instead of 0.
+    /// </summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(8);
 }

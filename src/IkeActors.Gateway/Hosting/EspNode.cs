@@ -35,7 +35,7 @@ public sealed record EspNodeOptions
 /// </summary>
 public sealed class EspNode(
     EspSaDatabase database, UdpFrontEnd frontEnd, FrontEndOptions frontEndOptions, GatewayContext gateway, IGrainFactory grains,
-    EspNodeOptions options, ILogger<EspNode> logger) : IHostedService, IEspCounterSource, IDisposable
+    EspNodeOptions options, ILogger<EspNode> logger) : IHostedLifecycleService, IEspCounterSource, IDisposable
 {
     private TunDevice? _tun;
     private RawEspSocket? _raw;
@@ -85,12 +85,27 @@ public sealed class EspNode(
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The first step of a stop, before any service stops (the silo among them): no more reports to the grains,
+    /// so none is in flight while the silo deactivates them.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         _stop?.Cancel();
         if (_accounting is not null) try { await _accounting; } catch (OperationCanceledException) { }
+    }
+
+    /// <summary>The SAs are deleted by now (GracefulShutdown): the data plane closes, once.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await StoppingAsync(cancellationToken);
+        frontEnd.UdpEsp = null; // ESP in UDP that still arrives is dropped and counted, not handed to a closed plane
         _plane?.Dispose();
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The crypto map entry (and its peer) that protects a flow, as the ASA's outbound lookup finds it.</summary>
     private IkeActors.Config.Lookup.CryptoMapMatch? Match(FlowKey flow)
@@ -186,8 +201,12 @@ public sealed class EspNode(
 
     private static void Ip(params string[] args) => TunDevice.RunIp(args);
 
+    private int _disposed;
+
+    /// <summary>Once (the host disposes what StopAsync closed already: the plane's own Dispose is idempotent too).</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _metrics?.Dispose();
         _plane?.Dispose();
         _raw?.Dispose();

@@ -120,9 +120,29 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
         var workers = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => Task.Run(() => Work(stoppingToken), stoppingToken)).ToList();
         workers.Add(Task.Run(() => Receive(stoppingToken), stoppingToken));
         if (_natT is not null) workers.Add(StartNatTReceiver(_natT.Client, stoppingToken));
-        workers.Add(Task.Run(() => WatchDebugHub(stoppingToken), stoppingToken));
+        _watcher = Task.Run(() => WatchDebugHub(CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopRouting.Token).Token), stoppingToken);
+        workers.Add(_watcher);
         return Task.WhenAll(workers);
     }
+
+    private volatile bool _stopping;
+    private readonly CancellationTokenSource _stopRouting = new();
+    private Task _watcher = Task.CompletedTask;
+
+    /// <summary>
+    /// A stop begins: datagrams from peers and key acquires no longer reach the grains (no new SA while the node
+    /// deletes its SAs and the silo stops), and the two-second round has ended when this returns (no grain call of it
+    /// is left in flight); sending goes on, so the DELETEs still leave.
+    /// </summary>
+    public async Task StopRouting()
+    {
+        _stopping = true;
+        await _stopRouting.CancelAsync();
+        try { await _watcher; } catch (OperationCanceledException) { }
+    }
+
+    /// <summary>The IKE SAs this node routes to (every state but deleted): what a stop deletes.</summary>
+    public IReadOnlyCollection<string> IkeSas => _sas.Keys.ToList();
 
     /// <summary>
     /// Every two seconds: learns whether an operator session wants debug lines and at which level, publishes this
@@ -234,6 +254,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
 
     private async Task Route(byte[] bytes, IPEndPoint from, bool natT)
     {
+        if (_stopping) return;
         // Design: only the header is read here, with the generated zero-copy reader.
         if (!IsakmpHeaderView.TryParse(bytes, out var header, out _))
         {
@@ -291,6 +312,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
     /// <summary>Starts negotiation for traffic the data plane could not send (the key acquire).</summary>
     public async Task Acquire(IPAddress peer, AcquireRequest acquire)
     {
+        if (_stopping) return;
         var result = await grains.GetGrain<ITunnelGrain>(peer.ToString()).Acquire(acquire, Level);
         var current = await grains.GetGrain<ITunnelGrain>(peer.ToString()).GetCurrentIkeSa();
         if (current is not null)
@@ -388,6 +410,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
     public override void Dispose()
     {
         base.Dispose();
+        _stopRouting.Dispose();
         _socket.Dispose();
         _natT?.Dispose();
     }

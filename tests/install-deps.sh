@@ -7,6 +7,7 @@ set -uo pipefail
 
 # program  Debian package  who needs it
 required=(
+  "env              coreutils                signals back to their defaults for the gateways the tests stop (Gateway, Interop StopTests)"
   "ip               iproute2                 namespaces and TUN routes (Esp, Interop tests, tests/lab scripts)"
   "ping             iputils-ping             traffic through the tunnels (Esp NamespaceTests, Interop tests, tests/lab)"
   "unshare          util-linux               a mount namespace per charon and pluto (tests/lab peer scripts)"

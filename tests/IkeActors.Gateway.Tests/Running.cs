@@ -12,7 +12,11 @@ internal sealed class Running(Process process)
 
     public static Running Start(string dll, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // env --default-signal: SIGINT as an operator's Ctrl+C delivers it, even when the test runner was started
+        // with it ignored (a shell without job control does that to background commands); env execs in place.
+        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in StopSignal.DefaultSignals) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var running = new Running(Process.Start(psi)!);

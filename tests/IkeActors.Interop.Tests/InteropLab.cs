@@ -275,8 +275,9 @@ public sealed class InteropLab : IDisposable
 
         public Gateway(string ns, string[] args)
         {
-            var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in (string[])["netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]) psi.ArgumentList.Add(a);
+            // env --default-signal (see StopSignal.DefaultSignals); env and `ip netns exec` exec in place: the PID is dotnet's.
+            var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in (string[])[.. StopSignal.DefaultSignals, "ip", "netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]) psi.ArgumentList.Add(a);
             _process = Process.Start(psi)!;
             _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
             _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue("stderr: " + e.Data); };

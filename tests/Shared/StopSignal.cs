@@ -9,6 +9,12 @@ internal static class StopSignal
     public const int Sigint = 2, Sigterm = 15;
 
     /// <summary>
+    /// Arguments for `env` (coreutils 8.31+) that give a process SIGINT and SIGTERM back their default handling:
+    /// a test runner started in the background of a shell without job control passes SIGINT on as ignored.
+    /// </summary>
+    public static readonly string[] DefaultSignals = ["--default-signal=INT,TERM"];
+
+    /// <summary>
     /// Sends <paramref name="signal"/> to <paramref name="pid"/>, which must be the dotnet process itself. A process
     /// that inherited the signal as ignored (POSIX: a shell without job control starts background commands with
     /// SIGINT ignored, and their children keep it) rightly does not stop on it: the test fails saying so.

@@ -294,7 +294,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
     {
         var lines = new NegotiationOutput(Level);
         var verdict = _admission.Admit(key, peer, lines);
-        Print(lines.DebugLines.ToList());
+        if (lines.Actions.Count > 0) Print(lines.DebugLines.ToList()); // a refusal line at most once a second
         if (!verdict.Admitted)
         {
             IkeActors.Grains.Telemetry.NegotiationTelemetry.Mm1Refused.Add(1, new KeyValuePair<string, object?>("ikev1.refusal", verdict.Refusal.ToString()));

@@ -23,7 +23,7 @@ public class Mm1FloodTests(ITestOutputHelper log)
     private static string Sample(string file) => File.ReadAllText(Path.Combine(RepoPaths.Root, "samples", "SiteToSite", file));
 
     /// <summary>The seed initiator's real MM1 (our engine, the seed's ASA 1 configuration).</summary>
-    private static byte[] SeedMm1()
+    internal static byte[] SeedMm1()
     {
         var loaded = IkeActors.Config.AsaConfigLoader.Load(Sample("asa1-initiator.cfg"));
         using var engine = new NegotiationEngine(new GatewayContext(loaded.Config, new IPEndPoint(IPAddress.Parse("10.0.0.1"), 500)));
@@ -87,7 +87,7 @@ public class Mm1FloodTests(ITestOutputHelper log)
         return stdout;
     }
 
-    private static long Counter(string stats, string name)
+    internal static long Counter(string stats, string name)
     {
         var m = Regex.Match(stats, $@"^  {Regex.Escape(name)}\s+(\d+)$", RegexOptions.Multiline);
         Assert.True(m.Success, $"no '{name}' line in:\n{stats}");

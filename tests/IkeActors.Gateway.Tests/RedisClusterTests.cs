@@ -43,6 +43,26 @@ public class RedisClusterTests
             Assert.True(code == 0, stdout + stderr);
             Assert.Contains("IKE Peer: 10.0.0.1", stdout);
             Assert.Contains("State   : MM_ACTIVE", stdout);
+
+            // The concentrator's counters are every node's: MM1s from addresses without a key sent to node B only,
+            // the tunnel's datagrams to node A only, one `show crypto isakmp stats` on node A sees both.
+            using (var flood = new Flood.Mm1Flood(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, portB), Mm1FloodTests.SeedMm1(),
+                       Flood.Mm1Flood.Addresses(5, a: 3)))
+                flood.Send(50, perSecond: 0, malformedEvery: 0, TimeSpan.FromSeconds(10));
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            string stats;
+            do
+            {
+                var show = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "isakmp", "stats", "--node", "127.0.0.1:30061"]);
+                Assert.True(show.Code == 0, show.Stdout + show.Stderr);
+                stats = show.Stdout;
+            }
+            while (Mm1FloodTests.Counter(stats, "No Pre-shared Key:") < 50 && DateTime.UtcNow < until);
+            Assert.Contains("Half-open MM1 refusals (2 nodes)", stats);
+            Assert.Equal(50, Mm1FloodTests.Counter(stats, "No Pre-shared Key:"));
+            Assert.Equal(1, Mm1FloodTests.Counter(stats, "Active Tunnels:"));
+            Assert.True(Mm1FloodTests.Counter(stats, "In Packets:") >= 55, stats); // MM1, MM3, MM5, QM1 and QM3 at A, the 50 at B
+            Assert.Equal(0, Mm1FloodTests.Counter(stats, "In-Negotiation SAs:"));
         }
         finally
         {

@@ -48,3 +48,25 @@ wait_for() {
     for ((i = 0; i < tries; i++)); do "$@" && return 0; sleep 0.1; done
     return 1
 }
+
+# peer_option OPTION VALUE: the options both peer starters take (strongswan-peer.sh, libreswan-peer.sh). It sets the
+# caller's locals of the same names (bash locals are seen by the functions a function calls); false for any other.
+peer_option() {
+    case $1 in
+        --local) local_ip=$2 ;;
+        --remote) remote_ip=$2 ;;
+        --local-id) local_id=$2 ;;
+        --remote-id) remote_id=$2 ;;
+        --local-ts) local_ts=$2 ;;
+        --remote-ts) remote_ts=$2 ;;
+        --psk) psk=$2 ;;
+        --ike) ike=$2 ;;
+        --esp) esp=$2 ;;
+        --ike-lifetime) ike_life=$2 ;;
+        --esp-lifetime) esp_life=$2 ;;
+        --role) role=$2 ;;
+        --name) name=$2 ;;
+        --log-level) log_level=$2 ;;
+        *) return 1 ;;
+    esac
+}

@@ -164,23 +164,7 @@ start() {
     local psk=cisco ike=3des-sha1-modp2048 esp=aes128-sha1 ike_life=86400 esp_life=3600 role=responder log_level=base
     while (($#)); do
         (($# >= 2)) || fail "option $1 needs a value"
-        case $1 in
-            --local) local_ip=$2 ;;
-            --remote) remote_ip=$2 ;;
-            --local-id) local_id=$2 ;;
-            --remote-id) remote_id=$2 ;;
-            --local-ts) local_ts=$2 ;;
-            --remote-ts) remote_ts=$2 ;;
-            --psk) psk=$2 ;;
-            --ike) ike=$2 ;;
-            --esp) esp=$2 ;;
-            --ike-lifetime) ike_life=$2 ;;
-            --esp-lifetime) esp_life=$2 ;;
-            --role) role=$2 ;;
-            --name) name=$2 ;;
-            --log-level) log_level=$2 ;;
-            *) fail "unknown option $1" ;;
-        esac
+        peer_option "$1" "$2" || fail "unknown option $1"
         shift 2
     done
     local_id=${local_id:-$local_ip}

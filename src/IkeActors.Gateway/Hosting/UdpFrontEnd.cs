@@ -361,9 +361,6 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
             if (state != nameof(MainModeState.MM_ACTIVE) && seen < oldest) _sas.TryRemove(key, out _);
     }
 
-    /// <summary>IKE SAs this node routes to, by state (MM_ACTIVE for Active Tunnels).</summary>
-    public int CountSas(string state) => _sas.Values.Count(s => s.State == state);
-
     private void Emit(IkeStepResult result)
     {
         Print(result.DebugLines);
@@ -416,7 +413,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
     }
 }
 
-/// <summary>At most <c>rate</c> takes a second (a burst of one second's worth), lock-free enough for the receive path.</summary>
+/// <summary>At most <c>rate</c> takes a second, with a burst of one second's worth (a short lock per take).</summary>
 internal sealed class TokenBucket(int rate, TimeProvider clock)
 {
     private readonly Lock _lock = new();

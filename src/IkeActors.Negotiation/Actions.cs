@@ -18,9 +18,6 @@ public sealed record DebugEvent(DebugMessageInfo Message, string Text) : Negotia
     public string ConsoleLine => Message.Tag + Text;
 }
 
-/// <summary>A step for tracing (OpenTelemetry in the gateway): exchange, message, outcome.</summary>
-public sealed record TraceEvent(string Name, string Exchange, uint MessageId, string? Detail = null) : NegotiationAction;
-
 public enum TimerKind
 {
     /// <summary>Resend the last message of an exchange that waits for an answer.</summary>

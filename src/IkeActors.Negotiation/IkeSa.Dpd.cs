@@ -94,7 +94,7 @@ public sealed partial class IkeSa
         _dpdOutstanding++;
         AsaDebug.SendingDpdRuThere(output, Context, sequence);
         SendDpdNotify(NotifyMessageType.RUThere, sequence, output);
-        output.Add(new TraceEvent("dpd", "Informational", 0, $"R-U-THERE 0x{sequence:x} ({_dpdOutstanding - 1} retransmissions)"));
+        output.Add(new DpdProbeSent(sequence, _dpdOutstanding - 1));
         ArmDpd(Keepalive.RetrySeconds, output);
     }
 
@@ -118,7 +118,7 @@ public sealed partial class IkeSa
         // RFC 3706 §5: the SPI is the ISAKMP SA's cookies and the data a 4-byte sequence number.
         if (n.SpiSize != 16 || !n.Spi.SequenceEqual(Messages.CookieBytes(InitiatorCookie, ResponderCookie)) || n.NotificationData.Length != 4)
         {
-            output.Add(new TraceEvent("drop", "Informational", 0, $"{n.NotifyType} with a wrong SPI or sequence number size"));
+            output.Add(new MessageDropped(IkeExchange.Informational, 0, DropReason.MalformedDpdNotify, $"{n.NotifyType} with a wrong SPI or sequence number size"));
             return;
         }
         var sequence = BinaryPrimitives.ReadUInt32BigEndian(n.NotificationData);
@@ -138,11 +138,12 @@ public sealed partial class IkeSa
         // RFC 3706 §7: an ACK must carry the sequence number of an R-U-THERE of the current round.
         if (_dpdOutstanding == 0 || _dpdSequence is not { } last || unchecked(sequence - _dpdRoundStart) > unchecked(last - _dpdRoundStart))
         {
-            output.Add(new TraceEvent("drop", "Informational", 0, $"R-U-THERE-ACK 0x{sequence:x} matches no outstanding R-U-THERE"));
+            output.Add(new MessageDropped(IkeExchange.Informational, 0, DropReason.UnmatchedDpdAck, $"R-U-THERE-ACK 0x{sequence:x} matches no outstanding R-U-THERE"));
             _dpdAckRejected = true;
             return;
         }
         AsaDebug.ReceivedDpdRuThereAck(output, Context, sequence);
+        output.Add(new DpdAckReceived(sequence));
         PeerAlive(output);
     }
 
@@ -151,7 +152,6 @@ public sealed partial class IkeSa
     {
         AsaDebug.LostContactWithPeer(output, Context);
         output.Add(new PeerDead(InitiatorCookie, Peer));
-        output.Add(new TraceEvent("dpd", "Informational", 0, "peer dead"));
         _machine.Fire(MainModeTrigger.Delete);
         foreach (var qm in _quickModes.Values)
         {

@@ -31,7 +31,7 @@ public sealed partial class IkeSa
     {
         if (_state != MainModeState.MM_ACTIVE || _cipher is null || messageId == 0)
         {
-            output.Add(new TraceEvent("drop", "Quick Mode", messageId, $"Quick Mode before phase 1 completed ({_state})"));
+            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.BeforePhase1, $"Quick Mode before phase 1 completed ({_state})"));
             return;
         }
         if (_quickModes.TryGetValue(messageId, out var existing))
@@ -42,13 +42,13 @@ public sealed partial class IkeSa
         // Bounded resources: a peer cannot open unlimited half-finished Quick Modes.
         if (_quickModes.Values.Count(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) >= Settings.MaxConcurrentQuickModes)
         {
-            output.Add(new TraceEvent("drop", "Quick Mode", messageId, "too many Quick Modes in progress"));
+            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.TooManyQuickModes, "too many Quick Modes in progress"));
             return;
         }
         if (!Messages.TryDecrypt(datagram, _cipher, messageId, out var plain))
         {
             _cipher.ForgetMessageId(messageId);
-            output.Add(new TraceEvent("drop", "Quick Mode", messageId, "did not decrypt to valid payloads"));
+            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
             return;
         }
         var qm = new QuickModeExchange(this, messageId, IkeRole.Responder);
@@ -63,6 +63,7 @@ public sealed partial class IkeSa
     /// <summary>RFC 2409 §5.7: HASH(1) N/D, or an unprotected notify before phase 1 keys exist.</summary>
     private void ReceiveInformational(ReadOnlySpan<byte> datagram, uint messageId, bool encrypted, NegotiationOutput output)
     {
+        output.Add(new MessageReceived(ExchangeMessage.Informational(messageId)));
         byte[] plain;
         if (encrypted)
         {
@@ -173,7 +174,7 @@ public sealed partial class IkeSa
     {
         if (d.ProtocolId == ProtocolId.Isakmp)
         {
-            output.Add(new TraceEvent("delete", "Informational", 0, "peer deleted the IKE SA"));
+            output.Add(new DeleteReceived(ProtocolId.Isakmp, 0, 0));
             if (HandOverOnPeerDelete(output)) return;
             _machine.Fire(MainModeTrigger.Delete);
             foreach (var qm in _quickModes.Values) qm.Delete(output, "peer deleted the IKE SA");
@@ -189,7 +190,7 @@ public sealed partial class IkeSa
             // seen naming the other direction when its SA install failed, so a pair goes if either SPI matches.
             foreach (var qm in _quickModes.Values.Where(q => q.OutboundSpi == spi || q.InboundSpi == spi).ToList())
             {
-                output.Add(new TraceEvent("delete", "Informational", qm.MessageId, $"peer deleted SPI 0x{spi:x8}"));
+                output.Add(new DeleteReceived(ProtocolId.IpsecEsp, qm.MessageId, spi));
                 var (remote, local) = (Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
                 if (SuccessorOf(qm) is not null)
                     // The end of the peer's Phase 2 rekey: a newer pair for the same proxies is installed.

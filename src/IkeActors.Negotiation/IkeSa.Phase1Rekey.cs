@@ -45,10 +45,10 @@ public sealed partial class IkeSa
         if (RekeyMatch is not { } match)
         {
             // Nothing to protect: the SA is left to expire (or be replaced by the next acquire).
-            output.Add(new TraceEvent("phase1-rekey-due", "Main Mode", 0, "no crypto map entry in use, not rekeyed"));
+            output.Add(new RekeyDue(RekeyPhase.Phase1, 0, RekeyDecision.NothingToProtect));
             return;
         }
-        output.Add(new TraceEvent("phase1-rekey-due", "Main Mode", 0));
+        output.Add(new RekeyDue(RekeyPhase.Phase1, 0, RekeyDecision.Rekeying));
         output.Add(new Phase1RekeyDue(InitiatorCookie, Peer, match.Map.Name, match.Entry.Sequence));
     }
 
@@ -64,7 +64,7 @@ public sealed partial class IkeSa
             successor._quickModes[qm.MessageId] = qm;
             moved.Add(qm.MessageId);
         }
-        output.Add(new TraceEvent("phase1-rekey", "Main Mode", 0, $"{moved.Count} IPsec SA pair(s) moved to {successor.InitiatorCookie:x16}"));
+        output.Add(new IpsecSasMoved(InitiatorCookie, successor.InitiatorCookie, moved.Count));
         return moved;
     }
 

@@ -46,7 +46,7 @@ public sealed partial class IkeSa
         if (old.Role == IkeRole.Responder)
         {
             // Either side may rekey (RFC 2409 §5.5 does not say who); here the initiator of the pair always does.
-            output.Add(new TraceEvent("phase2-rekey-due", "Quick Mode", old.MessageId, "left to the initiator"));
+            output.Add(new RekeyDue(RekeyPhase.Phase2, old.MessageId, RekeyDecision.LeftToInitiator));
             return;
         }
         var match = old.Match;
@@ -58,7 +58,7 @@ public sealed partial class IkeSa
         var qm = new QuickModeExchange(this, messageId, IkeRole.Initiator) { RekeyOf = old.MessageId };
         _quickModes[messageId] = qm;
         old.RekeyedBy = messageId;
-        output.Add(new TraceEvent("phase2-rekey", "Quick Mode", messageId, $"replaces 0x{old.MessageId:x8}"));
+        output.Add(new Phase2RekeyStarted(messageId, old.MessageId));
         qm.Start(match, initialContact: false, output);
     }
 

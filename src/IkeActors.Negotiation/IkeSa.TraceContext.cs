@@ -7,7 +7,7 @@ namespace IkeActors.Negotiation;
 /// Carrying the initiator's trace context to the responder, so one negotiation is one trace across
 /// two gateways' processes. IKEv1 has no field for it: the initiator adds a private vendor ID
 /// (RFC 2408 §3.16) to MM5 when the peer's MM4 carried the IkeActors vendor ID, and the responder
-/// hands the context to its host as a <see cref="TraceEvent"/> named "trace-context". Real ASAs and
+/// hands the context to its host as a <see cref="TraceContextReceived"/>. Real ASAs and
 /// strongSwan never send our ID, so they never receive this payload. MM5 is encrypted and HASH_I
 /// does not cover vendor IDs (RFC 2409 §5), so authentication is unchanged; no debug line is printed.
 /// </summary>
@@ -45,7 +45,7 @@ public sealed partial class IkeSa
         var rest = body[VendorIds.IkeActorsTraceContext.Length..];
         if (rest.Length != TraceParentLength || rest.ContainsAnyExceptInRange((byte)0x20, (byte)0x7e)) return true;
         var text = Encoding.ASCII.GetString(rest);
-        if (IsTraceParent(text)) output.Add(new TraceEvent("trace-context", "Main Mode", 0, text));
+        if (IsTraceParent(text)) output.Add(new TraceContextReceived(text));
         return true;
     }
 

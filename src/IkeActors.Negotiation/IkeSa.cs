@@ -166,7 +166,7 @@ public sealed partial class IkeSa : IDisposable
         if (!IsakmpMessage.TryParse(datagram, out var message, out var error))
         {
             // Design: a malformed datagram is dropped without touching SA state.
-            output.Add(new TraceEvent("drop", "ISAKMP", 0, error.ToString()));
+            output.Add(new MessageDropped(IkeExchange.Isakmp, 0, DropReason.Malformed, error.ToString()));
             return;
         }
         var header = message.Header;
@@ -185,7 +185,7 @@ public sealed partial class IkeSa : IDisposable
 
         if (header.InitiatorCookie != InitiatorCookie || (header.ResponderCookie != ResponderCookie && !(_state == MainModeState.MM_WAIT_MSG2 && header.ResponderCookie != 0)))
         {
-            output.Add(new TraceEvent("drop", "ISAKMP", header.MessageId, "cookies do not match this SA"));
+            output.Add(new MessageDropped(IkeExchange.Isakmp, header.MessageId, DropReason.CookieMismatch, "cookies do not match this SA"));
             return;
         }
 
@@ -201,7 +201,7 @@ public sealed partial class IkeSa : IDisposable
                 ReceiveInformational(datagram, header.MessageId, message.IsEncrypted, output);
                 break;
             default:
-                output.Add(new TraceEvent("drop", header.ExchangeType.ToString(), header.MessageId, "exchange type not supported"));
+                output.Add(new MessageDropped(IkeExchange.Isakmp, header.MessageId, DropReason.ExchangeNotSupported, $"exchange type {header.ExchangeType} not supported"));
                 break;
         }
     }
@@ -306,13 +306,14 @@ public sealed partial class IkeSa : IDisposable
         _machine.Fire(MainModeTrigger.Acquire);
         SendPlain(ExchangeType.IdentityProtection, 0, payloads, output);
         ArmRetransmit(0, 0, output);
-        output.Add(new TraceEvent("MM1", "Main Mode", 0, "sent"));
+        output.Add(new MessageSent(ExchangeMessage.MainMode(1)));
     }
 
     // ------------------------------------------------------------------ MM1 (responder) -> MM2
 
     private bool ReceiveMainMode1(ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
+        output.Add(new MessageReceived(ExchangeMessage.MainMode(1)));
         LogReceived(datagram, output);
         IsakmpMessage.TryParse(datagram, out var message, out _);
         SaPayloadView sa = default;
@@ -398,7 +399,7 @@ public sealed partial class IkeSa : IDisposable
         _machine.Fire(MainModeTrigger.ReceivedMm1);
         SendPlain(ExchangeType.IdentityProtection, 0, payloads, output);
         ArmRetransmit(0, 0, output);
-        output.Add(new TraceEvent("MM2", "Main Mode", 0, "sent"));
+        output.Add(new MessageSent(ExchangeMessage.MainMode(2)));
         return true;
     }
 
@@ -408,21 +409,23 @@ public sealed partial class IkeSa : IDisposable
     {
         switch (_state)
         {
-            case MainModeState.MM_WAIT_MSG2 when !encrypted: ReceiveMainMode2(datagram, output); break;
-            case MainModeState.MM_WAIT_MSG3 when !encrypted: ReceiveMainMode3(datagram, output); break;
-            case MainModeState.MM_WAIT_MSG4 when !encrypted: ReceiveMainMode4(datagram, output); break;
-            case MainModeState.MM_WAIT_MSG5 when encrypted: ReceiveMainMode5(datagram, output); break;
-            case MainModeState.MM_WAIT_MSG6 when encrypted: ReceiveMainMode6(datagram, output); break;
+            case MainModeState.MM_WAIT_MSG2 when !encrypted: Received(2, output); ReceiveMainMode2(datagram, output); break;
+            case MainModeState.MM_WAIT_MSG3 when !encrypted: Received(3, output); ReceiveMainMode3(datagram, output); break;
+            case MainModeState.MM_WAIT_MSG4 when !encrypted: Received(4, output); ReceiveMainMode4(datagram, output); break;
+            case MainModeState.MM_WAIT_MSG5 when encrypted: Received(5, output); ReceiveMainMode5(datagram, output); break;
+            case MainModeState.MM_WAIT_MSG6 when encrypted: Received(6, output); ReceiveMainMode6(datagram, output); break;
             case MainModeState.MM_ACTIVE when encrypted && Role == IkeRole.Responder && _lastSent is not null:
                 // The initiator did not get MM6 and resent MM5: answer with MM6 again.
                 AsaDebug.DuplicatePhase1Packet(output, IpContext);
                 Resend(output);
                 break;
             default:
-                output.Add(new TraceEvent("drop", "Main Mode", 0, $"unexpected message in {_state}"));
+                output.Add(new MessageDropped(IkeExchange.MainMode, 0, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
                 break;
         }
     }
+
+    private static void Received(int number, NegotiationOutput output) => output.Add(new MessageReceived(ExchangeMessage.MainMode(number)));
 
     private void ReceiveMainMode2(ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
@@ -460,7 +463,7 @@ public sealed partial class IkeSa : IDisposable
 
         _machine.Fire(MainModeTrigger.ReceivedMm2);
         SendKeyExchange(output);
-        output.Add(new TraceEvent("MM3", "Main Mode", 0, "sent"));
+        output.Add(new MessageSent(ExchangeMessage.MainMode(3)));
     }
 
     /// <summary>MM3 (initiator) or MM2's follow-up MM4 (responder): KE, nonce, vendor IDs, NAT-D.</summary>
@@ -519,7 +522,7 @@ public sealed partial class IkeSa : IDisposable
         _pendingNat = nat;
         _machine.Fire(MainModeTrigger.ReceivedMm3);
         SendKeyExchange(output);
-        if (_state == MainModeState.MM_WAIT_MSG5) output.Add(new TraceEvent("MM4", "Main Mode", 0, "sent"));
+        if (_state == MainModeState.MM_WAIT_MSG5) output.Add(new MessageSent(ExchangeMessage.MainMode(4)));
     }
 
     private (bool PeerNatMatches, bool LocalNatMatches)? _pendingNat;
@@ -542,7 +545,7 @@ public sealed partial class IkeSa : IDisposable
         SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
         ArmRetransmit(0, 0, output);
         LogNatStatus(nat, output);
-        output.Add(new TraceEvent("MM5", "Main Mode", 0, "sent"));
+        output.Add(new MessageSent(ExchangeMessage.MainMode(5)));
     }
 
     /// <summary>KE, nonce and NAT-D of MM3/MM4; the tunnel group is looked up by the peer's address.</summary>
@@ -666,7 +669,7 @@ public sealed partial class IkeSa : IDisposable
         var payloads = AuthenticationPayloads(initiator: false, output);
         _machine.Fire(MainModeTrigger.ReceivedMm5);
         SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
-        output.Add(new TraceEvent("MM6", "Main Mode", 0, "sent"));
+        output.Add(new MessageSent(ExchangeMessage.MainMode(6)));
         Phase1Complete(output);
     }
 
@@ -758,7 +761,6 @@ public sealed partial class IkeSa : IDisposable
         output.Add(new ArmTimer(InitiatorCookie, new TimerKey(TimerKind.Phase1Rekey, 0), TimeSpan.FromSeconds(rekey)));
         ArmFirstDpd(output);
         output.Add(new Phase1Established(Summary));
-        output.Add(new TraceEvent("phase1-complete", "Main Mode", 0));
     }
 
     // ------------------------------------------------------------------ helpers

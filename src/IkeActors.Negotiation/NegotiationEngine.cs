@@ -73,7 +73,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         var start = output.Actions.Count;
         if (!IsakmpMessage.TryParse(datagram, out var message, out var error))
         {
-            output.Add(new TraceEvent("drop", "ISAKMP", 0, error.ToString()));
+            output.Add(new MessageDropped(IkeExchange.Isakmp, 0, DropReason.Malformed, error.ToString()));
             return;
         }
         var header = message.Header;
@@ -87,8 +87,9 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
             var verdict = Admission.Admit(key, from.Address, output);
             if (!verdict.Admitted)
             {
-                output.Add(new TraceEvent("drop", "Main Mode", 0, verdict.Refusal == Mm1Refusal.NoPreSharedKey
-                    ? "no pre-shared key for the peer" : "half-open SA limit reached"));
+                output.Add(verdict.Refusal == Mm1Refusal.NoPreSharedKey
+                    ? new MessageDropped(IkeExchange.MainMode, 0, DropReason.NoPreSharedKey, "no pre-shared key for the peer")
+                    : new MessageDropped(IkeExchange.MainMode, 0, DropReason.HalfOpenLimit, "half-open SA limit reached"));
                 return;
             }
             // Under pressure the oldest half-open SA of the busiest address gave way: it goes without a word.
@@ -101,7 +102,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         }
         else
         {
-            output.Add(new TraceEvent("drop", header.ExchangeType.ToString(), header.MessageId, "no SA for these cookies"));
+            output.Add(new MessageDropped(IkeExchange.Isakmp, header.MessageId, DropReason.NoSa, "no SA for these cookies"));
         }
         Collect(output, start);
     }
@@ -217,10 +218,11 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         if (ours is null || !_sas.TryGetValue(ours.RekeyOf, out var old) || old.State != MainModeState.MM_ACTIVE) return false;
         if (old.Role == IkeRole.Initiator)
         {
-            output.Add(new TraceEvent("drop", "Main Mode", 0, "Phase 1 rekey collision: our rekey wins (we initiated the SA both replace)"));
+            output.Add(new RekeyCollisionSettled(OursWins: true));
+            output.Add(new MessageDropped(IkeExchange.MainMode, 0, DropReason.RekeyCollision, "Phase 1 rekey collision: our rekey wins (we initiated the SA both replace)"));
             return true;
         }
-        output.Add(new TraceEvent("phase1-rekey-collision", "Main Mode", 0, "the peer initiated the SA both replace: its rekey wins, ours is dropped"));
+        output.Add(new RekeyCollisionSettled(OursWins: false));
         ours.Delete(output, notifyPeer: false);
         old.RekeyedBy = 0;
         return false;
@@ -233,7 +235,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         if (_sas.Values.Any(o => o != old && o.State != MainModeState.MM_DELETED && o.Peer.Address.Equals(old.Peer.Address)))
         {
             // Another SA with the peer is coming up or up: the peer rekeys already (avoids a rekey collision).
-            output.Add(new TraceEvent("phase1-rekey-due", "Main Mode", 0, "another IKE SA with the peer exists, not rekeyed"));
+            output.Add(new RekeyDue(RekeyPhase.Phase1, 0, RekeyDecision.AnotherSaExists));
             return;
         }
         var fresh = IkeSa.StartRekey(Context, match, old.Peer, output, IkeSa.NewCookie(Context.Environment), old.InitiatorCookie);

@@ -111,7 +111,7 @@ public sealed partial class QuickModeExchange : IDisposable
         _machine.Fire(QuickModeTrigger.Start);
         _lastSent = _sa.SendEncrypted(plain, MessageId, output, remember: false);
         _sa.ArmRetransmit(MessageId, 0, output);
-        output.Add(new TraceEvent("QM1", "Quick Mode", MessageId, "sent"));
+        output.Add(new MessageSent(ExchangeMessage.QuickMode(1, MessageId)));
     }
 
     private void ReceiveQm2(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
@@ -207,6 +207,7 @@ public sealed partial class QuickModeExchange : IDisposable
         IkeHashes.QuickModeHash3(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, _nr, hash3);
         // Remembered: a retransmitted QM2 (our QM3 was lost) is answered with QM3 again (RFC 2408 §5 retransmission).
         _lastSent = _sa.SendEncrypted(ExchangeType.QuickMode, MessageId, [new HashPayload { HashData = hash3 }], output, remember: false);
+        output.Add(new MessageSent(ExchangeMessage.QuickMode(3, MessageId)));
         Complete(output);
     }
 
@@ -214,6 +215,7 @@ public sealed partial class QuickModeExchange : IDisposable
 
     internal bool ReceiveQm1(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
+        output.Add(new MessageReceived(ExchangeMessage.QuickMode(1, MessageId)));
         AsaDebug.ResponderStartingQm(output, IpContext, MessageId);
         _sa.LogReceived(plain, output);
         IsakmpMessage.TryParseDecrypted(plain, out var message, out _);
@@ -389,7 +391,7 @@ public sealed partial class QuickModeExchange : IDisposable
         _machine.Fire(QuickModeTrigger.ReceivedQm1);
         _lastSent = _sa.SendEncrypted(plainOut, MessageId, output, remember: false);
         _sa.ArmRetransmit(MessageId, 0, output);
-        output.Add(new TraceEvent("QM2", "Quick Mode", MessageId, "sent"));
+        output.Add(new MessageSent(ExchangeMessage.QuickMode(2, MessageId)));
         if (initialContact) output.Add(new InitialContactReceived(_sa.InitiatorCookie, _sa.Peer.Address));
         return true;
     }
@@ -408,7 +410,7 @@ public sealed partial class QuickModeExchange : IDisposable
             // RFC 2408 §5.11: the notify is a MAY. The initiator has installed its SAs already, so
             // failing here would leave the two sides apart; a damaged QM3 is dropped (IV untouched,
             // RFC 2409 Appendix B) and our QM2 retransmission brings the initiator's QM3 again.
-            output.Add(new TraceEvent("drop", "Quick Mode", MessageId, "HASH(3) does not verify"));
+            output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.HashMismatch, "HASH(3) does not verify"));
             return;
         }
         _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
@@ -467,20 +469,22 @@ public sealed partial class QuickModeExchange : IDisposable
         }
         if (!Messages.TryDecrypt(datagram, _sa.Cipher!, MessageId, out var plain))
         {
-            output.Add(new TraceEvent("drop", "Quick Mode", MessageId, "did not decrypt to valid payloads"));
+            output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
             return;
         }
         switch (_state)
         {
             case QuickModeState.QM_WAIT_MSG2 when Role == IkeRole.Initiator:
                 _lastReceived = datagram.ToArray();
+                output.Add(new MessageReceived(ExchangeMessage.QuickMode(2, MessageId)));
                 ReceiveQm2(plain, datagram, output);
                 break;
             case QuickModeState.QM_WAIT_MSG3 when Role == IkeRole.Responder:
+                output.Add(new MessageReceived(ExchangeMessage.QuickMode(3, MessageId)));
                 ReceiveQm3(plain, datagram, output);
                 break;
             default:
-                output.Add(new TraceEvent("drop", "Quick Mode", MessageId, $"unexpected message in {_state}"));
+                output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
                 break;
         }
     }
@@ -547,7 +551,6 @@ public sealed partial class QuickModeExchange : IDisposable
         _machine.Fire(Role == IkeRole.Initiator ? QuickModeTrigger.ReceivedQm2 : QuickModeTrigger.ReceivedQm3);
         AsaDebug.Phase2Completed(output, Context, MessageId);
         output.Add(new InstallIpsecSa(Installed!));
-        output.Add(new TraceEvent("phase2-complete", "Quick Mode", MessageId));
         _sa.QuickModeInstalled(this, output);
     }
 

@@ -130,7 +130,7 @@ public sealed class SiloLossTests : IAsyncLifetime
         var seen = lo.Actions.Count;
         left.Receive(rUThere.Bytes, Right, lo);
         Assert.Single(lo.Actions.Skip(seen).OfType<SendDatagram>());
-        Assert.DoesNotContain(lo.Actions.Skip(seen), a => a is TraceEvent { Name: "drop" });
+        Assert.DoesNotContain(lo.Actions.Skip(seen), a => a is MessageDropped);
 
         var revivedOn = await run.Grain.GetSilo();
         Assert.False(victim.Names(revivedOn), $"still on {revivedOn}");

@@ -23,11 +23,10 @@ public class TelemetryMappingTests
 
         var telemetry = new IkeSaTelemetry();
         var output = new NegotiationOutput();
-        output.Add(new TraceEvent("phase2-rekey-due", "Quick Mode", 0x1234));
-        output.Add(new TraceEvent("phase1-rekey", "Main Mode", 0, "1 IPsec SA pair(s) moved"));
-        output.Add(new TraceEvent("dpd", "Informational", 0, "R-U-THERE 0x10 (0 retransmissions)"));
-        output.Add(new TraceEvent("dpd", "Informational", 0, "R-U-THERE 0x10 (1 retransmissions)"));
-        output.Add(new TraceEvent("dpd", "Informational", 0, "peer dead"));
+        output.Add(new RekeyDue(RekeyPhase.Phase2, 0x1234, RekeyDecision.LeftToInitiator));
+        output.Add(new IpsecSasMoved(1, 2, 1));
+        output.Add(new DpdProbeSent(0x10, 0));
+        output.Add(new DpdProbeSent(0x11, 1));
         output.Add(new PeerDead(1, new IPEndPoint(IPAddress.Parse("10.0.0.1"), 500)));
         telemetry.Step(null, output);
 

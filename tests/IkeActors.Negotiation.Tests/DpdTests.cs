@@ -167,7 +167,7 @@ public class DpdTests
         // RFC 3706 §7: the old ACK (authentic, but for seq `first`) is rejected.
         lab.Left.Receive(heldAck!, Lab.RightAddress, lab.LeftOutput);
         Assert.DoesNotContain(lab.LeftLines, l => l.Contains($"R-U-THERE-ACK (seq number 0x{first:x})"));
-        Assert.Contains(lab.LeftOutput.OfType<TraceEvent>(), t => t.Detail == $"R-U-THERE-ACK 0x{first:x} matches no outstanding R-U-THERE");
+        Assert.Contains(lab.LeftOutput.OfType<MessageDropped>(), t => t.Reason == DropReason.UnmatchedDpdAck && t.Detail == $"R-U-THERE-ACK 0x{first:x} matches no outstanding R-U-THERE");
         Assert.Equal(1, sa.DpdUnanswered);
         for (var i = 0; i < 3; i++) lab.FireTimers(left: true, TimerKind.Dpd);
         Assert.Equal(MainModeState.MM_ACTIVE, sa.State);

@@ -119,7 +119,7 @@ public class HalfOpenAndInformationalTests
         LabAssert.Line(right, "[IKEv1]: Group = 10.0.0.1, IP = 10.0.0.1, Connection terminated for peer 10.0.0.1. Reason: Peer Terminate Remote Proxy 192.168.1.0, Local Proxy 192.168.2.0");
         LabAssert.Line(right, "[IKEv1 DEBUG]: Group = 10.0.0.1, IP = 10.0.0.1, IKE Deleting SA: Remote Proxy 192.168.1.0, Local Proxy 192.168.2.0");
         Assert.DoesNotContain(right, l => l.Contains("Information Exchange processing failed"));
-        Assert.Contains(lab.RightOutput.OfType<TraceEvent>(), t => t.Name == "delete" && t.Detail == $"peer deleted SPI 0x{rightPair.Outbound.Spi:x8}");
+        Assert.Contains(lab.RightOutput.OfType<DeleteReceived>(), t => t.Protocol == IkeActors.Protocol.ProtocolId.IpsecEsp && t.Spi == rightPair.Outbound.Spi);
         Assert.Contains(lab.RightOutput.OfType<IkeSaDeleted>(), d => d.Reason == "peer deleted the IKE SA");
         // The data plane hears of the IPsec SA pair once, from the ESP delete (not again with the IKE SA).
         var rightGone = Assert.Single(lab.RightOutput.OfType<IpsecSaDeleted>());

@@ -168,8 +168,9 @@ public class Phase1RekeyTests
         Assert.Equal((newLeft.InitiatorCookie, newLeft.ResponderCookie), (newRight.InitiatorCookie, newRight.ResponderCookie));
         Assert.Equal(MainModeState.MM_DELETED, oldLeft.State);
         Assert.Equal(MainModeState.MM_DELETED, oldRight.State);
-        Assert.Contains(lab.LeftOutput.OfType<TraceEvent>(), t => t.Detail?.Contains("rekey collision") == true);
-        Assert.Contains(lab.RightOutput.OfType<TraceEvent>(), t => t.Name == "phase1-rekey-collision");
+        Assert.Contains(lab.LeftOutput.OfType<MessageDropped>(), t => t.Reason == DropReason.RekeyCollision && t.Detail.Contains("rekey collision"));
+        Assert.Contains(lab.LeftOutput.OfType<RekeyCollisionSettled>(), t => t.OursWins);
+        Assert.Contains(lab.RightOutput.OfType<RekeyCollisionSettled>(), t => !t.OursWins);
 
         // The IPsec SAs survive, under the new IKE SA on both ends, and still work: a new Quick Mode on it completes.
         Assert.Empty(lab.LeftOutput.OfType<IpsecSaDeleted>());

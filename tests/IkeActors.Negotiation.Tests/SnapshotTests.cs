@@ -91,7 +91,7 @@ public class SnapshotTests
         Assert.Equal(6, rightPair.Local.Protocol);          // the tcp line of the ACL
         Assert.Equal(2, restored.QuickModes.Count(q => q.State == QuickModeState.QM_ACTIVE));
         Assert.Empty(lab.RightOutput.Actions.Skip(start).OfType<NegotiationFailed>());
-        Assert.DoesNotContain(lab.RightOutput.Actions.Skip(start), a => a is TraceEvent { Name: "drop" });
+        Assert.DoesNotContain(lab.RightOutput.Actions.Skip(start), a => a is MessageDropped);
         // The restored responder prints what the one that never moved printed.
         var lines = Masked(LinesFrom(lab.RightOutput, start));
         Assert.Contains(lines, l => l.Contains("PHASE 2 COMPLETED", StringComparison.Ordinal));

@@ -109,7 +109,10 @@ public class StateGraphDocsTests
             | `Phase1RekeyDue` | this IKE SA reached its Phase 1 rekey point: a new Main Mode with the peer (the engine starts it) |
             | `Phase1Rekeyed` | the old IKE SA is gone, its IPsec SAs (by message ID, with their timers) belong to the new one |
             | `PeerDead` | DPD got no answer: every SA with the peer is deleted without a DELETE |
-            | `TraceEvent` | a step for tracing (drops of bad datagrams are traced, not logged) |
+            | `MessageSent`, `MessageReceived` | MM1…MM6, QM1…QM3 and Informationals as they go out and come in (for tracing) |
+            | `MessageDropped` | a datagram dropped without any change, with a `DropReason` (traced, not logged) |
+            | `RekeyDue`, `Phase2RekeyStarted`, `IpsecSasMoved`, `RekeyCollisionSettled` | rekey points and what became of them |
+            | `DpdProbeSent`, `DpdAckReceived`, `DeleteReceived`, `TraceContextReceived` | DPD, the peer's DELETEs, the initiator's trace context (MM5) |
 
             Bad input never throws: a datagram that does not parse, decrypt or verify is dropped without
             touching the SA, except where the ASA aborts (MM5/MM6 that do not decrypt: "probably due to

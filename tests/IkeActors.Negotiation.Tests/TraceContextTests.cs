@@ -46,7 +46,10 @@ public class TraceContextTests
         Assert.Contains(VendorIdBodies(mm4), b => b.AsSpan().StartsWith(IkeActorsVid)); // the peer said it is IkeActors
         Assert.Equal([.. TraceVid, .. Encoding.ASCII.GetBytes(Valid)], Assert.Single(VendorIdBodies(mm5!), b => b.AsSpan().StartsWith(TraceVid)));
         var handed = Assert.Single(TraceContextEvents(lab.RightOutput));
-        Assert.Equal(("Main Mode", 0u, Valid), (handed.Exchange, handed.MessageId, handed.Detail));
+        Assert.Equal(Valid, handed.TraceParent);
+        // It came with MM5 (Main Mode, message ID 0): the last message the responder took before it.
+        var at = lab.RightOutput.Actions.ToList().IndexOf(handed);
+        Assert.Equal(ExchangeMessage.MainMode(5), lab.RightOutput.Actions.Take(at).OfType<MessageReceived>().Last().Message);
         Assert.Empty(TraceContextEvents(lab.LeftOutput));
         // Not an ASA debug line on either side.
         Assert.DoesNotContain(lab.LeftLines.Concat(lab.RightLines), l => l.Contains("4bf92f35", StringComparison.OrdinalIgnoreCase));
@@ -175,16 +178,16 @@ public class TraceContextTests
         Assert.Empty(run.Failures);
         if (what == "valid (control)")
         {
-            Assert.Equal(OtherValid, Assert.Single(run.TraceContexts).Detail);
+            Assert.Equal(OtherValid, Assert.Single(run.TraceContexts).TraceParent);
             return;
         }
         Assert.Empty(run.TraceContexts);
         Assert.Equal(control.Lines, run.Lines);
-        Assert.Equal(control.Actions.Where(a => a != "TraceEvent:trace-context"), run.Actions);
+        Assert.Equal(control.Actions.Where(a => a != nameof(TraceContextReceived)), run.Actions);
         Assert.Equal(control.Summary, run.Summary);
     }
 
-    private sealed record ResponderView(bool Crafted, MainModeState State, List<NegotiationFailed> Failures, List<TraceEvent> TraceContexts,
+    private sealed record ResponderView(bool Crafted, MainModeState State, List<NegotiationFailed> Failures, List<TraceContextReceived> TraceContexts,
         List<string> Lines, List<string> Actions, string Summary);
 
     private static ResponderView RespondToCraftedMm5(byte[] value)
@@ -216,7 +219,7 @@ public class TraceContextTests
         static string Normalize(string line) => Regex.Replace(line, @"total length : \d+", "total length : N");
         return new ResponderView(crafted, sa.State, lab.RightOutput.OfType<NegotiationFailed>().ToList(), TraceContextEvents(lab.RightOutput),
             lab.RightLines.Select(Normalize).ToList(),
-            lab.RightOutput.Actions.Select(a => a is TraceEvent t ? "TraceEvent:" + t.Name : a.GetType().Name).ToList(),
+            lab.RightOutput.Actions.Select(a => a.GetType().Name).ToList(),
             $"{sa.Role} {sa.State} {sa.TunnelGroup} {sa.Transform} {sa.InitiatorCookie:x16} {sa.ResponderCookie:x16} {sa.DpdNegotiated} {sa.TraceParent ?? "-"}");
     }
 
@@ -230,8 +233,8 @@ public class TraceContextTests
 
     private static IkeSa Single(NegotiationEngine engine) => Assert.Single(engine.Sas);
 
-    private static List<TraceEvent> TraceContextEvents(NegotiationOutput output) =>
-        output.OfType<TraceEvent>().Where(t => t.Name == "trace-context").ToList();
+    private static List<TraceContextReceived> TraceContextEvents(NegotiationOutput output) =>
+        output.OfType<TraceContextReceived>().ToList();
 
     /// <summary>A copy of the receiver's phase-1 cipher in its current IV state (so reading changes nothing).</summary>
     private static IsakmpCipher CipherOf(IkeSa receiver)

@@ -62,9 +62,6 @@ public sealed class IkeSaTelemetry : IDisposable
     /// <summary>The level the engine must format at for the export (0 when nothing is exported).</summary>
     public int ExportLevel => Export?.Level ?? 0;
 
-    /// <summary>The trace-context event the engine adds when the initiator's vendor ID arrives in MM5.</summary>
-    public const string TraceContextEvent = "trace-context";
-
     /// <summary>The trace context of this IKE SA as a W3C traceparent (persisted with the SA), or null.</summary>
     public string? TraceParent => _context == default ? null
         : $"00-{_context.TraceId.ToHexString()}-{_context.SpanId.ToHexString()}-{(int)_context.TraceFlags:x2}";
@@ -120,11 +117,11 @@ public sealed class IkeSaTelemetry : IDisposable
         if (_deferred)
         {
             // The context came (MM5), or MM5 is being processed without it, or the exchange ends here.
-            var carried = actions.OfType<TraceEvent>().FirstOrDefault(t => t.Name == TraceContextEvent)?.Detail;
+            var carried = actions.OfType<TraceContextReceived>().FirstOrDefault()?.TraceParent;
             if (carried is not null || _state == MainModeState.MM_WAIT_MSG5 || actions.Any(EndsExchange))
                 Materialize(carried is not null && ActivityContext.TryParse(carried, null, isRemote: true, out var remote) ? remote : default);
         }
-        var drops = actions.OfType<TraceEvent>().Where(t => t.Name == "drop").ToList();
+        var drops = actions.OfType<MessageDropped>().ToList();
         var retransmitted = actions.OfType<SendDatagram>().Any(s => s.IsRetransmission);
         Activity? inSpan = null;
 
@@ -138,10 +135,10 @@ public sealed class IkeSaTelemetry : IDisposable
             {
                 foreach (var d in drops)
                 {
-                    NegotiationTelemetry.Dropped.Add(1, new KeyValuePair<string, object?>(A.Exchange, d.Exchange));
+                    NegotiationTelemetry.Dropped.Add(1, new KeyValuePair<string, object?>(A.Exchange, ExchangeName(d.Exchange)));
                     PhaseSpan(d.MessageId)?.AddEvent(new ActivityEvent("drop", tags: new ActivityTagsCollection
                     {
-                        [A.Exchange] = d.Exchange, [A.MessageId] = Hex(d.MessageId), [A.Detail] = d.Detail,
+                        [A.Exchange] = ExchangeName(d.Exchange), [A.MessageId] = Hex(d.MessageId), [A.Detail] = d.Detail,
                     }));
                 }
                 drops.Clear();
@@ -172,11 +169,11 @@ public sealed class IkeSaTelemetry : IDisposable
         {
             switch (action)
             {
-                case TraceEvent { Name: "MM1" or "MM2" or "MM3" or "MM4" or "MM5" or "MM6" or "QM1" or "QM2" } t:
-                    if (t.Name == "MM1") StartMainMode(Now());
-                    if (t.Name == "QM1") StartQuickMode(t.MessageId, Now());
-                    End(Message(t.Name, "out", t.MessageId, Now(), sa));
-                    _lastOut[t.MessageId] = t.Name;
+                case MessageSent { Message: var m } when m.Exchange is IkeExchange.MainMode or IkeExchange.QuickMode:
+                    if (m == ExchangeMessage.MainMode(1)) StartMainMode(Now());
+                    if (m.Exchange == IkeExchange.QuickMode && m.Number == 1) StartQuickMode(m.MessageId, Now());
+                    End(Message(m.Label, "out", m.MessageId, Now(), sa));
+                    _lastOut[m.MessageId] = m.Label;
                     break;
                 case SendDatagram { IsRetransmission: true } s:
                 {
@@ -191,14 +188,7 @@ public sealed class IkeSaTelemetry : IDisposable
                 {
                     var exchange = (ExchangeType)s.Datagram[18];
                     var id = MessageIdOf(s.Datagram);
-                    // QM3 has no trace event: the initiator sends it right after it accepted QM2.
-                    if (exchange == ExchangeType.QuickMode && input is { Exchange: ExchangeType.QuickMode } qi && qi.MessageId == id
-                        && _lastIn.GetValueOrDefault(id) == "QM2" && _lastOut.GetValueOrDefault(id) != "QM3")
-                    {
-                        End(Message("QM3", "out", id, Now(), sa));
-                        _lastOut[id] = "QM3";
-                    }
-                    else if (exchange == ExchangeType.Informational) Informational("out", id, [], Now());
+                    if (exchange == ExchangeType.Informational) Informational("out", id, [], Now());
                     break;
                 }
                 case Phase1Established p:
@@ -238,13 +228,22 @@ public sealed class IkeSaTelemetry : IDisposable
                     foreach (var (_, qm) in _quickModes) { qm.AddEvent(new ActivityEvent("ike_sa_deleted")); Stop(qm); }
                     _quickModes.Clear();
                     break;
-                case TraceEvent { Name: "delete" } t when input is null || input.Value.Exchange != ExchangeType.Informational:
+                case DeleteReceived t when input is null || input.Value.Exchange != ExchangeType.Informational:
                     Informational("out", t.MessageId, [t], Now());
                     break;
-                case TraceEvent t when t.Name.Contains("rekey", StringComparison.Ordinal):
-                    NegotiationTelemetry.Rekeys.Add(1, Tag(A.Phase, t.Exchange == "Main Mode" ? "1" : "2"), Tag(A.Event, t.Name));
+                case RekeyDue r:
+                    NegotiationTelemetry.Rekeys.Add(1, Tag(A.Phase, r.Phase == RekeyPhase.Phase1 ? "1" : "2"), Tag(A.Event, r.Phase == RekeyPhase.Phase1 ? "phase1-rekey-due" : "phase2-rekey-due"));
                     break;
-                case TraceEvent { Name: "dpd" } t when t.Detail?.StartsWith("R-U-THERE", StringComparison.Ordinal) == true:
+                case Phase2RekeyStarted:
+                    NegotiationTelemetry.Rekeys.Add(1, Tag(A.Phase, "2"), Tag(A.Event, "phase2-rekey"));
+                    break;
+                case IpsecSasMoved:
+                    NegotiationTelemetry.Rekeys.Add(1, Tag(A.Phase, "1"), Tag(A.Event, "phase1-rekey"));
+                    break;
+                case RekeyCollisionSettled { OursWins: false }:
+                    NegotiationTelemetry.Rekeys.Add(1, Tag(A.Phase, "1"), Tag(A.Event, "phase1-rekey-collision"));
+                    break;
+                case DpdProbeSent:
                     // RFC 3706 §5: an R-U-THERE sent (its retransmissions included).
                     NegotiationTelemetry.Dpd.Add(1, Tag(A.Event, "r_u_there"));
                     break;
@@ -253,7 +252,7 @@ public sealed class IkeSaTelemetry : IDisposable
                     break;
             }
         }
-        foreach (var d in drops) NegotiationTelemetry.Dropped.Add(1, Tag(A.Exchange, d.Exchange));
+        foreach (var d in drops) NegotiationTelemetry.Dropped.Add(1, Tag(A.Exchange, ExchangeName(d.Exchange)));
         WriteDebugLines(actions, inSpan ?? _stepSpan ?? PhaseSpan(input?.MessageId ?? 0));
         End(inSpan);
         // Spans ended in this step stop only now: a log record can only be written under a running span.
@@ -264,6 +263,15 @@ public sealed class IkeSaTelemetry : IDisposable
     }
 
     private readonly List<Activity> _stopAfterStep = new();
+
+    /// <summary>The exchange as the span and metric tags name it.</summary>
+    private static string ExchangeName(IkeExchange exchange) => exchange switch
+    {
+        IkeExchange.MainMode => "Main Mode",
+        IkeExchange.QuickMode => "Quick Mode",
+        IkeExchange.Informational => "Informational",
+        _ => "ISAKMP",
+    };
 
     private static bool EndsExchange(NegotiationAction a) => a is NegotiationFailed or IkeSaDeleted or Phase1Established;
 
@@ -380,7 +388,11 @@ public sealed class IkeSaTelemetry : IDisposable
         Describe(span);
         foreach (var a in actions)
         {
-            if (a is TraceEvent { Name: "delete" } t) span.AddEvent(new ActivityEvent("delete", tags: new ActivityTagsCollection { [A.Detail] = t.Detail }));
+            if (a is DeleteReceived t)
+                span.AddEvent(new ActivityEvent("delete", tags: new ActivityTagsCollection
+                {
+                    [A.Detail] = t.Protocol == ProtocolId.Isakmp ? "peer deleted the IKE SA" : $"peer deleted SPI 0x{t.Spi:x8}",
+                }));
             else if (a is IpsecSaDeleted d)
                 span.AddEvent(new ActivityEvent("ipsec_sa_deleted", tags: new ActivityTagsCollection
                 {

@@ -99,9 +99,9 @@ public sealed partial class IkeSa
             byte[]? hash = null; var afterHash = 0;
             foreach (var p in message.Payloads)
                 if (p.Type == (byte)PayloadType.Hash && hash is null) { hash = p.Body.ToArray(); afterHash = p.Offset + p.Raw.Length; }
-            var expected = new byte[IkeAlgorithms.HashLength(_transform!.CryptoHash)];
+            var expected = new byte[IkeAlgorithms.HashLength(Transform!.CryptoHash)];
             if (hash is null) { AsaDebug.InformationExchangeProcessingFailed(output, IpContext); return; }
-            IkeHashes.InformationalHash(_transform.CryptoHash, _keys!.SkeyidA, messageId, plain.AsSpan(afterHash, Messages.ChainEnd(plain) - afterHash), expected);
+            IkeHashes.InformationalHash(Transform.CryptoHash, _keys!.SkeyidA, messageId, plain.AsSpan(afterHash, Messages.ChainEnd(plain) - afterHash), expected);
             if (!IkePrf.FixedTimeEquals(expected, hash))
             {
                 AsaDebug.InformationExchangeProcessingFailed(output, IpContext);
@@ -110,7 +110,7 @@ public sealed partial class IkeSa
             _cipher!.ForgetMessageId(messageId);
             AsaDebug.ProcessingHashPayload(output, Context);
         }
-        _dpdAckRejected = false;
+        Dpd.AckRejected = false;
         foreach (var p in message.Payloads)
         {
             if (_state == MainModeState.MM_DELETED) break;
@@ -123,7 +123,7 @@ public sealed partial class IkeSa
             }
         }
         // An authenticated message is proof of liveness (RFC 3706 §5.3), unless it was only an ACK we could not match (§7).
-        if (encrypted && !_dpdAckRejected) PeerAlive(output);
+        if (encrypted && !Dpd.AckRejected) PeerAlive(output);
     }
 
     private void HandleNotify(NotificationPayloadView n, NegotiationOutput output)
@@ -133,7 +133,7 @@ public sealed partial class IkeSa
         switch (n.NotifyType)
         {
             case NotifyMessageType.RUThere or NotifyMessageType.RUThereAck:
-                HandleDpdNotify(n, output);
+                Dpd.Received(n, output);
                 return;
             case NotifyMessageType.InitialContact or NotifyMessageType.ResponderLifetime:
                 return;
@@ -244,7 +244,23 @@ public sealed partial class IkeSa
         Dispose();
     }
 
-    private void SendInformational<T>(T payload, NegotiationOutput output) where T : struct, IIsakmpPayload
+    /// <summary>DPD declared the peer dead: every SA with it goes, without a DELETE (the peer is not there to read it).</summary>
+    internal void PeerIsDead(NegotiationOutput output)
+    {
+        output.Add(new PeerDead(InitiatorCookie, Peer));
+        _machine.Fire(MainModeTrigger.Delete);
+        foreach (var qm in _quickModes.Values)
+        {
+            if (qm.State == QuickModeState.QM_ACTIVE)
+                AsaDebug.IkeDeletingSa(output, Context, Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
+            CancelQuickModeTimers(qm.MessageId, output);
+            qm.Delete(output, "peer dead (DPD)");
+        }
+        output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer dead (DPD)"));
+        Dispose();
+    }
+
+    internal void SendInformational<T>(T payload, NegotiationOutput output) where T : struct, IIsakmpPayload
     {
         if (_cipher is null || _keys is null)
         {
@@ -254,11 +270,11 @@ public sealed partial class IkeSa
             return;
         }
         var messageId = NewMessageId();
-        var hashLength = IkeAlgorithms.HashLength(_transform!.CryptoHash);
+        var hashLength = IkeAlgorithms.HashLength(Transform!.CryptoHash);
         var plain = Messages.Build(Header(ExchangeType.Informational, messageId), [new HashPayload { HashData = new byte[hashLength] }, payload]);
         var afterHash = Messages.HeaderSize + 4 + hashLength;
         // RFC 2409 §5.7: HASH(1) = prf(SKEYID_a, M-ID | N/D).
-        IkeHashes.InformationalHash(_transform.CryptoHash, _keys.SkeyidA, messageId, plain.AsSpan(afterHash), plain.AsSpan(Messages.HeaderSize + 4, hashLength));
+        IkeHashes.InformationalHash(Transform.CryptoHash, _keys.SkeyidA, messageId, plain.AsSpan(afterHash), plain.AsSpan(Messages.HeaderSize + 4, hashLength));
         SendEncrypted(plain, messageId, output, remember: false);
         _cipher.ForgetMessageId(messageId);
     }

@@ -29,7 +29,8 @@ public sealed partial class IkeSa
         ArgumentOutOfRangeException.ThrowIfZero(rekeyOf);
         var sa = new IkeSa(gateway, IkeRole.Initiator, peer, initiatorCookie) { RekeyOf = rekeyOf };
         sa._initialContactSent = true;
-        sa.SendMainMode1(entry, output);
+        sa._mainMode = new MainModeExchange(sa, sa._transcript);
+        sa._mainMode.SendMainMode1(entry, output);
         return sa;
     }
 

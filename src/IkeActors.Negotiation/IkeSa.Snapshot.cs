@@ -65,21 +65,21 @@ public sealed partial class IkeSa
             LocalPort = _gateway.Local.Port,
             InitiatorCookie = InitiatorCookie,
             ResponderCookie = ResponderCookie,
-            Transform = _transform is null ? null : Phase1TransformSnapshot.From(_transform),
-            SaiBody = _saiBody.ToArray(),
-            Gxi = _gxi.ToArray(),
-            Gxr = _gxr.ToArray(),
-            Ni = _ni.ToArray(),
-            Nr = _nr.ToArray(),
-            IdiiBody = _idiiBody.ToArray(),
-            IdirBody = _idirBody.ToArray(),
+            Transform = Transform is null ? null : Phase1TransformSnapshot.From(Transform),
+            SaiBody = _transcript.SaiBody.ToArray(),
+            Gxi = _transcript.Gxi.ToArray(),
+            Gxr = _transcript.Gxr.ToArray(),
+            Ni = _transcript.Ni.ToArray(),
+            Nr = _transcript.Nr.ToArray(),
+            IdiiBody = _transcript.IdiiBody.ToArray(),
+            IdirBody = _transcript.IdirBody.ToArray(),
             TunnelGroup = TunnelGroup,
             NatDetected = NatDetected,
             NatTraversal = NatTraversal,
             NatTPeerAddress = NatTPeer?.Address.ToString(),
             NatTPeerPort = NatTPeer?.Port ?? 0,
-            PendingPeerNatMatches = _pendingNat?.PeerNatMatches,
-            PendingLocalNatMatches = _pendingNat?.LocalNatMatches,
+            PendingPeerNatMatches = Nat.Pending?.PeerNatMatches,
+            PendingLocalNatMatches = Nat.Pending?.LocalNatMatches,
             Keys = keys,
             LastSent = _lastSent?.ToArray(),
             LastReceived = _lastReceived?.ToArray(),
@@ -88,10 +88,10 @@ public sealed partial class IkeSa
             InitialAcquire = _initialAcquire is null ? null : AcquireSnapshot.From(_initialAcquire),
             PendingAcquires = _pendingAcquires.Select(AcquireSnapshot.From).ToList(),
             QuickModes = quickModes,
-            PeerSupportsDpd = _peerDpd,
-            DpdSequence = _dpdSequence,
-            DpdRoundStart = _dpdRoundStart,
-            DpdUnanswered = _dpdOutstanding,
+            PeerSupportsDpd = Dpd.PeerSupportsDpd,
+            DpdSequence = Dpd.Sequence,
+            DpdRoundStart = Dpd.RoundStart,
+            DpdUnanswered = Dpd.Unanswered,
             RekeyOf = RekeyOf,
             RekeyedBy = RekeyedBy,
         };
@@ -143,35 +143,37 @@ public sealed partial class IkeSa
         {
             sa.ResponderCookie = s.ResponderCookie;
             sa._state = s.State;
-            sa._transform = transform;
-            sa._saiBody = s.SaiBody.ToArray();
-            sa._gxi = s.Gxi?.ToArray() ?? throw Bad("g^xi is missing");
-            sa._gxr = s.Gxr?.ToArray() ?? throw Bad("g^xr is missing");
-            sa._ni = s.Ni?.ToArray() ?? throw Bad("Ni is missing");
-            sa._nr = s.Nr?.ToArray() ?? throw Bad("Nr is missing");
-            sa._idiiBody = s.IdiiBody?.ToArray() ?? throw Bad("IDii body is missing");
-            sa._idirBody = s.IdirBody?.ToArray() ?? throw Bad("IDir body is missing");
+            // A waiting Main Mode continues from its transcript (the DH private value is never persisted: see CanSnapshot).
+            if (s.State != MainModeState.MM_ACTIVE) sa._mainMode = new MainModeExchange(sa, sa._transcript);
+            sa.Transform = transform;
+            sa._transcript.SaiBody = s.SaiBody.ToArray();
+            sa._transcript.Gxi = s.Gxi?.ToArray() ?? throw Bad("g^xi is missing");
+            sa._transcript.Gxr = s.Gxr?.ToArray() ?? throw Bad("g^xr is missing");
+            sa._transcript.Ni = s.Ni?.ToArray() ?? throw Bad("Ni is missing");
+            sa._transcript.Nr = s.Nr?.ToArray() ?? throw Bad("Nr is missing");
+            sa._transcript.IdiiBody = s.IdiiBody?.ToArray() ?? throw Bad("IDii body is missing");
+            sa._transcript.IdirBody = s.IdirBody?.ToArray() ?? throw Bad("IDir body is missing");
             sa.TunnelGroup = s.TunnelGroup;
-            sa.NatDetected = s.NatDetected;
+            sa.Nat.Detected = s.NatDetected;
             if (!Enum.IsDefined(s.NatTraversal)) throw Bad($"NAT-T version {(int)s.NatTraversal} unknown");
-            sa.NatTraversal = s.NatTraversal;
+            sa.Nat.Version = s.NatTraversal;
             if (s.NatTPeerAddress is { } natAddress)
             {
                 // The float never changes the peer's address (RFC 3947 §4: the port only).
                 if (!IPAddress.TryParse(natAddress, out var a) || !a.Equals(sa.Peer.Address) || s.NatTPeerPort is <= 0 or > 65535)
                     throw Bad($"NAT-T endpoint {natAddress}:{s.NatTPeerPort} is not the peer's");
-                sa.NatTPeer = new IPEndPoint(a, s.NatTPeerPort);
+                sa.Nat.NatTPeer = new IPEndPoint(a, s.NatTPeerPort);
             }
-            if (s.PendingPeerNatMatches is { } pn && s.PendingLocalNatMatches is { } ln) sa._pendingNat = (pn, ln);
+            if (s.PendingPeerNatMatches is { } pn && s.PendingLocalNatMatches is { } ln) sa.Nat.Pending = (pn, ln);
             sa._lastSent = s.LastSent?.ToArray();
             sa._lastReceived = s.LastReceived?.ToArray();
             sa._retransmits = s.Retransmits;
             sa._initialContactSent = s.InitialContactSent;
             if (s.DpdUnanswered < 0 || s.DpdUnanswered > DpdRetransmissions + 1) throw Bad($"DPD unanswered count {s.DpdUnanswered} out of range");
-            sa._peerDpd = s.PeerSupportsDpd;
-            sa._dpdSequence = s.DpdSequence;
-            sa._dpdRoundStart = s.DpdRoundStart;
-            sa._dpdOutstanding = s.DpdUnanswered;
+            sa.Dpd.PeerSupportsDpd = s.PeerSupportsDpd;
+            sa.Dpd.Sequence = s.DpdSequence;
+            sa.Dpd.RoundStart = s.DpdRoundStart;
+            sa.Dpd.Unanswered = s.DpdUnanswered;
             if (s.RekeyOf == s.InitiatorCookie || s.RekeyedBy == s.InitiatorCookie) throw Bad("the SA rekeys itself");
             sa.RekeyOf = s.RekeyOf;
             sa.RekeyedBy = s.RekeyedBy;
@@ -183,7 +185,7 @@ public sealed partial class IkeSa
             if (s.State == MainModeState.MM_ACTIVE)
             {
                 if (string.IsNullOrEmpty(s.TunnelGroup)) throw Bad("tunnel group is missing");
-                if (sa._idiiBody.Length == 0 || sa._idirBody.Length == 0) throw Bad("ID bodies are missing in MM_ACTIVE");
+                if (sa._transcript.IdiiBody.Length == 0 || sa._transcript.IdirBody.Length == 0) throw Bad("ID bodies are missing in MM_ACTIVE");
             }
             else if (s.QuickModes.Count > 0) throw Bad($"Quick Modes present in {s.State}, before phase 1 completed");
 
@@ -208,15 +210,15 @@ public sealed partial class IkeSa
     private void RestoreKeys(IkeSaSnapshot s)
     {
         var k = s.Keys ?? throw Bad($"phase-1 keys are missing in {s.State}");
-        var group = DhGroupOf(_transform!);
-        if (_gxi.Length != group.PublicValueLength || _gxr.Length != group.PublicValueLength)
-            throw Bad($"g^xi/g^xr are {_gxi.Length}/{_gxr.Length} bytes, group {(int)_transform!.Group} has {group.PublicValueLength}");
-        if (_ni.Length is < 8 or > 256 || _nr.Length is < 8 or > 256) throw Bad($"nonce lengths {_ni.Length}/{_nr.Length} out of range (RFC 2409 §5)");
+        var group = DhGroupOf(Transform!);
+        if (_transcript.Gxi.Length != group.PublicValueLength || _transcript.Gxr.Length != group.PublicValueLength)
+            throw Bad($"g^xi/g^xr are {_transcript.Gxi.Length}/{_transcript.Gxr.Length} bytes, group {(int)Transform!.Group} has {group.PublicValueLength}");
+        if (_transcript.Ni.Length is < 8 or > 256 || _transcript.Nr.Length is < 8 or > 256) throw Bad($"nonce lengths {_transcript.Ni.Length}/{_transcript.Nr.Length} out of range (RFC 2409 §5)");
         if (string.IsNullOrEmpty(s.TunnelGroup)) throw Bad($"tunnel group is missing in {s.State}");
         if (Missing(k.Skeyid) || Missing(k.SkeyidD) || Missing(k.SkeyidA) || Missing(k.SkeyidE) || Missing(k.EncryptionKey) || k.Phase1Iv is null || k.Phase2Ivs is null)
             throw Bad("phase-1 key material is incomplete");
-        var status = Phase1Keys.TryFromMaterial(_transform!.CryptoHash, _transform.CryptoCipher, _transform.KeyLengthBits,
-            k.Skeyid, k.SkeyidD, k.SkeyidA, k.SkeyidE, k.EncryptionKey, _gxi, _gxr, out var keys);
+        var status = Phase1Keys.TryFromMaterial(Transform!.CryptoHash, Transform.CryptoCipher, Transform.KeyLengthBits,
+            k.Skeyid, k.SkeyidD, k.SkeyidA, k.SkeyidE, k.EncryptionKey, _transcript.Gxi, _transcript.Gxr, out var keys);
         if (status != Phase1KeyStatus.Ok || keys is null) throw Bad($"phase-1 keys do not fit the transform {s.Transform} ({status})");
         _keys = keys;
         if (!IsakmpCipher.TryCreate(keys, out var cipher)) throw Bad("the ISAKMP cipher cannot be created from the keys");
@@ -268,6 +270,6 @@ public sealed partial class IkeSa
             ArmRetransmit(0, _retransmits, output);
         foreach (var qm in _quickModes.Values) qm.ResumeTimers(output);
         // DPD restarts its wait: the idle threshold, or the retry interval when R-U-THEREs are unanswered.
-        if (_state == MainModeState.MM_ACTIVE && DpdSends) ArmDpd(_dpdOutstanding > 0 ? Keepalive.RetrySeconds : Keepalive.ThresholdSeconds!.Value, output);
+        Dpd.Resume(output);
     }
 }

@@ -1,0 +1,109 @@
+using System.Buffers.Binary;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>Building, sending and resending this SA's messages (RFC 2408 §3.1 header, §5 retransmission).</summary>
+public sealed partial class IkeSa
+{
+    internal IsakmpHeader Header(ExchangeType exchange, uint messageId) => new()
+    {
+        InitiatorCookie = InitiatorCookie, ResponderCookie = ResponderCookie, Version = 0x10, // RFC 2408 §3.1 version 1.0
+        ExchangeType = exchange, Flags = 0, MessageId = messageId,
+    };
+
+    internal SendDatagram Datagram(byte[] bytes, bool retransmission = false) => new(bytes, Destination, retransmission, NatT: Nat.NatTPeer is not null);
+
+    /// <summary>A Main Mode message in the clear (MM1..MM4), remembered for retransmission.</summary>
+    internal void SendPlain(ExchangeType exchange, uint messageId, List<IIsakmpPayload> payloads, NegotiationOutput output)
+    {
+        var bytes = Messages.Build(Header(exchange, messageId), payloads);
+        AsaDebug.IkeDecodeSending(output, IpContext, messageId, Messages.PayloadTypes(payloads), bytes.Length);
+        _lastSent = bytes;
+        output.Add(Datagram(bytes));
+    }
+
+    /// <summary>Builds, logs and encrypts a message; returns the datagram (also sent).</summary>
+    internal byte[] SendEncrypted(ExchangeType exchange, uint messageId, List<IIsakmpPayload> payloads, NegotiationOutput output, bool remember = true)
+    {
+        var plain = Messages.Build(Header(exchange, messageId), payloads);
+        return SendEncrypted(plain, messageId, output, remember);
+    }
+
+    internal byte[] SendEncrypted(byte[] plain, uint messageId, NegotiationOutput output, bool remember = true)
+    {
+        var bytes = Messages.Encrypt(plain, _cipher!, messageId);
+        // The length the ASA prints is the datagram's (header length field), padding included.
+        AsaDebug.IkeDecodeSending(output, IpContext, messageId, Messages.PayloadTypes(plain), bytes.Length);
+        if (remember && messageId == 0) _lastSent = bytes;
+        output.Add(Datagram(bytes));
+        return bytes;
+    }
+
+    private void Resend(NegotiationOutput output)
+    {
+        if (_lastSent is null) return;
+        if (IsakmpMessage.TryParse(_lastSent, out var m, out _))
+        {
+            if (!m.IsEncrypted) AsaDebug.IkeDecodeResending(output, IpContext, m.Header.MessageId, Messages.PayloadTypes(_lastSent), _lastSent.Length);
+        }
+        output.Add(Datagram(_lastSent, retransmission: true));
+    }
+
+    internal void LogReceived(ReadOnlySpan<byte> plaintextMessage, NegotiationOutput output)
+    {
+        IsakmpMessage.TryParseDecrypted(plaintextMessage, out var m, out _);
+        AsaDebug.IkeDecodeReceived(output, IpContext, m.Header.MessageId, Messages.PayloadTypes(plaintextMessage), plaintextMessage.Length);
+    }
+
+    /// <summary>RFC 2408 §3.14 / §5: an unprotected notification (before phase 1 keys exist).</summary>
+    internal void SendPlainNotify(NotifyMessageType type, NegotiationOutput output)
+    {
+        var notify = new NotificationPayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = type, Spi = Messages.CookieBytes(InitiatorCookie, ResponderCookie) };
+        var bytes = Messages.Build(Header(ExchangeType.Informational, 0), [notify]);
+        AsaDebug.IkeDecodeSending(output, IpContext, 0, Messages.PayloadTypes(bytes), bytes.Length);
+        output.Add(Datagram(bytes));
+    }
+
+    internal void ArmRetransmit(uint messageId, int attempt, NegotiationOutput output) =>
+        output.Add(new ArmTimer(InitiatorCookie, new TimerKey(TimerKind.Retransmit, messageId), Settings.RetransmitInterval * Math.Pow(2, attempt)));
+
+    internal void CancelRetransmit(uint messageId, NegotiationOutput output) =>
+        output.Add(new CancelTimer(InitiatorCookie, new TimerKey(TimerKind.Retransmit, messageId)));
+
+    internal uint NewMessageId()
+    {
+        Span<byte> b = stackalloc byte[4];
+        uint id;
+        do
+        {
+            _gateway.Environment.Fill(b);
+            id = BinaryPrimitives.ReadUInt32BigEndian(b);
+        } while (id == 0 || _quickModes.ContainsKey(id)); // RFC 2409 §5.5: unique, non-zero
+        return id;
+    }
+
+    private static ulong NonZeroCookie(INegotiationEnvironment environment, Span<byte> buffer)
+    {
+        ulong value;
+        do
+        {
+            environment.Fill(buffer);
+            value = BinaryPrimitives.ReadUInt64BigEndian(buffer);
+        } while (value == 0); // RFC 2408 §3.1: a zero cookie means "not yet known"
+        return value;
+    }
+
+    /// <summary>A payload's body (its generic header left out): what RFC 2409 §5 hashes as SAi_b, IDii_b, IDir_b.</summary>
+    internal static byte[] Body<T>(T payload) where T : struct, IIsakmpPayload
+    {
+        var buffer = new byte[payload.EncodedSize];
+        payload.Write(buffer, 0);
+        return buffer[4..];
+    }
+
+    internal static IkeActors.Crypto.DhGroup DhGroupOf(Phase1Transform t) => DhGroupOf(t.Group);
+
+    internal static IkeActors.Crypto.DhGroup DhGroupOf(WireDhGroup g) =>
+        IkeActors.Crypto.DhGroup.TryGet((int)g, out var group) ? group : throw new InvalidOperationException($"DH group {(int)g} is not implemented");
+}

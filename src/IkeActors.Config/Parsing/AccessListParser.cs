@@ -73,9 +73,9 @@ internal sealed class AccessListParser(AsaConfigBuilder config, SourceIndex sour
         if (entry.Protocol == 58) throw NotInterpreted(); // icmp6: IPv6 only, kept as not interpreted
         var ported = entry.Protocol is 6 or 17 or 132 || entry.ServiceObject is not null;
         entry = entry with { Source = ParseAddress(c, "source") };
-        if (ported && IsPortStart(c, afterDestination: false)) entry = entry with { SourcePort = ParsePort(c, entry.Protocol) };
+        if (ported && IsPortStart(c, afterDestination: false)) entry = entry with { SourcePort = ParseAcePort(c, entry.Protocol) };
         entry = entry with { Destination = ParseAddress(c, "destination") };
-        if (ported && IsPortStart(c, afterDestination: true)) entry = entry with { DestinationPort = ParsePort(c, entry.Protocol) };
+        if (ported && IsPortStart(c, afterDestination: true)) entry = entry with { DestinationPort = ParseAcePort(c, entry.Protocol) };
         else if (entry.Protocol == 1 && c.PeekIs("object-group"))
         {
             c.Keyword("object-group");
@@ -152,7 +152,7 @@ internal sealed class AccessListParser(AsaConfigBuilder config, SourceIndex sour
     }
 
     /// <summary>`eq|neq|lt|gt PORT`, `range LOW HIGH` or `object-group SERVICE-GROUP`.</summary>
-    private PortSpec ParsePort(CommandCursor c, int protocol)
+    private PortSpec ParseAcePort(CommandCursor c, int protocol)
     {
         var op = c.Keyword("eq", "neq", "lt", "gt", "range", "object-group");
         if (op != "object-group") return ServiceSyntax.ParsePortCondition(c, op, protocol);

@@ -1,5 +1,4 @@
 using System.Net;
-using IkeActors.Config.Model;
 
 namespace IkeActors.Config.Parsing;
 

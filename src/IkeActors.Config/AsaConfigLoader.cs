@@ -19,7 +19,7 @@ public static class AsaConfigLoader
         var diagnostics = parser.Diagnostics.ToList();
         // Reference checks are only meaningful on what parsed: they run even when
         // some commands had syntax errors, so all problems come out in one pass.
-        diagnostics.AddRange(new ConfigValidator(config, parser).Validate());
+        diagnostics.AddRange(new ConfigValidator(config, parser.Sources).Validate());
         diagnostics.Sort((a, b) => a.Location.Line != b.Location.Line
             ? a.Location.Line.CompareTo(b.Location.Line)
             : a.Location.Column.CompareTo(b.Location.Column));

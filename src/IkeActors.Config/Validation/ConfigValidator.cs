@@ -10,7 +10,7 @@ namespace IkeActors.Config.Validation;
 /// crypto map peer can authenticate, ISAKMP policies are ones this gateway can negotiate,
 /// and crypto maps sit on interfaces where ISAKMP is enabled.
 /// </summary>
-internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
+internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
 {
     private readonly List<ConfigDiagnostic> _out = [];
     private readonly HashSet<string> _acls = config.AccessLists.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
@@ -45,7 +45,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
 
     private void CheckReferences()
     {
-        foreach (var r in facts.References)
+        foreach (var r in sources.References)
         {
             switch (r.Kind)
             {
@@ -107,7 +107,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
 
     private void CheckCryptoMaps()
     {
-        foreach (var p in facts.Peers)
+        foreach (var p in sources.Peers)
         {
             var map = config.FindCryptoMap(p.Map);
             if (map?.Entry(p.Sequence) is not { } entry || !entry.Peers.Contains(p.Peer)) continue; // replaced by a later `set peer`
@@ -136,7 +136,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
         {
             foreach (var entry in map.Entries)
             {
-                if (!facts.MapEntryLines.TryGetValue((map.Name, entry.Sequence), out var at)) continue;
+                if (!sources.MapEntryLines.TryGetValue((map.Name, entry.Sequence), out var at)) continue;
                 if (!entry.IsComplete)
                 {
                     var missing = new List<string>();
@@ -149,7 +149,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
                     && !acl.Entries.Any(e => !e.IsRemark && e.Action == AclAction.Permit && !e.Inactive))
                     Warning(at, $"access-list {acl.Name} of crypto map {map.Name} {entry.Sequence} permits nothing: no traffic is protected");
             }
-            if (map.Interface is null && map.Entries.Count > 0 && map.Entries.Select(e => facts.MapEntryLines.GetValueOrDefault((map.Name, e.Sequence))).FirstOrDefault(l => l is not null) is { } first)
+            if (map.Interface is null && map.Entries.Count > 0 && map.Entries.Select(e => sources.MapEntryLines.GetValueOrDefault((map.Name, e.Sequence))).FirstOrDefault(l => l is not null) is { } first)
                 Warning(first, $"crypto map {map.Name} is not applied to any interface (`crypto map {map.Name} interface outside`)");
         }
     }
@@ -158,7 +158,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
     {
         foreach (var policy in config.IsakmpPolicies)
         {
-            Located At(string field) => facts.PolicyLines.GetValueOrDefault((policy.Priority, field)) ?? facts.PolicyLines[(policy.Priority, "")];
+            Located At(string field) => sources.PolicyLines.GetValueOrDefault((policy.Priority, field)) ?? sources.PolicyLines[(policy.Priority, "")];
             if (policy.Authentication != IsakmpAuthentication.PreShare)
                 Error(At("authentication"), $"ISAKMP policy {policy.Priority}: authentication {AsaKeywords.Authentication[policy.Authentication]} is not supported (this gateway authenticates IKEv1 with pre-shared keys only)");
             // SHA-2 (RFC 4868) and ECP groups 19-21 (RFC 5903) are negotiated in IKEv1 by strongSwan,
@@ -173,7 +173,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
                 Warning(At("encryption"), $"ISAKMP policy {policy.Priority}: encryption des with group {policy.Group} pairs a 56-bit cipher with a strong group; use aes");
         }
         var mapsInUse = config.CryptoMaps.Where(m => m.Interface is not null && m.Entries.Any(e => e.IsComplete)).ToList();
-        if (mapsInUse.Count > 0 && config.IsakmpPolicies.Count == 0 && facts.MapInterfaceLines.TryGetValue(mapsInUse[0].Name, out var line))
+        if (mapsInUse.Count > 0 && config.IsakmpPolicies.Count == 0 && sources.MapInterfaceLines.TryGetValue(mapsInUse[0].Name, out var line))
             Error(line, "no ISAKMP policy is configured (`crypto ikev1 policy 10` with authentication pre-share …): phase 1 cannot be negotiated");
     }
 
@@ -181,7 +181,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
     {
         foreach (var map in config.CryptoMaps)
         {
-            if (map.Interface is null || !facts.MapInterfaceLines.TryGetValue(map.Name, out var at)) continue;
+            if (map.Interface is null || !sources.MapInterfaceLines.TryGetValue(map.Name, out var at)) continue;
             if (HasInterfaces && config.FindInterface(map.Interface) is null)
             {
                 Error(at, $"interface '{map.Interface}' does not exist (no interface has `nameif {map.Interface}`)");
@@ -192,7 +192,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
         }
         foreach (var iface in config.IsakmpEnabledInterfaces)
         {
-            if (HasInterfaces && config.FindInterface(iface) is null && facts.IsakmpEnableLines.TryGetValue(iface, out var at))
+            if (HasInterfaces && config.FindInterface(iface) is null && sources.IsakmpEnableLines.TryGetValue(iface, out var at))
                 Error(at, $"interface '{iface}' does not exist (no interface has `nameif {iface}`)");
         }
     }
@@ -204,7 +204,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
         {
             if (ReachesItself(group.Name, group.Name, [], 0))
             {
-                var r = facts.References.FirstOrDefault(x => x.Kind == ReferenceKind.NetworkGroup && x.Context == "group-object"
+                var r = sources.References.FirstOrDefault(x => x.Kind == ReferenceKind.NetworkGroup && x.Context == "group-object"
                     && config.FindObjectGroup(group.Name)!.Members.Any(m => m.Kind == ObjectGroupMemberKind.Group && m.Name == x.Name));
                 if (r is not null) Error(r.Location, r.SourceLine, $"object-group '{group.Name}' contains itself through group-object");
             }
@@ -233,7 +233,7 @@ internal sealed class ConfigValidator(AsaConfig config, AsaConfigParser facts)
             foreach (var entry in map.Entries.Where(e => e.IsComplete))
             {
                 if (config.FindAccessList(entry.MatchAddress!) is not { } acl) continue;
-                if (!facts.MapEntryLines.TryGetValue((map.Name, entry.Sequence), out var at)) continue;
+                if (!sources.MapEntryLines.TryGetValue((map.Name, entry.Sequence), out var at)) continue;
                 var warned = false;
                 foreach (var ace in acl.Entries.Where(e => !e.IsRemark && !e.Inactive && e.Action == AclAction.Permit))
                 {

@@ -1,0 +1,69 @@
+using System.Net;
+
+namespace IkeActors.Config.Parsing;
+
+/// <summary>Signals that a command is valid ASA syntax outside the subset this gateway interprets.</summary>
+internal sealed class NotInterpretedSignal : Exception;
+
+/// <summary>The sub-command modes this gateway reads (the ASA prompt of each in brackets).</summary>
+internal enum SubModeKind
+{
+    None,
+    /// <summary>`interface NAME` (config-if).</summary>
+    Interface,
+    /// <summary>`object network NAME` (config-network-object).</summary>
+    ObjectNetwork,
+    /// <summary>`object service NAME` (config-service-object).</summary>
+    ObjectService,
+    /// <summary>`object-group network NAME` (config-network-object-group).</summary>
+    ObjectGroupNetwork,
+    /// <summary>`object-group service|protocol|icmp-type NAME` (config-service-object-group, …).</summary>
+    ObjectGroupService,
+    /// <summary>`crypto ikev1 policy N` (config-ikev1-policy).</summary>
+    IsakmpPolicy,
+    /// <summary>`tunnel-group NAME ipsec-attributes` (config-tunnel-ipsec).</summary>
+    TunnelGroupIpsec,
+    /// <summary>Under a command kept as not interpreted: its sub-commands are counted with it.</summary>
+    Uninterpreted,
+    /// <summary>Under a header that had an error: its sub-commands are skipped, the error explains them.</summary>
+    Skipped,
+}
+
+/// <summary>
+/// The sub-command mode a header command opened: which one, and the name (or ISAKMP policy
+/// priority) its sub-commands configure.
+/// </summary>
+internal readonly record struct SubMode(SubModeKind Kind, string Name = "", int Priority = 0)
+{
+    /// <summary>Global configuration mode: the command opened no sub-command mode.</summary>
+    public static readonly SubMode None = new(SubModeKind.None);
+}
+
+/// <summary>
+/// What every command family parser shares: the configuration being assembled, the source
+/// index that records where names are defined and used, and the warnings list.
+/// A parser method reads one command from its cursor; it throws a <see cref="CommandError"/>
+/// for a command the ASA would reject and <see cref="NotInterpretedSignal"/> for one it
+/// would accept but this gateway does not interpret.
+/// </summary>
+internal abstract class CommandFamilyParser(AsaConfigBuilder config, SourceIndex sources, List<ConfigDiagnostic> diagnostics)
+{
+    protected AsaConfigBuilder Config { get; } = config;
+    protected SourceIndex Sources { get; } = sources;
+
+    protected static NotInterpretedSignal NotInterpreted() => new();
+
+    protected void Warn(CommandCursor c, int column, string message)
+    {
+        var echoed = SecretMasker.Mask(c.Line, ref column);
+        diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Warning, DiagnosticKind.Semantic, Sources.Location(c, column), message, echoed, []));
+    }
+
+    /// <summary>An IPv6 address or prefix ("2001:db8::1", "2001:db8::/32").</summary>
+    protected static bool IsIpv6(string text)
+    {
+        var slash = text.IndexOf('/');
+        var address = slash < 0 ? text : text[..slash];
+        return address.Contains(':') && IPAddress.TryParse(address, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+    }
+}

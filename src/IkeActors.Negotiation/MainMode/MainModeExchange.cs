@@ -5,19 +5,6 @@ using IkeActors.Protocol;
 namespace IkeActors.Negotiation;
 
 /// <summary>
-/// What RFC 2409 §5 hashes and derives the keys from: SAi_b, g^xi, g^xr, Ni_b, Nr_b, IDii_b, IDir_b. Public
-/// values only (the DH private value and g^xy never leave the exchange); kept by the IKE SA after Main Mode
-/// so a snapshot can be checked on restore (the phase-1 IV comes from g^xi | g^xr).
-/// </summary>
-internal sealed class MainModeTranscript
-{
-    public byte[] SaiBody = [];
-    public byte[] Gxi = [], Gxr = [];
-    public byte[] Ni = [], Nr = [];
-    public byte[] IdiiBody = [], IdirBody = [];
-}
-
-/// <summary>
 /// One Main Mode exchange with pre-shared keys (RFC 2409 §5, Identity Protection), in either role:
 /// SA, KE + nonce + NAT-D, then ID + HASH encrypted. It fills the IKE SA's transcript, derives its keys and
 /// holds the DH key pair; the IKE SA drops it at MM_ACTIVE (as a Quick Mode exchange is dropped).
@@ -26,6 +13,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
 {
     private readonly IkeSa _sa = sa;
     private readonly MainModeTranscript _t = transcript;
+    private readonly Phase1Authentication _auth = new(sa, transcript);
     private DhKeyPair? _dh;
 
     // ------------------------------------------------------------------ MM1 (initiator)
@@ -277,7 +265,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         _sa.Nat.FloatIfBehindNat();
 
         // MM5: ID, HASH_I, IOS keepalive, DPD vendor ID (RFC 2409 §5, RFC 3706 §2.1).
-        var payloads = AuthenticationPayloads(initiator: true, output);
+        var payloads = _auth.Payloads(initiator: true, output);
         _sa.SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
         _sa.ArmRetransmit(0, 0, output);
         _sa.Nat.LogStatus(nat, output);
@@ -373,7 +361,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
 
     private void ReceiveMainMode5(ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
-        if (!OpenAuthenticated(datagram, output, out var plaintext, out var idBody)) return;
+        if (!_auth.Open(datagram, output, out var plaintext, out var idBody)) return;
         _sa.Nat.AcceptNatTPeer();
         _t.IdiiBody = idBody;
         _sa.RememberReceived(datagram);
@@ -382,7 +370,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         AsaDebug.ConnectionLandedOnTunnelGroup(output, _sa.IpContext, _sa.TunnelGroup!);
 
         // MM6: ID, HASH_R, IOS keepalive, DPD vendor ID.
-        var payloads = AuthenticationPayloads(initiator: false, output);
+        var payloads = _auth.Payloads(initiator: false, output);
         _sa.Fire(MainModeTrigger.ReceivedMm5);
         _sa.SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
         output.Add(new MessageSent(ExchangeMessage.MainMode(6)));
@@ -391,7 +379,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
 
     private void ReceiveMainMode6(ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
-        if (!OpenAuthenticated(datagram, output, out _, out var idBody)) return;
+        if (!_auth.Open(datagram, output, out _, out var idBody)) return;
         _sa.Nat.AcceptNatTPeer();
         _t.IdirBody = idBody;
         _sa.RememberReceived(datagram);
@@ -401,106 +389,6 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         _sa.InitiatorEstablished(output);
     }
 
-    /// <summary>
-    /// Decrypts MM5/MM6, checks the ID and the peer's HASH (constant time). A message that does
-    /// not decrypt to valid payloads is the classic pre-shared key mismatch.
-    /// </summary>
-    private bool OpenAuthenticated(ReadOnlySpan<byte> datagram, NegotiationOutput output, out byte[] plaintext, out byte[] idBody)
-    {
-        idBody = [];
-        if (!Messages.TryDecrypt(datagram, _sa.Cipher!, 0, out plaintext))
-        {
-            AsaDebug.ReceivedEncryptedMainModeInvalidPayloads(output, _sa.IpContext, 0);
-            AsaDebug.DecryptProblemMismatchedPsk(output, _sa.IpContext);
-            _sa.Fail(FailureReason.AuthenticationFailed, "MM5/MM6 did not decrypt to valid payloads: pre-shared key mismatch?", output);
-            return false;
-        }
-        _sa.LogReceived(plaintext, output);
-        IsakmpMessage.TryParseDecrypted(plaintext, out var message, out _);
-        byte[]? hash = null;
-        foreach (var p in message.Payloads)
-        {
-            if (p.Type == (byte)PayloadType.Identification && idBody.Length == 0)
-            {
-                idBody = p.Body.ToArray();
-                AsaDebug.ProcessingIdPayload(output, _sa.Context);
-                if (IdPayloadView.TryParse(p.Raw, out var id, out _) && id.IdType == IdType.Ipv4Address && id.IdentificationData.Length == 4)
-                    AsaDebug.IdIpv4AddrReceived(output, _sa.Context, new IPAddress(id.IdentificationData));
-            }
-            else if (p.Type == (byte)PayloadType.Hash) hash ??= p.Body.ToArray();
-            else if (p.Type == (byte)PayloadType.VendorId && _sa.Vendors.ReadTraceContext(p.Body, output)) { }
-            else if (p.Type == (byte)PayloadType.VendorId && VendorIds.Identify(p.Body) == KnownVendorId.Dpd) _sa.Dpd.PeerSupportsDpd = true;
-            else if (p.Type == (byte)PayloadType.IosKeepalive && IosKeepalivePayloadView.TryParse(p.Raw, out var ka, out _))
-                AsaDebug.ProcessingIosKeepAlivePayload(output, _sa.IpContext, ka.KeepaliveInterval, ka.RetryInterval);
-        }
-        if (idBody.Length == 0 || hash is null)
-        {
-            AsaDebug.ErrorProcessingPayload(output, _sa.IpContext, idBody.Length == 0 ? (long)PayloadType.Identification : (long)PayloadType.Hash);
-            _sa.Fail(FailureReason.MalformedMessage, "ID or HASH missing", output);
-            return false;
-        }
-        AsaDebug.ProcessingHashPayload(output, _sa.Context);
-        AsaDebug.ComputingHashForIsakmp(output, _sa.Context);
-        if (_sa.Role == IkeRole.Responder) _t.IdiiBody = idBody; else _t.IdirBody = idBody;
-        var expected = ComputeHash(initiator: _sa.Role == IkeRole.Responder);
-        if (!IkePrf.FixedTimeEquals(expected, hash))
-        {
-            _sa.Fail(FailureReason.AuthenticationFailed, "HASH does not verify (RFC 2409 §5)", output);
-            return false;
-        }
-        _sa.Cipher!.AcceptReceived(0, datagram[Messages.HeaderSize..]);
-        return true;
-    }
-
-
-    private byte[] ComputeHash(bool initiator)
-    {
-        var hash = new byte[IkeAlgorithms.HashLength(_sa.Transform!.CryptoHash)];
-        var ckyI = Messages.Cookie(_sa.InitiatorCookie);
-        var ckyR = Messages.Cookie(_sa.ResponderCookie);
-        if (initiator) IkeHashes.HashI(_sa.Transform.CryptoHash, _sa.Keys!.Skeyid, _t.Gxi, _t.Gxr, ckyI, ckyR, _t.SaiBody, _t.IdiiBody, hash);
-        else IkeHashes.HashR(_sa.Transform.CryptoHash, _sa.Keys!.Skeyid, _t.Gxi, _t.Gxr, ckyI, ckyR, _t.SaiBody, _t.IdirBody, hash);
-        return hash;
-    }
-
-    /// <summary>
-    /// The payloads of MM5 (initiator) or MM6 (responder): our ID, HASH_I or HASH_R (RFC 2409 §5),
-    /// the IOS keepalive proposal, and the DPD vendor ID unless keepalives are disabled.
-    /// </summary>
-    private List<IIsakmpPayload> AuthenticationPayloads(bool initiator, NegotiationOutput output)
-    {
-        var (id, idBody) = OwnId();
-        if (initiator) _t.IdiiBody = idBody; else _t.IdirBody = idBody;
-        AsaDebug.ConstructingIdPayload(output, _sa.Context);
-        AsaDebug.ConstructingHashPayload(output, _sa.Context);
-        AsaDebug.ComputingHashForIsakmp(output, _sa.Context);
-        var hash = ComputeHash(initiator);
-        var payloads = new List<IIsakmpPayload> { id, new HashPayload { HashData = hash } };
-        // Payload 128 is Cisco-private (RFC 2408 §3.1: 128-255 private use); only a peer that said it is Cisco
-        // (Unity, VPN3000/ASA or our own vendor ID in MM3/MM4) gets it. Libreswan drops a message that carries it.
-        if (_sa.Vendors.PeerIsCisco)
-        {
-            AsaDebug.ConstructingIosKeepAlivePayload(output, _sa.IpContext, 32767, 32767);
-            payloads.Add(new IosKeepalivePayload { KeepaliveInterval = 32767, RetryInterval = 32767 });
-        }
-        // `isakmp keepalive disable`: the ASA does not negotiate DPD at all (no vendor ID, RFC 3706 §5.1).
-        if (!_sa.Dpd.Keepalive.Disabled)
-        {
-            AsaDebug.ConstructingDpdVidPayload(output, _sa.Context);
-            payloads.Add(VendorIdHandler.Vid(VendorIds.Dpd));
-        }
-        if (initiator) _sa.Vendors.AddTraceContext(payloads);
-        return payloads;
-    }
-
-    private (IdPayload Payload, byte[] Body) OwnId()
-    {
-        // RFC 2407 §4.6.2: phase 1 ID is the outside address, protocol and port 0 or UDP/500.
-        var id = new IdPayload { IdType = IdType.Ipv4Address, ProtocolId = 0, Port = 0, IdentificationData = _sa.Gateway.Local.Address.GetAddressBytes() };
-        return (id, IkeSa.Body(id));
-    }
-
-    /// <summary>The NAT-D payload under the number the negotiated version uses (RFC 3947: 20; drafts 02/03: 130).</summary>
     public void Dispose()
     {
         _dh?.Dispose();

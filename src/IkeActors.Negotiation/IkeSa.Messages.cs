@@ -104,6 +104,6 @@ public sealed partial class IkeSa
 
     internal static IkeActors.Crypto.DhGroup DhGroupOf(Phase1Transform t) => DhGroupOf(t.Group);
 
-    internal static IkeActors.Crypto.DhGroup DhGroupOf(WireDhGroup g) =>
+    internal static IkeActors.Crypto.DhGroup DhGroupOf(OakleyGroup g) =>
         IkeActors.Crypto.DhGroup.TryGet((int)g, out var group) ? group : throw new InvalidOperationException($"DH group {(int)g} is not implemented");
 }

@@ -6,7 +6,7 @@ namespace IkeActors.Negotiation;
 
 /// <summary>One phase 1 transform as negotiated (RFC 2409 Appendix A attributes).</summary>
 public sealed record Phase1Transform(
-    OakleyEncryption Encryption, int KeyLengthBits, OakleyHash Hash, WireDhGroup Group,
+    OakleyEncryption Encryption, int KeyLengthBits, OakleyHash Hash, OakleyGroup Group,
     OakleyAuthMethod Authentication, int LifetimeSeconds)
 {
     public IkeEncryptionAlgorithm CryptoCipher => (IkeEncryptionAlgorithm)(ushort)Encryption;
@@ -29,7 +29,7 @@ public sealed record Phase1Transform(
             IkeHash.Sha384 => OakleyHash.Sha2_384,
             _ => OakleyHash.Sha2_512,
         },
-        (WireDhGroup)p.Group,
+        (OakleyGroup)p.Group,
         p.Authentication == IsakmpAuthentication.PreShare ? OakleyAuthMethod.PreSharedKey : OakleyAuthMethod.RsaSignatures,
         p.LifetimeSeconds);
 
@@ -52,7 +52,7 @@ public sealed record Phase1Transform(
     public static Phase1Transform? FromTransform(TransformPayloadView t)
     {
         if (t.TransformId != (byte)IsakmpTransformId.KeyIke) return null;
-        OakleyEncryption? enc = null; OakleyHash? hash = null; WireDhGroup? group = null; OakleyAuthMethod? auth = null;
+        OakleyEncryption? enc = null; OakleyHash? hash = null; OakleyGroup? group = null; OakleyAuthMethod? auth = null;
         var keyLength = 0; var lifetime = 86400; var lifeIsSeconds = true;
         foreach (var a in t.Attributes)
         {
@@ -61,7 +61,7 @@ public sealed record Phase1Transform(
             {
                 case OakleyAttribute.EncryptionAlgorithm: enc = (OakleyEncryption)value; break;
                 case OakleyAttribute.HashAlgorithm: hash = (OakleyHash)value; break;
-                case OakleyAttribute.GroupDescription: group = (WireDhGroup)value; break;
+                case OakleyAttribute.GroupDescription: group = (OakleyGroup)value; break;
                 case OakleyAttribute.AuthenticationMethod: auth = (OakleyAuthMethod)value; break;
                 case OakleyAttribute.KeyLength: keyLength = (int)value; break;
                 case OakleyAttribute.LifeType: lifeIsSeconds = value == (ulong)LifeType.Seconds; break;
@@ -98,7 +98,7 @@ public sealed record Phase1Transform(
 /// <summary>One ESP transform of a Quick Mode proposal (RFC 2407 §4.4.4, §4.5).</summary>
 public sealed record IpsecTransform(
     EspTransformId Cipher, int KeyLengthBits, IpsecAuthAlgorithm Integrity, EncapsulationMode Mode,
-    int LifetimeSeconds, long? LifetimeKilobytes, WireDhGroup? PfsGroup)
+    int LifetimeSeconds, long? LifetimeKilobytes, OakleyGroup? PfsGroup)
 {
     public static IpsecTransform FromTransformSet(TransformSet set, IpsecSaLifetime lifetime, int? pfsGroup) => new(
         set.Encryption switch
@@ -111,15 +111,15 @@ public sealed record IpsecTransform(
         set.Encryption switch { EspEncryption.Aes => 128, EspEncryption.Aes192 => 192, EspEncryption.Aes256 => 256, _ => 0 },
         set.Integrity switch
         {
-            EspIntegrity.Md5Hmac => IpsecAuthAlgorithm.HmacMd5,
-            EspIntegrity.ShaHmac => IpsecAuthAlgorithm.HmacSha,
-            EspIntegrity.Sha256Hmac => IpsecAuthAlgorithm.HmacSha2_256,
-            EspIntegrity.Sha384Hmac => IpsecAuthAlgorithm.HmacSha2_384,
-            EspIntegrity.Sha512Hmac => IpsecAuthAlgorithm.HmacSha2_512,
+            EspAuthentication.Md5Hmac => IpsecAuthAlgorithm.HmacMd5,
+            EspAuthentication.ShaHmac => IpsecAuthAlgorithm.HmacSha,
+            EspAuthentication.Sha256Hmac => IpsecAuthAlgorithm.HmacSha2_256,
+            EspAuthentication.Sha384Hmac => IpsecAuthAlgorithm.HmacSha2_384,
+            EspAuthentication.Sha512Hmac => IpsecAuthAlgorithm.HmacSha2_512,
             _ => 0,
         },
         set.Mode == IpsecMode.Transport ? EncapsulationMode.Transport : EncapsulationMode.Tunnel,
-        lifetime.Seconds, lifetime.Kilobytes, pfsGroup is { } g ? (WireDhGroup)g : null);
+        lifetime.Seconds, lifetime.Kilobytes, pfsGroup is { } g ? (OakleyGroup)g : null);
 
     public TransformPayload ToTransform(byte number)
     {
@@ -146,7 +146,7 @@ public sealed record IpsecTransform(
         var mode = EncapsulationMode.Tunnel;
         var keyLength = 0;
         IpsecAuthAlgorithm integrity = 0;
-        WireDhGroup? pfs = null;
+        OakleyGroup? pfs = null;
         var seconds = 28800; // RFC 2407 §4.5: 8 hours when no lifetime is proposed
         long? kilobytes = null;
         var lifeType = LifeType.Seconds;
@@ -158,7 +158,7 @@ public sealed record IpsecTransform(
                 case IpsecAttribute.EncapsulationMode: mode = (EncapsulationMode)value; break;
                 case IpsecAttribute.KeyLength: keyLength = (int)value; break;
                 case IpsecAttribute.AuthenticationAlgorithm: integrity = (IpsecAuthAlgorithm)value; break;
-                case IpsecAttribute.GroupDescription: pfs = (WireDhGroup)value; break;
+                case IpsecAttribute.GroupDescription: pfs = (OakleyGroup)value; break;
                 case IpsecAttribute.SaLifeType: lifeType = (LifeType)value; break;
                 case IpsecAttribute.SaLifeDuration:
                     if (lifeType == LifeType.Seconds) seconds = (int)Math.Min(value, int.MaxValue);

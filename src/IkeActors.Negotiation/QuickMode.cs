@@ -85,7 +85,7 @@ public sealed partial class QuickModeExchange : IDisposable
         if (entry.PfsGroup is { } pfsGroup)
         {
             AsaDebug.ConstructingPfsKePayload(output, Context);
-            _pfs = _sa.Gateway.Environment.CreateKeyPair(IkeSa.DhGroupOf((WireDhGroup)pfsGroup));
+            _pfs = _sa.Gateway.Environment.CreateKeyPair(IkeSa.DhGroupOf((OakleyGroup)pfsGroup));
             payloads.Add(new KePayload { KeyExchangeData = _pfs.PublicValue.ToArray() });
         }
         AsaDebug.ConstructingProxyId(output, Context);

@@ -110,7 +110,7 @@ public sealed class Phase1TransformSnapshot
     public OakleyEncryption Encryption { get; init; }
     public int KeyLengthBits { get; init; }
     public OakleyHash Hash { get; init; }
-    public DhGroup Group { get; init; }
+    public OakleyGroup Group { get; init; }
     public OakleyAuthMethod Authentication { get; init; }
     public int LifetimeSeconds { get; init; }
 
@@ -199,7 +199,7 @@ public sealed class IpsecTransformSnapshot
     public EncapsulationMode Mode { get; init; }
     public int LifetimeSeconds { get; init; }
     public long? LifetimeKilobytes { get; init; }
-    public DhGroup? PfsGroup { get; init; }
+    public OakleyGroup? PfsGroup { get; init; }
 
     internal static IpsecTransformSnapshot From(IpsecTransform t) => new()
     {

@@ -59,7 +59,7 @@ public class ParserBehaviourTests
         Assert.Equal([10, 20], map.Entries.Select(e => e.Sequence).ToArray());
         Assert.Equal(2, map.Entry(20)!.Peers.Count);
         var t = r.Config.FindTransformSet("T")!;
-        Assert.Equal((EspEncryption.Aes256, EspIntegrity.ShaHmac, IpsecMode.Transport), (t.Encryption, t.Integrity, t.Mode));
+        Assert.Equal((EspEncryption.Aes256, EspAuthentication.ShaHmac, IpsecMode.Transport), (t.Encryption, t.Integrity, t.Mode));
     }
 
     [Fact]

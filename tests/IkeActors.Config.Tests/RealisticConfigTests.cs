@@ -150,7 +150,7 @@ public class RealisticConfigTests
         Assert.Equal("9.6(4)20", r.AsaVersion);
         Assert.Equal(Ipv4.ToUInt32(Ip("10.20.0.2")), c.FindInterface("inside")!.StandbyAddress);
         Assert.Equal(IpsecMode.Transport, c.FindTransformSet("AES-SHA-TRANSPORT")!.Mode);
-        Assert.Equal(EspIntegrity.Sha256Hmac, c.FindTransformSet("AES256-SHA256")!.Integrity);
+        Assert.Equal(EspAuthentication.Sha256Hmac, c.FindTransformSet("AES256-SHA256")!.Integrity);
 
         var e10 = c.FindCryptoMap("OUTSIDE-MAP")!.Entry(10)!;
         Assert.Equal(14, e10.PfsGroup);

@@ -205,7 +205,7 @@ public class RoundTripPropertyTests
                 Gen.Select(Maybe(Word), RawInterface.Array[0, 4], Gen.Select(Address, Maybe(Text)).Array[0, 3], RawObject.Array[0, 6],
                     RawMember.Array[0, 5].Array[0, 4], Maybe(Text)),
                 Gen.Select(RawAce.Array[0, 6].Array[0, 4], RawNat.Array[0, 3],
-                    Gen.Select(OneOf(Enum.GetValues<EspEncryption>()), OneOf(Enum.GetValues<EspIntegrity>()), Gen.Bool).Array[0, 4],
+                    Gen.Select(OneOf(Enum.GetValues<EspEncryption>()), OneOf(Enum.GetValues<EspAuthentication>()), Gen.Bool).Array[0, 4],
                     Gen.Select(Gen.Int[120, int.MaxValue], Gen.Int[0, 2], Gen.Long[10, 2147483647])),
                 Gen.Select(RawEntry.Array[1, 4].Array[0, 3], Gen.Int[0, 1000].Array[0, 3], RawPolicy.Array[0, 4], Gen.Int[1, 65535].Array[0, 4]),
                 Gen.Select(OneOf(Enum.GetValues<IsakmpIdentity>()), Word, Gen.Int[0, 2], Gen.Int[10, 3600], RawTunnelGroup.Array[0, 4], Gen.Bool),
@@ -214,7 +214,7 @@ public class RoundTripPropertyTests
 
     private static AsaConfig Build(
         (string? Host, AsaInterface[] Ifs, (uint, string?)[] Names, NetworkObject[] Objects, (int Kind, uint Host, Ipv4Prefix Subnet, int Ref)[][] Groups, string? GroupDescription) a,
-        (AccessListEntry[][] Acls, NatRule[] Nat, (EspEncryption, EspIntegrity, bool)[] Sets, (int Seconds, int KbMode, long Kb) Global) b,
+        (AccessListEntry[][] Acls, NatRule[] Nat, (EspEncryption, EspAuthentication, bool)[] Sets, (int Seconds, int KbMode, long Kb) Global) b,
         (CryptoMapEntry[][] Maps, int[] MapInterfaces, IsakmpPolicy[] Policies, int[] Priorities) c,
         (IsakmpIdentity Identity, string KeyId, int NatMode, int NatKeepalive, TunnelGroup[] Groups, bool DefaultL2L) d,
         ((ServiceSpec, string?)[] Objects, (int Kind, int Proto, (int Kind, ServiceSpec Spec, PortSpec Port, int Ref)[] Members, string? Description)[] Groups, int[] Choices) e)

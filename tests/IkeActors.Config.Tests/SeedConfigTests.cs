@@ -54,7 +54,7 @@ public class SeedConfigTests
         Assert.Equal(IPAddress.Parse("10.0.0.1"), outside.Address!.Value.Address);
 
         var ts = Assert.Single(c.TransformSets);
-        Assert.Equal(new TransformSet("TRANSFORM", EspEncryption.Aes, EspIntegrity.ShaHmac), ts);
+        Assert.Equal(new TransformSet("TRANSFORM", EspEncryption.Aes, EspAuthentication.ShaHmac), ts);
         Assert.Equal(IpsecMode.Tunnel, ts.Mode);
 
         var map = Assert.Single(c.CryptoMaps);

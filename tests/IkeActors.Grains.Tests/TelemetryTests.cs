@@ -315,7 +315,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
             if (s.OperationName is not "MM2") Assert.Equal("10.0.0.1", s.GetTagItem(A.TunnelGroup));
             Assert.Equal(OakleyEncryption.TripleDesCbc.ToString(), s.GetTagItem(A.P1Encryption));
             Assert.Equal(OakleyHash.Sha.ToString(), s.GetTagItem(A.P1Hash));
-            Assert.Equal(((IkeActors.Protocol.DhGroup)2).ToString(), s.GetTagItem(A.P1Group));
+            Assert.Equal(((IkeActors.Protocol.OakleyGroup)2).ToString(), s.GetTagItem(A.P1Group));
             Assert.Equal(OakleyAuthMethod.PreSharedKey.ToString(), s.GetTagItem(A.P1Authentication));
             Assert.Equal(86400, s.GetTagItem(A.P1Lifetime));
         }

@@ -242,14 +242,14 @@ public sealed record NatRule(NatKind Kind, string RealInterface)
 }
 
 /// <summary>`crypto ipsec [ikev1] transform-set NAME ENC [AUTH]` and its `mode`.</summary>
-public sealed record TransformSet(string Name, EspEncryption Encryption, EspIntegrity Integrity)
+public sealed record TransformSet(string Name, EspEncryption Encryption, EspAuthentication Integrity)
 {
     public IpsecMode Mode { get; init; } = AsaDefaults.TransformSetMode;
 
     /// <summary>As `show crypto ipsec sa` prints it: "esp-aes esp-sha-hmac".</summary>
-    public string TransformText => Integrity == EspIntegrity.None
+    public string TransformText => Integrity == EspAuthentication.None
         ? AsaKeywords.EspEncryptionText[Encryption]
-        : $"{AsaKeywords.EspEncryptionText[Encryption]} {AsaKeywords.EspIntegrityText[Integrity]}";
+        : $"{AsaKeywords.EspEncryptionText[Encryption]} {AsaKeywords.EspAuthenticationText[Integrity]}";
 }
 
 /// <summary>IPsec SA lifetime (seconds and kilobytes); null kilobytes is `unlimited`.</summary>

@@ -16,7 +16,7 @@ public enum IsakmpIdentity { Auto, Address, Hostname, KeyId }
 public enum EspEncryption { Des, TripleDes, Aes, Aes192, Aes256, Null }
 
 /// <summary>The ESP integrity transform of a transform set (None = `esp-none` or absent).</summary>
-public enum EspIntegrity { None, Md5Hmac, ShaHmac, Sha256Hmac, Sha384Hmac, Sha512Hmac }
+public enum EspAuthentication { None, Md5Hmac, ShaHmac, Sha256Hmac, Sha384Hmac, Sha512Hmac }
 
 /// <summary>`mode tunnel|transport` of a transform set.</summary>
 public enum IpsecMode { Tunnel, Transport }
@@ -76,14 +76,14 @@ public static class AsaKeywords
         [EspEncryption.Null] = "esp-null",
     };
 
-    public static readonly IReadOnlyDictionary<EspIntegrity, string> EspIntegrityText = new Dictionary<EspIntegrity, string>
+    public static readonly IReadOnlyDictionary<EspAuthentication, string> EspAuthenticationText = new Dictionary<EspAuthentication, string>
     {
-        [EspIntegrity.None] = "esp-none",
-        [EspIntegrity.Md5Hmac] = "esp-md5-hmac",
-        [EspIntegrity.ShaHmac] = "esp-sha-hmac",
-        [EspIntegrity.Sha256Hmac] = "esp-sha256-hmac",
-        [EspIntegrity.Sha384Hmac] = "esp-sha384-hmac",
-        [EspIntegrity.Sha512Hmac] = "esp-sha512-hmac",
+        [EspAuthentication.None] = "esp-none",
+        [EspAuthentication.Md5Hmac] = "esp-md5-hmac",
+        [EspAuthentication.ShaHmac] = "esp-sha-hmac",
+        [EspAuthentication.Sha256Hmac] = "esp-sha256-hmac",
+        [EspAuthentication.Sha384Hmac] = "esp-sha384-hmac",
+        [EspAuthentication.Sha512Hmac] = "esp-sha512-hmac",
     };
 
     public static readonly IReadOnlyDictionary<ConnectionType, string> ConnectionTypeText = new Dictionary<ConnectionType, string>

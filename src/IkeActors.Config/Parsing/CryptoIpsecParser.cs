@@ -74,7 +74,7 @@ internal sealed class CryptoIpsecParser(AsaConfigBuilder config, SourceIndex sou
             return;
         }
         EspEncryption? enc = null;
-        EspIntegrity? integrity = null;
+        EspAuthentication? integrity = null;
         var all = EncryptionTransforms.Concat(IntegrityTransforms).ToArray();
         var firstColumn = c.Column;
         var count = 0;
@@ -88,7 +88,7 @@ internal sealed class CryptoIpsecParser(AsaConfigBuilder config, SourceIndex sou
                 if (enc is not null) throw c.InvalidAt(column, "a transform set has only one encryption transform", "esp-md5-hmac", "esp-sha-hmac");
                 enc = e;
             }
-            else if (AsaKeywords.TryParse(AsaKeywords.EspIntegrityText, t, out EspIntegrity i))
+            else if (AsaKeywords.TryParse(AsaKeywords.EspAuthenticationText, t, out EspAuthentication i))
             {
                 if (integrity is not null) throw c.InvalidAt(column, "a transform set has only one authentication transform", EncryptionTransforms);
                 integrity = i;
@@ -96,7 +96,7 @@ internal sealed class CryptoIpsecParser(AsaConfigBuilder config, SourceIndex sou
             if (count > 2) throw c.InvalidAt(column, "a transform set has at most two transforms", "end of command");
         }
         if (enc is null) throw c.InvalidAt(firstColumn, "a transform set needs an encryption transform (esp-aes, esp-3des, …)", EncryptionTransforms);
-        var set = new TransformSet(name, enc.Value, integrity ?? EspIntegrity.None);
+        var set = new TransformSet(name, enc.Value, integrity ?? EspAuthentication.None);
         if (index < 0) sets.Add(set);
         else sets[index] = set with { Mode = sets[index].Mode };
     }

@@ -48,7 +48,7 @@ public static class SampleMessages
                             DataAttribute.Basic((ushort)OakleyAttribute.EncryptionAlgorithm, (ushort)OakleyEncryption.AesCbc),
                             DataAttribute.Basic((ushort)OakleyAttribute.KeyLength, 128),
                             DataAttribute.Basic((ushort)OakleyAttribute.HashAlgorithm, (ushort)OakleyHash.Sha),
-                            DataAttribute.Basic((ushort)OakleyAttribute.GroupDescription, (ushort)DhGroup.Modp1024),
+                            DataAttribute.Basic((ushort)OakleyAttribute.GroupDescription, (ushort)OakleyGroup.Modp1024),
                             DataAttribute.Basic((ushort)OakleyAttribute.AuthenticationMethod, (ushort)OakleyAuthMethod.PreSharedKey),
                             DataAttribute.Basic((ushort)OakleyAttribute.LifeType, (ushort)LifeType.Seconds),
                             DataAttribute.Integer((ushort)OakleyAttribute.LifeDuration, 86400),

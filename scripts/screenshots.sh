@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Takes the README's two screenshots of a live negotiation (issue 9, "Watch a negotiation"):
+# Takes the README's two screenshots of a live negotiation ("Watch a negotiation"):
 #   docs/images/aspire-trace-waterfall.png  the Aspire Dashboard's trace detail (MM1..MM6, QM1..QM3 of both gateways)
 #   docs/images/orleans-grains.png          the Orleans Dashboard's grains view of the initiator's node
 # From a built tree: `ikeactors dashboard --anonymous` on :0 ports, the site-to-site sample's two gateway

@@ -200,7 +200,7 @@ public class ErrorTests
     }
 
     /// <summary>
-    /// The issue lists sha256-512 and groups 19-21 for `crypto ikev1 policy`; strongSwan and Libreswan
+    /// sha256-512 and groups 19-21 are accepted for `crypto ikev1 policy`: strongSwan and Libreswan
     /// negotiate them in IKEv1 (RFC 4868, RFC 5903), a real ASA only in IKEv2: a warning, not an error.
     /// </summary>
     [Theory]

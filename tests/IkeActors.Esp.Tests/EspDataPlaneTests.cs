@@ -225,6 +225,6 @@ public class EspDataPlaneTests
         using var lab = new Lab(udp: false);
         lab.Left.Start();
         lab.Left.Dispose();
-        lab.Left.Dispose(); // the host disposes what its StopAsync already closed (issue 13: ObjectDisposedException)
+        lab.Left.Dispose(); // the host disposes what its StopAsync already closed: no ObjectDisposedException
     }
 }

@@ -14,8 +14,8 @@ namespace IkeActors.Gateway.Tests;
 /// and malformed datagrams of every kind, from one address and from 200 addresses of 127.0.0.0/8. The configured
 /// peer (the seed's initiator, 10.0.0.1 mapped to a loopback port) must still bring its tunnel up within 5 s, after
 /// the flood and while 2,000 MM1/s from one address go on; the gateway's memory stays bounded; the operator sees the
-/// refusals by reason in `show crypto isakmp stats`. (The front-end used to count half-open SAs that timed out inside
-/// their grain forever: after 1,024 of them no MM1 was ever answered again.)
+/// refusals by reason in `show crypto isakmp stats`. Half-open SAs that time out inside
+/// their grain must leave the front-end's count, or after 1,024 of them no MM1 would be answered again.
 /// </summary>
 public class Mm1FloodTests(ITestOutputHelper log)
 {

@@ -4,7 +4,7 @@ using IkeActors.Negotiation;
 namespace IkeActors.Grains.Tests;
 
 /// <summary>
-/// Rekey through grains with short lifetimes (issue 6, proof): the cluster (10.0.0.2) initiates the tunnel
+/// Rekey through grains with short lifetimes: the cluster (10.0.0.2) initiates the tunnel
 /// through its TunnelGrain, so its IKE SA grain owns the Quick Mode and rekeys it from a real grain timer;
 /// the peer (10.0.0.1) is a plain engine. A traffic generator checks the data plane every ~100 ms.
 /// </summary>

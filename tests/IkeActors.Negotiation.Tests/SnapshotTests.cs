@@ -9,7 +9,7 @@ using IkeActors.Negotiation.Tests.Support;
 namespace IkeActors.Negotiation.Tests;
 
 /// <summary>
-/// IKE SA snapshots (issue 6: an SA grain persists its state after every completed exchange and
+/// IKE SA snapshots (an SA grain persists its state after every completed exchange and
 /// continues on another silo): snapshot, JSON round trip (plain data), restore into a new engine,
 /// and the SA goes on as if nothing happened.
 /// </summary>

@@ -153,13 +153,7 @@ public sealed partial class IkeSa
         AsaDebug.LostContactWithPeer(output, Context);
         output.Add(new PeerDead(InitiatorCookie, Peer));
         _machine.Fire(MainModeTrigger.Delete);
-        foreach (var qm in _quickModes.Values)
-        {
-            if (qm.State == QuickModeState.QM_ACTIVE)
-                AsaDebug.IkeDeletingSa(output, Context, Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
-            CancelQuickModeTimers(qm.MessageId, output);
-            qm.Delete(output, "peer dead (DPD)");
-        }
+        DropQuickModesOfDeadPeer(output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer dead (DPD)"));
         Dispose();
     }

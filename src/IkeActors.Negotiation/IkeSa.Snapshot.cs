@@ -33,13 +33,7 @@ public sealed partial class IkeSa
     public IkeSaSnapshot Snapshot()
     {
         if (!CanSnapshot) throw new InvalidOperationException($"an IKE SA in {_state} ({Role}) cannot be snapshotted (see IkeSa.CanSnapshot)");
-        var quickModes = new List<QuickModeSnapshot>();
-        var omitted = new HashSet<uint>();
-        foreach (var qm in _quickModes.Values.OrderBy(q => q.MessageId))
-        {
-            if (qm.TrySnapshot() is { } s) quickModes.Add(s);
-            else omitted.Add(qm.MessageId);
-        }
+        var (quickModes, omitted) = SnapshotQuickModes();
         Phase1KeySnapshot? keys = null;
         if (HasKeys(_state))
         {
@@ -187,15 +181,7 @@ public sealed partial class IkeSa
             }
             else if (s.QuickModes.Count > 0) throw Bad($"Quick Modes present in {s.State}, before phase 1 completed");
 
-            foreach (var q in s.QuickModes)
-            {
-                var qm = QuickModeExchange.Restore(sa, q ?? throw Bad("a Quick Mode is null"));
-                if (!sa._quickModes.TryAdd(qm.MessageId, qm))
-                {
-                    qm.Dispose();
-                    throw Bad($"Quick Mode message ID 0x{q.MessageId:x8} appears twice");
-                }
-            }
+            foreach (var q in s.QuickModes) sa.RestoreQuickMode(q ?? throw Bad("a Quick Mode is null"));
             return sa;
         }
         catch

@@ -230,10 +230,10 @@ public sealed partial class IkeSa : IDisposable
                 if (_quickModes.TryGetValue(key.MessageId, out var qm)) qm.TimerFired(key, output);
                 break;
             case TimerKind.Phase2Rekey:
-                if (_quickModes.TryGetValue(key.MessageId, out var due)) Phase2RekeyDue(due, output);
+                if (_ipsecSas.TryGetValue(key.MessageId, out var due)) Phase2RekeyDue(due, output);
                 break;
             case TimerKind.Phase2Expire:
-                if (_quickModes.TryGetValue(key.MessageId, out var expired)) ExpireQuickMode(expired, output);
+                if (_ipsecSas.TryGetValue(key.MessageId, out var expired)) ExpireIpsecSa(expired, output);
                 break;
             case TimerKind.Dpd:
                 DpdTimerFired(output);
@@ -864,7 +864,7 @@ public sealed partial class IkeSa : IDisposable
         {
             _gateway.Environment.Fill(b);
             id = BinaryPrimitives.ReadUInt32BigEndian(b);
-        } while (id == 0 || _quickModes.ContainsKey(id)); // RFC 2409 §5.5: unique, non-zero
+        } while (id == 0 || UsesMessageId(id)); // RFC 2409 §5.5: unique, non-zero
         return id;
     }
 
@@ -966,7 +966,7 @@ public sealed partial class IkeSa : IDisposable
 
     public void Dispose()
     {
-        foreach (var qm in _quickModes.Values) qm.Dispose();
+        DisposeQuickModes();
         _dh?.Dispose();
         _keys?.Dispose();
         _cipher?.Dispose();

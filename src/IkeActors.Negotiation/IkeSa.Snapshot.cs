@@ -97,7 +97,7 @@ public sealed partial class IkeSa
     /// entries are looked up again in <paramref name="gateway"/>'s configuration. Nothing is sent and no
     /// timer is armed: call <see cref="ResumeTimers"/> for the retransmission timers of waiting exchanges
     /// (rekey timers are the host's, which knows when the SA was established). Installed IPsec SAs are
-    /// not announced again (the data plane of a cluster keeps them); <see cref="QuickModes"/> has them.
+    /// not announced again (the data plane of a cluster keeps them); <see cref="IpsecSas"/> has them.
     /// Throws <see cref="IkeSaSnapshotException"/> for a snapshot that is inconsistent, for another
     /// gateway address, or that names configuration this gateway does not have.
     /// </summary>

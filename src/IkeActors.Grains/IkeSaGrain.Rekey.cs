@@ -61,7 +61,7 @@ public sealed partial class IkeSaGrain
     private async Task StartOurRekey(Phase1RekeyDue due)
     {
         if (_rekeyedBy is not null || _sa is null) return;
-        var qm = _sa.QuickModes.Where(q => q.State == QuickModeState.QM_ACTIVE && q.Match is not null).OrderBy(q => q.MessageId).FirstOrDefault();
+        var qm = _sa.IpsecSas.OrderBy(q => q.MessageId).FirstOrDefault();
         if (qm is null) return;
         var acquire = new AcquireRequest(Ipv4.ToAddress(qm.Local.Range.First).ToString(), Ipv4.ToAddress(qm.Remote.Range.First).ToString(),
             qm.Local.Protocol, qm.Local.Port, qm.Remote.Port);
@@ -275,12 +275,12 @@ public sealed partial class IkeSaGrain
             foreach (var q in moved.QuickModes) q.ClearSecrets();
         }
         RearmLifetimeTimers(handOver.Timers);
-        foreach (var qm in _sa.QuickModes.Where(q => handOver.MessageIds.Contains(q.MessageId) && q.State == QuickModeState.QM_ACTIVE))
+        foreach (var qm in _sa.IpsecSas.Where(q => handOver.MessageIds.Contains(q.MessageId)))
             await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(PeerKey, qm.InboundSpi)).SetOwner(Key);
         // A pair whose Phase 2 rekey was running on the old IKE SA: that Quick Mode died with it, restart it here.
         var output = new NegotiationOutput(_timerDebugLevel);
-        foreach (var qm in _sa.QuickModes.Where(q => handOver.MessageIds.Contains(q.MessageId) && q.RekeyedBy != 0
-                     && _sa.QuickModes.All(o => o.MessageId != q.RekeyedBy)).ToList())
+        foreach (var qm in _sa.IpsecSas.Where(q => handOver.MessageIds.Contains(q.MessageId) && q.RekeyedBy != 0
+                     && !_sa.UsesMessageId(q.RekeyedBy)).ToList())
             _sa.TimerFired(new TimerKey(TimerKind.Phase2Rekey, qm.MessageId), output);
         await Step(output, transmit: true);
         await PersistIfCompleted(new NegotiationOutput(0), force: true);

@@ -43,7 +43,7 @@ public sealed partial class IkeSaGrain : IIkeSaReport
 
     public Task<string> ShowIpsecSa()
     {
-        if (_sa is null || !_sa.QuickModes.Any(q => q.State == QuickModeState.QM_ACTIVE)) return Task.FromResult("");
+        if (_sa is null || _sa.IpsecSas.Count == 0) return Task.FromResult("");
         var elapsed = DateTime.UtcNow - (_lastInstall ?? DateTime.UtcNow);
         // The counters are the data plane's of this silo (a node without one shows zeros).
         return Task.FromResult(ShowCommands.CryptoIpsecSa(gateway.Config, gateway.Local.Address, [_sa], elapsed, DataPlaneCounters()));

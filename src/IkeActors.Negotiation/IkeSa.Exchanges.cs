@@ -39,6 +39,7 @@ public sealed partial class IkeSa
             existing.Receive(datagram, output);
             return;
         }
+        if (ReceiveForFinishedQuickMode(messageId, datagram, output)) return;
         // Bounded resources: a peer cannot open unlimited half-finished Quick Modes.
         if (_quickModes.Values.Count(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) >= Settings.MaxConcurrentQuickModes)
         {
@@ -148,13 +149,7 @@ public sealed partial class IkeSa
                 };
                 if (_state != MainModeState.MM_ACTIVE) { Fail(reason, $"peer sent {name}", output); return; }
                 // A failure notify during Quick Mode ends the exchanges still waiting.
-                foreach (var qm in _quickModes.Values.Where(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3).ToList())
-                {
-                    CancelRetransmit(qm.MessageId, output);
-                    qm.Delete(output, $"peer sent {name}");
-                    _quickModes.Remove(qm.MessageId);
-                    output.Add(new NegotiationFailed("Quick Mode", reason, $"peer sent {name}"));
-                }
+                AbandonWaitingQuickModes(reason, name, output);
                 return;
         }
     }
@@ -177,32 +172,14 @@ public sealed partial class IkeSa
             output.Add(new DeleteReceived(ProtocolId.Isakmp, 0, 0));
             if (HandOverOnPeerDelete(output)) return;
             _machine.Fire(MainModeTrigger.Delete);
-            foreach (var qm in _quickModes.Values) qm.Delete(output, "peer deleted the IKE SA");
+            DropQuickModes("peer deleted the IKE SA", output);
             output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer deleted the IKE SA"));
             Dispose();
             return;
         }
         var spis = d.Spis;
         for (var i = 0; i + 4 <= spis.Length && d.SpiSize == 4; i += 4)
-        {
-            var spi = BinaryPrimitives.ReadUInt32BigEndian(spis[i..]);
-            // RFC 2408 §3.15: the SPI is normally the sender's inbound (our outbound). strongSwan 5.9 was
-            // seen naming the other direction when its SA install failed, so a pair goes if either SPI matches.
-            foreach (var qm in _quickModes.Values.Where(q => q.OutboundSpi == spi || q.InboundSpi == spi).ToList())
-            {
-                output.Add(new DeleteReceived(ProtocolId.IpsecEsp, qm.MessageId, spi));
-                var (remote, local) = (Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
-                if (SuccessorOf(qm) is not null)
-                    // The end of the peer's Phase 2 rekey: a newer pair for the same proxies is installed.
-                    AsaDebug.ReceivedDeleteForRekeyedCentry(output, Context, Peer.Address, qm.InboundSpi, qm.MessageId);
-                else
-                    AsaDebug.ConnectionTerminated(output, Context, Peer.Address, "Peer Terminate", remote, local);
-                AsaDebug.IkeDeletingSa(output, Context, remote, local);
-                CancelQuickModeTimers(qm.MessageId, output);
-                qm.Delete(output, $"peer deleted SPI 0x{spi:x8}");
-                _quickModes.Remove(qm.MessageId);
-            }
-        }
+            PeerDeletedSpi(BinaryPrimitives.ReadUInt32BigEndian(spis[i..]), output);
     }
 
     /// <summary>An encrypted Informational notify (RFC 2409 §5.7) once keys exist, otherwise unprotected.</summary>
@@ -221,7 +198,7 @@ public sealed partial class IkeSa
         if (_state == MainModeState.MM_DELETED) return;
         if (notifyPeer && _cipher is not null && _state == MainModeState.MM_ACTIVE)
         {
-            var spis = _quickModes.Values.Where(q => q.State == QuickModeState.QM_ACTIVE).Select(q => q.InboundSpi).ToList();
+            var spis = InstalledInboundSpis();
             if (spis.Count > 0)
             {
                 var bytes = new byte[spis.Count * 4];
@@ -230,8 +207,8 @@ public sealed partial class IkeSa
                 AsaDebug.ConstructingIpsecDeletePayload(output, Context);
                 AsaDebug.ConstructingQmHashPayload(output, Context);
                 SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, SpiSize = 4, Spis = bytes }, output);
-                foreach (var qm in _quickModes.Values.Where(q => q.State == QuickModeState.QM_ACTIVE))
-                    AsaDebug.IkeDeletingSa(output, Context, Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
+                foreach (var ipsecSa in _ipsecSas.Values)
+                    AsaDebug.IkeDeletingSa(output, Context, Ipv4.ToAddress(ipsecSa.Remote.Range.First), Ipv4.ToAddress(ipsecSa.Local.Range.First));
             }
             AsaDebug.ConstructingBlankHashPayload(output, Context);
             AsaDebug.ConstructingIkeDeletePayload(output, Context);
@@ -239,7 +216,7 @@ public sealed partial class IkeSa
             SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, SpiSize = 16, Spis = Messages.CookieBytes(InitiatorCookie, ResponderCookie) }, output);
         }
         _machine.Fire(MainModeTrigger.Delete);
-        foreach (var qm in _quickModes.Values) qm.Delete(output, "deleted locally");
+        DropQuickModes("deleted locally", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "deleted locally"));
         Dispose();
     }
@@ -249,13 +226,7 @@ public sealed partial class IkeSa
     {
         output.Add(new PeerDead(InitiatorCookie, Peer));
         _machine.Fire(MainModeTrigger.Delete);
-        foreach (var qm in _quickModes.Values)
-        {
-            if (qm.State == QuickModeState.QM_ACTIVE)
-                AsaDebug.IkeDeletingSa(output, Context, Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
-            CancelQuickModeTimers(qm.MessageId, output);
-            qm.Delete(output, "peer dead (DPD)");
-        }
+        DropQuickModesOfDeadPeer(output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer dead (DPD)"));
         Dispose();
     }

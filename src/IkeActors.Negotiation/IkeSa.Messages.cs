@@ -79,7 +79,7 @@ public sealed partial class IkeSa
         {
             _gateway.Environment.Fill(b);
             id = BinaryPrimitives.ReadUInt32BigEndian(b);
-        } while (id == 0 || _quickModes.ContainsKey(id)); // RFC 2409 §5.5: unique, non-zero
+        } while (id == 0 || UsesMessageId(id)); // RFC 2409 §5.5: unique, non-zero
         return id;
     }
 

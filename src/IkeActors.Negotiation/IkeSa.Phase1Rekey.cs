@@ -16,8 +16,9 @@ public sealed partial class IkeSa
 
     /// <summary>The crypto map entry and proxies a rekey's Main Mode names (an installed pair's, else the acquire that started the SA).</summary>
     internal CryptoMapMatch? RekeyMatch =>
-        _quickModes.Values.Where(q => q.State == QuickModeState.QM_ACTIVE && q.Match is not null).OrderBy(q => q.MessageId).Select(q => q.Match).FirstOrDefault()
-        ?? _quickModes.Values.Select(q => q.Match).FirstOrDefault(m => m is not null) ?? _initialAcquire;
+        _ipsecSas.Values.OrderBy(s => s.MessageId).Select(s => s.Match).FirstOrDefault()
+        ?? _quickModes.Values.Select(q => q.Match).FirstOrDefault(m => m is not null)
+        ?? _failedQuickModes.Values.Select(m => m.Match).FirstOrDefault(m => m is not null) ?? _initialAcquire;
 
     /// <summary>
     /// Starts the Main Mode that rekeys the IKE SA <paramref name="rekeyOf"/> (initiator cookie) with the same
@@ -53,33 +54,58 @@ public sealed partial class IkeSa
         output.Add(new Phase1RekeyDue(InitiatorCookie, Peer, match.Map.Name, match.Entry.Sequence));
     }
 
-    /// <summary>Hands the installed IPsec SAs over to the SA that replaces this one; returns their message IDs.</summary>
-    internal List<uint> MoveQuickModesTo(IkeSa successor, NegotiationOutput output)
+    /// <summary>
+    /// Phase 1 rekey, on the IKE SA being replaced: removes its installed pairs and returns them for
+    /// <see cref="AdoptIpsecSas"/> on <paramref name="successor"/> (IKEv1 IPsec SAs outlive their IKE SA).
+    /// A pair whose message ID the successor already uses (2^-32) stays, and goes with this SA.
+    /// Emits <see cref="IpsecSasMoved"/> and <see cref="Phase1Rekeyed"/>; this SA is to be deleted next.
+    /// </summary>
+    public IReadOnlyList<IpsecSa> ReleaseIpsecSas(IkeSa successor, NegotiationOutput output) =>
+        ReleaseIpsecSas(successor.InitiatorCookie, successor.UsesMessageId, output);
+
+    /// <summary>
+    /// <see cref="ReleaseIpsecSas(IkeSa, NegotiationOutput)"/> for a successor held elsewhere (another process):
+    /// its initiator cookie and which message IDs it uses. The pairs travel as <see cref="IpsecSa.ToSnapshot"/>
+    /// and <see cref="IpsecSa.FromSnapshot"/>; the host then disposes the released objects (their keys).
+    /// </summary>
+    public IReadOnlyList<IpsecSa> ReleaseIpsecSas(ulong successorCookie, Func<uint, bool> successorUsesMessageId, NegotiationOutput output)
     {
-        var moved = new List<uint>();
-        foreach (var qm in _quickModes.Values.Where(q => q.State == QuickModeState.QM_ACTIVE).OrderBy(q => q.MessageId).ToList())
+        var released = new List<IpsecSa>();
+        foreach (var ipsecSa in _ipsecSas.Values.OrderBy(s => s.MessageId).ToList())
         {
-            if (successor._quickModes.ContainsKey(qm.MessageId)) continue; // a message ID clash (2^-32): that pair goes with this SA
-            _quickModes.Remove(qm.MessageId);
-            qm.MoveTo(successor);
-            successor._quickModes[qm.MessageId] = qm;
-            moved.Add(qm.MessageId);
+            if (successorUsesMessageId(ipsecSa.MessageId)) continue;
+            _ipsecSas.Remove(ipsecSa.MessageId);
+            released.Add(ipsecSa);
         }
-        output.Add(new IpsecSasMoved(InitiatorCookie, successor.InitiatorCookie, moved.Count));
-        return moved;
+        output.Add(new IpsecSasMoved(InitiatorCookie, successorCookie, released.Count));
+        output.Add(new Phase1Rekeyed(InitiatorCookie, successorCookie, Peer, released.Select(s => s.MessageId).ToList()));
+        return released;
     }
 
     /// <summary>
-    /// Pairs moved to <paramref name="successor"/> whose Phase 2 rekey was running on this (old) IKE SA: that
-    /// Quick Mode dies with this SA, so the rekey starts again on the new one.
+    /// Phase 1 rekey, on the new IKE SA: takes the pairs <see cref="ReleaseIpsecSas(IkeSa, NegotiationOutput)"/>
+    /// gave up. A pair whose Phase 2 rekey was running on the old IKE SA (that Quick Mode died with it) is
+    /// rekeyed again here. Their Phase2Rekey/Phase2Expire timers are the host's to carry over.
     /// </summary>
-    private static void RestartPhase2Rekeys(IkeSa successor, List<uint> moved, NegotiationOutput output)
+    public void AdoptIpsecSas(IEnumerable<IpsecSa> ipsecSas, NegotiationOutput output)
     {
-        foreach (var id in moved)
+        var adopted = new List<IpsecSa>();
+        foreach (var ipsecSa in ipsecSas)
         {
-            if (!successor._quickModes.TryGetValue(id, out var qm) || qm.RekeyedBy == 0 || successor._quickModes.ContainsKey(qm.RekeyedBy)) continue;
-            qm.RekeyedBy = 0;
-            successor.Phase2RekeyDue(qm, output);
+            if (ipsecSa.State != IpsecSaState.Installed) continue;
+            if (UsesMessageId(ipsecSa.MessageId))
+            {
+                ipsecSa.Delete(output, "message ID in use by the new IKE SA");
+                continue;
+            }
+            _ipsecSas[ipsecSa.MessageId] = ipsecSa;
+            adopted.Add(ipsecSa);
+        }
+        foreach (var ipsecSa in adopted)
+        {
+            if (ipsecSa.RekeyedBy == 0 || UsesMessageId(ipsecSa.RekeyedBy)) continue;
+            ipsecSa.RekeyedBy = 0;
+            Phase2RekeyDue(ipsecSa, output);
         }
     }
 
@@ -87,28 +113,25 @@ public sealed partial class IkeSa
     private bool HandOverOnPeerDelete(NegotiationOutput output)
     {
         if (SuccessorLookup?.Invoke(this) is not { } successor) return false;
-        var tunnels = _quickModes.Values.Count(q => q.State == QuickModeState.QM_ACTIVE);
-        AsaDebug.ReceivedDeleteForRekeyedSa(output, Context, Peer.Address, InitiatorCookie, tunnels);
-        var moved = MoveQuickModesTo(successor, output);
-        output.Add(new Phase1Rekeyed(InitiatorCookie, successor.InitiatorCookie, Peer, moved));
+        AsaDebug.ReceivedDeleteForRekeyedSa(output, Context, Peer.Address, InitiatorCookie, _ipsecSas.Count);
+        var released = ReleaseIpsecSas(successor, output);
         _machine.Fire(MainModeTrigger.Delete);
-        foreach (var qm in _quickModes.Values) qm.Delete(output, "peer deleted the IKE SA");
+        DropQuickModes("peer deleted the IKE SA", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "rekeyed"));
         Dispose();
-        RestartPhase2Rekeys(successor, moved, output);
+        successor.AdoptIpsecSas(released, output);
         return true;
     }
 
-    /// <summary>For a host that keeps each IKE SA apart (one grain each): <see cref="FinishRekey"/> onto a successor it restored.</summary>
-    public List<uint> HandOverTo(IkeSa successor, NegotiationOutput output) => FinishRekey(successor, output);
-
-    /// <summary>This SA's replacement is MM_ACTIVE: hand the IPsec SAs over and delete this one, telling the peer.</summary>
-    internal List<uint> FinishRekey(IkeSa successor, NegotiationOutput output)
+    /// <summary>
+    /// For a host that holds both IKE SAs (a restored copy of the successor): <see cref="ReleaseIpsecSas(IkeSa, NegotiationOutput)"/>,
+    /// this SA deleted with a DELETE, <see cref="AdoptIpsecSas"/> on the successor. Returns the moved pairs' message IDs.
+    /// </summary>
+    public List<uint> HandOverTo(IkeSa successor, NegotiationOutput output)
     {
-        var moved = MoveQuickModesTo(successor, output);
-        output.Add(new Phase1Rekeyed(InitiatorCookie, successor.InitiatorCookie, Peer, moved));
+        var released = ReleaseIpsecSas(successor, output);
         Delete(output, notifyPeer: true);
-        RestartPhase2Rekeys(successor, moved, output);
-        return moved;
+        successor.AdoptIpsecSas(released, output);
+        return released.Select(s => s.MessageId).ToList();
     }
 }

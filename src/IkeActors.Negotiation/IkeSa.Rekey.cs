@@ -20,29 +20,29 @@ public sealed partial class IkeSa
     public void TrafficAccounted(uint inboundSpi, long kilobytes, NegotiationOutput output)
     {
         if (_state == MainModeState.MM_DELETED) return;
-        var qm = _quickModes.Values.FirstOrDefault(q => q.InboundSpi == inboundSpi && q.State == QuickModeState.QM_ACTIVE);
-        if (qm is null) return;
-        if (kilobytes > qm.KilobytesUsed) qm.KilobytesUsed = kilobytes;
-        if (qm.LifetimeKilobytes is not { } limit) return;
-        if (qm.KilobytesUsed >= limit)
+        var ipsecSa = _ipsecSas.Values.FirstOrDefault(s => s.InboundSpi == inboundSpi);
+        if (ipsecSa is null) return;
+        if (kilobytes > ipsecSa.KilobytesUsed) ipsecSa.KilobytesUsed = kilobytes;
+        if (ipsecSa.LifetimeKilobytes is not { } limit) return;
+        if (ipsecSa.KilobytesUsed >= limit)
         {
-            ExpireQuickMode(qm, output);
+            ExpireIpsecSa(ipsecSa, output);
             return;
         }
-        if (!qm.KilobyteSoftLimitReached && qm.KilobytesUsed >= (long)Math.Round(limit * Settings.Phase2RekeyShare))
+        if (!ipsecSa.KilobyteSoftLimitReached && ipsecSa.KilobytesUsed >= (long)Math.Round(limit * Settings.Phase2RekeyShare))
         {
-            qm.KilobyteSoftLimitReached = true;
+            ipsecSa.KilobyteSoftLimitReached = true;
             // The ASA's key engine signals the soft kilobyte limit to IKE as KEY_REKEY_IB.
             AsaDebug.PitcherKeyRekeyInbound(output, Context, inboundSpi);
-            Phase2RekeyDue(qm, output);
+            Phase2RekeyDue(ipsecSa, output);
         }
     }
 
-    /// <summary>The Phase2Rekey point of a pair: its Quick Mode's initiator starts a new Quick Mode for the same entry and proxies.</summary>
-    private void Phase2RekeyDue(QuickModeExchange old, NegotiationOutput output)
+    /// <summary>The Phase2Rekey point of a pair: the initiator of its Quick Mode starts a new one for the same entry and proxies.</summary>
+    private void Phase2RekeyDue(IpsecSa old, NegotiationOutput output)
     {
-        if (_state != MainModeState.MM_ACTIVE || old.State != QuickModeState.QM_ACTIVE || old.Match is null) return;
-        if (old.RekeyedBy != 0 && _quickModes.TryGetValue(old.RekeyedBy, out var running) && running.State != QuickModeState.QM_DELETED) return;
+        if (_state != MainModeState.MM_ACTIVE || old.State != IpsecSaState.Installed) return;
+        if (old.RekeyedBy != 0 && (_quickModes.ContainsKey(old.RekeyedBy) || _ipsecSas.ContainsKey(old.RekeyedBy))) return;
         if (old.Role == IkeRole.Responder)
         {
             // Either side may rekey (RFC 2409 §5.5 does not say who); here the initiator of the pair always does.
@@ -63,16 +63,16 @@ public sealed partial class IkeSa
     }
 
     /// <summary>
-    /// A Quick Mode installed its pair: if it is a rekey, the pair it replaces goes (make-before-break) once
+    /// A pair is installed: if it is a rekey, the pair it replaces goes (make-before-break) once
     /// <see cref="NegotiationSettings.RekeyedPairGrace"/> has passed (its Phase2Expire timer, re-armed), so the
     /// peer has installed the new pair from our QM3 before the old one disappears.
     /// </summary>
-    internal void QuickModeInstalled(QuickModeExchange qm, NegotiationOutput output)
+    private void IpsecSaInstalled(IpsecSa ipsecSa, NegotiationOutput output)
     {
-        if (qm.RekeyOf == 0 || !_quickModes.TryGetValue(qm.RekeyOf, out var old) || old.State != QuickModeState.QM_ACTIVE) return;
+        if (ipsecSa.RekeyOf == 0 || !_ipsecSas.TryGetValue(ipsecSa.RekeyOf, out var old)) return;
         if (Settings.RekeyedPairGrace <= TimeSpan.Zero)
         {
-            DeleteQuickMode(old, notifyPeer: true, "rekeyed", output);
+            DeleteIpsecSa(old, notifyPeer: true, "rekeyed", output);
             return;
         }
         output.Add(new CancelTimer(InitiatorCookie, new TimerKey(TimerKind.Phase2Rekey, old.MessageId)));
@@ -80,36 +80,36 @@ public sealed partial class IkeSa
     }
 
     /// <summary>The hard lifetime (seconds or kilobytes) ran out: the key engine deletes the pair and the peer is told.</summary>
-    private void ExpireQuickMode(QuickModeExchange qm, NegotiationOutput output)
+    private void ExpireIpsecSa(IpsecSa ipsecSa, NegotiationOutput output)
     {
-        if (qm.State != QuickModeState.QM_ACTIVE) return;
+        if (ipsecSa.State != IpsecSaState.Installed) return;
         // The grace after our own rekey is over: the replaced pair goes as a rekeyed one, not as an expired one.
-        if (qm.RekeyedBy != 0 && _quickModes.TryGetValue(qm.RekeyedBy, out var successor) && successor.State == QuickModeState.QM_ACTIVE)
+        if (ipsecSa.RekeyedBy != 0 && _ipsecSas.ContainsKey(ipsecSa.RekeyedBy))
         {
-            DeleteQuickMode(qm, notifyPeer: _state == MainModeState.MM_ACTIVE, "rekeyed", output);
+            DeleteIpsecSa(ipsecSa, notifyPeer: _state == MainModeState.MM_ACTIVE, "rekeyed", output);
             return;
         }
-        AsaDebug.PitcherKeyDelete(output, Context, qm.InboundSpi);
-        DeleteQuickMode(qm, notifyPeer: _state == MainModeState.MM_ACTIVE, "lifetime expired", output);
+        AsaDebug.PitcherKeyDelete(output, Context, ipsecSa.InboundSpi);
+        DeleteIpsecSa(ipsecSa, notifyPeer: _state == MainModeState.MM_ACTIVE, "lifetime expired", output);
     }
 
     /// <summary>Deletes one IPsec SA pair, telling the peer (RFC 2408 §3.15: our inbound SPI), and forgets its timers.</summary>
-    private void DeleteQuickMode(QuickModeExchange qm, bool notifyPeer, string reason, NegotiationOutput output)
+    private void DeleteIpsecSa(IpsecSa ipsecSa, bool notifyPeer, string reason, NegotiationOutput output)
     {
-        var (remote, local) = (Ipv4.ToAddress(qm.Remote.Range.First), Ipv4.ToAddress(qm.Local.Range.First));
-        if (notifyPeer && qm.State == QuickModeState.QM_ACTIVE && _cipher is not null)
+        var (remote, local) = (Ipv4.ToAddress(ipsecSa.Remote.Range.First), Ipv4.ToAddress(ipsecSa.Local.Range.First));
+        if (notifyPeer && ipsecSa.State == IpsecSaState.Installed && _cipher is not null)
         {
             var spi = new byte[4];
-            BinaryPrimitives.WriteUInt32BigEndian(spi, qm.InboundSpi);
+            BinaryPrimitives.WriteUInt32BigEndian(spi, ipsecSa.InboundSpi);
             AsaDebug.ConstructingBlankHashPayload(output, Context);
             AsaDebug.ConstructingIpsecDeletePayload(output, Context);
             AsaDebug.ConstructingQmHashPayload(output, Context);
             SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, SpiSize = 4, Spis = spi }, output);
         }
         AsaDebug.IkeDeletingSa(output, Context, remote, local);
-        CancelQuickModeTimers(qm.MessageId, output);
-        qm.Delete(output, reason);
-        _quickModes.Remove(qm.MessageId);
+        CancelQuickModeTimers(ipsecSa.MessageId, output);
+        ipsecSa.Delete(output, reason);
+        _ipsecSas.Remove(ipsecSa.MessageId);
     }
 
     private void CancelQuickModeTimers(uint messageId, NegotiationOutput output)
@@ -119,11 +119,8 @@ public sealed partial class IkeSa
     }
 
     /// <summary>Another installed pair for the same proxies and crypto map entry: a DELETE for this one is the end of a rekey.</summary>
-    private QuickModeExchange? SuccessorOf(QuickModeExchange qm) =>
-        _quickModes.Values.FirstOrDefault(q => q != qm && q.State == QuickModeState.QM_ACTIVE && q.Local == qm.Local && q.Remote == qm.Remote
-            && q.Match?.Map.Name == qm.Match?.Map.Name && q.Match?.Entry.Sequence == qm.Match?.Entry.Sequence);
+    private IpsecSa? SuccessorOf(IpsecSa ipsecSa) => _ipsecSas.Values.FirstOrDefault(s => s != ipsecSa && s.SameTunnelAs(ipsecSa));
 
     /// <summary>Whether an installed pair already protects these proxies (a Quick Mode for them is a rekey).</summary>
-    internal bool HasActivePairFor(ProxyId local, ProxyId remote) =>
-        _quickModes.Values.Any(q => q.State == QuickModeState.QM_ACTIVE && q.Local == local && q.Remote == remote);
+    internal bool HasActivePairFor(ProxyId local, ProxyId remote) => _ipsecSas.Values.Any(s => s.Local == local && s.Remote == remote);
 }

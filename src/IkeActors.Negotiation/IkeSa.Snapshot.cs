@@ -33,13 +33,7 @@ public sealed partial class IkeSa
     public IkeSaSnapshot Snapshot()
     {
         if (!CanSnapshot) throw new InvalidOperationException($"an IKE SA in {_state} ({Role}) cannot be snapshotted (see IkeSa.CanSnapshot)");
-        var quickModes = new List<QuickModeSnapshot>();
-        var omitted = new HashSet<uint>();
-        foreach (var qm in _quickModes.Values.OrderBy(q => q.MessageId))
-        {
-            if (qm.TrySnapshot() is { } s) quickModes.Add(s);
-            else omitted.Add(qm.MessageId);
-        }
+        var (quickModes, omitted) = SnapshotQuickModes();
         Phase1KeySnapshot? keys = null;
         if (HasKeys(_state))
         {
@@ -103,7 +97,7 @@ public sealed partial class IkeSa
     /// entries are looked up again in <paramref name="gateway"/>'s configuration. Nothing is sent and no
     /// timer is armed: call <see cref="ResumeTimers"/> for the retransmission timers of waiting exchanges
     /// (rekey timers are the host's, which knows when the SA was established). Installed IPsec SAs are
-    /// not announced again (the data plane of a cluster keeps them); <see cref="QuickModes"/> has them.
+    /// not announced again (the data plane of a cluster keeps them); <see cref="IpsecSas"/> has them.
     /// Throws <see cref="IkeSaSnapshotException"/> for a snapshot that is inconsistent, for another
     /// gateway address, or that names configuration this gateway does not have.
     /// </summary>
@@ -189,15 +183,7 @@ public sealed partial class IkeSa
             }
             else if (s.QuickModes.Count > 0) throw Bad($"Quick Modes present in {s.State}, before phase 1 completed");
 
-            foreach (var q in s.QuickModes)
-            {
-                var qm = QuickModeExchange.Restore(sa, q ?? throw Bad("a Quick Mode is null"));
-                if (!sa._quickModes.TryAdd(qm.MessageId, qm))
-                {
-                    qm.Dispose();
-                    throw Bad($"Quick Mode message ID 0x{q.MessageId:x8} appears twice");
-                }
-            }
+            foreach (var q in s.QuickModes) sa.RestoreQuickMode(q ?? throw Bad("a Quick Mode is null"));
             return sa;
         }
         catch

@@ -258,10 +258,10 @@ public sealed partial class IkeSa : IDisposable
                 if (_quickModes.TryGetValue(key.MessageId, out var qm)) qm.TimerFired(key, output);
                 break;
             case TimerKind.Phase2Rekey:
-                if (_quickModes.TryGetValue(key.MessageId, out var due)) Phase2RekeyDue(due, output);
+                if (_ipsecSas.TryGetValue(key.MessageId, out var due)) Phase2RekeyDue(due, output);
                 break;
             case TimerKind.Phase2Expire:
-                if (_quickModes.TryGetValue(key.MessageId, out var expired)) ExpireQuickMode(expired, output);
+                if (_ipsecSas.TryGetValue(key.MessageId, out var expired)) ExpireIpsecSa(expired, output);
                 break;
             case TimerKind.Dpd:
                 Dpd.TimerFired(output);
@@ -353,7 +353,7 @@ public sealed partial class IkeSa : IDisposable
 
     public void Dispose()
     {
-        foreach (var qm in _quickModes.Values) qm.Dispose();
+        DisposeQuickModes();
         _mainMode?.Dispose();
         _keys?.Dispose();
         _cipher?.Dispose();

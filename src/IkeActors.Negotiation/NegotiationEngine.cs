@@ -118,7 +118,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
             {
                 if (_sas.TryGetValue(next, out var successor))
                 {
-                    if (successor.QuickModes.Any(q => q.MessageId == key.MessageId)) successor.TimerFired(key, output);
+                    if (successor.UsesMessageId(key.MessageId)) successor.TimerFired(key, output);
                     break;
                 }
                 sa = next;
@@ -140,7 +140,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     {
         var start = output.Actions.Count;
         var sa = _sas.Values.FirstOrDefault(s => s.State != MainModeState.MM_DELETED
-            && s.QuickModes.Any(q => q.InboundSpi == inboundSpi && q.State == QuickModeState.QM_ACTIVE));
+            && s.IpsecSas.Any(p => p.InboundSpi == inboundSpi));
         sa?.TrafficAccounted(inboundSpi, kilobytes, output);
         Collect(output, start);
     }
@@ -251,7 +251,11 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         foreach (var up in output.Actions.Skip(start).OfType<Phase1Established>().ToList())
             if (_sas.TryGetValue(up.Sa.InitiatorCookie, out var fresh) && fresh.RekeyOf != 0 && fresh.State == MainModeState.MM_ACTIVE
                 && _sas.TryGetValue(fresh.RekeyOf, out var old) && old.State == MainModeState.MM_ACTIVE)
-                old.FinishRekey(fresh, output);
+            {
+                var pairs = old.ReleaseIpsecSas(fresh, output);
+                old.Delete(output, notifyPeer: true);
+                fresh.AdoptIpsecSas(pairs, output);
+            }
         foreach (var moved in output.Actions.Skip(start).OfType<Phase1Rekeyed>().ToList()) _rekeyed[moved.OldSa] = moved.NewSa;
         // RFC 2407 §4.6.3.3: on INITIAL-CONTACT, every other SA with that peer belongs to its previous life.
         foreach (var contact in output.Actions.Skip(start).OfType<InitialContactReceived>().ToList())

@@ -260,6 +260,8 @@ public sealed class QuickModeSnapshot
     /// <summary>Kilobytes carried as last reported by the data plane, and whether the kB soft limit was signalled.</summary>
     public long KilobytesUsed { get; init; }
     public bool KilobyteSoftLimitReached { get; init; }
+    /// <summary>The pair's outbound ESP sequence-number high-water mark (RFC 4303 §3.3.3; 0: not tracked).</summary>
+    public ulong OutboundSequenceHighWater { get; init; }
 
     public void ClearSecrets()
     {

@@ -216,8 +216,10 @@ public class HostileInputTests
         Assert.Same(left, left2);
         Assert.Equal(leftSpi, left2.Inbound.Spi);
         Assert.Equal(leftKey, left2.Inbound.EncryptionKey);
-        Assert.Single(lab.Left.Sas.Single().QuickModes);
-        Assert.Single(lab.Right.Sas.Single().QuickModes);
+        Assert.Single(lab.Left.Sas.Single().IpsecSas);
+        Assert.Single(lab.Right.Sas.Single().IpsecSas);
+        Assert.Empty(lab.Left.Sas.Single().QuickModes);
+        Assert.Empty(lab.Right.Sas.Single().QuickModes);
         foreach (var lines in new[] { lab.LeftLines, lab.RightLines })
         {
             Assert.Single(lines, l => l.EndsWith("PHASE 1 COMPLETED"));

@@ -68,8 +68,10 @@ public class LossAndDuplicationTests
         Assert.Equal(1, duplicated);
 
         var (left, right) = LabAssert.TunnelUp(lab);
-        Assert.Equal(QuickModeState.QM_ACTIVE, Assert.Single(lab.Left.Sas.Single().QuickModes).State);
-        Assert.Single(lab.Right.Sas.Single().QuickModes);
+        Assert.Equal(IpsecSaState.Installed, Assert.Single(lab.Left.Sas.Single().IpsecSas).State);
+        Assert.Single(lab.Right.Sas.Single().IpsecSas);
+        Assert.Empty(lab.Left.Sas.Single().QuickModes);
+        Assert.Empty(lab.Right.Sas.Single().QuickModes);
 
         // The receiver of a duplicate request sends its previous answer again, byte for byte.
         var receiverOutput = StepClassifier.SentByInitiator(step) ? lab.RightOutput : lab.LeftOutput;

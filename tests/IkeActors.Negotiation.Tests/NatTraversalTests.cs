@@ -155,7 +155,7 @@ public class NatTraversalTests
         var restored = engine.Restore(snapshot, output);
         Assert.Equal(new IPEndPoint(Lab.LeftAddress.Address, 34500), restored.NatTPeer);
         Assert.True(restored.UsesUdpEncapsulation);
-        Assert.Equal(new IPEndPoint(Lab.LeftAddress.Address, 34500), Assert.Single(restored.QuickModes).Installed!.UdpEncapsulatedTo);
+        Assert.Equal(new IPEndPoint(Lab.LeftAddress.Address, 34500), Assert.Single(restored.IpsecSas).Pair.UdpEncapsulatedTo);
 
         // Hostile snapshots: a NAT-T endpoint on another address, an out-of-range port, an unknown version.
         var elsewhere = JsonSerializer.Deserialize<IkeSaSnapshot>(JsonSerializer.Serialize(snapshot).Replace("\"NatTPeerAddress\":\"10.0.0.1\"", "\"NatTPeerAddress\":\"203.0.113.9\""))!;

@@ -105,6 +105,8 @@ public class NegotiationFailureTests
         Assert.Equal(MainModeState.MM_ACTIVE, Assert.Single(lab.Right.Sas).State);
         Assert.Empty(lab.Left.Sas.Single().QuickModes);
         Assert.Empty(lab.Right.Sas.Single().QuickModes);
+        Assert.Empty(lab.Left.Sas.Single().IpsecSas);
+        Assert.Empty(lab.Right.Sas.Single().IpsecSas);
         LabAssert.NoInstall(lab);
     }
 

@@ -58,8 +58,8 @@ public class Phase1RekeyTests
         Assert.Empty(lab.LeftOutput.OfType<IpsecSaDeleted>());
         Assert.Empty(lab.RightOutput.OfType<IpsecSaDeleted>());
         Assert.Single(lab.LeftOutput.OfType<InstallIpsecSa>());
-        Assert.Equal(leftPair.Inbound.Spi, Assert.Single(newLeft.QuickModes).InboundSpi);
-        Assert.Equal(rightPair.Inbound.Spi, Assert.Single(newRight.QuickModes).InboundSpi);
+        Assert.Equal(leftPair.Inbound.Spi, Assert.Single(newLeft.IpsecSas).InboundSpi);
+        Assert.Equal(rightPair.Inbound.Spi, Assert.Single(newRight.IpsecSas).InboundSpi);
         Assert.Contains(leftPair.Inbound.EncryptionKey, b => b != 0); // not zeroed
         var moved = Assert.Single(lab.LeftOutput.OfType<Phase1Rekeyed>());
         Assert.Equal([leftPair.MessageId], moved.MovedQuickModes);
@@ -72,8 +72,8 @@ public class Phase1RekeyTests
         var newPair = lab.LeftOutput.OfType<InstallIpsecSa>().Last().Pair;
         Assert.NotEqual(leftPair.Inbound.Spi, newPair.Inbound.Spi);
         LabAssert.KeysMirror(newPair, lab.RightOutput.OfType<InstallIpsecSa>().Last().Pair);
-        Assert.Equal(newPair.Inbound.Spi, Assert.Single(newLeft.QuickModes, q => q.State == QuickModeState.QM_ACTIVE).InboundSpi);
-        Assert.Single(newRight.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Equal(newPair.Inbound.Spi, Assert.Single(newLeft.IpsecSas).InboundSpi);
+        Assert.Single(newRight.IpsecSas);
 
         // And DPD runs on the new SA.
         lab.FireTimers(left: true, TimerKind.Dpd);
@@ -97,14 +97,15 @@ public class Phase1RekeyTests
         lab.Run();
 
         var sa = Assert.Single(lab.Left.Sas);
-        Assert.NotEqual(oldPair.MessageId, sa.QuickModes.Single().MessageId);
+        Assert.Empty(sa.QuickModes);
+        Assert.NotEqual(oldPair.MessageId, sa.IpsecSas.Single().MessageId);
         Assert.Equal(2, LabAssert.Count(lab.LeftLines.Select(l => l.Contains("IKE Initiator: Rekeying Phase 2") ? "rekey" : ""), "rekey"));
         var newLeft = lab.LeftOutput.OfType<InstallIpsecSa>().Last().Pair;
         var newRight = lab.RightOutput.OfType<InstallIpsecSa>().Last().Pair;
         Assert.NotEqual(oldPair.Inbound.Spi, newLeft.Inbound.Spi);
         LabAssert.KeysMirror(newLeft, newRight);
-        Assert.Equal(newLeft.Inbound.Spi, Assert.Single(sa.QuickModes, q => q.State == QuickModeState.QM_ACTIVE).InboundSpi);
-        Assert.Equal(newRight.Inbound.Spi, Assert.Single(lab.Right.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE).InboundSpi);
+        Assert.Equal(newLeft.Inbound.Spi, Assert.Single(sa.IpsecSas).InboundSpi);
+        Assert.Equal(newRight.Inbound.Spi, Assert.Single(lab.Right.Sas.Single().IpsecSas).InboundSpi);
         Assert.Equal(oldPair.Inbound.Spi, Assert.Single(lab.LeftOutput.OfType<IpsecSaDeleted>()).InboundSpi);
     }
 
@@ -140,7 +141,7 @@ public class Phase1RekeyTests
         lab.AcquireAndRun();
         lab.FireTimers(left: false, TimerKind.Phase2Expire);
         lab.Run();
-        Assert.DoesNotContain(lab.Right.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Empty(lab.Right.Sas.Single().IpsecSas);
         lab.FireTimers(left: false, TimerKind.Phase1Rekey);
         Assert.Empty(lab.RightOutput.OfType<Phase1RekeyDue>());
         Assert.Single(lab.Right.Sas);
@@ -175,8 +176,8 @@ public class Phase1RekeyTests
         // The IPsec SAs survive, under the new IKE SA on both ends, and still work: a new Quick Mode on it completes.
         Assert.Empty(lab.LeftOutput.OfType<IpsecSaDeleted>());
         Assert.Empty(lab.RightOutput.OfType<IpsecSaDeleted>());
-        Assert.Single(newLeft.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
-        Assert.Single(newRight.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Single(newLeft.IpsecSas);
+        Assert.Single(newRight.IpsecSas);
         Assert.Empty(lab.LeftOutput.OfType<NegotiationFailed>());
         Assert.Empty(lab.RightOutput.OfType<NegotiationFailed>());
     }

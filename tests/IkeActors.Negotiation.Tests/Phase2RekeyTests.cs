@@ -84,8 +84,8 @@ public class Phase2RekeyTests
         // One pair per side now, the new one, and both IKE SAs stay.
         var leftSa = Assert.Single(lab.Left.Sas);
         var rightSa = Assert.Single(lab.Right.Sas);
-        Assert.Equal(newLeft.MessageId, Assert.Single(leftSa.QuickModes, q => q.State == QuickModeState.QM_ACTIVE).MessageId);
-        Assert.Equal(newRight.MessageId, Assert.Single(rightSa.QuickModes, q => q.State == QuickModeState.QM_ACTIVE).MessageId);
+        Assert.Equal(newLeft.MessageId, Assert.Single(leftSa.IpsecSas).MessageId);
+        Assert.Equal(newRight.MessageId, Assert.Single(rightSa.IpsecSas).MessageId);
         Assert.Empty(lab.LeftOutput.OfType<NegotiationFailed>());
         Assert.Empty(lab.RightOutput.OfType<NegotiationFailed>());
         Assert.Empty(lab.LeftOutput.OfType<IkeSaDeleted>());
@@ -95,8 +95,8 @@ public class Phase2RekeyTests
         lab.Run();
         Assert.Equal(3, lab.LeftOutput.OfType<InstallIpsecSa>().Count());
         Assert.Equal(3, lab.RightOutput.OfType<InstallIpsecSa>().Count());
-        Assert.Single(lab.Left.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
-        Assert.Single(lab.Right.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Single(lab.Left.Sas.Single().IpsecSas);
+        Assert.Single(lab.Right.Sas.Single().IpsecSas);
     }
 
     [Fact]
@@ -188,7 +188,7 @@ public class Phase2RekeyTests
         lab.Run();
         Assert.Contains(lab.RightOutput.OfType<IpsecSaDeleted>(), d => d.InboundSpi == newRight.Inbound.Spi && d.Reason == "lifetime expired");
         Assert.Contains(lab.LeftOutput.OfType<IpsecSaDeleted>(), d => d.InboundSpi == newLeft.Inbound.Spi);
-        Assert.DoesNotContain(leftSa.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Empty(leftSa.IpsecSas);
     }
 
     [Fact]
@@ -198,13 +198,14 @@ public class Phase2RekeyTests
         using var lab = new Lab(Configs.Initiator, Configs.Responder, settings: settings);
         lab.AcquireAndRun();
         LabAssert.TunnelUp(lab);
-        var old = Assert.Single(lab.Left.Sas).QuickModes.Single();
+        Assert.Empty(Assert.Single(lab.Left.Sas).QuickModes);
+        var old = Assert.Single(lab.Left.Sas).IpsecSas.Single();
 
         lab.FireTimers(left: true, TimerKind.Phase2Rekey);
         lab.Run();
         // Both pairs are installed on both ends; no DELETE yet, and the old pair's expiry is re-armed to the grace.
-        Assert.Equal(2, lab.Left.Sas.Single().QuickModes.Count(q => q.State == QuickModeState.QM_ACTIVE));
-        Assert.Equal(2, lab.Right.Sas.Single().QuickModes.Count(q => q.State == QuickModeState.QM_ACTIVE));
+        Assert.Equal(2, lab.Left.Sas.Single().IpsecSas.Count);
+        Assert.Equal(2, lab.Right.Sas.Single().IpsecSas.Count);
         Assert.Empty(lab.LeftOutput.OfType<IpsecSaDeleted>());
         Assert.Contains(lab.LeftOutput.OfType<ArmTimer>(), t => t.Key == new TimerKey(TimerKind.Phase2Expire, old.MessageId) && t.Due == TimeSpan.FromSeconds(2));
 
@@ -214,8 +215,8 @@ public class Phase2RekeyTests
         lab.Run();
         Assert.Single(lab.LeftOutput.OfType<IpsecSaDeleted>(), d => d.Reason == "rekeyed");
         Assert.Single(lab.RightOutput.OfType<IpsecSaDeleted>());
-        Assert.Single(lab.Left.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
-        Assert.Single(lab.Right.Sas.Single().QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Single(lab.Left.Sas.Single().IpsecSas);
+        Assert.Single(lab.Right.Sas.Single().IpsecSas);
         Assert.DoesNotContain(lab.LeftLines.Skip(before), l => l.Contains("KEY_DELETE", StringComparison.Ordinal) || l.Contains("key delete", StringComparison.OrdinalIgnoreCase));
     }
 }

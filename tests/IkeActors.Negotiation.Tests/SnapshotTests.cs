@@ -78,7 +78,8 @@ public class SnapshotTests
         Assert.Equal(MainModeState.MM_ACTIVE, restored.State);
         Assert.Equal(original.InitiatorCookie, restored.InitiatorCookie);
         Assert.Equal(original.ResponderCookie, restored.ResponderCookie);
-        Assert.Equal(QuickModeState.QM_ACTIVE, Assert.Single(restored.QuickModes).State);
+        Assert.Empty(restored.QuickModes);
+        Assert.Equal(IpsecSaState.Installed, Assert.Single(restored.IpsecSas).State);
         var start = lab.RightOutput.Actions.Count;
 
         Assert.True(lab.Left.Acquire(Web, lab.LeftOutput));
@@ -89,7 +90,7 @@ public class SnapshotTests
         var rightPair = Assert.Single(lab.RightOutput.Actions.Skip(start).OfType<InstallIpsecSa>()).Pair;
         AssertPairsMatch(leftPairs[1], rightPair);
         Assert.Equal(6, rightPair.Local.Protocol);          // the tcp line of the ACL
-        Assert.Equal(2, restored.QuickModes.Count(q => q.State == QuickModeState.QM_ACTIVE));
+        Assert.Equal(2, restored.IpsecSas.Count);
         Assert.Empty(lab.RightOutput.Actions.Skip(start).OfType<NegotiationFailed>());
         Assert.DoesNotContain(lab.RightOutput.Actions.Skip(start), a => a is MessageDropped);
         // The restored responder prints what the one that never moved printed.
@@ -120,7 +121,7 @@ public class SnapshotTests
 
         // The restored initiator deletes everything; the responder accepts the encrypted DELETEs.
         rightStart = lab.RightOutput.Actions.Count;
-        var restoredPair = restored.QuickModes.Single(q => q.MessageId == snapshot.QuickModes[0].MessageId).Installed!;
+        var restoredPair = restored.IpsecSas.Single(q => q.MessageId == snapshot.QuickModes[0].MessageId).Pair;
         Assert.Contains(restoredPair.Inbound.EncryptionKey, b => b != 0);
         restored.Delete(lab.LeftOutput);
         // The keys the restore copied out of the snapshot are zeroed with the SA.
@@ -192,8 +193,8 @@ public class SnapshotTests
         var deleted = after.FindIndex(a => a is IpsecSaDeleted d && d.InboundSpi == oldPair.Inbound.Spi && d.Reason == "rekeyed");
         Assert.True(installed >= 0 && deleted > installed, $"install at {installed}, delete at {deleted}");
         AssertPairsMatch(((InstallIpsecSa)after[installed]).Pair, lab.RightOutput.OfType<InstallIpsecSa>().Last().Pair);
-        Assert.Single(restored.QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
-        Assert.Single(Assert.Single(lab.Right.Sas).QuickModes, q => q.State == QuickModeState.QM_ACTIVE);
+        Assert.Single(restored.IpsecSas);
+        Assert.Single(Assert.Single(lab.Right.Sas).IpsecSas);
     }
 
     [Fact]
@@ -210,6 +211,7 @@ public class SnapshotTests
         lab.AcquireAndRun();
         Assert.NotNull(qm3);
         var qm = Assert.Single(Assert.Single(lab.Right.Sas).QuickModes);
+        Assert.Empty(Assert.Single(lab.Right.Sas).IpsecSas);
         Assert.Equal(QuickModeState.QM_WAIT_MSG3, qm.State);
         var snapshot = Assert.Single(lab.Right.Sas).Snapshot();
         var qmSnapshot = Assert.Single(snapshot.QuickModes);
@@ -223,7 +225,8 @@ public class SnapshotTests
         lab.Right.Receive(qm3!, Lab.LeftAddress, lab.RightOutput);
         var rightPair = Assert.Single(lab.RightOutput.Actions.Skip(start).OfType<InstallIpsecSa>()).Pair;
         AssertPairsMatch(Assert.Single(lab.LeftOutput.OfType<InstallIpsecSa>()).Pair, rightPair);
-        Assert.Equal(QuickModeState.QM_ACTIVE, Assert.Single(restored.QuickModes).State);
+        Assert.Empty(restored.QuickModes);
+        Assert.Equal(IpsecSaState.Installed, Assert.Single(restored.IpsecSas).State);
     }
 
     [Fact]
@@ -343,7 +346,8 @@ public class SnapshotTests
         lab.Right = new NegotiationEngine(new GatewayContext(Lab.Load(rightConfig), Lab.RightAddress, new SeededEnvironment(5)));
         old.Dispose();
         var restored = lab.Right.Restore(RoundTrip(snapshot), lab.RightOutput);
-        Assert.Equal(first.Transform, Assert.Single(restored.QuickModes).Installed!.Transform);
+        Assert.Empty(restored.QuickModes);
+        Assert.Equal(first.Transform, Assert.Single(restored.IpsecSas).Pair.Transform);
         var start = lab.RightOutput.Actions.Count;
         var leftStart = lab.LeftOutput.Actions.Count;
         Assert.True(lab.Left.Acquire(new Packet(IPAddress.Parse("192.168.1.11"), IPAddress.Parse("192.168.2.11"), 6, 40001, 80), lab.LeftOutput));

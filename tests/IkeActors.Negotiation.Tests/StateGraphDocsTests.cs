@@ -119,6 +119,18 @@ public class StateGraphDocsTests
             mismatched pre-shared key"). A repeated request is answered with the last response; responders
             hold at most `NegotiationEngine.MaxHalfOpen` SAs still in Main Mode.
 
+            ## Quick Modes and IPsec SAs
+
+            A `QuickModeExchange` is one exchange (nonces, PFS DH pair, last message sent and received,
+            retransmissions); `IkeSa.QuickModes` holds those still running. When one completes, its pair
+            becomes an `IpsecSa` in `IkeSa.IpsecSas` (by message ID: SPIs and keys, transform, proxies,
+            lifetimes, kilobytes used, rekey links, the outbound sequence-number high-water mark a node
+            taking the pair over continues above, RFC 4303 §3.3.3) and the exchange is forgotten; a failed
+            one is forgotten too. What is kept of either is its last request and answer, so a repeated QM1
+            or QM2 is answered again (RFC 2408 §5). A Phase 1 rekey moves the pairs with
+            `IkeSa.ReleaseIpsecSas` on the old IKE SA and `IkeSa.AdoptIpsecSas` on the new one; between
+            processes a pair travels as `IpsecSa.ToSnapshot()` / `IpsecSa.FromSnapshot`.
+
             ## Rekey and Dead Peer Detection
 
             - **Phase 2** (RFC 2409 §5.5): at `Phase2Rekey` (85 % of the negotiated lifetime, "Starting P2
@@ -154,8 +166,8 @@ public class StateGraphDocsTests
             g^xi, g^xr, Ni, Nr, ID bodies), tunnel group, NAT detection, SKEYID/SKEYID_d/a/e and Ka, the
             ISAKMP cipher's phase-1 and per-message-ID IVs, the last datagrams and retransmit count (a
             retransmitted request still gets the same answer), INITIAL-CONTACT sent, queued acquires and
-            every Quick Mode with its nonces, SPIs, transform, lifetimes, proxies, installed keys, kilobytes
-            used and rekey links, and the DPD state (peer's vendor ID, sequence number, unanswered count).
+            every installed IPsec SA and waiting Quick Mode with its nonces, SPIs, transform, lifetimes, proxies,
+            installed keys, kilobytes used and rekey links, and the DPD state (peer's vendor ID, sequence number, unanswered count).
             Crypto map entries are stored by name and sequence and looked up again on restore.
 
             | state | snapshot |

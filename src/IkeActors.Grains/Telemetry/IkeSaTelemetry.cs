@@ -374,6 +374,7 @@ public sealed class IkeSaTelemetry : IDisposable
         span.SetTag(A.Exchange, messageId == 0 ? "Main Mode" : "Quick Mode");
         Describe(span);
         if (messageId != 0 && sa?.QuickModes.FirstOrDefault(q => q.MessageId == messageId) is { } exchange) DescribeQuickMode(span, exchange);
+        else if (messageId != 0 && sa?.IpsecSas.FirstOrDefault(p => p.MessageId == messageId) is { } ipsecSa) DescribePair(span, ipsecSa.Pair);
         return span;
     }
 
@@ -436,7 +437,8 @@ public sealed class IkeSaTelemetry : IDisposable
         else
         {
             var id = input is { Exchange: ExchangeType.QuickMode } i ? i.MessageId
-                : sa?.QuickModes.FirstOrDefault(q => q.State == QuickModeState.QM_DELETED && _qmStates.GetValueOrDefault(q.MessageId) != QuickModeState.QM_DELETED)?.MessageId
+                : _qmStates.Where(kv => kv.Value != QuickModeState.QM_DELETED).Select(kv => (uint?)kv.Key)
+                      .FirstOrDefault(id => sa is not null && QuickModeStateOf(sa, id!.Value) == QuickModeState.QM_DELETED)
                   ?? (_quickModes.Count == 1 ? _quickModes.Keys.First() : 0u);
             _quickModes.Remove(id, out span);
             _qmStarted.Remove(id);
@@ -605,7 +607,7 @@ public sealed class IkeSaTelemetry : IDisposable
 
     private bool QmChanged(IkeSa sa, uint messageId)
     {
-        var now = sa.QuickModes.FirstOrDefault(q => q.MessageId == messageId)?.State;
+        var now = QuickModeStateOf(sa, messageId);
         return now is not null && (!_qmStates.TryGetValue(messageId, out var before) || before != now);
     }
 
@@ -624,9 +626,20 @@ public sealed class IkeSaTelemetry : IDisposable
     private void Remember(IkeSa? sa)
     {
         _state = sa?.State ?? MainModeState.MM_NO_STATE;
+        var failed = sa is null ? [] : _qmStates.Keys.Where(id => QuickModeStateOf(sa, id) == QuickModeState.QM_DELETED).ToList();
         _qmStates.Clear();
         if (sa is null) return;
         foreach (var qm in sa.QuickModes) _qmStates[qm.MessageId] = qm.State;
+        foreach (var ipsecSa in sa.IpsecSas) _qmStates[ipsecSa.MessageId] = QuickModeState.QM_ACTIVE;
+        foreach (var id in failed) _qmStates[id] = QuickModeState.QM_DELETED;
+    }
+
+    /// <summary>A Quick Mode's state: its exchange's while it runs, QM_ACTIVE once its pair is installed, QM_DELETED once it failed.</summary>
+    private static QuickModeState? QuickModeStateOf(IkeSa sa, uint messageId)
+    {
+        if (sa.QuickModes.FirstOrDefault(q => q.MessageId == messageId) is { } qm) return qm.State;
+        if (sa.IpsecSas.Any(p => p.MessageId == messageId)) return QuickModeState.QM_ACTIVE;
+        return sa.UsesMessageId(messageId) ? QuickModeState.QM_DELETED : null;
     }
 
     private string RoleName => _role switch { IkeRole.Initiator => "initiator", IkeRole.Responder => "responder", _ => "unknown" };

@@ -74,17 +74,17 @@ public static class ShowCommands
         TimeSpan elapsed, Func<IpsecSaPair, EspCounters>? counters = null)
     {
         var sb = new StringBuilder();
-        var pairs = sas.SelectMany(s => s.QuickModes).Where(q => q.State == QuickModeState.QM_ACTIVE && q.Installed is not null && q.Match is not null).ToList();
+        var pairs = sas.SelectMany(s => s.IpsecSas).ToList();
         if (pairs.Count == 0) return "There are no ipsec sas\n";
-        foreach (var byInterface in pairs.GroupBy(q => q.Match!.Map.Interface ?? "outside"))
+        foreach (var byInterface in pairs.GroupBy(q => q.Match.Map.Interface ?? "outside"))
         {
             sb.Append(CultureInfo.InvariantCulture, $"interface: {byInterface.Key}\n");
             foreach (var qm in byInterface)
             {
-                var p = qm.Installed!;
+                var p = qm.Pair;
                 var c = counters?.Invoke(p) ?? new EspCounters(0, 0);
                 sb.Append(CultureInfo.InvariantCulture, $"    Crypto map tag: {p.CryptoMap}, seq num: {p.Sequence}, local addr: {local}\n\n");
-                sb.Append("      ").Append(RunningConfigWriter.FormatAccessListEntry(p.AccessList, qm.Match!.Ace)).Append('\n');
+                sb.Append("      ").Append(RunningConfigWriter.FormatAccessListEntry(p.AccessList, qm.Match.Ace)).Append('\n');
                 sb.Append(CultureInfo.InvariantCulture, $"      local ident (addr/mask/prot/port): ({p.Local})\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      remote ident (addr/mask/prot/port): ({p.Remote})\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      current_peer: {p.Peer.Address}\n\n\n");
@@ -209,7 +209,7 @@ public static class ShowCommands
     }
 
     private static List<IpsecSaPair> ActivePairs(IkeSa sa) =>
-        sa.QuickModes.Where(q => q.State == QuickModeState.QM_ACTIVE && q.Installed is not null).Select(q => q.Installed!).ToList();
+        sa.IpsecSas.Select(s => s.Pair).ToList();
 
     /// <summary>The connection lines both session views start with; bytes are the session's, over its IPsec SAs.</summary>
     private static void AppendSessionHeader(StringBuilder sb, int index, IkeSa sa, DateTime phase1Utc, DateTime nowUtc, List<IpsecSaPair> pairs,

@@ -1,0 +1,144 @@
+using System.Buffers.Binary;
+using IkeActors.Crypto;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>The initiator's side: QM1 out, QM2 in, QM3 out (RFC 2409 §5.5).</summary>
+public sealed partial class QuickModeExchange
+{
+    internal void Start(CryptoMapMatch match, bool initialContact, NegotiationOutput output)
+    {
+        Match = match;
+        Local = match.Local;
+        Remote = match.Remote;
+        var entry = match.Entry;
+        var lifetime = entry.EffectiveLifetime(_sa.Gateway.Config.GlobalSaLifetime);
+        LifetimeSeconds = lifetime.Seconds;
+        LifetimeKilobytes = lifetime.Kilobytes;
+        var offers = TransformsOf(entry, lifetime);
+
+        InboundSpi = NewSpi();
+        AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
+        AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
+        AsaDebug.OakleyConstructingQuickMode(output, Context);
+        AsaDebug.ConstructingBlankHashPayload(output, Context);
+        AsaDebug.ConstructingIpsecSaPayloadInitiator(output, Context);
+        var sa = ProposalOf(offers, InboundSpi);
+        AsaDebug.ConstructingIpsecNoncePayloadInitiator(output, Context);
+        _ni = Nonce();
+        var payloads = new List<IIsakmpPayload> { new HashPayload { HashData = new byte[HashLength] }, sa, new NoncePayload { NonceData = _ni } };
+        if (entry.PfsGroup is { } pfsGroup)
+        {
+            AsaDebug.ConstructingPfsKePayload(output, Context);
+            _pfs = _sa.Gateway.Environment.CreateKeyPair(IkeSa.DhGroupOf((OakleyGroup)pfsGroup));
+            payloads.Add(new KePayload { KeyExchangeData = _pfs.PublicValue.ToArray() });
+        }
+        AsaDebug.ConstructingProxyId(output, Context);
+        AsaDebug.TransmittingProxyId(output, Context);
+        payloads.Add(IdOf(Local));
+        payloads.Add(IdOf(Remote));
+        if (initialContact) payloads.Add(InitialContact(output));
+        SendQm1(payloads, output);
+    }
+
+    /// <summary>RFC 2407 §4.6.3.3: tells the peer to forget SAs of our previous incarnation.</summary>
+    private NotificationPayload InitialContact(NegotiationOutput output)
+    {
+        AsaDebug.InitiatorSendingInitialContact(output, Context);
+        return new NotificationPayload
+        {
+            Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = NotifyMessageType.InitialContact,
+            Spi = Messages.CookieBytes(_sa.InitiatorCookie, _sa.ResponderCookie),
+        };
+    }
+
+    private void SendQm1(List<IIsakmpPayload> payloads, NegotiationOutput output)
+    {
+        AsaDebug.ConstructingQmHashPayload(output, Context);
+        var plain = Messages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
+        var afterHash = Messages.HeaderSize + 4 + HashLength;
+        // RFC 2409 §5.5: HASH(1) = prf(SKEYID_a, M-ID | everything after the HASH payload).
+        IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(afterHash), plain.AsSpan(Messages.HeaderSize + 4, HashLength));
+        AsaDebug.InitiatorSending1stQmPacket(output, Context, MessageId);
+        _machine.Fire(QuickModeTrigger.Start);
+        _lastSent = _sa.SendEncrypted(plain, MessageId, output, remember: false);
+        _sa.ArmRetransmit(MessageId, 0, output);
+        output.Add(new MessageSent(ExchangeMessage.QuickMode(1, MessageId)));
+    }
+
+    private void ReceiveQm2(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
+    {
+        _sa.LogReceived(plain, output);
+        var q = ReadPayloads(plain, PayloadRole.Qm2, output);
+        if (q.Hash is null || q.Nonce is null || !q.HaveSa)
+        {
+            FailExchange(FailureReason.MalformedMessage, "QM2 lacks HASH, SA or nonce", output, notify: NotifyMessageType.PayloadMalformed);
+            return;
+        }
+        _nr = q.Nonce;
+        var expected = new byte[HashLength];
+        IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(q.AfterHash, Messages.ChainEnd(plain) - q.AfterHash), expected);
+        if (!IkePrf.FixedTimeEquals(expected, q.Hash))
+        {
+            FailExchange(FailureReason.AuthenticationFailed, "HASH(2) does not verify", output, notify: NotifyMessageType.InvalidHashInformation);
+            return;
+        }
+        _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.PeerAlive(output);
+
+        if (!AcceptResponderChoice(q.Sa, output)) return;
+        ApplyResponderLifetime(q.ResponderLifetime, output);
+        if (!Install(output)) return;
+        _sa.LogAndCancel(MessageId, output);
+        SendQm3(output);
+        Complete(output);
+    }
+
+    /// <summary>The responder's choice must be one of our offers (RFC 2408 §4.2); its SPI is our outbound one.</summary>
+    private bool AcceptResponderChoice(SaPayloadView sa, NegotiationOutput output)
+    {
+        var offers = TransformsOf(Match!.Entry, new IpsecSaLifetime(LifetimeSeconds, LifetimeKilobytes));
+        foreach (var proposal in sa.Proposals)
+        {
+            if (proposal.ProtocolId != ProtocolId.IpsecEsp || proposal.Spi.Length != 4) continue;
+            foreach (var t in proposal.Transforms)
+            {
+                if (IpsecTransform.FromTransform(t) is not { } offered || !offers.Any(o => o.Matches(offered))) continue;
+                Transform = offered;
+                OutboundSpi = BinaryPrimitives.ReadUInt32BigEndian(proposal.Spi);
+                return true;
+            }
+        }
+        FailExchange(FailureReason.TransformSetMismatch, "the responder chose a transform we did not offer", output, notify: NotifyMessageType.NoProposalChosen);
+        return false;
+    }
+
+    /// <summary>RFC 2407 §4.6.3.1: RESPONDER-LIFETIME; the shorter lifetime wins.</summary>
+    private void ApplyResponderLifetime(List<(LifeType Type, ulong Value)> responderLifetime, NegotiationOutput output)
+    {
+        foreach (var (type, value) in responderLifetime)
+        {
+            if (type == LifeType.Seconds && (long)value < LifetimeSeconds)
+            {
+                AsaDebug.ResponderForcingRekeyDurationSeconds(output, Context, LifetimeSeconds, (long)value);
+                LifetimeSeconds = (int)value;
+            }
+            else if (type == LifeType.Kilobytes && (LifetimeKilobytes is null || (long)value < LifetimeKilobytes))
+            {
+                AsaDebug.ResponderForcingRekeyDurationKbs(output, Context, LifetimeKilobytes ?? 0, (long)value);
+                LifetimeKilobytes = (long)value;
+            }
+        }
+    }
+
+    /// <summary>QM3: HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b).</summary>
+    private void SendQm3(NegotiationOutput output)
+    {
+        var hash3 = new byte[HashLength];
+        IkeHashes.QuickModeHash3(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, _nr, hash3);
+        // Remembered: a retransmitted QM2 (our QM3 was lost) is answered with QM3 again (RFC 2408 §5 retransmission).
+        _lastSent = _sa.SendEncrypted(ExchangeType.QuickMode, MessageId, [new HashPayload { HashData = hash3 }], output, remember: false);
+        output.Add(new MessageSent(ExchangeMessage.QuickMode(3, MessageId)));
+    }
+}

@@ -1,0 +1,154 @@
+using IkeActors.Config.Model;
+using IkeActors.Crypto;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>The responder's side: QM1 in, QM2 out, QM3 in (RFC 2409 §5.5).</summary>
+public sealed partial class QuickModeExchange
+{
+    /// <summary>QM1: false when it is refused (the exchange is then dropped, and the IV of its message ID with it).</summary>
+    internal bool ReceiveQm1(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
+    {
+        output.Add(new MessageReceived(ExchangeMessage.QuickMode(1, MessageId)));
+        AsaDebug.ResponderStartingQm(output, IpContext, MessageId);
+        _sa.LogReceived(plain, output);
+        var q = ReadPayloads(plain, PayloadRole.Qm1, output);
+        if (!VerifyQm1(ref q, plain, datagram, output)) return false;
+        if (!CheckProxies(q.Ids, output)) return false;
+        AsaDebug.ProcessingIpsecSaPayload(output, Context);
+        var lifetime = Match!.Entry.EffectiveLifetime(_sa.Gateway.Config.GlobalSaLifetime);
+        if (SelectProposal(q.Sa, lifetime, output) is not { } choice) return false;
+        var responderLifetime = NegotiateLifetime(choice.Offered, lifetime, output);
+        if (!StartPfs(choice.Offered, output)) return false;
+        SendQm2(choice, echoIds: q.Ids.Count >= 2, responderLifetime, output);
+        if (q.InitialContact) output.Add(new InitialContactReceived(_sa.InitiatorCookie, _sa.Peer.Address));
+        return true;
+    }
+
+    /// <summary>HASH, SA and nonce present and HASH(1) = prf(SKEYID_a, M-ID | everything after HASH) (RFC 2409 §5.5).</summary>
+    private bool VerifyQm1(ref QuickModePayloads q, byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
+    {
+        if (q.Hash is null || q.Nonce is null || !q.HaveSa)
+        {
+            FailExchange(FailureReason.MalformedMessage, "QM1 lacks HASH, SA or nonce", output, notify: NotifyMessageType.PayloadMalformed);
+            return false;
+        }
+        var expected = new byte[HashLength];
+        IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(q.AfterHash, Messages.ChainEnd(plain) - q.AfterHash), expected);
+        if (!IkePrf.FixedTimeEquals(expected, q.Hash))
+        {
+            FailExchange(FailureReason.AuthenticationFailed, "HASH(1) does not verify", output, notify: NotifyMessageType.InvalidHashInformation);
+            return false;
+        }
+        _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.PeerAlive(output);
+        _ni = q.Nonce;
+        _lastReceived = datagram.ToArray();
+        return true;
+    }
+
+    /// <summary>The proxies (IDci, IDcr) and the ASA's "Static Crypto Map check": the first entry (by sequence) whose ACL mirrors them.</summary>
+    private bool CheckProxies(List<ProxyId?> ids, NegotiationOutput output)
+    {
+        // RFC 2409 §5.5: without IDs the proxies are the two gateways' addresses.
+        Remote = ids.Count >= 2 && ids[0] is { } r ? r : ProxyId.Host(_sa.Peer.Address);
+        Local = ids.Count >= 2 && ids[1] is { } l ? l : ProxyId.Host(_sa.Gateway.Local.Address);
+        // A pair for these proxies already installed: the initiator is rekeying it (the old one goes with its DELETE or lifetime).
+        if (!_sa.HasActivePairFor(Local, Remote)) AsaDebug.QmIsRekeyedOldSaNotFound(output, Context);
+
+        var check = _sa.Gateway.Lookup.StaticCryptoMapCheck(_sa.Peer.Address, Local, Remote, _sa.Gateway.OutsideInterface);
+        foreach (var step in check.Steps)
+        {
+            AsaDebug.StaticCryptoMapChecking(output, Context, step.Map, step.Sequence);
+            if (step.Matched) AsaDebug.StaticCryptoMapMatch(output, Context, step.Map, step.Sequence);
+        }
+        if (check.Match is not { } match)
+        {
+            var rp = Remote.Prefix ?? new Ipv4Prefix(Remote.Range.First, 32);
+            var lp = Local.Prefix ?? new Ipv4Prefix(Local.Range.First, 32);
+            AsaDebug.RejectingIpsecTunnelNoCryptoMap(output, Context, rp.Address, rp.MaskAddress, Remote.Protocol, Remote.Port,
+                lp.Address, lp.MaskAddress, Local.Protocol, Local.Port, _sa.Gateway.OutsideInterface);
+            FailExchange(FailureReason.ProxyIdMismatch, $"no crypto map entry for remote proxy {Remote} local proxy {Local}", output, notify: NotifyMessageType.InvalidIdInformation);
+            return false;
+        }
+        Match = match;
+        AsaDebug.RemotePeerConfiguredForCryptoMap(output, Context, match.Map.Name);
+        return true;
+    }
+
+    /// <summary>With PFS (RFC 2409 §5.5) our DH pair for the group the chosen transform names; the peer must have sent KE.</summary>
+    private bool StartPfs(IpsecTransform chosen, NegotiationOutput output)
+    {
+        if (chosen.PfsGroup is not { } group) return true;
+        _pfs = _sa.Gateway.Environment.CreateKeyPair(IkeSa.DhGroupOf(group));
+        if (_peerPfsPublic.Length > 0) return true;
+        FailExchange(FailureReason.MalformedMessage, "PFS proposed without a KE payload", output, notify: NotifyMessageType.PayloadMalformed);
+        return false;
+    }
+
+    /// <summary>QM2: HASH(2) SA Nr [KE] [IDci IDcr] [RESPONDER-LIFETIME]; HASH(2) = prf(SKEYID_a, M-ID | Ni_b | everything after HASH).</summary>
+    private void SendQm2(ProposalChoice choice, bool echoIds, List<DataAttribute> responderLifetime, NegotiationOutput output)
+    {
+        AsaDebug.RequestingSpi(output, Context);
+        InboundSpi = NewSpi();
+        AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
+        AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
+        AsaDebug.OakleyConstructingQuickMode(output, Context);
+        AsaDebug.ConstructingBlankHashPayload(output, Context);
+        AsaDebug.ConstructingIpsecSaPayloadResponder(output, Context);
+        var chosenSa = ChosenProposal(choice, InboundSpi);
+        AsaDebug.ConstructingIpsecNoncePayloadResponder(output, Context);
+        _nr = Nonce();
+        var payloads = new List<IIsakmpPayload> { new HashPayload { HashData = new byte[HashLength] }, chosenSa, new NoncePayload { NonceData = _nr } };
+        if (_pfs is not null) payloads.Add(new KePayload { KeyExchangeData = _pfs.PublicValue.ToArray() });
+        AsaDebug.ConstructingProxyId(output, Context);
+        AsaDebug.TransmittingProxyId(output, Context);
+        if (echoIds)
+        {
+            // RFC 2409 §5.5: the responder echoes the identities it accepted.
+            payloads.Add(IdOf(Remote));
+            payloads.Add(IdOf(Local));
+        }
+        if (responderLifetime.Count > 0) payloads.Add(ResponderLifetimeNotify(responderLifetime));
+        AsaDebug.ConstructingQmHashPayload(output, Context);
+        var plain = Messages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
+        var hashEnd = Messages.HeaderSize + 4 + HashLength;
+        IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(hashEnd), plain.AsSpan(Messages.HeaderSize + 4, HashLength));
+        AsaDebug.ResponderSending2ndQmPacket(output, Context, MessageId);
+        _machine.Fire(QuickModeTrigger.ReceivedQm1);
+        _lastSent = _sa.SendEncrypted(plain, MessageId, output, remember: false);
+        _sa.ArmRetransmit(MessageId, 0, output);
+        output.Add(new MessageSent(ExchangeMessage.QuickMode(2, MessageId)));
+    }
+
+    private NotificationPayload ResponderLifetimeNotify(List<DataAttribute> lifetime) => new()
+    {
+        Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, NotifyType = NotifyMessageType.ResponderLifetime,
+        Spi = SpiBytes(OutboundSpi), NotificationData = AttributeBytes(lifetime),
+    };
+
+    private void ReceiveQm3(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
+    {
+        _sa.LogReceived(plain, output);
+        IsakmpMessage.TryParseDecrypted(plain, out var message, out _);
+        byte[]? hash = null;
+        foreach (var p in message.Payloads)
+            if (p.Type == (byte)PayloadType.Hash) { hash ??= p.Body.ToArray(); AsaDebug.ProcessingHashPayload(output, Context); }
+        var expected = new byte[HashLength];
+        IkeHashes.QuickModeHash3(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, _nr, expected);
+        if (hash is null || !IkePrf.FixedTimeEquals(expected, hash))
+        {
+            // RFC 2408 §5.11: the notify is a MAY. The initiator has installed its SAs already, so
+            // failing here would leave the two sides apart; a damaged QM3 is dropped (IV untouched,
+            // RFC 2409 Appendix B) and our QM2 retransmission brings the initiator's QM3 again.
+            output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.HashMismatch, "HASH(3) does not verify"));
+            return;
+        }
+        _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.PeerAlive(output);
+        _sa.LogAndCancel(MessageId, output);
+        if (!Install(output)) return;
+        Complete(output);
+    }
+}

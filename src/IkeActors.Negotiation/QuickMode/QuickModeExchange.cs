@@ -1,0 +1,147 @@
+using IkeActors.Crypto;
+using IkeActors.Protocol;
+using Stateless;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>
+/// One Quick Mode exchange (RFC 2409 §5.5), identified by its message ID, in either role:
+/// HASH(1) SA Ni [KE] IDci IDcr -> HASH(2) SA Nr [KE] IDci IDcr -> HASH(3). Transient: once it
+/// completes (QM_ACTIVE) its pair is an <see cref="IpsecSa"/> of the IKE SA and the exchange is
+/// forgotten, as it is when it fails.
+/// </summary>
+public sealed partial class QuickModeExchange : IDisposable
+{
+    private readonly IkeSa _sa;
+    private readonly StateMachine<QuickModeState, QuickModeTrigger> _machine;
+    private QuickModeState _state = QuickModeState.QM_IDLE;
+    private byte[] _ni = [], _nr = [];
+    private byte[]? _lastSent;
+    private byte[]? _lastReceived;
+    private int _retransmits;
+    private DhKeyPair? _pfs;
+    private byte[] _peerPfsPublic = [];
+    /// <summary>The keys from KEYMAT, between <see cref="Install"/> and <see cref="Complete"/>.</summary>
+    private IpsecSaPair? _pair;
+
+    internal QuickModeExchange(IkeSa sa, uint messageId, IkeRole role)
+    {
+        _sa = sa;
+        MessageId = messageId;
+        Role = role;
+        _machine = new StateMachine<QuickModeState, QuickModeTrigger>(() => _state, s => _state = s);
+        StateGraphs.ConfigureQuickMode(_machine, role);
+    }
+
+    public uint MessageId { get; }
+    public IkeRole Role { get; }
+    public QuickModeState State => _state;
+    public CryptoMapMatch? Match { get; private set; }
+    public IpsecTransform? Transform { get; private set; }
+    public uint InboundSpi { get; private set; }
+    public uint OutboundSpi { get; private set; }
+    public ProxyId Local { get; private set; }
+    public ProxyId Remote { get; private set; }
+    public int LifetimeSeconds { get; private set; }
+    public long? LifetimeKilobytes { get; private set; }
+    /// <summary>The message ID of the pair this exchange replaces (a Phase 2 rekey), 0 for a new one.</summary>
+    public uint RekeyOf { get; internal init; }
+
+    private DebugContext Context => _sa.Context;
+    private DebugContext IpContext => _sa.IpContext;
+    private IkeHashAlgorithm HashAlgorithm => _sa.Transform!.CryptoHash;
+    private int HashLength => IkeAlgorithms.HashLength(HashAlgorithm);
+
+    internal void Receive(ReadOnlySpan<byte> datagram, NegotiationOutput output)
+    {
+        if (_lastReceived is not null && datagram.SequenceEqual(_lastReceived))
+        {
+            // A retransmitted request: the same answer again, not a new computation.
+            if (_lastSent is not null) output.Add(_sa.Datagram(_lastSent, retransmission: true));
+            return;
+        }
+        if (!Messages.TryDecrypt(datagram, _sa.Cipher!, MessageId, out var plain))
+        {
+            output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
+            return;
+        }
+        switch (_state)
+        {
+            case QuickModeState.QM_WAIT_MSG2 when Role == IkeRole.Initiator:
+                _lastReceived = datagram.ToArray();
+                output.Add(new MessageReceived(ExchangeMessage.QuickMode(2, MessageId)));
+                ReceiveQm2(plain, datagram, output);
+                break;
+            case QuickModeState.QM_WAIT_MSG3 when Role == IkeRole.Responder:
+                output.Add(new MessageReceived(ExchangeMessage.QuickMode(3, MessageId)));
+                ReceiveQm3(plain, datagram, output);
+                break;
+            default:
+                output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
+                break;
+        }
+    }
+
+    /// <summary>The retransmission timer (RFC 2408 §5: the last message again, up to the retransmit limit).</summary>
+    internal void TimerFired(TimerKey key, NegotiationOutput output)
+    {
+        if (_state is not (QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) || _lastSent is null) return;
+        if (_retransmits >= _sa.Settings.RetransmitLimit)
+        {
+            FailExchange(FailureReason.RetransmissionsExhausted, $"no answer in {_state} after {_retransmits} retransmissions", output, notify: null);
+            return;
+        }
+        _retransmits++;
+        _machine.Fire(QuickModeTrigger.Retransmit);
+        output.Add(_sa.Datagram(_lastSent, retransmission: true));
+        _sa.ArmRetransmit(MessageId, _retransmits, output);
+    }
+
+    /// <summary>QM_ACTIVE: the pair's timers, the install action, and the pair becomes an <see cref="IpsecSa"/> of the IKE SA.</summary>
+    private void Complete(NegotiationOutput output)
+    {
+        AsaDebug.IkeGotKeyAddMsg(output, Context, InboundSpi);
+        var rekey = (int)Math.Round(LifetimeSeconds * _sa.Settings.Phase2RekeyShare);
+        AsaDebug.StartingP2RekeyTimer(output, Context, rekey);
+        output.Add(new ArmTimer(_sa.InitiatorCookie, new TimerKey(TimerKind.Phase2Rekey, MessageId), TimeSpan.FromSeconds(rekey)));
+        // The hard lifetime: the pair is deleted when it runs out (RFC 2407 §4.5 SA Life Duration).
+        output.Add(new ArmTimer(_sa.InitiatorCookie, new TimerKey(TimerKind.Phase2Expire, MessageId), TimeSpan.FromSeconds(LifetimeSeconds)));
+        _machine.Fire(Role == IkeRole.Initiator ? QuickModeTrigger.ReceivedQm2 : QuickModeTrigger.ReceivedQm3);
+        AsaDebug.Phase2Completed(output, Context, MessageId);
+        var pair = _pair!;
+        _pair = null;
+        output.Add(new InstallIpsecSa(pair));
+        var ipsecSa = new IpsecSa(Match!, pair, Memo()) { RekeyOf = RekeyOf };
+        _sa.QuickModeCompleted(this, ipsecSa, output);
+    }
+
+    private void FailExchange(FailureReason reason, string detail, NegotiationOutput output, NotifyMessageType? notify)
+    {
+        if (_state == QuickModeState.QM_DELETED) return;
+        if (_state is not QuickModeState.QM_IDLE) _sa.CancelRetransmit(MessageId, output);
+        AsaDebug.QmFsmError(output, Context, (ulong)GetHashCode(), MessageId);
+        _machine.Fire(QuickModeTrigger.Fail);
+        output.Add(new NegotiationFailed("Quick Mode", reason, detail));
+        if (notify is { } n) _sa.SendNotify(n, ProtocolId.IpsecEsp, InboundSpi == 0 ? [] : SpiBytes(InboundSpi), output);
+        _sa.QuickModeFailed(this);
+    }
+
+    /// <summary>What is left of the exchange once it is over: its last request and answer (a retransmitted request is answered again).</summary>
+    internal QuickModeMemo Memo() => new(MessageId, _state, Match, _ni.ToArray(), _nr.ToArray(), _lastReceived, _lastSent);
+
+    /// <summary>Ends the exchange without a result (the IKE SA goes, or the peer refused it).</summary>
+    internal void Abandon()
+    {
+        if (_state != QuickModeState.QM_DELETED) _machine.Fire(_state == QuickModeState.QM_IDLE ? QuickModeTrigger.Fail : QuickModeTrigger.Delete);
+        Dispose();
+    }
+
+    public void Dispose()
+    {
+        _pfs?.Dispose();
+        _pfs = null;
+        _pair?.Inbound.Clear();
+        _pair?.Outbound.Clear();
+        _pair = null;
+    }
+}

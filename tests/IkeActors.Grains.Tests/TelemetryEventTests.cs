@@ -3,6 +3,7 @@ using System.Net;
 using IkeActors.Config;
 using IkeActors.Grains.Telemetry;
 using IkeActors.Negotiation;
+using IkeActors.Protocol;
 using IkeActors.Testing;
 using Microsoft.Extensions.Logging;
 using A = IkeActors.Grains.Telemetry.NegotiationTelemetry.Attributes;
@@ -111,6 +112,32 @@ public class TelemetryEventTests
         Assert.DoesNotContain(theirs.SelectMany(s => s.Events), e => e.Name is "duplicate" or "retransmit" or "drop");
     }
 
+    [Fact]
+    public void A_QM3_that_does_not_verify_is_a_drop_on_its_quick_mode_and_the_genuine_one_completes_it()
+    {
+        var dropped = TelemetryCapture.Read("ikev1.messages.dropped", (A.Exchange, "Quick Mode")).Sum;
+        var (initiator, responder) = Pair(ClusterFixture.Load("asa2-responder.cfg"));
+        var quickModeMessages = 0;
+        var qm3 = Pump(initiator, responder, initiator.Start(),
+            holdForResponder: d => IsakmpHeaderView.TryParse(d, out var h, out _) && h.ExchangeType == ExchangeType.QuickMode && ++quickModeMessages == 2);
+        Assert.NotNull(qm3);
+        // The first cipher block garbled (CBC, RFC 2409 Appendix B): it does not decrypt to a valid chain, or HASH(3) does not verify.
+        var damaged = qm3.ToArray();
+        damaged[IsakmpHeaderView.MinimumSize] ^= 0xff;
+        Assert.Empty(responder.Deliver([damaged]));
+        Assert.Empty(responder.Deliver([qm3]));
+
+        var ours = responder.Spans();
+        var qm = Assert.Single(ours, s => s.OperationName == NegotiationTelemetry.QuickModeSpan);
+        Assert.Equal(ActivityStatusCode.Ok, qm.Status);
+        var drop = Assert.Single(qm.Events, e => e.Name == "drop");
+        Assert.Equal("Quick Mode", Tag(drop, A.Exchange));
+        Assert.Equal(qm.GetTagItem(A.MessageId), Tag(drop, A.MessageId));
+        Assert.Equal(["QM1", "QM2", "QM3"], Messages(ours).Skip(6).Select(s => s.OperationName));
+        Assert.All(Messages(ours).Skip(6), s => Assert.Equal(qm.SpanId, s.ParentSpanId));
+        Assert.Equal(dropped + 1, TelemetryCapture.Read("ikev1.messages.dropped", (A.Exchange, "Quick Mode")).Sum);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static List<Activity> Messages(List<Activity> spans) =>
@@ -126,13 +153,25 @@ public class TelemetryEventTests
             new Side(new GatewayContext(responderConfig, Right), Left, "test.responder-gateway"));
     }
 
-    /// <summary>Delivers datagrams back and forth until neither side has more to say.</summary>
-    private static void Pump(Side initiator, Side responder, List<byte[]> fromInitiator)
+    /// <summary>
+    /// Delivers datagrams back and forth until neither side has more to say, or until the first datagram for the
+    /// responder that <paramref name="holdForResponder"/> holds back (returned).
+    /// </summary>
+    private static byte[]? Pump(Side initiator, Side responder, List<byte[]> fromInitiator, Func<byte[], bool>? holdForResponder = null)
     {
         var toResponder = true;
         var batch = fromInitiator;
         for (var round = 0; round < 20 && batch.Count > 0; round++, toResponder = !toResponder)
-            batch = batch.SelectMany(d => (toResponder ? responder : initiator).Deliver([d])).ToList();
+        {
+            var next = new List<byte[]>();
+            foreach (var d in batch)
+            {
+                if (toResponder && holdForResponder?.Invoke(d) == true) return d;
+                next.AddRange((toResponder ? responder : initiator).Deliver([d]));
+            }
+            batch = next;
+        }
+        return null;
     }
 
     /// <summary>One gateway's IKE SA, fed to its telemetry as the IKE SA grain does, every call under this gateway's own root span.</summary>

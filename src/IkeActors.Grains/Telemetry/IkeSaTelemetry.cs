@@ -68,7 +68,6 @@ public sealed class IkeSaTelemetry : IDisposable
         var actions = output.Actions;
         var received = actions.OfType<MessageReceived>().Select(r => (ExchangeMessage?)r.Message).FirstOrDefault();
         if (received == ExchangeMessage.MainMode(1)) NewSa();
-        if (actions.Any(a => a is MessageSent { Message: { Exchange: IkeExchange.MainMode, Number: 1 } })) _identity.RoleFromMessage1(IkeRole.Initiator);
         _identity.Learn(sa);
         if (_resuming)
         {

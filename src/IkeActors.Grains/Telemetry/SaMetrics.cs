@@ -13,10 +13,10 @@ internal sealed class SaMetrics(SaIdentity sa)
 {
     private readonly Dictionary<uint, long> _quickModeStarted = new();
     private long _firstMessage;
-    private bool _durationRecorded, _established;
+    private bool _durationRecorded;
 
     /// <summary>The SA counts as active (a reactivated grain restores an established SA without counting it again).</summary>
-    public bool Established { get => _established; set => _established = value; }
+    public bool Established { get; set; }
 
     /// <summary>A new SA in the same grain: its negotiation duration is measured again.</summary>
     public void Reset() => _durationRecorded = false;
@@ -35,7 +35,7 @@ internal sealed class SaMetrics(SaIdentity sa)
 
     public void Phase1Established()
     {
-        _established = true;
+        Established = true;
         NegotiationTelemetry.ActiveIkeSas.Add(1, Role);
         NegotiationTelemetry.NegotiationsCompleted.Add(1, Tag(A.Exchange, "main_mode"), Role);
     }
@@ -57,8 +57,8 @@ internal sealed class SaMetrics(SaIdentity sa)
 
     public void IkeSaDeleted()
     {
-        if (_established) NegotiationTelemetry.ActiveIkeSas.Add(-1, Role);
-        _established = false;
+        if (Established) NegotiationTelemetry.ActiveIkeSas.Add(-1, Role);
+        Established = false;
     }
 
     public void Failed(NegotiationFailed f, uint messageId)

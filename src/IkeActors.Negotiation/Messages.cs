@@ -15,25 +15,24 @@ internal static class Messages
         var size = HeaderSize;
         foreach (var p in payloads) size += p.EncodedSize;
         var bytes = new byte[size];
-        header.Write(bytes);
-        bytes[16] = payloads.Count > 0 ? payloads[0].PayloadType : (byte)0;
-        var offset = HeaderSize;
-        for (var i = 0; i < payloads.Count; i++)
-            offset += payloads[i].Write(bytes.AsSpan(offset), i + 1 < payloads.Count ? payloads[i + 1].PayloadType : (byte)0);
-        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(24), (uint)size);
+        var builder = new MessageBuilder(bytes, header);
+        foreach (var p in payloads) builder.Add(p);
+        builder.Finish();
         return bytes;
     }
 
-    /// <summary>Encrypts the body of a plaintext message and sets the E flag (RFC 2408 §3.1) and length.</summary>
+    /// <summary>Encrypts the body of a plaintext message: the same header with the E flag (RFC 2408 §3.1), and the new length.</summary>
     public static byte[] Encrypt(byte[] plaintext, IsakmpCipher cipher, uint messageId)
     {
+        if (!IsakmpHeader.TryDecode(plaintext, out var header, out var error))
+            throw new ArgumentException($"not an ISAKMP message: {error}", nameof(plaintext));
         var body = plaintext.AsSpan(HeaderSize);
         var result = new byte[HeaderSize + cipher.GetCiphertextLength(body.Length)];
-        plaintext.AsSpan(0, HeaderSize).CopyTo(result);
-        result[19] |= (byte)IsakmpFlags.Encryption;
-        if (!cipher.TryEncrypt(messageId, body, result.AsSpan(HeaderSize), out var written) || written != result.Length - HeaderSize)
+        var builder = new MessageBuilder(result, header with { Flags = header.Flags | IsakmpFlags.Encryption });
+        if (!cipher.TryEncrypt(messageId, body, builder.Free, out var written) || written != result.Length - HeaderSize)
             throw new InvalidOperationException("ISAKMP encryption failed");
-        BinaryPrimitives.WriteUInt32BigEndian(result.AsSpan(24), (uint)result.Length);
+        builder.AddEncrypted(header.NextPayload, written);
+        builder.Finish();
         return result;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using IkeActors.Negotiation;
 using IkeActors.Protocol;
 using Microsoft.Extensions.Logging;
@@ -42,6 +43,15 @@ public sealed class DebugLogExport(ILogger logger, int level = DebugLogExport.De
         var severity = SeverityOf(line.Message);
         if (!Logger.IsEnabled(severity)) return;
         Logger.Log(severity, new EventId(line.Message.SyslogId, line.Message.Name), new Record(line), null, static (r, _) => r.Line);
+    }
+
+    /// <summary>Writes the record while <paramref name="span"/> is current, so it carries its trace and span id.</summary>
+    internal void Write(DebugEvent line, Activity? span)
+    {
+        var previous = Activity.Current;
+        if (span is not null) Activity.Current = span;
+        try { Write(line); }
+        finally { Activity.Current = previous; }
     }
 
     /// <summary>The state of one record: the attributes, and the line as its own template (never formatted again).</summary>

@@ -48,6 +48,28 @@ public ref struct MessageBuilder
         _length += written;
     }
 
+    /// <summary>Appends a payload held as the interface (a list of mixed payload types).</summary>
+    public void Add(IIsakmpPayload payload)
+    {
+        var written = payload.Write(_buffer.Slice(_length), 0);
+        _buffer[_nextPayloadAt] = payload.PayloadType;
+        _nextPayloadAt = _length;
+        _length += written;
+    }
+
+    /// <summary>The buffer after the bytes written so far, for a body the caller writes itself (<see cref="AddEncrypted"/>).</summary>
+    public readonly Span<byte> Free => _buffer.Slice(_length);
+
+    /// <summary>
+    /// Takes <paramref name="length"/> bytes the caller wrote into <see cref="Free"/> as the encrypted payload chain
+    /// (RFC 2408 §3.1, E flag): the header's Next Payload names its first payload. Nothing follows it.
+    /// </summary>
+    public void AddEncrypted(PayloadType firstPayload, int length)
+    {
+        _buffer[_nextPayloadAt] = (byte)firstPayload;
+        _length += length;
+    }
+
     /// <summary>Writes the total length into the header and returns the message.</summary>
     public readonly Span<byte> Finish()
     {

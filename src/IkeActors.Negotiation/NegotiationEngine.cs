@@ -245,7 +245,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         Track(fresh);
     }
 
-    /// <summary>SAs the peer rules remove (INITIAL-CONTACT, a dead peer): gone without a DELETE.</summary>
+    /// <summary>The other SAs with a dead peer: gone without a DELETE.</summary>
     private void DeleteSilently(IEnumerable<PeerSa> sas, NegotiationOutput output)
     {
         foreach (var sa in sas)
@@ -264,7 +264,8 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         foreach (var moved in output.Actions.Skip(start).OfType<Phase1Rekeyed>().ToList()) _rekeyed[moved.OldSa] = moved.NewSa;
         // RFC 2407 §4.6.3.3: on INITIAL-CONTACT, the older SAs with that peer belong to its previous life.
         foreach (var contact in output.Actions.Skip(start).OfType<InitialContactReceived>().ToList())
-            DeleteSilently(PeerPolicy.InitialContact(contact.Sa, contact.Peer, PeerSas(contact.Peer)), output);
+            foreach (var stale in PeerPolicy.InitialContact(contact.Sa, contact.Peer, PeerSas(contact.Peer)))
+                if (_sas.TryGetValue(stale.InitiatorCookie, out var gone)) PeerTeardown.InitialContact(gone, output);
         // ASA: a peer lost by DPD loses its whole connection, every IKE SA with it (no DELETE: nobody would read it).
         foreach (var dead in output.Actions.Skip(start).OfType<PeerDead>().ToList())
             DeleteSilently(PeerPolicy.PeerDead(new PeerSa(dead.Sa, dead.Peer.Address, IkeRole.Initiator, MainModeState.MM_DELETED, 0), PeerSas(dead.Peer.Address)), output);

@@ -2,12 +2,6 @@ using Orleans.Concurrency;
 
 namespace IkeActors.Grains;
 
-/// <summary>An operator session receiving `debug crypto ikev1` lines.</summary>
-public interface IDebugObserver : IGrainObserver
-{
-    void OnLines(IReadOnlyList<string> lines);
-}
-
 /// <summary>
 /// `debug crypto ikev1 N` for the whole cluster (one grain, key 0): every node's front-end
 /// publishes the lines it sees; operator sessions subscribe with the level they asked for.

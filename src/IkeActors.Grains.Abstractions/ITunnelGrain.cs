@@ -27,6 +27,12 @@ public interface ITunnelGrain : IGrainWithStringKey
     Task<bool> AdmitPeerMainMode(string ikeSaKey);
 
     /// <summary>
+    /// IKE SA <paramref name="ikeSaKey"/> (MM_ACTIVE; <paramref name="initiatedHere"/>: this side started it) received
+    /// INITIAL-CONTACT (RFC 2407 §4.6.3.3): the peer's older IKE SAs with us go, with their IPsec SAs, without a DELETE.
+    /// </summary>
+    Task InitialContact(string ikeSaKey, bool initiatedHere);
+
+    /// <summary>
     /// DPD declared the peer dead on one IKE SA: as the ASA does, every other IKE SA with the peer goes too,
     /// without a DELETE (one-way: the dead SA's grain does not wait).
     /// </summary>

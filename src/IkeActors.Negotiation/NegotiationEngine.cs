@@ -1,5 +1,6 @@
 using System.Net;
 using IkeActors.Negotiation.Admission;
+using IkeActors.Negotiation.Peers;
 using IkeActors.Protocol;
 
 namespace IkeActors.Negotiation;
@@ -15,6 +16,9 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     private readonly Dictionary<ulong, IkeSa> _sas = new();
     /// <summary>Rekeyed IKE SAs (old initiator cookie -> new): the Quick Mode timers armed under the old cookie reach the new SA.</summary>
     private readonly Dictionary<ulong, ulong> _rekeyed = new();
+    /// <summary>When each SA was taken in (larger is newer): the <see cref="PeerSa.Order"/> the peer rules compare.</summary>
+    private readonly Dictionary<ulong, long> _order = new();
+    private long _taken;
 
     /// <summary>IKE SAs still negotiating phase 1 that one gateway keeps at most (answers beyond are dropped).</summary>
     public int MaxHalfOpen
@@ -33,7 +37,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     private Mm1Admission? _admission;
 
     /// <summary>The half-open SAs, counted by the rule the cluster's front-end uses too (no leases: this engine sees every end).</summary>
-    private Mm1Admission Admission => _admission ??= new Mm1Admission(Context, new HalfOpenLedger(new HalfOpenLimits { MaxHalfOpen = 256 }));
+    private Mm1Admission Admission => _admission ??= new Mm1Admission(Context, new HalfOpenLedger(PeerPolicy.HalfOpenLimits));
 
     public GatewayContext Context { get; } = context;
 
@@ -53,13 +57,10 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
             output.Add(new NegotiationFailed("Main Mode", FailureReason.NoProposalChosen, "no ISAKMP policy this gateway can carry out (DES, RSA signatures)"));
             return true;
         }
-        var existing = _sas.Values.FirstOrDefault(s => s.Peer.Equals(peer) && s.State != MainModeState.MM_DELETED);
-        if (existing is not null) existing.Acquire(match, output);
-        else
-        {
-            var sa = IkeSa.StartInitiator(Context, match, peer, output);
-            Track(sa);
-        }
+        // One IKE SA per peer: a Quick Mode on the one it has, or queued on the one in Main Mode.
+        var decision = PeerPolicy.Acquire(PeerSas(peer.Address));
+        if (decision.Sa is { } existing) _sas[existing.InitiatorCookie].Acquire(match, output);
+        else Track(IkeSa.StartInitiator(Context, match, peer, output, PeerPolicy.NewCookie(Context.Environment)));
         Collect(output, start);
         return true;
     }
@@ -79,7 +80,9 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         var header = message.Header;
         if (_sas.TryGetValue(header.InitiatorCookie, out var sa) && sa.Peer.Address.Equals(from.Address))
         {
+            var before = sa.State;
             sa.Receive(datagram, output, from, natT);
+            MainModeInitialContact.Read(sa, before, datagram, output);
         }
         else if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection && !_sas.ContainsKey(header.InitiatorCookie))
         {
@@ -95,7 +98,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
             // Under pressure the oldest half-open SA of the busiest address gave way: it goes without a word.
             if (verdict.Evicted is { } evicted && _sas.TryGetValue(ulong.Parse(evicted, System.Globalization.NumberStyles.HexNumber), out var given))
                 given.Delete(output, notifyPeer: false);
-            if (RefusedAsRekeyCollision(from, output)) { Admission.Ledger.Release(key); return; }
+            if (RefusedAsRekeyCollision(from.Address, output)) { Admission.Ledger.Release(key); return; }
             var accepted = IkeSa.AcceptMainMode1(Context, new IPEndPoint(from.Address, from.Port), datagram, output);
             if (accepted is not null) Track(accepted);
             else Admission.Ledger.Release(key);
@@ -197,50 +200,58 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     private void Track(IkeSa sa)
     {
         _sas[sa.InitiatorCookie] = sa;
-        // The peer's DELETE of an IKE SA it has rekeyed: the newer MM_ACTIVE SA with the same peer takes the IPsec SAs.
+        _order[sa.InitiatorCookie] = ++_taken;
+        // The peer's DELETE of an IKE SA it has rekeyed: the SA the peer rules name takes the IPsec SAs.
         sa.SuccessorLookup = old =>
-            _sas.Values.Where(o => o != old && o.State == MainModeState.MM_ACTIVE && o.Peer.Address.Equals(old.Peer.Address) && o.RekeyedBy == 0)
-                .OrderByDescending(o => o.RekeyOf == old.InitiatorCookie).FirstOrDefault();
+            PeerPolicy.SuccessorOf(Describe(old), PeerSas(old.Peer.Address)) is { } next && _sas.TryGetValue(next.InitiatorCookie, out var successor) ? successor : null;
     }
 
-    /// <summary>
-    /// A Phase 1 rekey collision: the peer's MM1 arrives while our own rekey of an IKE SA with it is
-    /// still in Main Mode. IKEv1 has no rule for it (RFC 2409 is silent); as the grains do, the rekey
-    /// started by the end that initiated the old IKE SA wins. We initiated it: the peer's MM1 goes
-    /// unanswered (its half-open SA times out). The peer did: ours is dropped without a DELETE, the old
-    /// SA is no longer being rekeyed, and the peer's Main Mode takes over (its DELETE of the old SA hands
-    /// the IPsec SAs to the new one).
-    /// </summary>
-    private bool RefusedAsRekeyCollision(IPEndPoint from, NegotiationOutput output)
+    /// <summary>The live IKE SAs with a peer as the peer rules see them.</summary>
+    private List<PeerSa> PeerSas(IPAddress peer) =>
+        _sas.Values.Where(s => s.State != MainModeState.MM_DELETED && s.Peer.Address.Equals(peer)).Select(Describe).ToList();
+
+    private PeerSa Describe(IkeSa sa) => PeerSa.Of(sa, _order.GetValueOrDefault(sa.InitiatorCookie));
+
+    /// <summary>The peer's MM1 while our Phase 1 rekey with it is in Main Mode (<see cref="PeerPolicy.PeerMainMode"/>).</summary>
+    private bool RefusedAsRekeyCollision(IPAddress from, NegotiationOutput output)
     {
-        var ours = _sas.Values.FirstOrDefault(s => s.Peer.Address.Equals(from.Address) && s.RekeyOf != 0 && s.Role == IkeRole.Initiator
-            && s.State is not (MainModeState.MM_ACTIVE or MainModeState.MM_DELETED));
-        if (ours is null || !_sas.TryGetValue(ours.RekeyOf, out var old) || old.State != MainModeState.MM_ACTIVE) return false;
-        if (old.Role == IkeRole.Initiator)
+        var decision = PeerPolicy.PeerMainMode(from, PeerSas(from));
+        switch (decision.Choice)
         {
-            output.Add(new RekeyCollisionSettled(OursWins: true));
-            output.Add(new MessageDropped(IkeExchange.MainMode, 0, DropReason.RekeyCollision, "Phase 1 rekey collision: our rekey wins (we initiated the SA both replace)"));
-            return true;
+            case PeerMainModeChoice.RefuseAsRekeyCollision:
+                output.Add(new RekeyCollisionSettled(OursWins: true));
+                output.Add(new MessageDropped(IkeExchange.MainMode, 0, DropReason.RekeyCollision, "Phase 1 rekey collision: our rekey wins (we initiated the SA both replace)"));
+                return true;
+            case PeerMainModeChoice.AcceptAbandoningOurRekey:
+                output.Add(new RekeyCollisionSettled(OursWins: false));
+                _sas[decision.Ours!.InitiatorCookie].Delete(output, notifyPeer: false);
+                _sas[decision.Replaced!.InitiatorCookie].RekeyedBy = 0;
+                return false;
+            default:
+                return false;
         }
-        output.Add(new RekeyCollisionSettled(OursWins: false));
-        ours.Delete(output, notifyPeer: false);
-        old.RekeyedBy = 0;
-        return false;
     }
 
-    /// <summary>Starts the Main Mode that rekeys an IKE SA, unless a rekey with that peer already runs (the peer's, or ours).</summary>
+    /// <summary>Starts the Main Mode that rekeys an IKE SA, unless the peer rules say otherwise (<see cref="PeerPolicy.StartsPhase1Rekey"/>).</summary>
     private void StartPhase1Rekey(Phase1RekeyDue due, NegotiationOutput output)
     {
         if (!_sas.TryGetValue(due.Sa, out var old) || old.State != MainModeState.MM_ACTIVE || old.RekeyedBy != 0 || old.RekeyMatch is not { } match) return;
-        if (_sas.Values.Any(o => o != old && o.State != MainModeState.MM_DELETED && o.Peer.Address.Equals(old.Peer.Address)))
+        if (!PeerPolicy.StartsPhase1Rekey(Describe(old), PeerSas(old.Peer.Address)))
         {
             // Another SA with the peer is coming up or up: the peer rekeys already (avoids a rekey collision).
             output.Add(new RekeyDue(RekeyPhase.Phase1, 0, RekeyDecision.AnotherSaExists));
             return;
         }
-        var fresh = IkeSa.StartRekey(Context, match, old.Peer, output, IkeSa.NewCookie(Context.Environment), old.InitiatorCookie);
+        var fresh = IkeSa.StartRekey(Context, match, old.Peer, output, PeerPolicy.NewCookie(Context.Environment), old.InitiatorCookie);
         old.RekeyedBy = fresh.InitiatorCookie;
         Track(fresh);
+    }
+
+    /// <summary>The other SAs with a dead peer: gone without a DELETE.</summary>
+    private void DeleteSilently(IEnumerable<PeerSa> sas, NegotiationOutput output)
+    {
+        foreach (var sa in sas)
+            if (_sas.TryGetValue(sa.InitiatorCookie, out var gone)) gone.Delete(output, notifyPeer: false);
     }
 
     /// <summary>Forgets deleted SAs, whichever way they were deleted (failure, peer, IkeSa.Delete, DeleteAll).</summary>
@@ -249,27 +260,26 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         foreach (var due in output.Actions.Skip(start).OfType<Phase1RekeyDue>().ToList()) StartPhase1Rekey(due, output);
         // A rekeying SA is MM_ACTIVE: the SA it replaces hands over its IPsec SAs and is deleted (make-before-break).
         foreach (var up in output.Actions.Skip(start).OfType<Phase1Established>().ToList())
-            if (_sas.TryGetValue(up.Sa.InitiatorCookie, out var fresh) && fresh.RekeyOf != 0 && fresh.State == MainModeState.MM_ACTIVE
-                && _sas.TryGetValue(fresh.RekeyOf, out var old) && old.State == MainModeState.MM_ACTIVE)
+            if (_sas.TryGetValue(up.Sa.InitiatorCookie, out var fresh)
+                && PeerPolicy.ReplacedByOurRekey(Describe(fresh), PeerSas(fresh.Peer.Address)) is { } replaced)
             {
+                var old = _sas[replaced.InitiatorCookie];
                 var pairs = old.ReleaseIpsecSas(fresh, output);
                 old.Delete(output, notifyPeer: true);
                 fresh.AdoptIpsecSas(pairs, output);
             }
         foreach (var moved in output.Actions.Skip(start).OfType<Phase1Rekeyed>().ToList()) _rekeyed[moved.OldSa] = moved.NewSa;
-        // RFC 2407 §4.6.3.3: on INITIAL-CONTACT, every other SA with that peer belongs to its previous life.
+        // RFC 2407 §4.6.3.3: on INITIAL-CONTACT, the older SAs with that peer belong to its previous life.
         foreach (var contact in output.Actions.Skip(start).OfType<InitialContactReceived>().ToList())
-            foreach (var stale in _sas.Values.Where(s => s.InitiatorCookie != contact.Sa && s.Peer.Address.Equals(contact.Peer)
-                         && s.State != MainModeState.MM_DELETED).ToList())
-                stale.Delete(output, notifyPeer: false);
+            foreach (var stale in PeerPolicy.InitialContact(contact.Sa, contact.Peer, PeerSas(contact.Peer)))
+                if (_sas.TryGetValue(stale.InitiatorCookie, out var gone)) PeerTeardown.InitialContact(gone, output);
         // ASA: a peer lost by DPD loses its whole connection, every IKE SA with it (no DELETE: nobody would read it).
         foreach (var dead in output.Actions.Skip(start).OfType<PeerDead>().ToList())
-            foreach (var other in _sas.Values.Where(s => s.InitiatorCookie != dead.Sa && s.Peer.Address.Equals(dead.Peer.Address)
-                         && s.State != MainModeState.MM_DELETED).ToList())
-                other.Delete(output, notifyPeer: false);
+            DeleteSilently(PeerPolicy.PeerDead(new PeerSa(dead.Sa, dead.Peer.Address, IkeRole.Initiator, MainModeState.MM_DELETED, 0), PeerSas(dead.Peer.Address)), output);
         foreach (var cookie in _sas.Where(kv => kv.Value.State == MainModeState.MM_DELETED).Select(kv => kv.Key).ToList())
         {
             _sas.Remove(cookie);
+            _order.Remove(cookie);
             _admission?.Ledger.Release(HalfOpenKey(cookie));
         }
         foreach (var up in output.Actions.Skip(start).OfType<Phase1Established>()) _admission?.Ledger.Release(HalfOpenKey(up.Sa.InitiatorCookie));

@@ -64,7 +64,7 @@ public sealed class RekeyLab : IAsyncDisposable
     public RecordingEspSaDatabase DataPlane { get; }
     public ForwardingTransmitter Transmitter { get; }
     public SharedGrainStorage Storage { get; }
-    public NegotiationEngine Peer { get; }
+    public NegotiationEngine Peer { get; private set; }
     /// <summary>Everything the peer engine did, in order (guarded by <see cref="Lock"/>).</summary>
     public NegotiationOutput PeerOutput { get; } = new(127);
     public Lock Lock { get; } = new();
@@ -118,6 +118,22 @@ public sealed class RekeyLab : IAsyncDisposable
         DataPlane = dataPlane;
         Transmitter = transmitter;
         Storage = storage;
+    }
+
+    /// <summary>
+    /// The peer reboots: a new engine with the same configuration and no memory of its SAs (no DELETE goes out, its
+    /// timers are gone). Its first Quick Mode will carry INITIAL-CONTACT.
+    /// </summary>
+    public void RestartPeer()
+    {
+        lock (Lock)
+        {
+            var old = Peer;
+            Peer = new NegotiationEngine(new GatewayContext(old.Context.Config, old.Context.Local, settings: old.Context.Settings));
+            _peerTimers.Clear();
+            _peerSeen = PeerOutput.Actions.Count;
+            old.Dispose();
+        }
     }
 
     public IIkeSaGrain GrainFor(ulong initiatorCookie) =>

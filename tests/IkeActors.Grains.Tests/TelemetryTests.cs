@@ -27,6 +27,9 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
     [Fact]
     public async Task A_negotiation_is_one_trace_with_main_mode_quick_mode_and_every_message_in_order()
     {
+        // Each test's peer is a fresh engine, whose first Quick Mode carries INITIAL-CONTACT: the SAs earlier tests left
+        // with 10.0.0.1 would go during this negotiation (RFC 2407 §4.6.3.3). They go first, so the gauges count this one.
+        await ClearPeerSas();
         var started = TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum;
         var startedQm = TelemetryCapture.Read("ikev1.negotiations.started", (A.Exchange, "quick_mode"), (A.Role, "responder")).Sum;
         var completed = TelemetryCapture.Read("ikev1.negotiations.completed", (A.Exchange, "main_mode"), (A.Role, "responder")).Sum;
@@ -405,6 +408,14 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
         left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse(destination), 1), lo);
         var (_, cookie) = (await PeerPump.RunAsync(fixture.Cluster.Client, left, lo, 0, 127)).GrainAndCookie;
         return (root.TraceId, cookie, lo);
+    }
+
+    /// <summary>`clear crypto isakmp sa` for every IKE SA of the fixture with the peer (10.0.0.1).</summary>
+    private async Task ClearPeerSas()
+    {
+        var keys = await fixture.Cluster.Client.GetGrain<ISaDirectoryGrain>(0).List();
+        foreach (var key in keys.Where(k => k.StartsWith(Left.Address + "/", StringComparison.Ordinal)))
+            await fixture.Cluster.Client.GetGrain<IIkeSaAdmin>(key).Clear();
     }
 
     private static IkeActors.Config.Model.AsaConfig Valid(string text)

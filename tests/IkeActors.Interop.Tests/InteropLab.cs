@@ -99,6 +99,19 @@ public sealed class InteropLab : IDisposable
 
     public string StrongSwan(params string[] args) => Script("strongswan-peer.sh", [args[0], Right, .. args[1..]]);
 
+    /// <summary>
+    /// SIGKILL to the charon this lab started (its PID as `strongswan-peer.sh paths` reports it, only while it runs in the
+    /// right namespace): it dies without a DELETE, as a crashed or power-cut peer does. Waits until it is gone.
+    /// </summary>
+    public void KillStrongSwan()
+    {
+        var pid = Regex.Match(StrongSwan("paths"), @"^pid=(\d+)$", RegexOptions.Multiline);
+        Assert.True(pid.Success, "charon is not running in " + Right);
+        ProcessRunner.Run("kill", ["-KILL", pid.Groups[1].Value]);
+        Eventually(() => !Directory.Exists($"/proc/{pid.Groups[1].Value}") || File.ReadAllText($"/proc/{pid.Groups[1].Value}/stat").Contains(") Z ", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), () => $"charon {pid.Groups[1].Value} still running after SIGKILL");
+    }
+
     /// <summary>dumpcap on a namespace's outside veth (capture.sh: udp 500/4500 and esp) into State/name; stopped on Dispose.</summary>
     public string StartCapture(string ns, string name)
     {

@@ -34,6 +34,23 @@ public class InitialContactTests
         Assert.True(before);
     }
 
+    [Fact]
+    public void The_responder_prints_the_ASA_lines_for_the_old_IKE_SA_and_its_pair()
+    {
+        var leftConfig = Lab.Load(Lab.SampleConfig("asa1-initiator.cfg"));
+        using var right = new NegotiationEngine(new GatewayContext(Lab.Load(Lab.SampleConfig("asa2-responder.cfg")), Lab.RightAddress, new SeededEnvironment(7)));
+        var ro = new NegotiationOutput();
+        Negotiate(new NegotiationEngine(new GatewayContext(leftConfig, Lab.LeftAddress, new SeededEnvironment(1))), right, ro);
+        var oldSa = Assert.Single(right.Sas);
+        var start = ro.Actions.Count;
+        Negotiate(new NegotiationEngine(new GatewayContext(leftConfig, Lab.LeftAddress, new SeededEnvironment(2))), right, ro);
+
+        var lines = ro.Actions.Skip(start).OfType<DebugEvent>().Select(d => d.ConsoleLine).ToList();
+        Assert.Contains(lines, l => l.EndsWith($"Deleting IKE SA with associated IPsec connection entries. IKE peer: 10.0.0.1, SA address: 0x{oldSa.InitiatorCookie:x}, tunnel count: 1", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.EndsWith("IKE Deleting SA: Remote Proxy 192.168.1.0, Local Proxy 192.168.2.0", StringComparison.Ordinal));
+        Assert.Single(right.Sas);
+    }
+
     private static bool Negotiate(NegotiationEngine left, NegotiationEngine right, NegotiationOutput ro)
     {
         var lo = new NegotiationOutput();

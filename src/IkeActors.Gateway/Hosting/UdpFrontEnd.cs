@@ -25,7 +25,7 @@ public sealed record FrontEndOptions
     public int QueueCapacity { get; init; } = 4096;
 
     /// <summary>Half-open IKE SAs this node keeps: at once, per peer address, and how long one counts unreported.</summary>
-    public HalfOpenLimits HalfOpen { get; init; } = new();
+    public HalfOpenLimits HalfOpen { get; init; } = Negotiation.Peers.PeerPolicy.HalfOpenLimits;
 
     /// <summary>
     /// Datagrams a second with cookies this node has not seen (not an MM1) that still go to a grain, which may hold

@@ -2,7 +2,7 @@ using IkeActors.Negotiation;
 
 namespace IkeActors.Grains;
 
-public sealed partial class IkeSaGrain : IIkeSaAdmin
+public sealed partial class IkeSaGrain
 {
     public async Task<bool> Clear()
     {

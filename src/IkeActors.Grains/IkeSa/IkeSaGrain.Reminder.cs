@@ -6,18 +6,16 @@ using IkeActors.Negotiation;
 namespace IkeActors.Grains;
 
 /// <summary>
-/// The backstop (issue 6): grain timers die with their silo, and nothing reactivates an IKE SA whose peer stays
+/// The backstop: grain timers die with their silo, and nothing reactivates an IKE SA whose peer stays
 /// quiet, so an established SA holds a reminder (minutes). Its tick only needs to activate the grain: activation
 /// restores the snapshot and re-arms retransmission, DPD and the stored lifetime timers (a rekey point missed
 /// while no silo held the SA fires at once). Silos without a reminder service (the embedded single node, most
 /// tests) skip it.
 /// </summary>
-public sealed partial class IkeSaGrain : IRemindable
+public sealed partial class IkeSaGrain
 {
     private const string BackstopReminder = "ikesa-backstop";
     private TimeSpan BackstopPeriod => ServiceProvider.GetService<IOptions<IkeSaBackstopOptions>>()?.Value.Period ?? IkeSaBackstopOptions.DefaultPeriod;
-    private bool _backstopRegistered;
-    private bool _noReminderService;
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -54,14 +52,4 @@ public sealed partial class IkeSaGrain : IRemindable
             logger.LogDebug("no reminder service on this silo: IKE SA {Key} has no backstop ({Reason})", this.GetPrimaryKeyString(), e.Message);
         }
     }
-}
-
-/// <summary>
-/// The backstop reminder's period (default 5 minutes). It must not be below the reminder service's
-/// <c>ReminderOptions.MinimumReminderPeriod</c> (1 minute by default); tests lower both.
-/// </summary>
-public sealed class IkeSaBackstopOptions
-{
-    public static readonly TimeSpan DefaultPeriod = TimeSpan.FromMinutes(5);
-    public TimeSpan Period { get; set; } = DefaultPeriod;
 }

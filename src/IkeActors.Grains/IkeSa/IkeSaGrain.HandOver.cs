@@ -1,6 +1,4 @@
-using System.Net;
 using System.Text.Json;
-using IkeActors.Config.Model;
 using IkeActors.Negotiation;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +8,7 @@ namespace IkeActors.Grains;
 /// Phase 1 rekey across grains: what <see cref="NegotiationEngine"/> does for the IKE SAs it holds, done
 /// between the grain of the old IKE SA and the grain of the new one.
 /// <list type="bullet">
-/// <item>Ours: the old SA's Phase1RekeyDue asks the peer's TunnelGrain for a new IKE SA grain (peer + fresh
+/// <item>Ours: the old SA's Phase1RekeyDue asks the peer's TunnelGrain (see the Peer partial) for a new IKE SA grain (peer + fresh
 /// cookie, <see cref="IkeSa.StartRekey"/>). When it is MM_ACTIVE it calls the old grain's <see cref="HandOver"/>:
 /// the old grain restores a copy of the successor from its snapshot, runs the engine's hand-over onto it
 /// (<see cref="IkeSa.HandOverTo"/>: pairs moved, DELETE sent, old SA deleted) and returns the moved pairs as
@@ -24,82 +22,6 @@ namespace IkeActors.Grains;
 /// </summary>
 public sealed partial class IkeSaGrain
 {
-    private string? _rekeyedBy;
-    private NegotiationEngine? _handOverEngine;
-    private IkeSa? _successorCopy;
-    private string? _successorKey;
-
-    private string Key => this.GetPrimaryKeyString();
-    private string PeerKey => ParseKey(Key).Peer.ToString();
-
-    /// <summary>After a step: start our Phase 1 rekey, or connect a new MM_ACTIVE SA with the one it replaces.</summary>
-    private async Task CoordinatePhase1Rekey(NegotiationOutput output)
-    {
-        if (_sa is null) return;
-        foreach (var due in output.OfType<Phase1RekeyDue>().Where(d => d.Sa == _sa.InitiatorCookie).ToList())
-            await StartOurRekey(due);
-        if (output.OfType<Phase1Established>().Any(e => e.Sa.InitiatorCookie == _sa.InitiatorCookie) && _sa.State == MainModeState.MM_ACTIVE)
-            await Established();
-        if (_successorKey is not null && output.OfType<Phase1Rekeyed>().FirstOrDefault(r => r.OldSa == _sa.InitiatorCookie) is { } rekeyed)
-            await HandOverAfterPeerDelete(rekeyed);
-        if (output.OfType<PeerDead>().Any(d => d.Sa == _sa.InitiatorCookie))
-        {
-            // ASA: a peer lost by DPD loses every IKE SA with it (NegotiationEngine does the same for the SAs it holds).
-            await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).PeerDead(Key);
-            if (_successorKey is not null && _successorKey != Key) await GrainFactory.GetGrain<IIkeSaGrain>(_successorKey).PeerDead();
-        }
-    }
-
-    public async Task PeerDead()
-    {
-        if (_sa is null || _sa.State == MainModeState.MM_DELETED) return;
-        var output = new NegotiationOutput(_timerDebugLevel);
-        _sa.Delete(output, notifyPeer: false);
-        await Step(output, transmit: true);
-    }
-
-    private async Task StartOurRekey(Phase1RekeyDue due)
-    {
-        if (_rekeyedBy is not null || _sa is null) return;
-        var qm = _sa.IpsecSas.OrderBy(q => q.MessageId).FirstOrDefault();
-        if (qm is null) return;
-        var acquire = new AcquireRequest(Ipv4.ToAddress(qm.Local.Range.First).ToString(), Ipv4.ToAddress(qm.Remote.Range.First).ToString(),
-            qm.Local.Protocol, qm.Local.Port, qm.Remote.Port);
-        _rekeyedBy = await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).StartPhase1Rekey(Key, acquire, _timerDebugLevel);
-        if (_rekeyedBy is null) logger.LogInformation("phase 1 rekey of {Key} not started: another IKE SA with the peer is current", Key);
-        else if (_sa.CanSnapshot) await Persist();
-    }
-
-    public async Task StartRekey(string rekeyOfKey, AcquireRequest acquire, int debugLevel)
-    {
-        if (_sa is not null) return;
-        var output = new NegotiationOutput(debugLevel);
-        var (peer, cookie) = ParseKey(Key);
-        var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
-        if (match is null) return;
-        _sa = IkeSa.StartRekey(gateway, match, new IPEndPoint(peer, NegotiationEngine.IsakmpPort), output, cookie, ParseKey(rekeyOfKey).Cookie);
-        _timerDebugLevel = debugLevel;
-        await Step(output, transmit: true);
-    }
-
-    /// <summary>This SA is MM_ACTIVE: it is the tunnel's current one; if it replaces another, the pairs come over.</summary>
-    private async Task Established()
-    {
-        var previous = await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).Register(Key);
-        if (_sa!.RekeyOf != 0)
-        {
-            // Our rekey: the old grain hands its pairs over and deletes itself (make-before-break).
-            var old = GrainFactory.GetGrain<IIkeSaGrain>(IIkeSaGrain.KeyFor(PeerKey, _sa.RekeyOf));
-            var handOver = await old.HandOver(Key, SnapshotWithoutQuickModes(), _timerDebugLevel);
-            await Adopt(handOver);
-        }
-        else if (previous is not null)
-        {
-            // Possibly the peer's rekey: the old SA must hand its pairs over when the peer deletes it.
-            await GrainFactory.GetGrain<IIkeSaGrain>(previous).PrepareSuccessor(Key, SnapshotWithoutQuickModes());
-        }
-    }
-
     private byte[] SnapshotWithoutQuickModes()
     {
         var snapshot = _sa!.Snapshot();
@@ -169,7 +91,7 @@ public sealed partial class IkeSaGrain
     private async Task EnsureHandOverEngine()
     {
         if (_handOverEngine is not null || _successorKey is null || _sa is null || _sa.State != MainModeState.MM_ACTIVE) return;
-        var snapshot = await GrainFactory.GetGrain<IIkeSaGrain>(_successorKey).SnapshotForHandOver();
+        var snapshot = await GrainFactory.GetGrain<IIkeSaPhase1Rekey>(_successorKey).SnapshotForHandOver();
         if (snapshot is null)
         {
             _successorKey = null; // the successor is gone: a DELETE from the peer is a plain delete again
@@ -186,32 +108,13 @@ public sealed partial class IkeSaGrain
         }
     }
 
-    private bool _refusedAsCollision;
-
-    /// <summary>
-    /// A new IKE SA grain whose first datagram is the peer's MM1 asks the TunnelGrain whether it collides with our own
-    /// Phase 1 rekey (both sides' rekey timers fired at once). When ours wins the MM1 and its retransmissions stay
-    /// unanswered: the peer's Main Mode times out and its old SA hands the pairs to ours on our DELETE.
-    /// </summary>
-    private async Task<bool> RefusedAsRekeyCollision(Datagram datagram)
-    {
-        if (_refusedAsCollision) return true;
-        if (_sa is not null || datagram.Bytes.Length < 28) return false;
-        // RFC 2408 §3.1: responder cookie zero and exchange type Identity Protection (2) = the first message of a Main Mode.
-        if (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(datagram.Bytes.AsSpan(8)) != 0 || datagram.Bytes[18] != 2) return false;
-        if (await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).AdmitPeerMainMode(Key)) return false;
-        _refusedAsCollision = true;
-        logger.LogInformation("Main Mode {Key} from the peer collides with our Phase 1 rekey, which wins: not answered", Key);
-        return true;
-    }
-
     public Task<byte[]?> SnapshotForHandOver() =>
         Task.FromResult(_sa is { State: MainModeState.MM_ACTIVE, CanSnapshot: true } ? SnapshotWithoutQuickModes() : null);
 
     private async Task HandOverAfterPeerDelete(Phase1Rekeyed rekeyed)
     {
         var handOver = Collect(rekeyed.MovedQuickModes);
-        await GrainFactory.GetGrain<IIkeSaGrain>(_successorKey!).AdoptQuickModes(handOver);
+        await GrainFactory.GetGrain<IIkeSaPhase1Rekey>(_successorKey!).AdoptQuickModes(handOver);
     }
 
     /// <summary>The moved pairs as the successor's copy now holds them, with this grain's lifetime timers for them.</summary>
@@ -285,11 +188,4 @@ public sealed partial class IkeSaGrain
         await Step(output, transmit: true);
         await PersistIfCompleted(new NegotiationOutput(0), force: true);
     }
-}
-
-/// <summary>Quick Modes handed over between IKE SA grains (engine snapshots; they hold keys).</summary>
-public sealed class MovedQuickModes
-{
-    public List<QuickModeSnapshot> QuickModes { get; set; } = [];
-    public List<MessageIvSnapshot> Ivs { get; set; } = [];
 }

@@ -1,0 +1,172 @@
+using System.Buffers.Binary;
+using System.Net;
+using IkeActors.Negotiation;
+using IkeActors.Negotiation.Peers;
+using Microsoft.Extensions.Logging;
+
+namespace IkeActors.Grains;
+
+// One engine step per call: a datagram, an acquire, a data-plane report; its actions applied and reported.
+public sealed partial class IkeSaGrain
+{
+    public async Task<IkeStepResult> Receive(Datagram datagram, int debugLevel)
+    {
+        var output = Output(debugLevel);
+        var from = new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port);
+        await EnsureHandOverEngine();
+        if (await RefusedAsRekeyCollision(datagram)) return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
+        _telemetry.Received(datagram.Bytes, from);
+        if (_sa is not null) _sa.TraceParent = _telemetry.TraceParent; // carried to an IkeActors responder in MM5
+        var before = _sa?.State ?? MainModeState.MM_NO_STATE;
+        if (_sa is null || _sa.State == MainModeState.MM_DELETED)
+        {
+            // MM1 from an unknown peer: the key names the SA the initiator's cookie starts.
+            _sa = IkeSa.AcceptMainMode1(gateway, from, datagram.Bytes, output);
+        }
+        else if (_handOverEngine is not null)
+        {
+            // The peer rekeys phase 1: its DELETE of this SA hands the IPsec SAs to the successor's copy.
+            _handOverEngine.Receive(datagram.Bytes, from, output, datagram.NatT);
+        }
+        else
+        {
+            _sa.Receive(datagram.Bytes, output, from, datagram.NatT);
+            MainModeInitialContact.Read(_sa, before, datagram.Bytes, output);
+        }
+        _timerDebugLevel = debugLevel;
+        var result = await Step(output, transmit: false);
+        // A datagram that started nothing (not an acceptable MM1, cookies of no SA): the activation goes at once,
+        // so datagrams with made-up cookies cost no memory.
+        if (_sa is null) DeactivateOnIdle();
+        return result;
+    }
+
+    public async Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel)
+    {
+        var output = Output(debugLevel);
+        var (peer, cookie) = ParseKey(this.GetPrimaryKeyString());
+        var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
+        if (_sa is null && match is not null)
+            _sa = IkeSa.StartInitiator(gateway, match, new IPEndPoint(peer, NegotiationEngine.IsakmpPort), output, cookie);
+        _timerDebugLevel = debugLevel;
+        return await Step(output, transmit: false);
+    }
+
+    public async Task<IkeStepResult> Acquire(AcquireRequest acquire, int debugLevel)
+    {
+        var output = Output(debugLevel);
+        var match = gateway.Lookup.MatchOutbound(ToPacket(acquire), gateway.OutsideInterface);
+        if (_sa is not null && match is not null) _sa.Acquire(match, output);
+        return await Step(output, transmit: false);
+    }
+
+    public async Task AccountTraffic(uint inboundSpi, long kilobytes)
+    {
+        if (_sa is null) return;
+        var output = Output(_timerDebugLevel);
+        _sa.TrafficAccounted(inboundSpi, kilobytes, output);
+        await Step(output, transmit: true);
+    }
+
+    public async Task TrafficReceived()
+    {
+        if (_sa is null) return;
+        var output = Output(_timerDebugLevel);
+        _sa.TrafficReceived(output);
+        await Step(output, transmit: true);
+    }
+
+    public Task<string> GetState() => Task.FromResult(_sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE));
+
+    /// <summary>The engine formats at the console's level or the log export's, whichever is higher; Apply returns the console's.</summary>
+    private NegotiationOutput Output(int consoleLevel)
+    {
+        _consoleLevel = consoleLevel;
+        return _raised = new NegotiationOutput(Math.Max(consoleLevel, _telemetry.ExportLevel));
+    }
+
+    /// <summary>
+    /// One engine step's effects: actions applied (timers, datagrams), IPsec SAs published, the peer's other IKE SAs
+    /// coordinated (Phase 1 rekey, INITIAL-CONTACT, dead peer), state persisted; datagrams sent by the transmitter
+    /// when no front-end request is waiting for them.
+    /// </summary>
+    private async Task<IkeStepResult> Step(NegotiationOutput output, bool transmit)
+    {
+        var result = Apply(output);
+        await PersistIfCompleted(output);
+        if (transmit) Transmit(result);
+        await CoordinateWithPeer(output);
+        await UpdateBackstop();
+        return result;
+    }
+
+    /// <summary>The step's datagrams, its debug lines printed once (with the first, or alone when nothing is sent).</summary>
+    private void Transmit(IkeStepResult result)
+    {
+        var lines = result.DebugLines;
+        foreach (var d in result.Send)
+        {
+            transmitter.Send(d, lines);
+            lines = [];
+        }
+        if (result.Send.Count == 0 && lines.Count > 0) transmitter.Send(new Datagram([], "", 0), lines);
+    }
+
+    private IkeStepResult Apply(NegotiationOutput output)
+    {
+        _telemetry.Step(_sa, output);
+        var send = new List<Datagram>();
+        foreach (var action in output.Actions)
+        {
+            switch (action)
+            {
+                case SendDatagram s when s.Datagram.Length < 8 || _sa is null || BinaryPrimitives.ReadUInt64BigEndian(s.Datagram) == _sa.InitiatorCookie:
+                    // (A successor's copy used for a Phase 1 hand-over never speaks: only this SA's datagrams go out.)
+                    send.Add(new Datagram(s.Datagram, s.To.Address.ToString(), s.To.Port, s.NatT));
+                    break;
+                case ArmTimer t when t.Sa == _sa?.InitiatorCookie:
+                    Arm(t.Key, t.Due);
+                    break;
+                case CancelTimer c when c.Sa == _sa?.InitiatorCookie:
+                    if (_timers.Remove(c.Key, out var timer)) timer.Dispose();
+                    _due.Remove(c.Key);
+                    break;
+                case IkeSaDeleted d when d.InitiatorCookie == _sa?.InitiatorCookie:
+                    DeactivateOnIdle();
+                    break;
+                case InstallIpsecSa:
+                    _lastInstall = DateTime.UtcNow;
+                    break;
+                case Phase1Established:
+                    _phase1At = DateTime.UtcNow;
+                    break;
+                case NegotiationFailed f:
+                    logger.LogInformation("{Exchange} with {Peer} failed: {Reason}", f.Exchange, _sa?.Peer, f.Reason);
+                    if (f.Exchange == "Main Mode") _phase1Failure ??= f.Reason.ToString();
+                    break;
+            }
+        }
+        var lines = output.Actions.OfType<DebugEvent>().Where(d => d.Message.Level <= (ReferenceEquals(output, _raised) ? _consoleLevel : output.Level)).Select(d => d.ConsoleLine).ToList();
+        var state = _sa?.State.ToString() ?? nameof(MainModeState.MM_NO_STATE);
+        ReportState(state);
+        return new IkeStepResult(send, lines, state);
+    }
+
+    /// <summary>
+    /// Every change of this SA's state, whatever caused it, is reported from here and only here: to the cluster's SA
+    /// directory (operator commands, Active/Previous Tunnels, the peer rules) and to this silo's front-end (half-open
+    /// count, routing).
+    /// </summary>
+    private void ReportState(string state)
+    {
+        if (state == _reportedState) return;
+        var ended = state is nameof(MainModeState.MM_NO_STATE) or nameof(MainModeState.MM_DELETED);
+        if (ended && _reportedState is null) return; // never started: nothing to report
+        _reportedState = state;
+        var key = this.GetPrimaryKeyString();
+        var initiator = _sa?.Role == IkeRole.Initiator;
+        var directory = GrainFactory.GetGrain<ISaDirectoryGrain>(0);
+        (ended ? directory.Remove(key) : directory.Set(key, state, initiator)).Ignore();
+        transmitter.SaStateChanged(key, state, initiator, _phase1Failure);
+    }
+}

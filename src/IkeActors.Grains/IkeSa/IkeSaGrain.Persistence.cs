@@ -1,0 +1,57 @@
+using System.Text.Json;
+using IkeActors.Negotiation;
+
+namespace IkeActors.Grains;
+
+/// <summary>
+/// Design: the grain persists its state after every completed exchange (phase 1 up, an IPsec SA
+/// installed or deleted) and every other change of state a reactivation must see (DPD rounds, rekeys
+/// started or finished, lifetime timers armed), and forgets it when the IKE SA is gone.
+/// </summary>
+public sealed partial class IkeSaGrain
+{
+    private async Task PersistIfCompleted(NegotiationOutput output, bool force = false)
+    {
+        await PublishIpsecSas(output);
+        if (_sa is null) return;
+        if (output.Actions.Any(a => a is IkeSaDeleted d && d.InitiatorCookie == _sa.InitiatorCookie) || _sa.State == MainModeState.MM_DELETED)
+        {
+            if (stored.RecordExists) await stored.ClearStateAsync();
+            return;
+        }
+        var dpdChanged = _sa.DpdUnanswered != _persistedDpdUnanswered; // an ACK ended a round, or an R-U-THERE went out
+        if (!(force || dpdChanged || output.Actions.Any(ChangesState)) || !_sa.CanSnapshot) return;
+        await Persist();
+    }
+
+    private async Task Persist()
+    {
+        var snapshot = _sa!.Snapshot();
+        _persistedDpdUnanswered = _sa.DpdUnanswered;
+        try
+        {
+            stored.State.Snapshot = JsonSerializer.SerializeToUtf8Bytes(snapshot);
+            stored.State.TraceParent = _telemetry.TraceParent;
+            stored.State.Timers = _due.Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList();
+            stored.State.RekeyedBy = _rekeyedBy;
+            stored.State.SuccessorKey = _successorKey;
+            await stored.WriteStateAsync();
+        }
+        finally
+        {
+            snapshot.ClearSecrets();
+        }
+    }
+
+    /// <summary>Actions after which the stored snapshot would be stale (retransmissions and debug lines are not).</summary>
+    private bool ChangesState(NegotiationAction a) => a switch
+    {
+        Phase1Established or InstallIpsecSa or IpsecSaDeleted or Phase1RekeyDue or Phase1Rekeyed or IkeActors.Negotiation.PeerDead => true,
+        SendDatagram s => !s.IsRetransmission && _sa?.State == MainModeState.MM_ACTIVE, // DPD sequence, QM started, DELETE
+        // DPD's idle timer restarts on every valid message and data-plane report: not worth a write by itself (a
+        // round's start and end change DpdUnanswered, checked by the caller).
+        ArmTimer t => t.Key.Kind is not (TimerKind.Retransmit or TimerKind.Dpd),
+        CancelTimer c => IsLifetime(c.Key.Kind),
+        _ => false,
+    };
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using IkeActors.Negotiation;
+using Microsoft.Extensions.Logging;
+
+namespace IkeActors.Grains;
+
+/// <summary>
+/// One IKE SA as a grain. It owns an <see cref="IkeSa"/> (the pure Stateless machines of the
+/// negotiation) and turns its actions into effects: datagrams returned to the front-end,
+/// timers registered with the grain runtime, debug lines returned to the caller.
+/// <para>
+/// The partial files: Datagrams (the step: datagrams, acquires, traffic reports), Timers, Persistence, Peer
+/// (the rules about the peer's other IKE SAs: Phase 1 rekey start and collision, INITIAL-CONTACT, dead peer),
+/// HandOver (IPsec SAs moved between the old and the new IKE SA of a Phase 1 rekey), Ipsec (pairs to their
+/// IPsec SA grains), Reminder (the backstop), Show, Admin, Diagnostics. Every field is here.
+/// </para>
+/// </summary>
+public sealed partial class IkeSaGrain(
+    GatewayContext gateway,
+    IDatagramTransmitter transmitter,
+    ILogger<IkeSaGrain> logger,
+    [PersistentState("ikesa")] IPersistentState<IkeSaGrainState> stored)
+    : Grain, IIkeSaGrain, IIkeSaPhase1Rekey, IIkeSaTeardown, IIkeSaAdmin, IIkeSaReport, IGrainDiagnostics, IRemindable
+{
+    // The SA and how its steps are formatted.
+    private IkeSa? _sa;
+    private int _timerDebugLevel = 127;
+    private int _consoleLevel;
+    private NegotiationOutput? _raised;
+    private readonly Telemetry.IkeSaTelemetry _telemetry = new();
+
+    // Timers: the runtime's, and the absolute due times of the lifetime timers (stored with the snapshot).
+    private readonly Dictionary<TimerKey, IGrainTimer> _timers = new();
+    private readonly Dictionary<TimerKey, DateTime> _due = new();
+
+    // What was last stored and reported.
+    private int _persistedDpdUnanswered;
+    private string? _reportedState, _phase1Failure;
+
+    // Phase 1 rekey: the grain that rekeys this SA; the peer's successor, a copy of it and the engine that hands over to it.
+    private string? _rekeyedBy;
+    private string? _successorKey;
+    private IkeSa? _successorCopy;
+    private NegotiationEngine? _handOverEngine;
+    private bool _refusedAsCollision;
+
+    // The backstop reminder.
+    private bool _backstopRegistered;
+    private bool _noReminderService;
+
+    // Session times for the show commands.
+    private DateTime? _lastInstall;
+    private DateTime? _phase1At;
+
+    private readonly Guid _activation = Guid.NewGuid();
+
+    private string Key => this.GetPrimaryKeyString();
+    private string PeerKey => ParseKey(Key).Peer.ToString();
+
+    /// <summary>A reactivation (after a silo loss or idle deactivation) continues the stored SA.</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _telemetry.Export = ServiceProvider.GetService(typeof(Telemetry.DebugLogExport)) as Telemetry.DebugLogExport;
+        if (stored.State.Snapshot is not { } json) return;
+        var snapshot = JsonSerializer.Deserialize<IkeSaSnapshot>(json);
+        CryptographicOperations.ZeroMemory(json);
+        if (snapshot is null) return;
+        try
+        {
+            _sa = IkeSa.Restore(gateway, snapshot);
+            var output = new NegotiationOutput(0);
+            _sa.ResumeTimers(output);
+            _telemetry.Resume(stored.State.TraceParent);
+            Apply(output);
+            RearmLifetimeTimers(stored.State.Timers);
+            _backstopRegistered = _sa.State == MainModeState.MM_ACTIVE; // registered by the previous activation
+            _rekeyedBy = stored.State.RekeyedBy;
+            _successorKey = stored.State.SuccessorKey;
+        }
+        catch (IkeSaSnapshotException e)
+        {
+            logger.LogWarning("stored IKE SA {Key} cannot be restored: {Reason}", this.GetPrimaryKeyString(), e.Message);
+            await stored.ClearStateAsync(cancellationToken);
+        }
+        finally
+        {
+            snapshot.ClearSecrets();
+        }
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        foreach (var t in _timers.Values) t.Dispose();
+        _telemetry.Dispose();
+        _successorCopy?.Dispose();
+        _sa?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    internal static (IPAddress Peer, ulong Cookie) ParseKey(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        return (IPAddress.Parse(key[..slash]), Convert.ToUInt64(key[(slash + 1)..], 16));
+    }
+
+    internal static IkeActors.Config.Lookup.Packet ToPacket(AcquireRequest a) =>
+        new(IPAddress.Parse(a.Source), IPAddress.Parse(a.Destination), a.Protocol, a.SourcePort, a.DestinationPort);
+}

@@ -80,9 +80,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         var header = message.Header;
         if (_sas.TryGetValue(header.InitiatorCookie, out var sa) && sa.Peer.Address.Equals(from.Address))
         {
-            var before = sa.State;
             sa.Receive(datagram, output, from, natT);
-            MainModeInitialContact.Read(sa, before, datagram, output);
         }
         else if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection && !_sas.ContainsKey(header.InitiatorCookie))
         {

@@ -17,7 +17,6 @@ public sealed partial class IkeSaGrain
         if (await RefusedAsRekeyCollision(datagram)) return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
         _telemetry.Received(datagram.Bytes, from);
         if (_sa is not null) _sa.TraceParent = _telemetry.TraceParent; // carried to an IkeActors responder in MM5
-        var before = _sa?.State ?? MainModeState.MM_NO_STATE;
         if (_sa is null || _sa.State == MainModeState.MM_DELETED)
         {
             // MM1 from an unknown peer: the key names the SA the initiator's cookie starts.
@@ -31,7 +30,6 @@ public sealed partial class IkeSaGrain
         else
         {
             _sa.Receive(datagram.Bytes, output, from, datagram.NatT);
-            MainModeInitialContact.Read(_sa, before, datagram.Bytes, output);
         }
         _timerDebugLevel = debugLevel;
         var result = await Step(output, transmit: false);

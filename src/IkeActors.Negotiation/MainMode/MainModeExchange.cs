@@ -375,6 +375,9 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         _sa.SendEncrypted(ExchangeType.IdentityProtection, 0, payloads, output);
         output.Add(new MessageSent(ExchangeMessage.MainMode(6)));
         _sa.Phase1Complete(output);
+        // RFC 2407 §4.6.3.3: strongSwan and Libreswan send INITIAL-CONTACT in MM5 (an ASA in its first QM1); HASH_I
+        // has just authenticated it, so the peer's older SAs belong to its previous life.
+        if (_auth.PeerSentInitialContact) output.Add(new InitialContactReceived(_sa.InitiatorCookie, _sa.Peer.Address));
     }
 
     private void ReceiveMainMode6(ReadOnlySpan<byte> datagram, NegotiationOutput output)

@@ -14,6 +14,9 @@ internal sealed class Phase1Authentication(IkeSa sa, MainModeTranscript transcri
     private readonly IkeSa _sa = sa;
     private readonly MainModeTranscript _t = transcript;
 
+    /// <summary>The ID message just opened carried INITIAL-CONTACT (RFC 2407 §4.6.3.3); it counts once the HASH verified.</summary>
+    public bool PeerSentInitialContact { get; private set; }
+
     /// <summary>
     /// Decrypts MM5/MM6, checks the ID and the peer's HASH (constant time). A message that does
     /// not decrypt to valid payloads is the classic pre-shared key mismatch.
@@ -41,6 +44,8 @@ internal sealed class Phase1Authentication(IkeSa sa, MainModeTranscript transcri
                     AsaDebug.IdIpv4AddrReceived(output, _sa.Context, new IPAddress(id.IdentificationData));
             }
             else if (p.Type == (byte)PayloadType.Hash) hash ??= p.Body.ToArray();
+            else if (p.Type == (byte)PayloadType.Notification && NotificationPayloadView.TryParse(p.Raw, out var n, out _)
+                     && n.NotifyType == NotifyMessageType.InitialContact) PeerSentInitialContact = true;
             else if (p.Type == (byte)PayloadType.VendorId && _sa.Vendors.ReadTraceContext(p.Body, output)) { }
             else if (p.Type == (byte)PayloadType.VendorId && VendorIds.Identify(p.Body) == KnownVendorId.Dpd) _sa.Dpd.PeerSupportsDpd = true;
             else if (p.Type == (byte)PayloadType.IosKeepalive && IosKeepalivePayloadView.TryParse(p.Raw, out var ka, out _))

@@ -133,6 +133,7 @@ public sealed class EspNode(
     private async Task Account(CancellationToken ct)
     {
         using var timer = new PeriodicTimer(options.AccountingInterval);
+        using var untraced = UntracedCalls.Begin();
         try
         {
             while (await timer.WaitForNextTickAsync(ct))

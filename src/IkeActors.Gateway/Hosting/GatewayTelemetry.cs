@@ -87,6 +87,7 @@ public static class GatewayTelemetry
             .WithTracing(t =>
             {
                 t.AddSource(NegotiationTelemetry.Name, OrleansApplicationSource);
+                t.SetSampler(new TraceRootSampler()); // negotiations and operator commands start traces, the node's upkeep does not
                 if (otlp) t.AddOtlpExporter();
                 if (console) t.AddConsoleExporter();
             })

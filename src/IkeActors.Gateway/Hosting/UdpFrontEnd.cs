@@ -151,6 +151,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
     private async Task WatchDebugHub(CancellationToken ct)
     {
         var node = LocalEndPoint.ToString();
+        using var untraced = UntracedCalls.Begin();
         while (!ct.IsCancellationRequested)
         {
             try { _hubLevel = await grains.GetGrain<IDebugHubGrain>(0).GetLevel(); }
@@ -278,7 +279,10 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
                 return;
             }
         }
-        var result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port, natT), Level);
+        // Only an MM1 that creates an SA starts a trace; every later message's span joins the SA's trace.
+        IkeStepResult result;
+        using (mm1 ? default : UntracedCalls.Begin())
+            result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port, natT), Level);
         if (result.State is nameof(MainModeState.MM_NO_STATE) && !_sas.ContainsKey(key))
         {
             // Nothing started: an MM1 the SA refused (its room is given back), or cookies of no SA (the ASA's "No Sa Fails").
@@ -304,7 +308,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
         {
             // The oldest half-open SA of the busiest address gives way (it goes without a word to its peer).
             _sas.TryRemove(given, out _);
-            grains.GetGrain<IIkeSaAdmin>(given).Abandon().Ignore();
+            using (UntracedCalls.Begin()) grains.GetGrain<IIkeSaAdmin>(given).Abandon().Ignore();
         }
         return true;
     }
@@ -314,7 +318,8 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
     {
         if (_stopping) return;
         var result = await grains.GetGrain<ITunnelGrain>(peer.ToString()).Acquire(acquire, Level);
-        var current = await grains.GetGrain<ITunnelGrain>(peer.ToString()).GetCurrentIkeSa();
+        string? current;
+        using (UntracedCalls.Begin()) current = await grains.GetGrain<ITunnelGrain>(peer.ToString()).GetCurrentIkeSa();
         if (current is not null)
         {
             if (!_sas.ContainsKey(current)) Interlocked.Increment(ref _initiated);
@@ -401,7 +406,7 @@ public sealed class UdpFrontEnd(IGrainFactory grains, FrontEndOptions options, G
     {
         if (lines.Count == 0) return;
         if (options.DebugLevel > 0) foreach (var line in lines) Console.WriteLine(line);
-        if (_hubLevel > 0) _ = grains.GetGrain<IDebugHubGrain>(0).Publish(lines);
+        if (_hubLevel > 0) using (UntracedCalls.Begin()) _ = grains.GetGrain<IDebugHubGrain>(0).Publish(lines);
     }
 
     public override void Dispose()

@@ -57,7 +57,7 @@ public sealed record RunArguments(string ConfigPath)
                 "auto" => bind.Port == NegotiationEngine.IsakmpPort ? new IPEndPoint(bind.Address, IkeSa.NatTPort) : null,
                 var text => TryEndPoint(text, out var e) ? e : null,
             },
-            PeerMap = PeerMap.Select(e => e.Split('=', 2)).ToDictionary(p => IPAddress.Parse(p[0]), p => IPEndPoint.Parse(p[1])),
+            PeerMap = PeerMap.Select(e => e.Split('=', 2)).GroupBy(p => IPAddress.Parse(p[0])).ToDictionary(g => g.Key, g => IPEndPoint.Parse(g.Last()[1])), // the last one given wins
             Acquire = Acquire is null ? null : TryAcquire(Acquire, out var packet, out _) ? packet : null,
             HalfOpen = new HalfOpenLimits { MaxHalfOpen = MaxHalfOpen, MaxHalfOpenPerPeer = MaxHalfOpenPerPeer },
             SiloPort = SiloPort, GatewayPort = GatewayPort,

@@ -13,7 +13,7 @@ namespace IkeActors.Gateway.Tests;
 /// </summary>
 public class DashboardTests
 {
-    private const string Psk = "Tr4ce-Psk-0f-Lab!";
+    internal const string Psk = "Tr4ce-Psk-0f-Lab!";
     private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
 
     [Fact]
@@ -151,12 +151,14 @@ public class DashboardTests
     }
 
     /// <summary>The dashboard and the two gateway processes; stopped (by PID) and files removed on dispose.</summary>
-    private sealed class Lab : IDisposable
+    internal sealed class Lab : IDisposable
     {
         public required AspireApi Aspire { get; init; }
         public required Running Dashboard { get; init; }
         public required Running Right { get; init; }
         public Running? Left { get; set; }
+        /// <summary>The initiator's Orleans gateway port, for operator commands.</summary>
+        public int LeftGatewayPort { get; set; }
         public required string Dir { get; init; }
 
         public static async Task<Lab> Start(string responderPsk)
@@ -184,8 +186,9 @@ public class DashboardTests
             try
             {
                 await right.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(40));
+                lab.LeftGatewayPort = FreePorts.Tcp();
                 lab.Left = Running.Start(Dll, ["run", "--config", leftCfg, "--bind", $"127.0.0.1:{leftPort}", "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}",
-                    "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", FreePorts.Tcp().ToString(), "--debug", "127", "--exit-after", "120",
+                    "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", lab.LeftGatewayPort.ToString(), "--debug", "127", "--exit-after", "120",
                     "--orleans-dashboard", "0", "--acquire", "192.168.1.10,192.168.2.10,1", .. otlp]);
                 return lab;
             }

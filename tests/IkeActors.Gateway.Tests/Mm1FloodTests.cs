@@ -17,6 +17,7 @@ namespace IkeActors.Gateway.Tests;
 /// refusals by reason in `show crypto isakmp stats`. Half-open SAs that time out inside
 /// their grain must leave the front-end's count, or after 1,024 of them no MM1 would be answered again.
 /// </summary>
+[Collection(nameof(FloodsRunAlone))]
 public class Mm1FloodTests(ITestOutputHelper log)
 {
     private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
@@ -180,3 +181,10 @@ public class Mm1FloodTests(ITestOutputHelper log)
         TunnelUp(node, peerPort, TimeSpan.FromSeconds(5)).Dispose();
     }
 }
+
+/// <summary>
+/// The floods count what the gateway received of what was sent on loopback: beside other tests' processes on a busy
+/// machine the kernel drops datagrams before any socket sees them, so they run alone (after the parallel tests).
+/// </summary>
+[CollectionDefinition(nameof(FloodsRunAlone), DisableParallelization = true)]
+public sealed class FloodsRunAlone;

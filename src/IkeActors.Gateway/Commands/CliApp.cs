@@ -1,4 +1,5 @@
 using System.CommandLine;
+using IkeActors.Gateway.Hosting;
 
 namespace IkeActors.Gateway.Commands;
 
@@ -21,7 +22,7 @@ public static class CliApp
         return root;
     }
 
-    public static readonly TimeSpan ProcessTerminationTimeout = RunCommand.ShutdownTimeout + TimeSpan.FromSeconds(4);
+    public static readonly TimeSpan ProcessTerminationTimeout = GatewayNode.ShutdownTimeout + TimeSpan.FromSeconds(4);
 
     public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
@@ -30,7 +31,7 @@ public static class CliApp
         var root = CreateRoot(output, error);
         var parse = root.Parse(args);
         // SIGTERM/SIGINT cancel the command's token; the command then has this long to end by itself (a gateway
-        // deletes its SAs and stops its silo within RunCommand.ShutdownTimeout) before the exit code becomes 143/130.
+        // deletes its SAs and stops its silo within GatewayNode.ShutdownTimeout) before the exit code becomes 143/130.
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = ProcessTerminationTimeout });
     }
 }

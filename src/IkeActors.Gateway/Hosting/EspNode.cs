@@ -34,7 +34,7 @@ public sealed record EspNodeOptions
 /// and the per-SA counters for `show crypto ipsec sa` and the metrics.
 /// </summary>
 public sealed class EspNode(
-    EspSaDatabase database, UdpFrontEnd frontEnd, FrontEndOptions frontEndOptions, GatewayContext gateway, IGrainFactory grains,
+    EspSaDatabase database, IsakmpSockets sockets, SaRouter router, FrontEndOptions frontEndOptions, GatewayContext gateway, IGrainFactory grains,
     EspNodeOptions options, ILogger<EspNode> logger) : IHostedLifecycleService, IEspCounterSource, IDisposable
 {
     private TunDevice? _tun;
@@ -60,10 +60,10 @@ public sealed class EspNode(
         }
 
         _plane = new EspDataPlane(database, _tun, options.DataPlane);
-        _plane.UdpSend = (packet, pair) => frontEnd.SendUdpEsp(packet, pair.PeerAddress);
+        _plane.UdpSend = (packet, pair) => sockets.SendUdpEsp(packet, pair.PeerAddress);
         _plane.AcquirePolicy = flow => Match(flow) is not null;
         _plane.Acquire += OnAcquire;
-        frontEnd.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);
+        sockets.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);
         if (options.RawEsp)
         {
             try
@@ -99,7 +99,7 @@ public sealed class EspNode(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await StoppingAsync(cancellationToken);
-        frontEnd.UdpEsp = null; // ESP in UDP that still arrives is dropped and counted, not handed to a closed plane
+        sockets.UdpEsp = null; // ESP in UDP that still arrives is dropped and counted, not handed to a closed plane
         _plane?.Dispose();
     }
 
@@ -121,7 +121,7 @@ public sealed class EspNode(
         var request = new AcquireRequest(TrafficSelector.Format(flow.Source), TrafficSelector.Format(flow.Destination), flow.Protocol, flow.SourcePort, flow.DestinationPort);
         _ = Task.Run(async () =>
         {
-            try { await frontEnd.Acquire(match.Entry.Peers[0], request); }
+            try { await router.Acquire(match.Entry.Peers[0], request); }
             catch (Exception e) when (e is not OperationCanceledException) { logger.LogWarning(e, "key acquire for {Flow} failed", flow); }
         });
     }
@@ -133,6 +133,7 @@ public sealed class EspNode(
     private async Task Account(CancellationToken ct)
     {
         using var timer = new PeriodicTimer(options.AccountingInterval);
+        using var untraced = UntracedCalls.Begin();
         try
         {
             while (await timer.WaitForNextTickAsync(ct))

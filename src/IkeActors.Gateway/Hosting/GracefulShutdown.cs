@@ -20,13 +20,13 @@ public sealed record GracefulShutdownOptions
 /// <see cref="StoppingAsync"/>, before any hosted service stops: the silo still holds the grains and their
 /// storage, the sockets are still open. A node without SAs goes on at once.
 /// </summary>
-public sealed class GracefulShutdown(UdpFrontEnd frontEnd, IGrainFactory grains, GracefulShutdownOptions options, ILogger<GracefulShutdown> logger)
+public sealed class GracefulShutdown(UdpFrontEnd frontEnd, SaRouter router, IGrainFactory grains, GracefulShutdownOptions options, ILogger<GracefulShutdown> logger)
     : IHostedLifecycleService
 {
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         await frontEnd.StopRouting(); // no new SA from a peer's MM1 or a key acquire while the old ones go
-        var keys = frontEnd.IkeSas;
+        var keys = router.IkeSas;
         if (keys.Count == 0) return;
         var clock = Stopwatch.StartNew();
         var deletes = keys.Select(Delete).ToList();

@@ -2,7 +2,6 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
 
 namespace IkeActors.Gateway.Hosting;
 
@@ -14,7 +13,7 @@ public static class OperatorClient
 {
     /// <summary>`--node ADDRESS:PORT`, the node an operator command talks to (every operator command has it).</summary>
     public static System.CommandLine.Option<string> NodeOption() =>
-        new("--node") { Description = "ADDRESS:PORT of a node's Orleans gateway", DefaultValueFactory = _ => $"127.0.0.1:{GatewayHost.DefaultGatewayPort}" };
+        new("--node") { Description = "ADDRESS:PORT of a node's Orleans gateway", DefaultValueFactory = _ => $"127.0.0.1:{RunOptions.DefaultGatewayPort}" };
 
     public static async Task<int> RunAsync(string node, TextWriter error, Func<IClusterClient, Task<int>> work, CancellationToken ct)
     {
@@ -25,9 +24,7 @@ public static class OperatorClient
         }
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client
-            .UseStaticClustering(gateway)
-            .Configure<ClusterOptions>(o => { o.ServiceId = GatewayHost.ServiceId; o.ClusterId = GatewayHost.ClusterId; }));
+        builder.UseOrleansClient(client => client.ConnectTo(gateway));
         using var host = builder.Build();
         try
         {

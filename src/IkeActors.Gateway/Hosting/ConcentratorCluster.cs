@@ -1,0 +1,42 @@
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>
+/// The Orleans cluster one concentrator is: the names every node and operator client share, how a node's silo
+/// joins it, and how a client reaches a node's gateway.
+/// </summary>
+public static class ConcentratorCluster
+{
+    public const string ServiceId = "ikeactors";
+    public const string ClusterId = "ikeactors";
+
+    /// <summary>
+    /// A single embedded silo (localhost clustering, in-memory storage: nothing else to run), or one of several nodes
+    /// whose membership, grain state and reminders live in one Redis.
+    /// </summary>
+    public static ISiloBuilder Join(this ISiloBuilder silo, RunOptions options)
+    {
+        if (options.Redis is null)
+            return silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ServiceId, clusterId: ClusterId)
+                .AddMemoryGrainStorageAsDefault();
+        var endpoint = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis);
+        return silo.Configure<ClusterOptions>(Name)
+            .ConfigureEndpoints(options.Advertise, options.SiloPort, options.GatewayPort)
+            .UseRedisClustering(o => o.ConfigurationOptions = endpoint)
+            .AddRedisGrainStorageAsDefault(o => o.ConfigurationOptions = endpoint)
+            .UseRedisReminderService(o => o.ConfigurationOptions = endpoint);
+    }
+
+    /// <summary>A client of the node whose Orleans gateway listens at <paramref name="gateway"/>.</summary>
+    public static IClientBuilder ConnectTo(this IClientBuilder client, IPEndPoint gateway) =>
+        client.UseStaticClustering(gateway).Configure<ClusterOptions>(Name);
+
+    private static void Name(ClusterOptions o)
+    {
+        o.ServiceId = ServiceId;
+        o.ClusterId = ClusterId;
+    }
+}

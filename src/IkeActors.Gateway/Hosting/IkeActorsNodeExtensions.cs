@@ -1,0 +1,58 @@
+using IkeActors.Esp;
+using IkeActors.Grains;
+using IkeActors.Grains.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>One gateway node in a host: what `ikeactors run` starts, for any host that wants one.</summary>
+public static class IkeActorsNodeExtensions
+{
+    /// <summary>
+    /// The node's silo (its IKE and IPsec SAs are grains), the UDP front-end, the ESP data plane with `Tun`, telemetry,
+    /// and the graceful stop. <paramref name="console"/> receives the operator-visible lines (debug lines at the
+    /// console's level, the Orleans Dashboard's address). Hosted services start in this order: the silo first (the
+    /// front-end's and data plane's grain calls find it running), and stop in the reverse one.
+    /// </summary>
+    public static IHostApplicationBuilder AddIkeActorsNode(this IHostApplicationBuilder builder, RunOptions options, TextWriter console)
+    {
+        var services = builder.Services;
+        var nodeConsole = new NodeConsole(console);
+        services.AddSingleton(nodeConsole);
+        services.AddSingleton(options);
+        services.AddSingleton(options.CreateGateway());
+        services.AddSingleton(options.FrontEnd);
+        builder.UseOrleans(silo => silo
+            .AddActivityPropagation() // grain calls carry the caller's trace context: one negotiation is one trace across silos
+            .Join(options));
+
+        if (options.Tun is { } tun)
+        {
+            // The userspace ESP data plane (src/IkeActors.Esp): IPsec SA grains install into it, show and metrics read it.
+            services.AddSingleton<EspSaDatabase>();
+            services.AddSingleton(new EspNodeOptions { Tun = tun });
+            services.AddSingleton<EspNode>();
+            services.AddSingleton<IEspSaDatabase, EspSaInstaller>();
+            services.AddSingleton<IEspCounterSource>(sp => sp.GetRequiredService<EspNode>());
+            services.AddHostedService(sp => sp.GetRequiredService<EspNode>());
+        }
+        else services.AddSingleton<IEspSaDatabase, InMemoryEspSaDatabase>(); // negotiation only: SAs are kept, no traffic passes
+
+        services.AddSingleton<FrontEndCounters>();
+        services.AddSingleton<IsakmpSockets>();
+        services.AddSingleton<DebugLineOutput>();
+        services.AddSingleton<SaRouter>();
+        services.AddSingleton<IDatagramTransmitter>(sp => sp.GetRequiredService<SaRouter>());
+        services.AddSingleton<FrontEndRound>();
+        services.AddSingleton<UdpFrontEnd>();
+        services.AddHostedService(sp => sp.GetRequiredService<UdpFrontEnd>());
+
+        // A stop deletes this node's SAs, telling the peers, before any service (the silo, the sockets) stops.
+        services.AddSingleton(new GracefulShutdownOptions());
+        services.AddHostedService<GracefulShutdown>();
+
+        GatewayTelemetry.Configure(builder, options, nodeConsole);
+        return builder;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using IkeActors.Grains;
+using Microsoft.Extensions.Logging;
+
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>ESP from the NAT-T socket: the packet (valid only during the call) and the peer it came from.</summary>
+public delegate void UdpEspHandler(Span<byte> esp, IPEndPoint from);
+
+/// <summary>An IKE datagram as received: its bytes (without a non-ESP marker), the peer's configured endpoint, the socket.</summary>
+public readonly record struct ReceivedDatagram(byte[] Bytes, IPEndPoint From, bool NatT);
+
+/// <summary>
+/// The node's two UDP sockets: ISAKMP (UDP 500) and NAT-T (UDP 4500). Received IKE datagrams wait in a bounded
+/// queue for the router (beyond it they are dropped and counted); ESP in UDP goes to the data plane; what the
+/// grains answer leaves from the socket its SA uses. Peer endpoints are translated between the configured and the
+/// real ones here (<see cref="FrontEndOptions.PeerMap"/>), so everything past the sockets speaks configured addresses.
+/// </summary>
+public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters counters, ILogger<IsakmpSockets> logger) : IDisposable
+{
+    private readonly UdpClient _ike = new(options.Ike);
+    private readonly UdpClient? _natT = options.NatT is null ? null : new(options.NatT);
+    private readonly Channel<ReceivedDatagram> _queue =
+        Channel.CreateBounded<ReceivedDatagram>(new BoundedChannelOptions(options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_ike.Client.LocalEndPoint!;
+    public IPEndPoint? NatTEndPoint => (IPEndPoint?)_natT?.Client.LocalEndPoint;
+
+    /// <summary>The IKE datagrams waiting for the router.</summary>
+    public ChannelReader<ReceivedDatagram> Received => _queue.Reader;
+
+    /// <summary>ESP that arrives in UDP on the NAT-T socket (RFC 3948) goes to the data plane, when this node has one.</summary>
+    public UdpEspHandler? UdpEsp { get; set; }
+
+    /// <summary>The receive loops of both sockets; they end when <paramref name="ct"/> is cancelled.</summary>
+    public IReadOnlyList<Task> StartReceiving(CancellationToken ct)
+    {
+        var loops = new List<Task> { Task.Run(() => ReceiveIke(ct), ct) };
+        if (_natT is not null) loops.Add(StartNatTReceiver(_natT.Client, ct));
+        return loops;
+    }
+
+    private async Task ReceiveIke(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            UdpReceiveResult r;
+            try { r = await _ike.ReceiveAsync(ct); }
+            catch (OperationCanceledException) { return; }
+            catch (SocketException) { continue; }
+            counters.Received(r.Buffer.Length);
+            if (!_queue.Writer.TryWrite(new(r.Buffer, options.Configured(r.RemoteEndPoint), false))) counters.Drop();
+        }
+    }
+
+    /// <summary>
+    /// UDP 4500 carries three things (RFC 3948 §2): a NAT keepalive (one 0xFF octet), IKE behind the
+    /// four-zero-octet non-ESP marker, and ESP (the first four octets are its non-zero SPI). A thread of its
+    /// own with one receive buffer: ESP goes to the data plane without an allocation per packet (the peer's
+    /// endpoint object is made again only when the source address changes).
+    /// </summary>
+    private Task StartNatTReceiver(Socket socket, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        socket.ReceiveTimeout = 500; // wakes up to see the stop request while idle
+        var thread = new Thread(() =>
+        {
+            try { ReceiveNatT(socket, ct); }
+            finally { done.TrySetResult(); }
+        }) { IsBackground = true, Name = "natt-receive" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReceiveNatT(Socket socket, CancellationToken ct)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65535);
+        var address = new SocketAddress(socket.AddressFamily);
+        var lastAddress = new SocketAddress(socket.AddressFamily);
+        IPEndPoint? from = null;
+        while (!ct.IsCancellationRequested)
+        {
+            int n;
+            try { n = socket.ReceiveFrom(buffer, SocketFlags.None, address); }
+            catch (SocketException) { continue; }
+            catch (ObjectDisposedException) { return; }
+            if (from is null || !address.Equals(lastAddress))
+            {
+                from = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(address);
+                address.Buffer.Span.CopyTo(lastAddress.Buffer.Span);
+                lastAddress.Size = address.Size;
+            }
+            var bytes = buffer.AsSpan(0, n);
+            if (n == 1 && bytes[0] == 0xFF) { counters.Keepalive(); continue; }
+            if (n < 4) { counters.MalformedDatagram(); continue; }
+            if (BinaryPrimitives.ReadUInt32BigEndian(bytes) == 0)
+            {
+                counters.Received(n);
+                if (!_queue.Writer.TryWrite(new(bytes[4..].ToArray(), options.Configured(from, natT: true), true))) counters.Drop();
+            }
+            else if (UdpEsp is { } esp)
+            {
+                try { esp(bytes, from); }
+                catch (Exception e) when (e is not OutOfMemoryException) { counters.Drop(); logger.LogDebug(e, "ESP in UDP from {From} failed", from); }
+            }
+            else counters.Drop();
+        }
+    }
+
+    /// <summary>Sends ESP in UDP from the NAT-T socket (RFC 3948 §2.1: source and destination port 4500 unless a NAT changed them).</summary>
+    public void SendUdpEsp(ReadOnlySpan<byte> esp, SocketAddress to)
+    {
+        // A SocketAddress serialised once per SA (EspSaPair.PeerAddress): no allocation per packet.
+        try { _natT?.Client.SendTo(esp, SocketFlags.None, to); }
+        catch (SocketException) { counters.Drop(); }
+    }
+
+    /// <summary>From UDP 500; or, once the SA floated, from the NAT-T socket behind the non-ESP marker (RFC 3948 §2.2).</summary>
+    public void Transmit(Datagram d)
+    {
+        var to = options.Real(new IPEndPoint(IPAddress.Parse(d.Address), d.Port), d.NatT);
+        try
+        {
+            if (!d.NatT || _natT is null) _ike.Send(d.Bytes, to);
+            else
+            {
+                var framed = new byte[d.Bytes.Length + 4];
+                d.Bytes.CopyTo(framed, 4);
+                _natT.Send(framed, to);
+            }
+            counters.Sent(d.Bytes.Length);
+        }
+        catch (SocketException e)
+        {
+            counters.NotSent();
+            logger.LogWarning("datagram to {Peer} not sent: {Error}", to, e.SocketErrorCode);
+        }
+    }
+
+    public void Dispose()
+    {
+        _ike.Dispose();
+        _natT?.Dispose();
+    }
+}

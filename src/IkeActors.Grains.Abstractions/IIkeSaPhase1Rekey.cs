@@ -13,17 +13,15 @@ public interface IIkeSaPhase1Rekey : IGrainWithStringKey
     Task StartRekey(string rekeyOfKey, AcquireRequest acquire, int debugLevel);
 
     /// <summary>
-    /// Our Phase 1 rekey is MM_ACTIVE: the old SA (this grain) moves its IPsec SAs to the successor, whose
-    /// snapshot (engine JSON, without Quick Modes) it gets, deletes itself with a DELETE, and returns the moved pairs.
+    /// Our Phase 1 rekey is MM_ACTIVE: the old SA (this grain) releases its IPsec SA pairs to the successor (the
+    /// message IDs it uses stay here), deletes itself with a DELETE (the peer then hands its own pairs over too), and
+    /// returns the pairs with their lifetime timers.
     /// </summary>
-    Task<QuickModeHandOver> HandOver(string successorKey, byte[] successorSnapshot, int debugLevel);
+    Task<IpsecSaHandOver> HandOver(string successorKey, List<uint> successorMessageIds, int debugLevel);
 
-    /// <summary>The peer is rekeying phase 1: its new SA with us is up; this (old) grain hands its pairs over on the peer's DELETE.</summary>
-    Task PrepareSuccessor(string successorKey, byte[] successorSnapshot);
+    /// <summary>The peer is rekeying phase 1: its new SA with us is up; this (old) grain releases its pairs to it on the peer's DELETE.</summary>
+    Task PrepareSuccessor(string successorKey);
 
-    /// <summary>This SA's snapshot without its Quick Modes (engine JSON), for the SA it replaces (see <see cref="PrepareSuccessor"/>).</summary>
-    Task<byte[]?> SnapshotForHandOver();
-
-    /// <summary>The old IKE SA handed its pairs over after the peer's DELETE: this grain adopts them.</summary>
-    Task AdoptQuickModes(QuickModeHandOver handOver);
+    /// <summary>The old IKE SA released its pairs (our rekey, or the peer's DELETE after its rekey): this grain adopts them.</summary>
+    Task AdoptIpsecSas(IpsecSaHandOver handOver);
 }

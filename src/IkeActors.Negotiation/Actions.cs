@@ -68,6 +68,13 @@ public sealed record Phase1RekeyDue(ulong Sa, IPEndPoint Peer, string CryptoMap,
 /// </summary>
 public sealed record Phase1Rekeyed(ulong OldSa, ulong NewSa, IPEndPoint Peer, IReadOnlyList<uint> MovedQuickModes) : NegotiationAction;
 
+/// <summary>
+/// The peer deleted an IKE SA its Phase 1 rekey replaced: its installed IPsec SAs now belong to <paramref name="To"/>
+/// (initiator cookie), which the host gives them to (<see cref="IkeSa.AdoptIpsecSas"/>, in another process through
+/// <see cref="IpsecSa.ToSnapshot"/>). They hold keys: the host disposes them once handed on.
+/// </summary>
+public sealed record IpsecSasReleased(ulong From, ulong To, IReadOnlyList<IpsecSa> IpsecSas) : NegotiationAction;
+
 /// <summary>DPD (RFC 3706) declared the peer dead: its IKE SA and IPsec SAs are deleted without a DELETE.</summary>
 public sealed record PeerDead(ulong Sa, IPEndPoint Peer) : NegotiationAction;
 

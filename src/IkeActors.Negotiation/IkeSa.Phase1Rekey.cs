@@ -11,8 +11,12 @@ namespace IkeActors.Negotiation;
 /// </summary>
 public sealed partial class IkeSa
 {
-    /// <summary>Set by the engine that holds this SA: the other MM_ACTIVE SA with the same peer that replaces it, if any.</summary>
-    internal Func<IkeSa, IkeSa?>? SuccessorLookup { get; set; }
+    /// <summary>
+    /// The IKE SA (initiator cookie) the peer's Phase 1 rekey made to replace this one, as the host's peer rules
+    /// name it (<see cref="Peers.PeerPolicy.SuccessorOf"/>); 0: none. When the peer then deletes this SA, its IPsec SAs
+    /// are released to that SA (<see cref="IpsecSasReleased"/>) instead of deleted: IKEv1 IPsec SAs outlive their IKE SA.
+    /// </summary>
+    public ulong Successor { get; set; }
 
     /// <summary>The crypto map entry and proxies a rekey's Main Mode names (an installed pair's, else the acquire that started the SA).</summary>
     internal CryptoMapMatch? RekeyMatch =>
@@ -109,29 +113,18 @@ public sealed partial class IkeSa
         }
     }
 
-    /// <summary>The peer deleted this SA and another MM_ACTIVE SA with it exists: the end of the peer's Phase 1 rekey.</summary>
+    /// <summary>The peer deleted this SA after its rekey made <see cref="Successor"/>: the pairs go there, this SA goes.</summary>
     private bool HandOverOnPeerDelete(NegotiationOutput output)
     {
-        if (SuccessorLookup?.Invoke(this) is not { } successor) return false;
+        if (Successor == 0) return false;
         AsaDebug.ReceivedDeleteForRekeyedSa(output, Context, Peer.Address, InitiatorCookie, _ipsecSas.Count);
-        var released = ReleaseIpsecSas(successor, output);
+        // A message ID the successor already uses (2^-32) is caught by AdoptIpsecSas: that pair is deleted there.
+        var released = ReleaseIpsecSas(Successor, _ => false, output);
         _machine.Fire(MainModeTrigger.Delete);
         DropQuickModes("peer deleted the IKE SA", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "rekeyed"));
+        output.Add(new IpsecSasReleased(InitiatorCookie, Successor, released));
         Dispose();
-        successor.AdoptIpsecSas(released, output);
         return true;
-    }
-
-    /// <summary>
-    /// For a host that holds both IKE SAs (a restored copy of the successor): <see cref="ReleaseIpsecSas(IkeSa, NegotiationOutput)"/>,
-    /// this SA deleted with a DELETE, <see cref="AdoptIpsecSas"/> on the successor. Returns the moved pairs' message IDs.
-    /// </summary>
-    public List<uint> HandOverTo(IkeSa successor, NegotiationOutput output)
-    {
-        var released = ReleaseIpsecSas(successor, output);
-        Delete(output, notifyPeer: true);
-        successor.AdoptIpsecSas(released, output);
-        return released.Select(s => s.MessageId).ToList();
     }
 }

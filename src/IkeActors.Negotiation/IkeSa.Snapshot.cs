@@ -88,6 +88,7 @@ public sealed partial class IkeSa
             DpdUnanswered = Dpd.Unanswered,
             RekeyOf = RekeyOf,
             RekeyedBy = RekeyedBy,
+            Successor = Successor,
         };
     }
 
@@ -171,6 +172,8 @@ public sealed partial class IkeSa
             if (s.RekeyOf == s.InitiatorCookie || s.RekeyedBy == s.InitiatorCookie) throw Bad("the SA rekeys itself");
             sa.RekeyOf = s.RekeyOf;
             sa.RekeyedBy = s.RekeyedBy;
+            if (s.Successor == s.InitiatorCookie) throw Bad("the SA succeeds itself");
+            sa.Successor = s.Successor;
             if (s.InitialAcquire is { } initial) sa._initialAcquire = ResolveAcquire(gateway, initial, peerAddress);
             foreach (var pending in s.PendingAcquires) sa._pendingAcquires.Add(ResolveAcquire(gateway, pending ?? throw Bad("a pending acquire is null"), peerAddress));
 

@@ -80,6 +80,9 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         var header = message.Header;
         if (_sas.TryGetValue(header.InitiatorCookie, out var sa) && sa.Peer.Address.Equals(from.Address))
         {
+            // The peer's DELETE of an IKE SA it has rekeyed comes in an Informational: the SA the peer rules name takes the IPsec SAs.
+            if (header.ExchangeType == ExchangeType.Informational)
+                sa.Successor = PeerPolicy.SuccessorOf(Describe(sa), PeerSas(sa.Peer.Address))?.InitiatorCookie ?? 0;
             sa.Receive(datagram, output, from, natT);
         }
         else if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection && !_sas.ContainsKey(header.InitiatorCookie))
@@ -199,9 +202,6 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     {
         _sas[sa.InitiatorCookie] = sa;
         _order[sa.InitiatorCookie] = ++_taken;
-        // The peer's DELETE of an IKE SA it has rekeyed: the SA the peer rules name takes the IPsec SAs.
-        sa.SuccessorLookup = old =>
-            PeerPolicy.SuccessorOf(Describe(old), PeerSas(old.Peer.Address)) is { } next && _sas.TryGetValue(next.InitiatorCookie, out var successor) ? successor : null;
     }
 
     /// <summary>The live IKE SAs with a peer as the peer rules see them.</summary>
@@ -266,6 +266,9 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
                 old.Delete(output, notifyPeer: true);
                 fresh.AdoptIpsecSas(pairs, output);
             }
+        foreach (var released in output.Actions.Skip(start).OfType<IpsecSasReleased>().ToList())
+            if (_sas.TryGetValue(released.To, out var successor) && successor.State == MainModeState.MM_ACTIVE) successor.AdoptIpsecSas(released.IpsecSas, output);
+            else foreach (var orphan in released.IpsecSas) orphan.Delete(output, "its IKE SA was deleted");
         foreach (var moved in output.Actions.Skip(start).OfType<Phase1Rekeyed>().ToList()) _rekeyed[moved.OldSa] = moved.NewSa;
         // RFC 2407 §4.6.3.3: on INITIAL-CONTACT, the older SAs with that peer belong to its previous life.
         foreach (var contact in output.Actions.Skip(start).OfType<InitialContactReceived>().ToList())

@@ -91,6 +91,8 @@ public sealed class IkeSaSnapshot
     /// <summary>Phase 1 rekey links: the initiator cookie of the IKE SA this one replaces, and of the one replacing it (0: none).</summary>
     public ulong RekeyOf { get; init; }
     public ulong RekeyedBy { get; init; }
+    /// <summary>The IKE SA the peer's Phase 1 rekey made to replace this one (<see cref="IkeSa.Successor"/>; 0: none).</summary>
+    public ulong Successor { get; init; }
 
     /// <summary>Zeroes every key array of this snapshot (phase 1 and IPsec) once it has been persisted.</summary>
     public void ClearSecrets()

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using IkeActors.Negotiation;
 using IkeActors.Negotiation.Peers;
@@ -13,7 +12,6 @@ public sealed partial class IkeSaGrain
     {
         var output = Output(debugLevel);
         var from = new IPEndPoint(IPAddress.Parse(datagram.Address), datagram.Port);
-        await EnsureHandOverEngine();
         if (await RefusedAsRekeyCollision(datagram)) return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
         _telemetry.Received(datagram.Bytes, from);
         if (_sa is not null) _sa.TraceParent = _telemetry.TraceParent; // carried to an IkeActors responder in MM5
@@ -21,11 +19,6 @@ public sealed partial class IkeSaGrain
         {
             // MM1 from an unknown peer: the key names the SA the initiator's cookie starts.
             _sa = IkeSa.AcceptMainMode1(gateway, from, datagram.Bytes, output);
-        }
-        else if (_handOverEngine is not null)
-        {
-            // The peer rekeys phase 1: its DELETE of this SA hands the IPsec SAs to the successor's copy.
-            _handOverEngine.Receive(datagram.Bytes, from, output, datagram.NatT);
         }
         else
         {
@@ -118,8 +111,7 @@ public sealed partial class IkeSaGrain
         {
             switch (action)
             {
-                case SendDatagram s when s.Datagram.Length < 8 || _sa is null || BinaryPrimitives.ReadUInt64BigEndian(s.Datagram) == _sa.InitiatorCookie:
-                    // (A successor's copy used for a Phase 1 hand-over never speaks: only this SA's datagrams go out.)
+                case SendDatagram s:
                     send.Add(new Datagram(s.Datagram, s.To.Address.ToString(), s.To.Port, s.NatT));
                     break;
                 case ArmTimer t when t.Sa == _sa?.InitiatorCookie:

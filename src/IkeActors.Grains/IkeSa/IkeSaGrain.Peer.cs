@@ -25,8 +25,7 @@ public sealed partial class IkeSaGrain
             await StartOurRekey(due);
         if (output.OfType<Phase1Established>().Any(e => e.Sa.InitiatorCookie == _sa.InitiatorCookie) && _sa.State == MainModeState.MM_ACTIVE)
             await Established();
-        if (_successorKey is not null && output.OfType<Phase1Rekeyed>().FirstOrDefault(r => r.OldSa == _sa.InitiatorCookie) is { } rekeyed)
-            await HandOverAfterPeerDelete(rekeyed);
+        await HandOverReleased(output);
         if (output.OfType<IkeActors.Negotiation.PeerDead>().Any(d => d.Sa == _sa.InitiatorCookie))
         {
             // ASA: a peer lost by DPD loses every IKE SA with it (PeerPolicy.PeerDead, carried out by the TunnelGrain).
@@ -80,13 +79,13 @@ public sealed partial class IkeSaGrain
         {
             // Our rekey: the old grain hands its pairs over and deletes itself (make-before-break).
             var old = GrainFactory.GetGrain<IIkeSaPhase1Rekey>(IIkeSaGrain.KeyFor(PeerKey, _sa.RekeyOf));
-            var handOver = await old.HandOver(Key, SnapshotWithoutQuickModes(), _timerDebugLevel);
-            await Adopt(handOver);
+            var handOver = await old.HandOver(Key, [.. _sa.QuickModes.Select(q => q.MessageId)], _timerDebugLevel);
+            await AdoptIpsecSas(handOver);
         }
         else if (previous is not null)
         {
             // Possibly the peer's rekey: the old SA must hand its pairs over when the peer deletes it.
-            await GrainFactory.GetGrain<IIkeSaPhase1Rekey>(previous).PrepareSuccessor(Key, SnapshotWithoutQuickModes());
+            await GrainFactory.GetGrain<IIkeSaPhase1Rekey>(previous).PrepareSuccessor(Key);
         }
     }
 
@@ -99,9 +98,10 @@ public sealed partial class IkeSaGrain
     private async Task<bool> RefusedAsRekeyCollision(Datagram datagram)
     {
         if (_refusedAsCollision) return true;
-        if (_sa is not null || datagram.Bytes.Length < 28) return false;
-        // RFC 2408 §3.1: responder cookie zero and exchange type Identity Protection (2) = the first message of a Main Mode.
-        if (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(datagram.Bytes.AsSpan(8)) != 0 || datagram.Bytes[18] != 2) return false;
+        if (_sa is not null) return false;
+        // RFC 2408 §3.1: responder cookie zero and exchange type Identity Protection = the first message of a Main Mode.
+        if (!IkeActors.Protocol.IsakmpHeaderView.TryParse(datagram.Bytes, out var header, out _)
+            || header.ResponderCookie != 0 || header.ExchangeType != IkeActors.Protocol.ExchangeType.IdentityProtection) return false;
         if (await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).AdmitPeerMainMode(Key)) return false;
         _refusedAsCollision = true;
         logger.LogInformation("Main Mode {Key} from the peer collides with our Phase 1 rekey, which wins: not answered", Key);

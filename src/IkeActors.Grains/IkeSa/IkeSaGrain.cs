@@ -39,11 +39,9 @@ public sealed partial class IkeSaGrain(
     private int _persistedDpdUnanswered;
     private string? _reportedState, _phase1Failure;
 
-    // Phase 1 rekey: the grain that rekeys this SA; the peer's successor, a copy of it and the engine that hands over to it.
+    // Phase 1 rekey: the grain that rekeys this SA; the peer's new SA that replaces it.
     private string? _rekeyedBy;
     private string? _successorKey;
-    private IkeSa? _successorCopy;
-    private NegotiationEngine? _handOverEngine;
     private bool _refusedAsCollision;
 
     // The backstop reminder.
@@ -94,7 +92,6 @@ public sealed partial class IkeSaGrain(
     {
         foreach (var t in _timers.Values) t.Dispose();
         _telemetry.Dispose();
-        _successorCopy?.Dispose();
         _sa?.Dispose();
         return Task.CompletedTask;
     }

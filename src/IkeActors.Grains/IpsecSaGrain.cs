@@ -4,7 +4,7 @@ namespace IkeActors.Grains;
 public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGrain
 {
     // A silo without a data plane (an IKE-only node, a test cluster) keeps the record only.
-    private readonly IEspSaDatabase? _dataPlane = services.GetService(typeof(IEspSaDatabase)) as IEspSaDatabase;
+    private readonly IIpsecSaInstaller? _dataPlane = services.GetService(typeof(IIpsecSaInstaller)) as IIpsecSaInstaller;
     private IpsecSaRecord? _sa;
 
     public Task Install(IpsecSaRecord record)
@@ -19,7 +19,7 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
         if (_sa is not null)
         {
             _dataPlane?.Remove(_sa.InboundSpi, _sa.OutboundSpi);
-            InMemoryEspSaDatabase.Zero(_sa);
+            InMemoryIpsecSaInstaller.Zero(_sa);
             _sa = null;
         }
         DeactivateOnIdle();

@@ -46,7 +46,7 @@ public sealed partial class IkeSa
             output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.TooManyQuickModes, "too many Quick Modes in progress"));
             return;
         }
-        if (!Messages.TryDecrypt(datagram, _cipher, messageId, out var plain))
+        if (!IsakmpMessages.TryDecrypt(datagram, _cipher, messageId, out var plain))
         {
             _cipher.ForgetMessageId(messageId);
             output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
@@ -68,7 +68,7 @@ public sealed partial class IkeSa
         byte[] plain;
         if (encrypted)
         {
-            if (_cipher is null || !Messages.TryDecrypt(datagram, _cipher, messageId, out plain))
+            if (_cipher is null || !IsakmpMessages.TryDecrypt(datagram, _cipher, messageId, out plain))
             {
                 AsaDebug.InformationExchangeProcessingFailed(output, IpContext);
                 return;
@@ -102,7 +102,7 @@ public sealed partial class IkeSa
                 if (p.Type == (byte)PayloadType.Hash && hash is null) { hash = p.Body.ToArray(); afterHash = p.Offset + p.Raw.Length; }
             var expected = new byte[IkeAlgorithms.HashLength(Transform!.CryptoHash)];
             if (hash is null) { AsaDebug.InformationExchangeProcessingFailed(output, IpContext); return; }
-            IkeHashes.InformationalHash(Transform.CryptoHash, _keys!.SkeyidA, messageId, plain.AsSpan(afterHash, Messages.ChainEnd(plain) - afterHash), expected);
+            IkeHashes.InformationalHash(Transform.CryptoHash, _keys!.SkeyidA, messageId, plain.AsSpan(afterHash, IsakmpMessages.ChainEnd(plain) - afterHash), expected);
             if (!IkePrf.FixedTimeEquals(expected, hash))
             {
                 AsaDebug.InformationExchangeProcessingFailed(output, IpContext);
@@ -213,7 +213,7 @@ public sealed partial class IkeSa
             AsaDebug.ConstructingBlankHashPayload(output, Context);
             AsaDebug.ConstructingIkeDeletePayload(output, Context);
             AsaDebug.ConstructingQmHashPayload(output, Context);
-            SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, SpiSize = 16, Spis = Messages.CookieBytes(InitiatorCookie, ResponderCookie) }, output);
+            SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, SpiSize = 16, Spis = IsakmpMessages.CookieBytes(InitiatorCookie, ResponderCookie) }, output);
         }
         _machine.Fire(MainModeTrigger.Delete);
         DropQuickModes("deleted locally", output);
@@ -235,17 +235,17 @@ public sealed partial class IkeSa
     {
         if (_cipher is null || _keys is null)
         {
-            var plainOnly = Messages.Build(Header(ExchangeType.Informational, 0), [payload]);
-            AsaDebug.IkeDecodeSending(output, IpContext, 0, Messages.PayloadTypes(plainOnly), plainOnly.Length);
+            var plainOnly = IsakmpMessages.Build(Header(ExchangeType.Informational, 0), [payload]);
+            AsaDebug.IkeDecodeSending(output, IpContext, 0, IsakmpMessages.PayloadTypes(plainOnly), plainOnly.Length);
             output.Add(Datagram(plainOnly));
             return;
         }
         var messageId = NewMessageId();
         var hashLength = IkeAlgorithms.HashLength(Transform!.CryptoHash);
-        var plain = Messages.Build(Header(ExchangeType.Informational, messageId), [new HashPayload { HashData = new byte[hashLength] }, payload]);
-        var afterHash = Messages.HeaderSize + 4 + hashLength;
+        var plain = IsakmpMessages.Build(Header(ExchangeType.Informational, messageId), [new HashPayload { HashData = new byte[hashLength] }, payload]);
+        var afterHash = IsakmpMessages.HeaderSize + 4 + hashLength;
         // RFC 2409 §5.7: HASH(1) = prf(SKEYID_a, M-ID | N/D).
-        IkeHashes.InformationalHash(Transform.CryptoHash, _keys.SkeyidA, messageId, plain.AsSpan(afterHash), plain.AsSpan(Messages.HeaderSize + 4, hashLength));
+        IkeHashes.InformationalHash(Transform.CryptoHash, _keys.SkeyidA, messageId, plain.AsSpan(afterHash), plain.AsSpan(IsakmpMessages.HeaderSize + 4, hashLength));
         SendEncrypted(plain, messageId, output, remember: false);
         _cipher.ForgetMessageId(messageId);
     }

@@ -17,8 +17,8 @@ public sealed partial class IkeSa
     /// <summary>A Main Mode message in the clear (MM1..MM4), remembered for retransmission.</summary>
     internal void SendPlain(ExchangeType exchange, uint messageId, List<IIsakmpPayload> payloads, NegotiationOutput output)
     {
-        var bytes = Messages.Build(Header(exchange, messageId), payloads);
-        AsaDebug.IkeDecodeSending(output, IpContext, messageId, Messages.PayloadTypes(payloads), bytes.Length);
+        var bytes = IsakmpMessages.Build(Header(exchange, messageId), payloads);
+        AsaDebug.IkeDecodeSending(output, IpContext, messageId, IsakmpMessages.PayloadTypes(payloads), bytes.Length);
         _lastSent = bytes;
         output.Add(Datagram(bytes));
     }
@@ -26,15 +26,15 @@ public sealed partial class IkeSa
     /// <summary>Builds, logs and encrypts a message; returns the datagram (also sent).</summary>
     internal byte[] SendEncrypted(ExchangeType exchange, uint messageId, List<IIsakmpPayload> payloads, NegotiationOutput output, bool remember = true)
     {
-        var plain = Messages.Build(Header(exchange, messageId), payloads);
+        var plain = IsakmpMessages.Build(Header(exchange, messageId), payloads);
         return SendEncrypted(plain, messageId, output, remember);
     }
 
     internal byte[] SendEncrypted(byte[] plain, uint messageId, NegotiationOutput output, bool remember = true)
     {
-        var bytes = Messages.Encrypt(plain, _cipher!, messageId);
+        var bytes = IsakmpMessages.Encrypt(plain, _cipher!, messageId);
         // The length the ASA prints is the datagram's (header length field), padding included.
-        AsaDebug.IkeDecodeSending(output, IpContext, messageId, Messages.PayloadTypes(plain), bytes.Length);
+        AsaDebug.IkeDecodeSending(output, IpContext, messageId, IsakmpMessages.PayloadTypes(plain), bytes.Length);
         if (remember && messageId == 0) _lastSent = bytes;
         output.Add(Datagram(bytes));
         return bytes;
@@ -45,7 +45,7 @@ public sealed partial class IkeSa
         if (_lastSent is null) return;
         if (IsakmpMessage.TryParse(_lastSent, out var m, out _))
         {
-            if (!m.IsEncrypted) AsaDebug.IkeDecodeResending(output, IpContext, m.Header.MessageId, Messages.PayloadTypes(_lastSent), _lastSent.Length);
+            if (!m.IsEncrypted) AsaDebug.IkeDecodeResending(output, IpContext, m.Header.MessageId, IsakmpMessages.PayloadTypes(_lastSent), _lastSent.Length);
         }
         output.Add(Datagram(_lastSent, retransmission: true));
     }
@@ -53,15 +53,15 @@ public sealed partial class IkeSa
     internal void LogReceived(ReadOnlySpan<byte> plaintextMessage, NegotiationOutput output)
     {
         IsakmpMessage.TryParseDecrypted(plaintextMessage, out var m, out _);
-        AsaDebug.IkeDecodeReceived(output, IpContext, m.Header.MessageId, Messages.PayloadTypes(plaintextMessage), plaintextMessage.Length);
+        AsaDebug.IkeDecodeReceived(output, IpContext, m.Header.MessageId, IsakmpMessages.PayloadTypes(plaintextMessage), plaintextMessage.Length);
     }
 
     /// <summary>RFC 2408 §3.14 / §5: an unprotected notification (before phase 1 keys exist).</summary>
     internal void SendPlainNotify(NotifyMessageType type, NegotiationOutput output)
     {
-        var notify = new NotificationPayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = type, Spi = Messages.CookieBytes(InitiatorCookie, ResponderCookie) };
-        var bytes = Messages.Build(Header(ExchangeType.Informational, 0), [notify]);
-        AsaDebug.IkeDecodeSending(output, IpContext, 0, Messages.PayloadTypes(bytes), bytes.Length);
+        var notify = new NotificationPayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = type, Spi = IsakmpMessages.CookieBytes(InitiatorCookie, ResponderCookie) };
+        var bytes = IsakmpMessages.Build(Header(ExchangeType.Informational, 0), [notify]);
+        AsaDebug.IkeDecodeSending(output, IpContext, 0, IsakmpMessages.PayloadTypes(bytes), bytes.Length);
         output.Add(Datagram(bytes));
     }
 

@@ -3,7 +3,7 @@ using IkeActors.Testing;
 
 namespace IkeActors.Esp.Tests;
 
-/// <summary>Issue 13: NetnsLab removes what it made when its setup fails half-way, before the constructor throws.</summary>
+/// <summary>NetnsLab removes what it made when its setup fails half-way, before the constructor throws.</summary>
 public class NetnsLabCleanupTests
 {
     [RootFact]

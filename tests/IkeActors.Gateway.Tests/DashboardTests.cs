@@ -7,7 +7,7 @@ using IkeActors.Testing;
 namespace IkeActors.Gateway.Tests;
 
 /// <summary>
-/// Issue 9's proof with the real products: `ikeactors dashboard` (the Aspire Dashboard, ports :0, API key),
+/// The dashboard with the real products: `ikeactors dashboard` (the Aspire Dashboard, ports :0, API key),
 /// two `ikeactors run` processes (the seed's two ASAs on loopback) exporting OTLP to it, and each node's
 /// Orleans Dashboard. Everything is read back through the dashboards' own HTTP APIs.
 /// </summary>
@@ -44,7 +44,7 @@ public class DashboardTests
             Assert.Equal(mm.SpanId, qm.ParentSpanId);
             Assert.Equal(1, mm.StatusCode); // Ok
             Assert.Equal(1, qm.StatusCode);
-            // The attributes of issue 6 (names from NegotiationTelemetry.Attributes).
+            // The negotiation attributes (names from NegotiationTelemetry.Attributes).
             foreach (var key in new[] { "ikev1.peer", "ikev1.tunnel_group", "ikev1.initiator_cookie", "ikev1.responder_cookie", "ikev1.role",
                          "ikev1.p1.encryption", "ikev1.p1.hash", "ikev1.p1.dh_group", "ikev1.p1.authentication", "ikev1.p1.lifetime_seconds" })
                 Assert.True(mm.Attributes.ContainsKey(key), $"{key} missing on {mm.Instance}'s main mode: {string.Join(", ", mm.Attributes.Keys)}");

@@ -25,7 +25,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public RecordingTransmitter Transmitter { get; } = new();
     public SharedGrainStorage Storage { get; } = new();
-    public InMemoryEspSaDatabase DataPlane { get; } = new();
+    public InMemoryIpsecSaInstaller DataPlane { get; } = new();
 
     public static IkeActors.Config.Model.AsaConfig Load(string file) =>
         AsaConfigLoader.LoadFile(RepoPaths.SiteToSite(file)).Config;
@@ -39,7 +39,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             services.AddSingleton(gateway);
             services.AddSingleton<IDatagramTransmitter>(Transmitter);
             services.AddGrainStorage("Default", (_, _) => Storage);
-            services.AddSingleton<IEspSaDatabase>(DataPlane);
+            services.AddSingleton<IIpsecSaInstaller>(DataPlane);
         }));
         Cluster = builder.Build();
         await Cluster.DeployAsync();

@@ -40,7 +40,7 @@ public sealed class HalfOpenEndTests : IAsyncLifetime
         {
             services.AddSingleton(gateway);
             services.AddSingleton<IDatagramTransmitter>(_recorder);
-            services.AddSingleton<IEspSaDatabase>(new InMemoryEspSaDatabase());
+            services.AddSingleton<IIpsecSaInstaller>(new InMemoryIpsecSaInstaller());
         }));
         _cluster = builder.Build();
         await _cluster.DeployAsync();

@@ -13,9 +13,9 @@ using Orleans.TestingHost;
 namespace IkeActors.Grains.Tests;
 
 /// <summary>The data plane of a rekey test: an in-memory SA database that also records the order of adds and removes.</summary>
-public sealed class RecordingEspSaDatabase : IEspSaDatabase
+public sealed class RecordingIpsecSaInstaller : IIpsecSaInstaller
 {
-    public InMemoryEspSaDatabase Inner { get; } = new();
+    public InMemoryIpsecSaInstaller Inner { get; } = new();
     public ConcurrentQueue<(string Op, uint InboundSpi, TimeSpan At)> Events { get; } = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
@@ -61,7 +61,7 @@ public sealed class RekeyLab : IAsyncDisposable
     public static readonly IPEndPoint Right = new(IPAddress.Parse("10.0.0.2"), 500);
 
     public InProcessTestCluster Cluster { get; }
-    public RecordingEspSaDatabase DataPlane { get; }
+    public RecordingIpsecSaInstaller DataPlane { get; }
     public ForwardingTransmitter Transmitter { get; }
     public SharedGrainStorage Storage { get; }
     public NegotiationEngine Peer { get; private set; }
@@ -92,7 +92,7 @@ public sealed class RekeyLab : IAsyncDisposable
     {
         var gateway = new GatewayContext(Parse(rightConfig), Right, settings: rightSettings);
         var peer = new NegotiationEngine(new GatewayContext(Parse(leftConfig), Left, settings: leftSettings));
-        var dataPlane = new RecordingEspSaDatabase();
+        var dataPlane = new RecordingIpsecSaInstaller();
         var transmitter = new ForwardingTransmitter();
         var storage = new SharedGrainStorage();
         var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
@@ -101,7 +101,7 @@ public sealed class RekeyLab : IAsyncDisposable
             services.AddSingleton(gateway);
             services.AddSingleton<IDatagramTransmitter>(transmitter);
             services.AddGrainStorage("Default", (_, _) => storage);
-            services.AddSingleton<IEspSaDatabase>(dataPlane);
+            services.AddSingleton<IIpsecSaInstaller>(dataPlane);
         }));
         var cluster = builder.Build();
         await cluster.DeployAsync();
@@ -111,7 +111,7 @@ public sealed class RekeyLab : IAsyncDisposable
         return lab;
     }
 
-    private RekeyLab(InProcessTestCluster cluster, NegotiationEngine peer, RecordingEspSaDatabase dataPlane, ForwardingTransmitter transmitter, SharedGrainStorage storage)
+    private RekeyLab(InProcessTestCluster cluster, NegotiationEngine peer, RecordingIpsecSaInstaller dataPlane, ForwardingTransmitter transmitter, SharedGrainStorage storage)
     {
         Cluster = cluster;
         Peer = peer;

@@ -285,7 +285,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
 
     /// <summary>
     /// The responder's spans of one successful negotiation of the seed's tunnel: main mode and quick mode (Ok, quick
-    /// mode under main mode), MM1…QM3 in order under their phase span, and the attributes issue 6 lists.
+    /// mode under main mode), MM1…QM3 in order under their phase span, and the attributes NegotiationTelemetry.Attributes names.
     /// </summary>
     private static (Activity MainMode, Activity QuickMode) AssertResponderNegotiation(List<Activity> spans, IpsecSaPair pair, ulong cookie)
     {

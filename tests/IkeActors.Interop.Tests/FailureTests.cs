@@ -1,7 +1,7 @@
 namespace IkeActors.Interop.Tests;
 
 /// <summary>
-/// Issue 7, test 5: failed negotiations against strongSwan (wrong pre-shared key in either role, phase-1
+/// Failed negotiations against strongSwan (wrong pre-shared key in either role, phase-1
 /// and phase-2 proposal mismatches). Each side logs what its documentation says it logs, our gateway
 /// stays up, and after strongSwan is restarted with the right settings the same gateway process brings
 /// the tunnel up and pings pass. strongSwan retransmits at 1, 1.5, 2 s (InteropLab) so failures are quick.

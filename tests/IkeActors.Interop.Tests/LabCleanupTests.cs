@@ -3,7 +3,7 @@ using IkeActors.Testing;
 namespace IkeActors.Interop.Tests;
 
 /// <summary>
-/// Issue 13: a lab removes what it made on every path of failure, not only on Dispose. Each test makes one
+/// A lab removes what it made on every path of failure, not only on Dispose. Each test makes one
 /// step fail on purpose (a `ping` that fails, an address the kernel refuses, a proposal the peer refuses,
 /// an output file that cannot be opened, a configuration the gateway refuses) and then counts what is left:
 /// namespaces by the lab's own name prefix, processes by the namespaces they run in.

@@ -1,7 +1,7 @@
 namespace IkeActors.Interop.Tests;
 
 /// <summary>
-/// Issue 7, test 7: Libreswan 4.10's pluto (tests/lab/libreswan-peer.sh) in `ike-right` against
+/// Libreswan 4.10's pluto (tests/lab/libreswan-peer.sh) in `ike-right` against
 /// `ikeactors run` in `ike-left`. Debian's build has no MODP1024, so both sides use 3DES/SHA1/MODP2048
 /// (ASA `group 14`). pluto installs SAs through kernel XFRM only, which this kernel lacks, so only Main
 /// Mode can complete: checked in both roles by our "PHASE 1 COMPLETED" and pluto's "IKE SA established".

@@ -6,7 +6,7 @@ using IkeActors.Crypto;
 namespace IkeActors.Interop.Tests;
 
 /// <summary>
-/// Issue 7, test 3 and the known-answer check: our gateway initiates with a second proposal set
+/// Proposals and the known-answer check: our gateway initiates with a second proposal set
 /// (AES-256 / SHA-256 / group 14 in phase 1, esp-aes-256 esp-sha256-hmac with PFS group 14) against a
 /// strongSwan responder running at log level `keys`. Traffic passes; then everything strongSwan logged
 /// for this very run is recomputed by IkeActors.Crypto from the wire (tshark capture) and the PSK:

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace IkeActors.Interop.Tests;
 
 /// <summary>
-/// Issue 7, test 4: Phase 2 rekeys in both directions while a ping runs through the tunnel. strongSwan has a
+/// Phase 2 rekeys in both directions while a ping runs through the tunnel. strongSwan has a
 /// 60 s ESP lifetime: it rekeys every CHILD_SA it holds at 90 % (54 s), whoever initiated it, and deletes
 /// the old one at 60 s. Our engine rekeys only the pairs it initiated (the responder leaves it to the
 /// initiator) at 85 % of the seconds or kilobytes lifetime, and the ASA's minimum seconds lifetime is 120

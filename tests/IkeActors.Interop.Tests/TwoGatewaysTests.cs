@@ -4,7 +4,7 @@ using IkeActors.Testing;
 namespace IkeActors.Interop.Tests;
 
 /// <summary>
-/// Issue 7, test 6: two `ikeactors run --tun` gateways of ours, the seed's two ASA configs, one in each
+/// Two `ikeactors run --tun` gateways of ours, the seed's two ASA configs, one in each
 /// namespace. Nothing translates addresses between them, so the NAT-D hashes match (RFC 3947 §3.2), nobody
 /// floats to 4500 and ESP travels as IP protocol 50 (RFC 4303), which tshark on the veth must confirm.
 /// </summary>

@@ -204,7 +204,7 @@ public class TraceContextTests
                     var plain = Open(responder, d);
                     var changed = RewriteVendorId(plain, TraceVid, _ => [.. TraceVid, .. value]);
                     crafted = !changed.AsSpan().SequenceEqual(plain);
-                    using (var cipher = CipherOf(responder)) return Messages.Encrypt(changed, cipher, 0);
+                    using (var cipher = CipherOf(responder)) return IsakmpMessages.Encrypt(changed, cipher, 0);
                 case "MM6":
                     // The changed MM5 moved the responder's CBC chain (RFC 2409 Appendix B: MM6's IV is MM5's
                     // last cipher block), so the initiator could not read MM6: this test looks at the responder only.
@@ -248,7 +248,7 @@ public class TraceContextTests
     private static byte[] Open(IkeSa receiver, byte[] datagram)
     {
         using var cipher = CipherOf(receiver);
-        Assert.True(Messages.TryDecrypt(datagram, cipher, 0, out var plaintext));
+        Assert.True(IsakmpMessages.TryDecrypt(datagram, cipher, 0, out var plaintext));
         return plaintext[..ChainEnd(plaintext)];
     }
 

@@ -6,15 +6,15 @@ using IkeActors.Protocol;
 namespace IkeActors.Gateway.Hosting;
 
 /// <summary>
-/// The grains' view of this node's ESP data plane (<see cref="IEspSaDatabase"/>): an installed IPsec
+/// The grains' view of this node's ESP data plane (<see cref="IIpsecSaInstaller"/>): an installed IPsec
 /// SA pair becomes two <see cref="EspSa"/>s in the node's <see cref="EspSaDatabase"/>, a withdrawn one
 /// leaves it (its keys zeroed). Algorithms come as the IPsec DOI numbers Quick Mode agreed on.
 /// </summary>
-public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions options) : IEspSaDatabase
+public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions options) : IIpsecSaInstaller
 {
     public void Add(IpsecSaRecord sa)
     {
-        if (sa.Esp is not { } esp) return; // a record without data-plane parameters (an older grain): nothing to carry traffic with
+        if (sa.Esp is not { } esp) return; // a record without data-plane parameters: nothing to carry traffic with
         if (!TryMap(esp, out var cipher, out var integrity)) return;
         var lifetime = sa.LifetimeKilobytes is { } kb and > 0 ? new EspLifetime(0, kb) : EspLifetime.Unlimited;
         var inbound = new EspSa(sa.InboundSpi, EspDirection.Inbound, cipher, sa.InboundEncryptionKey, integrity, sa.InboundIntegrityKey, lifetime);

@@ -33,11 +33,11 @@ public static class IkeActorsNodeExtensions
             services.AddSingleton<EspSaDatabase>();
             services.AddSingleton(new EspNodeOptions { Tun = tun });
             services.AddSingleton<EspNode>();
-            services.AddSingleton<IEspSaDatabase, EspSaInstaller>();
+            services.AddSingleton<IIpsecSaInstaller, EspSaInstaller>();
             services.AddSingleton<IEspCounterSource>(sp => sp.GetRequiredService<EspNode>());
             services.AddHostedService(sp => sp.GetRequiredService<EspNode>());
         }
-        else services.AddSingleton<IEspSaDatabase, InMemoryEspSaDatabase>(); // negotiation only: SAs are kept, no traffic passes
+        else services.AddSingleton<IIpsecSaInstaller, InMemoryIpsecSaInstaller>(); // negotiation only: SAs are kept, no traffic passes
 
         services.AddSingleton<FrontEndCounters>();
         services.AddSingleton<IsakmpSockets>();

@@ -104,7 +104,7 @@ internal sealed class DpdMonitor(IkeSa sa)
     public void Received(NotificationPayloadView n, NegotiationOutput output)
     {
         // RFC 3706 §5: the SPI is the ISAKMP SA's cookies and the data a 4-byte sequence number.
-        if (n.SpiSize != 16 || !n.Spi.SequenceEqual(Messages.CookieBytes(sa.InitiatorCookie, sa.ResponderCookie)) || n.NotificationData.Length != 4)
+        if (n.SpiSize != 16 || !n.Spi.SequenceEqual(IsakmpMessages.CookieBytes(sa.InitiatorCookie, sa.ResponderCookie)) || n.NotificationData.Length != 4)
         {
             output.Add(new MessageDropped(IkeExchange.Informational, 0, DropReason.MalformedDpdNotify, $"{n.NotifyType} with a wrong SPI or sequence number size"));
             return;
@@ -148,7 +148,7 @@ internal sealed class DpdMonitor(IkeSa sa)
         sa.SendInformational(new NotificationPayload
         {
             Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = type,
-            Spi = Messages.CookieBytes(sa.InitiatorCookie, sa.ResponderCookie), NotificationData = data,
+            Spi = IsakmpMessages.CookieBytes(sa.InitiatorCookie, sa.ResponderCookie), NotificationData = data,
         }, output);
     }
 }

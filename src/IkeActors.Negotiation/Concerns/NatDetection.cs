@@ -107,7 +107,7 @@ internal sealed class NatDetection(IkeSa sa)
     {
         var transform = sa.Transform!;
         var hash = new byte[IkeAlgorithms.HashLength(transform.CryptoHash)];
-        IkeHashes.NatD(transform.CryptoHash, Messages.Cookie(sa.InitiatorCookie), Messages.Cookie(sa.ResponderCookie), endPoint, hash);
+        IkeHashes.NatD(transform.CryptoHash, IsakmpMessages.Cookie(sa.InitiatorCookie), IsakmpMessages.Cookie(sa.ResponderCookie), endPoint, hash);
         return hash;
     }
 }

@@ -347,7 +347,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         using (shared)
         {
             var status = Phase1Keys.TryDerivePreSharedKey(_sa.Transform!.CryptoHash, _sa.Transform.CryptoCipher, _sa.Transform.KeyLengthBits,
-                psk.Bytes, _t.Ni, _t.Nr, shared.ReadOnlySpan, Messages.Cookie(_sa.InitiatorCookie), Messages.Cookie(_sa.ResponderCookie), _t.Gxi, _t.Gxr, out var keys);
+                psk.Bytes, _t.Ni, _t.Nr, shared.ReadOnlySpan, IsakmpMessages.Cookie(_sa.InitiatorCookie), IsakmpMessages.Cookie(_sa.ResponderCookie), _t.Gxi, _t.Gxr, out var keys);
             if (status != Phase1KeyStatus.Ok || keys is null || !IsakmpCipher.TryCreate(keys, out var cipher))
             {
                 keys?.Dispose();

@@ -24,7 +24,7 @@ internal sealed class Phase1Authentication(IkeSa sa, MainModeTranscript transcri
     public bool Open(ReadOnlySpan<byte> datagram, NegotiationOutput output, out byte[] plaintext, out byte[] idBody)
     {
         idBody = [];
-        if (!Messages.TryDecrypt(datagram, _sa.Cipher!, 0, out plaintext))
+        if (!IsakmpMessages.TryDecrypt(datagram, _sa.Cipher!, 0, out plaintext))
         {
             AsaDebug.ReceivedEncryptedMainModeInvalidPayloads(output, _sa.IpContext, 0);
             AsaDebug.DecryptProblemMismatchedPsk(output, _sa.IpContext);
@@ -66,7 +66,7 @@ internal sealed class Phase1Authentication(IkeSa sa, MainModeTranscript transcri
             _sa.Fail(FailureReason.AuthenticationFailed, "HASH does not verify (RFC 2409 §5)", output);
             return false;
         }
-        _sa.Cipher!.AcceptReceived(0, datagram[Messages.HeaderSize..]);
+        _sa.Cipher!.AcceptReceived(0, datagram[IsakmpMessages.HeaderSize..]);
         return true;
     }
 
@@ -74,8 +74,8 @@ internal sealed class Phase1Authentication(IkeSa sa, MainModeTranscript transcri
     private byte[] ComputeHash(bool initiator)
     {
         var hash = new byte[IkeAlgorithms.HashLength(_sa.Transform!.CryptoHash)];
-        var ckyI = Messages.Cookie(_sa.InitiatorCookie);
-        var ckyR = Messages.Cookie(_sa.ResponderCookie);
+        var ckyI = IsakmpMessages.Cookie(_sa.InitiatorCookie);
+        var ckyR = IsakmpMessages.Cookie(_sa.ResponderCookie);
         if (initiator) IkeHashes.HashI(_sa.Transform.CryptoHash, _sa.Keys!.Skeyid, _t.Gxi, _t.Gxr, ckyI, ckyR, _t.SaiBody, _t.IdiiBody, hash);
         else IkeHashes.HashR(_sa.Transform.CryptoHash, _sa.Keys!.Skeyid, _t.Gxi, _t.Gxr, ckyI, ckyR, _t.SaiBody, _t.IdirBody, hash);
         return hash;

@@ -49,17 +49,17 @@ public sealed partial class QuickModeExchange
         return new NotificationPayload
         {
             Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = NotifyMessageType.InitialContact,
-            Spi = Messages.CookieBytes(_sa.InitiatorCookie, _sa.ResponderCookie),
+            Spi = IsakmpMessages.CookieBytes(_sa.InitiatorCookie, _sa.ResponderCookie),
         };
     }
 
     private void SendQm1(List<IIsakmpPayload> payloads, NegotiationOutput output)
     {
         AsaDebug.ConstructingQmHashPayload(output, Context);
-        var plain = Messages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
-        var afterHash = Messages.HeaderSize + 4 + HashLength;
+        var plain = IsakmpMessages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
+        var afterHash = IsakmpMessages.HeaderSize + 4 + HashLength;
         // RFC 2409 §5.5: HASH(1) = prf(SKEYID_a, M-ID | everything after the HASH payload).
-        IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(afterHash), plain.AsSpan(Messages.HeaderSize + 4, HashLength));
+        IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(afterHash), plain.AsSpan(IsakmpMessages.HeaderSize + 4, HashLength));
         AsaDebug.InitiatorSending1stQmPacket(output, Context, MessageId);
         _machine.Fire(QuickModeTrigger.Start);
         _lastSent = _sa.SendEncrypted(plain, MessageId, output, remember: false);
@@ -78,13 +78,13 @@ public sealed partial class QuickModeExchange
         }
         _nr = q.Nonce;
         var expected = new byte[HashLength];
-        IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(q.AfterHash, Messages.ChainEnd(plain) - q.AfterHash), expected);
+        IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(q.AfterHash, IsakmpMessages.ChainEnd(plain) - q.AfterHash), expected);
         if (!IkePrf.FixedTimeEquals(expected, q.Hash))
         {
             FailExchange(FailureReason.AuthenticationFailed, "HASH(2) does not verify", output, notify: NotifyMessageType.InvalidHashInformation);
             return;
         }
-        _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.Cipher!.AcceptReceived(MessageId, datagram[IsakmpMessages.HeaderSize..]);
         _sa.PeerAlive(output);
 
         if (!AcceptResponderChoice(q.Sa, output)) return;

@@ -35,13 +35,13 @@ public sealed partial class QuickModeExchange
             return false;
         }
         var expected = new byte[HashLength];
-        IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(q.AfterHash, Messages.ChainEnd(plain) - q.AfterHash), expected);
+        IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(q.AfterHash, IsakmpMessages.ChainEnd(plain) - q.AfterHash), expected);
         if (!IkePrf.FixedTimeEquals(expected, q.Hash))
         {
             FailExchange(FailureReason.AuthenticationFailed, "HASH(1) does not verify", output, notify: NotifyMessageType.InvalidHashInformation);
             return false;
         }
-        _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.Cipher!.AcceptReceived(MessageId, datagram[IsakmpMessages.HeaderSize..]);
         _sa.PeerAlive(output);
         _ni = q.Nonce;
         _lastReceived = datagram.ToArray();
@@ -112,9 +112,9 @@ public sealed partial class QuickModeExchange
         }
         if (responderLifetime.Count > 0) payloads.Add(ResponderLifetimeNotify(responderLifetime));
         AsaDebug.ConstructingQmHashPayload(output, Context);
-        var plain = Messages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
-        var hashEnd = Messages.HeaderSize + 4 + HashLength;
-        IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(hashEnd), plain.AsSpan(Messages.HeaderSize + 4, HashLength));
+        var plain = IsakmpMessages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
+        var hashEnd = IsakmpMessages.HeaderSize + 4 + HashLength;
+        IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(hashEnd), plain.AsSpan(IsakmpMessages.HeaderSize + 4, HashLength));
         AsaDebug.ResponderSending2ndQmPacket(output, Context, MessageId);
         _machine.Fire(QuickModeTrigger.ReceivedQm1);
         _lastSent = _sa.SendEncrypted(plain, MessageId, output, remember: false);
@@ -145,7 +145,7 @@ public sealed partial class QuickModeExchange
             output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.HashMismatch, "HASH(3) does not verify"));
             return;
         }
-        _sa.Cipher!.AcceptReceived(MessageId, datagram[Messages.HeaderSize..]);
+        _sa.Cipher!.AcceptReceived(MessageId, datagram[IsakmpMessages.HeaderSize..]);
         _sa.PeerAlive(output);
         _sa.LogAndCancel(MessageId, output);
         if (!Install(output)) return;

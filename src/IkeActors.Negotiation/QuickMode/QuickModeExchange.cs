@@ -60,7 +60,7 @@ public sealed partial class QuickModeExchange : IDisposable
             if (_lastSent is not null) output.Add(_sa.Datagram(_lastSent, retransmission: true));
             return;
         }
-        if (!Messages.TryDecrypt(datagram, _sa.Cipher!, MessageId, out var plain))
+        if (!IsakmpMessages.TryDecrypt(datagram, _sa.Cipher!, MessageId, out var plain))
         {
             output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
             return;

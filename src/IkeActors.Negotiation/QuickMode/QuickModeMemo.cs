@@ -24,7 +24,7 @@ internal sealed class QuickModeMemo(uint messageId, QuickModeState outcome, Cryp
             if (LastSent is not null) output.Add(sa.Datagram(LastSent, retransmission: true));
             return;
         }
-        if (!Messages.TryDecrypt(datagram, sa.Cipher!, MessageId, out _))
+        if (!IsakmpMessages.TryDecrypt(datagram, sa.Cipher!, MessageId, out _))
         {
             output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
             return;

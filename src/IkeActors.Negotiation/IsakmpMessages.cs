@@ -5,7 +5,7 @@ using IkeActors.Protocol;
 namespace IkeActors.Negotiation;
 
 /// <summary>Assembling, protecting and opening ISAKMP messages (RFC 2408 §3, RFC 2409 Appendix B).</summary>
-internal static class Messages
+internal static class IsakmpMessages
 {
     public const int HeaderSize = 28;
 

@@ -4,17 +4,18 @@ using System.Security.Cryptography;
 namespace IkeActors.Grains;
 
 /// <summary>
-/// The ESP data plane's SA database as the grains see it (RFC 4301 §4.4.2 SAD): the ESP issue
-/// implements it over TUN and sockets; <see cref="InMemoryEspSaDatabase"/> serves until then.
+/// The node's ESP data plane as the IPsec SA grains see it: a negotiated pair is installed into its SA database
+/// (RFC 4301 §4.4.2 SAD) and removed from it. The gateway's implementation feeds the userspace ESP data plane
+/// (IkeActors.Esp's EspSaDatabase, TUN and sockets); <see cref="InMemoryIpsecSaInstaller"/> serves negotiation-only nodes and tests.
 /// </summary>
-public interface IEspSaDatabase
+public interface IIpsecSaInstaller
 {
     void Add(IpsecSaRecord sa);
     void Remove(uint inboundSpi, uint outboundSpi);
 }
 
 /// <summary>An SA database in memory: lookups by SPI, keys copied in and zeroed on removal.</summary>
-public sealed class InMemoryEspSaDatabase : IEspSaDatabase
+public sealed class InMemoryIpsecSaInstaller : IIpsecSaInstaller
 {
     private readonly ConcurrentDictionary<uint, IpsecSaRecord> _bySpi = new();
 

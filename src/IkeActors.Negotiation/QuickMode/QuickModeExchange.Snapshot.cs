@@ -63,7 +63,7 @@ public sealed partial class QuickModeExchange
     /// <summary>Re-arms the retransmission timer of an exchange that waits for the peer (after a restore).</summary>
     internal void ResumeTimers(NegotiationOutput output)
     {
-        if (_state is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3 && _lastSent is not null)
+        if (_machine.CanFire(QuickModeTrigger.Retransmit) && _lastSent is not null)
             _sa.ArmRetransmit(MessageId, _retransmits, output);
     }
 }

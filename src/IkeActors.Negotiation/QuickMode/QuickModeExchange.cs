@@ -65,27 +65,28 @@ public sealed partial class QuickModeExchange : IDisposable
             output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
             return;
         }
-        switch (_state)
+        // The receive trigger the machine permits now chooses the handler (StateGraphs.ConfigureQuickMode, per role).
+        if (_machine.CanFire(QuickModeTrigger.ReceivedQm2))
         {
-            case QuickModeState.QM_WAIT_MSG2 when Role == IkeRole.Initiator:
-                _lastReceived = datagram.ToArray();
-                output.Add(new MessageReceived(ExchangeMessage.QuickMode(2, MessageId)));
-                ReceiveQm2(plain, datagram, output);
-                break;
-            case QuickModeState.QM_WAIT_MSG3 when Role == IkeRole.Responder:
-                output.Add(new MessageReceived(ExchangeMessage.QuickMode(3, MessageId)));
-                ReceiveQm3(plain, datagram, output);
-                break;
-            default:
-                output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
-                break;
+            _lastReceived = datagram.ToArray();
+            output.Add(new MessageReceived(ExchangeMessage.QuickMode(2, MessageId)));
+            ReceiveQm2(plain, datagram, output);
+        }
+        else if (_machine.CanFire(QuickModeTrigger.ReceivedQm3))
+        {
+            output.Add(new MessageReceived(ExchangeMessage.QuickMode(3, MessageId)));
+            ReceiveQm3(plain, datagram, output);
+        }
+        else
+        {
+            output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
         }
     }
 
     /// <summary>The retransmission timer (RFC 2408 §5: the last message again, up to the retransmit limit).</summary>
     internal void TimerFired(TimerKey key, NegotiationOutput output)
     {
-        if (_state is not (QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) || _lastSent is null) return;
+        if (!_machine.CanFire(QuickModeTrigger.Retransmit) || _lastSent is null) return;
         if (_retransmits >= _sa.Settings.RetransmitLimit)
         {
             FailExchange(FailureReason.RetransmissionsExhausted, $"no answer in {_state} after {_retransmits} retransmissions", output, notify: null);

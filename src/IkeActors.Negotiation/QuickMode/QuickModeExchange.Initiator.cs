@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using IkeActors.Crypto;
 using IkeActors.Protocol;
 
+using static IkeActors.Negotiation.QuickModePayloads;
+
 namespace IkeActors.Negotiation;
 
 /// <summary>The initiator's side: QM1 out, QM2 in, QM3 out (RFC 2409 §5.5).</summary>
@@ -70,7 +72,7 @@ public sealed partial class QuickModeExchange
     private void ReceiveQm2(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
         _sa.LogReceived(plain, output);
-        var q = ReadPayloads(plain, PayloadRole.Qm2, output);
+        var q = ReadPayloads(plain, QuickModeMessage.Qm2, output);
         if (q.Hash is null || q.Nonce is null || !q.HaveSa)
         {
             FailExchange(FailureReason.MalformedMessage, "QM2 lacks HASH, SA or nonce", output, notify: NotifyMessageType.PayloadMalformed);

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using IkeActors.Crypto;
 using IkeActors.Protocol;
 
+using static IkeActors.Negotiation.QuickModePayloads;
+
 namespace IkeActors.Negotiation;
 
 /// <summary>SPIs, nonces and KEYMAT (RFC 2409 §5.5).</summary>

@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using IkeActors.Config.Model;
 using IkeActors.Protocol;
 
+using static IkeActors.Negotiation.QuickModePayloads;
+
 namespace IkeActors.Negotiation;
 
 /// <summary>ESP proposals (RFC 2408 §4.2, RFC 2407 §4.5) and lifetime negotiation (RFC 2407 §4.6.3.1).</summary>

@@ -2,6 +2,8 @@ using IkeActors.Config.Model;
 using IkeActors.Crypto;
 using IkeActors.Protocol;
 
+using static IkeActors.Negotiation.QuickModePayloads;
+
 namespace IkeActors.Negotiation;
 
 /// <summary>The responder's side: QM1 in, QM2 out, QM3 in (RFC 2409 §5.5).</summary>
@@ -13,7 +15,7 @@ public sealed partial class QuickModeExchange
         output.Add(new MessageReceived(ExchangeMessage.QuickMode(1, MessageId)));
         AsaDebug.ResponderStartingQm(output, IpContext, MessageId);
         _sa.LogReceived(plain, output);
-        var q = ReadPayloads(plain, PayloadRole.Qm1, output);
+        var q = ReadPayloads(plain, QuickModeMessage.Qm1, output);
         if (!VerifyQm1(ref q, plain, datagram, output)) return false;
         if (!CheckProxies(q.Ids, output)) return false;
         AsaDebug.ProcessingIpsecSaPayload(output, Context);

@@ -2,6 +2,8 @@ using IkeActors.Crypto;
 using IkeActors.Protocol;
 using Stateless;
 
+using static IkeActors.Negotiation.QuickModePayloads;
+
 namespace IkeActors.Negotiation;
 
 /// <summary>
@@ -81,6 +83,13 @@ public sealed partial class QuickModeExchange : IDisposable
         {
             output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
         }
+    }
+
+    private QuickModePayloads ReadPayloads(byte[] plain, QuickModeMessage message, NegotiationOutput output)
+    {
+        var q = QuickModePayloads.Read(plain, message, Context, output);
+        if (q.KeyExchange is { } ke) _peerPfsPublic = ke;
+        return q;
     }
 
     /// <summary>The retransmission timer (RFC 2408 §5: the last message again, up to the retransmit limit).</summary>

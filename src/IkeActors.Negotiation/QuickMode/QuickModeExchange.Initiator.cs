@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using IkeActors.Crypto;
 using IkeActors.Protocol;
 
@@ -18,7 +17,7 @@ public sealed partial class QuickModeExchange
         var lifetime = entry.EffectiveLifetime(_sa.Gateway.Config.GlobalSaLifetime);
         LifetimeSeconds = lifetime.Seconds;
         LifetimeKilobytes = lifetime.Kilobytes;
-        var offers = TransformsOf(entry, lifetime);
+        var offers = _proposals.TransformsOf(entry, lifetime);
 
         InboundSpi = NewSpi();
         AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
@@ -26,7 +25,7 @@ public sealed partial class QuickModeExchange
         AsaDebug.OakleyConstructingQuickMode(output, Context);
         AsaDebug.ConstructingBlankHashPayload(output, Context);
         AsaDebug.ConstructingIpsecSaPayloadInitiator(output, Context);
-        var sa = ProposalOf(offers, InboundSpi);
+        var sa = IpsecProposals.ProposalOf(offers, InboundSpi);
         AsaDebug.ConstructingIpsecNoncePayloadInitiator(output, Context);
         _ni = Nonce();
         var payloads = new List<IIsakmpPayload> { new HashPayload { HashData = new byte[HashLength] }, sa, new NoncePayload { NonceData = _ni } };
@@ -89,49 +88,17 @@ public sealed partial class QuickModeExchange
         _sa.Cipher!.AcceptReceived(MessageId, datagram[IsakmpMessages.HeaderSize..]);
         _sa.PeerAlive(output);
 
-        if (!AcceptResponderChoice(q.Sa, output)) return;
-        ApplyResponderLifetime(q.ResponderLifetime, output);
+        if (_proposals.AcceptResponderChoice(q.Sa, Match!.Entry, Lifetime) is not { } chosen)
+        {
+            FailExchange(FailureReason.TransformSetMismatch, "the responder chose a transform we did not offer", output, notify: NotifyMessageType.NoProposalChosen);
+            return;
+        }
+        (Transform, OutboundSpi) = chosen;
+        Lifetime = _proposals.ApplyResponderLifetime(Lifetime, q.ResponderLifetime, output);
         if (!Install(output)) return;
         _sa.LogAndCancel(MessageId, output);
         SendQm3(output);
         Complete(output);
-    }
-
-    /// <summary>The responder's choice must be one of our offers (RFC 2408 §4.2); its SPI is our outbound one.</summary>
-    private bool AcceptResponderChoice(SaPayloadView sa, NegotiationOutput output)
-    {
-        var offers = TransformsOf(Match!.Entry, new IpsecSaLifetime(LifetimeSeconds, LifetimeKilobytes));
-        foreach (var proposal in sa.Proposals)
-        {
-            if (proposal.ProtocolId != ProtocolId.IpsecEsp || proposal.Spi.Length != 4) continue;
-            foreach (var t in proposal.Transforms)
-            {
-                if (IpsecTransform.FromTransform(t) is not { } offered || !offers.Any(o => o.Matches(offered))) continue;
-                Transform = offered;
-                OutboundSpi = BinaryPrimitives.ReadUInt32BigEndian(proposal.Spi);
-                return true;
-            }
-        }
-        FailExchange(FailureReason.TransformSetMismatch, "the responder chose a transform we did not offer", output, notify: NotifyMessageType.NoProposalChosen);
-        return false;
-    }
-
-    /// <summary>RFC 2407 §4.6.3.1: RESPONDER-LIFETIME; the shorter lifetime wins.</summary>
-    private void ApplyResponderLifetime(List<(LifeType Type, ulong Value)> responderLifetime, NegotiationOutput output)
-    {
-        foreach (var (type, value) in responderLifetime)
-        {
-            if (type == LifeType.Seconds && (long)value < LifetimeSeconds)
-            {
-                AsaDebug.ResponderForcingRekeyDurationSeconds(output, Context, LifetimeSeconds, (long)value);
-                LifetimeSeconds = (int)value;
-            }
-            else if (type == LifeType.Kilobytes && (LifetimeKilobytes is null || (long)value < LifetimeKilobytes))
-            {
-                AsaDebug.ResponderForcingRekeyDurationKbs(output, Context, LifetimeKilobytes ?? 0, (long)value);
-                LifetimeKilobytes = (long)value;
-            }
-        }
     }
 
     /// <summary>QM3: HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b).</summary>

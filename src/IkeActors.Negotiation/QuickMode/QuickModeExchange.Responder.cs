@@ -20,8 +20,14 @@ public sealed partial class QuickModeExchange
         if (!CheckProxies(q.Ids, output)) return false;
         AsaDebug.ProcessingIpsecSaPayload(output, Context);
         var lifetime = Match!.Entry.EffectiveLifetime(_sa.Gateway.Config.GlobalSaLifetime);
-        if (SelectProposal(q.Sa, lifetime, output) is not { } choice) return false;
-        var responderLifetime = NegotiateLifetime(choice.Offered, lifetime, output);
+        if (_proposals.Select(q.Sa, Match.Entry, lifetime, output) is not { } choice)
+        {
+            FailExchange(FailureReason.TransformSetMismatch, "no transform set matches the peer's proposal", output, notify: NotifyMessageType.NoProposalChosen);
+            return false;
+        }
+        OutboundSpi = choice.Spi;
+        Transform = choice.Offered;
+        (Lifetime, var responderLifetime) = _proposals.NegotiateLifetime(choice.Offered, lifetime, output);
         if (!StartPfs(choice.Offered, output)) return false;
         SendQm2(choice, echoIds: q.Ids.Count >= 2, responderLifetime, output);
         if (q.InitialContact) output.Add(new InitialContactReceived(_sa.InitiatorCookie, _sa.Peer.Address));
@@ -99,7 +105,7 @@ public sealed partial class QuickModeExchange
         AsaDebug.OakleyConstructingQuickMode(output, Context);
         AsaDebug.ConstructingBlankHashPayload(output, Context);
         AsaDebug.ConstructingIpsecSaPayloadResponder(output, Context);
-        var chosenSa = ChosenProposal(choice, InboundSpi);
+        var chosenSa = IpsecProposals.ChosenProposal(choice, InboundSpi);
         AsaDebug.ConstructingIpsecNoncePayloadResponder(output, Context);
         _nr = Nonce();
         var payloads = new List<IIsakmpPayload> { new HashPayload { HashData = new byte[HashLength] }, chosenSa, new NoncePayload { NonceData = _nr } };
@@ -112,7 +118,7 @@ public sealed partial class QuickModeExchange
             payloads.Add(IdOf(Remote));
             payloads.Add(IdOf(Local));
         }
-        if (responderLifetime.Count > 0) payloads.Add(ResponderLifetimeNotify(responderLifetime));
+        if (responderLifetime.Count > 0) payloads.Add(IpsecProposals.ResponderLifetimeNotify(responderLifetime, OutboundSpi));
         AsaDebug.ConstructingQmHashPayload(output, Context);
         var plain = IsakmpMessages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
         var hashEnd = IsakmpMessages.HeaderSize + 4 + HashLength;
@@ -123,12 +129,6 @@ public sealed partial class QuickModeExchange
         _sa.ArmRetransmit(MessageId, 0, output);
         output.Add(new MessageSent(ExchangeMessage.QuickMode(2, MessageId)));
     }
-
-    private NotificationPayload ResponderLifetimeNotify(List<DataAttribute> lifetime) => new()
-    {
-        Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, NotifyType = NotifyMessageType.ResponderLifetime,
-        Spi = SpiBytes(OutboundSpi), NotificationData = AttributeBytes(lifetime),
-    };
 
     private void ReceiveQm3(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {

@@ -16,6 +16,7 @@ public sealed partial class QuickModeExchange : IDisposable
 {
     private readonly IkeSa _sa;
     private readonly StateMachine<QuickModeState, QuickModeTrigger> _machine;
+    private readonly IpsecProposals _proposals;
     private QuickModeState _state = QuickModeState.QM_IDLE;
     private byte[] _ni = [], _nr = [];
     private byte[]? _lastSent;
@@ -29,6 +30,7 @@ public sealed partial class QuickModeExchange : IDisposable
     internal QuickModeExchange(IkeSa sa, uint messageId, IkeRole role)
     {
         _sa = sa;
+        _proposals = new IpsecProposals(sa);
         MessageId = messageId;
         Role = role;
         _machine = new StateMachine<QuickModeState, QuickModeTrigger>(() => _state, s => _state = s);
@@ -46,6 +48,11 @@ public sealed partial class QuickModeExchange : IDisposable
     public ProxyId Remote { get; private set; }
     public int LifetimeSeconds { get; private set; }
     public long? LifetimeKilobytes { get; private set; }
+    private IpsecSaLifetime Lifetime
+    {
+        get => new(LifetimeSeconds, LifetimeKilobytes);
+        set => (LifetimeSeconds, LifetimeKilobytes) = (value.Seconds, value.Kilobytes);
+    }
     /// <summary>The message ID of the pair this exchange replaces (a Phase 2 rekey), 0 for a new one.</summary>
     public uint RekeyOf { get; internal init; }
 

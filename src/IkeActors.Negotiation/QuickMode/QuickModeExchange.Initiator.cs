@@ -19,7 +19,7 @@ public sealed partial class QuickModeExchange
         LifetimeKilobytes = lifetime.Kilobytes;
         var offers = _proposals.TransformsOf(entry, lifetime);
 
-        InboundSpi = NewSpi();
+        InboundSpi = _keys.NewSpi();
         AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
         AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
         AsaDebug.OakleyConstructingQuickMode(output, Context);
@@ -27,7 +27,7 @@ public sealed partial class QuickModeExchange
         AsaDebug.ConstructingIpsecSaPayloadInitiator(output, Context);
         var sa = IpsecProposals.ProposalOf(offers, InboundSpi);
         AsaDebug.ConstructingIpsecNoncePayloadInitiator(output, Context);
-        _ni = Nonce();
+        _ni = _keys.Nonce();
         var payloads = new List<IIsakmpPayload> { new HashPayload { HashData = new byte[HashLength] }, sa, new NoncePayload { NonceData = _ni } };
         if (entry.PfsGroup is { } pfsGroup)
         {

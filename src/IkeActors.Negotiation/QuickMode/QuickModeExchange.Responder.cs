@@ -99,7 +99,7 @@ public sealed partial class QuickModeExchange
     private void SendQm2(ProposalChoice choice, bool echoIds, List<DataAttribute> responderLifetime, NegotiationOutput output)
     {
         AsaDebug.RequestingSpi(output, Context);
-        InboundSpi = NewSpi();
+        InboundSpi = _keys.NewSpi();
         AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
         AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
         AsaDebug.OakleyConstructingQuickMode(output, Context);
@@ -107,7 +107,7 @@ public sealed partial class QuickModeExchange
         AsaDebug.ConstructingIpsecSaPayloadResponder(output, Context);
         var chosenSa = IpsecProposals.ChosenProposal(choice, InboundSpi);
         AsaDebug.ConstructingIpsecNoncePayloadResponder(output, Context);
-        _nr = Nonce();
+        _nr = _keys.Nonce();
         var payloads = new List<IIsakmpPayload> { new HashPayload { HashData = new byte[HashLength] }, chosenSa, new NoncePayload { NonceData = _nr } };
         if (_pfs is not null) payloads.Add(new KePayload { KeyExchangeData = _pfs.PublicValue.ToArray() });
         AsaDebug.ConstructingProxyId(output, Context);

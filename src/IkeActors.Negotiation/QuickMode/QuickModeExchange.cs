@@ -17,6 +17,7 @@ public sealed partial class QuickModeExchange : IDisposable
     private readonly IkeSa _sa;
     private readonly StateMachine<QuickModeState, QuickModeTrigger> _machine;
     private readonly IpsecProposals _proposals;
+    private readonly QuickModeKeys _keys;
     private QuickModeState _state = QuickModeState.QM_IDLE;
     private byte[] _ni = [], _nr = [];
     private byte[]? _lastSent;
@@ -31,6 +32,7 @@ public sealed partial class QuickModeExchange : IDisposable
     {
         _sa = sa;
         _proposals = new IpsecProposals(sa);
+        _keys = new QuickModeKeys(sa);
         MessageId = messageId;
         Role = role;
         _machine = new StateMachine<QuickModeState, QuickModeTrigger>(() => _state, s => _state = s);
@@ -112,6 +114,27 @@ public sealed partial class QuickModeExchange : IDisposable
         _machine.Fire(QuickModeTrigger.Retransmit);
         output.Add(_sa.Datagram(_lastSent, retransmission: true));
         _sa.ArmRetransmit(MessageId, _retransmits, output);
+    }
+
+    /// <summary>KEYMAT for both directions (RFC 2409 §5.5), kept in <see cref="_pair"/> for <see cref="Complete"/>.</summary>
+    private bool Install(NegotiationOutput output)
+    {
+        AsaDebug.LoadingAllIpsecSas(output, Context);
+        AsaDebug.GeneratingQuickModeKey(output, Context);
+        SecretBuffer? pfsSecret = null;
+        if (_pfs is not null && _pfs.ComputeSharedSecret(_peerPfsPublic, out pfsSecret) != DhStatus.Ok)
+        {
+            FailExchange(FailureReason.InvalidKeyExchange, "invalid PFS public value", output, notify: NotifyMessageType.InvalidKeyInformation);
+            return false;
+        }
+        using (pfsSecret) _pair = _keys.Pair(this, pfsSecret is null ? ReadOnlySpan<byte>.Empty : pfsSecret.ReadOnlySpan, _ni, _nr);
+        var match = Match!;
+        AsaDebug.NpEncryptRuleLookup(output, Context, match.Map.Name, match.Entry.Sequence, match.AccessList.Name);
+        if (Role == IkeRole.Initiator)
+            AsaDebug.SecurityNegotiationCompleteL2LInitiator(output, Context, _sa.TunnelGroup ?? "", InboundSpi, OutboundSpi);
+        else
+            AsaDebug.SecurityNegotiationCompleteL2LResponder(output, Context, _sa.TunnelGroup ?? "", InboundSpi, OutboundSpi);
+        return true;
     }
 
     /// <summary>QM_ACTIVE: the pair's timers, the install action, and the pair becomes an <see cref="IpsecSa"/> of the IKE SA.</summary>

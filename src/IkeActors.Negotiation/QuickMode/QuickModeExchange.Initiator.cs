@@ -39,19 +39,12 @@ public sealed partial class QuickModeExchange
         AsaDebug.TransmittingProxyId(output, Context);
         payloads.Add(IdOf(Local));
         payloads.Add(IdOf(Remote));
-        if (initialContact) payloads.Add(InitialContact(output));
-        SendQm1(payloads, output);
-    }
-
-    /// <summary>RFC 2407 §4.6.3.3: tells the peer to forget SAs of our previous incarnation.</summary>
-    private NotificationPayload InitialContact(NegotiationOutput output)
-    {
-        AsaDebug.InitiatorSendingInitialContact(output, Context);
-        return new NotificationPayload
+        if (initialContact)
         {
-            Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = NotifyMessageType.InitialContact,
-            Spi = IsakmpMessages.CookieBytes(_sa.InitiatorCookie, _sa.ResponderCookie),
-        };
+            AsaDebug.InitiatorSendingInitialContact(output, Context);
+            payloads.Add(QuickModePayloads.InitialContactNotify(_sa.InitiatorCookie, _sa.ResponderCookie));
+        }
+        SendQm1(payloads, output);
     }
 
     private void SendQm1(List<IIsakmpPayload> payloads, NegotiationOutput output)

@@ -133,10 +133,7 @@ public sealed partial class QuickModeExchange
     private void ReceiveQm3(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
         _sa.LogReceived(plain, output);
-        IsakmpMessage.TryParseDecrypted(plain, out var message, out _);
-        byte[]? hash = null;
-        foreach (var p in message.Payloads)
-            if (p.Type == (byte)PayloadType.Hash) { hash ??= p.Body.ToArray(); AsaDebug.ProcessingHashPayload(output, Context); }
+        var hash = QuickModePayloads.ReadHash3(plain, Context, output);
         var expected = new byte[HashLength];
         IkeHashes.QuickModeHash3(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, _nr, expected);
         if (hash is null || !IkePrf.FixedTimeEquals(expected, hash))

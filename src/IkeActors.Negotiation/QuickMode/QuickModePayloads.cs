@@ -49,6 +49,23 @@ internal ref struct QuickModePayloads
         return q;
     }
 
+    /// <summary>QM3: the first HASH payload's data (RFC 2409 §5.5), null without one.</summary>
+    public static byte[]? ReadHash3(byte[] plain, DebugContext context, NegotiationOutput output)
+    {
+        IsakmpMessage.TryParseDecrypted(plain, out var message, out _);
+        byte[]? hash = null;
+        foreach (var p in message.Payloads)
+            if (p.Type == (byte)PayloadType.Hash) { hash ??= p.Body.ToArray(); AsaDebug.ProcessingHashPayload(output, context); }
+        return hash;
+    }
+
+    /// <summary>RFC 2407 §4.6.3.3: INITIAL-CONTACT tells the peer to forget SAs of our previous incarnation.</summary>
+    public static NotificationPayload InitialContactNotify(ulong initiatorCookie, ulong responderCookie) => new()
+    {
+        Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = NotifyMessageType.InitialContact,
+        Spi = IsakmpMessages.CookieBytes(initiatorCookie, responderCookie),
+    };
+
     /// <summary>Reads a shared payload (the first of each kind) and says so; false for the others.</summary>
     private bool ReadShared(PayloadEntry p, DebugContext context, NegotiationOutput output)
     {

@@ -56,32 +56,16 @@ public sealed partial class QuickModeExchange
         return true;
     }
 
-    /// <summary>The proxies (IDci, IDcr) and the ASA's "Static Crypto Map check": the first entry (by sequence) whose ACL mirrors them.</summary>
+    /// <summary>The proxies (IDci, IDcr) and the crypto map entry for them (<see cref="ResponderProxies"/>).</summary>
     private bool CheckProxies(List<ProxyId?> ids, NegotiationOutput output)
     {
-        // RFC 2409 §5.5: without IDs the proxies are the two gateways' addresses.
-        Remote = ids.Count >= 2 && ids[0] is { } r ? r : ProxyId.Host(_sa.Peer.Address);
-        Local = ids.Count >= 2 && ids[1] is { } l ? l : ProxyId.Host(_sa.Gateway.Local.Address);
-        // A pair for these proxies already installed: the initiator is rekeying it (the old one goes with its DELETE or lifetime).
-        if (!_sa.HasActivePairFor(Local, Remote)) AsaDebug.QmIsRekeyedOldSaNotFound(output, Context);
-
-        var check = _sa.Gateway.Lookup.StaticCryptoMapCheck(_sa.Peer.Address, Local, Remote, _sa.Gateway.OutsideInterface);
-        foreach (var step in check.Steps)
+        (Local, Remote, var match) = ResponderProxies.Check(_sa, ids, output);
+        if (match is null)
         {
-            AsaDebug.StaticCryptoMapChecking(output, Context, step.Map, step.Sequence);
-            if (step.Matched) AsaDebug.StaticCryptoMapMatch(output, Context, step.Map, step.Sequence);
-        }
-        if (check.Match is not { } match)
-        {
-            var rp = Remote.Prefix ?? new Ipv4Prefix(Remote.Range.First, 32);
-            var lp = Local.Prefix ?? new Ipv4Prefix(Local.Range.First, 32);
-            AsaDebug.RejectingIpsecTunnelNoCryptoMap(output, Context, rp.Address, rp.MaskAddress, Remote.Protocol, Remote.Port,
-                lp.Address, lp.MaskAddress, Local.Protocol, Local.Port, _sa.Gateway.OutsideInterface);
             FailExchange(FailureReason.ProxyIdMismatch, $"no crypto map entry for remote proxy {Remote} local proxy {Local}", output, notify: NotifyMessageType.InvalidIdInformation);
             return false;
         }
         Match = match;
-        AsaDebug.RemotePeerConfiguredForCryptoMap(output, Context, match.Map.Name);
         return true;
     }
 

@@ -1,6 +1,5 @@
 using IkeActors.Crypto;
 using IkeActors.Protocol;
-
 using static IkeActors.Negotiation.QuickModePayloads;
 
 namespace IkeActors.Negotiation;

@@ -1,7 +1,6 @@
 using IkeActors.Config.Model;
 using IkeActors.Crypto;
 using IkeActors.Protocol;
-
 using static IkeActors.Negotiation.QuickModePayloads;
 
 namespace IkeActors.Negotiation;

@@ -1,7 +1,6 @@
 using IkeActors.Crypto;
 using IkeActors.Protocol;
 using Stateless;
-
 using static IkeActors.Negotiation.QuickModePayloads;
 
 namespace IkeActors.Negotiation;

@@ -226,4 +226,37 @@ public class HostileInputTests
             Assert.Single(lines, l => l.Contains("PHASE 2 COMPLETED"));
         }
     }
+
+    [Fact]
+    public void A_message_no_receive_trigger_permits_is_dropped_as_unexpected_and_changes_nothing()
+    {
+        // QM1 is held back: Phase 1 is up on the responder, and the datagram still decrypts under the IV of its message ID (RFC 2409 Appendix B).
+        byte[]? qm1 = null;
+        var classifier = new StepClassifier();
+        using var lab = new Lab(Configs.Initiator, Configs.Responder);
+        lab.Tamper = (fromLeft, _, d) =>
+        {
+            if (classifier.Classify(fromLeft, d) != "QM1") return d;
+            qm1 ??= d;
+            return null;
+        };
+        lab.AcquireAndRun();
+        Assert.NotNull(qm1);
+        var sa = lab.Right.Sas.Single();
+        var messageId = BinaryPrimitives.ReadUInt32BigEndian(qm1.AsSpan(20));
+
+        // A responder's exchange that has not taken QM1: its machine permits neither ReceivedQm2 nor ReceivedQm3.
+        using var qm = new QuickModeExchange(sa, messageId, IkeRole.Responder);
+        var output = new NegotiationOutput();
+        qm.Receive(qm1, output);
+        qm.TimerFired(new TimerKey(TimerKind.Retransmit, messageId), output);
+
+        var dropped = Assert.IsType<MessageDropped>(Assert.Single(output.Actions));
+        Assert.Equal(DropReason.UnexpectedMessage, dropped.Reason);
+        Assert.Equal(QuickModeState.QM_IDLE, qm.State);
+        Assert.Equal(0u, qm.InboundSpi);
+        Assert.Empty(output.DebugLines);
+        Assert.Empty(sa.QuickModes);
+        Assert.Empty(sa.IpsecSas);
+    }
 }

@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using IkeActors.Crypto;
 using IkeActors.Protocol;
+using static IkeActors.Negotiation.QuickModePayloads;
 
 namespace IkeActors.Negotiation;
 
@@ -16,17 +16,17 @@ public sealed partial class QuickModeExchange
         var lifetime = entry.EffectiveLifetime(_sa.Gateway.Config.GlobalSaLifetime);
         LifetimeSeconds = lifetime.Seconds;
         LifetimeKilobytes = lifetime.Kilobytes;
-        var offers = TransformsOf(entry, lifetime);
+        var offers = _proposals.TransformsOf(entry, lifetime);
 
-        InboundSpi = NewSpi();
+        InboundSpi = _keys.NewSpi();
         AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
         AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
         AsaDebug.OakleyConstructingQuickMode(output, Context);
         AsaDebug.ConstructingBlankHashPayload(output, Context);
         AsaDebug.ConstructingIpsecSaPayloadInitiator(output, Context);
-        var sa = ProposalOf(offers, InboundSpi);
+        var sa = IpsecProposals.ProposalOf(offers, InboundSpi);
         AsaDebug.ConstructingIpsecNoncePayloadInitiator(output, Context);
-        _ni = Nonce();
+        _ni = _keys.Nonce();
         var payloads = new List<IIsakmpPayload> { new HashPayload { HashData = new byte[HashLength] }, sa, new NoncePayload { NonceData = _ni } };
         if (entry.PfsGroup is { } pfsGroup)
         {
@@ -38,19 +38,12 @@ public sealed partial class QuickModeExchange
         AsaDebug.TransmittingProxyId(output, Context);
         payloads.Add(IdOf(Local));
         payloads.Add(IdOf(Remote));
-        if (initialContact) payloads.Add(InitialContact(output));
-        SendQm1(payloads, output);
-    }
-
-    /// <summary>RFC 2407 §4.6.3.3: tells the peer to forget SAs of our previous incarnation.</summary>
-    private NotificationPayload InitialContact(NegotiationOutput output)
-    {
-        AsaDebug.InitiatorSendingInitialContact(output, Context);
-        return new NotificationPayload
+        if (initialContact)
         {
-            Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = NotifyMessageType.InitialContact,
-            Spi = IsakmpMessages.CookieBytes(_sa.InitiatorCookie, _sa.ResponderCookie),
-        };
+            AsaDebug.InitiatorSendingInitialContact(output, Context);
+            payloads.Add(QuickModePayloads.InitialContactNotify(_sa.InitiatorCookie, _sa.ResponderCookie));
+        }
+        SendQm1(payloads, output);
     }
 
     private void SendQm1(List<IIsakmpPayload> payloads, NegotiationOutput output)
@@ -70,7 +63,7 @@ public sealed partial class QuickModeExchange
     private void ReceiveQm2(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
         _sa.LogReceived(plain, output);
-        var q = ReadPayloads(plain, PayloadRole.Qm2, output);
+        var q = ReadPayloads(plain, QuickModeMessage.Qm2, output);
         if (q.Hash is null || q.Nonce is null || !q.HaveSa)
         {
             FailExchange(FailureReason.MalformedMessage, "QM2 lacks HASH, SA or nonce", output, notify: NotifyMessageType.PayloadMalformed);
@@ -87,49 +80,17 @@ public sealed partial class QuickModeExchange
         _sa.Cipher!.AcceptReceived(MessageId, datagram[IsakmpMessages.HeaderSize..]);
         _sa.PeerAlive(output);
 
-        if (!AcceptResponderChoice(q.Sa, output)) return;
-        ApplyResponderLifetime(q.ResponderLifetime, output);
+        if (_proposals.AcceptResponderChoice(q.Sa, Match!.Entry, Lifetime) is not { } chosen)
+        {
+            FailExchange(FailureReason.TransformSetMismatch, "the responder chose a transform we did not offer", output, notify: NotifyMessageType.NoProposalChosen);
+            return;
+        }
+        (Transform, OutboundSpi) = chosen;
+        Lifetime = _proposals.ApplyResponderLifetime(Lifetime, q.ResponderLifetime, output);
         if (!Install(output)) return;
         _sa.LogAndCancel(MessageId, output);
         SendQm3(output);
         Complete(output);
-    }
-
-    /// <summary>The responder's choice must be one of our offers (RFC 2408 §4.2); its SPI is our outbound one.</summary>
-    private bool AcceptResponderChoice(SaPayloadView sa, NegotiationOutput output)
-    {
-        var offers = TransformsOf(Match!.Entry, new IpsecSaLifetime(LifetimeSeconds, LifetimeKilobytes));
-        foreach (var proposal in sa.Proposals)
-        {
-            if (proposal.ProtocolId != ProtocolId.IpsecEsp || proposal.Spi.Length != 4) continue;
-            foreach (var t in proposal.Transforms)
-            {
-                if (IpsecTransform.FromTransform(t) is not { } offered || !offers.Any(o => o.Matches(offered))) continue;
-                Transform = offered;
-                OutboundSpi = BinaryPrimitives.ReadUInt32BigEndian(proposal.Spi);
-                return true;
-            }
-        }
-        FailExchange(FailureReason.TransformSetMismatch, "the responder chose a transform we did not offer", output, notify: NotifyMessageType.NoProposalChosen);
-        return false;
-    }
-
-    /// <summary>RFC 2407 §4.6.3.1: RESPONDER-LIFETIME; the shorter lifetime wins.</summary>
-    private void ApplyResponderLifetime(List<(LifeType Type, ulong Value)> responderLifetime, NegotiationOutput output)
-    {
-        foreach (var (type, value) in responderLifetime)
-        {
-            if (type == LifeType.Seconds && (long)value < LifetimeSeconds)
-            {
-                AsaDebug.ResponderForcingRekeyDurationSeconds(output, Context, LifetimeSeconds, (long)value);
-                LifetimeSeconds = (int)value;
-            }
-            else if (type == LifeType.Kilobytes && (LifetimeKilobytes is null || (long)value < LifetimeKilobytes))
-            {
-                AsaDebug.ResponderForcingRekeyDurationKbs(output, Context, LifetimeKilobytes ?? 0, (long)value);
-                LifetimeKilobytes = (long)value;
-            }
-        }
     }
 
     /// <summary>QM3: HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b).</summary>

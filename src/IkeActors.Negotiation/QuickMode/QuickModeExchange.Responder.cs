@@ -1,6 +1,7 @@
 using IkeActors.Config.Model;
 using IkeActors.Crypto;
 using IkeActors.Protocol;
+using static IkeActors.Negotiation.QuickModePayloads;
 
 namespace IkeActors.Negotiation;
 
@@ -13,13 +14,19 @@ public sealed partial class QuickModeExchange
         output.Add(new MessageReceived(ExchangeMessage.QuickMode(1, MessageId)));
         AsaDebug.ResponderStartingQm(output, IpContext, MessageId);
         _sa.LogReceived(plain, output);
-        var q = ReadPayloads(plain, PayloadRole.Qm1, output);
+        var q = ReadPayloads(plain, QuickModeMessage.Qm1, output);
         if (!VerifyQm1(ref q, plain, datagram, output)) return false;
         if (!CheckProxies(q.Ids, output)) return false;
         AsaDebug.ProcessingIpsecSaPayload(output, Context);
         var lifetime = Match!.Entry.EffectiveLifetime(_sa.Gateway.Config.GlobalSaLifetime);
-        if (SelectProposal(q.Sa, lifetime, output) is not { } choice) return false;
-        var responderLifetime = NegotiateLifetime(choice.Offered, lifetime, output);
+        if (_proposals.Select(q.Sa, Match.Entry, lifetime, output) is not { } choice)
+        {
+            FailExchange(FailureReason.TransformSetMismatch, "no transform set matches the peer's proposal", output, notify: NotifyMessageType.NoProposalChosen);
+            return false;
+        }
+        OutboundSpi = choice.Spi;
+        Transform = choice.Offered;
+        (Lifetime, var responderLifetime) = _proposals.NegotiateLifetime(choice.Offered, lifetime, output);
         if (!StartPfs(choice.Offered, output)) return false;
         SendQm2(choice, echoIds: q.Ids.Count >= 2, responderLifetime, output);
         if (q.InitialContact) output.Add(new InitialContactReceived(_sa.InitiatorCookie, _sa.Peer.Address));
@@ -48,32 +55,16 @@ public sealed partial class QuickModeExchange
         return true;
     }
 
-    /// <summary>The proxies (IDci, IDcr) and the ASA's "Static Crypto Map check": the first entry (by sequence) whose ACL mirrors them.</summary>
+    /// <summary>The proxies (IDci, IDcr) and the crypto map entry for them (<see cref="ResponderProxies"/>).</summary>
     private bool CheckProxies(List<ProxyId?> ids, NegotiationOutput output)
     {
-        // RFC 2409 §5.5: without IDs the proxies are the two gateways' addresses.
-        Remote = ids.Count >= 2 && ids[0] is { } r ? r : ProxyId.Host(_sa.Peer.Address);
-        Local = ids.Count >= 2 && ids[1] is { } l ? l : ProxyId.Host(_sa.Gateway.Local.Address);
-        // A pair for these proxies already installed: the initiator is rekeying it (the old one goes with its DELETE or lifetime).
-        if (!_sa.HasActivePairFor(Local, Remote)) AsaDebug.QmIsRekeyedOldSaNotFound(output, Context);
-
-        var check = _sa.Gateway.Lookup.StaticCryptoMapCheck(_sa.Peer.Address, Local, Remote, _sa.Gateway.OutsideInterface);
-        foreach (var step in check.Steps)
+        (Local, Remote, var match) = ResponderProxies.Check(_sa, ids, output);
+        if (match is null)
         {
-            AsaDebug.StaticCryptoMapChecking(output, Context, step.Map, step.Sequence);
-            if (step.Matched) AsaDebug.StaticCryptoMapMatch(output, Context, step.Map, step.Sequence);
-        }
-        if (check.Match is not { } match)
-        {
-            var rp = Remote.Prefix ?? new Ipv4Prefix(Remote.Range.First, 32);
-            var lp = Local.Prefix ?? new Ipv4Prefix(Local.Range.First, 32);
-            AsaDebug.RejectingIpsecTunnelNoCryptoMap(output, Context, rp.Address, rp.MaskAddress, Remote.Protocol, Remote.Port,
-                lp.Address, lp.MaskAddress, Local.Protocol, Local.Port, _sa.Gateway.OutsideInterface);
             FailExchange(FailureReason.ProxyIdMismatch, $"no crypto map entry for remote proxy {Remote} local proxy {Local}", output, notify: NotifyMessageType.InvalidIdInformation);
             return false;
         }
         Match = match;
-        AsaDebug.RemotePeerConfiguredForCryptoMap(output, Context, match.Map.Name);
         return true;
     }
 
@@ -91,15 +82,15 @@ public sealed partial class QuickModeExchange
     private void SendQm2(ProposalChoice choice, bool echoIds, List<DataAttribute> responderLifetime, NegotiationOutput output)
     {
         AsaDebug.RequestingSpi(output, Context);
-        InboundSpi = NewSpi();
+        InboundSpi = _keys.NewSpi();
         AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
         AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
         AsaDebug.OakleyConstructingQuickMode(output, Context);
         AsaDebug.ConstructingBlankHashPayload(output, Context);
         AsaDebug.ConstructingIpsecSaPayloadResponder(output, Context);
-        var chosenSa = ChosenProposal(choice, InboundSpi);
+        var chosenSa = IpsecProposals.ChosenProposal(choice, InboundSpi);
         AsaDebug.ConstructingIpsecNoncePayloadResponder(output, Context);
-        _nr = Nonce();
+        _nr = _keys.Nonce();
         var payloads = new List<IIsakmpPayload> { new HashPayload { HashData = new byte[HashLength] }, chosenSa, new NoncePayload { NonceData = _nr } };
         if (_pfs is not null) payloads.Add(new KePayload { KeyExchangeData = _pfs.PublicValue.ToArray() });
         AsaDebug.ConstructingProxyId(output, Context);
@@ -110,7 +101,7 @@ public sealed partial class QuickModeExchange
             payloads.Add(IdOf(Remote));
             payloads.Add(IdOf(Local));
         }
-        if (responderLifetime.Count > 0) payloads.Add(ResponderLifetimeNotify(responderLifetime));
+        if (responderLifetime.Count > 0) payloads.Add(IpsecProposals.ResponderLifetimeNotify(responderLifetime, OutboundSpi));
         AsaDebug.ConstructingQmHashPayload(output, Context);
         var plain = IsakmpMessages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
         var hashEnd = IsakmpMessages.HeaderSize + 4 + HashLength;
@@ -122,19 +113,10 @@ public sealed partial class QuickModeExchange
         output.Add(new MessageSent(ExchangeMessage.QuickMode(2, MessageId)));
     }
 
-    private NotificationPayload ResponderLifetimeNotify(List<DataAttribute> lifetime) => new()
-    {
-        Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, NotifyType = NotifyMessageType.ResponderLifetime,
-        Spi = SpiBytes(OutboundSpi), NotificationData = AttributeBytes(lifetime),
-    };
-
     private void ReceiveQm3(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
         _sa.LogReceived(plain, output);
-        IsakmpMessage.TryParseDecrypted(plain, out var message, out _);
-        byte[]? hash = null;
-        foreach (var p in message.Payloads)
-            if (p.Type == (byte)PayloadType.Hash) { hash ??= p.Body.ToArray(); AsaDebug.ProcessingHashPayload(output, Context); }
+        var hash = QuickModePayloads.ReadHash3(plain, Context, output);
         var expected = new byte[HashLength];
         IkeHashes.QuickModeHash3(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, _nr, expected);
         if (hash is null || !IkePrf.FixedTimeEquals(expected, hash))

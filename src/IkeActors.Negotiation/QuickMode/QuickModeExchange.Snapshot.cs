@@ -2,105 +2,25 @@ namespace IkeActors.Negotiation;
 
 public sealed partial class QuickModeExchange
 {
-    /// <summary>
-    /// This exchange as plain data, or null when it cannot be kept: idle or failed, or waiting for the
-    /// peer with a PFS private key (never persisted; the exchange is renegotiated after a failover).
-    /// </summary>
-    internal QuickModeSnapshot? TrySnapshot()
-    {
-        if (_state is not (QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) || _pfs is not null || Match is null) return null;
-        return new QuickModeSnapshot
-        {
-            MessageId = MessageId,
-            Role = Role,
-            State = _state,
-            Ni = _ni.ToArray(),
-            Nr = _nr.ToArray(),
-            InboundSpi = InboundSpi,
-            OutboundSpi = OutboundSpi,
-            Transform = Transform is null ? null : IpsecTransformSnapshot.From(Transform),
-            LifetimeSeconds = LifetimeSeconds,
-            LifetimeKilobytes = LifetimeKilobytes,
-            Local = ProxyIdSnapshot.From(Local),
-            Remote = ProxyIdSnapshot.From(Remote),
-            CryptoMap = Match.Map.Name,
-            Sequence = Match.Entry.Sequence,
-            LastSent = _lastSent?.ToArray(),
-            LastReceived = _lastReceived?.ToArray(),
-            Retransmits = _retransmits,
-            PeerPfsPublic = _peerPfsPublic.ToArray(),
-            RekeyOf = RekeyOf,
-        };
-    }
+    /// <summary>This exchange as plain data, or null when it cannot be kept (<see cref="QuickModeSnapshots.From"/>).</summary>
+    internal QuickModeSnapshot? TrySnapshot() => QuickModeSnapshots.From(this, holdsPfsKey: _pfs is not null, _retransmits, _peerPfsPublic);
 
     /// <summary>Rebuilds a waiting Quick Mode of a restored IKE SA (see <see cref="IkeSa.Restore"/>); throws <see cref="IkeSaSnapshotException"/>.</summary>
-    internal static QuickModeExchange Restore(IkeSa sa, QuickModeSnapshot q)
+    internal static QuickModeExchange Restore(IkeSa sa, QuickModeSnapshot q) => QuickModeSnapshots.Restore(sa, q);
+
+    /// <summary>A waiting exchange from its snapshot, once <see cref="QuickModeSnapshotCheck"/> has passed it.</summary>
+    internal QuickModeExchange(IkeSa sa, QuickModeSnapshot q, IpsecTransform? transform, CryptoMapMatch match) : this(sa, q.MessageId, q.Role)
     {
-        var (transform, match) = QuickModeSnapshotCheck.Check(sa, q);
-        if (q.State == QuickModeState.QM_ACTIVE) throw IkeSa.Bad($"Quick Mode 0x{q.MessageId:x8}: an installed pair is not an exchange");
-        var qm = new QuickModeExchange(sa, q.MessageId, q.Role)
-        {
-            Match = match,
-            Local = match.Local,
-            Remote = match.Remote,
-            Transform = transform,
-            InboundSpi = q.InboundSpi,
-            OutboundSpi = q.OutboundSpi,
-            LifetimeSeconds = q.LifetimeSeconds,
-            LifetimeKilobytes = q.LifetimeKilobytes,
-            RekeyOf = q.RekeyOf,
-        };
-        qm._state = q.State;
-        qm._ni = q.Ni.ToArray();
-        qm._nr = q.Nr.ToArray();
-        qm._lastSent = q.LastSent?.ToArray();
-        qm._lastReceived = q.LastReceived?.ToArray();
-        qm._retransmits = q.Retransmits;
-        qm._peerPfsPublic = q.PeerPfsPublic.ToArray();
-        return qm;
+        (Match, Local, Remote, Transform, RekeyOf) = (match, match.Local, match.Remote, transform, q.RekeyOf);
+        (InboundSpi, OutboundSpi, LifetimeSeconds, LifetimeKilobytes) = (q.InboundSpi, q.OutboundSpi, q.LifetimeSeconds, q.LifetimeKilobytes);
+        (_state, _ni, _nr, _retransmits, _peerPfsPublic) = (q.State, q.Ni.ToArray(), q.Nr.ToArray(), q.Retransmits, q.PeerPfsPublic.ToArray());
+        (_lastSent, _lastReceived) = (q.LastSent?.ToArray(), q.LastReceived?.ToArray());
     }
 
     /// <summary>Re-arms the retransmission timer of an exchange that waits for the peer (after a restore).</summary>
     internal void ResumeTimers(NegotiationOutput output)
     {
-        if (_state is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3 && _lastSent is not null)
+        if (_machine.CanFire(QuickModeTrigger.Retransmit) && _lastSent is not null)
             _sa.ArmRetransmit(MessageId, _retransmits, output);
     }
-}
-
-/// <summary>The checks a <see cref="QuickModeSnapshot"/> passes before it becomes an exchange or an <see cref="IpsecSa"/>.</summary>
-internal static class QuickModeSnapshotCheck
-{
-    /// <summary>Throws <see cref="IkeSaSnapshotException"/> for an inconsistent snapshot; returns its transform and crypto map match.</summary>
-    internal static (IpsecTransform? Transform, CryptoMapMatch Match) Check(IkeSa sa, QuickModeSnapshot q)
-    {
-        var where = $"Quick Mode 0x{q.MessageId:x8}";
-        if (q.MessageId == 0) throw IkeSa.Bad("a Quick Mode has message ID 0");
-        if (!Enum.IsDefined(q.Role)) throw IkeSa.Bad($"{where}: unknown role {(int)q.Role}");
-        if (!Enum.IsDefined(q.State)) throw IkeSa.Bad($"{where}: unknown state {(int)q.State}");
-        var waiting = q.Role == IkeRole.Initiator ? QuickModeState.QM_WAIT_MSG2 : QuickModeState.QM_WAIT_MSG3;
-        if (q.State != QuickModeState.QM_ACTIVE && q.State != waiting) throw IkeSa.Bad($"{where}: {q.State} is not a state a {q.Role} Quick Mode is snapshotted in");
-        var active = q.State == QuickModeState.QM_ACTIVE;
-        var chosen = active || q.Role == IkeRole.Responder; // the transform, Nr and the peer's SPI are known
-        if (q.Ni is null || q.Ni.Length is < 8 or > 256) throw IkeSa.Bad($"{where}: Ni missing or of a wrong length");
-        if (q.Nr is null || (chosen && q.Nr.Length is < 8 or > 256)) throw IkeSa.Bad($"{where}: Nr missing or of a wrong length");
-        if (q.InboundSpi < 256 || (chosen && q.OutboundSpi < 256)) throw IkeSa.Bad($"{where}: SPI missing or reserved (RFC 4303 §2.1)");
-        if (q.Retransmits < 0 || q.Retransmits > sa.Settings.RetransmitLimit) throw IkeSa.Bad($"{where}: retransmit count {q.Retransmits} out of range");
-        if (q.KilobytesUsed < 0) throw IkeSa.Bad($"{where}: {q.KilobytesUsed} kilobytes used");
-        if (q.RekeyOf == q.MessageId || q.RekeyedBy == q.MessageId) throw IkeSa.Bad($"{where}: rekeys itself");
-        if (q.LifetimeSeconds <= 0) throw IkeSa.Bad($"{where}: lifetime {q.LifetimeSeconds} s");
-        if (q.PeerPfsPublic is null) throw IkeSa.Bad($"{where}: peer PFS value field missing");
-        if (q.Local is null || q.Remote is null) throw IkeSa.Bad($"{where}: proxy IDs missing");
-        IpsecTransform? transform = null;
-        if (q.Transform is { } t) transform = t.ToTransform();
-        else if (chosen) throw IkeSa.Bad($"{where}: transform missing in {q.State}");
-        if (transform?.PfsGroup is not null && !active)
-            throw IkeSa.Bad($"{where}: waits with PFS, whose private key is never persisted");
-        if (!active && (q.Inbound is not null || q.Outbound is not null)) throw IkeSa.Bad($"{where}: installed keys in {q.State}");
-        if (!active && q.LastSent is null) throw IkeSa.Bad($"{where}: waits for the peer without the message to retransmit");
-        if (!active && sa.Cipher is not null && !HasIv(sa, q.MessageId)) throw IkeSa.Bad($"{where}: waits for the peer but has no IV");
-        return (transform, IkeSa.ResolveMatch(sa.Gateway, q.CryptoMap, q.Sequence, q.Local, q.Remote, sa.Peer.Address));
-    }
-
-    private static bool HasIv(IkeSa sa, uint messageId) => sa.Cipher!.ExportIvs().Phase2Ivs.Any(kv => kv.Key == messageId);
 }

@@ -1,6 +1,7 @@
 using IkeActors.Crypto;
 using IkeActors.Protocol;
 using Stateless;
+using static IkeActors.Negotiation.QuickModePayloads;
 
 namespace IkeActors.Negotiation;
 
@@ -14,6 +15,8 @@ public sealed partial class QuickModeExchange : IDisposable
 {
     private readonly IkeSa _sa;
     private readonly StateMachine<QuickModeState, QuickModeTrigger> _machine;
+    private readonly IpsecProposals _proposals;
+    private readonly QuickModeKeys _keys;
     private QuickModeState _state = QuickModeState.QM_IDLE;
     private byte[] _ni = [], _nr = [];
     private byte[]? _lastSent;
@@ -27,6 +30,8 @@ public sealed partial class QuickModeExchange : IDisposable
     internal QuickModeExchange(IkeSa sa, uint messageId, IkeRole role)
     {
         _sa = sa;
+        _proposals = new IpsecProposals(sa);
+        _keys = new QuickModeKeys(sa);
         MessageId = messageId;
         Role = role;
         _machine = new StateMachine<QuickModeState, QuickModeTrigger>(() => _state, s => _state = s);
@@ -44,6 +49,11 @@ public sealed partial class QuickModeExchange : IDisposable
     public ProxyId Remote { get; private set; }
     public int LifetimeSeconds { get; private set; }
     public long? LifetimeKilobytes { get; private set; }
+    private IpsecSaLifetime Lifetime
+    {
+        get => new(LifetimeSeconds, LifetimeKilobytes);
+        set => (LifetimeSeconds, LifetimeKilobytes) = (value.Seconds, value.Kilobytes);
+    }
     /// <summary>The message ID of the pair this exchange replaces (a Phase 2 rekey), 0 for a new one.</summary>
     public uint RekeyOf { get; internal init; }
 
@@ -65,27 +75,35 @@ public sealed partial class QuickModeExchange : IDisposable
             output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
             return;
         }
-        switch (_state)
+        // The receive trigger the machine permits now chooses the handler (StateGraphs.ConfigureQuickMode, per role).
+        if (_machine.CanFire(QuickModeTrigger.ReceivedQm2))
         {
-            case QuickModeState.QM_WAIT_MSG2 when Role == IkeRole.Initiator:
-                _lastReceived = datagram.ToArray();
-                output.Add(new MessageReceived(ExchangeMessage.QuickMode(2, MessageId)));
-                ReceiveQm2(plain, datagram, output);
-                break;
-            case QuickModeState.QM_WAIT_MSG3 when Role == IkeRole.Responder:
-                output.Add(new MessageReceived(ExchangeMessage.QuickMode(3, MessageId)));
-                ReceiveQm3(plain, datagram, output);
-                break;
-            default:
-                output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
-                break;
+            _lastReceived = datagram.ToArray();
+            output.Add(new MessageReceived(ExchangeMessage.QuickMode(2, MessageId)));
+            ReceiveQm2(plain, datagram, output);
         }
+        else if (_machine.CanFire(QuickModeTrigger.ReceivedQm3))
+        {
+            output.Add(new MessageReceived(ExchangeMessage.QuickMode(3, MessageId)));
+            ReceiveQm3(plain, datagram, output);
+        }
+        else
+        {
+            output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
+        }
+    }
+
+    private QuickModePayloads ReadPayloads(byte[] plain, QuickModeMessage message, NegotiationOutput output)
+    {
+        var q = QuickModePayloads.Read(plain, message, Context, output);
+        if (q.KeyExchange is { } ke) _peerPfsPublic = ke;
+        return q;
     }
 
     /// <summary>The retransmission timer (RFC 2408 §5: the last message again, up to the retransmit limit).</summary>
     internal void TimerFired(TimerKey key, NegotiationOutput output)
     {
-        if (_state is not (QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) || _lastSent is null) return;
+        if (!_machine.CanFire(QuickModeTrigger.Retransmit) || _lastSent is null) return;
         if (_retransmits >= _sa.Settings.RetransmitLimit)
         {
             FailExchange(FailureReason.RetransmissionsExhausted, $"no answer in {_state} after {_retransmits} retransmissions", output, notify: null);
@@ -95,6 +113,27 @@ public sealed partial class QuickModeExchange : IDisposable
         _machine.Fire(QuickModeTrigger.Retransmit);
         output.Add(_sa.Datagram(_lastSent, retransmission: true));
         _sa.ArmRetransmit(MessageId, _retransmits, output);
+    }
+
+    /// <summary>KEYMAT for both directions (RFC 2409 §5.5), kept in <see cref="_pair"/> for <see cref="Complete"/>.</summary>
+    private bool Install(NegotiationOutput output)
+    {
+        AsaDebug.LoadingAllIpsecSas(output, Context);
+        AsaDebug.GeneratingQuickModeKey(output, Context);
+        SecretBuffer? pfsSecret = null;
+        if (_pfs is not null && _pfs.ComputeSharedSecret(_peerPfsPublic, out pfsSecret) != DhStatus.Ok)
+        {
+            FailExchange(FailureReason.InvalidKeyExchange, "invalid PFS public value", output, notify: NotifyMessageType.InvalidKeyInformation);
+            return false;
+        }
+        using (pfsSecret) _pair = _keys.Pair(this, pfsSecret is null ? ReadOnlySpan<byte>.Empty : pfsSecret.ReadOnlySpan, _ni, _nr);
+        var match = Match!;
+        AsaDebug.NpEncryptRuleLookup(output, Context, match.Map.Name, match.Entry.Sequence, match.AccessList.Name);
+        if (Role == IkeRole.Initiator)
+            AsaDebug.SecurityNegotiationCompleteL2LInitiator(output, Context, _sa.TunnelGroup ?? "", InboundSpi, OutboundSpi);
+        else
+            AsaDebug.SecurityNegotiationCompleteL2LResponder(output, Context, _sa.TunnelGroup ?? "", InboundSpi, OutboundSpi);
+        return true;
     }
 
     /// <summary>QM_ACTIVE: the pair's timers, the install action, and the pair becomes an <see cref="IpsecSa"/> of the IKE SA.</summary>

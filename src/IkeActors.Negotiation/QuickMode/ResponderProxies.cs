@@ -1,0 +1,39 @@
+using IkeActors.Config.Model;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>
+/// The responder's proxies (IDci, IDcr) and the ASA's "Static Crypto Map check": the first crypto map
+/// entry (by sequence) whose ACL mirrors them.
+/// </summary>
+internal static class ResponderProxies
+{
+    /// <summary>The local and remote proxies QM1 names, and the entry that matches them (null: none does, and the rejection is logged).</summary>
+    public static (ProxyId Local, ProxyId Remote, CryptoMapMatch? Match) Check(IkeSa sa, List<ProxyId?> ids, NegotiationOutput output)
+    {
+        var context = sa.Context;
+        // RFC 2409 §5.5: without IDs the proxies are the two gateways' addresses.
+        var remote = ids.Count >= 2 && ids[0] is { } r ? r : ProxyId.Host(sa.Peer.Address);
+        var local = ids.Count >= 2 && ids[1] is { } l ? l : ProxyId.Host(sa.Gateway.Local.Address);
+        // A pair for these proxies already installed: the initiator is rekeying it (the old one goes with its DELETE or lifetime).
+        if (!sa.HasActivePairFor(local, remote)) AsaDebug.QmIsRekeyedOldSaNotFound(output, context);
+
+        var check = sa.Gateway.Lookup.StaticCryptoMapCheck(sa.Peer.Address, local, remote, sa.Gateway.OutsideInterface);
+        foreach (var step in check.Steps)
+        {
+            AsaDebug.StaticCryptoMapChecking(output, context, step.Map, step.Sequence);
+            if (step.Matched) AsaDebug.StaticCryptoMapMatch(output, context, step.Map, step.Sequence);
+        }
+        if (check.Match is not { } match)
+        {
+            var rp = remote.Prefix ?? new Ipv4Prefix(remote.Range.First, 32);
+            var lp = local.Prefix ?? new Ipv4Prefix(local.Range.First, 32);
+            AsaDebug.RejectingIpsecTunnelNoCryptoMap(output, context, rp.Address, rp.MaskAddress, remote.Protocol, remote.Port,
+                lp.Address, lp.MaskAddress, local.Protocol, local.Port, sa.Gateway.OutsideInterface);
+            return (local, remote, null);
+        }
+        AsaDebug.RemotePeerConfiguredForCryptoMap(output, context, match.Map.Name);
+        return (local, remote, match);
+    }
+}

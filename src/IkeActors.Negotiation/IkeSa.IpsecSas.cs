@@ -47,7 +47,7 @@ public sealed partial class IkeSa
     }
 
     /// <summary>The exchanges still waiting for the peer end: the peer sent a failure notify (RFC 2408 §3.14.1).</summary>
-    private void AbandonWaitingQuickModes(FailureReason reason, string name, NegotiationOutput output)
+    internal void AbandonWaitingQuickModes(FailureReason reason, string name, NegotiationOutput output)
     {
         foreach (var qm in _quickModes.Values.Where(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3).ToList())
         {
@@ -59,7 +59,7 @@ public sealed partial class IkeSa
     }
 
     /// <summary>The peer's DELETE names an ESP SPI (RFC 2408 §3.15): the pair, or the exchange, with it goes.</summary>
-    private void PeerDeletedSpi(uint spi, NegotiationOutput output)
+    internal void PeerDeletedSpi(uint spi, NegotiationOutput output)
     {
         // The SPI is normally the sender's inbound (our outbound). strongSwan 5.9 was seen naming the
         // other direction when its SA install failed, so a pair goes if either SPI matches.

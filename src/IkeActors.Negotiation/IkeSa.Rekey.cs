@@ -98,14 +98,7 @@ public sealed partial class IkeSa
     {
         var (remote, local) = (Ipv4.ToAddress(ipsecSa.Remote.Range.First), Ipv4.ToAddress(ipsecSa.Local.Range.First));
         if (notifyPeer && ipsecSa.State == IpsecSaState.Installed && _cipher is not null)
-        {
-            var spi = new byte[4];
-            BinaryPrimitives.WriteUInt32BigEndian(spi, ipsecSa.InboundSpi);
-            AsaDebug.ConstructingBlankHashPayload(output, Context);
-            AsaDebug.ConstructingIpsecDeletePayload(output, Context);
-            AsaDebug.ConstructingQmHashPayload(output, Context);
-            SendInformational(new DeletePayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.IpsecEsp, SpiSize = 4, Spis = spi }, output);
-        }
+            Informational.SendEspDelete([ipsecSa.InboundSpi], output);
         AsaDebug.IkeDeletingSa(output, Context, remote, local);
         CancelQuickModeTimers(ipsecSa.MessageId, output);
         ipsecSa.Delete(output, reason);

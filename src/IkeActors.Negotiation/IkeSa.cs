@@ -11,7 +11,8 @@ namespace IkeActors.Negotiation;
 /// Modes and IPsec SAs, and sending and resending its messages. The exchanges and concerns live apart,
 /// as objects it owns: the <see cref="MainModeExchange"/> (RFC 2409 §5, dropped at MM_ACTIVE), NAT
 /// detection (<see cref="NatDetection"/>, RFC 3947), the peer's vendor IDs (<see cref="VendorIdHandler"/>),
-/// Dead Peer Detection (<see cref="DpdMonitor"/>, RFC 3706), Quick Mode and Informational exchanges.
+/// Dead Peer Detection (<see cref="DpdMonitor"/>, RFC 3706), Quick Mode and Informational
+/// (<see cref="InformationalExchange"/>, RFC 2409 §5.7) exchanges.
 /// Pure: every input (datagram, acquire, timer) returns its effects through a <see cref="NegotiationOutput"/>;
 /// randomness and DH keys come from the injected environment.
 /// </summary>
@@ -49,6 +50,7 @@ public sealed partial class IkeSa : IDisposable
         Nat = new NatDetection(this);
         Vendors = new VendorIdHandler(this);
         Dpd = new DpdMonitor(this);
+        Informational = new InformationalExchange(this);
     }
 
     public IkeRole Role { get; }
@@ -67,6 +69,7 @@ public sealed partial class IkeSa : IDisposable
     internal NatDetection Nat { get; }
     internal VendorIdHandler Vendors { get; }
     internal DpdMonitor Dpd { get; }
+    internal InformationalExchange Informational { get; }
 
     /// <summary>A NAT between the peers (RFC 3947 §3.2: a NAT-D hash did not match).</summary>
     public bool NatDetected => Nat.Detected;
@@ -203,7 +206,7 @@ public sealed partial class IkeSa : IDisposable
                 ReceiveQuickMode(datagram, header.MessageId, output);
                 break;
             case ExchangeType.Informational:
-                ReceiveInformational(datagram, header.MessageId, message.IsEncrypted, output);
+                Informational.Receive(datagram, header.MessageId, message.IsEncrypted, output);
                 break;
             default:
                 output.Add(new MessageDropped(IkeExchange.Isakmp, header.MessageId, DropReason.ExchangeNotSupported, $"exchange type {header.ExchangeType} not supported"));

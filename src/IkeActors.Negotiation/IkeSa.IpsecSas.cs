@@ -136,7 +136,7 @@ public sealed partial class IkeSa
     }
 
     /// <summary>The snapshot's Quick Mode list (pairs and waiting exchanges, by message ID) and the message IDs left out with their IVs.</summary>
-    private (List<QuickModeSnapshot> QuickModes, HashSet<uint> Omitted) SnapshotQuickModes()
+    internal (List<QuickModeSnapshot> QuickModes, HashSet<uint> Omitted) SnapshotQuickModes()
     {
         var quickModes = _ipsecSas.Values.Select(s => s.ToSnapshot()).ToList();
         var omitted = new HashSet<uint>(_failedQuickModes.Keys);
@@ -150,7 +150,7 @@ public sealed partial class IkeSa
     }
 
     /// <summary>One entry of a snapshot's Quick Mode list: an installed pair (QM_ACTIVE) or a waiting exchange.</summary>
-    private void RestoreQuickMode(QuickModeSnapshot q)
+    internal void RestoreQuickMode(QuickModeSnapshot q)
     {
         IDisposable restored;
         if (q.State == QuickModeState.QM_ACTIVE)

@@ -39,7 +39,7 @@ public sealed partial class IkeSa : IDisposable
     private readonly List<CryptoMapMatch> _pendingAcquires = new();
     private CryptoMapMatch? _initialAcquire;
 
-    private IkeSa(GatewayContext gateway, IkeRole role, IPEndPoint peer, ulong initiatorCookie)
+    internal IkeSa(GatewayContext gateway, IkeRole role, IPEndPoint peer, ulong initiatorCookie)
     {
         _gateway = gateway;
         Role = role;

@@ -20,7 +20,7 @@ public sealed partial class IkeSa
             AsaDebug.InitiatorStartingQm(output, Context, messageId);
         }
         var qm = new QuickModeExchange(this, messageId, IkeRole.Initiator);
-        _quickModes[messageId] = qm;
+        Table.QuickModes[messageId] = qm;
         // The ASA sends INITIAL-CONTACT with the first Quick Mode of an IKE SA it initiated.
         qm.Start(acquire, initialContact: Role == IkeRole.Initiator && !_initialContactSent, output);
         _initialContactSent = true;
@@ -34,14 +34,14 @@ public sealed partial class IkeSa
             output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.BeforePhase1, $"Quick Mode before phase 1 completed ({_state})"));
             return;
         }
-        if (_quickModes.TryGetValue(messageId, out var existing))
+        if (Table.QuickModes.TryGetValue(messageId, out var existing))
         {
             existing.Receive(datagram, output);
             return;
         }
-        if (ReceiveForFinishedQuickMode(messageId, datagram, output)) return;
+        if (Table.ReceiveForFinished(messageId, datagram, output)) return;
         // Bounded resources: a peer cannot open unlimited half-finished Quick Modes.
-        if (_quickModes.Values.Count(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) >= Settings.MaxConcurrentQuickModes)
+        if (Table.QuickModes.Values.Count(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) >= Settings.MaxConcurrentQuickModes)
         {
             output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.TooManyQuickModes, "too many Quick Modes in progress"));
             return;
@@ -53,7 +53,7 @@ public sealed partial class IkeSa
             return;
         }
         var qm = new QuickModeExchange(this, messageId, IkeRole.Responder);
-        if (qm.ReceiveQm1(plain, datagram, output)) _quickModes[messageId] = qm;
+        if (qm.ReceiveQm1(plain, datagram, output)) Table.QuickModes[messageId] = qm;
         else
         {
             _cipher.ForgetMessageId(messageId);
@@ -64,9 +64,9 @@ public sealed partial class IkeSa
     /// <summary>The peer's DELETE for the IKE SA (RFC 2408 §3.15): its pairs go with it, or to <see cref="Successor"/> after a rekey.</summary>
     internal void PeerDeleted(NegotiationOutput output)
     {
-        if (HandOverOnPeerDelete(output)) return;
+        if (_phase1Rekey.HandOverOnPeerDelete(output)) return;
         _machine.Fire(MainModeTrigger.Delete);
-        DropQuickModes("peer deleted the IKE SA", output);
+        Table.DropAll("peer deleted the IKE SA", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer deleted the IKE SA"));
         Dispose();
     }
@@ -84,17 +84,17 @@ public sealed partial class IkeSa
         if (_state == MainModeState.MM_DELETED) return;
         if (notifyPeer && _cipher is not null && _state == MainModeState.MM_ACTIVE)
         {
-            var spis = InstalledInboundSpis();
+            var spis = Table.InboundSpis();
             if (spis.Count > 0)
             {
                 Informational.SendEspDelete(spis, output);
-                foreach (var ipsecSa in _ipsecSas.Values)
+                foreach (var ipsecSa in Table.Installed.Values)
                     AsaDebug.IkeDeletingSa(output, Context, Ipv4.ToAddress(ipsecSa.Remote.Range.First), Ipv4.ToAddress(ipsecSa.Local.Range.First));
             }
             Informational.SendIsakmpDelete(output);
         }
         _machine.Fire(MainModeTrigger.Delete);
-        DropQuickModes("deleted locally", output);
+        Table.DropAll("deleted locally", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "deleted locally"));
         Dispose();
     }
@@ -104,7 +104,7 @@ public sealed partial class IkeSa
     {
         output.Add(new PeerDead(InitiatorCookie, Peer));
         _machine.Fire(MainModeTrigger.Delete);
-        DropQuickModesOfDeadPeer(output);
+        Table.DropAllOfDeadPeer(output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer dead (DPD)"));
         Dispose();
     }

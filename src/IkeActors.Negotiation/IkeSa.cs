@@ -35,7 +35,6 @@ public sealed partial class IkeSa : IDisposable
     private byte[]? _lastReceived;
     private int _retransmits;
 
-    private readonly Dictionary<uint, QuickModeExchange> _quickModes = new();
     private readonly List<CryptoMapMatch> _pendingAcquires = new();
     private CryptoMapMatch? _initialAcquire;
 
@@ -51,6 +50,9 @@ public sealed partial class IkeSa : IDisposable
         Vendors = new VendorIdHandler(this);
         Dpd = new DpdMonitor(this);
         Informational = new InformationalExchange(this);
+        Table = new IpsecSaTable(this);
+        Phase2Rekey = new Phase2Rekey(this, Table);
+        _phase1Rekey = new Phase1Rekey(this, Table);
     }
 
     public IkeRole Role { get; }
@@ -60,7 +62,7 @@ public sealed partial class IkeSa : IDisposable
     public MainModeState State => _state;
     public string? TunnelGroup { get; internal set; }
     public Phase1Transform? Transform { get; internal set; }
-    public IReadOnlyCollection<QuickModeExchange> QuickModes => _quickModes.Values;
+    public IReadOnlyCollection<QuickModeExchange> QuickModes => Table.QuickModes.Values;
 
     /// <summary>Phase 1 rekey links (initiator cookies; 0: none): the SA this one replaces, the SA replacing this one.</summary>
     public ulong RekeyOf { get; internal set; }
@@ -70,6 +72,9 @@ public sealed partial class IkeSa : IDisposable
     internal VendorIdHandler Vendors { get; }
     internal DpdMonitor Dpd { get; }
     internal InformationalExchange Informational { get; }
+    internal IpsecSaTable Table { get; }
+    internal Phase2Rekey Phase2Rekey { get; }
+    private readonly Phase1Rekey _phase1Rekey;
 
     /// <summary>A NAT between the peers (RFC 3947 §3.2: a NAT-D hash did not match).</summary>
     public bool NatDetected => Nat.Detected;
@@ -258,19 +263,19 @@ public sealed partial class IkeSa : IDisposable
                 ArmRetransmit(0, _retransmits, output);
                 break;
             case TimerKind.Retransmit:
-                if (_quickModes.TryGetValue(key.MessageId, out var qm)) qm.TimerFired(key, output);
+                if (Table.QuickModes.TryGetValue(key.MessageId, out var qm)) qm.TimerFired(key, output);
                 break;
             case TimerKind.Phase2Rekey:
-                if (_ipsecSas.TryGetValue(key.MessageId, out var due)) Phase2RekeyDue(due, output);
+                if (Table.Installed.TryGetValue(key.MessageId, out var due)) Phase2Rekey.Due(due, output);
                 break;
             case TimerKind.Phase2Expire:
-                if (_ipsecSas.TryGetValue(key.MessageId, out var expired)) ExpireIpsecSa(expired, output);
+                if (Table.Installed.TryGetValue(key.MessageId, out var expired)) Phase2Rekey.Expire(expired, output);
                 break;
             case TimerKind.Dpd:
                 Dpd.TimerFired(output);
                 break;
             case TimerKind.Phase1Rekey:
-                Phase1RekeyTimerFired(output);
+                _phase1Rekey.TimerFired(output);
                 break;
         }
     }
@@ -356,7 +361,7 @@ public sealed partial class IkeSa : IDisposable
 
     public void Dispose()
     {
-        DisposeQuickModes();
+        Table.Dispose();
         _mainMode?.Dispose();
         _keys?.Dispose();
         _cipher?.Dispose();

@@ -25,7 +25,7 @@ internal static class IkeSaSnapshots
     public static IkeSaSnapshot Snapshot(IkeSa sa)
     {
         if (!sa.CanSnapshot) throw new InvalidOperationException($"an IKE SA in {sa.State} ({sa.Role}) cannot be snapshotted (see IkeSa.CanSnapshot)");
-        var (quickModes, omitted) = sa.SnapshotQuickModes();
+        var (quickModes, omitted) = sa.Table.Snapshot();
         Phase1KeySnapshot? keys = null;
         if (HasKeys(sa.State))
         {
@@ -166,7 +166,7 @@ internal static class IkeSaSnapshots
             }
             else if (s.QuickModes.Count > 0) throw Bad($"Quick Modes present in {s.State}, before phase 1 completed");
 
-            foreach (var q in s.QuickModes) sa.RestoreQuickMode(q ?? throw Bad("a Quick Mode is null"));
+            foreach (var q in s.QuickModes) sa.Table.Restore(q ?? throw Bad("a Quick Mode is null"));
             return sa;
         }
         catch

@@ -104,7 +104,7 @@ internal sealed class InformationalExchange(IkeSa sa)
                 };
                 if (sa.State != MainModeState.MM_ACTIVE) { sa.Fail(reason, $"peer sent {name}", output); return; }
                 // A failure notify during Quick Mode ends the exchanges still waiting.
-                sa.AbandonWaitingQuickModes(reason, name, output);
+                sa.Table.AbandonWaiting(reason, name, output);
                 return;
         }
     }
@@ -131,7 +131,7 @@ internal sealed class InformationalExchange(IkeSa sa)
         }
         var spis = d.Spis;
         for (var i = 0; i + 4 <= spis.Length && d.SpiSize == 4; i += 4)
-            sa.PeerDeletedSpi(BinaryPrimitives.ReadUInt32BigEndian(spis[i..]), output);
+            sa.Table.PeerDeletedSpi(BinaryPrimitives.ReadUInt32BigEndian(spis[i..]), output);
     }
 
     /// <summary>An encrypted Informational notify (RFC 2409 §5.7) once keys exist, otherwise unprotected.</summary>

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using IkeActors.Crypto;
 using IkeActors.Protocol;
 
 namespace IkeActors.Negotiation;
@@ -9,57 +7,8 @@ public sealed partial class IkeSa
     private bool _initialContactSent;
 
     /// <summary>Starts a Quick Mode for a crypto map entry (phase 1 must be MM_ACTIVE).</summary>
-    public QuickModeExchange StartQuickMode(CryptoMapMatch acquire, NegotiationOutput output, uint messageId = 0)
-    {
-        if (messageId == 0)
-        {
-            messageId = NewMessageId();
-            AsaDebug.InitiatorNewPhase2(output, IpContext, _gateway.InsideInterfaceFor(IkeActors.Config.Model.Ipv4.ToAddress(acquire.Local.Range.First)),
-                Peer.Address, IkeActors.Config.Model.Ipv4.ToAddress(acquire.Local.Range.First), IkeActors.Config.Model.Ipv4.ToAddress(acquire.Remote.Range.First), acquire.Map.Name);
-            AsaDebug.OakleyBeginQuickMode(output, Context);
-            AsaDebug.InitiatorStartingQm(output, Context, messageId);
-        }
-        var qm = new QuickModeExchange(this, messageId, IkeRole.Initiator);
-        Table.QuickModes[messageId] = qm;
-        // The ASA sends INITIAL-CONTACT with the first Quick Mode of an IKE SA it initiated.
-        qm.Start(acquire, initialContact: Role == IkeRole.Initiator && !_initialContactSent, output);
-        _initialContactSent = true;
-        return qm;
-    }
-
-    private void ReceiveQuickMode(ReadOnlySpan<byte> datagram, uint messageId, NegotiationOutput output)
-    {
-        if (_state != MainModeState.MM_ACTIVE || _cipher is null || messageId == 0)
-        {
-            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.BeforePhase1, $"Quick Mode before phase 1 completed ({_state})"));
-            return;
-        }
-        if (Table.QuickModes.TryGetValue(messageId, out var existing))
-        {
-            existing.Receive(datagram, output);
-            return;
-        }
-        if (Table.ReceiveForFinished(messageId, datagram, output)) return;
-        // Bounded resources: a peer cannot open unlimited half-finished Quick Modes.
-        if (Table.QuickModes.Values.Count(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) >= Settings.MaxConcurrentQuickModes)
-        {
-            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.TooManyQuickModes, "too many Quick Modes in progress"));
-            return;
-        }
-        if (!IsakmpMessages.TryDecrypt(datagram, _cipher, messageId, out var plain))
-        {
-            _cipher.ForgetMessageId(messageId);
-            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
-            return;
-        }
-        var qm = new QuickModeExchange(this, messageId, IkeRole.Responder);
-        if (qm.ReceiveQm1(plain, datagram, output)) Table.QuickModes[messageId] = qm;
-        else
-        {
-            _cipher.ForgetMessageId(messageId);
-            qm.Dispose();
-        }
-    }
+    public QuickModeExchange StartQuickMode(CryptoMapMatch acquire, NegotiationOutput output, uint messageId = 0) =>
+        Table.StartQuickMode(acquire, output, messageId);
 
     /// <summary>The peer's DELETE for the IKE SA (RFC 2408 §3.15): its pairs go with it, or to <see cref="Successor"/> after a rekey.</summary>
     internal void PeerDeleted(NegotiationOutput output)

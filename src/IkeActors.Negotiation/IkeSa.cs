@@ -208,7 +208,7 @@ public sealed partial class IkeSa : IDisposable
                 ReceiveMainMode(datagram, message.IsEncrypted, output);
                 break;
             case ExchangeType.QuickMode:
-                ReceiveQuickMode(datagram, header.MessageId, output);
+                Table.ReceiveQuickMode(datagram, header.MessageId, output);
                 break;
             case ExchangeType.Informational:
                 Informational.Receive(datagram, header.MessageId, message.IsEncrypted, output);

@@ -4,7 +4,7 @@ using IkeActors.Protocol;
 namespace IkeActors.Negotiation;
 
 /// <summary>
-/// The Phase 2 state of one IKE SA: the Quick Modes in progress, the installed pairs they made (by
+/// The Phase 2 state of one IKE SA: its Quick Modes (started, or dispatched by message ID) in progress, the installed pairs they made (by
 /// message ID), and what is left of failed exchanges (their message IDs stay taken and a repeated
 /// request is answered as before, RFC 2408 §5). Deleting pairs, one or all, with their timers.
 /// </summary>
@@ -17,6 +17,60 @@ internal sealed class IpsecSaTable(IkeSa sa)
     /// <summary>RFC 2409 §5.5: a message ID is unique among running, installed and failed Quick Modes.</summary>
     public bool UsesMessageId(uint messageId) =>
         QuickModes.ContainsKey(messageId) || Installed.ContainsKey(messageId) || Failed.ContainsKey(messageId);
+
+    /// <summary>Starts a Quick Mode for a crypto map entry (phase 1 must be MM_ACTIVE).</summary>
+    public QuickModeExchange StartQuickMode(CryptoMapMatch acquire, NegotiationOutput output, uint messageId = 0)
+    {
+        if (messageId == 0)
+        {
+            messageId = sa.NewMessageId();
+            AsaDebug.InitiatorNewPhase2(output, sa.IpContext, sa.Gateway.InsideInterfaceFor(Ipv4.ToAddress(acquire.Local.Range.First)),
+                sa.Peer.Address, Ipv4.ToAddress(acquire.Local.Range.First), Ipv4.ToAddress(acquire.Remote.Range.First), acquire.Map.Name);
+            AsaDebug.OakleyBeginQuickMode(output, sa.Context);
+            AsaDebug.InitiatorStartingQm(output, sa.Context, messageId);
+        }
+        var qm = new QuickModeExchange(sa, messageId, IkeRole.Initiator);
+        QuickModes[messageId] = qm;
+        // The ASA sends INITIAL-CONTACT with the first Quick Mode of an IKE SA it initiated.
+        qm.Start(acquire, initialContact: sa.Role == IkeRole.Initiator && !sa.InitialContactSent, output);
+        sa.InitialContactSent = true;
+        return qm;
+    }
+
+    /// <summary>A Quick Mode datagram (RFC 2409 §5.5): to its exchange, a finished one's memo, or a new responder exchange.</summary>
+    public void ReceiveQuickMode(ReadOnlySpan<byte> datagram, uint messageId, NegotiationOutput output)
+    {
+        if (sa.State != MainModeState.MM_ACTIVE || sa.Cipher is null || messageId == 0)
+        {
+            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.BeforePhase1, $"Quick Mode before phase 1 completed ({sa.State})"));
+            return;
+        }
+        if (QuickModes.TryGetValue(messageId, out var existing))
+        {
+            existing.Receive(datagram, output);
+            return;
+        }
+        if (ReceiveForFinished(messageId, datagram, output)) return;
+        // Bounded resources: a peer cannot open unlimited half-finished Quick Modes.
+        if (QuickModes.Values.Count(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) >= sa.Settings.MaxConcurrentQuickModes)
+        {
+            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.TooManyQuickModes, "too many Quick Modes in progress"));
+            return;
+        }
+        if (!IsakmpMessages.TryDecrypt(datagram, sa.Cipher, messageId, out var plain))
+        {
+            sa.Cipher.ForgetMessageId(messageId);
+            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.DecryptionFailed, "did not decrypt to valid payloads"));
+            return;
+        }
+        var qm = new QuickModeExchange(sa, messageId, IkeRole.Responder);
+        if (qm.ReceiveQm1(plain, datagram, output)) QuickModes[messageId] = qm;
+        else
+        {
+            sa.Cipher.ForgetMessageId(messageId);
+            qm.Dispose();
+        }
+    }
 
     /// <summary>A Quick Mode reached QM_ACTIVE: the exchange is forgotten, its pair kept.</summary>
     public void Completed(QuickModeExchange qm, IpsecSa ipsecSa, NegotiationOutput output)

@@ -56,15 +56,6 @@ public sealed partial class IkeSa
         AsaDebug.IkeDecodeReceived(output, IpContext, m.Header.MessageId, IsakmpMessages.PayloadTypes(plaintextMessage), plaintextMessage.Length);
     }
 
-    /// <summary>RFC 2408 §3.14 / §5: an unprotected notification (before phase 1 keys exist).</summary>
-    internal void SendPlainNotify(NotifyMessageType type, NegotiationOutput output)
-    {
-        var notify = new NotificationPayload { Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = type, Spi = IsakmpMessages.CookieBytes(InitiatorCookie, ResponderCookie) };
-        var bytes = IsakmpMessages.Build(Header(ExchangeType.Informational, 0), [notify]);
-        AsaDebug.IkeDecodeSending(output, IpContext, 0, IsakmpMessages.PayloadTypes(bytes), bytes.Length);
-        output.Add(Datagram(bytes));
-    }
-
     internal void ArmRetransmit(uint messageId, int attempt, NegotiationOutput output) =>
         output.Add(new ArmTimer(InitiatorCookie, new TimerKey(TimerKind.Retransmit, messageId), Settings.RetransmitInterval * Math.Pow(2, attempt)));
 

@@ -1,5 +1,4 @@
 using System.Net;
-using IkeActors.Crypto;
 using IkeActors.Protocol;
 
 namespace IkeActors.Negotiation;
@@ -11,18 +10,7 @@ public sealed partial class IkeSa
     /// without a DH private key (responder MM_WAIT_MSG3/MM_WAIT_MSG5, initiator MM_WAIT_MSG2/MM_WAIT_MSG6).
     /// False in the initiator's MM_WAIT_MSG4 (the DH private key is never persisted), before MM1 and once deleted.
     /// </summary>
-    public bool CanSnapshot => IsSnapshotState(Role, _state);
-
-    private static bool IsSnapshotState(IkeRole role, MainModeState state) => state switch
-    {
-        MainModeState.MM_ACTIVE => true,
-        MainModeState.MM_WAIT_MSG2 or MainModeState.MM_WAIT_MSG6 => role == IkeRole.Initiator,
-        MainModeState.MM_WAIT_MSG3 or MainModeState.MM_WAIT_MSG5 => role == IkeRole.Responder,
-        _ => false,
-    };
-
-    /// <summary>Whether the phase-1 keys exist in this state.</summary>
-    private static bool HasKeys(MainModeState state) => state is MainModeState.MM_ACTIVE or MainModeState.MM_WAIT_MSG5 or MainModeState.MM_WAIT_MSG6;
+    public bool CanSnapshot => IkeSaSnapshots.IsSnapshotState(Role, _state);
 
     /// <summary>
     /// The SA's state as plain data, to persist after an exchange and continue elsewhere with
@@ -30,67 +18,7 @@ public sealed partial class IkeSa
     /// wait for the peer with a PFS private key are left out, with their IVs. Throws
     /// <see cref="InvalidOperationException"/> when <see cref="CanSnapshot"/> is false.
     /// </summary>
-    public IkeSaSnapshot Snapshot()
-    {
-        if (!CanSnapshot) throw new InvalidOperationException($"an IKE SA in {_state} ({Role}) cannot be snapshotted (see IkeSa.CanSnapshot)");
-        var (quickModes, omitted) = SnapshotQuickModes();
-        Phase1KeySnapshot? keys = null;
-        if (HasKeys(_state))
-        {
-            var ivs = _cipher!.ExportIvs();
-            keys = new Phase1KeySnapshot
-            {
-                Skeyid = _keys!.Skeyid.ToArray(),
-                SkeyidD = _keys.SkeyidD.ToArray(),
-                SkeyidA = _keys.SkeyidA.ToArray(),
-                SkeyidE = _keys.SkeyidE.ToArray(),
-                EncryptionKey = _keys.EncryptionKey.ToArray(),
-                Phase1Iv = ivs.Phase1Iv,
-                Phase2Ivs = ivs.Phase2Ivs.Where(kv => !omitted.Contains(kv.Key)).Select(kv => new MessageIvSnapshot { MessageId = kv.Key, Iv = kv.Value }).ToList(),
-            };
-        }
-        return new IkeSaSnapshot
-        {
-            Role = Role,
-            State = _state,
-            PeerAddress = Peer.Address.ToString(),
-            PeerPort = Peer.Port,
-            LocalAddress = _gateway.Local.Address.ToString(),
-            LocalPort = _gateway.Local.Port,
-            InitiatorCookie = InitiatorCookie,
-            ResponderCookie = ResponderCookie,
-            Transform = Transform is null ? null : Phase1TransformSnapshot.From(Transform),
-            SaiBody = _transcript.SaiBody.ToArray(),
-            Gxi = _transcript.Gxi.ToArray(),
-            Gxr = _transcript.Gxr.ToArray(),
-            Ni = _transcript.Ni.ToArray(),
-            Nr = _transcript.Nr.ToArray(),
-            IdiiBody = _transcript.IdiiBody.ToArray(),
-            IdirBody = _transcript.IdirBody.ToArray(),
-            TunnelGroup = TunnelGroup,
-            NatDetected = NatDetected,
-            NatTraversal = NatTraversal,
-            NatTPeerAddress = NatTPeer?.Address.ToString(),
-            NatTPeerPort = NatTPeer?.Port ?? 0,
-            PendingPeerNatMatches = Nat.Pending?.PeerNatMatches,
-            PendingLocalNatMatches = Nat.Pending?.LocalNatMatches,
-            Keys = keys,
-            LastSent = _lastSent?.ToArray(),
-            LastReceived = _lastReceived?.ToArray(),
-            Retransmits = _retransmits,
-            InitialContactSent = _initialContactSent,
-            InitialAcquire = _initialAcquire is null ? null : AcquireSnapshot.From(_initialAcquire),
-            PendingAcquires = _pendingAcquires.Select(AcquireSnapshot.From).ToList(),
-            QuickModes = quickModes,
-            PeerSupportsDpd = Dpd.PeerSupportsDpd,
-            DpdSequence = Dpd.Sequence,
-            DpdRoundStart = Dpd.RoundStart,
-            DpdUnanswered = Dpd.Unanswered,
-            RekeyOf = RekeyOf,
-            RekeyedBy = RekeyedBy,
-            Successor = Successor,
-        };
-    }
+    public IkeSaSnapshot Snapshot() => IkeSaSnapshots.Snapshot(this);
 
     /// <summary>
     /// Rebuilds an IKE SA from a snapshot, in the saved state, on this gateway: the Stateless machines,
@@ -102,152 +30,27 @@ public sealed partial class IkeSa
     /// Throws <see cref="IkeSaSnapshotException"/> for a snapshot that is inconsistent, for another
     /// gateway address, or that names configuration this gateway does not have.
     /// </summary>
-    public static IkeSa Restore(GatewayContext gateway, IkeSaSnapshot snapshot)
+    public static IkeSa Restore(GatewayContext gateway, IkeSaSnapshot snapshot) => IkeSaSnapshots.Restore(gateway, snapshot);
+
+    internal static CryptoMapMatch ResolveMatch(GatewayContext gateway, string? mapName, int sequence, ProxyIdSnapshot local, ProxyIdSnapshot remote, IPAddress peer) =>
+        IkeSaSnapshots.ResolveMatch(gateway, mapName, sequence, local, remote, peer);
+
+    internal static IkeSaSnapshotException Bad(string message) => IkeSaSnapshots.Bad(message);
+
+    // What a snapshot carries besides the public state.
+    internal byte[]? LastSent { get => _lastSent; set => _lastSent = value; }
+    internal byte[]? LastReceived { get => _lastReceived; set => _lastReceived = value; }
+    internal int Retransmits { get => _retransmits; set => _retransmits = value; }
+    internal bool InitialContactSent { get => _initialContactSent; set => _initialContactSent = value; }
+    internal CryptoMapMatch? InitialAcquire { get => _initialAcquire; set => _initialAcquire = value; }
+    internal List<CryptoMapMatch> PendingAcquires => _pendingAcquires;
+
+    /// <summary>A restored SA takes up its saved state; a waiting Main Mode continues from its transcript (the DH private value is never persisted: see CanSnapshot).</summary>
+    internal void ResumeAt(MainModeState state)
     {
-        ArgumentNullException.ThrowIfNull(gateway);
-        ArgumentNullException.ThrowIfNull(snapshot);
-        var s = snapshot;
-        if (s.Version != IkeSaSnapshot.CurrentVersion) throw Bad($"version {s.Version} is not {IkeSaSnapshot.CurrentVersion}");
-        if (!Enum.IsDefined(s.Role)) throw Bad($"unknown role {(int)s.Role}");
-        if (!Enum.IsDefined(s.State)) throw Bad($"unknown Main Mode state {(int)s.State}");
-        if (!IsSnapshotState(s.Role, s.State)) throw Bad($"{s.State} is not a state a {s.Role} SA is snapshotted in");
-        if (!IPAddress.TryParse(s.PeerAddress ?? "", out var peerAddress)) throw Bad($"peer address '{s.PeerAddress}' does not parse");
-        if (s.PeerPort is < 1 or > 65535) throw Bad($"peer port {s.PeerPort} out of range");
-        if (!IPAddress.TryParse(s.LocalAddress ?? "", out var localAddress)) throw Bad($"local address '{s.LocalAddress}' does not parse");
-        if (!localAddress.Equals(gateway.Local.Address))
-            throw Bad($"the SA belongs to gateway address {localAddress}, this gateway is {gateway.Local.Address}");
-        if (s.InitiatorCookie == 0) throw Bad("initiator cookie is zero");
-        var waitingForMm2 = s.State == MainModeState.MM_WAIT_MSG2;
-        if (s.ResponderCookie == 0 && !waitingForMm2) throw Bad($"responder cookie is zero in {s.State}");
-        if (Missing(s.SaiBody)) throw Bad("SAi_b is missing");
-        if (s.Retransmits < 0 || s.Retransmits > gateway.Settings.RetransmitLimit) throw Bad($"retransmit count {s.Retransmits} out of range");
-        if (s.PendingAcquires is null || s.QuickModes is null) throw Bad("acquire or Quick Mode list is missing");
-        CheckDatagram(s.LastSent, s.InitiatorCookie, "last sent datagram");
-        CheckDatagram(s.LastReceived, s.InitiatorCookie, "last received datagram");
-
-        Phase1Transform? transform = null;
-        if (s.Transform is { } t)
-        {
-            transform = t.ToTransform();
-            if (!transform.IsImplemented) throw Bad($"phase-1 transform {t} is not one this gateway implements");
-        }
-        else if (!waitingForMm2) throw Bad($"phase-1 transform is missing in {s.State}");
-
-        var sa = new IkeSa(gateway, s.Role, new IPEndPoint(peerAddress, s.PeerPort), s.InitiatorCookie);
-        try
-        {
-            sa.ResponderCookie = s.ResponderCookie;
-            sa._state = s.State;
-            // A waiting Main Mode continues from its transcript (the DH private value is never persisted: see CanSnapshot).
-            if (s.State != MainModeState.MM_ACTIVE) sa._mainMode = new MainModeExchange(sa, sa._transcript);
-            sa.Transform = transform;
-            sa._transcript.SaiBody = s.SaiBody.ToArray();
-            sa._transcript.Gxi = s.Gxi?.ToArray() ?? throw Bad("g^xi is missing");
-            sa._transcript.Gxr = s.Gxr?.ToArray() ?? throw Bad("g^xr is missing");
-            sa._transcript.Ni = s.Ni?.ToArray() ?? throw Bad("Ni is missing");
-            sa._transcript.Nr = s.Nr?.ToArray() ?? throw Bad("Nr is missing");
-            sa._transcript.IdiiBody = s.IdiiBody?.ToArray() ?? throw Bad("IDii body is missing");
-            sa._transcript.IdirBody = s.IdirBody?.ToArray() ?? throw Bad("IDir body is missing");
-            sa.TunnelGroup = s.TunnelGroup;
-            sa.Nat.Detected = s.NatDetected;
-            if (!Enum.IsDefined(s.NatTraversal)) throw Bad($"NAT-T version {(int)s.NatTraversal} unknown");
-            sa.Nat.Version = s.NatTraversal;
-            if (s.NatTPeerAddress is { } natAddress)
-            {
-                // The float never changes the peer's address (RFC 3947 §4: the port only).
-                if (!IPAddress.TryParse(natAddress, out var a) || !a.Equals(sa.Peer.Address) || s.NatTPeerPort is <= 0 or > 65535)
-                    throw Bad($"NAT-T endpoint {natAddress}:{s.NatTPeerPort} is not the peer's");
-                sa.Nat.NatTPeer = new IPEndPoint(a, s.NatTPeerPort);
-            }
-            if (s.PendingPeerNatMatches is { } pn && s.PendingLocalNatMatches is { } ln) sa.Nat.Pending = (pn, ln);
-            sa._lastSent = s.LastSent?.ToArray();
-            sa._lastReceived = s.LastReceived?.ToArray();
-            sa._retransmits = s.Retransmits;
-            sa._initialContactSent = s.InitialContactSent;
-            if (s.DpdUnanswered < 0 || s.DpdUnanswered > DpdRetransmissions + 1) throw Bad($"DPD unanswered count {s.DpdUnanswered} out of range");
-            sa.Dpd.PeerSupportsDpd = s.PeerSupportsDpd;
-            sa.Dpd.Sequence = s.DpdSequence;
-            sa.Dpd.RoundStart = s.DpdRoundStart;
-            sa.Dpd.Unanswered = s.DpdUnanswered;
-            if (s.RekeyOf == s.InitiatorCookie || s.RekeyedBy == s.InitiatorCookie) throw Bad("the SA rekeys itself");
-            sa.RekeyOf = s.RekeyOf;
-            sa.RekeyedBy = s.RekeyedBy;
-            if (s.Successor == s.InitiatorCookie) throw Bad("the SA succeeds itself");
-            sa.Successor = s.Successor;
-            if (s.InitialAcquire is { } initial) sa._initialAcquire = ResolveAcquire(gateway, initial, peerAddress);
-            foreach (var pending in s.PendingAcquires) sa._pendingAcquires.Add(ResolveAcquire(gateway, pending ?? throw Bad("a pending acquire is null"), peerAddress));
-
-            if (HasKeys(s.State)) sa.RestoreKeys(s);
-            else if (s.Keys is not null) throw Bad($"keys present in {s.State}, before they are derived");
-            if (s.State == MainModeState.MM_ACTIVE)
-            {
-                if (string.IsNullOrEmpty(s.TunnelGroup)) throw Bad("tunnel group is missing");
-                if (sa._transcript.IdiiBody.Length == 0 || sa._transcript.IdirBody.Length == 0) throw Bad("ID bodies are missing in MM_ACTIVE");
-            }
-            else if (s.QuickModes.Count > 0) throw Bad($"Quick Modes present in {s.State}, before phase 1 completed");
-
-            foreach (var q in s.QuickModes) sa.RestoreQuickMode(q ?? throw Bad("a Quick Mode is null"));
-            return sa;
-        }
-        catch
-        {
-            sa.Dispose();
-            throw;
-        }
+        _state = state;
+        if (state != MainModeState.MM_ACTIVE) _mainMode = new MainModeExchange(this, _transcript);
     }
-
-    private void RestoreKeys(IkeSaSnapshot s)
-    {
-        var k = s.Keys ?? throw Bad($"phase-1 keys are missing in {s.State}");
-        var group = DhGroupOf(Transform!);
-        if (_transcript.Gxi.Length != group.PublicValueLength || _transcript.Gxr.Length != group.PublicValueLength)
-            throw Bad($"g^xi/g^xr are {_transcript.Gxi.Length}/{_transcript.Gxr.Length} bytes, group {(int)Transform!.Group} has {group.PublicValueLength}");
-        if (_transcript.Ni.Length is < 8 or > 256 || _transcript.Nr.Length is < 8 or > 256) throw Bad($"nonce lengths {_transcript.Ni.Length}/{_transcript.Nr.Length} out of range (RFC 2409 §5)");
-        if (string.IsNullOrEmpty(s.TunnelGroup)) throw Bad($"tunnel group is missing in {s.State}");
-        if (Missing(k.Skeyid) || Missing(k.SkeyidD) || Missing(k.SkeyidA) || Missing(k.SkeyidE) || Missing(k.EncryptionKey) || k.Phase1Iv is null || k.Phase2Ivs is null)
-            throw Bad("phase-1 key material is incomplete");
-        var status = Phase1Keys.TryFromMaterial(Transform!.CryptoHash, Transform.CryptoCipher, Transform.KeyLengthBits,
-            k.Skeyid, k.SkeyidD, k.SkeyidA, k.SkeyidE, k.EncryptionKey, _transcript.Gxi, _transcript.Gxr, out var keys);
-        if (status != Phase1KeyStatus.Ok || keys is null) throw Bad($"phase-1 keys do not fit the transform {s.Transform} ({status})");
-        _keys = keys;
-        if (!IsakmpCipher.TryCreate(keys, out var cipher)) throw Bad("the ISAKMP cipher cannot be created from the keys");
-        _cipher = cipher;
-        if (k.Phase2Ivs.Any(iv => iv is null || iv.Iv is null)) throw Bad("a phase-2 IV is missing");
-        var ivs = new IsakmpIvState(k.Phase1Iv, k.Phase2Ivs.Select(iv => new KeyValuePair<uint, byte[]>(iv.MessageId, iv.Iv)).ToList());
-        if (!cipher.TryImportIvs(ivs))
-            throw Bad($"IV state does not fit the cipher ({cipher.BlockSize}-byte blocks, message IDs non-zero and unique)");
-    }
-
-    /// <summary>The crypto map entry an acquire or Quick Mode named, from this gateway's configuration.</summary>
-    internal static CryptoMapMatch ResolveAcquire(GatewayContext gateway, AcquireSnapshot a, IPAddress peer) =>
-        ResolveMatch(gateway, a.CryptoMap, a.Sequence, a.Local ?? throw Bad("acquire without local proxy"), a.Remote ?? throw Bad("acquire without remote proxy"), peer);
-
-    internal static CryptoMapMatch ResolveMatch(GatewayContext gateway, string? mapName, int sequence, ProxyIdSnapshot local, ProxyIdSnapshot remote, IPAddress peer)
-    {
-        var map = gateway.Config.CryptoMaps.FirstOrDefault(m => m.Name == mapName) ?? throw Bad($"crypto map '{mapName}' is not in the configuration");
-        var entry = map.Entry(sequence) ?? throw Bad($"crypto map {mapName} has no entry {sequence}");
-        if (!entry.IsComplete) throw Bad($"crypto map {mapName} {sequence} is incomplete");
-        var acl = gateway.Config.AccessLists.FirstOrDefault(a => a.Name == entry.MatchAddress) ?? throw Bad($"access-list {entry.MatchAddress} is not in the configuration");
-        if (local.First > local.Last || remote.First > remote.Last) throw Bad("a proxy range is inverted");
-        var (l, r) = (local.ToProxyId(), remote.ToProxyId());
-        // The ACE is informational (not used by the exchanges): the one the proxies hit if there is one, else the ACL's first permit.
-        var check = gateway.Lookup.StaticCryptoMapCheck(peer, l, r, gateway.OutsideInterface);
-        var ace = check.Match is { } m && m.Map.Name == map.Name && m.Entry.Sequence == sequence ? m.Ace
-            : acl.Entries.FirstOrDefault(e => !e.IsRemark && !e.Inactive && e.Action == AclAction.Permit)
-              ?? throw Bad($"access-list {acl.Name} has no permit line");
-        return new CryptoMapMatch(map, entry, acl, ace, l, r);
-    }
-
-    private static void CheckDatagram(byte[]? datagram, ulong initiatorCookie, string what)
-    {
-        if (datagram is null) return;
-        if (!IsakmpMessage.TryParse(datagram, out var m, out var error)) throw Bad($"{what} is not an ISAKMP message ({error})");
-        if (m.Header.InitiatorCookie != initiatorCookie) throw Bad($"{what} belongs to another IKE SA");
-    }
-
-    private static bool Missing(byte[]? bytes) => bytes is null || bytes.Length == 0;
-
-    internal static IkeSaSnapshotException Bad(string message) => new($"IKE SA snapshot cannot be restored: {message}");
 
     /// <summary>
     /// After <see cref="Restore"/>: re-arms the retransmission timers of the exchanges that wait for the
@@ -257,7 +60,7 @@ public sealed partial class IkeSa
     {
         if (_state is not (MainModeState.MM_ACTIVE or MainModeState.MM_DELETED or MainModeState.MM_NO_STATE) && _lastSent is not null)
             ArmRetransmit(0, _retransmits, output);
-        foreach (var qm in _quickModes.Values) qm.ResumeTimers(output);
+        foreach (var qm in Table.QuickModes.Values) qm.ResumeTimers(output);
         // DPD restarts its wait: the idle threshold, or the retry interval when R-U-THEREs are unanswered.
         Dpd.Resume(output);
     }

@@ -11,7 +11,8 @@ namespace IkeActors.Negotiation;
 /// Modes and IPsec SAs, and sending and resending its messages. The exchanges and concerns live apart,
 /// as objects it owns: the <see cref="MainModeExchange"/> (RFC 2409 §5, dropped at MM_ACTIVE), NAT
 /// detection (<see cref="NatDetection"/>, RFC 3947), the peer's vendor IDs (<see cref="VendorIdHandler"/>),
-/// Dead Peer Detection (<see cref="DpdMonitor"/>, RFC 3706), Quick Mode and Informational exchanges.
+/// Dead Peer Detection (<see cref="DpdMonitor"/>, RFC 3706), Quick Mode and Informational
+/// (<see cref="InformationalExchange"/>, RFC 2409 §5.7) exchanges.
 /// Pure: every input (datagram, acquire, timer) returns its effects through a <see cref="NegotiationOutput"/>;
 /// randomness and DH keys come from the injected environment.
 /// </summary>
@@ -34,11 +35,10 @@ public sealed partial class IkeSa : IDisposable
     private byte[]? _lastReceived;
     private int _retransmits;
 
-    private readonly Dictionary<uint, QuickModeExchange> _quickModes = new();
     private readonly List<CryptoMapMatch> _pendingAcquires = new();
     private CryptoMapMatch? _initialAcquire;
 
-    private IkeSa(GatewayContext gateway, IkeRole role, IPEndPoint peer, ulong initiatorCookie)
+    internal IkeSa(GatewayContext gateway, IkeRole role, IPEndPoint peer, ulong initiatorCookie)
     {
         _gateway = gateway;
         Role = role;
@@ -49,6 +49,10 @@ public sealed partial class IkeSa : IDisposable
         Nat = new NatDetection(this);
         Vendors = new VendorIdHandler(this);
         Dpd = new DpdMonitor(this);
+        Informational = new InformationalExchange(this);
+        Table = new IpsecSaTable(this);
+        Phase2Rekey = new Phase2Rekey(this, Table);
+        _phase1Rekey = new Phase1Rekey(this, Table);
     }
 
     public IkeRole Role { get; }
@@ -58,7 +62,7 @@ public sealed partial class IkeSa : IDisposable
     public MainModeState State => _state;
     public string? TunnelGroup { get; internal set; }
     public Phase1Transform? Transform { get; internal set; }
-    public IReadOnlyCollection<QuickModeExchange> QuickModes => _quickModes.Values;
+    public IReadOnlyCollection<QuickModeExchange> QuickModes => Table.QuickModes.Values;
 
     /// <summary>Phase 1 rekey links (initiator cookies; 0: none): the SA this one replaces, the SA replacing this one.</summary>
     public ulong RekeyOf { get; internal set; }
@@ -67,6 +71,10 @@ public sealed partial class IkeSa : IDisposable
     internal NatDetection Nat { get; }
     internal VendorIdHandler Vendors { get; }
     internal DpdMonitor Dpd { get; }
+    internal InformationalExchange Informational { get; }
+    internal IpsecSaTable Table { get; }
+    internal Phase2Rekey Phase2Rekey { get; }
+    private readonly Phase1Rekey _phase1Rekey;
 
     /// <summary>A NAT between the peers (RFC 3947 §3.2: a NAT-D hash did not match).</summary>
     public bool NatDetected => Nat.Detected;
@@ -200,10 +208,10 @@ public sealed partial class IkeSa : IDisposable
                 ReceiveMainMode(datagram, message.IsEncrypted, output);
                 break;
             case ExchangeType.QuickMode:
-                ReceiveQuickMode(datagram, header.MessageId, output);
+                Table.ReceiveQuickMode(datagram, header.MessageId, output);
                 break;
             case ExchangeType.Informational:
-                ReceiveInformational(datagram, header.MessageId, message.IsEncrypted, output);
+                Informational.Receive(datagram, header.MessageId, message.IsEncrypted, output);
                 break;
             default:
                 output.Add(new MessageDropped(IkeExchange.Isakmp, header.MessageId, DropReason.ExchangeNotSupported, $"exchange type {header.ExchangeType} not supported"));
@@ -255,19 +263,19 @@ public sealed partial class IkeSa : IDisposable
                 ArmRetransmit(0, _retransmits, output);
                 break;
             case TimerKind.Retransmit:
-                if (_quickModes.TryGetValue(key.MessageId, out var qm)) qm.TimerFired(key, output);
+                if (Table.QuickModes.TryGetValue(key.MessageId, out var qm)) qm.TimerFired(key, output);
                 break;
             case TimerKind.Phase2Rekey:
-                if (_ipsecSas.TryGetValue(key.MessageId, out var due)) Phase2RekeyDue(due, output);
+                if (Table.Installed.TryGetValue(key.MessageId, out var due)) Phase2Rekey.Due(due, output);
                 break;
             case TimerKind.Phase2Expire:
-                if (_ipsecSas.TryGetValue(key.MessageId, out var expired)) ExpireIpsecSa(expired, output);
+                if (Table.Installed.TryGetValue(key.MessageId, out var expired)) Phase2Rekey.Expire(expired, output);
                 break;
             case TimerKind.Dpd:
                 Dpd.TimerFired(output);
                 break;
             case TimerKind.Phase1Rekey:
-                Phase1RekeyTimerFired(output);
+                _phase1Rekey.TimerFired(output);
                 break;
         }
     }
@@ -353,7 +361,7 @@ public sealed partial class IkeSa : IDisposable
 
     public void Dispose()
     {
-        DisposeQuickModes();
+        Table.Dispose();
         _mainMode?.Dispose();
         _keys?.Dispose();
         _cipher?.Dispose();

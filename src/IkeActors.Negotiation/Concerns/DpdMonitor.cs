@@ -145,7 +145,7 @@ internal sealed class DpdMonitor(IkeSa sa)
         BinaryPrimitives.WriteUInt32BigEndian(data, sequence);
         AsaDebug.ConstructingBlankHashPayload(output, sa.Context);
         AsaDebug.ConstructingQmHashPayload(output, sa.Context);
-        sa.SendInformational(new NotificationPayload
+        sa.Informational.Send(new NotificationPayload
         {
             Doi = Doi.Ipsec, ProtocolId = ProtocolId.Isakmp, NotifyType = type,
             Spi = IsakmpMessages.CookieBytes(sa.InitiatorCookie, sa.ResponderCookie), NotificationData = data,

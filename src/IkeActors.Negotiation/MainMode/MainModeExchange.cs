@@ -110,7 +110,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         {
             AsaDebug.AllSaProposalsUnacceptable(output, _sa.IpContext);
             AsaDebug.ErrorProcessingPayload(output, _sa.IpContext, (long)PayloadType.SecurityAssociation);
-            _sa.SendPlainNotify(NotifyMessageType.NoProposalChosen, output);
+            _sa.Informational.SendPlainNotify(NotifyMessageType.NoProposalChosen, output);
             output.Add(new NegotiationFailed("Main Mode", FailureReason.NoProposalChosen, "no ISAKMP policy matches the peer's proposal"));
             return false;
         }

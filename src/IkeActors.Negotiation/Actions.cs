@@ -79,7 +79,7 @@ public sealed record IpsecSasReleased(ulong From, ulong To, IReadOnlyList<IpsecS
 public sealed record PeerDead(ulong Sa, IPEndPoint Peer) : NegotiationAction;
 
 /// <summary>A negotiation failed; the reason is one an operator can filter on.</summary>
-public sealed record NegotiationFailed(string Exchange, FailureReason Reason, string Detail) : NegotiationAction;
+public sealed record NegotiationFailed(IkeExchange Exchange, FailureReason Reason, string Detail) : NegotiationAction;
 
 /// <summary>The IKE SA is gone (deleted, failed, or dead peer): its host may forget it.</summary>
 public sealed record IkeSaDeleted(ulong InitiatorCookie, ulong ResponderCookie, string Reason) : NegotiationAction;

@@ -352,7 +352,7 @@ public sealed partial class IkeSa : IDisposable
     internal void Fail(FailureReason reason, string detail, NegotiationOutput output)
     {
         if (_state == MainModeState.MM_DELETED) return;
-        output.Add(new NegotiationFailed(_state == MainModeState.MM_ACTIVE ? "Quick Mode" : "Main Mode", reason, detail));
+        output.Add(new NegotiationFailed(_state == MainModeState.MM_ACTIVE ? IkeExchange.QuickMode : IkeExchange.MainMode, reason, detail));
         CancelRetransmit(0, output);
         _machine.Fire(MainModeTrigger.Fail);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, reason.ToString()));

@@ -54,7 +54,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
         if (!Context.Config.IsakmpPolicies.Any(p => Phase1Transform.FromPolicy(p).IsImplemented))
         {
             // RFC 2408 §3.5: a proposal carries at least one transform; with none to offer there is no MM1.
-            output.Add(new NegotiationFailed("Main Mode", FailureReason.NoProposalChosen, "no ISAKMP policy this gateway can carry out (DES, RSA signatures)"));
+            output.Add(new NegotiationFailed(IkeExchange.MainMode, FailureReason.NoProposalChosen, "no ISAKMP policy this gateway can carry out (DES, RSA signatures)"));
             return true;
         }
         // One IKE SA per peer: a Quick Mode on the one it has, or queued on the one in Main Mode.

@@ -327,7 +327,7 @@ public class RekeyTests
             Assert.Single(survivor.IpsecSas);
             Assert.Contains(lab.PeerOutput.OfType<Phase1Rekeyed>(), r => r.NewSa == winner && r.MovedQuickModes.Count == 1);
             Assert.DoesNotContain(lab.Peer.Sas, sa => sa.InitiatorCookie == loser);
-            Assert.DoesNotContain(lab.PeerOutput.OfType<NegotiationFailed>(), f => f.Exchange == "Main Mode");
+            Assert.DoesNotContain(lab.PeerOutput.OfType<NegotiationFailed>(), f => f.Exchange == IkeExchange.MainMode);
             Assert.Single(lab.PeerOutput.OfType<InstallIpsecSa>());
         }
         AssertKeysAgree(lab, lab.DataPlane.Inner.Sas.Single());

@@ -72,7 +72,7 @@ public class HostileInputTests
             // holds correct keys; the responder never hears a QM3 it can read and gives up on the exchange.
             Assert.Equal(("QM2", "last"), (step, where));
             var failed = Assert.Single(lab.RightOutput.OfType<NegotiationFailed>());
-            Assert.Equal(("Quick Mode", FailureReason.RetransmissionsExhausted), (failed.Exchange, failed.Reason));
+            Assert.Equal((IkeExchange.QuickMode, FailureReason.RetransmissionsExhausted), (failed.Exchange, failed.Reason));
             Assert.Empty(rightInstalls);
         }
         else

@@ -97,7 +97,7 @@ public class NegotiationFailureTests
         LabAssert.Line(left, $"[IKEv1]: Group = {Peer2}, IP = {Peer2}, Received non-routine Notify message: No proposal chosen (14)");
         Assert.Contains(left, l => l.StartsWith($"[IKEv1]: IP = {Peer2}, IKE_DECODE RECEIVED Message (msgid=") && l.Contains("with payloads : HDR + HASH (8) + NOTIFY (11) + NONE (0)"));
         var failed = Assert.Single(lab.LeftOutput.OfType<NegotiationFailed>());
-        Assert.Equal(("Quick Mode", FailureReason.NoProposalChosen), (failed.Exchange, failed.Reason));
+        Assert.Equal((IkeExchange.QuickMode, FailureReason.NoProposalChosen), (failed.Exchange, failed.Reason));
         Assert.Equal(["MM1", "MM3", "MM5", "QM1"], LabAssert.Sent(lab, left: true));
 
         // Phase 1 stays up on both sides; no Quick Mode is left waiting.
@@ -130,7 +130,7 @@ public class NegotiationFailureTests
         var left = lab.LeftLines;
         LabAssert.Line(left, $"[IKEv1]: Group = {Peer2}, IP = {Peer2}, Received non-routine Notify message: Invalid ID info (18)");
         var failed = Assert.Single(lab.LeftOutput.OfType<NegotiationFailed>());
-        Assert.Equal(("Quick Mode", FailureReason.ProxyIdMismatch), (failed.Exchange, failed.Reason));
+        Assert.Equal((IkeExchange.QuickMode, FailureReason.ProxyIdMismatch), (failed.Exchange, failed.Reason));
         Assert.Equal(MainModeState.MM_ACTIVE, Assert.Single(lab.Left.Sas).State);
         Assert.Equal(MainModeState.MM_ACTIVE, Assert.Single(lab.Right.Sas).State);
         LabAssert.NoInstall(lab);
@@ -148,7 +148,7 @@ public class NegotiationFailureTests
         Assert.Equal(4, left.Count(l => l.StartsWith($"[IKEv1]: IP = {Peer2}, IKE_DECODE RESENDING Message (msgid=0) with payloads : HDR + SA (1) + VENDOR (13) + VENDOR (13) + VENDOR (13) + VENDOR (13) + NONE (0)")));
         Assert.Equal($"[IKEv1]: IP = {Peer2}, IKE session establishment timed out [MM_WAIT_MSG2], aborting!", left[^1]);
         var failed = Assert.Single(lab.LeftOutput.OfType<NegotiationFailed>());
-        Assert.Equal(("Main Mode", FailureReason.RetransmissionsExhausted), (failed.Exchange, failed.Reason));
+        Assert.Equal((IkeExchange.MainMode, FailureReason.RetransmissionsExhausted), (failed.Exchange, failed.Reason));
         Assert.Single(lab.LeftOutput.OfType<IkeSaDeleted>());
         Assert.Empty(lab.Left.Sas);
         Assert.Equal(Enumerable.Repeat("MM1", 5), LabAssert.Sent(lab, left: true));
@@ -206,7 +206,7 @@ public class NegotiationFailureTests
         using var lab = new Lab(Configs.Initiator.Edit(" encryption 3des", " encryption des"), Configs.Responder);
         lab.AcquireAndRun();
         var failed = Assert.Single(lab.LeftOutput.OfType<NegotiationFailed>());
-        Assert.Equal(("Main Mode", FailureReason.NoProposalChosen), (failed.Exchange, failed.Reason));
+        Assert.Equal((IkeExchange.MainMode, FailureReason.NoProposalChosen), (failed.Exchange, failed.Reason));
         Assert.Empty(lab.LeftOutput.OfType<SendDatagram>());
         Assert.Empty(lab.Left.Sas);
         Assert.Empty(lab.RightLines);

@@ -132,7 +132,7 @@ public sealed partial class IkeSaGrain
                     break;
                 case NegotiationFailed f:
                     logger.LogInformation("{Exchange} with {Peer} failed: {Reason}", f.Exchange, _sa?.Peer, f.Reason);
-                    if (f.Exchange == "Main Mode") _phase1Failure ??= f.Reason.ToString();
+                    if (f.Exchange == IkeExchange.MainMode) _phase1Failure ??= f.Reason.ToString();
                     break;
             }
         }

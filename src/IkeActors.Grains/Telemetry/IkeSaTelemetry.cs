@@ -224,7 +224,7 @@ public sealed class IkeSaTelemetry : IDisposable
 
     private static bool EndsExchange(NegotiationAction a) => a is NegotiationFailed or IkeSaDeleted or Phase1Established;
 
-    private static bool IsMainMode(NegotiationFailed f) => f.Exchange == ExchangeName(IkeExchange.MainMode);
+    private static bool IsMainMode(NegotiationFailed f) => f.Exchange == IkeExchange.MainMode;
 
     /// <summary>The exchange as the span and metric tags name it.</summary>
     private static string ExchangeName(IkeExchange exchange) => exchange switch

@@ -63,7 +63,7 @@ internal sealed class SaMetrics(SaIdentity sa)
 
     public void Failed(NegotiationFailed f, uint messageId)
     {
-        var mainMode = f.Exchange == "Main Mode";
+        var mainMode = f.Exchange == IkeExchange.MainMode;
         if (!mainMode) _quickModeStarted.Remove(messageId);
         NegotiationTelemetry.NegotiationsFailed.Add(1, Tag(A.Exchange, mainMode ? "main_mode" : "quick_mode"), Role,
             Tag(A.FailureReason, f.Reason.ToString()));

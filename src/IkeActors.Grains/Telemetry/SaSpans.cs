@@ -153,7 +153,7 @@ internal sealed class SaSpans(SaIdentity sa, DeferredSpans deferred)
     {
         if (message is not null) Fail(message, f);
         Activity? span;
-        if (f.Exchange == "Main Mode")
+        if (f.Exchange == IkeExchange.MainMode)
         {
             span = _mainMode;
             _mainMode = null;

@@ -78,7 +78,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         if (!haveSa)
         {
             AsaDebug.ErrorProcessingPayload(output, _sa.IpContext, (long)PayloadType.SecurityAssociation);
-            output.Add(new NegotiationFailed("Main Mode", FailureReason.MalformedMessage, "MM1 without an SA payload"));
+            output.Add(new NegotiationFailed(IkeExchange.MainMode, FailureReason.MalformedMessage, "MM1 without an SA payload"));
             return false;
         }
         AsaDebug.ProcessingSaPayload(output, _sa.IpContext);
@@ -111,7 +111,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
             AsaDebug.AllSaProposalsUnacceptable(output, _sa.IpContext);
             AsaDebug.ErrorProcessingPayload(output, _sa.IpContext, (long)PayloadType.SecurityAssociation);
             _sa.Informational.SendPlainNotify(NotifyMessageType.NoProposalChosen, output);
-            output.Add(new NegotiationFailed("Main Mode", FailureReason.NoProposalChosen, "no ISAKMP policy matches the peer's proposal"));
+            output.Add(new NegotiationFailed(IkeExchange.MainMode, FailureReason.NoProposalChosen, "no ISAKMP policy matches the peer's proposal"));
             return false;
         }
         AsaDebug.IkeSaProposalAcceptable(output, _sa.IpContext, c.Proposal, c.Transform, c.Policy.Priority);

@@ -106,7 +106,7 @@ internal sealed class IpsecSaTable(IkeSa sa)
             sa.CancelRetransmit(qm.MessageId, output);
             qm.Abandon();
             QuickModes.Remove(qm.MessageId);
-            output.Add(new NegotiationFailed("Quick Mode", reason, $"peer sent {name}"));
+            output.Add(new NegotiationFailed(IkeExchange.QuickMode, reason, $"peer sent {name}"));
         }
     }
 

@@ -160,7 +160,7 @@ public sealed partial class QuickModeExchange : IDisposable
         if (_state is not QuickModeState.QM_IDLE) _sa.CancelRetransmit(MessageId, output);
         AsaDebug.QmFsmError(output, Context, (ulong)GetHashCode(), MessageId);
         _machine.Fire(QuickModeTrigger.Fail);
-        output.Add(new NegotiationFailed("Quick Mode", reason, detail));
+        output.Add(new NegotiationFailed(IkeExchange.QuickMode, reason, detail));
         if (notify is { } n) _sa.SendNotify(n, ProtocolId.IpsecEsp, InboundSpi == 0 ? [] : SpiBytes(InboundSpi), output);
         _sa.QuickModeFailed(this);
     }

@@ -109,6 +109,8 @@ public class StateGraphDocsTests
             | `Phase1RekeyDue` | this IKE SA reached its Phase 1 rekey point: a new Main Mode with the peer (the engine starts it) |
             | `Phase1Rekeyed` | the old IKE SA is gone, its IPsec SAs (by message ID, with their timers) belong to the new one |
             | `PeerDead` | DPD got no answer: every SA with the peer is deleted without a DELETE |
+            | `IpsecSasReleased` | the peer deleted an IKE SA its rekey replaced: its pairs go to `IkeSa.Successor` (the host adopts them there) |
+            | `InitialContactReceived` | the peer sent INITIAL-CONTACT (MM5 or QM1, RFC 2407 §4.6.3.3): the host removes its older SAs (`PeerPolicy`) |
             | `MessageSent`, `MessageReceived` | MM1…MM6, QM1…QM3 and Informationals as they go out and come in (for tracing) |
             | `MessageDropped` | a datagram dropped without any change, with a `DropReason` (traced, not logged) |
             | `RekeyDue`, `Phase2RekeyStarted`, `IpsecSasMoved`, `RekeyCollisionSettled` | rekey points and what became of them |
@@ -118,6 +120,29 @@ public class StateGraphDocsTests
             touching the SA, except where the ASA aborts (MM5/MM6 that do not decrypt: "probably due to
             mismatched pre-shared key"). A repeated request is answered with the last response; responders
             hold at most `NegotiationEngine.MaxHalfOpen` SAs still in Main Mode.
+
+            ## Layout: one object per exchange or concern
+
+            | file | job |
+            |---|---|
+            | `IkeSa.cs` (+ `IkeSa.*.cs`) | the long-lived IKE SA: cookies, peer, role, the Main Mode machine, phase-1 transform, keys and cipher, send and resend; public entry points |
+            | `MainMode/MainModeExchange.cs` | Main Mode (RFC 2409 §5) in both roles; dropped at MM_ACTIVE |
+            | `MainMode/Phase1Authentication.cs` | ID and HASH_I/HASH_R of MM5/MM6 (pre-shared keys) |
+            | `MainMode/MainModeTranscript.cs` | SAi_b, g^xi, g^xr, Ni, Nr, IDii, IDir: kept for snapshots |
+            | `Concerns/NatDetection.cs` | NAT-T version, NAT-D, the float to UDP 4500 (RFC 3947) |
+            | `Concerns/VendorIdHandler.cs` | the vendor IDs we send and what the peer's say; the trace-context vendor ID |
+            | `Concerns/DpdMonitor.cs` | Dead Peer Detection (RFC 3706) |
+            | `Informational/InformationalExchange.cs` | notifies and deletes, in and out (RFC 2409 §5.7) |
+            | `QuickMode/QuickModeExchange*.cs` | one Quick Mode exchange (RFC 2409 §5.5), transient |
+            | `QuickMode/QuickModePayloads.cs`, `IpsecProposals.cs`, `QuickModeKeys.cs`, `ResponderProxies.cs` | reading payloads and IDs; proposal choice and lifetimes; KEYMAT, SPIs, nonces; the responder's crypto map check |
+            | `QuickMode/IpsecSa.cs` | an installed IPsec SA pair, long-lived |
+            | `Phase2/IpsecSaTable.cs` | an IKE SA's running Quick Modes and installed pairs |
+            | `Rekey/Phase1Rekey.cs`, `Rekey/Phase2Rekey.cs` | rekeying, make-before-break |
+            | `IkeSaSnapshots.cs`, `Snapshots.cs` | an IKE SA as plain data and back |
+            | `Peers/PeerPolicy.cs` | the rules about a peer's IKE SAs that both hosts follow (acquire, rekey start and collision, successor, INITIAL-CONTACT, dead peer, half-open limits, cookies) |
+            | `Admission/` | half-open admission of MM1 |
+            | `NegotiationEngine.cs` | the in-process host of a gateway's IKE SAs (the grains are the cluster's) |
+            | `StateGraphs.cs` | the Stateless configurations: which message a state accepts is the permitted trigger |
 
             ## Quick Modes and IPsec SAs
 

@@ -232,7 +232,7 @@ public sealed partial class IkeSa : IDisposable
             Resend(output);
             return;
         }
-        var expected = MainModeExchange.Inbound.FirstOrDefault(m => m.Encrypted == encrypted && _machine.CanFire(m.Trigger));
+        var expected = MainModeExchange.Inbound.FirstOrDefault(m => m.Encrypted == encrypted && StateGraphs.Permits(Role, _state, m.Trigger));
         if (_mainMode is null || expected.Number == 0)
         {
             output.Add(new MessageDropped(IkeExchange.MainMode, 0, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));

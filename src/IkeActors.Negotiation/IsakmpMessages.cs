@@ -13,10 +13,10 @@ internal static class IsakmpMessages
     public static byte[] Build(IsakmpHeader header, IReadOnlyList<IIsakmpPayload> payloads)
     {
         var size = HeaderSize;
-        foreach (var p in payloads) size += p.EncodedSize;
+        for (var i = 0; i < payloads.Count; i++) size += payloads[i].EncodedSize;
         var bytes = new byte[size];
         var builder = new MessageBuilder(bytes, header);
-        foreach (var p in payloads) builder.Add(p);
+        for (var i = 0; i < payloads.Count; i++) builder.Add(payloads[i]);
         builder.Finish();
         return bytes;
     }

@@ -255,35 +255,57 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     /// <summary>Forgets deleted SAs, whichever way they were deleted (failure, peer, IkeSa.Delete, DeleteAll).</summary>
     private void Collect(NegotiationOutput output, int start)
     {
-        foreach (var due in output.Actions.Skip(start).OfType<Phase1RekeyDue>().ToList()) StartPhase1Rekey(due, output);
+        if (Of<Phase1RekeyDue>(output, start) is { } dues) foreach (var due in dues) StartPhase1Rekey(due, output);
         // A rekeying SA is MM_ACTIVE: the SA it replaces hands over its IPsec SAs and is deleted (make-before-break).
-        foreach (var up in output.Actions.Skip(start).OfType<Phase1Established>().ToList())
-            if (_sas.TryGetValue(up.Sa.InitiatorCookie, out var fresh)
-                && PeerPolicy.ReplacedByOurRekey(Describe(fresh), PeerSas(fresh.Peer.Address)) is { } replaced)
-            {
-                var old = _sas[replaced.InitiatorCookie];
-                var pairs = old.ReleaseIpsecSas(fresh, output);
-                old.Delete(output, notifyPeer: true);
-                fresh.AdoptIpsecSas(pairs, output);
-            }
-        foreach (var released in output.Actions.Skip(start).OfType<IpsecSasReleased>().ToList())
-            if (_sas.TryGetValue(released.To, out var successor) && successor.State == MainModeState.MM_ACTIVE) successor.AdoptIpsecSas(released.IpsecSas, output);
-            else foreach (var orphan in released.IpsecSas) orphan.Delete(output, "its IKE SA was deleted");
-        foreach (var moved in output.Actions.Skip(start).OfType<Phase1Rekeyed>().ToList()) _rekeyed[moved.OldSa] = moved.NewSa;
+        if (Of<Phase1Established>(output, start) is { } established)
+            foreach (var up in established)
+                if (_sas.TryGetValue(up.Sa.InitiatorCookie, out var fresh)
+                    && PeerPolicy.ReplacedByOurRekey(Describe(fresh), PeerSas(fresh.Peer.Address)) is { } replaced)
+                {
+                    var old = _sas[replaced.InitiatorCookie];
+                    var pairs = old.ReleaseIpsecSas(fresh, output);
+                    old.Delete(output, notifyPeer: true);
+                    fresh.AdoptIpsecSas(pairs, output);
+                }
+        if (Of<IpsecSasReleased>(output, start) is { } releases)
+            foreach (var released in releases)
+                if (_sas.TryGetValue(released.To, out var successor) && successor.State == MainModeState.MM_ACTIVE) successor.AdoptIpsecSas(released.IpsecSas, output);
+                else foreach (var orphan in released.IpsecSas) orphan.Delete(output, "its IKE SA was deleted");
+        if (Of<Phase1Rekeyed>(output, start) is { } rekeyed) foreach (var moved in rekeyed) _rekeyed[moved.OldSa] = moved.NewSa;
         // RFC 2407 §4.6.3.3: on INITIAL-CONTACT, the older SAs with that peer belong to its previous life.
-        foreach (var contact in output.Actions.Skip(start).OfType<InitialContactReceived>().ToList())
-            foreach (var stale in PeerPolicy.InitialContact(contact.Sa, contact.Peer, PeerSas(contact.Peer)))
-                if (_sas.TryGetValue(stale.InitiatorCookie, out var gone)) PeerTeardown.InitialContact(gone, output);
+        if (Of<InitialContactReceived>(output, start) is { } contacts)
+            foreach (var contact in contacts)
+                foreach (var stale in PeerPolicy.InitialContact(contact.Sa, contact.Peer, PeerSas(contact.Peer)))
+                    if (_sas.TryGetValue(stale.InitiatorCookie, out var gone)) PeerTeardown.InitialContact(gone, output);
         // ASA: a peer lost by DPD loses its whole connection, every IKE SA with it (no DELETE: nobody would read it).
-        foreach (var dead in output.Actions.Skip(start).OfType<PeerDead>().ToList())
-            DeleteSilently(PeerPolicy.PeerDead(new PeerSa(dead.Sa, dead.Peer.Address, IkeRole.Initiator, MainModeState.MM_DELETED, 0), PeerSas(dead.Peer.Address)), output);
-        foreach (var cookie in _sas.Where(kv => kv.Value.State == MainModeState.MM_DELETED).Select(kv => kv.Key).ToList())
-        {
-            _sas.Remove(cookie);
-            _order.Remove(cookie);
-            _admission?.Ledger.Release(HalfOpenKey(cookie));
-        }
-        foreach (var up in output.Actions.Skip(start).OfType<Phase1Established>()) _admission?.Ledger.Release(HalfOpenKey(up.Sa.InitiatorCookie));
+        if (Of<PeerDead>(output, start) is { } deaths)
+            foreach (var dead in deaths)
+                DeleteSilently(PeerPolicy.PeerDead(new PeerSa(dead.Sa, dead.Peer.Address, IkeRole.Initiator, MainModeState.MM_DELETED, 0), PeerSas(dead.Peer.Address)), output);
+        if (AnyDeleted())
+            foreach (var cookie in _sas.Where(kv => kv.Value.State == MainModeState.MM_DELETED).Select(kv => kv.Key).ToList())
+            {
+                _sas.Remove(cookie);
+                _order.Remove(cookie);
+                _admission?.Ledger.Release(HalfOpenKey(cookie));
+            }
+        if (Of<Phase1Established>(output, start) is { } up1) foreach (var up in up1) _admission?.Ledger.Release(HalfOpenKey(up.Sa.InitiatorCookie));
+    }
+
+    /// <summary>The step's actions of one kind (null: none, and nothing allocated: most steps have none).</summary>
+    private static List<T>? Of<T>(NegotiationOutput output, int start) where T : NegotiationAction
+    {
+        List<T>? found = null;
+        var actions = output.Actions;
+        for (var i = start; i < actions.Count; i++)
+            if (actions[i] is T action) (found ??= []).Add(action);
+        return found;
+    }
+
+    private bool AnyDeleted()
+    {
+        foreach (var sa in _sas.Values)
+            if (sa.State == MainModeState.MM_DELETED) return true;
+        return false;
     }
 
     private static string HalfOpenKey(ulong initiatorCookie) => initiatorCookie.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);

@@ -1,5 +1,6 @@
 using Stateless;
 using Stateless.Graph;
+using Stateless.Reflection;
 
 namespace IkeActors.Negotiation;
 
@@ -59,6 +60,45 @@ public static class StateGraphs
         m.Configure(QuickModeState.QM_ACTIVE)
             .Permit(QuickModeTrigger.Delete, QuickModeState.QM_DELETED);
         m.Configure(QuickModeState.QM_DELETED);
+    }
+
+    /// <summary>
+    /// Whether the Main Mode configuration of <paramref name="role"/> permits <paramref name="trigger"/> in
+    /// <paramref name="state"/>: which message a state waits for is read from the machine's configuration, once per
+    /// role (Stateless' CanFire would build the answer again for every datagram).
+    /// </summary>
+    public static bool Permits(IkeRole role, MainModeState state, MainModeTrigger trigger) => MainModePermitted[(int)role][(int)state].Contains(trigger);
+
+    /// <summary>The same for Quick Mode (<see cref="ConfigureQuickMode"/>).</summary>
+    public static bool Permits(IkeRole role, QuickModeState state, QuickModeTrigger trigger) => QuickModePermitted[(int)role][(int)state].Contains(trigger);
+
+    private static readonly HashSet<MainModeTrigger>[][] MainModePermitted = [PermittedMainMode(IkeRole.Initiator), PermittedMainMode(IkeRole.Responder)];
+    private static readonly HashSet<QuickModeTrigger>[][] QuickModePermitted = [PermittedQuickMode(IkeRole.Initiator), PermittedQuickMode(IkeRole.Responder)];
+
+    private static HashSet<MainModeTrigger>[] PermittedMainMode(IkeRole role)
+    {
+        var state = MainModeState.MM_NO_STATE;
+        var m = new StateMachine<MainModeState, MainModeTrigger>(() => state, s => state = s);
+        ConfigureMainMode(m, role);
+        return Permitted<MainModeState, MainModeTrigger>(m.GetInfo());
+    }
+
+    private static HashSet<QuickModeTrigger>[] PermittedQuickMode(IkeRole role)
+    {
+        var state = QuickModeState.QM_IDLE;
+        var m = new StateMachine<QuickModeState, QuickModeTrigger>(() => state, s => state = s);
+        ConfigureQuickMode(m, role);
+        return Permitted<QuickModeState, QuickModeTrigger>(m.GetInfo());
+    }
+
+    /// <summary>Each state's triggers (its own transitions and its superstates'), indexed by the state's value.</summary>
+    private static HashSet<TTrigger>[] Permitted<TState, TTrigger>(StateMachineInfo info) where TState : struct, Enum
+    {
+        var table = Enum.GetValues<TState>().Select(_ => new HashSet<TTrigger>()).ToArray();
+        foreach (var s in info.States)
+            for (var at = s; at is not null; at = at.Superstate)
+                foreach (var t in at.FixedTransitions) table[Convert.ToInt32(s.UnderlyingState)].Add((TTrigger)t.Trigger.UnderlyingTrigger);
+        return table;
     }
 
     /// <summary>Main Mode as a Mermaid state diagram (for the docs).</summary>

@@ -20,7 +20,7 @@ public sealed partial class QuickModeExchange
     /// <summary>Re-arms the retransmission timer of an exchange that waits for the peer (after a restore).</summary>
     internal void ResumeTimers(NegotiationOutput output)
     {
-        if (_machine.CanFire(QuickModeTrigger.Retransmit) && _lastSent is not null)
+        if (StateGraphs.Permits(Role, _state, QuickModeTrigger.Retransmit) && _lastSent is not null)
             _sa.ArmRetransmit(MessageId, _retransmits, output);
     }
 }

@@ -76,13 +76,13 @@ public sealed partial class QuickModeExchange : IDisposable
             return;
         }
         // The receive trigger the machine permits now chooses the handler (StateGraphs.ConfigureQuickMode, per role).
-        if (_machine.CanFire(QuickModeTrigger.ReceivedQm2))
+        if (StateGraphs.Permits(Role, _state, QuickModeTrigger.ReceivedQm2))
         {
             _lastReceived = datagram.ToArray();
             output.Add(new MessageReceived(ExchangeMessage.QuickMode(2, MessageId)));
             ReceiveQm2(plain, datagram, output);
         }
-        else if (_machine.CanFire(QuickModeTrigger.ReceivedQm3))
+        else if (StateGraphs.Permits(Role, _state, QuickModeTrigger.ReceivedQm3))
         {
             output.Add(new MessageReceived(ExchangeMessage.QuickMode(3, MessageId)));
             ReceiveQm3(plain, datagram, output);
@@ -103,7 +103,7 @@ public sealed partial class QuickModeExchange : IDisposable
     /// <summary>The retransmission timer (RFC 2408 §5: the last message again, up to the retransmit limit).</summary>
     internal void TimerFired(TimerKey key, NegotiationOutput output)
     {
-        if (!_machine.CanFire(QuickModeTrigger.Retransmit) || _lastSent is null) return;
+        if (!StateGraphs.Permits(Role, _state, QuickModeTrigger.Retransmit) || _lastSent is null) return;
         if (_retransmits >= _sa.Settings.RetransmitLimit)
         {
             FailExchange(FailureReason.RetransmissionsExhausted, $"no answer in {_state} after {_retransmits} retransmissions", output, notify: null);

@@ -18,11 +18,7 @@ public sealed partial class QuickModeExchange
         LifetimeKilobytes = lifetime.Kilobytes;
         var offers = _proposals.TransformsOf(entry, lifetime);
 
-        InboundSpi = _keys.NewSpi();
-        AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
-        AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
-        AsaDebug.OakleyConstructingQuickMode(output, Context);
-        AsaDebug.ConstructingBlankHashPayload(output, Context);
+        TakeInboundSpi(output);
         AsaDebug.ConstructingIpsecSaPayloadInitiator(output, Context);
         var sa = IpsecProposals.ProposalOf(offers, InboundSpi);
         AsaDebug.ConstructingIpsecNoncePayloadInitiator(output, Context);

@@ -82,11 +82,7 @@ public sealed partial class QuickModeExchange
     private void SendQm2(ProposalChoice choice, bool echoIds, List<DataAttribute> responderLifetime, NegotiationOutput output)
     {
         AsaDebug.RequestingSpi(output, Context);
-        InboundSpi = _keys.NewSpi();
-        AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
-        AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
-        AsaDebug.OakleyConstructingQuickMode(output, Context);
-        AsaDebug.ConstructingBlankHashPayload(output, Context);
+        TakeInboundSpi(output);
         AsaDebug.ConstructingIpsecSaPayloadResponder(output, Context);
         var chosenSa = IpsecProposals.ChosenProposal(choice, InboundSpi);
         AsaDebug.ConstructingIpsecNoncePayloadResponder(output, Context);

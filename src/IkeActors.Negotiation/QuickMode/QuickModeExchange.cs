@@ -183,4 +183,14 @@ public sealed partial class QuickModeExchange : IDisposable
         _pair?.Outbound.Clear();
         _pair = null;
     }
+
+    /// <summary>Our inbound SPI from the key engine (RFC 4303 §2.1), with the ASA's lines before the SA payload of QM1/QM2.</summary>
+    private void TakeInboundSpi(NegotiationOutput output)
+    {
+        InboundSpi = _keys.NewSpi();
+        AsaDebug.IpsecNewEmbryonicSa(output, InboundSpi.ToString("X8"));
+        AsaDebug.IkeGotSpiFromKeyEngine(output, Context, InboundSpi);
+        AsaDebug.OakleyConstructingQuickMode(output, Context);
+        AsaDebug.ConstructingBlankHashPayload(output, Context);
+    }
 }

@@ -1,29 +1,109 @@
 namespace IkeActors.Grains;
 
 /// <summary>
-/// The cluster's list of IKE SA grains (one grain, key 0), kept by the IKE SA grains themselves (each reports its
-/// own changes of state), so operator commands can find every SA without scanning the cluster.
+/// One partition of the cluster's list of IKE SA grains (<see cref="SaDirectory.Partitions"/> grains, keys 0..N-1: the
+/// partition of an SA is a stable hash of its peer address, so one peer's SAs are in one partition), kept by the IKE
+/// SA grains themselves (each reports its own changes of state), so operator commands can find every SA without
+/// scanning the cluster. One grain for 100,000 SAs and thousands of negotiations/s would be the ceiling of the whole
+/// concentrator; partitions spread the writes over the silos and `show` asks them in parallel.
 /// </summary>
 public interface ISaDirectoryGrain : IGrainWithIntegerKey
 {
-    /// <summary>An SA's state changed; the first report gives it its place in the order SAs came.</summary>
-    Task Set(string ikeSaKey, string state, bool initiator);
+    /// <summary>An SA's reported fields changed; the first report gives it its place in the order SAs came.</summary>
+    Task Set(SaDirectoryUpdate update);
 
     Task Remove(string ikeSaKey);
 
+    /// <summary>The keys of this partition's SAs (ordinal order).</summary>
     Task<IReadOnlyList<string>> List();
+
+    /// <summary>This partition's SAs with what the summary views print.</summary>
+    Task<IReadOnlyList<SaDirectoryEntry>> Entries();
 
     /// <summary>The SAs with one peer address, oldest first (the peer rules' view: INITIAL-CONTACT).</summary>
     Task<IReadOnlyList<SaDirectoryEntry>> ListPeer(string peerAddress);
 
-    /// <summary>The SAs by state, for `show crypto isakmp stats`.</summary>
+    /// <summary>This partition's SAs by state and its counters, for `show crypto isakmp stats` and `show vpn-sessiondb summary`.</summary>
     Task<SaDirectorySummary> Summary();
 }
 
-/// <summary>One IKE SA grain as the directory knows it: key, last state, whether this side initiated it, when it was first reported.</summary>
+/// <summary>What an IKE SA grain reports: its state, role, whether it is a Phase 1 rekey, its Phase 1 rekey due time and installed IPsec pairs.</summary>
 [GenerateSerializer, Immutable]
-public sealed record SaDirectoryEntry([property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator, [property: Id(3)] long Order);
+public sealed record SaDirectoryUpdate(
+    [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator,
+    [property: Id(3)] bool Rekey = false, [property: Id(4)] DateTime? Phase1RekeyDueUtc = null, [property: Id(5)] int IpsecSas = 0);
 
-/// <summary>IKE SAs up now (MM_ACTIVE), still negotiating, and up once but gone since (the ASA's "Previous Tunnels").</summary>
+/// <summary>
+/// One IKE SA grain as the directory knows it. <see cref="Order"/>: when it was first reported, cluster-wide
+/// comparable (UTC ticks of its first report, raised by one on a tie within the partition, so one peer's SAs, which
+/// share a partition, are strictly ordered).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record SaDirectorySummary([property: Id(0)] int Active, [property: Id(1)] int Negotiating, [property: Id(2)] long Previous);
+public sealed record SaDirectoryEntry(
+    [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator, [property: Id(3)] long Order,
+    [property: Id(4)] bool Rekey = false, [property: Id(5)] DateTime? Phase1RekeyDueUtc = null, [property: Id(6)] int IpsecSas = 0)
+{
+    /// <summary>The peer address: IKE SA grains are named "peer/cookie".</summary>
+    public string Peer => SaDirectory.PeerOf(Key);
+}
+
+/// <summary>
+/// IKE SAs up now (MM_ACTIVE), still negotiating, and up once but gone since (the ASA's "Previous Tunnels"), with the
+/// counters that outlive the SAs: IKE SAs and IPsec pairs ever up, L2L sessions (an IKE SA up that is not a Phase 1
+/// rekey) ever up, and the peaks. A peak is the highest concurrent count this partition saw; the cluster's
+/// peak printed is the sum of the partitions' peaks, an upper bound of the true concurrent peak (equal to it when the
+/// partitions peaked together, as when tunnels are set up and then stay).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record SaDirectorySummary(
+    [property: Id(0)] int Active, [property: Id(1)] int Negotiating, [property: Id(2)] long Previous,
+    [property: Id(3)] long CumulativeIke = 0, [property: Id(4)] int PeakIke = 0,
+    [property: Id(5)] int Sessions = 0, [property: Id(6)] long CumulativeSessions = 0, [property: Id(7)] int PeakSessions = 0,
+    [property: Id(8)] int IpsecSas = 0, [property: Id(9)] long CumulativeIpsec = 0, [property: Id(10)] int PeakIpsec = 0)
+{
+    public static SaDirectorySummary Sum(IEnumerable<SaDirectorySummary> parts) =>
+        parts.Aggregate(new SaDirectorySummary(0, 0, 0), (a, b) => new SaDirectorySummary(
+            a.Active + b.Active, a.Negotiating + b.Negotiating, a.Previous + b.Previous,
+            a.CumulativeIke + b.CumulativeIke, a.PeakIke + b.PeakIke,
+            a.Sessions + b.Sessions, a.CumulativeSessions + b.CumulativeSessions, a.PeakSessions + b.PeakSessions,
+            a.IpsecSas + b.IpsecSas, a.CumulativeIpsec + b.CumulativeIpsec, a.PeakIpsec + b.PeakIpsec));
+}
+
+/// <summary>Which partition of the SA directory holds an SA, and the fan-out over all of them.</summary>
+public static class SaDirectory
+{
+    /// <summary>Fixed: changing it moves SAs between partitions (the directory is in memory, so only across a restart of the cluster).</summary>
+    public const int Partitions = 16;
+
+    public static string PeerOf(string ikeSaKey)
+    {
+        var slash = ikeSaKey.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? ikeSaKey : ikeSaKey[..slash];
+    }
+
+    /// <summary>FNV-1a over the address text: stable across processes and runtimes (string.GetHashCode is not).</summary>
+    public static int PartitionOf(string peerAddress)
+    {
+        var hash = 2166136261u;
+        foreach (var c in peerAddress) hash = unchecked((hash ^ c) * 16777619u);
+        return (int)(hash % Partitions);
+    }
+
+    public static ISaDirectoryGrain ForPeer(IGrainFactory grains, string peerAddress) => grains.GetGrain<ISaDirectoryGrain>(PartitionOf(peerAddress));
+
+    public static ISaDirectoryGrain ForKey(IGrainFactory grains, string ikeSaKey) => ForPeer(grains, PeerOf(ikeSaKey));
+
+    /// <summary>Every partition's entries, in parallel, merged in key order (the order `show` has always listed SAs in).</summary>
+    public static async Task<IReadOnlyList<SaDirectoryEntry>> Entries(IGrainFactory grains)
+    {
+        var parts = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<ISaDirectoryGrain>(p).Entries()));
+        var all = parts.SelectMany(p => p).ToList();
+        all.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return all;
+    }
+
+    public static async Task<IReadOnlyList<string>> List(IGrainFactory grains) => (await Entries(grains)).Select(e => e.Key).ToList();
+
+    public static async Task<SaDirectorySummary> Summary(IGrainFactory grains) =>
+        SaDirectorySummary.Sum(await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<ISaDirectoryGrain>(p).Summary())));
+}

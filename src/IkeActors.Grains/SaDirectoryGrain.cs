@@ -2,38 +2,77 @@ using IkeActors.Negotiation;
 
 namespace IkeActors.Grains;
 
-/// <summary>The directory of IKE SA grains (in memory: the SA grains register again at their next change of state).</summary>
+/// <summary>
+/// One partition of the SA directory (in memory: the SA grains register again at their next change of state). Its
+/// counters (cumulative, peak, previous) are this partition's since its activation; see <see cref="SaDirectorySummary"/>.
+/// </summary>
 public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
 {
-    private readonly SortedDictionary<string, SaDirectoryEntry> _sas = new(StringComparer.Ordinal);
-    private long _previous, _reported;
+    private const string Active = nameof(MainModeState.MM_ACTIVE);
+    private readonly Dictionary<string, SaDirectoryEntry> _sas = new(StringComparer.Ordinal);
+    private long _lastOrder, _previous, _cumulativeIke, _cumulativeSessions, _cumulativeIpsec;
+    private int _active, _ipsecSas, _peakIke, _peakSessions, _peakIpsec;
+    /// <summary>Active IKE SAs by peer: an L2L session is a peer with at least one (two during a Phase 1 rekey).</summary>
+    private readonly Dictionary<string, int> _activeByPeer = new(StringComparer.Ordinal);
+    private int Sessions => _activeByPeer.Count;
 
-    public Task Set(string ikeSaKey, string state, bool initiator)
+    public Task Set(SaDirectoryUpdate u)
     {
-        var order = _sas.TryGetValue(ikeSaKey, out var known) ? known.Order : ++_reported;
-        _sas[ikeSaKey] = new SaDirectoryEntry(ikeSaKey, state, initiator, order);
+        var known = _sas.GetValueOrDefault(u.Key);
+        // A cluster-wide order: the time of the first report, unique within the partition (one peer's SAs share it).
+        var order = known?.Order ?? (_lastOrder = Math.Max(DateTime.UtcNow.Ticks, _lastOrder + 1));
+        var entry = new SaDirectoryEntry(u.Key, u.State, u.Initiator, order, u.Rekey, u.Phase1RekeyDueUtc, Math.Max(0, u.IpsecSas));
+        Count(known, -1);
+        Count(entry, +1);
+        if (entry.State == Active && known?.State != Active)
+        {
+            _cumulativeIke++;
+            if (_activeByPeer[entry.Peer] == 1) _cumulativeSessions++;
+        }
+        _cumulativeIpsec += Math.Max(0, entry.IpsecSas - (known?.IpsecSas ?? 0));
+        _sas[u.Key] = entry;
+        _peakIke = Math.Max(_peakIke, _active);
+        _peakSessions = Math.Max(_peakSessions, Sessions);
+        _peakIpsec = Math.Max(_peakIpsec, _ipsecSas);
         return Task.CompletedTask;
     }
 
     public Task Remove(string ikeSaKey)
     {
-        if (_sas.Remove(ikeSaKey, out var last) && last.State == nameof(MainModeState.MM_ACTIVE)) _previous++;
+        if (_sas.Remove(ikeSaKey, out var last))
+        {
+            Count(last, -1);
+            if (last.State == Active) _previous++;
+        }
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<string>> List() => Task.FromResult<IReadOnlyList<string>>(_sas.Keys.ToList());
+    public Task<IReadOnlyList<string>> List() =>
+        Task.FromResult<IReadOnlyList<string>>(_sas.Keys.Order(StringComparer.Ordinal).ToList());
+
+    public Task<IReadOnlyList<SaDirectoryEntry>> Entries() => Task.FromResult<IReadOnlyList<SaDirectoryEntry>>(_sas.Values.ToList());
 
     public Task<IReadOnlyList<SaDirectoryEntry>> ListPeer(string peerAddress)
     {
-        // Keys are "peer/cookie": one peer's SAs are one run of the sorted keys.
         var prefix = peerAddress + "/";
         return Task.FromResult<IReadOnlyList<SaDirectoryEntry>>(_sas.Values.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal))
             .OrderBy(e => e.Order).ToList());
     }
 
-    public Task<SaDirectorySummary> Summary()
+    public Task<SaDirectorySummary> Summary() => Task.FromResult(new SaDirectorySummary(
+        _active, _sas.Count - _active, _previous, _cumulativeIke, _peakIke,
+        Sessions, _cumulativeSessions, _peakSessions, _ipsecSas, _cumulativeIpsec, _peakIpsec));
+
+    /// <summary>The running counts an entry adds to (+1) or takes from (-1).</summary>
+    private void Count(SaDirectoryEntry? e, int sign)
     {
-        var active = _sas.Values.Count(s => s.State == nameof(MainModeState.MM_ACTIVE));
-        return Task.FromResult(new SaDirectorySummary(active, _sas.Count - active, _previous));
+        if (e is null) return;
+        _ipsecSas += sign * e.IpsecSas;
+        if (e.State != Active) return;
+        _active += sign;
+        var peer = e.Peer;
+        var n = _activeByPeer.GetValueOrDefault(peer) + sign;
+        if (n <= 0) _activeByPeer.Remove(peer);
+        else _activeByPeer[peer] = n;
     }
 }

@@ -147,7 +147,7 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
     /// </summary>
     public async Task InitialContact(string ikeSaKey, bool initiatedHere)
     {
-        var entries = await GrainFactory.GetGrain<ISaDirectoryGrain>(0).ListPeer(Peer);
+        var entries = await SaDirectory.ForPeer(GrainFactory, Peer).ListPeer(Peer);
         var sas = entries.Where(e => e.Key != ikeSaKey)
             .Select(e => Describe(e.Key, Enum.TryParse<MainModeState>(e.State, out var s) ? s : MainModeState.MM_NO_STATE, e.Initiator, e.Order)).ToList();
         if (_current is not null && _current != ikeSaKey && entries.All(e => e.Key != _current))

@@ -38,13 +38,13 @@ public static class ClearCommand
         }
         return await OperatorClient.RunAsync(node, error, async client =>
         {
-            var directory = client.GetGrain<ISaDirectoryGrain>(0);
+            var sas = await SaDirectory.Entries(client);
             var cleared = 0;
-            foreach (var key in await directory.List())
+            foreach (var batch in sas.Where(e => peer is null || e.Peer == peer).Chunk(ShowCommand.Batch))
             {
-                if (peer is not null && !key.StartsWith(peer + "/", StringComparison.Ordinal)) continue;
-                if (await client.GetGrain<IIkeSaAdmin>(key).Clear()) cleared++;
-                await directory.Remove(key);
+                var answers = await Task.WhenAll(batch.Select(e => client.GetGrain<IIkeSaAdmin>(e.Key).Clear()));
+                cleared += answers.Count(a => a);
+                await Task.WhenAll(batch.Select(e => SaDirectory.ForKey(client, e.Key).Remove(e.Key)));
             }
             await output.WriteLineAsync($"{cleared} IKE SA(s) cleared");
             return 0;

@@ -19,7 +19,7 @@ public sealed class TraceRootSampler : Sampler
     {
         "IDebugHubGrain/GetLevel", "IDebugHubGrain/Publish",
         "IIkeStatsGrain/Publish",
-        "ISaDirectoryGrain/Set", "ISaDirectoryGrain/Remove",
+        "ISaDirectoryGrain/Set", "ISaDirectoryGrain/Remove", // from each IKE SA grain to its peer's directory partition
     };
 
     private static readonly SamplingResult Keep = new(SamplingDecision.RecordAndSample);

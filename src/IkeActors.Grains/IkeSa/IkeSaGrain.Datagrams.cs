@@ -143,20 +143,25 @@ public sealed partial class IkeSaGrain
     }
 
     /// <summary>
-    /// Every change of this SA's state, whatever caused it, is reported from here and only here: to the cluster's SA
-    /// directory (operator commands, Active/Previous Tunnels, the peer rules) and to this silo's front-end (half-open
-    /// count, routing).
+    /// Every change of this SA's state, whatever caused it, is reported from here and only here: to the SA directory's
+    /// partition of this peer (operator commands, Active/Previous Tunnels, the peer rules) and to this silo's front-end
+    /// (half-open count, routing). The directory hears only real changes: state, Phase 1 rekey due time, IPsec pair
+    /// count, not one call per datagram.
     /// </summary>
     private void ReportState(string state)
     {
-        if (state == _reportedState) return;
         var ended = state is nameof(MainModeState.MM_NO_STATE) or nameof(MainModeState.MM_DELETED);
-        if (ended && _reportedState is null) return; // never started: nothing to report
-        _reportedState = state;
-        var key = this.GetPrimaryKeyString();
+        if (ended && _reportedEntry is null) return; // never started, or already removed: nothing to report
+        var key = Key;
         var initiator = _sa?.Role == IkeRole.Initiator;
-        var directory = GrainFactory.GetGrain<ISaDirectoryGrain>(0);
-        (ended ? directory.Remove(key) : directory.Set(key, state, initiator)).Ignore();
-        transmitter.SaStateChanged(key, state, initiator, _phase1Failure);
+        var update = new SaDirectoryUpdate(key, state, initiator, _sa is { RekeyOf: not 0 },
+            _due.TryGetValue(new TimerKey(TimerKind.Phase1Rekey, 0), out var due) ? due : null, _sa?.IpsecSas.Count ?? 0);
+        if (update == _reportedEntry) return;
+        var stateChanged = state != _reportedState;
+        _reportedEntry = ended ? null : update;
+        _reportedState = state;
+        var directory = SaDirectory.ForKey(GrainFactory, key);
+        (ended ? directory.Remove(key) : directory.Set(update)).Ignore();
+        if (stateChanged) transmitter.SaStateChanged(key, state, initiator, _phase1Failure);
     }
 }

@@ -38,6 +38,7 @@ public sealed partial class IkeSaGrain(
     // What was last stored and reported.
     private int _persistedDpdUnanswered;
     private string? _reportedState, _phase1Failure;
+    private SaDirectoryUpdate? _reportedEntry;
 
     // Phase 1 rekey: the grain that rekeys this SA; the peer's new SA that replaces it.
     private string? _rekeyedBy;

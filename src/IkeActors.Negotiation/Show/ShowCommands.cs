@@ -34,10 +34,13 @@ public static class ShowCommands
         + string.Create(CultureInfo.InvariantCulture, $"Total IKE SA: {count}\n\n");
 
     /// <summary>One numbered SA of `show crypto isakmp sa`.</summary>
-    public static string IsakmpEntry(int number, IkeSa sa) =>
-        string.Create(CultureInfo.InvariantCulture, $"{number,-3} IKE Peer: {sa.Peer.Address}\n")
-        + string.Create(CultureInfo.InvariantCulture, $"    Type    : {"L2L",-15} Role    : {(sa.Role == IkeRole.Initiator ? "initiator" : "responder")}\n")
-        + string.Create(CultureInfo.InvariantCulture, $"    Rekey   : {"no",-15} State   : {StateName(sa.State)}\n");
+    public static string IsakmpEntry(int number, IkeSa sa) => IsakmpEntry(number, sa.Peer.Address.ToString(), sa.Role == IkeRole.Initiator, StateName(sa.State));
+
+    /// <summary>The same entry from what a directory knows of an SA (peer address, role, state name).</summary>
+    public static string IsakmpEntry(int number, string peer, bool initiator, string state) =>
+        string.Create(CultureInfo.InvariantCulture, $"{number,-3} IKE Peer: {peer}\n")
+        + string.Create(CultureInfo.InvariantCulture, $"    Type    : {"L2L",-15} Role    : {(initiator ? "initiator" : "responder")}\n")
+        + string.Create(CultureInfo.InvariantCulture, $"    Rekey   : {"no",-15} State   : {state}\n");
 
     /// <summary>One numbered SA of `show crypto isakmp sa detail`: the entry plus cipher, hash, authentication and lifetimes.</summary>
     public static string IsakmpEntryDetail(int number, IkeSa sa, TimeSpan sincePhase1)

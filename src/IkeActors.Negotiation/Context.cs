@@ -27,6 +27,17 @@ public sealed record NegotiationSettings
     /// </summary>
     public TimeSpan RekeyedPairGrace { get; init; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Rekey jitter: the Phase 1 and Phase 2 rekey points come earlier by a random draw of up to this share of the
+    /// lifetime (0.1: a 86400 s initiator SA rekeys between 73440 and 82080 s), so tunnels set up together do not rekey
+    /// together. Zero (the engine's default: the ASA's exact timers, as the golden transcripts print them); `ikeactors
+    /// run` uses 0.1. The ASA's "Starting P1/P2 rekey timer" lines print the timer chosen.
+    /// </summary>
+    public double RekeyJitter { get; init; }
+
+    /// <summary>DPD jitter: each idle-threshold wait before an R-U-THERE is shorter by up to this share of it (RFC 3706 §5.5 leaves the schedule to the implementation). Zero by default; `ikeactors run` uses 0.2.</summary>
+    public double DpdJitter { get; init; }
+
     /// <summary>Quick Mode exchanges that may be in progress on one IKE SA.</summary>
     public int MaxConcurrentQuickModes { get; init; } = 16;
 }

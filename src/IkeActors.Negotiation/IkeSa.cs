@@ -343,6 +343,8 @@ public sealed partial class IkeSa : IDisposable
         Dpd.StartKeepalives(output);
         var share = Role == IkeRole.Initiator ? Settings.InitiatorPhase1RekeyShare : Settings.ResponderPhase1RekeyShare;
         var rekey = (int)Math.Round(Transform!.LifetimeSeconds * share);
+        // Jitter by a share of the lifetime, not of the rekey point (the ASA's own points are shares of the lifetime).
+        rekey = Math.Max(1, rekey - (Transform.LifetimeSeconds - TimerJitter.Earlier(Transform.LifetimeSeconds, Settings.RekeyJitter, Gateway.Environment)));
         AsaDebug.StartingP1RekeyTimer(output, Context, rekey);
         output.Add(new ArmTimer(InitiatorCookie, new TimerKey(TimerKind.Phase1Rekey, 0), TimeSpan.FromSeconds(rekey)));
         Dpd.ArmFirst(output);

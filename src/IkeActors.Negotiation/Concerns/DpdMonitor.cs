@@ -44,7 +44,7 @@ internal sealed class DpdMonitor(IkeSa sa)
     {
         if (sa.State != MainModeState.MM_ACTIVE || !Sends) return;
         Unanswered = 0;
-        Arm(Keepalive.ThresholdSeconds!.Value, output);
+        ArmThreshold(output);
     }
 
     /// <summary>At MM_ACTIVE: the keep-alive type the ASA reports.</summary>
@@ -62,13 +62,15 @@ internal sealed class DpdMonitor(IkeSa sa)
     public void ArmFirst(NegotiationOutput output)
     {
         Unanswered = 0;
-        if (Sends) Arm(Keepalive.ThresholdSeconds!.Value, output);
+        if (Sends) ArmThreshold(output);
     }
 
     /// <summary>After a restore: the wait starts again, the idle threshold or the retry interval when R-U-THEREs are unanswered.</summary>
     public void Resume(NegotiationOutput output)
     {
-        if (sa.State == MainModeState.MM_ACTIVE && Sends) Arm(Unanswered > 0 ? Keepalive.RetrySeconds : Keepalive.ThresholdSeconds!.Value, output);
+        if (sa.State != MainModeState.MM_ACTIVE || !Sends) return;
+        if (Unanswered > 0) Arm(Keepalive.RetrySeconds, output);
+        else ArmThreshold(output);
     }
 
     /// <summary>The DPD timer: the peer was idle for the threshold (first R-U-THERE) or did not answer within the retry interval.</summary>
@@ -137,6 +139,11 @@ internal sealed class DpdMonitor(IkeSa sa)
 
     private void Arm(int seconds, NegotiationOutput output) =>
         output.Add(new ArmTimer(sa.InitiatorCookie, new TimerKey(TimerKind.Dpd, 0), TimeSpan.FromSeconds(seconds)));
+
+    /// <summary>The idle threshold before an R-U-THERE, shortened by the DPD jitter (<see cref="NegotiationSettings.DpdJitter"/>); the retry interval is not.</summary>
+    private void ArmThreshold(NegotiationOutput output) =>
+        output.Add(new ArmTimer(sa.InitiatorCookie, new TimerKey(TimerKind.Dpd, 0),
+            TimerJitter.Earlier(TimeSpan.FromSeconds(Keepalive.ThresholdSeconds!.Value), sa.Settings.DpdJitter, sa.Gateway.Environment)));
 
     /// <summary>RFC 3706 §5: HASH + NOTIFY(R-U-THERE[-ACK]), protocol ISAKMP, SPI = CKY-I | CKY-R, data = the 32-bit sequence number.</summary>
     private void Send(NotifyMessageType type, uint sequence, NegotiationOutput output)

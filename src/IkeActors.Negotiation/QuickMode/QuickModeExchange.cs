@@ -141,6 +141,7 @@ public sealed partial class QuickModeExchange : IDisposable
     {
         AsaDebug.IkeGotKeyAddMsg(output, Context, InboundSpi);
         var rekey = (int)Math.Round(LifetimeSeconds * _sa.Settings.Phase2RekeyShare);
+        rekey = Math.Max(1, rekey - (LifetimeSeconds - TimerJitter.Earlier(LifetimeSeconds, _sa.Settings.RekeyJitter, _sa.Gateway.Environment)));
         AsaDebug.StartingP2RekeyTimer(output, Context, rekey);
         output.Add(new ArmTimer(_sa.InitiatorCookie, new TimerKey(TimerKind.Phase2Rekey, MessageId), TimeSpan.FromSeconds(rekey)));
         // The hard lifetime: the pair is deleted when it runs out (RFC 2407 §4.5 SA Life Duration).

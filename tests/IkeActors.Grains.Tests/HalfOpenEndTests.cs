@@ -69,7 +69,7 @@ public sealed class HalfOpenEndTests : IAsyncLifetime
             Assert.Equal(nameof(MainModeState.MM_WAIT_MSG3), result.State);
         }
         Assert.Equal(Mm1Refusal.PeerHalfOpenLimit, _recorder.Ledger.TryAdmit("10.0.0.1/0000000000000099", IPAddress.Parse("10.0.0.1"), true).Refusal);
-        Assert.Equal(5, (await _cluster.Client.GetGrain<ISaDirectoryGrain>(0).Summary()).Negotiating);
+        Assert.Equal(5, (await SaDirectory.Summary(_cluster.Client)).Negotiating);
 
         // Nobody answers MM2: each grain's own timers end it, and it says so.
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
@@ -79,8 +79,11 @@ public sealed class HalfOpenEndTests : IAsyncLifetime
         foreach (var key in keys)
             Assert.Contains(_recorder.Changes, c => c.Key == key && c.State == nameof(MainModeState.MM_DELETED) && !c.Initiator
                 && c.Failure == nameof(FailureReason.RetransmissionsExhausted));
-        var summary = await _cluster.Client.GetGrain<ISaDirectoryGrain>(0).Summary();
+        var summary = await SaDirectory.Summary(_cluster.Client);
         Assert.Equal((0, 0, 0L), (summary.Active, summary.Negotiating, summary.Previous));
+        // The retransmission limit leaves no directory entry behind (the grains' own report, no operator command).
+        Assert.Empty(await SaDirectory.Entries(_cluster.Client));
+        Assert.Empty(await SaDirectory.ForPeer(_cluster.Client, "10.0.0.1").ListPeer("10.0.0.1"));
         Assert.True(_recorder.Ledger.TryAdmit("10.0.0.1/0000000000000099", IPAddress.Parse("10.0.0.1"), true).Admitted);
     }
 

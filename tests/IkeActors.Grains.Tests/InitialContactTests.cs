@@ -25,7 +25,7 @@ public class InitialContactTests
             TimeSpan.FromSeconds(15), "only the new pair in the data plane");
         await RekeyTests.WaitFor(() => OldGrainGone(lab, oldKey!).Result, TimeSpan.FromSeconds(5), "the old IKE SA grain gone");
 
-        var keys = (await lab.Cluster.Client.GetGrain<ISaDirectoryGrain>(0).List()).Where(k => k.StartsWith("10.0.0.1/", StringComparison.Ordinal)).ToList();
+        var keys = (await SaDirectory.List(lab.Cluster.Client)).Where(k => k.StartsWith("10.0.0.1/", StringComparison.Ordinal)).ToList();
         var current = Assert.Single(keys);
         Assert.NotEqual(oldKey, current);
         Assert.Equal("MM_ACTIVE", await lab.Cluster.Client.GetGrain<IIkeSaGrain>(current).GetState());

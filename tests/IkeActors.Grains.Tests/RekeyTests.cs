@@ -238,6 +238,10 @@ public class RekeyTests
         Assert.Contains(lab.Transmitter.Lines, l => l.Contains("IKE lost contact with remote peer, deleting connection (keepalive type: DPD)", StringComparison.Ordinal));
         Assert.Contains(lab.DataPlane.Events, e => e.Op == "remove" && e.InboundSpi == first.InboundSpi);
         Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(key!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
+        // No directory entry left behind: `show` and INITIAL-CONTACT no longer see the dead peer's SA.
+        await WaitFor(() => !SaDirectory.Entries(lab.Cluster.Client).Result.Any(e => e.Peer == RekeyLab.Left.Address.ToString()),
+            TimeSpan.FromSeconds(5), "the dead peer's directory entries gone");
+        Assert.Equal(0, (await SaDirectory.Summary(lab.Cluster.Client)).Active);
         Assert.Empty(lab.Errors);
     }
 

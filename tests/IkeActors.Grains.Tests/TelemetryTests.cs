@@ -413,7 +413,7 @@ public class TelemetryTests(TelemetryFixture fixture, ITestOutputHelper log)
     /// <summary>`clear crypto isakmp sa` for every IKE SA of the fixture with the peer (10.0.0.1).</summary>
     private async Task ClearPeerSas()
     {
-        var keys = await fixture.Cluster.Client.GetGrain<ISaDirectoryGrain>(0).List();
+        var keys = await SaDirectory.List(fixture.Cluster.Client);
         foreach (var key in keys.Where(k => k.StartsWith(Left.Address + "/", StringComparison.Ordinal)))
             await fixture.Cluster.Client.GetGrain<IIkeSaAdmin>(key).Clear();
     }

@@ -90,13 +90,7 @@ public static class ShowCommand
     /// <summary>Grain calls a detail view has in flight at once.</summary>
     internal const int Batch = 256;
 
-    /// <summary>The summary entry of every SA from the directory alone: no grain call per SA.</summary>
-    private static Task<string> IsakmpSa(IClusterClient client, IReadOnlyList<SaDirectoryEntry> sas)
-    {
-        var entries = new StringBuilder();
-        for (var i = 0; i < sas.Count; i++) entries.Append(ShowCommands.IsakmpEntry(i + 1, sas[i].Peer, sas[i].Initiator, sas[i].State));
-        return Task.FromResult(sas.Count == 0 ? "There are no IKEv1 SAs\n" : ShowCommands.IsakmpHeader(sas.Count) + entries);
-    }
+    private static Task<string> IsakmpSa(IClusterClient client, IReadOnlyList<SaDirectoryEntry> sas) => Task.FromResult(IsakmpSaView.Render(sas));
 
     private static async Task<string> IsakmpStats(IClusterClient client, IReadOnlyList<SaDirectoryEntry> sas)
     {

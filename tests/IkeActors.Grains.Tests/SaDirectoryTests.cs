@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Net;
+using IkeActors.Config.Lookup;
+using IkeActors.Negotiation;
+using IkeActors.Negotiation.Show;
+
+namespace IkeActors.Grains.Tests;
+
+/// <summary>
+/// The SA directory in partitions: an SA grain reports to its peer's partition, one peer's SAs are one partition
+/// (INITIAL-CONTACT's ListPeer is one call, oldest first), `show` merges all partitions in key order, the counters
+/// outlive the SAs, and at 100,000 entries the whole list comes back well within `show`'s 2 s. Peers 10.77.x.x and
+/// 10.100.x.x here are written directly (no SA grain): other tests of the collection use 10.0.0.1.
+/// </summary>
+[Collection(nameof(ClusterCollection))]
+public class SaDirectoryTests(ClusterFixture fixture)
+{
+    private IClusterClient Client => fixture.Cluster.Client;
+
+    [Fact]
+    public async Task A_tunnel_up_is_listed_with_what_show_prints_and_its_rekey_due_time_and_goes_with_clear()
+    {
+        using var left = new NegotiationEngine(new GatewayContext(ClusterFixture.Load("asa1-initiator.cfg"), PeerPump.Left));
+        var lo = new NegotiationOutput();
+        left.Acquire(new Packet(IPAddress.Parse("192.168.1.10"), IPAddress.Parse("192.168.2.10"), 1), lo);
+        var upAt = DateTime.UtcNow;
+        var key = (await PeerPump.RunAsync(Client, left, lo, 0, debugLevel: 0)).Grain!.GetPrimaryKeyString();
+
+        var entry = await WaitForEntry(key, e => e.State == "MM_ACTIVE" && e.IpsecSas == 1);
+        Assert.Equal((PeerPump.Left.Address.ToString(), false, false), (entry.Peer, entry.Initiator, entry.Rekey));
+        // The responder's rekey point: 75 % of the 86400 s lifetime (the seed's "Starting P1 rekey timer: 64800 seconds."), no jitter here.
+        Assert.InRange((entry.Phase1RekeyDueUtc!.Value - upAt).TotalSeconds, 64790, 64810);
+        // What `show crypto isakmp sa` prints from the entry is what the SA's grain prints for itself.
+        Assert.Equal(await Client.GetGrain<IIkeSaGrain>(key).ShowIsakmpEntry(1), ShowCommands.IsakmpEntry(1, entry.Peer, entry.Initiator, entry.State));
+        Assert.Contains(await SaDirectory.ForPeer(Client, entry.Peer).ListPeer(entry.Peer), e => e.Key == key);
+
+        Assert.True(await Client.GetGrain<IIkeSaAdmin>(key).Clear());
+        await RekeyTests.WaitFor(() => !SaDirectory.Entries(Client).Result.Any(e => e.Key == key), TimeSpan.FromSeconds(5), "the cleared SA's entry gone");
+    }
+
+    [Fact]
+    public async Task One_peers_SAs_share_a_partition_oldest_first_and_the_counters_outlive_them()
+    {
+        var peers = Enumerable.Range(1, 200).Select(i => $"10.77.{i / 256}.{i % 256}").ToList();
+        Assert.Equal(SaDirectory.Partitions, peers.Select(SaDirectory.PartitionOf).Distinct().Count());
+        Assert.All(peers, p => Assert.Equal(SaDirectory.PartitionOf(p), SaDirectory.PartitionOf(p)));
+        var before = await SaDirectory.Summary(Client);
+
+        foreach (var peer in peers)
+        {
+            // The second SA's cookie sorts first, but it came later: INITIAL-CONTACT's order is the order of the reports.
+            await SaDirectory.ForPeer(Client, peer).Set(new SaDirectoryUpdate($"{peer}/00000000000000f0", "MM_ACTIVE", true, IpsecSas: 2));
+            await SaDirectory.ForPeer(Client, peer).Set(new SaDirectoryUpdate($"{peer}/000000000000000a", "MM_WAIT_MSG2", true, Rekey: true));
+        }
+        var peer0 = await SaDirectory.ForPeer(Client, peers[0]).ListPeer(peers[0]);
+        Assert.Equal([$"{peers[0]}/00000000000000f0", $"{peers[0]}/000000000000000a"], peer0.Select(e => e.Key));
+        Assert.True(peer0[0].Order < peer0[1].Order);
+        var all = (await SaDirectory.Entries(Client)).Where(e => e.Key.StartsWith("10.77.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(400, all.Count);
+        Assert.Equal(all.Select(e => e.Key).Order(StringComparer.Ordinal), all.Select(e => e.Key));
+
+        var up = await SaDirectory.Summary(Client);
+        Assert.Equal((200, 200, 200L, 400), (up.Active - before.Active, up.Negotiating - before.Negotiating, up.CumulativeSessions - before.CumulativeSessions, up.IpsecSas - before.IpsecSas));
+        // The rekeys complete: two SAs up per peer are still one L2L session each; then the old SAs go.
+        foreach (var peer in peers)
+        {
+            await SaDirectory.ForPeer(Client, peer).Set(new SaDirectoryUpdate($"{peer}/000000000000000a", "MM_ACTIVE", true, Rekey: true));
+            await SaDirectory.ForPeer(Client, peer).Remove($"{peer}/00000000000000f0");
+        }
+        var after = await SaDirectory.Summary(Client);
+        Assert.Equal(up.Sessions, after.Sessions);
+        Assert.Equal(up.CumulativeSessions, after.CumulativeSessions);
+        Assert.Equal(400L, after.CumulativeIke - before.CumulativeIke);
+        Assert.Equal(200L, after.Previous - before.Previous);
+        Assert.Equal(after.IpsecSas + 400, up.IpsecSas);
+        // Peaks are kept after the SAs went (one peer at a time had both SAs up: 201 over the start).
+        Assert.True(after.PeakIke >= before.Active + 201 && after.PeakIpsec >= before.IpsecSas + 400, $"peaks {after.PeakIke}, {after.PeakIpsec}");
+
+        foreach (var peer in peers) await SaDirectory.ForPeer(Client, peer).Remove($"{peer}/000000000000000a");
+        var gone = await SaDirectory.Summary(Client);
+        Assert.Equal((before.Active, before.Sessions), (gone.Active, gone.Sessions));
+        Assert.Equal(400L, gone.CumulativeIke - before.CumulativeIke);
+        Assert.True(gone.PeakSessions >= before.Sessions + 200);
+    }
+
+    [Fact]
+    public async Task At_100000_SAs_the_whole_directory_and_its_summary_answer_within_two_seconds()
+    {
+        const int Count = 100_000;
+        var keys = Enumerable.Range(0, Count).Select(i => $"10.{100 + i / 65536}.{i / 256 % 256}.{i % 256}/{i:x16}").ToList();
+        var due = DateTime.UtcNow.AddHours(20);
+        foreach (var batch in keys.Chunk(2000))
+            await Task.WhenAll(batch.Select((k, j) => SaDirectory.ForKey(Client, k)
+                .Set(new SaDirectoryUpdate(k, "MM_ACTIVE", j % 2 == 0, Phase1RekeyDueUtc: due.AddSeconds(j), IpsecSas: 1))));
+        try
+        {
+            await SaDirectory.Entries(Client); // warm: the first call pays for nothing show would not
+            var watch = Stopwatch.StartNew();
+            var entries = await SaDirectory.Entries(Client);
+            var summary = await SaDirectory.Summary(Client);
+            watch.Stop();
+            Assert.True(entries.Count >= Count && summary.Active >= Count, $"{entries.Count} entries, {summary.Active} active");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"directory listed in {watch.Elapsed}");
+        }
+        finally
+        {
+            foreach (var batch in keys.Chunk(2000)) await Task.WhenAll(batch.Select(k => SaDirectory.ForKey(Client, k).Remove(k)));
+        }
+    }
+
+    private async Task<SaDirectoryEntry> WaitForEntry(string key, Func<SaDirectoryEntry, bool> condition)
+    {
+        SaDirectoryEntry? found = null;
+        await RekeyTests.WaitFor(() => (found = SaDirectory.Entries(Client).Result.FirstOrDefault(e => e.Key == key && condition(e))) is not null,
+            TimeSpan.FromSeconds(5), $"the directory entry of {key}");
+        return found!;
+    }
+}

@@ -38,9 +38,8 @@ public class TraceListTests(ITestOutputHelper log)
         {
             ["ITunnelGrain/Acquire"] = 1,     // the initiator's key acquire: the negotiation, both gateways' spans
             ["IIkeSaGrain/Receive"] = 1,      // the responder's MM1: its negotiation's root when the peer is not an IkeActors gateway
-            // show crypto isakmp stats: the SA list, the summary by state, every node's counters
-            ["ISaDirectoryGrain/List"] = 1,
-            ["ISaDirectoryGrain/Summary"] = 1,
+            // show crypto isakmp stats: every directory partition's summary by state (in parallel), every node's counters
+            ["ISaDirectoryGrain/Summary"] = IkeActors.Grains.SaDirectory.Partitions,
             ["IIkeStatsGrain/Nodes"] = 1,
         };
         Assert.True(expected.Count == byName.Count && expected.All(e => byName.GetValueOrDefault(e.Key) == e.Value),

@@ -36,14 +36,14 @@ internal static class ProcessLab
         var (leftGateway, rightGateway) = (FreeTcpPort(), FreeTcpPort());
         var right = Node.Start("right", dll, outDir, ["run", "--config", rightCfg, "--bind", $"127.0.0.1:{rightPort}",
             "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", FreeTcpPort().ToString(), "--gateway-port", rightGateway.ToString(),
-            "--debug", level.ToString(), .. telemetry.Arguments]);
+            "--debug", level.ToString(), "--rekey-jitter", "0", .. telemetry.Arguments]); // the document's exact rekey timers
         Node? left = null;
         try
         {
             if (!await right.WaitFor("ISAKMP on udp", timeoutSeconds)) return Fail("the right node did not start", right);
             left = Node.Start("left", dll, outDir, ["run", "--config", leftCfg, "--bind", $"127.0.0.1:{leftPort}",
                 "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}", "--silo-port", FreeTcpPort().ToString(), "--gateway-port", leftGateway.ToString(),
-                "--debug", level.ToString(), "--acquire", "192.168.1.10,192.168.2.10,1", .. telemetry.Arguments]);
+                "--debug", level.ToString(), "--acquire", "192.168.1.10,192.168.2.10,1", "--rekey-jitter", "0", .. telemetry.Arguments]);
             if (!await left.WaitFor("PHASE 2 COMPLETED", timeoutSeconds) || !await right.WaitFor("PHASE 2 COMPLETED", timeoutSeconds))
                 return Fail("the tunnel did not come up", left);
             foreach (var (name, gateway) in new[] { ("left", leftGateway), ("right", rightGateway) })

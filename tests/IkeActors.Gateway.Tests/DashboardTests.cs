@@ -181,7 +181,7 @@ public class DashboardTests
             string[] otlp = ["--otlp", grpc, "--otlp-headers", $"x-otlp-api-key={key}"];
             var right = Running.Start(Dll, ["run", "--config", rightCfg, "--bind", $"127.0.0.1:{rightPort}", "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}",
                 "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", FreePorts.Tcp().ToString(), "--debug", "0", "--exit-after", "120",
-                "--orleans-dashboard", "0", .. otlp]);
+                "--orleans-dashboard", "0", "--rekey-jitter", "0", .. otlp]); // the golden check reads the ASA's exact rekey timers
             var lab = new Lab { Aspire = new AspireApi(ui, key), Dashboard = dashboard, Right = right, Dir = dir };
             try
             {
@@ -189,7 +189,7 @@ public class DashboardTests
                 lab.LeftGatewayPort = FreePorts.Tcp();
                 lab.Left = Running.Start(Dll, ["run", "--config", leftCfg, "--bind", $"127.0.0.1:{leftPort}", "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}",
                     "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", lab.LeftGatewayPort.ToString(), "--debug", "127", "--exit-after", "120",
-                    "--orleans-dashboard", "0", "--acquire", "192.168.1.10,192.168.2.10,1", .. otlp]);
+                    "--orleans-dashboard", "0", "--acquire", "192.168.1.10,192.168.2.10,1", "--rekey-jitter", "0", .. otlp]);
                 return lab;
             }
             catch

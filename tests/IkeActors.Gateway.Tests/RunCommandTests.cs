@@ -16,7 +16,8 @@ public class RunCommandTests
         var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
         var samples = Path.Combine(RepoPaths.Root, "samples", "SiteToSite");
         var right = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
-            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "0", "--exit-after", "90");
+            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "0", "--exit-after", "90",
+            "--rekey-jitter", "0"); // the golden check reads the ASA's exact "Starting P1 rekey timer" lines
         try
         {
             await right.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(30));
@@ -25,7 +26,7 @@ public class RunCommandTests
             await Task.Delay(TimeSpan.FromSeconds(4)); // the front-end learns the session's level within 2 s
             var left = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa1-initiator.cfg"), "--bind", $"127.0.0.1:{leftPort}",
                 "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}", "--silo-port", "11141", "--gateway-port", "30041", "--debug", "127",
-                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "60");
+                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "60", "--rekey-jitter", "0");
             try
             {
                 await left.WaitForLine("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
@@ -73,6 +74,18 @@ public class RunCommandTests
                 Assert.StartsWith("Session Type: LAN-to-LAN\n\n Connection   : 10.0.0.2\n Index        : 1                      IP Addr      : 10.0.0.2\n", summary.Stdout);
                 Assert.Contains(" Protocol     : IPSecLAN2LAN           Encryption   : AES128\n", summary.Stdout);
                 Assert.DoesNotContain("IKE Sessions", summary.Stdout);
+                // show vpn-sessiondb summary (the ASA's layout: tests/data/asa-show/show-vpn-sessiondb-summary.txt): one L2L
+                // session, one IKEv1 tunnel and one IPsec pair, each up once.
+                var sessionSummary = ProcessRunner.Run("dotnet", [dll, "show", "vpn-sessiondb", "summary", "--node", "127.0.0.1:30041"]);
+                Assert.True(sessionSummary.Code == 0, sessionSummary.Stdout + sessionSummary.Stderr);
+                Assert.Contains("\nSite-to-Site VPN             :      1 :          1 :           1\n  IKEv1 IPsec                :      1 :          1 :           1\n", sessionSummary.Stdout);
+                Assert.Contains("\nIKEv1                        :      1 :          1 :               1\nIPsec                        :      1 :          1 :               1\n", sessionSummary.Stdout);
+                // The IkeActors timers view: the one SA's Phase 1 rekey point (82080 s: this run has no jitter).
+                var timers = ProcessRunner.Run("dotnet", [dll, "show", "crypto", "isakmp", "timers", "--node", "127.0.0.1:30041"]);
+                Assert.True(timers.Code == 0, timers.Stdout + timers.Stderr);
+                Assert.StartsWith("Phase 1 rekey timers: 1 IKE SA\n", timers.Stdout);
+                Assert.Matches(@"Earliest: .* UTC \(in 820[5-8]\d s\)", timers.Stdout);
+                Assert.Contains("Most due in one second: 1 ", timers.Stdout);
 
                 // clear crypto isakmp sa on the initiator: it deletes and tells the peer (ESP SPIs, then ISAKMP).
                 var clear = ProcessRunner.Run("dotnet", [dll, "clear", "crypto", "isakmp", "sa", "10.0.0.2", "--node", "127.0.0.1:30041"]);

@@ -37,6 +37,8 @@ public class RunOptionsTests
     [InlineData("--cluster 127.0.0.1:6379", "--cluster 127.0.0.1:6379: expected redis://HOST:PORT")]
     [InlineData("--cluster redis://", "--cluster redis://: expected redis://HOST:PORT")]
     [InlineData("--advertise 10.1", "--advertise 10.1: expected an IP address")]
+    [InlineData("--rekey-jitter 51", "--rekey-jitter 51: expected a percentage 0-50")]
+    [InlineData("--dpd-jitter -1", "--dpd-jitter -1: expected a percentage 0-50")]
     public void A_bad_option_is_one_error_line_and_exit_code_1(string option, string expected)
     {
         var given = option.Split(' ', 2);
@@ -67,5 +69,15 @@ public class RunOptionsTests
             Assert.Equal(1, exit);
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void A_node_spreads_its_rekey_and_DPD_timers_unless_told_not_to()
+    {
+        var config = RepoPaths.SiteToSite("asa2-responder.cfg");
+        var settings = new Hosting.RunArguments(config).Validate().Options!.CreateGateway().Settings;
+        Assert.Equal((0.10, 0.20, TimeSpan.FromSeconds(2)), (settings.RekeyJitter, settings.DpdJitter, settings.RekeyedPairGrace));
+        var exact = new Hosting.RunArguments(config) { RekeyJitter = 0, DpdJitter = 0 }.Validate().Options!.CreateGateway().Settings;
+        Assert.Equal((0.0, 0.0), (exact.RekeyJitter, exact.DpdJitter));
     }
 }

@@ -35,6 +35,8 @@ public sealed record RunArguments(string ConfigPath)
     public string? OtlpHeaders { get; init; }
     public int OtlpDebugLevel { get; init; } = DebugLogExport.DefaultLevel;
     public int? OrleansDashboard { get; init; }
+    public int RekeyJitter { get; init; } = RunOptions.DefaultRekeyJitterPercent;
+    public int DpdJitter { get; init; } = RunOptions.DefaultDpdJitterPercent;
 
     private const string RedisScheme = "redis://";
 
@@ -66,6 +68,7 @@ public sealed record RunArguments(string ConfigPath)
             ExitAfter = ExitAfter > 0 ? TimeSpan.FromSeconds(ExitAfter) : null,
             OtelConsole = OtelConsole, Otlp = Otlp, OtlpHeaders = OtlpHeaders, OtlpDebugLevel = OtlpDebugLevel,
             OrleansDashboardPort = OrleansDashboard,
+            RekeyJitterPercent = RekeyJitter, DpdJitterPercent = DpdJitter,
         };
         return (options, []);
     }
@@ -86,6 +89,8 @@ public sealed record RunArguments(string ConfigPath)
         if (SiloPort == GatewayPort) return $"--silo-port and --gateway-port: two different ports, not {SiloPort} twice";
         if (OrleansDashboard is < 0 or > 65535) return $"--orleans-dashboard {OrleansDashboard}: expected a port 1-65535, or 0 for any free port";
         if (MaxHalfOpen < 1 || MaxHalfOpenPerPeer < 1) return "--max-half-open and --max-half-open-per-peer: at least 1";
+        if (RekeyJitter is < 0 or > 50) return $"--rekey-jitter {RekeyJitter}: expected a percentage 0-50";
+        if (DpdJitter is < 0 or > 50) return $"--dpd-jitter {DpdJitter}: expected a percentage 0-50";
         if (ExitAfter < 0) return $"--exit-after {ExitAfter}: expected seconds, 0 to run until stopped";
         if (Cluster is not null && !IsRedis(Cluster)) return $"--cluster {Cluster}: expected redis://HOST:PORT";
         if (!IsAddress(Advertise)) return $"--advertise {Advertise}: expected an IP address";

@@ -81,16 +81,24 @@ public sealed record RunOptions
     /// <summary>
     /// What the grains negotiate with. A pair this node replaces by a rekey stays 2 s after QM3 before its DELETE:
     /// the peer installs the new pair on QM3, and traffic moves over while both exist (no packet between the two
-    /// installs is lost). Rekey and DPD timers are spread (<see cref="Settings"/>): 100,000 tunnels set up within
-    /// minutes must not rekey or probe in the same second.
+    /// installs is lost). Rekey and DPD timers are spread (<see cref="RekeyJitterPercent"/>, <see cref="DpdJitterPercent"/>):
+    /// 100,000 tunnels set up within minutes must not rekey or probe in the same second.
     /// </summary>
     public GatewayContext CreateGateway() => new(Config, new IPEndPoint(Outside, NegotiationEngine.IsakmpPort), settings: Settings);
 
-    /// <summary>The engine's timers as a node runs them: rekeys up to 10 % of the lifetime earlier, DPD thresholds up to 20 % shorter.</summary>
-    public static NegotiationSettings Settings { get; } = new()
+    /// <summary>Rekeys up to this share of the lifetime earlier (`--rekey-jitter`, default 10 %; 0: the ASA's exact timers).</summary>
+    public int RekeyJitterPercent { get; init; } = DefaultRekeyJitterPercent;
+
+    /// <summary>DPD idle thresholds up to this share shorter (`--dpd-jitter`, default 20 %).</summary>
+    public int DpdJitterPercent { get; init; } = DefaultDpdJitterPercent;
+
+    public const int DefaultRekeyJitterPercent = 10, DefaultDpdJitterPercent = 20;
+
+    /// <summary>The engine's timers as this node runs them.</summary>
+    public NegotiationSettings Settings => new()
     {
         RekeyedPairGrace = TimeSpan.FromSeconds(2),
-        RekeyJitter = 0.10,
-        DpdJitter = 0.20,
+        RekeyJitter = RekeyJitterPercent / 100.0,
+        DpdJitter = DpdJitterPercent / 100.0,
     };
 }

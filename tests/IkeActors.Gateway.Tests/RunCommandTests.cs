@@ -16,7 +16,7 @@ public class RunCommandTests
         var dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
         var samples = Path.Combine(RepoPaths.Root, "samples", "SiteToSite");
         var right = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa2-responder.cfg"), "--bind", $"127.0.0.1:{rightPort}",
-            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "0", "--exit-after", "90",
+            "--peer-map", $"10.0.0.1=127.0.0.1:{leftPort}", "--silo-port", "11142", "--gateway-port", "30042", "--debug", "0", "--exit-after", "130",
             "--rekey-jitter", "0"); // the golden check reads the ASA's exact "Starting P1 rekey timer" lines
         try
         {
@@ -26,7 +26,7 @@ public class RunCommandTests
             await Task.Delay(TimeSpan.FromSeconds(4)); // the front-end learns the session's level within 2 s
             var left = Running.Start(dll, "run", "--config", Path.Combine(samples, "asa1-initiator.cfg"), "--bind", $"127.0.0.1:{leftPort}",
                 "--peer-map", $"10.0.0.2=127.0.0.1:{rightPort}", "--silo-port", "11141", "--gateway-port", "30041", "--debug", "127",
-                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "60", "--rekey-jitter", "0");
+                "--acquire", "192.168.1.10,192.168.2.10,1", "--exit-after", "100", "--rekey-jitter", "0");
             try
             {
                 await left.WaitForLine("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));

@@ -35,6 +35,8 @@ public sealed record RunArguments(string ConfigPath)
     public string? OtlpHeaders { get; init; }
     public int OtlpDebugLevel { get; init; } = DebugLogExport.DefaultLevel;
     public int? OrleansDashboard { get; init; }
+    /// <summary>`--dh-exponent short`: RFC 3526 §8 exponent sizes for our MODP key pairs.</summary>
+    public bool ShortDhExponents { get; init; }
 
     private const string RedisScheme = "redis://";
 
@@ -66,6 +68,7 @@ public sealed record RunArguments(string ConfigPath)
             ExitAfter = ExitAfter > 0 ? TimeSpan.FromSeconds(ExitAfter) : null,
             OtelConsole = OtelConsole, Otlp = Otlp, OtlpHeaders = OtlpHeaders, OtlpDebugLevel = OtlpDebugLevel,
             OrleansDashboardPort = OrleansDashboard,
+            DhExponent = ShortDhExponents ? IkeActors.Crypto.DhExponentPolicy.TwiceSecurityStrength : IkeActors.Crypto.DhExponentPolicy.FullLength,
         };
         return (options, []);
     }

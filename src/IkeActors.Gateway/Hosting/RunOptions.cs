@@ -70,6 +70,9 @@ public sealed record RunOptions
     /// <summary>Serve the Orleans Dashboard on 127.0.0.1 at this port (0 = any free port); null: not served.</summary>
     public int? OrleansDashboardPort { get; init; }
 
+    /// <summary>The length of our private MODP exponents (<see cref="NegotiationSettings.DhExponent"/>).</summary>
+    public IkeActors.Crypto.DhExponentPolicy DhExponent { get; init; } = IkeActors.Crypto.DhExponentPolicy.FullLength;
+
     /// <summary>The node's name in telemetry (service.instance.id): the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.</summary>
     public string Instance => $"{Config.Hostname ?? Environment.MachineName}-{Outside}";
 
@@ -84,5 +87,5 @@ public sealed record RunOptions
     /// installs is lost).
     /// </summary>
     public GatewayContext CreateGateway() => new(Config, new IPEndPoint(Outside, NegotiationEngine.IsakmpPort),
-        settings: new NegotiationSettings { RekeyedPairGrace = TimeSpan.FromSeconds(2) });
+        settings: new NegotiationSettings { RekeyedPairGrace = TimeSpan.FromSeconds(2), DhExponent = DhExponent });
 }

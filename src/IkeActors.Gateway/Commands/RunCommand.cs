@@ -34,7 +34,6 @@ public static class RunCommand
         var otlpDebugLevel = new Option<int>("--otlp-debug-level") { Description = "Export the `debug crypto ikev1` lines up to this level as log records (0 = none)", DefaultValueFactory = _ => DebugLogExport.DefaultLevel };
         var orleansDashboard = new Option<int?>("--orleans-dashboard") { Description = "Serve the Orleans Dashboard (grains, silos) on 127.0.0.1:PORT (0 = any free port)" };
         var dhExponent = new Option<string>("--dh-exponent") { Description = "full: private MODP exponents as long as the prime (strongSwan's default); short: RFC 3526 §8 sizes, twice the group's strength, about five times less CPU per handshake", DefaultValueFactory = _ => "full" };
-        dhExponent.AcceptOnlyFromAmong("full", "short");
         var command = new Command("run", "Run a gateway node");
         foreach (var o in new Option[] { config, bind, natT, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter, maxHalfOpen,
                      maxHalfOpenPerPeer, otlp, otlpHeaders, otlpDebugLevel, orleansDashboard, advertise, tun, dhExponent })
@@ -49,7 +48,7 @@ public static class RunCommand
                 MaxHalfOpenPerPeer = parse.GetValue(maxHalfOpenPerPeer), ExitAfter = parse.GetValue(exitAfter), Tun = parse.GetValue(tun),
                 OtelConsole = parse.GetValue(otelConsole), Otlp = parse.GetValue(otlp), OtlpHeaders = parse.GetValue(otlpHeaders),
                 OtlpDebugLevel = parse.GetValue(otlpDebugLevel), OrleansDashboard = parse.GetValue(orleansDashboard),
-                ShortDhExponents = parse.GetValue(dhExponent) == "short",
+                DhExponent = parse.GetValue(dhExponent)!,
             };
             var (options, errors) = arguments.Validate();
             if (options is null)

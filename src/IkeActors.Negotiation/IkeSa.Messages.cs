@@ -95,6 +95,7 @@ public sealed partial class IkeSa
 
     internal static IkeActors.Crypto.DhGroup DhGroupOf(Phase1Transform t) => DhGroupOf(t.Group);
 
-    internal static IkeActors.Crypto.DhGroup DhGroupOf(OakleyGroup g) =>
-        IkeActors.Crypto.DhGroup.TryGet((int)g, out var group) ? group : throw new InvalidOperationException($"DH group {(int)g} is not implemented");
+    /// <param name="exponent">How long our private exponents are (<see cref="NegotiationSettings.DhExponent"/>); only key pairs we generate differ.</param>
+    internal static IkeActors.Crypto.DhGroup DhGroupOf(OakleyGroup g, IkeActors.Crypto.DhExponentPolicy exponent = IkeActors.Crypto.DhExponentPolicy.FullLength) =>
+        IkeActors.Crypto.DhGroup.TryGet((int)g, out var group, exponent) ? group : throw new InvalidOperationException($"DH group {(int)g} is not implemented");
 }

@@ -27,6 +27,7 @@ public class RunOptionsTests
     [InlineData("--peer-map 10.0.0.1=127.0.0.1:0", "--peer-map 10.0.0.1=127.0.0.1:0: expected PEER=ADDRESS:PORT")]
     [InlineData("--peer-map peer=127.0.0.1:5001", "--peer-map peer=127.0.0.1:5001: expected PEER=ADDRESS:PORT")]
     [InlineData("--debug 256", "--debug 256: expected a level 0-255")]
+    [InlineData("--dh-exponent half", "--dh-exponent half: expected full or short")]
     [InlineData("--otlp-debug-level -1", "--otlp-debug-level -1: expected a level 0-255")]
     [InlineData("--silo-port 0", "--silo-port 0: expected a port 1-65535")]
     [InlineData("--gateway-port 65536", "--gateway-port 65536: expected a port 1-65535")]
@@ -79,5 +80,22 @@ public class RunOptionsTests
         Assert.Equal((0.10, 0.20, TimeSpan.FromSeconds(2)), (settings.RekeyJitter, settings.DpdJitter, settings.RekeyedPairGrace));
         var exact = new Hosting.RunArguments(config) { RekeyJitter = 0, DpdJitter = 0 }.Validate().Options!.CreateGateway().Settings;
         Assert.Equal((0.0, 0.0), (exact.RekeyJitter, exact.DpdJitter));
+    }
+}
+
+/// <summary>`--dh-exponent` reaches the engine's settings: full length unless `short` is asked for.</summary>
+public class DhExponentOptionTests
+{
+    [Theory]
+    [InlineData(null, IkeActors.Crypto.DhExponentPolicy.FullLength)]
+    [InlineData("full", IkeActors.Crypto.DhExponentPolicy.FullLength)]
+    [InlineData("short", IkeActors.Crypto.DhExponentPolicy.TwiceSecurityStrength)]
+    public void The_option_sets_the_exponent_policy_of_the_gateway(string? value, IkeActors.Crypto.DhExponentPolicy expected)
+    {
+        var arguments = new IkeActors.Gateway.Hosting.RunArguments(RepoPaths.SiteToSite("asa2-responder.cfg")) { Bind = "127.0.0.1:0" };
+        if (value is not null) arguments = arguments with { DhExponent = value };
+        var (options, errors) = arguments.Validate();
+        Assert.Empty(errors);
+        Assert.Equal(expected, options!.CreateGateway().Settings.DhExponent);
     }
 }

@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orleans.Runtime.Hosting;
 using Orleans.Configuration;
 
 namespace IkeActors.Gateway.Hosting;
@@ -14,14 +16,17 @@ public static class ConcentratorCluster
     public const string ClusterId = "ikeactors";
 
     /// <summary>
-    /// A single embedded silo (localhost clustering, in-memory storage: nothing else to run), or one of several nodes
+    /// A single embedded silo (localhost clustering, grain state in this process: nothing else to run), or one of several nodes
     /// whose membership, grain state and reminders live in one Redis.
     /// </summary>
     public static ISiloBuilder Join(this ISiloBuilder silo, RunOptions options)
     {
         if (options.Redis is null)
-            return silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ServiceId, clusterId: ClusterId)
-                .AddMemoryGrainStorageAsDefault();
+        {
+            silo.Services.AddGrainStorage(Orleans.Providers.ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
+                (sp, _) => ActivatorUtilities.CreateInstance<NodeMemoryGrainStorage>(sp));
+            return silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ServiceId, clusterId: ClusterId);
+        }
         var endpoint = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis);
         return silo.Configure<ClusterOptions>(Name)
             .ConfigureEndpoints(options.Advertise, options.SiloPort, options.GatewayPort)

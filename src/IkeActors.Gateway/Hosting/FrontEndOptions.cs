@@ -16,6 +16,13 @@ public sealed record FrontEndOptions
     /// <summary>Datagrams waiting for a grain; beyond this they are dropped and counted (back-pressure, not memory).</summary>
     public int QueueCapacity { get; init; } = 4096;
 
+    /// <summary>
+    /// Datagrams on their way to grains at once (one per lane; a peer keeps its lane). A lane waits for its grain's answer
+    /// (a Diffie-Hellman computation included) before it routes the next datagram, so the lanes, not the cores, bound the
+    /// negotiations a node carries on at once.
+    /// </summary>
+    public int RoutingLanes { get; init; } = 64;
+
     /// <summary>Half-open IKE SAs this node keeps: at once, per peer address, and how long one counts unreported.</summary>
     public HalfOpenLimits HalfOpen { get; init; } = PeerPolicy.HalfOpenLimits;
 

@@ -37,6 +37,8 @@ public sealed record RunArguments(string ConfigPath)
     public int? OrleansDashboard { get; init; }
     public int RekeyJitter { get; init; } = RunOptions.DefaultRekeyJitterPercent;
     public int DpdJitter { get; init; } = RunOptions.DefaultDpdJitterPercent;
+    /// <summary>`--dh-exponent full|short`: our MODP private exponents as long as the prime, or RFC 3526 §8's sizes.</summary>
+    public string DhExponent { get; init; } = "full";
 
     private const string RedisScheme = "redis://";
 
@@ -69,6 +71,7 @@ public sealed record RunArguments(string ConfigPath)
             OtelConsole = OtelConsole, Otlp = Otlp, OtlpHeaders = OtlpHeaders, OtlpDebugLevel = OtlpDebugLevel,
             OrleansDashboardPort = OrleansDashboard,
             RekeyJitterPercent = RekeyJitter, DpdJitterPercent = DpdJitter,
+            DhExponent = DhExponent == "short" ? IkeActors.Crypto.DhExponentPolicy.TwiceSecurityStrength : IkeActors.Crypto.DhExponentPolicy.FullLength,
         };
         return (options, []);
     }
@@ -83,6 +86,7 @@ public sealed record RunArguments(string ConfigPath)
                 return $"--peer-map {entry}: expected PEER=ADDRESS:PORT";
         if (Acquire is not null && !TryAcquire(Acquire, out _, out var acquireError)) return $"--acquire {Acquire}: {acquireError}";
         if (Debug is < 0 or > 255) return $"--debug {Debug}: expected a level 0-255";
+        if (DhExponent is not ("full" or "short")) return $"--dh-exponent {DhExponent}: expected full or short";
         if (OtlpDebugLevel is < 0 or > 255) return $"--otlp-debug-level {OtlpDebugLevel}: expected a level 0-255";
         if (SiloPort is < 1 or > 65535) return $"--silo-port {SiloPort}: expected a port 1-65535";
         if (GatewayPort is < 1 or > 65535) return $"--gateway-port {GatewayPort}: expected a port 1-65535";

@@ -70,6 +70,9 @@ public sealed record RunOptions
     /// <summary>Serve the Orleans Dashboard on 127.0.0.1 at this port (0 = any free port); null: not served.</summary>
     public int? OrleansDashboardPort { get; init; }
 
+    /// <summary>The length of our private MODP exponents (<see cref="NegotiationSettings.DhExponent"/>).</summary>
+    public IkeActors.Crypto.DhExponentPolicy DhExponent { get; init; } = IkeActors.Crypto.DhExponentPolicy.FullLength;
+
     /// <summary>The node's name in telemetry (service.instance.id): the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.</summary>
     public string Instance => $"{Config.Hostname ?? Environment.MachineName}-{Outside}";
 
@@ -100,5 +103,6 @@ public sealed record RunOptions
         RekeyedPairGrace = TimeSpan.FromSeconds(2),
         RekeyJitter = RekeyJitterPercent / 100.0,
         DpdJitter = DpdJitterPercent / 100.0,
+        DhExponent = DhExponent,
     };
 }

@@ -35,8 +35,37 @@ public sealed class SaRouter(
     /// <summary>From now on datagrams from peers and key acquires no longer reach the grains; sending goes on.</summary>
     public void Stop() => _stopped = true;
 
-    /// <summary>Routes the received datagrams until the queue ends or <paramref name="ct"/> is cancelled.</summary>
-    public async Task RouteAll(ChannelReader<ReceivedDatagram> received, CancellationToken ct)
+    /// <summary>
+    /// Routes the received datagrams until the queue ends or <paramref name="ct"/> is cancelled, in
+    /// <see cref="FrontEndOptions.RoutingLanes"/> lanes: a peer address always takes the same lane, so one peer's datagrams
+    /// reach its grains in the order they came, while other peers' go on in parallel (a lane waits for each grain's answer).
+    /// </summary>
+    public List<Task> RouteLanes(ChannelReader<ReceivedDatagram> received, CancellationToken ct)
+    {
+        var lanes = Enumerable.Range(0, Math.Max(1, options.RoutingLanes))
+            .Select(_ => Channel.CreateBounded<ReceivedDatagram>(new BoundedChannelOptions(Math.Max(16, options.QueueCapacity / options.RoutingLanes))
+                { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.DropWrite })).ToList();
+        var tasks = lanes.Select(lane => Task.Run(() => RouteAll(lane.Reader, ct), ct)).ToList();
+        tasks.Add(Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var datagram in received.ReadAllAsync(ct))
+                {
+                    var lane = lanes[(int)((uint)datagram.From.Address.GetHashCode() % (uint)lanes.Count)];
+                    if (!lane.Writer.TryWrite(datagram)) counters.Drop();
+                }
+            }
+            finally
+            {
+                foreach (var lane in lanes) lane.Writer.TryComplete();
+            }
+        }, ct));
+        return tasks;
+    }
+
+    /// <summary>Routes one lane's datagrams, one at a time.</summary>
+    private async Task RouteAll(ChannelReader<ReceivedDatagram> received, CancellationToken ct)
     {
         await foreach (var (bytes, from, natT) in received.ReadAllAsync(ct))
         {

@@ -5,7 +5,7 @@ namespace IkeActors.Gateway.Hosting;
 
 /// <summary>
 /// The UDP front-end of one silo as a hosted service: the sockets' receive loops (<see cref="IsakmpSockets"/>),
-/// routing workers that hand the received datagrams to the IKE SA grains (<see cref="SaRouter"/>), and the
+/// routing lanes that hand the received datagrams to the IKE SA grains (<see cref="SaRouter"/>), and the
 /// two-second round (<see cref="FrontEndRound"/>).
 /// </summary>
 public sealed class UdpFrontEnd(IsakmpSockets sockets, SaRouter router, FrontEndRound round, ILogger<UdpFrontEnd> logger) : BackgroundService
@@ -16,8 +16,7 @@ public sealed class UdpFrontEnd(IsakmpSockets sockets, SaRouter router, FrontEnd
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         logger.LogInformation("ISAKMP front-end listening on udp {EndPoint} (NAT-T {NatT})", sockets.LocalEndPoint, sockets.NatTEndPoint);
-        var workers = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount))
-            .Select(_ => Task.Run(() => router.RouteAll(sockets.Received, stoppingToken), stoppingToken)).ToList();
+        var workers = router.RouteLanes(sockets.Received, stoppingToken);
         workers.AddRange(sockets.StartReceiving(stoppingToken));
         _round = Task.Run(() => round.Run(CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopRound.Token).Token), stoppingToken);
         workers.Add(_round);

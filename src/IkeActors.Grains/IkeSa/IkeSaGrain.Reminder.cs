@@ -33,6 +33,12 @@ public sealed partial class IkeSaGrain
         if (_noReminderService) return;
         var active = _sa is { State: MainModeState.MM_ACTIVE };
         if (active == _backstopRegistered) return;
+        // No reminder service on this silo: known without the exception each new SA would otherwise throw and catch.
+        if (ServiceProvider.GetService<Orleans.Timers.IReminderRegistry>() is null)
+        {
+            _noReminderService = true;
+            return;
+        }
         try
         {
             if (active)

@@ -213,7 +213,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
     /// <summary>MM3 (initiator) or MM2's follow-up MM4 (responder): KE, nonce, vendor IDs, NAT-D.</summary>
     private void SendKeyExchange(NegotiationOutput output)
     {
-        var group = IkeSa.DhGroupOf(_sa.Transform!);
+        var group = IkeSa.DhGroupOf(_sa.Transform!.Group, _sa.Gateway.Settings.DhExponent);
         _dh = _sa.Gateway.Environment.CreateKeyPair(group);
         var nonce = new byte[20];
         _sa.Gateway.Environment.Fill(nonce);

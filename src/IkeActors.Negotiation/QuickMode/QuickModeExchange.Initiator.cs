@@ -27,7 +27,7 @@ public sealed partial class QuickModeExchange
         if (entry.PfsGroup is { } pfsGroup)
         {
             AsaDebug.ConstructingPfsKePayload(output, Context);
-            _pfs = _sa.Gateway.Environment.CreateKeyPair(IkeSa.DhGroupOf((OakleyGroup)pfsGroup));
+            _pfs = _sa.Gateway.Environment.CreateKeyPair(IkeSa.DhGroupOf((OakleyGroup)pfsGroup, _sa.Gateway.Settings.DhExponent));
             payloads.Add(new KePayload { KeyExchangeData = _pfs.PublicValue.ToArray() });
         }
         AsaDebug.ConstructingProxyId(output, Context);

@@ -72,7 +72,7 @@ public sealed partial class QuickModeExchange
     private bool StartPfs(IpsecTransform chosen, NegotiationOutput output)
     {
         if (chosen.PfsGroup is not { } group) return true;
-        _pfs = _sa.Gateway.Environment.CreateKeyPair(IkeSa.DhGroupOf(group));
+        _pfs = _sa.Gateway.Environment.CreateKeyPair(IkeSa.DhGroupOf(group, _sa.Gateway.Settings.DhExponent));
         if (_peerPfsPublic.Length > 0) return true;
         FailExchange(FailureReason.MalformedMessage, "PFS proposed without a KE payload", output, notify: NotifyMessageType.PayloadMalformed);
         return false;

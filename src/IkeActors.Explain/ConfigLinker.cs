@@ -278,6 +278,8 @@ public sealed class ConfigLinker
                 return refs;
             }
             case "RemotePeerConfiguredForCryptoMap":
+                if (c.Config.FindDynamicMap(V(l, "cryptoMap")) is not null)
+                    return c.Lines($@"^\s*crypto (dynamic-map {ConfigIndex.E(V(l, "cryptoMap"))} \d+ |map \S+ \d+ ipsec-isakmp dynamic {ConfigIndex.E(V(l, "cryptoMap"))}$)", "the dynamic map that accepted the peer's proposal (any peer)");
                 return c.Lines($@"^\s*crypto map {ConfigIndex.E(V(l, "cryptoMap"))} \d+ set peer .*\b{ConfigIndex.E(peer ?? "")}\b", "the peer is listed in this crypto map entry");
             case "ResponderForcingRekeyDurationSeconds":
             case "OverridingInitiatorRekeyDurationSeconds":

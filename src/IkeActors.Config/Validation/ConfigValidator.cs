@@ -100,7 +100,8 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
                     break;
                 }
                 case ReferenceKind.DynamicMap when config.FindDynamicMap(r.Name) is null:
-                    Error(r.Location, r.SourceLine, $"dynamic map '{r.Name}' is not defined ({r.Context}); define it with `crypto dynamic-map {r.Name} 10 set ikev1 transform-set …`");
+                    // Harmless at run time (the entry accepts no peer), so a warning like an incomplete entry.
+                    Add(DiagnosticSeverity.Warning, r.Location, r.SourceLine, $"dynamic map '{r.Name}' is not defined ({r.Context}): this entry accepts no peer; define it with `crypto dynamic-map {r.Name} 10 set ikev1 transform-set …`");
                     break;
                 case ReferenceKind.Interface when HasInterfaces && !_nameifs.Contains(r.Name):
                     Error(r.Location, r.SourceLine, $"interface '{r.Name}' does not exist (no interface has `nameif {r.Name}`) ({r.Context})");

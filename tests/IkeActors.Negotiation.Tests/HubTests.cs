@@ -128,4 +128,18 @@ public class HubTests
         LabAssert.TunnelUp(lab2);
         LabAssert.Line(lab2.RightLines, $"[IKEv1]: Group = {Spoke}, IP = {Spoke}, IKE Remote Peer configured for crypto map: DYN");
     }
+
+    [Fact]
+    public void The_hub_leaves_rekeying_to_the_spoke_because_a_dynamic_map_never_initiates()
+    {
+        using var lab = new Lab(Configs.Initiator, HubConfig("hub.cfg"));
+        lab.AcquireAndRun();
+        LabAssert.TunnelUp(lab);
+        lab.FireTimers(left: false, TimerKind.Phase1Rekey);
+        Assert.Empty(lab.RightOutput.OfType<Phase1RekeyDue>());
+        Assert.Contains(new RekeyDue(RekeyPhase.Phase1, 0, RekeyDecision.LeftToInitiator), lab.RightOutput.OfType<RekeyDue>());
+        // The spoke (static map) does rekey, and the hub answers on the dynamic map again.
+        lab.FireTimers(left: true, TimerKind.Phase1Rekey);
+        Assert.Single(lab.LeftOutput.OfType<Phase1RekeyDue>());
+    }
 }

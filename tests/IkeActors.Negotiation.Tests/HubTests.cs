@@ -142,4 +142,28 @@ public class HubTests
         lab.FireTimers(left: true, TimerKind.Phase1Rekey);
         Assert.Single(lab.LeftOutput.OfType<Phase1RekeyDue>());
     }
+
+    [Fact]
+    public void A_hub_restored_from_a_json_snapshot_keeps_its_dynamic_map_sa_and_answers_a_second_quick_mode()
+    {
+        using var lab = new Lab(Configs.Initiator, HubConfig("hub.cfg"));
+        lab.AcquireAndRun();
+        LabAssert.TunnelUp(lab);
+        var snapshot = System.Text.Json.JsonSerializer.Deserialize<IkeSaSnapshot>(
+            System.Text.Json.JsonSerializer.Serialize(Assert.Single(lab.Right.Sas).Snapshot()))!;
+        var engine = new NegotiationEngine(new GatewayContext(Lab.Load(HubConfig("hub.cfg")), Lab.RightAddress, new SeededEnvironment(4242)));
+        lab.Right.Dispose();
+        lab.Right = engine;
+        var restored = engine.Restore(snapshot, lab.RightOutput);
+        var installed = Assert.Single(restored.IpsecSas);
+        Assert.Equal(("DYN", 10), (installed.Match.Tag, installed.Match.Entry.Sequence));
+        Assert.Null(installed.Match.AccessList);
+
+        // tcp 192.168.1.10 -> 192.168.2.10:80: the spoke's tcp ACL line, a second Quick Mode on the restored hub.
+        var start = lab.RightOutput.Actions.Count;
+        Assert.True(lab.Left.Acquire(new IkeActors.Config.Lookup.Packet(System.Net.IPAddress.Parse("192.168.1.10"), System.Net.IPAddress.Parse("192.168.2.10"), 6, 40000, 80), lab.LeftOutput));
+        lab.Run();
+        var pair = Assert.Single(lab.RightOutput.Actions.Skip(start).OfType<InstallIpsecSa>()).Pair;
+        Assert.Equal(("DYN", 10, 6), (pair.CryptoMap, pair.Sequence, pair.Local.Protocol));
+    }
 }

@@ -67,6 +67,9 @@ public sealed partial class ConfigIndex
     public bool KnowsPeer(string peer) =>
         Config.CryptoMaps.Any(m => m.Entries.Any(e => e.Peers.Any(p => p.ToString() == peer))) || Config.FindTunnelGroup(peer) is not null;
 
+    /// <summary>A crypto map on an interface refers to a dynamic map: peers need not be listed anywhere.</summary>
+    public bool AcceptsAnyPeer => Config.CryptoMaps.Any(m => m.Interface is not null && m.Entries.Any(e => e.DynamicMap is not null));
+
     public (CryptoMap Map, CryptoMapEntry Entry)? EntryForPeer(string? peer)
     {
         foreach (var m in Config.CryptoMaps)
@@ -104,6 +107,8 @@ public sealed class ConfigLinker
         if (_configs.Count == 1) return _configs[0];
         var peer = stream.Peer;
         var knowing = peer is null ? _configs : _configs.Where(c => c.KnowsPeer(peer) && !c.Own.Contains(peer)).ToList();
+        // A hub (dynamic crypto map) knows no peer by address: it is the gateway of a peer no other configuration names.
+        if (peer is not null && knowing.Count == 0) knowing = _configs.Where(c => c.AcceptsAnyPeer && !c.Own.Contains(peer)).ToList();
         if (stream.BothEnds && knowing.Count >= 1 && knowing.Count < _configs.Count)
             return side == Side.Responder ? _configs.First(c => !knowing.Contains(c)) : knowing[0];
         return knowing.FirstOrDefault() ?? _configs[0];
@@ -256,8 +261,16 @@ public sealed class ConfigLinker
             {
                 var seq = I(l, "sequence");
                 foreach (var map in c.Config.CryptoMaps)
-                    if (map.Entries.FirstOrDefault(e => e.Sequence == seq) is { } e)
+                    if (map.Entries.FirstOrDefault(e => e.Sequence == seq && e.DynamicMap is null) is { } e)
                         return TransformSetsOf(c, map, e, $"IPSec SA entry # {seq}: crypto map {map.Name} {seq} and its transform set");
+                // A hub: the entry is a dynamic map's (`crypto dynamic-map NAME SEQ set ikev1 transform-set …`).
+                foreach (var dynamicMap in c.Config.DynamicMaps)
+                    if (dynamicMap.Entry(seq ?? -1) is { } d)
+                    {
+                        var why = $"IPSec SA entry # {seq}: crypto dynamic-map {dynamicMap.Name} {seq} and its transform set";
+                        return c.Lines($@"^\s*crypto dynamic-map {ConfigIndex.E(dynamicMap.Name)} {seq} set (ikev1 )?transform-set", why)
+                            .Concat(d.TransformSets.SelectMany(t => c.Lines($@"^\s*crypto ipsec (ikev1 )?transform-set {ConfigIndex.E(t)} ", why)));
+                    }
                 return [];
             }
             case "StaticCryptoMapChecking":
@@ -278,6 +291,8 @@ public sealed class ConfigLinker
                 return refs;
             }
             case "RemotePeerConfiguredForCryptoMap":
+                if (c.Config.FindDynamicMap(V(l, "cryptoMap")) is not null)
+                    return c.Lines($@"^\s*crypto (dynamic-map {ConfigIndex.E(V(l, "cryptoMap"))} \d+ |map \S+ \d+ ipsec-isakmp dynamic {ConfigIndex.E(V(l, "cryptoMap"))}$)", "the dynamic map that accepted the peer's proposal (any peer)");
                 return c.Lines($@"^\s*crypto map {ConfigIndex.E(V(l, "cryptoMap"))} \d+ set peer .*\b{ConfigIndex.E(peer ?? "")}\b", "the peer is listed in this crypto map entry");
             case "ResponderForcingRekeyDurationSeconds":
             case "OverridingInitiatorRekeyDurationSeconds":

@@ -207,6 +207,8 @@ internal static class IkeSaSnapshots
 
     internal static CryptoMapMatch ResolveMatch(GatewayContext gateway, string? mapName, int sequence, ProxyIdSnapshot local, ProxyIdSnapshot remote, IPAddress peer)
     {
+        if (gateway.Config.FindCryptoMap(mapName ?? "") is null && gateway.Config.FindDynamicMap(mapName ?? "") is { } dynamicMap)
+            return ResolveDynamicMatch(gateway, dynamicMap, sequence, local, remote);
         var map = gateway.Config.CryptoMaps.FirstOrDefault(m => m.Name == mapName) ?? throw Bad($"crypto map '{mapName}' is not in the configuration");
         var entry = map.Entry(sequence) ?? throw Bad($"crypto map {mapName} has no entry {sequence}");
         if (!entry.IsComplete) throw Bad($"crypto map {mapName} {sequence} is incomplete");
@@ -219,6 +221,26 @@ internal static class IkeSaSnapshots
             : acl.Entries.FirstOrDefault(e => !e.IsRemark && !e.Inactive && e.Action == AclAction.Permit)
               ?? throw Bad($"access-list {acl.Name} has no permit line");
         return new CryptoMapMatch(map, entry, acl, ace, l, r);
+    }
+
+    /// <summary>A responder's match on a dynamic map entry: the crypto map on the outside interface that refers to the map, and the entry's ACL if it has one.</summary>
+    private static CryptoMapMatch ResolveDynamicMatch(GatewayContext gateway, DynamicMap dynamicMap, int sequence, ProxyIdSnapshot local, ProxyIdSnapshot remote)
+    {
+        var entry = dynamicMap.Entry(sequence) ?? throw Bad($"dynamic map {dynamicMap.Name} has no entry {sequence}");
+        if (!entry.IsCompleteDynamic) throw Bad($"dynamic map {dynamicMap.Name} {sequence} has no transform set");
+        var map = gateway.Config.CryptoMaps.FirstOrDefault(m => m.Interface == gateway.OutsideInterface && m.Entries.Any(e => e.DynamicMap == dynamicMap.Name))
+            ?? gateway.Config.CryptoMaps.FirstOrDefault(m => m.Entries.Any(e => e.DynamicMap == dynamicMap.Name))
+            ?? throw Bad($"no crypto map refers to dynamic map {dynamicMap.Name}");
+        if (local.First > local.Last || remote.First > remote.Last) throw Bad("a proxy range is inverted");
+        var (l, r) = (local.ToProxyId(), remote.ToProxyId());
+        AccessList? acl = null;
+        AccessListEntry? ace = null;
+        if (entry.MatchAddress is { } aclName)
+        {
+            acl = gateway.Config.AccessLists.FirstOrDefault(a => a.Name == aclName) ?? throw Bad($"access-list {aclName} is not in the configuration");
+            ace = acl.Entries.FirstOrDefault(e => !e.IsRemark && !e.Inactive && e.Action == AclAction.Permit) ?? throw Bad($"access-list {acl.Name} has no permit line");
+        }
+        return new CryptoMapMatch(map, entry, acl, ace, l, r) { Dynamic = dynamicMap };
     }
 
     private static void CheckDatagram(byte[]? datagram, ulong initiatorCookie, string what)

@@ -186,7 +186,7 @@ public sealed class AcquireSnapshot
 
     internal static AcquireSnapshot From(CryptoMapMatch m) => new()
     {
-        CryptoMap = m.Map.Name, Sequence = m.Entry.Sequence, Local = ProxyIdSnapshot.From(m.Local), Remote = ProxyIdSnapshot.From(m.Remote),
+        CryptoMap = m.Tag, Sequence = m.Entry.Sequence, Local = ProxyIdSnapshot.From(m.Local), Remote = ProxyIdSnapshot.From(m.Remote),
     };
 
     public override string ToString() => $"{CryptoMap} {Sequence}: {Local} -> {Remote}";

@@ -135,7 +135,7 @@ public class ParserBehaviourTests
     [InlineData("crypto isakmp disconnect-notify")]
     [InlineData("crypto map M 10 set security-association replay window-size 1024")]
     [InlineData("crypto map M 10 set ikev1 phase1-mode aggressive group2")]
-    [InlineData("crypto dynamic-map DYN 10 set ikev1 transform-set T")]
+    [InlineData("crypto dynamic-map DYN 10 set nat-t-disable")]
     [InlineData("nat (inside,outside) source dynamic any pat-pool POOL round-robin")]
     [InlineData("nat (inside) 1 0.0.0.0 0.0.0.0")]
     [InlineData("static (inside,outside) 203.0.113.5 10.0.0.5 netmask 255.255.255.255")]

@@ -157,7 +157,8 @@ public class RealisticConfigTests
         Assert.True(e10.LifetimeKilobytesUnlimited);
         Assert.Equal(new IpsecSaLifetime(28800, null), e10.EffectiveLifetime(c.GlobalSaLifetime));
         Assert.Equal(ConnectionType.AnswerOnly, c.FindCryptoMap("OUTSIDE-MAP")!.Entry(20)!.ConnectionType);
-        Assert.Null(c.FindCryptoMap("OUTSIDE-MAP")!.Entry(65535)); // dynamic map entry: not interpreted
+        Assert.Equal("DYN-MAP", c.FindCryptoMap("OUTSIDE-MAP")!.Entry(65535)!.DynamicMap);
+        Assert.Equal(["AES256-SHA"], c.FindDynamicMap("DYN-MAP")!.Entry(65535)!.TransformSets);
 
         // Policy 10 has no lifetime line: the default 86400 applies.
         Assert.Equal(86400, c.IsakmpPolicies.Single(p => p.Priority == 10).LifetimeSeconds);
@@ -195,7 +196,12 @@ public class RealisticConfigTests
         // Partner B proposing all of ip between DMZ and its net: the first covering line is the deny.
         var b = lookup.StaticCryptoMapCheck(Ip("198.51.100.77"), ProxyId.Subnet("10.30.0.0 255.255.255.0"), ProxyId.Subnet("100.64.20.0 255.255.254.0"));
         Assert.Null(b.Match);
-        Assert.Equal([(10, false), (20, false)], b.Steps.Select(s => (s.Sequence, s.Matched)).ToArray());
+        // Partner B is a listed peer, so the dynamic map is skipped for it (ASA: "cannot match peerless map").
+        Assert.Equal([("OUTSIDE-MAP", 10, MapCheckOutcome.NotMatched), ("OUTSIDE-MAP", 20, MapCheckOutcome.NotMatched),
+                ("OUTSIDE-MAP", 65535, MapCheckOutcome.DynamicReference), ("DYN-MAP", 65535, MapCheckOutcome.DynamicSkipped)],
+            b.Steps.Select(s => (s.Map, s.Sequence, s.Outcome)).ToArray());
+        // An unlisted peer with the same proposal lands on the dynamic map.
+        Assert.Equal("DYN-MAP", lookup.MatchProxy(Ip("192.0.2.99"), ProxyId.Subnet("10.30.0.0 255.255.255.0"), ProxyId.Subnet("100.64.20.0 255.255.254.0"))!.Tag);
 
         Assert.Contains(r.NotInterpreted, u => u.Text == "ikev2 remote-authentication pre-shared-key *****");
         Assert.Contains(r.NotInterpreted, u => u.Text.StartsWith("crypto ca certificate chain", StringComparison.Ordinal) && u.SubLines == 4);

@@ -134,7 +134,7 @@ public class StateGraphDocsTests
             | `Concerns/DpdMonitor.cs` | Dead Peer Detection (RFC 3706) |
             | `Informational/InformationalExchange.cs` | notifies and deletes, in and out (RFC 2409 §5.7) |
             | `QuickMode/QuickModeExchange*.cs` | one Quick Mode exchange (RFC 2409 §5.5), transient |
-            | `QuickMode/QuickModePayloads.cs`, `IpsecProposals.cs`, `QuickModeKeys.cs`, `ResponderProxies.cs` | reading payloads and IDs; proposal choice and lifetimes; KEYMAT, SPIs, nonces; the responder's crypto map check |
+            | `QuickMode/QuickModePayloads.cs`, `IpsecProposals.cs`, `QuickModeKeys.cs`, `ResponderProxies.cs` | reading payloads and IDs; proposal choice and lifetimes; KEYMAT, SPIs, nonces; the responder's crypto map check (static entries, then a dynamic map's entries: their transform sets, PFS and lifetime go to Quick Mode) |
             | `QuickMode/IpsecSa.cs` | an installed IPsec SA pair, long-lived |
             | `Phase2/IpsecSaTable.cs` | an IKE SA's running Quick Modes and installed pairs |
             | `Rekey/Phase1Rekey.cs`, `Rekey/Phase2Rekey.cs` | rekeying, make-before-break |
@@ -193,7 +193,7 @@ public class StateGraphDocsTests
             retransmitted request still gets the same answer), INITIAL-CONTACT sent, queued acquires and
             every installed IPsec SA and waiting Quick Mode with its nonces, SPIs, transform, lifetimes, proxies,
             installed keys, kilobytes used and rekey links, and the DPD state (peer's vendor ID, sequence number, unanswered count).
-            Crypto map entries are stored by name and sequence and looked up again on restore.
+            Crypto map entries are stored by name and sequence and looked up again on restore (a dynamic map's entry by the dynamic map's name, the "Crypto map tag").
 
             | state | snapshot |
             |---|---|

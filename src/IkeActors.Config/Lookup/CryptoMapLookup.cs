@@ -30,11 +30,46 @@ public readonly record struct ProxyId(Ipv4Range Range, int Protocol = 0, int Por
 /// <summary>An outbound packet as the crypto map sees it (ports 0 when the protocol has none).</summary>
 public readonly record struct Packet(IPAddress Source, IPAddress Destination, int Protocol, int SourcePort = 0, int DestinationPort = 0, int? IcmpType = null);
 
-/// <summary>The crypto map entry traffic or a proposal hit, the ACE it hit, and the proxy IDs that ACE gives.</summary>
-public sealed record CryptoMapMatch(CryptoMap Map, CryptoMapEntry Entry, AccessList AccessList, AccessListEntry Ace, ProxyId Local, ProxyId Remote);
+/// <summary>
+/// The crypto map entry traffic or a proposal hit, the ACE it hit, and the proxy IDs that ACE gives.
+/// For a proposal accepted by a dynamic map, <see cref="Map"/> is the crypto map whose entry refers
+/// to it, <see cref="Entry"/> the dynamic map's entry (its transform sets, PFS and lifetime), and the
+/// ACL and ACE are null when that entry has no `match address` (any proxies).
+/// </summary>
+public sealed record CryptoMapMatch(CryptoMap Map, CryptoMapEntry Entry, AccessList? AccessList, AccessListEntry? Ace, ProxyId Local, ProxyId Remote)
+{
+    /// <summary>The dynamic map whose entry matched; null for a static entry.</summary>
+    public DynamicMap? Dynamic { get; init; }
+
+    /// <summary>
+    /// The map name the ASA prints for the SA ("Crypto map tag: NAME, seq num: SEQ"): the dynamic
+    /// map's name for a dynamic match, with <see cref="Entry"/>'s sequence number.
+    /// </summary>
+    public string Tag => Dynamic?.Name ?? Map.Name;
+}
+
+/// <summary>What one step of the responder's crypto map check found.</summary>
+public enum MapCheckOutcome
+{
+    /// <summary>A static entry matched: "Static Crypto Map check, map MAP seq = N is a successful match".</summary>
+    Matched,
+    /// <summary>A static entry did not (incomplete, ACL or peer).</summary>
+    NotMatched,
+    /// <summary>A static entry that refers to a dynamic map: "Static Crypto Map Check by-passed: Crypto map entry incomplete!".</summary>
+    DynamicReference,
+    /// <summary>The peer is listed in an earlier static entry, so the dynamic map is not used for it.</summary>
+    DynamicSkipped,
+    /// <summary>A dynamic map entry matched (its ACL covers the proxies, or it has none).</summary>
+    DynamicMatched,
+    /// <summary>A dynamic map entry did not (no transform set, or its ACL does not cover the proxies).</summary>
+    DynamicNotMatched,
+}
 
 /// <summary>One step of the ASA's "Static Crypto Map check" (one map entry tried), for debug output.</summary>
-public sealed record StaticMapCheckStep(string Map, int Sequence, bool Matched, string Reason);
+public sealed record StaticMapCheckStep(string Map, int Sequence, bool Matched, string Reason)
+{
+    public MapCheckOutcome Outcome { get; init; } = Matched ? MapCheckOutcome.Matched : MapCheckOutcome.NotMatched;
+}
 
 /// <summary>The result of a Static Crypto Map check: the steps in order and the entry that matched, if any.</summary>
 public sealed record StaticMapCheckResult(IReadOnlyList<StaticMapCheckStep> Steps, CryptoMapMatch? Match);
@@ -43,7 +78,8 @@ public sealed record StaticMapCheckResult(IReadOnlyList<StaticMapCheckStep> Step
 /// Crypto map lookups used by negotiation: which entry protects an outbound packet
 /// (initiator: "IPSEC(crypto_map_check): … MAP 10: matched"), and which entry accepts
 /// the proxy IDs a peer proposes (responder: "Static Crypto Map check, map MAP seq = 10
-/// is a successful match"). Entries are tried by sequence number; the first one wins.
+/// is a successful match"). Entries are tried by sequence number; the first one wins. An entry
+/// that refers to a dynamic map (`ipsec-isakmp dynamic DYN`) is tried by the responder only.
 /// </summary>
 public sealed class CryptoMapLookup(AsaConfig config)
 {
@@ -69,6 +105,7 @@ public sealed class CryptoMapLookup(AsaConfig config)
         {
             foreach (var entry in map.Entries)
             {
+                // A dynamic map reference is incomplete here: the ASA never initiates on a dynamic map.
                 if (!entry.IsComplete || !_acls.TryGetValue(entry.MatchAddress!, out var acl)) continue;
                 foreach (var ace in acl.Entries)
                 {
@@ -97,14 +134,31 @@ public sealed class CryptoMapLookup(AsaConfig config)
     public CryptoMapMatch? MatchProxy(IPAddress peer, ProxyId local, ProxyId remote, string? interfaceName = null) =>
         StaticCryptoMapCheck(peer, local, remote, interfaceName).Match;
 
-    /// <summary><see cref="MatchProxy"/> with every entry tried, for `debug crypto ikev1` lines.</summary>
+    /// <summary>
+    /// <see cref="MatchProxy"/> with every entry tried, for `debug crypto ikev1` lines. A static entry
+    /// matches when its ACL covers the proxies and it lists the peer; an entry that refers to a
+    /// dynamic map tries that map's entries by sequence number, with no peer check: one whose ACL
+    /// covers the proxies, or that has no `match address`, matches. A peer listed in an earlier
+    /// static entry does not fall through to the dynamic map (the ASA's "cannot match peerless map
+    /// when peer found in previous map entry").
+    /// </summary>
     public StaticMapCheckResult StaticCryptoMapCheck(IPAddress peer, ProxyId local, ProxyId remote, string? interfaceName = null)
     {
         var steps = new List<StaticMapCheckStep>();
         foreach (var map in Maps(interfaceName))
         {
+            var peerListed = false;
             foreach (var entry in map.Entries)
             {
+                if (entry.DynamicMap is { } dynamicName)
+                {
+                    steps.Add(new StaticMapCheckStep(map.Name, entry.Sequence, false, "dynamic map " + dynamicName) { Outcome = MapCheckOutcome.DynamicReference });
+                    if (config.FindDynamicMap(dynamicName) is not { } dynamicMap) continue;
+                    if (CheckDynamicMap(map, dynamicMap, peerListed, local, remote, steps) is { } dynamicMatch)
+                        return new StaticMapCheckResult(steps, dynamicMatch);
+                    continue;
+                }
+                peerListed |= entry.Peers.Contains(peer);
                 if (!entry.IsComplete || !_acls.TryGetValue(entry.MatchAddress!, out var acl))
                 {
                     steps.Add(new StaticMapCheckStep(map.Name, entry.Sequence, false, "crypto map entry incomplete"));
@@ -126,6 +180,39 @@ public sealed class CryptoMapLookup(AsaConfig config)
             }
         }
         return new StaticMapCheckResult(steps, null);
+    }
+
+    /// <summary>The entries of a dynamic map, by sequence number: the first that accepts the proxies (any peer).</summary>
+    private CryptoMapMatch? CheckDynamicMap(CryptoMap map, DynamicMap dynamicMap, bool peerListed, ProxyId local, ProxyId remote, List<StaticMapCheckStep> steps)
+    {
+        foreach (var entry in dynamicMap.Entries)
+        {
+            if (peerListed)
+            {
+                steps.Add(new StaticMapCheckStep(dynamicMap.Name, entry.Sequence, false, "cannot match peerless map when peer found in previous map entry") { Outcome = MapCheckOutcome.DynamicSkipped });
+                continue;
+            }
+            if (!entry.IsCompleteDynamic)
+            {
+                steps.Add(new StaticMapCheckStep(dynamicMap.Name, entry.Sequence, false, "dynamic map entry incomplete") { Outcome = MapCheckOutcome.DynamicNotMatched });
+                continue;
+            }
+            AccessList? acl = null;
+            AccessListEntry? ace = null;
+            if (entry.MatchAddress is { } aclName)
+            {
+                // A `match address` naming no access-list accepts nothing (config check reports it).
+                ace = _acls.TryGetValue(aclName, out acl) ? FirstCoveringAce(acl, local, remote) : null;
+                if (ace is null || ace.Action == AclAction.Deny)
+                {
+                    steps.Add(new StaticMapCheckStep(dynamicMap.Name, entry.Sequence, false, "proxy IDs not in access-list " + aclName) { Outcome = MapCheckOutcome.DynamicNotMatched });
+                    continue;
+                }
+            }
+            steps.Add(new StaticMapCheckStep(dynamicMap.Name, entry.Sequence, true, "successful match") { Outcome = MapCheckOutcome.DynamicMatched });
+            return new CryptoMapMatch(map, entry, acl, ace, local, remote) { Dynamic = dynamicMap };
+        }
+        return null;
     }
 
     private AccessListEntry? FirstCoveringAce(AccessList acl, ProxyId local, ProxyId remote)

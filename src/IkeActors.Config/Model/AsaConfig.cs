@@ -18,6 +18,8 @@ public sealed record AsaConfig
     public ValueList<TransformSet> TransformSets { get; init; } = ValueList<TransformSet>.Empty;
     public IpsecSaLifetime GlobalSaLifetime { get; init; } = IpsecSaLifetime.Default;
     public ValueList<CryptoMap> CryptoMaps { get; init; } = ValueList<CryptoMap>.Empty;
+    /// <summary>`crypto dynamic-map NAME SEQ …`: templates a crypto map entry refers to (`ipsec-isakmp dynamic NAME`).</summary>
+    public ValueList<DynamicMap> DynamicMaps { get; init; } = ValueList<DynamicMap>.Empty;
     /// <summary>Interfaces (by nameif) with `crypto isakmp enable` / `crypto ikev1 enable`.</summary>
     public ValueList<string> IsakmpEnabledInterfaces { get; init; } = ValueList<string>.Empty;
     /// <summary>ISAKMP policies in priority order (lowest number first).</summary>
@@ -33,6 +35,7 @@ public sealed record AsaConfig
     public AccessList? FindAccessList(string name) => AccessLists.FirstOrDefault(a => a.Name == name);
     public TransformSet? FindTransformSet(string name) => TransformSets.FirstOrDefault(t => t.Name == name);
     public CryptoMap? FindCryptoMap(string name) => CryptoMaps.FirstOrDefault(m => m.Name == name);
+    public DynamicMap? FindDynamicMap(string name) => DynamicMaps.FirstOrDefault(m => m.Name == name);
     public TunnelGroup? FindTunnelGroup(string name) => TunnelGroups.FirstOrDefault(t => t.Name == name);
 
     /// <summary>The crypto map applied to an interface (`crypto map NAME interface IF`).</summary>
@@ -258,9 +261,14 @@ public sealed record IpsecSaLifetime(int Seconds, long? Kilobytes)
     public static readonly IpsecSaLifetime Default = new(AsaDefaults.IpsecSaLifetimeSeconds, AsaDefaults.IpsecSaLifetimeKilobytes);
 }
 
-/// <summary>One `crypto map NAME SEQ …` entry.</summary>
+/// <summary>
+/// One `crypto map NAME SEQ …` entry, or one `crypto dynamic-map NAME SEQ …` entry (the same
+/// settings; a dynamic entry needs only a transform set and matches any peer).
+/// </summary>
 public sealed record CryptoMapEntry(int Sequence)
 {
+    /// <summary>`crypto map NAME SEQ ipsec-isakmp dynamic DYN`: this entry stands for dynamic map DYN's entries.</summary>
+    public string? DynamicMap { get; init; }
     public string? MatchAddress { get; init; }
     public ValueList<System.Net.IPAddress> Peers { get; init; } = ValueList<System.Net.IPAddress>.Empty;
     public ValueList<string> TransformSets { get; init; } = ValueList<string>.Empty;
@@ -277,6 +285,9 @@ public sealed record CryptoMapEntry(int Sequence)
     /// <summary>An entry needs an ACL, a peer and a transform set to be used (ASA "incomplete" otherwise).</summary>
     public bool IsComplete => MatchAddress is not null && Peers.Count > 0 && TransformSets.Count > 0;
 
+    /// <summary>A dynamic map entry needs only a transform set (ASA CLI guide, "Using Dynamic Crypto Maps").</summary>
+    public bool IsCompleteDynamic => TransformSets.Count > 0;
+
     /// <summary>The lifetime this entry proposes, with the global value where it sets none.</summary>
     public IpsecSaLifetime EffectiveLifetime(IpsecSaLifetime global) => new(
         LifetimeSeconds ?? global.Seconds,
@@ -288,6 +299,18 @@ public sealed record CryptoMap(string Name)
 {
     public ValueList<CryptoMapEntry> Entries { get; init; } = ValueList<CryptoMapEntry>.Empty;
     public string? Interface { get; init; }
+
+    public CryptoMapEntry? Entry(int sequence) => Entries.FirstOrDefault(e => e.Sequence == sequence);
+}
+
+/// <summary>
+/// `crypto dynamic-map NAME SEQ …`: entries tried by sequence number when a peer's proposal
+/// reaches the crypto map entry that refers to this map. Responder only: the ASA never
+/// initiates on a dynamic map.
+/// </summary>
+public sealed record DynamicMap(string Name)
+{
+    public ValueList<CryptoMapEntry> Entries { get; init; } = ValueList<CryptoMapEntry>.Empty;
 
     public CryptoMapEntry? Entry(int sequence) => Entries.FirstOrDefault(e => e.Sequence == sequence);
 }

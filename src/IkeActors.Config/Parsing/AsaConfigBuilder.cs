@@ -12,6 +12,8 @@ internal sealed class AsaConfigBuilder
     private readonly Dictionary<string, List<AccessListEntry>> _accessLists = new(StringComparer.Ordinal);
     private readonly List<string> _cryptoMapOrder = [];
     private readonly Dictionary<string, List<CryptoMapEntry>> _cryptoMapEntries = new(StringComparer.Ordinal);
+    private readonly List<string> _dynamicMapOrder = [];
+    private readonly Dictionary<string, List<CryptoMapEntry>> _dynamicMapEntries = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _cryptoMapInterfaces = new(StringComparer.Ordinal);
     private readonly Dictionary<string, uint> _nameTable = new(StringComparer.Ordinal);
 
@@ -73,6 +75,17 @@ internal sealed class AsaConfigBuilder
         return entries;
     }
 
+    /// <summary>The entries of dynamic map NAME, sorted by sequence number; the map exists from its first line.</summary>
+    public List<CryptoMapEntry> DynamicMapEntries(string map)
+    {
+        if (!_dynamicMapEntries.TryGetValue(map, out var entries))
+        {
+            _dynamicMapEntries[map] = entries = [];
+            _dynamicMapOrder.Add(map);
+        }
+        return entries;
+    }
+
     /// <summary>`crypto map NAME interface IF`: an interface carries one crypto map, so applying another replaces it.</summary>
     public void ApplyCryptoMap(string map, string iface)
     {
@@ -99,6 +112,7 @@ internal sealed class AsaConfigBuilder
             Entries = _cryptoMapEntries[n].ToValueList(),
             Interface = _cryptoMapInterfaces.GetValueOrDefault(n),
         }).ToValueList(),
+        DynamicMaps = _dynamicMapOrder.Select(n => new DynamicMap(n) { Entries = _dynamicMapEntries[n].ToValueList() }).ToValueList(),
         IsakmpEnabledInterfaces = IsakmpEnabledInterfaces.ToValueList(),
         IsakmpPolicies = IsakmpPolicies.Values.ToValueList(),
         Identity = Identity,

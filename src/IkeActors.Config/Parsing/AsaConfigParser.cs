@@ -199,7 +199,7 @@ internal sealed class AsaConfigParser
         _ => throw new NotInterpretedSignal(),
     };
 
-    /// <summary>`crypto ipsec …`, `crypto map …`, `crypto ikev1|isakmp …`; the rest of `crypto` (ca, ikev2, dynamic-map, key…) is not interpreted.</summary>
+    /// <summary>`crypto ipsec …`, `crypto map …`, `crypto dynamic-map …`, `crypto ikev1|isakmp …`; the rest of `crypto` (ca, ikev2, key…) is not interpreted.</summary>
     private SubMode ParseCrypto(CommandCursor c)
     {
         c.Next("crypto");
@@ -208,6 +208,7 @@ internal sealed class AsaConfigParser
         {
             "ipsec" => _cryptoIpsec.ParseCryptoIpsec(c),
             "map" => _cryptoMaps.ParseCryptoMap(c),
+            "dynamic-map" => _cryptoMaps.ParseDynamicMap(c),
             "isakmp" or "ikev1" => _cryptoIsakmp.ParseCryptoIsakmp(c, what),
             _ => throw new NotInterpretedSignal(),
         };

@@ -4,9 +4,10 @@ using IkeActors.Config.Model;
 namespace IkeActors.Config.Parsing;
 
 /// <summary>
-/// Static crypto maps, after `crypto map` is read: `NAME SEQ match address ACL`,
-/// `NAME SEQ set peer|ikev1 transform-set|pfs|security-association lifetime|reverse-route|connection-type …`
-/// and `NAME interface NAMEIF`.
+/// Crypto maps, after `crypto map` is read: `NAME SEQ match address ACL`,
+/// `NAME SEQ set peer|ikev1 transform-set|pfs|security-association lifetime|reverse-route|connection-type …`,
+/// `NAME SEQ ipsec-isakmp dynamic DYN` and `NAME interface NAMEIF`; and dynamic maps, after
+/// `crypto dynamic-map` is read: `DYN SEQ match address ACL` and `DYN SEQ set …` with the same settings.
 /// </summary>
 internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sources, List<ConfigDiagnostic> diagnostics)
     : CommandFamilyParser(config, sources, diagnostics)
@@ -30,20 +31,63 @@ internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sourc
         var seqColumn = c.Column;
         var seq = c.Int(1, AsaDefaults.SequenceMax, "sequence number");
         var verb = c.Keyword("match", "set", "ipsec-isakmp", "ipsec-manual");
-        if (verb is "ipsec-isakmp" or "ipsec-manual") throw NotInterpreted();
-        var entry = new EntryLine(mapName, seq, seqColumn);
+        if (verb == "ipsec-manual") throw NotInterpreted();
+        var entry = new EntryLine(mapName, seq, seqColumn, Dynamic: false);
+        if (verb == "ipsec-isakmp")
+        {
+            ParseDynamicReference(c, entry);
+            return SubMode.None;
+        }
+        ParseMatchOrSet(c, entry, verb);
+        return SubMode.None;
+    }
+
+    /// <summary>`crypto dynamic-map NAME SEQ match address ACL | set …`, after `crypto dynamic-map` is read.</summary>
+    public SubMode ParseDynamicMap(CommandCursor c)
+    {
+        var mapName = c.Name("dynamic map name", 64);
+        if (!c.AtEnd && !c.Peek!.Value.Text.All(char.IsAsciiDigit))
+            throw c.Invalid($"expected a sequence number (1-65535), found '{CommandCursor.Printable(c.Peek!.Value.Text)}'", "sequence number (1-65535)");
+        var seqColumn = c.Column;
+        var seq = c.Int(1, AsaDefaults.SequenceMax, "sequence number");
+        var verb = c.Keyword("match", "set");
+        ParseMatchOrSet(c, new EntryLine(mapName, seq, seqColumn, Dynamic: true), verb);
+        return SubMode.None;
+    }
+
+    /// <summary>
+    /// `ipsec-isakmp dynamic DYN`: the entry stands for the dynamic map's entries, so it carries
+    /// no settings of its own.
+    /// </summary>
+    private void ParseDynamicReference(CommandCursor c, EntryLine entry)
+    {
+        c.Keyword("dynamic");
+        var column = c.Column;
+        var dynamicMap = c.Name("dynamic map name", 64);
+        c.End();
+        var existing = Config.CryptoMapEntries(entry.Map).Find(e => e.Sequence == entry.Sequence);
+        if (existing is not null && existing != new CryptoMapEntry(entry.Sequence) { DynamicMap = existing.DynamicMap })
+            throw c.InvalidAt(entry.SequenceColumn, $"crypto map {entry.Map} {entry.Sequence} already has match/set commands: a dynamic map reference needs an entry of its own", "another sequence number");
+        Sources.AddReference(ReferenceKind.DynamicMap, dynamicMap, c, column, $"crypto map {entry.Map} {entry.Sequence} ipsec-isakmp dynamic");
+        UpdateEntry(c, entry, e => e with { DynamicMap = dynamicMap });
+    }
+
+    /// <summary>`match address ACL` or `set …` of one entry, after the verb is read.</summary>
+    private void ParseMatchOrSet(CommandCursor c, EntryLine entry, string verb)
+    {
+        if (!entry.Dynamic && Config.CryptoMapEntries(entry.Map).Find(e => e.Sequence == entry.Sequence)?.DynamicMap is { } dyn)
+            throw c.InvalidAt(entry.SequenceColumn, $"crypto map {entry.Map} {entry.Sequence} refers to dynamic map {dyn}: configure `crypto dynamic-map {dyn} …` instead", "another sequence number");
         if (verb == "match")
         {
             c.Keyword("address");
             var column = c.Column;
             var acl = c.Name("access-list name");
             c.End();
-            Sources.AddReference(ReferenceKind.AccessList, acl, c, column, $"crypto map {mapName} {seq} match address");
+            Sources.AddReference(ReferenceKind.AccessList, acl, c, column, $"{entry.Command} {entry.Map} {entry.Sequence} match address");
             UpdateEntry(c, entry, e => e with { MatchAddress = acl });
-            return SubMode.None;
+            return;
         }
         ParseSet(c, entry);
-        return SubMode.None;
     }
 
     /// <summary>`set …` of one crypto map entry, after `set` is read.</summary>
@@ -65,7 +109,8 @@ internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sourc
                     var a = Ipv4.ToAddress(c.Address("peer IP address", Config.NameTable));
                     if (peers.Contains(a)) throw c.InvalidAt(column, $"peer {a} is listed twice", "peer IP address");
                     peers.Add(a);
-                    Sources.AddPeer(entry.Map, entry.Sequence, a, c, column);
+                    if (entry.Dynamic) Sources.DynamicMapPeerLines[(entry.Map, entry.Sequence)] = Sources.At(c, column);
+                    else Sources.AddPeer(entry.Map, entry.Sequence, a, c, column);
                 }
                 UpdateEntry(c, entry, e => e with { Peers = peers.ToValueList() });
                 return;
@@ -85,7 +130,7 @@ internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sourc
                     var name = c.Name("transform-set name", 64);
                     if (sets.Contains(name)) throw c.InvalidAt(column, $"transform-set '{name}' is listed twice", "transform-set name");
                     sets.Add(name);
-                    Sources.AddReference(ReferenceKind.TransformSet, name, c, column, $"crypto map {entry.Map} {entry.Sequence} set transform-set");
+                    Sources.AddReference(ReferenceKind.TransformSet, name, c, column, $"{entry.Command} {entry.Map} {entry.Sequence} set transform-set");
                 }
                 UpdateEntry(c, entry, e => e with { TransformSets = sets.ToValueList() });
                 return;
@@ -147,8 +192,11 @@ internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sourc
         }
     }
 
-    /// <summary>Entry SEQ of crypto map NAME, and the column of SEQ on the line being read.</summary>
-    private readonly record struct EntryLine(string Map, int Sequence, int SequenceColumn);
+    /// <summary>Entry SEQ of crypto map (or dynamic map) NAME, and the column of SEQ on the line being read.</summary>
+    private readonly record struct EntryLine(string Map, int Sequence, int SequenceColumn, bool Dynamic)
+    {
+        public string Command => Dynamic ? "crypto dynamic-map" : "crypto map";
+    }
 
     /// <summary>
     /// Changes an entry, creating it (in sequence order) on its first line; the source index
@@ -156,7 +204,7 @@ internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sourc
     /// </summary>
     private void UpdateEntry(CommandCursor c, EntryLine entry, Func<CryptoMapEntry, CryptoMapEntry> change)
     {
-        var entries = Config.CryptoMapEntries(entry.Map);
+        var entries = entry.Dynamic ? Config.DynamicMapEntries(entry.Map) : Config.CryptoMapEntries(entry.Map);
         var index = entries.FindIndex(e => e.Sequence == entry.Sequence);
         if (index >= 0)
         {
@@ -166,6 +214,6 @@ internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sourc
         var insertAt = entries.FindIndex(e => e.Sequence > entry.Sequence);
         if (insertAt < 0) insertAt = entries.Count;
         entries.Insert(insertAt, change(new CryptoMapEntry(entry.Sequence)));
-        Sources.MapEntryLines[(entry.Map, entry.Sequence)] = Sources.At(c, entry.SequenceColumn);
+        (entry.Dynamic ? Sources.DynamicMapEntryLines : Sources.MapEntryLines)[(entry.Map, entry.Sequence)] = Sources.At(c, entry.SequenceColumn);
     }
 }

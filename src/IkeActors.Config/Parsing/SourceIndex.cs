@@ -24,6 +24,8 @@ internal enum ReferenceKind
     PortGroup,
     ProtocolGroup,
     IcmpGroup,
+    /// <summary>`crypto map NAME SEQ ipsec-isakmp dynamic DYN`.</summary>
+    DynamicMap,
 }
 
 /// <summary>A `crypto map NAME SEQ set peer A.B.C.D` peer, checked against the tunnel-groups.</summary>
@@ -64,6 +66,12 @@ internal sealed class SourceIndex(string file)
 
     /// <summary>The first line of each crypto map entry (`crypto map NAME SEQ …`).</summary>
     public Dictionary<(string Map, int Sequence), Located> MapEntryLines { get; } = [];
+
+    /// <summary>The first line of each dynamic map entry (`crypto dynamic-map NAME SEQ …`).</summary>
+    public Dictionary<(string Map, int Sequence), Located> DynamicMapEntryLines { get; } = [];
+
+    /// <summary>`crypto dynamic-map NAME SEQ set peer …` lines (the ASA takes them; a dynamic entry answers any peer here).</summary>
+    public Dictionary<(string Map, int Sequence), Located> DynamicMapPeerLines { get; } = [];
 
     public SourceLocation Location(CommandCursor c, int column) => new(file, c.LineNumber, column);
 

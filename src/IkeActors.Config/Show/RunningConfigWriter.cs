@@ -237,6 +237,22 @@ public static class RunningConfigWriter
         return sb.ToString();
     }
 
+    /// <summary>The `match` and `set` lines of one crypto map or dynamic map entry, in the ASA's order.</summary>
+    private static void AppendEntry(StringBuilder sb, string prefix, CryptoMapEntry e)
+    {
+        if (e.MatchAddress is not null) sb.Append(prefix).Append("match address ").Append(e.MatchAddress).Append('\n');
+        if (e.PfsGroup is { } pfs)
+            sb.Append(prefix).Append(pfs == AsaDefaults.PfsGroupWhenUnspecified ? "set pfs" : $"set pfs group{N(pfs)}").Append('\n');
+        if (e.Peers.Count > 0) sb.Append(prefix).Append("set peer ").Append(string.Join(' ', e.Peers)).Append('\n');
+        if (e.TransformSets.Count > 0) sb.Append(prefix).Append("set ikev1 transform-set ").Append(string.Join(' ', e.TransformSets)).Append('\n');
+        if (e.LifetimeSeconds is { } s) sb.Append(prefix).Append("set security-association lifetime seconds ").Append(N(s)).Append('\n');
+        if (e.LifetimeKilobytesUnlimited) sb.Append(prefix).Append("set security-association lifetime kilobytes unlimited\n");
+        else if (e.LifetimeKilobytes is { } k) sb.Append(prefix).Append("set security-association lifetime kilobytes ").Append(N(k)).Append('\n');
+        if (e.ReverseRoute) sb.Append(prefix).Append("set reverse-route\n");
+        if (e.ConnectionType != AsaDefaults.CryptoMapConnectionType)
+            sb.Append(prefix).Append("set connection-type ").Append(AsaKeywords.ConnectionTypeText[e.ConnectionType]).Append('\n');
+    }
+
     /// <summary>`show running-config crypto` (the IPsec and IKEv1 part), ASA 9.x spelling.</summary>
     public static string ShowCrypto(AsaConfig config)
     {
@@ -251,22 +267,17 @@ public static class RunningConfigWriter
             sb.Append("crypto ipsec security-association lifetime seconds ").Append(N(global.Seconds)).Append('\n');
         if (global.Kilobytes != AsaDefaults.IpsecSaLifetimeKilobytes)
             sb.Append("crypto ipsec security-association lifetime kilobytes ").Append(global.Kilobytes is { } kb ? N(kb) : "unlimited").Append('\n');
+        // The ASA prints the dynamic maps before the crypto maps that refer to them.
+        foreach (var map in config.DynamicMaps)
+            foreach (var e in map.Entries)
+                AppendEntry(sb, $"crypto dynamic-map {map.Name} {N(e.Sequence)} ", e);
         foreach (var map in config.CryptoMaps)
         {
             foreach (var e in map.Entries)
             {
                 var prefix = $"crypto map {map.Name} {N(e.Sequence)} ";
-                if (e.MatchAddress is not null) sb.Append(prefix).Append("match address ").Append(e.MatchAddress).Append('\n');
-                if (e.PfsGroup is { } pfs)
-                    sb.Append(prefix).Append(pfs == AsaDefaults.PfsGroupWhenUnspecified ? "set pfs" : $"set pfs group{N(pfs)}").Append('\n');
-                if (e.Peers.Count > 0) sb.Append(prefix).Append("set peer ").Append(string.Join(' ', e.Peers)).Append('\n');
-                if (e.TransformSets.Count > 0) sb.Append(prefix).Append("set ikev1 transform-set ").Append(string.Join(' ', e.TransformSets)).Append('\n');
-                if (e.LifetimeSeconds is { } s) sb.Append(prefix).Append("set security-association lifetime seconds ").Append(N(s)).Append('\n');
-                if (e.LifetimeKilobytesUnlimited) sb.Append(prefix).Append("set security-association lifetime kilobytes unlimited\n");
-                else if (e.LifetimeKilobytes is { } k) sb.Append(prefix).Append("set security-association lifetime kilobytes ").Append(N(k)).Append('\n');
-                if (e.ReverseRoute) sb.Append(prefix).Append("set reverse-route\n");
-                if (e.ConnectionType != AsaDefaults.CryptoMapConnectionType)
-                    sb.Append(prefix).Append("set connection-type ").Append(AsaKeywords.ConnectionTypeText[e.ConnectionType]).Append('\n');
+                if (e.DynamicMap is not null) sb.Append(prefix).Append("ipsec-isakmp dynamic ").Append(e.DynamicMap).Append('\n');
+                else AppendEntry(sb, prefix, e);
             }
             if (map.Interface is not null) sb.Append("crypto map ").Append(map.Name).Append(" interface ").Append(map.Interface).Append('\n');
         }

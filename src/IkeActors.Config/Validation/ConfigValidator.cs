@@ -23,6 +23,7 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
     {
         CheckReferences();
         CheckCryptoMaps();
+        CheckDynamicMaps();
         CheckPolicies();
         CheckInterfaces();
         CheckObjects();
@@ -98,6 +99,10 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
                     else if (!wanted.Contains(found.Type)) Error(r.Location, r.SourceLine, $"object-group '{r.Name}' is not a {what} object-group ({r.Context})");
                     break;
                 }
+                case ReferenceKind.DynamicMap when config.FindDynamicMap(r.Name) is null:
+                    // Harmless at run time (the entry accepts no peer), so a warning like an incomplete entry.
+                    Add(DiagnosticSeverity.Warning, r.Location, r.SourceLine, $"dynamic map '{r.Name}' is not defined ({r.Context}): this entry accepts no peer; define it with `crypto dynamic-map {r.Name} 10 set ikev1 transform-set …`");
+                    break;
                 case ReferenceKind.Interface when HasInterfaces && !_nameifs.Contains(r.Name):
                     Error(r.Location, r.SourceLine, $"interface '{r.Name}' does not exist (no interface has `nameif {r.Name}`) ({r.Context})");
                     break;
@@ -137,6 +142,10 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
             foreach (var entry in map.Entries)
             {
                 if (!sources.MapEntryLines.TryGetValue((map.Name, entry.Sequence), out var at)) continue;
+                if (entry.DynamicMap is not null) continue; // its settings are the dynamic map's, checked below
+                if (map.Entries.FirstOrDefault(e => e.DynamicMap is not null && e.Sequence < entry.Sequence) is { } dynamicEntry)
+                    Warning(at, $"crypto map {map.Name} {entry.Sequence} comes after the dynamic map entry {map.Name} {dynamicEntry.Sequence}: "
+                        + "the dynamic entry should have the highest sequence number (the ASA suggests 65535) so that static entries are checked first");
                 if (!entry.IsComplete)
                 {
                     var missing = new List<string>();
@@ -151,6 +160,31 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
             }
             if (map.Interface is null && map.Entries.Count > 0 && map.Entries.Select(e => sources.MapEntryLines.GetValueOrDefault((map.Name, e.Sequence))).FirstOrDefault(l => l is not null) is { } first)
                 Warning(first, $"crypto map {map.Name} is not applied to any interface (`crypto map {map.Name} interface outside`)");
+        }
+    }
+
+    /// <summary>
+    /// Dynamic maps: an entry needs a transform set; `set peer` is accepted by the ASA but a
+    /// dynamic entry answers any peer here and never initiates; a map no crypto map refers to is unused.
+    /// </summary>
+    private void CheckDynamicMaps()
+    {
+        foreach (var map in config.DynamicMaps)
+        {
+            foreach (var entry in map.Entries)
+            {
+                if (!sources.DynamicMapEntryLines.TryGetValue((map.Name, entry.Sequence), out var at)) continue;
+                if (!entry.IsCompleteDynamic)
+                    Warning(at, $"crypto dynamic-map {map.Name} {entry.Sequence} is incomplete (no set ikev1 transform-set): it is never used");
+                if (entry.MatchAddress is not null && config.FindAccessList(entry.MatchAddress) is { } acl
+                    && !acl.Entries.Any(e => !e.IsRemark && e.Action == AclAction.Permit && !e.Inactive))
+                    Warning(at, $"access-list {acl.Name} of crypto dynamic-map {map.Name} {entry.Sequence} permits nothing: no proposal is accepted");
+                if (sources.DynamicMapPeerLines.TryGetValue((map.Name, entry.Sequence), out var peerAt))
+                    Warning(peerAt, $"crypto dynamic-map {map.Name} {entry.Sequence} set peer: a dynamic map answers any peer that initiates and never initiates itself; the peer is ignored (use a static crypto map entry for a known peer)");
+            }
+            if (!config.CryptoMaps.Any(m => m.Entries.Any(e => e.DynamicMap == map.Name))
+                && map.Entries.Select(e => sources.DynamicMapEntryLines.GetValueOrDefault((map.Name, e.Sequence))).FirstOrDefault(l => l is not null) is { } first)
+                Warning(first, $"crypto dynamic-map {map.Name} is not used by any crypto map (`crypto map outside_map 65535 ipsec-isakmp dynamic {map.Name}`)");
         }
     }
 
@@ -172,7 +206,7 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
             if (policy.Encryption == IkeEncryption.Des && policy.Group >= 14)
                 Warning(At("encryption"), $"ISAKMP policy {policy.Priority}: encryption des with group {policy.Group} pairs a 56-bit cipher with a strong group; use aes");
         }
-        var mapsInUse = config.CryptoMaps.Where(m => m.Interface is not null && m.Entries.Any(e => e.IsComplete)).ToList();
+        var mapsInUse = config.CryptoMaps.Where(m => m.Interface is not null && m.Entries.Any(e => e.IsComplete || e.DynamicMap is not null)).ToList();
         if (mapsInUse.Count > 0 && config.IsakmpPolicies.Count == 0 && sources.MapInterfaceLines.TryGetValue(mapsInUse[0].Name, out var line))
             Error(line, "no ISAKMP policy is configured (`crypto ikev1 policy 10` with authentication pre-share …): phase 1 cannot be negotiated");
     }

@@ -93,7 +93,7 @@ internal sealed class SaIdentity
         if (qm.Remote != default) span.SetTag(A.RemoteProxy, qm.Remote.ToString());
         if (qm.Match is { } m)
         {
-            span.SetTag(A.CryptoMap, m.Map.Name);
+            span.SetTag(A.CryptoMap, m.Tag);
             span.SetTag(A.CryptoMapSequence, m.Entry.Sequence);
         }
     }

@@ -124,7 +124,7 @@ internal sealed class IpsecSaTable(IkeSa sa)
         foreach (var qm in QuickModes.Values.Where(q => q.OutboundSpi == spi || q.InboundSpi == spi).ToList())
         {
             var replaced = Installed.Values.Any(s => s.Local == qm.Local && s.Remote == qm.Remote
-                && s.Match.Map.Name == qm.Match?.Map.Name && s.Match.Entry.Sequence == qm.Match?.Entry.Sequence);
+                && s.Match.Tag == qm.Match?.Tag && s.Match.Entry.Sequence == qm.Match?.Entry.Sequence);
             LogPeerDelete(spi, qm.MessageId, qm.InboundSpi, qm.Local, qm.Remote, replaced, output);
             qm.Abandon();
             QuickModes.Remove(qm.MessageId);

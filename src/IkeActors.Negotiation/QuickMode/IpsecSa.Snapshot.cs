@@ -20,7 +20,7 @@ public sealed partial class IpsecSa
         LifetimeKilobytes = LifetimeKilobytes,
         Local = ProxyIdSnapshot.From(Local),
         Remote = ProxyIdSnapshot.From(Remote),
-        CryptoMap = Match.Map.Name,
+        CryptoMap = Match.Tag,
         Sequence = Match.Entry.Sequence,
         LastSent = Memo.LastSent?.ToArray(),
         LastReceived = Memo.LastReceived?.ToArray(),
@@ -50,8 +50,8 @@ public sealed partial class IpsecSa
         try
         {
             var outbound = CheckKeys(q.Outbound, q.OutboundSpi, "outbound");
-            pair = new IpsecSaPair(inbound, outbound, transform!, match.Local, match.Remote, owner.Peer, match.Map.Name, match.Entry.Sequence,
-                match.AccessList.Name, q.LifetimeSeconds, q.LifetimeKilobytes, q.MessageId, q.Role, transform!.IsUdpEncapsulated ? owner.Destination : null);
+            pair = new IpsecSaPair(inbound, outbound, transform!, match.Local, match.Remote, owner.Peer, match.Tag, match.Entry.Sequence,
+                match.AccessList?.Name ?? "", q.LifetimeSeconds, q.LifetimeKilobytes, q.MessageId, q.Role, transform!.IsUdpEncapsulated ? owner.Destination : null);
         }
         catch
         {

@@ -59,7 +59,7 @@ public sealed partial class IpsecSa : IDisposable
 
     /// <summary>Whether the pair protects these proxies under the same crypto map entry as <paramref name="other"/>.</summary>
     internal bool SameTunnelAs(IpsecSa other) =>
-        Local == other.Local && Remote == other.Remote && Match.Map.Name == other.Match.Map.Name && Match.Entry.Sequence == other.Match.Entry.Sequence;
+        Local == other.Local && Remote == other.Remote && Match.Tag == other.Match.Tag && Match.Entry.Sequence == other.Match.Entry.Sequence;
 
     /// <summary>The pair leaves the data plane (the peer's DELETE, RFC 2408 §3.15, or ours, or expiry): announced, keys zeroed.</summary>
     internal void Delete(NegotiationOutput output, string reason)
@@ -76,5 +76,5 @@ public sealed partial class IpsecSa : IDisposable
     }
 
     public override string ToString() =>
-        $"IpsecSa(0x{MessageId:x8} {Role} {State}, SPIs 0x{InboundSpi:x8}/0x{OutboundSpi:x8}, {Match.Map.Name} {Match.Entry.Sequence}; keys not shown)";
+        $"IpsecSa(0x{MessageId:x8} {Role} {State}, SPIs 0x{InboundSpi:x8}/0x{OutboundSpi:x8}, {Match.Tag} {Match.Entry.Sequence}; keys not shown)";
 }

@@ -128,7 +128,7 @@ public sealed partial class QuickModeExchange : IDisposable
         }
         using (pfsSecret) _pair = _keys.Pair(this, pfsSecret is null ? ReadOnlySpan<byte>.Empty : pfsSecret.ReadOnlySpan, _ni, _nr);
         var match = Match!;
-        AsaDebug.NpEncryptRuleLookup(output, Context, match.Map.Name, match.Entry.Sequence, match.AccessList.Name);
+        if (match.AccessList is { } acl) AsaDebug.NpEncryptRuleLookup(output, Context, match.Tag, match.Entry.Sequence, acl.Name);
         if (Role == IkeRole.Initiator)
             AsaDebug.SecurityNegotiationCompleteL2LInitiator(output, Context, _sa.TunnelGroup ?? "", InboundSpi, OutboundSpi);
         else

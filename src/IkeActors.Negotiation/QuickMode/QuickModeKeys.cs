@@ -27,7 +27,7 @@ internal sealed class QuickModeKeys(IkeSa sa)
         var pair = new IpsecSaPair(
             new IpsecSaKeys(qm.InboundSpi, inbound[..e], inbound[e..]),
             new IpsecSaKeys(qm.OutboundSpi, outbound[..e], outbound[e..]),
-            transform, qm.Local, qm.Remote, sa.Peer, match.Map.Name, match.Entry.Sequence, match.AccessList.Name,
+            transform, qm.Local, qm.Remote, sa.Peer, match.Tag, match.Entry.Sequence, match.AccessList?.Name ?? "",
             qm.LifetimeSeconds, qm.LifetimeKilobytes, qm.MessageId, qm.Role, transform.IsUdpEncapsulated ? sa.Destination : null);
         CryptographicOperations.ZeroMemory(inbound);
         CryptographicOperations.ZeroMemory(outbound);

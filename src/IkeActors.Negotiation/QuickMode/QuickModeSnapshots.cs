@@ -25,7 +25,7 @@ internal static class QuickModeSnapshots
             LifetimeKilobytes = qm.LifetimeKilobytes,
             Local = ProxyIdSnapshot.From(qm.Local),
             Remote = ProxyIdSnapshot.From(qm.Remote),
-            CryptoMap = match.Map.Name,
+            CryptoMap = match.Tag,
             Sequence = match.Entry.Sequence,
             LastSent = memo.LastSent?.ToArray(),
             LastReceived = memo.LastReceived?.ToArray(),

@@ -5,7 +5,8 @@ namespace IkeActors.Negotiation;
 
 /// <summary>
 /// The responder's proxies (IDci, IDcr) and the ASA's "Static Crypto Map check": the first crypto map
-/// entry (by sequence) whose ACL mirrors them.
+/// entry (by sequence) whose ACL mirrors them, or the first entry of a dynamic map an entry refers to
+/// (any peer; any proxies when it has no `match address`).
 /// </summary>
 internal static class ResponderProxies
 {
@@ -22,8 +23,25 @@ internal static class ResponderProxies
         var check = sa.Gateway.Lookup.StaticCryptoMapCheck(sa.Peer.Address, local, remote, sa.Gateway.OutsideInterface);
         foreach (var step in check.Steps)
         {
-            AsaDebug.StaticCryptoMapChecking(output, context, step.Map, step.Sequence);
-            if (step.Matched) AsaDebug.StaticCryptoMapMatch(output, context, step.Map, step.Sequence);
+            switch (step.Outcome)
+            {
+                case MapCheckOutcome.Matched:
+                    AsaDebug.StaticCryptoMapChecking(output, context, step.Map, step.Sequence);
+                    AsaDebug.StaticCryptoMapMatch(output, context, step.Map, step.Sequence);
+                    break;
+                case MapCheckOutcome.NotMatched:
+                    AsaDebug.StaticCryptoMapChecking(output, context, step.Map, step.Sequence);
+                    break;
+                case MapCheckOutcome.DynamicReference:
+                    // The entry that refers to a dynamic map has no ACL or peer of its own: the static check passes it by.
+                    AsaDebug.StaticCryptoMapChecking(output, context, step.Map, step.Sequence);
+                    AsaDebug.StaticCryptoMapBypassed(output, context);
+                    break;
+                case MapCheckOutcome.DynamicSkipped:
+                    AsaDebug.SkippingDynamicMapPeerFound(output, context, step.Map, step.Sequence);
+                    break;
+                // Dynamic entries tried: the outcome is "IKE Remote Peer configured for crypto map" or the rejection below.
+            }
         }
         if (check.Match is not { } match)
         {
@@ -33,7 +51,7 @@ internal static class ResponderProxies
                 lp.Address, lp.MaskAddress, local.Protocol, local.Port, sa.Gateway.OutsideInterface);
             return (local, remote, null);
         }
-        AsaDebug.RemotePeerConfiguredForCryptoMap(output, context, match.Map.Name);
+        AsaDebug.RemotePeerConfiguredForCryptoMap(output, context, match.Tag);
         return (local, remote, match);
     }
 }

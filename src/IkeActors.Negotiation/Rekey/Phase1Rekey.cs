@@ -26,8 +26,14 @@ internal sealed class Phase1Rekey(IkeSa sa, IpsecSaTable table)
             output.Add(new RekeyDue(RekeyPhase.Phase1, 0, RekeyDecision.NothingToProtect));
             return;
         }
+        if (match.Dynamic is not null)
+        {
+            // A dynamic crypto map never initiates (ASA: responder only): the peer that reached it rekeys.
+            output.Add(new RekeyDue(RekeyPhase.Phase1, 0, RekeyDecision.LeftToInitiator));
+            return;
+        }
         output.Add(new RekeyDue(RekeyPhase.Phase1, 0, RekeyDecision.Rekeying));
-        output.Add(new Phase1RekeyDue(sa.InitiatorCookie, sa.Peer, match.Map.Name, match.Entry.Sequence));
+        output.Add(new Phase1RekeyDue(sa.InitiatorCookie, sa.Peer, match.Tag, match.Entry.Sequence));
     }
 
     /// <summary>On the IKE SA being replaced: its installed pairs leave the table, except one whose message ID the successor uses.</summary>

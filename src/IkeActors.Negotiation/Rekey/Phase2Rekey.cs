@@ -46,7 +46,7 @@ internal sealed class Phase2Rekey(IkeSa sa, IpsecSaTable table)
         }
         var match = old.Match;
         var local = Ipv4.ToAddress(match.Local.Range.First);
-        AsaDebug.InitiatorRekeyingPhase2(output, sa.Context, sa.Gateway.InsideInterfaceFor(local), sa.Peer.Address, local, Ipv4.ToAddress(match.Remote.Range.First), match.Map.Name);
+        AsaDebug.InitiatorRekeyingPhase2(output, sa.Context, sa.Gateway.InsideInterfaceFor(local), sa.Peer.Address, local, Ipv4.ToAddress(match.Remote.Range.First), match.Tag);
         var messageId = sa.NewMessageId();
         AsaDebug.OakleyBeginQuickMode(output, sa.Context);
         AsaDebug.InitiatorStartingQm(output, sa.Context, messageId);

@@ -87,7 +87,8 @@ public static class ShowCommands
                 var p = qm.Pair;
                 var c = counters?.Invoke(p) ?? new EspCounters(0, 0);
                 sb.Append(CultureInfo.InvariantCulture, $"    Crypto map tag: {p.CryptoMap}, seq num: {p.Sequence}, local addr: {local}\n\n");
-                sb.Append("      ").Append(RunningConfigWriter.FormatAccessListEntry(p.AccessList, qm.Match.Ace)).Append('\n');
+                // A dynamic map entry without `match address` has no ACL line (any proxies).
+                if (qm.Match.Ace is { } ace) sb.Append("      ").Append(RunningConfigWriter.FormatAccessListEntry(p.AccessList, ace)).Append('\n');
                 sb.Append(CultureInfo.InvariantCulture, $"      local ident (addr/mask/prot/port): ({p.Local})\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      remote ident (addr/mask/prot/port): ({p.Remote})\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      current_peer: {p.Peer.Address}\n\n\n");

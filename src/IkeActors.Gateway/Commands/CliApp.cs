@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(DebugCommand.Create(output, error));
         root.Subcommands.Add(ClearCommand.Create(output, error));
         root.Subcommands.Add(DashboardCommand.Create(output, error));
+        root.Subcommands.Add(BenchCommand.Create(output, error));
         return root;
     }
 

@@ -96,7 +96,8 @@ public sealed class LoadRun : IDisposable
         await stopProgress.CancelAsync();
         await progress;
         process.Refresh();
-        var live = Math.Max(1, _established);
+        // Per tunnel up at the measurement (failed peers have closed theirs); per requested peer when none came up.
+        var live = _established > 0 ? _established : Settings.Peers;
         var latencies = new List<double>(_established);
         foreach (var peer in _peers)
             if (peer?.State == PeerState.Up) latencies.Add(_latencyMs[peer.Index]);

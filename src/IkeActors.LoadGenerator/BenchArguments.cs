@@ -54,11 +54,11 @@ public sealed record BenchArguments
 
         AsaConfig? config = null;
         Ipv4Prefix? localTs = null;
-        IPAddress? acquireSource = null, acquireDestination = null;
+        Packet? acquire = null;
         if (ConfigFile is not null)
         {
             config = LoadConfigFile(errors);
-            if (config is not null) (acquireSource, acquireDestination) = FirstProtectedPacket(config, errors);
+            if (config is not null) acquire = FirstProtectedPacket(config, errors);
         }
         else
         {
@@ -92,8 +92,7 @@ public sealed record BenchArguments
                 foreach (var d in loaded.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
                     errors.Add($"the options make an initiator configuration the parser refuses: line {d.Location.Line}: {d.Message}");
                 config = loaded.Config;
-                acquireSource = Ipv4.ToAddress(localTs.Value.First + 1);
-                acquireDestination = Ipv4.ToAddress(remoteTs.Value.First + 1);
+                acquire = new Packet(Ipv4.ToAddress(localTs.Value.First + 1), Ipv4.ToAddress(remoteTs.Value.First + 1), 1);
             }
         }
         if (errors.Count > 0) return (null, errors);
@@ -101,7 +100,7 @@ public sealed record BenchArguments
         {
             FirstSource = first!, SourcePort = SourcePort, Target = target!, TargetNatTPort = TargetNatTPort, Peers = Peers, Rate = Rate,
             Concurrency = Concurrency, Hold = TimeSpan.FromSeconds(Hold), Timeout = TimeSpan.FromSeconds(Timeout), DeleteAtEnd = !NoDelete,
-            Debug = Debug, Config = config!, LocalTs = localTs, AcquireSource = acquireSource!, AcquireDestination = acquireDestination!,
+            Debug = Debug, Config = config!, LocalTs = localTs, Acquire = acquire!.Value,
         }, errors);
     }
 
@@ -153,8 +152,8 @@ public sealed record BenchArguments
         return bad.Count == 0 ? loaded.Config : null;
     }
 
-    /// <summary>A packet the file's first crypto map entry protects: its first permit ACE's first host on each side.</summary>
-    private static (IPAddress?, IPAddress?) FirstProtectedPacket(AsaConfig config, List<string> errors)
+    /// <summary>A packet the file's first crypto map entry protects: its first permit ACE's first host on each side, its protocol and ports.</summary>
+    private static Packet? FirstProtectedPacket(AsaConfig config, List<string> errors)
     {
         var lookup = new CryptoMapLookup(config);
         foreach (var map in config.CryptoMaps.Where(m => m.Interface is not null))
@@ -169,10 +168,22 @@ public sealed record BenchArguments
                     var dst = lookup.Resolve(ace.Destination).FirstOrDefault();
                     var s = Ipv4.ToAddress(src.First == src.Last ? src.First : src.First + 1);
                     var d = Ipv4.ToAddress(dst.First == dst.Last ? dst.First : dst.First + 1);
-                    if (lookup.MatchOutbound(new Packet(s, d, 1), map.Interface) is not null) return (s, d);
+                    var packet = new Packet(s, d, ace.Protocol > 0 ? ace.Protocol : 1, Port(ace.SourcePort), Port(ace.DestinationPort));
+                    if (lookup.MatchOutbound(packet, map.Interface) is not null) return packet;
                 }
             }
         errors.Add("--config: no crypto map entry applied to an interface, with a peer and a permit ACE, to start from");
-        return (null, null);
+        return null;
     }
+
+    /// <summary>A port an ACE's port condition accepts (0 without one).</summary>
+    private static int Port(PortSpec? spec) => spec switch
+    {
+        null => 0,
+        { Operator: PortOperator.Eq or PortOperator.Range } => spec.Low,
+        { Operator: PortOperator.Gt } => spec.Low + 1,
+        { Operator: PortOperator.Lt } => Math.Max(0, spec.Low - 1),
+        { Operator: PortOperator.Neq } => spec.Low == 1 ? 2 : 1,
+        _ => 0,
+    };
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using IkeActors.Config.Lookup;
 using IkeActors.Config.Model;
 
 namespace IkeActors.LoadGenerator;
@@ -28,7 +29,6 @@ public sealed record BenchSettings
     public required AsaConfig Config { get; init; }
     /// <summary>Peer i proposes the i-th /24 of this range as its local proxy ID (null: the crypto ACL's source as it is).</summary>
     public Ipv4Prefix? LocalTs { get; init; }
-    /// <summary>A packet the crypto map protects: the acquire every peer starts from.</summary>
-    public required IPAddress AcquireSource { get; init; }
-    public required IPAddress AcquireDestination { get; init; }
+    /// <summary>A packet the crypto map protects: the acquire every peer starts from (its ACE gives the proxy IDs).</summary>
+    public required Packet Acquire { get; init; }
 }

@@ -35,7 +35,7 @@ public sealed class LoadRun : IDisposable
         _latencyMs = new double[settings.Peers];
         _slots = new SemaphoreSlim(settings.Concurrency);
         var probe = new GatewayContext(settings.Config, new IPEndPoint(settings.FirstSource, 0));
-        _match = probe.Lookup.MatchOutbound(new Packet(settings.AcquireSource, settings.AcquireDestination, 1), probe.OutsideInterface)
+        _match = probe.Lookup.MatchOutbound(settings.Acquire, probe.OutsideInterface)
             ?? throw new ArgumentException("no crypto map entry protects the acquire packet", nameof(settings));
         ConfiguredPeer = new IPEndPoint(_match.Entry.Peers[0], NegotiationEngine.IsakmpPort);
     }

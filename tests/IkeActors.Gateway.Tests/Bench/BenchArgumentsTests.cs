@@ -154,4 +154,32 @@ public class BenchArgumentsTests
         Assert.Contains("--local-ts 10.0.0.0/33:", error.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(Psk, output.ToString() + error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_value_the_parser_refuses_is_a_usage_error_too()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(BenchCommand.ExitUsage, CliApp.Run(["bench", "--peers", "many", "--psk", Psk], output, error));
+        Assert.Contains("many", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Psk, output.ToString() + error.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>--config: the seed's initiator ASA (crypto map MAP 10 to 10.0.0.2, ACL 192.168.1.0/24 -> 192.168.2.0/24).</summary>
+    [Fact]
+    public void A_config_file_gives_the_proposals_the_peer_and_the_packet_to_start_from()
+    {
+        var file = IkeActors.Testing.RepoPaths.SiteToSite("asa1-initiator.cfg");
+        var (settings, errors) = new BenchArguments { ConfigFile = file, Peers = 3 }.Validate();
+        Assert.Empty(errors);
+        Assert.Null(settings!.LocalTs);
+        // The first permit ACE is `tcp 192.168.1.0/24 192.168.2.0/24`: the proxy IDs carry TCP (6), as the ASA's would.
+        Assert.Equal(("192.168.1.1", "192.168.2.1", 6), (settings.Acquire.Source.ToString(), settings.Acquire.Destination.ToString(), settings.Acquire.Protocol));
+        using var run = new LoadRun(settings, TextWriter.Null);
+        Assert.Equal("10.0.0.2:500", run.ConfiguredPeer.ToString());
+        Assert.Equal("192.168.1.0/255.255.255.0/6/0", run.MatchFor(2).Local.ToString());
+
+        Assert.Contains(ErrorsOf(new BenchArguments { ConfigFile = file, Psk = Psk }), e => e.StartsWith("--psk: not with --config", StringComparison.Ordinal));
+        Assert.Contains(ErrorsOf(new BenchArguments { ConfigFile = "/nonexistent/bench.cfg" }), e => e.Contains("cannot read the file", StringComparison.Ordinal));
+    }
 }

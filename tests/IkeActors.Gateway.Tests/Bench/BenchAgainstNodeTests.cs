@@ -124,4 +124,50 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>
+    /// --hold with --dpd: the tunnels stay while DPD (RFC 3706) runs both ways, none is lost, and at the end every IKE SA
+    /// goes with a DELETE (RFC 2408 §3.15), so the node has none left.
+    /// </summary>
+    [Fact]
+    public async Task Held_tunnels_answer_dpd_and_are_deleted_at_the_end()
+    {
+        var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
+        var config = Path.Combine(dir, "responder.cfg");
+        File.WriteAllText(config, ResponderConfig(3, "127.1.2.1"));
+        var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
+        var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
+            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "120");
+        try
+        {
+            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            var code = await Task.Run(() => CliApp.Run(["bench", "--target", $"127.0.0.1:{port}", "--sources", "127.1.2.1", "--peers", "3",
+                "--psk", Key, "--hold", "14", "--dpd", "10", "--debug", "127", "--json"], output, error));
+            log.WriteLine(output.ToString());
+            Assert.Equal(0, code);
+            using var report = JsonDocument.Parse(output.ToString());
+            Assert.Equal(3, report.RootElement.GetProperty("established").GetInt32());
+            Assert.Equal(0, report.RootElement.GetProperty("lostDuringHold").GetInt32());
+            // The first peer's lines: it sent R-U-THERE after 10 idle seconds and the node acknowledged it.
+            Assert.Contains("Sending keep-alive of type DPD R-U-THERE (seq number", error.ToString(), StringComparison.Ordinal);
+            Assert.Contains("Received keep-alive of type DPD R-U-THERE-ACK", error.ToString(), StringComparison.Ordinal);
+            // The DELETEs are datagrams: the node may still be handling them when the bench returns.
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            (int Code, string Stdout, string Stderr) isakmp;
+            do
+            {
+                isakmp = ProcessRunner.Run("dotnet", [Dll, "show", "crypto", "isakmp", "sa", "--node", $"127.0.0.1:{gateway}"]);
+                Assert.True(isakmp.Code == 0, isakmp.Stdout + isakmp.Stderr);
+            }
+            while (!isakmp.Stdout.Contains("There are no IKEv1 SAs", StringComparison.Ordinal) && DateTime.UtcNow < until);
+            Assert.Contains("There are no IKEv1 SAs", isakmp.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            node.Stop();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
 }

@@ -74,8 +74,8 @@ public sealed record BenchArguments
             if (Pfs is not null && (pfs = ProposalNames.ParseGroup(Pfs)) is null) errors.Add($"--pfs {Pfs}: unknown DH group (1, 2, 5, 14, 19, 20 or modpN/ecpN)");
             localTs = ParsePrefix(LocalTs, "--local-ts", errors);
             var remoteTs = ParsePrefix(RemoteTs, "--remote-ts", errors);
-            if (localTs is { } l && l.Length > 24) errors.Add($"--local-ts {LocalTs}: expected a /24 or larger (each peer proposes its own /24 of it)");
-            else if (localTs is { } l2 && Peers > 1 << (24 - l2.Length)) errors.Add($"--local-ts {LocalTs}: holds {1 << (24 - l2.Length)} /24s, fewer than --peers {Peers}");
+            if (localTs is { } l && Peers >= 1 && BenchSettings.PeerPrefixLengthFor(l, Peers) > 32)
+                errors.Add($"--local-ts {LocalTs}: holds {1L << (32 - l.Length)} addresses, fewer than --peers {Peers} (each peer proposes its own subnet of it)");
             if (IkeLifetime is < 120 or > 2147483647) errors.Add($"--ike-lifetime {IkeLifetime}: expected 120 seconds or more (the ASA's range)");
             if (EspLifetime is < 120 or > 2147483647) errors.Add($"--esp-lifetime {EspLifetime}: expected 120 seconds or more (the ASA's range)");
             if (Dpd is < 0 or > 3600) errors.Add($"--dpd {Dpd}: expected 0 (off) or 10-3600 seconds");

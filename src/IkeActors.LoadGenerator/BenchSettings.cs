@@ -27,8 +27,22 @@ public sealed record BenchSettings
     public int Debug { get; init; }
     /// <summary>The initiator configuration every peer shares (generated from the options or read from --config).</summary>
     public required AsaConfig Config { get; init; }
-    /// <summary>Peer i proposes the i-th /24 of this range as its local proxy ID (null: the crypto ACL's source as it is).</summary>
+    /// <summary>Peer i proposes the i-th subnet of this range as its local proxy ID (null: the crypto ACL's source as it is).</summary>
     public Ipv4Prefix? LocalTs { get; init; }
+
+    /// <summary>
+    /// The prefix length of each peer's subnet of <see cref="LocalTs"/>: a /24 when the range holds one per peer,
+    /// else the longest prefix that still gives every peer its own (a /8 for 100,000 peers: /25s).
+    /// </summary>
+    public int PeerPrefixLength => LocalTs is { } ts ? PeerPrefixLengthFor(ts, Peers) : 32;
+
+    /// <summary>The subnet length for <paramref name="peers"/> peers in <paramref name="range"/>; above 32 when they do not fit.</summary>
+    public static int PeerPrefixLengthFor(Ipv4Prefix range, int peers)
+    {
+        var bits = peers <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(peers - 1)); // ceil(log2 peers)
+        var needed = range.Length + bits;
+        return range.Length >= 24 ? needed : Math.Max(24, needed);
+    }
     /// <summary>A packet the crypto map protects: the acquire every peer starts from (its ACE gives the proxy IDs).</summary>
     public required Packet Acquire { get; init; }
 }

@@ -46,11 +46,12 @@ public sealed class LoadRun : IDisposable
     /// <summary>The target as the configuration names it (its crypto map peer on UDP 500); datagrams really go to <see cref="BenchSettings.Target"/>.</summary>
     internal IPEndPoint ConfiguredPeer { get; }
 
-    /// <summary>Peer i's acquire: the crypto map entry, with the i-th /24 of --local-ts as its local proxy ID.</summary>
+    /// <summary>Peer i's acquire: the crypto map entry, with the i-th subnet of --local-ts (a /24 when they fit) as its local proxy ID.</summary>
     internal CryptoMapMatch MatchFor(int index)
     {
         if (Settings.LocalTs is not { } ts) return _match;
-        var subnet = new Ipv4Prefix(ts.Network + ((uint)index << 8), 24);
+        var length = Settings.PeerPrefixLength;
+        var subnet = new Ipv4Prefix(ts.Network + (uint)((ulong)index << (32 - length)), length);
         return _match with { Local = new ProxyId(subnet.ToRange(), _match.Local.Protocol, _match.Local.Port) };
     }
 

@@ -25,8 +25,8 @@ public class BenchArgumentsTests
     [InlineData("10.0.0.0", "expected ADDRESS/LENGTH")]
     [InlineData("10.0.0/8", "expected ADDRESS/LENGTH")]
     [InlineData("10.1.0.0/8", "host bits set (did you mean 10.0.0.0/8?)")]
-    [InlineData("10.0.0.0/25", "a /24 or larger")]
-    [InlineData("10.0.0.0/24", "holds 1 /24s, fewer than --peers 10")]
+    [InlineData("10.0.0.0/29", "holds 8 addresses, fewer than --peers 10")]
+    [InlineData("10.0.0.1/32", "holds 1 addresses, fewer than --peers 10")]
     public void A_bad_local_ts_is_named(string cidr, string expected)
     {
         var errors = ErrorsOf(Good with { LocalTs = cidr });
@@ -181,5 +181,29 @@ public class BenchArgumentsTests
 
         Assert.Contains(ErrorsOf(new BenchArguments { ConfigFile = file, Psk = Psk }), e => e.StartsWith("--psk: not with --config", StringComparison.Ordinal));
         Assert.Contains(ErrorsOf(new BenchArguments { ConfigFile = "/nonexistent/bench.cfg" }), e => e.Contains("cannot read the file", StringComparison.Ordinal));
+    }
+
+    /// <summary>Each peer's own subnet: a /24 while the range has one per peer, else as long a prefix as every peer needs.</summary>
+    [Theory]
+    [InlineData("10.0.0.0/8", 1, 24)]
+    [InlineData("10.0.0.0/8", 65536, 24)]
+    [InlineData("10.0.0.0/8", 65537, 25)]
+    [InlineData("10.0.0.0/8", 100000, 25)]
+    [InlineData("10.0.0.0/16", 256, 24)]
+    [InlineData("10.0.0.0/16", 300, 25)]
+    [InlineData("10.0.0.0/24", 10, 28)]
+    [InlineData("10.0.0.0/24", 256, 32)]
+    [InlineData("10.0.0.0/24", 257, 33)]
+    public void Peer_subnets_are_slash_24s_while_they_fit(string range, int peers, int length) =>
+        Assert.Equal(length, BenchSettings.PeerPrefixLengthFor(Ipv4Prefix.Parse(range), peers));
+
+    [Fact]
+    public void A_hundred_thousand_peers_share_a_slash_8_as_slash_25s()
+    {
+        var (settings, errors) = (Good with { Peers = 100_000, LocalTs = "10.0.0.0/8" }).Validate();
+        Assert.Empty(errors);
+        using var run = new LoadRun(settings!, TextWriter.Null);
+        Assert.Equal("10.0.0.128/255.255.255.128/0/0", run.MatchFor(1).Local.ToString());
+        Assert.Equal("10.195.79.128/255.255.255.128/0/0", run.MatchFor(99_999).Local.ToString());
     }
 }

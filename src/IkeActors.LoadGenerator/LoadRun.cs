@@ -55,13 +55,24 @@ public sealed class LoadRun : IDisposable
         return _match with { Local = new ProxyId(subnet.ToRange(), _match.Local.Protocol, _match.Local.Port) };
     }
 
+    /// <summary>Descriptors the runtime keeps for itself (epoll, eventfds, files) beyond the peers' sockets.</summary>
+    public const int RuntimeDescriptors = 1024;
+
+    /// <summary>
+    /// Raises RLIMIT_NOFILE for a socket per peer, and one more per peer for NAT-T when the responder floats. Null when
+    /// at least one socket per peer fits; else the error line (past the limit the runtime itself fails, with
+    /// "Out of memory", once it has no descriptor left for its own needs).
+    /// </summary>
+    public static string? ReserveDescriptors(int peers)
+    {
+        var limit = FileDescriptorLimit.RaiseTo((ulong)peers * 2 + RuntimeDescriptors);
+        var needed = (ulong)peers + RuntimeDescriptors;
+        return limit >= needed ? null : string.Create(CultureInfo.InvariantCulture,
+            $"--peers {peers}: needs {needed} file descriptors (a socket per peer), RLIMIT_NOFILE allows {limit}; raise the hard limit (ulimit -Hn; root with CAP_SYS_RESOURCE may raise it up to /proc/sys/fs/nr_open) or run fewer peers");
+    }
+
     public async Task<BenchReport> RunAsync(CancellationToken ct)
     {
-        var sockets = (ulong)Settings.Peers * 2 + 256;
-        var limit = FileDescriptorLimit.RaiseTo(sockets);
-        if (limit < (ulong)Settings.Peers + 64)
-            await _progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"warning: {limit} file descriptors for {Settings.Peers} sockets; the peers beyond fail with 'socket TooManyOpenSockets'"));
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var managedBefore = GC.GetTotalMemory(forceFullCollection: true);

@@ -69,6 +69,11 @@ internal static class BenchCommand
             foreach (var e in errors) await error.WriteLineAsync(e);
             return ExitUsage;
         }
+        if (LoadRun.ReserveDescriptors(settings.Peers) is { } tooFew)
+        {
+            await error.WriteLineAsync(tooFew);
+            return ExitUsage;
+        }
         using var run = new LoadRun(settings, error, settings.Debug > 0 ? error : null);
         var report = await run.RunAsync(ct);
         await output.WriteAsync(json ? report.ToJson() : report.ToText());

@@ -206,4 +206,14 @@ public class BenchArgumentsTests
         Assert.Equal("10.0.0.128/255.255.255.128/0/0", run.MatchFor(1).Local.ToString());
         Assert.Equal("10.195.79.128/255.255.255.128/0/0", run.MatchFor(99_999).Local.ToString());
     }
+
+    /// <summary>More peers than RLIMIT_NOFILE can give sockets: refused before the first one (not a runtime out of descriptors).</summary>
+    [Fact]
+    public void More_peers_than_descriptors_is_a_usage_error()
+    {
+        Assert.Null(LoadRun.ReserveDescriptors(10));
+        var error = LoadRun.ReserveDescriptors(int.MaxValue / 4);
+        Assert.NotNull(error);
+        Assert.StartsWith($"--peers {int.MaxValue / 4}: needs {int.MaxValue / 4 + LoadRun.RuntimeDescriptors} file descriptors", error, StringComparison.Ordinal);
+    }
 }

@@ -166,8 +166,10 @@ public sealed class LoadRun : IDisposable
                 var established = Volatile.Read(ref _established);
                 var failed = Volatile.Read(ref _failed);
                 var initiated = Volatile.Read(ref _initiated);
-                await _progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"{clock.Elapsed.TotalSeconds,6:F0}s  initiated {initiated}  established {established}  failed {failed}  in flight {initiated - established - failed}  retransmits {Interlocked.Read(ref _retransmits)}  rate {established - lastEstablished}/s"));
+                var line = string.Create(CultureInfo.InvariantCulture,
+                    $"{clock.Elapsed.TotalSeconds,6:F0}s  initiated {initiated}  established {established}  failed {failed}  in flight {initiated - established - failed}  retransmits {Interlocked.Read(ref _retransmits)}  rate {established - lastEstablished}/s");
+                // The debug lines may go to the same writer from the peers' threads: one lock for both.
+                lock (_progress) _progress.WriteLine(line);
                 lastEstablished = established;
             }
         }

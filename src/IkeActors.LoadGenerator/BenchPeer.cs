@@ -105,7 +105,15 @@ internal sealed class BenchPeer(LoadRun run, int index, IPAddress source) : ITim
                 if (length < 4 || BinaryPrimitives.ReadUInt32BigEndian(buffer) != 0) continue;
                 offset = 4;
             }
-            Receive(buffer.AsSpan(offset, length - offset), natT);
+            try
+            {
+                Receive(buffer.AsSpan(offset, length - offset), natT);
+            }
+            catch (Exception e)
+            {
+                // The engine never throws on wire input; if it ever does, say so (the type only: no key material) and go on.
+                run.InputFailed(Index, e);
+            }
         }
     }
 

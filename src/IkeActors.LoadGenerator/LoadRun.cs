@@ -203,6 +203,11 @@ public sealed class LoadRun : IDisposable
     internal void SendFailed() => Interlocked.Increment(ref _sendErrors);
     internal void LostAfterUp() => Interlocked.Increment(ref _lost);
 
+    internal void InputFailed(int peer, Exception e)
+    {
+        lock (_progress) _progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peer {peer}: a datagram from the target failed in the engine: {e.GetType().Name}"));
+    }
+
     internal void DebugLine(string line)
     {
         if (_debug is null) return;

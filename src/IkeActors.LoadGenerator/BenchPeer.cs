@@ -153,6 +153,8 @@ internal sealed class BenchPeer(LoadRun run, int index, IPAddress source) : ITim
     {
         lock (_gate)
         {
+            // Ctrl+C (or the end) with this negotiation still under way: it did not come up.
+            if (State == PeerState.InFlight) Fail("interrupted");
             if (_engine is null) return;
             _ending = true;
             if (delete && State == PeerState.Up)

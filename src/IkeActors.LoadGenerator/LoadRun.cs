@@ -102,7 +102,6 @@ public sealed class LoadRun : IDisposable
         foreach (var peer in _peers)
         {
             if (peer is null) continue;
-            if (peer.State == PeerState.InFlight) Failed(peer, "interrupted");
             peer.End(Settings.DeleteAtEnd);
         }
         await stopProgress.CancelAsync();

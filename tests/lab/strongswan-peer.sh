@@ -18,6 +18,8 @@ usage: strongswan-peer.sh start NS [options]        write the configuration, sta
 
 options of start (defaults: the left ASA of the seed's LAN-to-LAN example):
   --local IP, --remote IP        outside addresses, also the IKE identities   [10.0.0.1, 10.0.0.2]
+                                 --remote %any: a responder for every peer address (remote id %any,
+                                 one PSK for all; give a --remote-ts that covers every peer's network)
   --local-id ID, --remote-id ID  other IKE identities                          [the addresses]
   --local-ts NET, --remote-ts NET  Quick Mode traffic selectors; NET[icmp] limits one to ICMP
                                  [192.168.1.0/24, 192.168.2.0/24]
@@ -181,7 +183,7 @@ connections {
 secrets {
     ike-$name {
         id-local = $local_id
-        id-remote = $remote_id
+        $([[ $remote_id == %any ]] || echo "id-remote = $remote_id")
         secret = "$psk"
     }
 }
@@ -235,6 +237,8 @@ start() {
     local_id=${local_id:-$local_ip}
     remote_id=${remote_id:-$remote_ip}
     remote_port=${remote_port:-$port}
+    # %any answers every peer: nothing to initiate towards, and the PSK has no remote identity.
+    [[ $remote_ip == %any && $role == initiator ]] && fail "--remote %any is for --role responder"
     local start_action
     case $role in
         initiator) start_action=start ;;

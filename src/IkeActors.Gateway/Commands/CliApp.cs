@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(DebugCommand.Create(output, error));
         root.Subcommands.Add(ClearCommand.Create(output, error));
         root.Subcommands.Add(DashboardCommand.Create(output, error));
+        root.Subcommands.Add(BenchCommand.Create(output, error));
         return root;
     }
 
@@ -30,6 +31,12 @@ public static class CliApp
         error ??= Console.Error;
         var root = CreateRoot(output, error);
         var parse = root.Parse(args);
+        // `bench` keeps 2 for usage errors (1 means: some tunnel did not come up), a value the parser refuses included.
+        if (parse.Errors.Count > 0 && parse.CommandResult.Command.Name == "bench")
+        {
+            foreach (var e in parse.Errors) error.WriteLine(e.Message);
+            return BenchCommand.ExitUsage;
+        }
         // SIGTERM/SIGINT cancel the command's token; the command then has this long to end by itself (a gateway
         // deletes its SAs and stops its silo within GatewayNode.ShutdownTimeout) before the exit code becomes 143/130.
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = ProcessTerminationTimeout });

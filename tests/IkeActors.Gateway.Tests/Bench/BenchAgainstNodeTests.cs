@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using IkeActors.Gateway.Commands;
+using IkeActors.Testing;
+using Xunit.Abstractions;
+
+namespace IkeActors.Gateway.Tests.Bench;
+
+/// <summary>
+/// `ikeactors bench` in-process against one `ikeactors run` node on loopback that serves 250 peers (one static
+/// crypto map entry per peer 127.1.0.1…, each with its own /24 behind it): every tunnel comes up, and the node's
+/// `show crypto isakmp sa` / `show crypto ipsec sa` count the same number of SAs. Runs alone (it loads the machine).
+/// </summary>
+[Collection(nameof(FloodsRunAlone))]
+public class BenchAgainstNodeTests(ITestOutputHelper log)
+{
+    private const int Peers = 250;
+    private const string Key = "bench-node-key";
+    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
+
+    /// <summary>The responder: peer i (127.1.0.1 + i) protects 10.0.i.0/24 (10.1.x for i ≥ 256) towards 192.168.2.0/24.</summary>
+    internal static string ResponderConfig(int peers, string firstPeer = "127.1.0.1")
+    {
+        var first = IkeActors.Config.Model.Ipv4.ToUInt32(System.Net.IPAddress.Parse(firstPeer));
+        var s = new StringBuilder();
+        s.AppendLine("hostname responder");
+        s.AppendLine("interface GigabitEthernet0/1");
+        s.AppendLine(" nameif outside");
+        s.AppendLine(" security-level 0");
+        s.AppendLine(" ip address 127.0.0.1 255.0.0.0");
+        s.AppendLine("crypto ipsec ikev1 transform-set TS esp-aes esp-sha-hmac");
+        for (var i = 0; i < peers; i++)
+        {
+            var seq = i + 1;
+            s.AppendLine(CultureInfo.InvariantCulture, $"access-list P{seq} extended permit ip 192.168.2.0 255.255.255.0 10.{i >> 8}.{i & 255}.0 255.255.255.0");
+            s.AppendLine(CultureInfo.InvariantCulture, $"crypto map MAP {seq} match address P{seq}");
+            s.AppendLine(CultureInfo.InvariantCulture, $"crypto map MAP {seq} set peer {IkeActors.Config.Model.Ipv4.Format(first + (uint)i)}");
+            s.AppendLine(CultureInfo.InvariantCulture, $"crypto map MAP {seq} set ikev1 transform-set TS");
+        }
+        s.AppendLine("crypto map MAP interface outside");
+        s.AppendLine("crypto ikev1 enable outside");
+        s.AppendLine("crypto ikev1 policy 10");
+        s.AppendLine(" authentication pre-share");
+        s.AppendLine(" encryption aes-256");
+        s.AppendLine(" hash sha");
+        s.AppendLine(" group 2");
+        s.AppendLine(" lifetime 86400");
+        s.AppendLine("tunnel-group DefaultL2LGroup ipsec-attributes");
+        s.AppendLine(" ikev1 pre-shared-key " + Key);
+        return s.ToString();
+    }
+
+    [Fact]
+    public async Task Every_requested_tunnel_comes_up_and_the_node_counts_as_many_sas()
+    {
+        var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
+        var config = Path.Combine(dir, "responder.cfg");
+        File.WriteAllText(config, ResponderConfig(Peers));
+        var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
+        var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
+            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "300");
+        try
+        {
+            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            // --no-delete: the SAs stay on the node for the show commands below.
+            var code = await Task.Run(() => CliApp.Run(["bench", "--target", $"127.0.0.1:{port}", "--sources", "127.1.0.1", "--peers", Peers.ToString(CultureInfo.InvariantCulture),
+                "--psk", Key, "--ike", "aes256-sha1-modp1024", "--esp", "aes128-sha1", "--local-ts", "10.0.0.0/8", "--remote-ts", "192.168.2.0/24",
+                "--concurrency", "50", "--timeout", "60", "--no-delete", "--json"], output, error));
+            log.WriteLine(output.ToString());
+            log.WriteLine(string.Join("\n", error.ToString().Split('\n').TakeLast(5)));
+            Assert.DoesNotContain(Key, output.ToString() + error.ToString(), StringComparison.Ordinal);
+            using var report = JsonDocument.Parse(output.ToString());
+            Assert.Equal(Peers, report.RootElement.GetProperty("requested").GetInt32());
+            Assert.Equal(Peers, report.RootElement.GetProperty("established").GetInt32());
+            Assert.Equal(0, code);
+            Assert.True(report.RootElement.GetProperty("establishedPerSecond").GetDouble() > 0);
+            Assert.Matches(@"(?m)^\s+\d+s  initiated \d+  established \d+  failed 0  in flight \d+  retransmits \d+  rate \d+/s\r?$", error.ToString());
+
+            var isakmp = ProcessRunner.Run("dotnet", [Dll, "show", "crypto", "isakmp", "sa", "--node", $"127.0.0.1:{gateway}"]);
+            Assert.True(isakmp.Code == 0, isakmp.Stdout + isakmp.Stderr);
+            Assert.Contains($"Total IKE SA: {Peers}", isakmp.Stdout, StringComparison.Ordinal);
+            Assert.Equal(Peers, Regex.Matches(isakmp.Stdout, @"State\s+: MM_ACTIVE").Count);
+            var ipsec = ProcessRunner.Run("dotnet", [Dll, "show", "crypto", "ipsec", "sa", "--node", $"127.0.0.1:{gateway}"]);
+            Assert.True(ipsec.Code == 0, ipsec.Stdout + ipsec.Stderr);
+            Assert.Equal(Peers, Regex.Matches(ipsec.Stdout, @"current_peer: 127\.1\.\d+\.\d+").Count);
+            Assert.Equal(Peers, Regex.Matches(ipsec.Stdout, @"inbound esp sas:").Count);
+        }
+        finally
+        {
+            node.Stop();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task A_proposal_the_node_refuses_fails_every_tunnel_by_its_notify_and_exits_1()
+    {
+        var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
+        var config = Path.Combine(dir, "responder.cfg");
+        File.WriteAllText(config, ResponderConfig(3, "127.1.1.1"));
+        var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
+        var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
+            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "120");
+        try
+        {
+            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            // The node's only policy is aes-256/sha/group 2: 3DES-MD5 gets NO-PROPOSAL-CHOSEN (RFC 2408 §5.4).
+            var code = await Task.Run(() => CliApp.Run(["bench", "--target", $"127.0.0.1:{port}", "--sources", "127.1.1.1", "--peers", "3",
+                "--psk", Key, "--ike", "3des-md5-modp1024", "--timeout", "20"], output, error));
+            log.WriteLine(output.ToString());
+            Assert.Equal(1, code);
+            Assert.Matches(@"(?m)^established\s+0\r?$", output.ToString());
+            Assert.Matches(@"(?m)^failures\s+3 notify NO_PROPOSAL_CHOSEN\r?$", output.ToString());
+        }
+        finally
+        {
+            node.Stop();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// --hold with --dpd: the tunnels stay while DPD (RFC 3706) runs both ways, none is lost, and at the end every IKE SA
+    /// goes with a DELETE (RFC 2408 §3.15), so the node has none left.
+    /// </summary>
+    [Fact]
+    public async Task Held_tunnels_answer_dpd_and_are_deleted_at_the_end()
+    {
+        var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
+        var config = Path.Combine(dir, "responder.cfg");
+        File.WriteAllText(config, ResponderConfig(3, "127.1.2.1"));
+        var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
+        var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
+            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "120");
+        try
+        {
+            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            var code = await Task.Run(() => CliApp.Run(["bench", "--target", $"127.0.0.1:{port}", "--sources", "127.1.2.1", "--peers", "3",
+                "--psk", Key, "--hold", "14", "--dpd", "10", "--debug", "127", "--json"], output, error));
+            log.WriteLine(output.ToString());
+            Assert.Equal(0, code);
+            using var report = JsonDocument.Parse(output.ToString());
+            Assert.Equal(3, report.RootElement.GetProperty("established").GetInt32());
+            Assert.Equal(0, report.RootElement.GetProperty("lostDuringHold").GetInt32());
+            // The first peer's lines: it sent R-U-THERE after 10 idle seconds and the node acknowledged it.
+            Assert.Contains("Sending keep-alive of type DPD R-U-THERE (seq number", error.ToString(), StringComparison.Ordinal);
+            Assert.Contains("Received keep-alive of type DPD R-U-THERE-ACK", error.ToString(), StringComparison.Ordinal);
+            // The DELETEs are datagrams: the node may still be handling them when the bench returns.
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            (int Code, string Stdout, string Stderr) isakmp;
+            do
+            {
+                isakmp = ProcessRunner.Run("dotnet", [Dll, "show", "crypto", "isakmp", "sa", "--node", $"127.0.0.1:{gateway}"]);
+                Assert.True(isakmp.Code == 0, isakmp.Stdout + isakmp.Stderr);
+            }
+            while (!isakmp.Stdout.Contains("There are no IKEv1 SAs", StringComparison.Ordinal) && DateTime.UtcNow < until);
+            Assert.Contains("There are no IKEv1 SAs", isakmp.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            node.Stop();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+}

@@ -49,7 +49,7 @@ internal sealed class BenchPeer(LoadRun run, int index, IPAddress source) : ITim
                 Fail("socket " + e.SocketErrorCode);
                 return;
             }
-            var context = new GatewayContext(run.Settings.Config, (IPEndPoint)_socket.LocalEndPoint!, settings: run.NegotiationSettings);
+            var context = new GatewayContext(run.Settings.Config, (IPEndPoint)_socket.LocalEndPoint!, settings: run.NegotiationSettings, lookup: run.Lookup);
             _engine = new NegotiationEngine(context);
             _timeoutGeneration = ++_generation;
             run.Timers.Arm(this, TimeoutSlot, _timeoutGeneration, run.Settings.Timeout);

@@ -35,6 +35,7 @@ public sealed class LoadRun : IDisposable
         _latencyMs = new double[settings.Peers];
         _slots = new SemaphoreSlim(settings.Concurrency);
         var probe = new GatewayContext(settings.Config, new IPEndPoint(settings.FirstSource, 0));
+        Lookup = probe.Lookup;
         _match = probe.Lookup.MatchOutbound(settings.Acquire, probe.OutsideInterface)
             ?? throw new ArgumentException("no crypto map entry protects the acquire packet", nameof(settings));
         ConfiguredPeer = new IPEndPoint(_match.Entry.Peers[0], NegotiationEngine.IsakmpPort);
@@ -42,7 +43,13 @@ public sealed class LoadRun : IDisposable
 
     public BenchSettings Settings { get; }
     internal TimerQueue Timers { get; } = new();
-    internal NegotiationSettings NegotiationSettings { get; } = new();
+    /// <summary>
+    /// The peers' engines: our private DH exponents are RFC 3526 §8's short ones (the responder cannot tell: the public
+    /// value is as long), so the generator leaves more of a shared machine's CPU to the responder under test.
+    /// </summary>
+    internal NegotiationSettings NegotiationSettings { get; } = new() { DhExponent = IkeActors.Crypto.DhExponentPolicy.TwiceSecurityStrength };
+    /// <summary>One crypto map lookup for every peer (they share the configuration; only their address differs).</summary>
+    internal CryptoMapLookup Lookup { get; }
     /// <summary>The target as the configuration names it (its crypto map peer on UDP 500); datagrams really go to <see cref="BenchSettings.Target"/>.</summary>
     internal IPEndPoint ConfiguredPeer { get; }
 

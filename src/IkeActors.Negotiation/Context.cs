@@ -55,13 +55,16 @@ public sealed record NegotiationSettings
 /// </summary>
 public sealed class GatewayContext
 {
-    public GatewayContext(AsaConfig config, IPEndPoint local, INegotiationEnvironment? environment = null, NegotiationSettings? settings = null)
+    /// <param name="lookup">The crypto map lookup of <paramref name="config"/>, when gateways that differ only in their
+    /// address share one (a load generator's peers); made here otherwise.</param>
+    public GatewayContext(AsaConfig config, IPEndPoint local, INegotiationEnvironment? environment = null, NegotiationSettings? settings = null,
+        CryptoMapLookup? lookup = null)
     {
         Config = config;
         Local = local;
         Environment = environment ?? SystemEnvironment.Instance;
         Settings = settings ?? new NegotiationSettings();
-        Lookup = new CryptoMapLookup(config);
+        Lookup = lookup ?? new CryptoMapLookup(config);
         OutsideInterface = config.IsakmpEnabledInterfaces.FirstOrDefault() ?? "outside";
     }
 

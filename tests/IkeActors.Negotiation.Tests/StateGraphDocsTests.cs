@@ -181,6 +181,15 @@ public class StateGraphDocsTests
               ASA's three unanswered retransmissions: "IKE lost contact with remote peer, deleting
               connection (keepalive type: DPD)", every SA with the peer is deleted, no DELETE sent.
               `threshold infinite` answers but never asks.
+            - **Jitter** (`NegotiationSettings.RekeyJitter`, `DpdJitter`; `Rekey/TimerJitter.cs`): 100,000
+              tunnels set up within minutes must not rekey or probe in the same second. A Phase 1 or Phase 2
+              rekey point comes earlier by a uniform draw of up to `RekeyJitter` × the lifetime, each DPD idle
+              threshold is shorter by up to `DpdJitter` × itself (the retry interval is not), as strongSwan
+              spreads its rekeys (rekey time minus a random share of up to its jitter margin), only ever
+              earlier. The draw comes from `INegotiationEnvironment.Fill`. Zero by default, and then nothing
+              is drawn: the ASA's exact timers ("Starting P1 rekey timer: 82080 seconds." as in the golden
+              transcripts); `ikeactors run` uses 10 % and 20 % (`--rekey-jitter`, `--dpd-jitter`) and the
+              ASA lines print the timer chosen.
 
             ## Persisting an IKE SA (snapshots)
 

@@ -9,9 +9,10 @@ using Xunit.Abstractions;
 namespace IkeActors.Gateway.Tests.Bench;
 
 /// <summary>
-/// `ikeactors bench` in-process against one `ikeactors run` node on loopback that serves 250 peers (one static
-/// crypto map entry per peer 127.1.0.1…, each with its own /24 behind it): every tunnel comes up, and the node's
-/// `show crypto isakmp sa` / `show crypto ipsec sa` count the same number of SAs. Runs alone (it loads the machine).
+/// `ikeactors bench` in-process against one `ikeactors run` node on loopback: the hub of samples/Hub (one dynamic crypto
+/// map, DefaultL2LGroup's key) serves 250 peers, each with its own /24 behind it: every tunnel comes up, and the node's
+/// `show crypto isakmp sa`, `show crypto ipsec sa` and `show vpn-sessiondb summary` count the same number. A node with
+/// a static crypto map entry per peer answers the refusal and DPD cases. Runs alone (it loads the machine).
 /// </summary>
 [Collection(nameof(FloodsRunAlone))]
 public class BenchAgainstNodeTests(ITestOutputHelper log)
@@ -52,12 +53,22 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
         return s.ToString();
     }
 
+    /// <summary>samples/Hub/hub.cfg on loopback (outside 127.0.0.1) with this test's key: no entry names any peer.</summary>
+    internal static string HubConfig()
+    {
+        var hub = File.ReadAllText(Path.Combine(RepoPaths.Root, "samples", "Hub", "hub.cfg"));
+        Assert.Contains(" ip address 10.0.0.2 255.255.255.0\n", hub);
+        Assert.Contains(" ikev1 pre-shared-key cisco\n", hub);
+        return hub.Replace(" ip address 10.0.0.2 255.255.255.0\n", " ip address 127.0.0.1 255.0.0.0\n", StringComparison.Ordinal)
+            .Replace(" ikev1 pre-shared-key cisco\n", " ikev1 pre-shared-key " + Key + "\n", StringComparison.Ordinal);
+    }
+
     [Fact]
-    public async Task Every_requested_tunnel_comes_up_and_the_node_counts_as_many_sas()
+    public async Task Every_requested_tunnel_to_a_hub_comes_up_and_the_node_counts_as_many_sas()
     {
         var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
         var config = Path.Combine(dir, "responder.cfg");
-        File.WriteAllText(config, ResponderConfig(Peers));
+        File.WriteAllText(config, HubConfig());
         var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
         var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
             "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "300");
@@ -68,7 +79,7 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
             using var error = new StringWriter();
             // --no-delete: the SAs stay on the node for the show commands below.
             var code = await Task.Run(() => CliApp.Run(["bench", "--target", $"127.0.0.1:{port}", "--sources", "127.1.0.1", "--peers", Peers.ToString(CultureInfo.InvariantCulture),
-                "--psk", Key, "--ike", "aes256-sha1-modp1024", "--esp", "aes128-sha1", "--local-ts", "10.0.0.0/8", "--remote-ts", "192.168.2.0/24",
+                "--psk", Key, "--ike", "3des-sha1-modp1024", "--esp", "aes128-sha1", "--local-ts", "10.0.0.0/8", "--remote-ts", "192.168.2.0/24",
                 "--concurrency", "50", "--timeout", "60", "--no-delete", "--json"], output, error));
             log.WriteLine(output.ToString());
             log.WriteLine(string.Join("\n", error.ToString().Split('\n').TakeLast(5)));
@@ -88,6 +99,11 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
             Assert.True(ipsec.Code == 0, ipsec.Stdout + ipsec.Stderr);
             Assert.Equal(Peers, Regex.Matches(ipsec.Stdout, @"current_peer: 127\.1\.\d+\.\d+").Count);
             Assert.Equal(Peers, Regex.Matches(ipsec.Stdout, @"inbound esp sas:").Count);
+            // Every pair came from the dynamic entry (the ASA names the dynamic map in "Crypto map tag").
+            Assert.Equal(Peers, Regex.Matches(ipsec.Stdout, @"Crypto map tag: DYN, seq num: 10,").Count);
+            var sessions = ProcessRunner.Run("dotnet", [Dll, "show", "vpn-sessiondb", "summary", "--node", $"127.0.0.1:{gateway}"]);
+            Assert.True(sessions.Code == 0, sessions.Stdout + sessions.Stderr);
+            Assert.Matches($@"(?m)^Site-to-Site VPN\s+:\s+{Peers} :", sessions.Stdout);
         }
         finally
         {
@@ -134,7 +150,8 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
     {
         var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
         var config = Path.Combine(dir, "responder.cfg");
-        File.WriteAllText(config, ResponderConfig(3, "127.1.2.1"));
+        // The node probes only after 30 idle seconds: the peer's own R-U-THERE (10 s) comes first, not an answer to the node's.
+        File.WriteAllText(config, ResponderConfig(3, "127.1.2.1") + " isakmp keepalive threshold 30 retry 2\n");
         var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
         var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
             "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "120");

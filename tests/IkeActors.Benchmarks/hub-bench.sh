@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# hub-bench.sh - handshake rate and capacity of one `ikeactors run` hub node against strongSwan 5.9.8 charon as the
+# responder, driven by the same `ikeactors bench`, in one run. Root; everything runs inside a network namespace this
+# script creates (its loopback carries the peers' 127.1.x.x sources and the responder's 10.0.0.2) and removes.
+#
+#   tests/IkeActors.Benchmarks/hub-bench.sh rate [--peers N] [--sets seed,modern]
+#   tests/IkeActors.Benchmarks/hub-bench.sh capacity [--peers 100000] [--store memory|redis] [--rate R] [--no-drain]
+#
+# rate: for each proposal set (seed: 3DES/SHA/group 2 + ESP AES/SHA; modern: AES-256/SHA-256/group 14 + ESP
+#   AES-256/SHA-256 with PFS 14) and each responder (ours with full and with short DH exponents, strongSwan with its
+#   default full exponents and with dh_exponent_ansi_x9_42 = no), a freshly started responder gets N peers at once
+#   (cold), then N more (warm), then a rate ramp (the highest --rate with every tunnel up). Printed per row: tunnels
+#   up per second at saturation, the responder's CPU per tunnel (/proc/PID/stat, from the first MM1 to 3 s after the
+#   last tunnel, so recompilation after a burst counts), and the highest clean rate.
+# capacity: N tunnels held on one node (in-memory grain state, or the Redis cluster store with --store redis):
+#   RSS and bytes per tunnel, grain activations, time to bring them up, how long `show crypto isakmp sa`,
+#   `show vpn-sessiondb summary` and `show crypto isakmp stats` take, the spread of Phase 1 rekey times
+#   (`show crypto isakmp timers`); then the peers stop answering and the node's DPD must remove every SA.
+#
+# The node is published ReadyToRun (dotnet publish -r linux-x64: tiered compilation off, see the Gateway csproj).
+# Results: a Markdown table on stdout and the raw JSON reports under $OUT (default a temporary directory).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+mode=${1:-rate}; shift || true
+peers=1000 sets=seed,modern store=memory cap_rate=250 drain=yes responders=ours-full,ours-short,strongswan-full,strongswan-short
+while (($#)); do
+    case $1 in
+        --peers) peers=$2; shift 2 ;;
+        --sets) sets=$2; shift 2 ;;
+        --responders) responders=$2; shift 2 ;;
+        --store) store=$2; shift 2 ;;
+        --rate) cap_rate=$2; shift 2 ;;
+        --no-drain) drain=no; shift ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+[[ $(id -u) == 0 ]] || { echo "hub-bench.sh: run as root (namespaces)" >&2; exit 2; }
+
+OUT=${OUT:-$(mktemp -d /tmp/ikeactors-hub-bench-XXXXXX)}
+export IKE_INTEROP_DIR=$OUT/lab
+mkdir -p "$OUT" "$IKE_INTEROP_DIR"
+ns=ikebench-$$
+node=$OUT/node
+pids=()
+hz=$(getconf CLK_TCK)
+
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    "$here/tests/lab/strongswan-peer.sh" stop "$ns" >/dev/null 2>&1 || true
+    sleep 0.5
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+log() { echo "# $*" >&2; }
+
+log "publishing the node (ReadyToRun) into $node"
+dotnet publish "$here/src/IkeActors.Gateway" -c Release -r linux-x64 -o "$node" >"$OUT/publish.log" 2>&1 \
+    || { tail -20 "$OUT/publish.log" >&2; exit 1; }
+
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" addr add 10.0.0.2/32 dev lo
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+
+# The ASA hub configuration of a proposal set (samples/Hub, written for 10.0.0.2 outside) with the DPD threshold of
+# the run: the rate runs measure handshakes (charon here sends no DPD either: 3600 s, the ASA's longest), the capacity
+# run holds its tunnels with a probe every 300 s, so that peers that go away are found within minutes.
+hub_config() { # set dpd-threshold
+    local file=$OUT/hub-$1-$2.cfg
+    case $1 in
+        seed) cat "$here/samples/Hub/hub.cfg" ;;
+        modern) cat "$here/samples/Hub/hub-modern.cfg" ;;
+    esac >"$file"
+    printf 'tunnel-group DefaultL2LGroup ipsec-attributes\n isakmp keepalive threshold %s retry 2\n' "$2" >>"$file"
+    echo "$file"
+}
+dpd_threshold=3600
+bench_proposals() {
+    case $1 in
+        seed) echo "--ike 3des-sha1-modp1024 --esp aes128-sha1" ;;
+        modern) echo "--ike aes256-sha256-modp2048 --esp aes256-sha256 --pfs 14" ;;
+    esac
+}
+swan_proposals() {
+    case $1 in
+        seed) echo "--ike 3des-sha1-modp1024 --esp aes128-sha1" ;;
+        modern) echo "--ike aes256-sha256-modp2048 --esp aes256-sha256-modp2048" ;;
+    esac
+}
+
+responder_pid=
+start_ours() { # set exponent [extra run options...]
+    local set=$1 exponent=$2; shift 2
+    ip netns exec "$ns" "$node/ikeactors" run --config "$(hub_config "$set" "$dpd_threshold")" --bind 10.0.0.2:500 --debug 0 \
+        --dh-exponent "$exponent" "$@" >"$OUT/node-$set-$exponent.log" 2>&1 &
+    responder_pid=$!
+    pids+=("$responder_pid")
+    for _ in $(seq 1 300); do grep -q "ISAKMP on" "$OUT/node-$set-$exponent.log" && return 0; sleep 0.1; done
+    echo "the node did not start" >&2; tail "$OUT/node-$set-$exponent.log" >&2; exit 1
+}
+stop_ours() { kill "$responder_pid"; wait "$responder_pid" 2>/dev/null || true; }
+
+start_swan() { # set exponent
+    local set=$1 exponent=$2 x942=yes
+    [[ $exponent == short ]] && x942=no
+    SS_EXTRA_CHARON="ikesa_table_size = 4096
+    ikesa_table_segments = 16
+    threads = 32
+    init_limit_half_open = 0
+    dh_exponent_ansi_x9_42 = $x942" \
+        "$here/tests/lab/strongswan-peer.sh" start "$ns" --role responder --local 10.0.0.2 --remote %any --psk cisco \
+        --local-ts 192.168.2.0/24 --remote-ts 10.0.0.0/8 $(swan_proposals "$set") --log-level 0 >"$OUT/swan-$set-$exponent.log" 2>&1
+    responder_pid=$(cat "$IKE_INTEROP_DIR/strongswan-$ns/charon.started")
+}
+stop_swan() { "$here/tests/lab/strongswan-peer.sh" stop "$ns" >/dev/null 2>&1 || true; }
+
+# One bench run inside the namespace: prints its JSON report to FILE; returns the bench's exit code.
+bench() { # file first-source-index peers rate set [extra...]
+    local file=$1 first=$2 n=$3 rate=$4 set=$5; shift 5
+    local a=$((first / 65536 % 256)) b=$((first / 256 % 256)) c=$((first % 256))
+    ip netns exec "$ns" "$node/ikeactors" bench --target 10.0.0.2 --sources "127.$((1 + a)).$b.$c" --peers "$n" \
+        --rate "$rate" --concurrency 400 --psk cisco $(bench_proposals "$set") --local-ts 10.0.0.0/8 \
+        --remote-ts 192.168.2.0/24 --timeout "${bench_timeout:-60}" --no-delete --json "$@" >"$file" 2>"$file.progress" || return $?
+}
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
+
+# A burst of N tunnels: the responder's CPU per tunnel and the rate, as "rate cpu_ms".
+burst() { # label first n set
+    local label=$1 first=$2 n=$3 set=$4
+    local c0 c1
+    c0=$(cpu_ticks "$responder_pid")
+    bench "$OUT/$label.json" "$first" "$n" 0 "$set" || true
+    sleep 3
+    c1=$(cpu_ticks "$responder_pid")
+    local up; up=$(json "$OUT/$label.json" "d['established']")
+    [[ $up == "$n" ]] || log "$label: $up of $n up ($(json "$OUT/$label.json" "d['failures']"))"
+    printf '%s %s %s\n' "$(json "$OUT/$label.json" "round(d['establishedPerSecond'])")" \
+        "$(echo "scale=2; ($c1 - $c0) * 1000 / $hz / $n" | bc)" "$up"
+}
+
+# The highest --rate (of a doubling ramp) at which every tunnel came up within its second budget.
+ramp() { # label first set
+    local label=$1 first=$2 set=$3 best=0 rate
+    for rate in 50 100 200 400 800 1600; do
+        local n=$((rate * 4))
+        if bench "$OUT/$label-ramp-$rate.json" "$first" "$n" "$rate" "$set" \
+            && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['establishedPerSecond'] >= 0.9*$rate else 1)" "$OUT/$label-ramp-$rate.json"; then
+            best=$rate
+        else
+            break
+        fi
+        first=$((first + n))
+    done
+    echo "$best"
+}
+
+rate_mode() {
+    echo "| set | responder | cold: up/s | cold: CPU/tunnel | warm: up/s | warm: CPU/tunnel | highest clean rate |"
+    echo "|---|---|---|---|---|---|---|"
+    local first=0
+    for set in ${sets//,/ }; do
+        for r in ${responders//,/ }; do
+            local kind=${r%-*} exponent=${r#*-}
+            if [[ $kind == ours ]]; then start_ours "$set" "$exponent"; else start_swan "$set" "$exponent"; fi
+            sleep 1
+            read -r cold_rate cold_cpu cold_up < <(burst "$set-$r-cold" "$first" "$peers" "$set"); first=$((first + peers))
+            read -r warm_rate warm_cpu warm_up < <(burst "$set-$r-warm" "$first" "$peers" "$set"); first=$((first + peers))
+            local best; best=$(ramp "$set-$r" "$first" "$set"); first=$((first + 20000))
+            if [[ $kind == ours ]]; then stop_ours; else stop_swan; fi
+            echo "| $set | $r | $cold_rate ($cold_up up) | $cold_cpu ms | $warm_rate ($warm_up up) | $warm_cpu ms | $best/s |"
+        done
+    done
+}
+
+capacity_mode() {
+    local extra=()
+    if [[ $store == redis ]]; then
+        ip netns exec "$ns" redis-server --port 6399 --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
+        pids+=("$!")
+        sleep 1
+        extra=(--cluster redis://127.0.0.1:6399)
+    fi
+    dpd_threshold=300
+    start_ours seed short --orleans-dashboard 18080 "${extra[@]}"
+    local rss0; rss0=$(rss_kb "$responder_pid")
+    local t0; t0=$(date +%s.%N)
+    # One bench process holds at most ~19,000 sockets here (RLIMIT_NOFILE, a hard limit root cannot raise in this
+    # sandbox): several run side by side, sharing --rate between them.
+    local per=16000 started=0 i=0 bpids=()
+    local processes=$(( (peers + per - 1) / per ))
+    local each; each=$(echo "scale=1; $cap_rate / $processes" | bc)
+    while ((started < peers)); do
+        local n=$((peers - started < per ? peers - started : per))
+        bench_timeout=180 bench "$OUT/capacity-$i.json" "$started" "$n" "$each" seed --hold 1800 &
+        bpids+=("$!"); started=$((started + n)); i=$((i + 1))
+    done
+    # Up when the node counts them all (the bench processes hold their tunnels).
+    local up=0
+    while :; do
+        up=$(ip netns exec "$ns" "$node/ikeactors" show crypto isakmp stats 2>/dev/null | awk '/Active Tunnels/{print $NF; exit}')
+        [[ ${up:-0} -ge $peers ]] && break
+        sleep 5
+        log "capacity: ${up:-0} of $peers up, node RSS $(( $(rss_kb "$responder_pid") / 1024 )) MiB"
+    done
+    local t1; t1=$(date +%s.%N)
+    sleep 10
+    local activations; activations=$(ip netns exec "$ns" curl -s http://127.0.0.1:18080/DashboardCounters \
+        | python3 -c "import json,sys; print(json.load(sys.stdin).get('totalActivationCount', '?'))" 2>/dev/null || echo '?')
+    local rss1; rss1=$(rss_kb "$responder_pid")
+    echo "| tunnels | store | time to bring up | RSS | bytes per tunnel | grain activations |"
+    echo "|---|---|---|---|---|---|"
+    echo "| $peers | $store | $(echo "$t1 - $t0" | bc) s | $((rss1 / 1024)) MiB | $(( (rss1 - rss0) * 1024 / peers )) | $activations |"
+    for cmd in "show crypto isakmp stats" "show vpn-sessiondb summary" "show crypto isakmp sa" "show crypto isakmp timers"; do
+        local s0 s1; s0=$(date +%s.%N)
+        ip netns exec "$ns" "$node/ikeactors" $cmd >"$OUT/${cmd// /-}.txt" 2>&1
+        s1=$(date +%s.%N)
+        echo "- \`$cmd\`: $(echo "$s1 - $s0" | bc) s, $(wc -l <"$OUT/${cmd// /-}.txt") lines"
+    done
+    head -4 "$OUT/show-crypto-isakmp-timers.txt" | sed "s/^/    /"
+    # The peers go away without a word: the node's DPD must remove every SA.
+    for p in "${bpids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    [[ $drain == yes ]] || { stop_ours; return; }
+    local g0; g0=$(date +%s)
+    while :; do
+        up=$(ip netns exec "$ns" "$node/ikeactors" show crypto isakmp stats 2>/dev/null | awk '/Active Tunnels/{print $NF; exit}')
+        [[ ${up:-1} == 0 ]] && break
+        (( $(date +%s) - g0 > 600 )) && { log "after 600 s the node still has $up SAs"; break; }
+        sleep 10
+    done
+    echo "- peers gone: $(( $(date +%s) - g0 )) s until the node had no IKE SA; RSS then $(( $(rss_kb "$responder_pid") / 1024 )) MiB"
+    stop_ours
+}
+
+case $mode in
+    rate) rate_mode ;;
+    capacity) capacity_mode ;;
+    *) echo "usage: hub-bench.sh rate|capacity [options]" >&2; exit 2 ;;
+esac
+log "raw reports in $OUT"

@@ -1,6 +1,12 @@
 namespace IkeActors.Grains;
 
 /// <summary>One IPsec SA pair: holds it while it lives, pushes it to the silo's data plane, withdraws and zeroes it.</summary>
+/// <remarks>
+/// Never collected for being idle (a tunnel without traffic is idle): the pair lives only here, and a collected grain
+/// could no longer withdraw it from the data plane nor zero its keys when the IKE SA deletes it. It deactivates itself
+/// once withdrawn.
+/// </remarks>
+[CollectionAgeLimit(AlwaysActive = true)]
 public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGrain
 {
     // A silo without a data plane (an IKE-only node, a test cluster) keeps the record only.

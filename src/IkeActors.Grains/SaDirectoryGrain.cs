@@ -6,6 +6,8 @@ namespace IkeActors.Grains;
 /// One partition of the SA directory (in memory: the SA grains register again at their next change of state). Its
 /// counters (cumulative, peak, previous) are this partition's since its activation; see <see cref="SaDirectorySummary"/>.
 /// </summary>
+/// <remarks>Never collected for being idle: the list lives only here (a quiet concentrator's SAs report nothing for hours).</remarks>
+[CollectionAgeLimit(AlwaysActive = true)]
 public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
 {
     private const string Active = nameof(MainModeState.MM_ACTIVE);

@@ -88,7 +88,8 @@ public sealed class RekeyLab : IAsyncDisposable
     }
 
     /// <summary>Starts the cluster (right) and the peer engine (left).</summary>
-    public static async Task<RekeyLab> Start(string rightConfig, string leftConfig, NegotiationSettings rightSettings, NegotiationSettings? leftSettings = null)
+    public static async Task<RekeyLab> Start(string rightConfig, string leftConfig, NegotiationSettings rightSettings, NegotiationSettings? leftSettings = null,
+        Action<IServiceCollection>? configureSilo = null)
     {
         var gateway = new GatewayContext(Parse(rightConfig), Right, settings: rightSettings);
         var peer = new NegotiationEngine(new GatewayContext(Parse(leftConfig), Left, settings: leftSettings));
@@ -102,6 +103,7 @@ public sealed class RekeyLab : IAsyncDisposable
             services.AddSingleton<IDatagramTransmitter>(transmitter);
             services.AddGrainStorage("Default", (_, _) => storage);
             services.AddSingleton<IIpsecSaInstaller>(dataPlane);
+            configureSilo?.Invoke(services);
         }));
         var cluster = builder.Build();
         await cluster.DeployAsync();

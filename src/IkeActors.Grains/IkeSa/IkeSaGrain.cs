@@ -17,6 +17,13 @@ namespace IkeActors.Grains;
 /// IPsec SA grains), Reminder (the backstop), Show, Admin, Diagnostics. Every field is here.
 /// </para>
 /// </summary>
+/// <remarks>
+/// Never collected for being idle: the activation owns the SA's timers (retransmission, DPD, rekey, lifetime), and an
+/// SA whose peer says nothing is exactly the one DPD must end. A collected grain would wake only for a datagram or the
+/// backstop reminder (none on a single node): measured, 76,877 SAs of peers that had gone stayed "active". The grain
+/// deactivates itself when its SA ends (deleted, failed, refused MM1).
+/// </remarks>
+[CollectionAgeLimit(AlwaysActive = true)]
 public sealed partial class IkeSaGrain(
     GatewayContext gateway,
     IDatagramTransmitter transmitter,

@@ -198,11 +198,14 @@ capacity_mode() {
         bench_timeout=180 bench "$OUT/capacity-$i.json" "$started" "$n" "$each" seed --hold 1800 &
         bpids+=("$!"); started=$((started + n)); i=$((i + 1))
     done
-    # Up when the node counts them all (the bench processes hold their tunnels).
-    local up=0
+    # Up when the node counts them all (the bench processes hold their tunnels), or when the count has not grown for
+    # two minutes (peers the node could not answer in time gave up: see the bench reports' failures).
+    local up=0 last=-1 still=0
     while :; do
         up=$(ip netns exec "$ns" "$node/ikeactors" show crypto isakmp stats 2>/dev/null | awk '/Active Tunnels/{print $NF; exit}')
         [[ ${up:-0} -ge $peers ]] && break
+        if [[ ${up:-0} == "$last" ]]; then still=$((still + 5)); else still=0; last=${up:-0}; fi
+        ((still >= 120)) && { log "capacity: stuck at $up of $peers"; break; }
         sleep 5
         log "capacity: ${up:-0} of $peers up, node RSS $(( $(rss_kb "$responder_pid") / 1024 )) MiB"
     done
@@ -213,7 +216,7 @@ capacity_mode() {
     local rss1; rss1=$(rss_kb "$responder_pid")
     echo "| tunnels | store | time to bring up | RSS | bytes per tunnel | grain activations |"
     echo "|---|---|---|---|---|---|"
-    echo "| $peers | $store | $(echo "$t1 - $t0" | bc) s | $((rss1 / 1024)) MiB | $(( (rss1 - rss0) * 1024 / peers )) | $activations |"
+    echo "| $up of $peers | $store | $(echo "$t1 - $t0" | bc) s | $((rss1 / 1024)) MiB | $(( (rss1 - rss0) * 1024 / up )) | $activations |"
     for cmd in "show crypto isakmp stats" "show vpn-sessiondb summary" "show crypto isakmp sa" "show crypto isakmp timers"; do
         local s0 s1; s0=$(date +%s.%N)
         ip netns exec "$ns" "$node/ikeactors" $cmd >"$OUT/${cmd// /-}.txt" 2>&1

@@ -66,15 +66,8 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
     [Fact]
     public async Task Every_requested_tunnel_to_a_hub_comes_up_and_the_node_counts_as_many_sas()
     {
-        var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
-        var config = Path.Combine(dir, "responder.cfg");
-        File.WriteAllText(config, HubConfig());
-        var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
-        var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
-            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "300");
-        try
+        await WithNode(HubConfig(), 300, async (port, gateway) =>
         {
-            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
             using var output = new StringWriter();
             using var error = new StringWriter();
             // --no-delete: the SAs stay on the node for the show commands below.
@@ -104,26 +97,14 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
             var sessions = ProcessRunner.Run("dotnet", [Dll, "show", "vpn-sessiondb", "summary", "--node", $"127.0.0.1:{gateway}"]);
             Assert.True(sessions.Code == 0, sessions.Stdout + sessions.Stderr);
             Assert.Matches($@"(?m)^Site-to-Site VPN\s+:\s+{Peers} :", sessions.Stdout);
-        }
-        finally
-        {
-            node.Stop();
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        }
+        });
     }
 
     [Fact]
     public async Task A_proposal_the_node_refuses_fails_every_tunnel_by_its_notify_and_exits_1()
     {
-        var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
-        var config = Path.Combine(dir, "responder.cfg");
-        File.WriteAllText(config, ResponderConfig(3, "127.1.1.1"));
-        var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
-        var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
-            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "120");
-        try
+        await WithNode(ResponderConfig(3, "127.1.1.1"), 120, async (port, gateway) =>
         {
-            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
             using var output = new StringWriter();
             using var error = new StringWriter();
             // The node's only policy is aes-256/sha/group 2: 3DES-MD5 gets NO-PROPOSAL-CHOSEN (RFC 2408 §5.4).
@@ -133,12 +114,7 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
             Assert.Equal(1, code);
             Assert.Matches(@"(?m)^established\s+0\r?$", output.ToString());
             Assert.Matches(@"(?m)^failures\s+3 notify NO_PROPOSAL_CHOSEN\r?$", output.ToString());
-        }
-        finally
-        {
-            node.Stop();
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        }
+        });
     }
 
     /// <summary>
@@ -148,16 +124,9 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
     [Fact]
     public async Task Held_tunnels_answer_dpd_and_are_deleted_at_the_end()
     {
-        var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
-        var config = Path.Combine(dir, "responder.cfg");
         // The node probes only after 30 idle seconds: the peer's own R-U-THERE (10 s) comes first, not an answer to the node's.
-        File.WriteAllText(config, ResponderConfig(3, "127.1.2.1") + " isakmp keepalive threshold 30 retry 2\n");
-        var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
-        var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
-            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", "120");
-        try
+        await WithNode(ResponderConfig(3, "127.1.2.1") + " isakmp keepalive threshold 30 retry 2\n", 120, async (port, gateway) =>
         {
-            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
             using var output = new StringWriter();
             using var error = new StringWriter();
             var code = await Task.Run(() => CliApp.Run(["bench", "--target", $"127.0.0.1:{port}", "--sources", "127.1.2.1", "--peers", "3",
@@ -180,6 +149,26 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
             }
             while (!isakmp.Stdout.Contains("There are no IKEv1 SAs", StringComparison.Ordinal) && DateTime.UtcNow < until);
             Assert.Contains("There are no IKEv1 SAs", isakmp.Stdout, StringComparison.Ordinal);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> against one `ikeactors run` node serving <paramref name="configText"/> on loopback
+    /// (its ISAKMP port, its Orleans gateway port); the node stops after <paramref name="exitAfterSeconds"/> at most, and is
+    /// stopped and its files removed when the body ends.
+    /// </summary>
+    private static async Task WithNode(string configText, int exitAfterSeconds, Func<int, int, Task> body)
+    {
+        var dir = Directory.CreateTempSubdirectory("ikeactors-bench-").FullName;
+        var config = Path.Combine(dir, "responder.cfg");
+        File.WriteAllText(config, configText);
+        var (port, silo, gateway) = (FreePorts.Udp(), FreePorts.Tcp(), FreePorts.Tcp());
+        var node = Running.Start(Dll, "run", "--config", config, "--bind", $"127.0.0.1:{port}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
+            "--gateway-port", gateway.ToString(CultureInfo.InvariantCulture), "--debug", "0", "--exit-after", exitAfterSeconds.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
+            await body(port, gateway);
         }
         finally
         {

@@ -189,13 +189,15 @@ capacity_mode() {
     local rss0; rss0=$(rss_kb "$responder_pid")
     local t0; t0=$(date +%s.%N)
     # One bench process holds at most ~19,000 sockets here (RLIMIT_NOFILE, a hard limit root cannot raise in this
-    # sandbox): several run side by side, sharing --rate between them.
+    # sandbox): several run side by side, sharing --rate between them. --dpd 3600: the peers send the DPD vendor ID
+    # (RFC 3706 §4: DPD is used only when both sides send it) and probe once an hour; the hub probes every 300 s, so
+    # when the peers are killed the hub's DPD must find them dead.
     local per=16000 started=0 i=0 bpids=()
     local processes=$(( (peers + per - 1) / per ))
     local each; each=$(echo "scale=1; $cap_rate / $processes" | bc)
     while ((started < peers)); do
         local n=$((peers - started < per ? peers - started : per))
-        bench_timeout=180 bench "$OUT/capacity-$i.json" "$started" "$n" "$each" seed --hold 1800 &
+        bench_timeout=180 bench "$OUT/capacity-$i.json" "$started" "$n" "$each" seed --hold 1800 --dpd 3600 &
         bpids+=("$!"); started=$((started + n)); i=$((i + 1))
     done
     # Up when the node counts them all (the bench processes hold their tunnels), or when the count has not grown for

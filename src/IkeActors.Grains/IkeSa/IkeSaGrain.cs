@@ -20,8 +20,8 @@ namespace IkeActors.Grains;
 /// <remarks>
 /// Never collected for being idle: the activation owns the SA's timers (retransmission, DPD, rekey, lifetime), and an
 /// SA whose peer says nothing is exactly the one DPD must end. A collected grain would wake only for a datagram or the
-/// backstop reminder (none on a single node): measured, 76,877 SAs of peers that had gone stayed "active". The grain
-/// deactivates itself when its SA ends (deleted, failed, refused MM1).
+/// backstop reminder (none on a single node); a capacity run saw 76,880 IKE SA activations fall to 40,894 while their
+/// SAs were up. The grain deactivates itself when its SA ends (deleted, failed, refused MM1).
 /// </remarks>
 [CollectionAgeLimit(AlwaysActive = true)]
 public sealed partial class IkeSaGrain(

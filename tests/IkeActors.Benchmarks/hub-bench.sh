@@ -227,7 +227,8 @@ capacity_mode() {
     done
     head -4 "$OUT/show-crypto-isakmp-timers.txt" | sed "s/^/    /"
     # The peers go away without a word: the node's DPD must remove every SA.
-    for p in "${bpids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    # Each bench runs in a subshell of this script: the bench processes are that subshell's children.
+    for p in "${bpids[@]}"; do pkill -9 -P "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; done
     [[ $drain == yes ]] || { stop_ours; return; }
     local g0; g0=$(date +%s)
     while :; do

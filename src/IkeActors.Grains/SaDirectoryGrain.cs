@@ -17,6 +17,8 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
     /// <summary>Active IKE SAs by peer: an L2L session is a peer with at least one (two during a Phase 1 rekey).</summary>
     private readonly Dictionary<string, int> _activeByPeer = new(StringComparer.Ordinal);
     private int Sessions => _activeByPeer.Count;
+    /// <summary>The keys of each peer's SAs: INITIAL-CONTACT asks for one peer's, and must not scan the partition.</summary>
+    private readonly Dictionary<string, HashSet<string>> _keysByPeer = new(StringComparer.Ordinal);
 
     public Task Set(SaDirectoryUpdate u)
     {
@@ -33,6 +35,11 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
         }
         _cumulativeIpsec += Math.Max(0, entry.IpsecSas - (known?.IpsecSas ?? 0));
         _sas[u.Key] = entry;
+        if (known is null)
+        {
+            if (!_keysByPeer.TryGetValue(entry.Peer, out var keys)) _keysByPeer[entry.Peer] = keys = new(StringComparer.Ordinal);
+            keys.Add(u.Key);
+        }
         _peakIke = Math.Max(_peakIke, _active);
         _peakSessions = Math.Max(_peakSessions, Sessions);
         _peakIpsec = Math.Max(_peakIpsec, _ipsecSas);
@@ -45,6 +52,7 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
         {
             Count(last, -1);
             if (last.State == Active) _previous++;
+            if (_keysByPeer.TryGetValue(last.Peer, out var keys) && keys.Remove(ikeSaKey) && keys.Count == 0) _keysByPeer.Remove(last.Peer);
         }
         return Task.CompletedTask;
     }
@@ -56,9 +64,10 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
 
     public Task<IReadOnlyList<SaDirectoryEntry>> ListPeer(string peerAddress)
     {
-        var prefix = peerAddress + "/";
-        return Task.FromResult<IReadOnlyList<SaDirectoryEntry>>(_sas.Values.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal))
-            .OrderBy(e => e.Order).ToList());
+        IReadOnlyList<SaDirectoryEntry> entries = _keysByPeer.TryGetValue(peerAddress, out var keys)
+            ? keys.Select(k => _sas[k]).OrderBy(e => e.Order).ToList()
+            : [];
+        return Task.FromResult(entries);
     }
 
     public Task<SaDirectorySummary> Summary() => Task.FromResult(new SaDirectorySummary(

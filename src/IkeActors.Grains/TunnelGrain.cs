@@ -28,11 +28,20 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
 
     private string Peer => this.GetPrimaryKeyString();
 
+    // A store in the node's own memory is written when the activation goes (SaStateStoreOptions); a write is owed.
+    private bool _writeOnDeactivation, _unsaved;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _current = stored.State.Current;
         _currentUp = _current is not null;
+        _writeOnDeactivation = SaStateStoreOptions.WritesOnDeactivation(ServiceProvider);
         return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_unsaved) await stored.WriteStateAsync();
     }
 
     /// <summary>Stores the current IKE SA's key when it changed (an unchanged key costs no write).</summary>
@@ -43,7 +52,8 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
         if (stored.State.Current == key && stored.State.CurrentInitiatedHere == initiatedHere) return;
         stored.State.Current = key;
         stored.State.CurrentInitiatedHere = initiatedHere;
-        await stored.WriteStateAsync();
+        if (_writeOnDeactivation) _unsaved = true;
+        else await stored.WriteStateAsync();
     }
 
     /// <summary>An IKE SA grain as the peer rules see it.</summary>

@@ -40,6 +40,8 @@ public class NodeHostTests
             var up = await Task.WhenAny(peer.Phase2, Task.Delay(TimeSpan.FromSeconds(30))) == peer.Phase2;
             Assert.True(up, "no phase 2 at the peer:\n" + string.Join("\n", peer.Lines.TakeLast(15)));
             Assert.Single(host.Services.GetRequiredService<SaRouter>().IkeSas);
+            // The peer is up once it sent QM3; the node completes Phase 2 when QM3 arrives, which the stop must not outrun.
+            for (var i = 0; i < 100 && !console.ToString().Contains("PHASE 2 COMPLETED", StringComparison.Ordinal); i++) await Task.Delay(100);
             await host.StopAsync();
             var lines = console.ToString();
             Assert.Contains("PHASE 2 COMPLETED", lines);

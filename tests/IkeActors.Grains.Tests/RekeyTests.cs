@@ -241,6 +241,29 @@ public class RekeyTests
     }
 
     [Fact]
+    public async Task With_a_store_in_the_node_s_own_memory_SA_state_is_written_when_the_activation_goes_and_restored_from_it()
+    {
+        // A single node (NodeMemoryGrainStorage): no write per exchange, one when the activation goes.
+        await using var lab = await RekeyLab.Start(RightConfig(), RekeyLab.ConfigText("asa1-initiator.cfg"), new NegotiationSettings(),
+            configureSilo: services => services.AddSingleton(new SaStateStoreOptions { WriteOnDeactivation = true }));
+        await BringUp(lab);
+        await Task.Delay(300);
+        Assert.Equal(0, lab.Storage.Writes); // neither the IKE SA nor the tunnel wrote while up
+        var key = await lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString()).GetCurrentIkeSa();
+        var grain = lab.Cluster.Client.GetGrain<IIkeSaGrain>(key!);
+        var activation = await grain.GetActivationId();
+
+        await grain.Deactivate();
+        await Task.Delay(300);
+        Assert.Equal(1, lab.Storage.Writes);
+        // The next call reactivates the grain from what it wrote: still MM_ACTIVE with its pair (no write, no state: MM_NO_STATE).
+        Assert.Equal("MM_ACTIVE", await grain.GetState());
+        Assert.NotEqual(activation, await grain.GetActivationId());
+        Assert.Single(lab.DataPlane.Inner.Sas);
+        Assert.Equal(1, (await SaDirectory.Summary(lab.Cluster.Client)).Active);
+    }
+
+    [Fact]
     public async Task DPD_declares_a_silent_peer_dead_persisting_each_round_and_withdraws_its_SAs()
     {
         // The ASA defaults: keepalive threshold 10 s, retry 2 s, three retransmissions: dead ~18 s after the last word.

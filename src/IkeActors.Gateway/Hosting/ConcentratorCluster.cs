@@ -1,4 +1,5 @@
 using System.Net;
+using IkeActors.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime.Hosting;
@@ -25,6 +26,7 @@ public static class ConcentratorCluster
         {
             silo.Services.AddGrainStorage(Orleans.Providers.ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME,
                 (sp, _) => ActivatorUtilities.CreateInstance<NodeMemoryGrainStorage>(sp));
+            silo.Services.AddSingleton(new SaStateStoreOptions { WriteOnDeactivation = true }); // the store dies with the process
             return silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ServiceId, clusterId: ClusterId);
         }
         var endpoint = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis);

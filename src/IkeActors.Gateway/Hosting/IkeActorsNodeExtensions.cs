@@ -23,9 +23,13 @@ public static class IkeActorsNodeExtensions
         services.AddSingleton(options);
         services.AddSingleton(options.CreateGateway());
         services.AddSingleton(options.FrontEnd);
-        builder.UseOrleans(silo => silo
-            .AddActivityPropagation() // grain calls carry the caller's trace context: one negotiation is one trace across silos
-            .Join(options));
+        var traced = GatewayTelemetry.Exports(builder, options);
+        builder.UseOrleans(silo =>
+        {
+            // Grain calls carry the caller's trace context (one negotiation is one trace across silos) when spans go anywhere.
+            if (traced) silo.AddActivityPropagation();
+            silo.Join(options);
+        });
 
         if (options.Tun is { } tun)
         {

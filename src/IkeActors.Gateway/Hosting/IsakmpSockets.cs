@@ -14,8 +14,8 @@ public delegate void UdpEspHandler(Span<byte> esp, IPEndPoint from);
 public readonly record struct ReceivedDatagram(byte[] Bytes, IPEndPoint From, bool NatT);
 
 /// <summary>
-/// The node's two UDP sockets: ISAKMP (UDP 500) and NAT-T (UDP 4500). Received IKE datagrams wait in a bounded
-/// queue for the router (beyond it they are dropped and counted); ESP in UDP goes to the data plane; what the
+/// The node's two UDP sockets: ISAKMP (UDP 500) and NAT-T (UDP 4500). Received IKE datagrams go straight to the
+/// router's bounded lanes (beyond them they are dropped and counted); ESP in UDP goes to the data plane; what the
 /// grains answer leaves from the socket its SA uses. Peer endpoints are translated between the configured and the
 /// real ones here (<see cref="FrontEndOptions.PeerMap"/>), so everything past the sockets speaks configured addresses.
 /// </summary>
@@ -23,21 +23,21 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
 {
     private readonly UdpClient _ike = new(options.Ike);
     private readonly UdpClient? _natT = options.NatT is null ? null : new(options.NatT);
-    private readonly Channel<ReceivedDatagram> _queue =
-        Channel.CreateBounded<ReceivedDatagram>(new BoundedChannelOptions(options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite });
+    private Func<ReceivedDatagram, bool> _deliver = _ => false;
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_ike.Client.LocalEndPoint!;
     public IPEndPoint? NatTEndPoint => (IPEndPoint?)_natT?.Client.LocalEndPoint;
 
-    /// <summary>The IKE datagrams waiting for the router.</summary>
-    public ChannelReader<ReceivedDatagram> Received => _queue.Reader;
-
     /// <summary>ESP that arrives in UDP on the NAT-T socket (RFC 3948) goes to the data plane, when this node has one.</summary>
     public UdpEspHandler? UdpEsp { get; set; }
 
-    /// <summary>The receive loops of both sockets; they end when <paramref name="ct"/> is cancelled.</summary>
-    public IReadOnlyList<Task> StartReceiving(CancellationToken ct)
+    /// <summary>
+    /// The receive loops of both sockets, each IKE datagram handed to <paramref name="deliver"/> on the receiving thread
+    /// (false: no room, dropped and counted); they end when <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public IReadOnlyList<Task> StartReceiving(Func<ReceivedDatagram, bool> deliver, CancellationToken ct)
     {
+        _deliver = deliver;
         var loops = new List<Task> { Task.Run(() => ReceiveIke(ct), ct) };
         if (_natT is not null) loops.Add(StartNatTReceiver(_natT.Client, ct));
         return loops;
@@ -52,7 +52,7 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
             catch (OperationCanceledException) { return; }
             catch (SocketException) { continue; }
             counters.Received(r.Buffer.Length);
-            if (!_queue.Writer.TryWrite(new(r.Buffer, options.Configured(r.RemoteEndPoint), false))) counters.Drop();
+            if (!_deliver(new(r.Buffer, options.Configured(r.RemoteEndPoint), false))) counters.Drop();
         }
     }
 
@@ -99,7 +99,7 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
             if (BinaryPrimitives.ReadUInt32BigEndian(bytes) == 0)
             {
                 counters.Received(n);
-                if (!_queue.Writer.TryWrite(new(bytes[4..].ToArray(), options.Configured(from, natT: true), true))) counters.Drop();
+                if (!_deliver(new(bytes[4..].ToArray(), options.Configured(from, natT: true), true))) counters.Drop();
             }
             else if (UdpEsp is { } esp)
             {

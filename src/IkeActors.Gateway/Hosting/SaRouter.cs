@@ -36,32 +36,19 @@ public sealed class SaRouter(
     public void Stop() => _stopped = true;
 
     /// <summary>
-    /// Routes the received datagrams until the queue ends or <paramref name="ct"/> is cancelled, in
-    /// <see cref="FrontEndOptions.RoutingLanes"/> lanes: a peer address always takes the same lane, so one peer's datagrams
-    /// reach its grains in the order they came, while other peers' go on in parallel (a lane waits for each grain's answer).
+    /// Starts <see cref="FrontEndOptions.RoutingLanes"/> routing lanes that run until <paramref name="ct"/> is cancelled,
+    /// and returns them with the function the sockets hand each datagram to (on their receiving thread: no hop through
+    /// a queue of their own). A peer address always takes the same lane, so one peer's datagrams reach its grains in
+    /// the order they came, while other peers' go on in parallel (a lane waits for each grain's answer).
     /// </summary>
-    public List<Task> RouteLanes(ChannelReader<ReceivedDatagram> received, CancellationToken ct)
+    public (List<Task> Lanes, Func<ReceivedDatagram, bool> Deliver) StartLanes(CancellationToken ct)
     {
         var lanes = Enumerable.Range(0, Math.Max(1, options.RoutingLanes))
             .Select(_ => Channel.CreateBounded<ReceivedDatagram>(new BoundedChannelOptions(Math.Max(16, options.QueueCapacity / options.RoutingLanes))
-                { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.DropWrite })).ToList();
+                { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.DropWrite })).ToArray();
         var tasks = lanes.Select(lane => Task.Run(() => RouteAll(lane.Reader, ct), ct)).ToList();
-        tasks.Add(Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var datagram in received.ReadAllAsync(ct))
-                {
-                    var lane = lanes[(int)((uint)datagram.From.Address.GetHashCode() % (uint)lanes.Count)];
-                    if (!lane.Writer.TryWrite(datagram)) counters.Drop();
-                }
-            }
-            finally
-            {
-                foreach (var lane in lanes) lane.Writer.TryComplete();
-            }
-        }, ct));
-        return tasks;
+        ct.Register(() => { foreach (var lane in lanes) lane.Writer.TryComplete(); });
+        return (tasks, datagram => lanes[(int)((uint)datagram.From.Address.GetHashCode() % (uint)lanes.Length)].Writer.TryWrite(datagram));
     }
 
     /// <summary>Routes one lane's datagrams, one at a time.</summary>

@@ -16,8 +16,8 @@ public sealed class UdpFrontEnd(IsakmpSockets sockets, SaRouter router, FrontEnd
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         logger.LogInformation("ISAKMP front-end listening on udp {EndPoint} (NAT-T {NatT})", sockets.LocalEndPoint, sockets.NatTEndPoint);
-        var workers = router.RouteLanes(sockets.Received, stoppingToken);
-        workers.AddRange(sockets.StartReceiving(stoppingToken));
+        var (workers, deliver) = router.StartLanes(stoppingToken);
+        workers.AddRange(sockets.StartReceiving(deliver, stoppingToken));
         _round = Task.Run(() => round.Run(CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopRound.Token).Token), stoppingToken);
         workers.Add(_round);
         return Task.WhenAll(workers);

@@ -6,7 +6,8 @@ namespace IkeActors.Grains;
 /// <summary>
 /// Design: the grain persists its state after every completed exchange (phase 1 up, an IPsec SA
 /// installed or deleted) and every other change of state a reactivation must see (DPD rounds, rekeys
-/// started or finished, lifetime timers armed), and forgets it when the IKE SA is gone.
+/// started or finished, lifetime timers armed), and forgets it when the IKE SA is gone. With a store in the node's own
+/// memory (<see cref="SaStateStoreOptions.WriteOnDeactivation"/>) that write waits for the deactivation.
 /// </summary>
 public sealed partial class IkeSaGrain
 {
@@ -16,6 +17,7 @@ public sealed partial class IkeSaGrain
         if (_sa is null) return;
         if (output.Actions.Any(a => a is IkeSaDeleted d && d.InitiatorCookie == _sa.InitiatorCookie) || _sa.State == MainModeState.MM_DELETED)
         {
+            _unsaved = false;
             if (stored.RecordExists) await stored.ClearStateAsync();
             return;
         }
@@ -26,8 +28,26 @@ public sealed partial class IkeSaGrain
 
     private async Task Persist()
     {
+        _persistedDpdUnanswered = _sa!.DpdUnanswered;
+        if (_writeOnDeactivation)
+        {
+            _unsaved = true;
+            return;
+        }
+        await WriteSnapshot();
+    }
+
+    /// <summary>A deactivation while the process stays (the store in its memory): the SA's last state is written now.</summary>
+    private async Task WriteUnsaved()
+    {
+        if (!_unsaved || _sa is not { CanSnapshot: true } || _sa.State == MainModeState.MM_DELETED) return;
+        _unsaved = false;
+        await WriteSnapshot();
+    }
+
+    private async Task WriteSnapshot()
+    {
         var snapshot = _sa!.Snapshot();
-        _persistedDpdUnanswered = _sa.DpdUnanswered;
         try
         {
             stored.State.Snapshot = JsonSerializer.SerializeToUtf8Bytes(snapshot);

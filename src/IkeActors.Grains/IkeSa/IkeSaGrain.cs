@@ -42,8 +42,9 @@ public sealed partial class IkeSaGrain(
     private readonly Dictionary<TimerKey, IGrainTimer> _timers = new();
     private readonly Dictionary<TimerKey, DateTime> _due = new();
 
-    // What was last stored and reported.
+    // What was last stored and reported; whether the store waits for the deactivation, and a write is owed.
     private int _persistedDpdUnanswered;
+    private bool _writeOnDeactivation, _unsaved;
     private string? _reportedState, _phase1Failure;
     private SaDirectoryUpdate? _reportedEntry;
 
@@ -69,6 +70,7 @@ public sealed partial class IkeSaGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _telemetry.Export = ServiceProvider.GetService(typeof(Telemetry.DebugLogExport)) as Telemetry.DebugLogExport;
+        _writeOnDeactivation = SaStateStoreOptions.WritesOnDeactivation(ServiceProvider);
         if (stored.State.Snapshot is not { } json) return;
         var snapshot = JsonSerializer.Deserialize<IkeSaSnapshot>(json);
         CryptographicOperations.ZeroMemory(json);
@@ -96,12 +98,15 @@ public sealed partial class IkeSaGrain(
         }
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         foreach (var t in _timers.Values) t.Dispose();
-        _telemetry.Dispose();
-        _sa?.Dispose();
-        return Task.CompletedTask;
+        try { await WriteUnsaved(); }
+        finally
+        {
+            _telemetry.Dispose();
+            _sa?.Dispose();
+        }
     }
 
     internal static (IPAddress Peer, ulong Cookie) ParseKey(string key)

@@ -5,6 +5,8 @@
 #
 #   tests/IkeActors.Benchmarks/hub-bench.sh rate [--peers N] [--sets seed,modern]
 #   tests/IkeActors.Benchmarks/hub-bench.sh capacity [--peers 100000] [--store memory|redis] [--rate R] [--no-drain]
+#       [--hub-dpd SECONDS]   (the hub's `isakmp keepalive threshold`, default 300; 3600 = no probe within the run)
+#   NODE_ENV="DOTNET_gcServer=1 ..." : environment of the node only (runtime knobs), not of the bench processes
 #
 # rate: for each proposal set (seed: 3DES/SHA/group 2 + ESP AES/SHA; modern: AES-256/SHA-256/group 14 + ESP
 #   AES-256/SHA-256 with PFS 14) and each responder (ours with full and with short DH exponents, strongSwan with its
@@ -13,7 +15,7 @@
 #   up per second at saturation, the responder's CPU per tunnel (/proc/PID/stat, from the first MM1 to 3 s after the
 #   last tunnel, so recompilation after a burst counts), and the highest clean rate.
 # capacity: N tunnels held on one node (in-memory grain state, or the Redis cluster store with --store redis):
-#   RSS and bytes per tunnel, grain activations, time to bring them up, how long `show crypto isakmp sa`,
+#   RSS and bytes per tunnel, time to bring them up, how long `show crypto isakmp sa`,
 #   `show vpn-sessiondb summary` and `show crypto isakmp stats` take, the spread of Phase 1 rekey times
 #   (`show crypto isakmp timers`); then the peers stop answering and the node's DPD must remove every SA.
 #
@@ -22,7 +24,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-rate}; shift || true
-peers=1000 sets=seed,modern store=memory cap_rate=250 drain=yes responders=ours-full,ours-short,strongswan-full,strongswan-short
+peers=1000 sets=seed,modern store=memory cap_rate=250 drain=yes hub_dpd=300 responders=ours-full,ours-short,strongswan-full,strongswan-short
 while (($#)); do
     case $1 in
         --peers) peers=$2; shift 2 ;;
@@ -31,6 +33,7 @@ while (($#)); do
         --store) store=$2; shift 2 ;;
         --rate) cap_rate=$2; shift 2 ;;
         --no-drain) drain=no; shift ;;
+        --hub-dpd) hub_dpd=$2; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -44,7 +47,9 @@ node=$OUT/node
 pids=()
 hz=$(getconf CLK_TCK)
 
+bench_shells=() # the capacity run's bench subshells: their children are the bench processes
 cleanup() {
+    for p in "${bench_shells[@]}"; do pkill -9 -P "$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     "$here/tests/lab/strongswan-peer.sh" stop "$ns" >/dev/null 2>&1 || true
     sleep 0.5
@@ -95,7 +100,7 @@ swan_proposals() {
 responder_pid=
 start_ours() { # set exponent [extra run options...]
     local set=$1 exponent=$2; shift 2
-    ip netns exec "$ns" "$node/ikeactors" run --config "$(hub_config "$set" "$dpd_threshold")" --bind 10.0.0.2:500 --debug 0 \
+    env ${NODE_ENV:-} ip netns exec "$ns" "$node/ikeactors" run --config "$(hub_config "$set" "$dpd_threshold")" --bind 10.0.0.2:500 --debug 0 \
         --dh-exponent "$exponent" "$@" >"$OUT/node-$set-$exponent.log" 2>&1 &
     responder_pid=$!
     pids+=("$responder_pid")
@@ -177,17 +182,20 @@ rate_mode() {
 }
 
 capacity_mode() {
-    local extra=()
+    local extra=() redis_pid=
     if [[ $store == redis ]]; then
         ip netns exec "$ns" redis-server --port 6399 --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
-        pids+=("$!")
+        redis_pid=$!
+        pids+=("$redis_pid")
         sleep 1
         extra=(--cluster redis://127.0.0.1:6399)
     fi
-    dpd_threshold=300
-    start_ours seed short --orleans-dashboard 18080 "${extra[@]}"
+    dpd_threshold=$hub_dpd
+    # No Orleans Dashboard here: its metrics reader took about a tenth of the node's CPU in a 100,000-tunnel run.
+    start_ours seed short "${extra[@]}"
     local rss0; rss0=$(rss_kb "$responder_pid")
     local t0; t0=$(date +%s.%N)
+    local n0 r0=0; n0=$(cpu_ticks "$responder_pid"); [[ -n $redis_pid ]] && r0=$(cpu_ticks "$redis_pid")
     # One bench process holds at most ~19,000 sockets here (RLIMIT_NOFILE, a hard limit root cannot raise in this
     # sandbox): several run side by side, sharing --rate between them. --dpd 3600: the peers send the DPD vendor ID
     # (RFC 3706 §4: DPD is used only when both sides send it) and probe once an hour; the hub probes every 300 s, so
@@ -198,7 +206,7 @@ capacity_mode() {
     while ((started < peers)); do
         local n=$((peers - started < per ? peers - started : per))
         bench_timeout=180 bench "$OUT/capacity-$i.json" "$started" "$n" "$each" seed --hold 1800 --dpd 3600 &
-        bpids+=("$!"); started=$((started + n)); i=$((i + 1))
+        bpids+=("$!"); bench_shells+=("$!"); started=$((started + n)); i=$((i + 1))
     done
     # Up when the node counts them all (the bench processes hold their tunnels), or when the count has not grown for
     # two minutes (peers the node could not answer in time gave up: see the bench reports' failures).
@@ -208,17 +216,19 @@ capacity_mode() {
         [[ ${up:-0} -ge $peers ]] && break
         if [[ ${up:-0} == "$last" ]]; then still=$((still + 5)); else still=0; last=${up:-0}; fi
         ((still >= 120)) && { log "capacity: stuck at $up of $peers"; break; }
+        local ca cb; ca=$(cpu_ticks "$responder_pid")
         sleep 5
-        log "capacity: ${up:-0} of $peers up, node RSS $(( $(rss_kb "$responder_pid") / 1024 )) MiB"
+        cb=$(cpu_ticks "$responder_pid")
+        log "capacity: ${up:-0} of $peers up at $(date +%T), node RSS $(( $(rss_kb "$responder_pid") / 1024 )) MiB, node CPU $(( (cb - ca) * 100 / hz / 5 ))%"
     done
     local t1; t1=$(date +%s.%N)
+    local n1 r1=0; n1=$(cpu_ticks "$responder_pid"); [[ -n $redis_pid ]] && r1=$(cpu_ticks "$redis_pid")
     sleep 10
-    local activations; activations=$(ip netns exec "$ns" curl -s http://127.0.0.1:18080/DashboardCounters \
-        | python3 -c "import json,sys; print(json.load(sys.stdin).get('totalActivationCount', '?'))" 2>/dev/null || echo '?')
     local rss1; rss1=$(rss_kb "$responder_pid")
-    echo "| tunnels | store | time to bring up | RSS | bytes per tunnel | grain activations |"
-    echo "|---|---|---|---|---|---|"
-    echo "| $up of $peers | $store | $(echo "$t1 - $t0" | bc) s | $((rss1 / 1024)) MiB | $(( (rss1 - rss0) * 1024 / up )) | $activations |"
+    echo "| tunnels | store | time to bring up | RSS | bytes per tunnel | node CPU per tunnel | Redis CPU per tunnel |"
+    echo "|---|---|---|---|---|---|---|"
+    echo "| $up of $peers | $store | $(echo "$t1 - $t0" | bc) s | $((rss1 / 1024)) MiB | $(( (rss1 - rss0) * 1024 / up )) |" \
+        "$(echo "scale=2; ($n1 - $n0) * 1000 / $hz / $up" | bc) ms | $(echo "scale=2; ($r1 - $r0) * 1000 / $hz / $up" | bc) ms |"
     for cmd in "show crypto isakmp stats" "show vpn-sessiondb summary" "show crypto isakmp sa" "show crypto isakmp timers"; do
         local s0 s1; s0=$(date +%s.%N)
         ip netns exec "$ns" "$node/ikeactors" $cmd >"$OUT/${cmd// /-}.txt" 2>&1

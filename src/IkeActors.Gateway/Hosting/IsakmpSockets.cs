@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using IkeActors.Grains;
 using Microsoft.Extensions.Logging;
 

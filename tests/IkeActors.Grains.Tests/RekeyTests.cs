@@ -86,7 +86,9 @@ public class RekeyTests
         // Two rekeys in 13 s (at 6 s and 12 s): the traffic generator never finds neither SA valid.
         var report = await lab.GenerateTraffic(RekeyAt * 2 + TimeSpan.FromSeconds(1.5), () => PeerHasActivePair(lab));
         Assert.Empty(lab.Errors);
-        Assert.True(report.Packets > 100, $"{report.Packets} packets");
+        // One packet per 100 ms over 13.5 s is 135 at most; a loaded CI machine managed 99. The gaps are the proof; the
+        // count only shows that traffic flowed throughout.
+        Assert.True(report.Packets > 60, $"{report.Packets} packets");
         Assert.Empty(report.Gaps);
         Assert.Empty(report.PeerGaps);
 
@@ -302,6 +304,8 @@ public class RekeyTests
             new NegotiationSettings { Phase2RekeyShare = 0.04, InitiatorPhase1RekeyShare = 0.06 });
         await BringUp(lab);
         var (oldKey, newKey) = await IkeSaChangesUnderTraffic(lab, TimeSpan.FromSeconds(11.5));
+        // The second Phase 2 rekey is due ~10 s in; on a loaded CI machine it completed after the traffic window.
+        await WaitFor(() => lab.DataPlane.Events.Count(e => e.Op == "add") >= 3, TimeSpan.FromSeconds(5), "the second Phase 2 rekey");
         AssertMakeBeforeBreak(lab, 3);
         var adds = lab.DataPlane.Events.Where(e => e.Op == "add").Select(e => e.At).ToList();
         Assert.True(adds[2] - adds[1] > TimeSpan.FromSeconds(4) && adds[2] - adds[1] < TimeSpan.FromSeconds(6.5), $"second rekey {adds[2] - adds[1]} after the first");

@@ -23,6 +23,10 @@ public class NegotiationBenchmarks
     [Params(0, 127)]
     public int DebugLevel { get; set; }
 
+    /// <summary>Our private MODP exponents: as long as the prime, or RFC 3526 §8's sizes (`--dh-exponent short`).</summary>
+    [Params(IkeActors.Crypto.DhExponentPolicy.FullLength, IkeActors.Crypto.DhExponentPolicy.TwiceSecurityStrength)]
+    public IkeActors.Crypto.DhExponentPolicy DhExponent { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -34,8 +38,9 @@ public class NegotiationBenchmarks
     [Benchmark]
     public bool Negotiate()
     {
-        using var left = new NegotiationEngine(new GatewayContext(_left, Left));
-        using var right = new NegotiationEngine(new GatewayContext(_right, Right));
+        var settings = new NegotiationSettings { DhExponent = DhExponent };
+        using var left = new NegotiationEngine(new GatewayContext(_left, Left, settings: settings));
+        using var right = new NegotiationEngine(new GatewayContext(_right, Right, settings: settings));
         var lo = new NegotiationOutput(DebugLevel);
         var ro = new NegotiationOutput(DebugLevel);
         left.Acquire(Icmp, lo);

@@ -6,6 +6,7 @@
 #   tests/IkeActors.Benchmarks/hub-bench.sh rate [--peers N] [--sets seed,modern]
 #   tests/IkeActors.Benchmarks/hub-bench.sh capacity [--peers 100000] [--store memory|redis] [--rate R] [--no-drain]
 #       [--hub-dpd SECONDS]   (the hub's `isakmp keepalive threshold`, default 300; 3600 = no probe within the run)
+#   tests/IkeActors.Benchmarks/hub-bench.sh overload [--held 4000] [--flood 16000] [--hub-dpd 20]
 #   NODE_ENV="DOTNET_gcServer=1 ..." : environment of the node only (runtime knobs), not of the bench processes
 #
 # rate: for each proposal set (seed: 3DES/SHA/group 2 + ESP AES/SHA; modern: AES-256/SHA-256/group 14 + ESP
@@ -18,13 +19,17 @@
 #   RSS and bytes per tunnel, time to bring them up, how long `show crypto isakmp sa`,
 #   `show vpn-sessiondb summary` and `show crypto isakmp stats` take, the spread of Phase 1 rekey times
 #   (`show crypto isakmp timers`); then the peers stop answering and the node's DPD must remove every SA.
+# overload: HELD tunnels up and idle, the hub probing each every --hub-dpd seconds (RFC 3706, the ASA's threshold
+#   + 2 retries), then FLOOD new peers as fast as the node answers (far more than it can set up): how many held
+#   tunnels the node keeps (a live peer whose R-U-THERE-ACK waits behind setups past the 8 s budget is declared dead),
+#   what the flood got, and how many MM1s the node shed for waiting too long.
 #
 # The node is published ReadyToRun (dotnet publish -r linux-x64: tiered compilation off, see the Gateway csproj).
 # Results: a Markdown table on stdout and the raw JSON reports under $OUT (default a temporary directory).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 mode=${1:-rate}; shift || true
-peers=1000 sets=seed,modern store=memory cap_rate=250 drain=yes hub_dpd=300 responders=ours-full,ours-short,strongswan-full,strongswan-short
+peers=1000 sets=seed,modern store=memory cap_rate=250 drain=yes hub_dpd= held=4000 flood=16000 responders=ours-full,ours-short,strongswan-full,strongswan-short
 while (($#)); do
     case $1 in
         --peers) peers=$2; shift 2 ;;
@@ -34,9 +39,12 @@ while (($#)); do
         --rate) cap_rate=$2; shift 2 ;;
         --no-drain) drain=no; shift ;;
         --hub-dpd) hub_dpd=$2; shift 2 ;;
+        --held) held=$2; shift 2 ;;
+        --flood) flood=$2; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
+[[ -n $hub_dpd ]] || { [[ $mode == overload ]] && hub_dpd=20 || hub_dpd=300; }
 [[ $(id -u) == 0 ]] || { echo "hub-bench.sh: run as root (namespaces)" >&2; exit 2; }
 
 OUT=${OUT:-$(mktemp -d /tmp/ikeactors-hub-bench-XXXXXX)}
@@ -128,7 +136,7 @@ bench() { # file first-source-index peers rate set [extra...]
     local file=$1 first=$2 n=$3 rate=$4 set=$5; shift 5
     local a=$((first / 65536 % 256)) b=$((first / 256 % 256)) c=$((first % 256))
     ip netns exec "$ns" "$node/ikeactors" bench --target 10.0.0.2 --sources "127.$((1 + a)).$b.$c" --peers "$n" \
-        --rate "$rate" --concurrency 400 --psk cisco $(bench_proposals "$set") --local-ts 10.0.0.0/8 \
+        --rate "$rate" --concurrency "${bench_concurrency:-400}" --psk cisco $(bench_proposals "$set") --local-ts 10.0.0.0/8 \
         --remote-ts 192.168.2.0/24 --timeout "${bench_timeout:-60}" --no-delete --json "$@" >"$file" 2>"$file.progress" || return $?
 }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$1" "$2"; }
@@ -251,9 +259,42 @@ capacity_mode() {
     stop_ours
 }
 
+overload_mode() {
+    dpd_threshold=$hub_dpd
+    start_ours seed short
+    isakmp_stats() { ip netns exec "$ns" "$node/ikeactors" show crypto isakmp stats 2>/dev/null; }
+    active() { isakmp_stats | awk '/Active Tunnels/{print $NF; exit}'; }
+    # The held peers (sources from 127.1.0.0) come up at a rate the node easily follows and stay, probing nothing
+    # themselves within the run (--dpd 3600); the flood's peers start at 127.2.0.0.
+    bench_timeout=60 bench "$OUT/held.json" 0 "$held" 200 seed --hold 900 --dpd 3600 &
+    bench_shells+=("$!")
+    for _ in $(seq 1 120); do [[ $(active) -ge $held ]] && break; sleep 2; done
+    log "overload: $(active) tunnels up; the hub probes each after $hub_dpd s idle; flooding with $flood peers"
+    local c0 c1 t0; c0=$(cpu_ticks "$responder_pid"); t0=$(date +%s)
+    bench_concurrency=1500 bench_timeout=20 bench "$OUT/flood.json" 65536 "$flood" 0 seed &
+    local flood_shell=$!
+    bench_shells+=("$flood_shell")
+    while kill -0 "$flood_shell" 2>/dev/null; do
+        sleep 10
+        c1=$(cpu_ticks "$responder_pid")
+        log "overload: $(( $(date +%s) - t0 )) s: $(isakmp_stats | awk '/Active Tunnels/{a=$NF} /Previous Tunnels/{p=$NF} END{printf "active %s, previous %s", a, p}'), node CPU $(( (c1 - c0) * 100 / hz / 10 ))%"
+        c0=$c1
+    done
+    # Two more probe rounds after the flood, so that a tunnel whose ACK was late is counted gone.
+    sleep $((2 * hub_dpd + 10))
+    local kept; kept=$(ip netns exec "$ns" "$node/ikeactors" show crypto isakmp sa 2>/dev/null | grep -c "Peer: 127\.1\." || true)
+    local shed; shed=$(isakmp_stats | awk '/Waited Too Long/{print $NF; exit}')
+    echo "| held | hub DPD | flood peers | flood up | flood up/s | held tunnels kept | MM1s shed |"
+    echo "|---|---|---|---|---|---|---|"
+    echo "| $held | ${hub_dpd} s | $flood | $(json "$OUT/flood.json" "d['established']") | $(json "$OUT/flood.json" "round(d['establishedPerSecond'])") |" \
+        "**$kept** | ${shed:-n/a} |"
+    stop_ours
+}
+
 case $mode in
     rate) rate_mode ;;
     capacity) capacity_mode ;;
-    *) echo "usage: hub-bench.sh rate|capacity [options]" >&2; exit 2 ;;
+    overload) overload_mode ;;
+    *) echo "usage: hub-bench.sh rate|capacity|overload [options]" >&2; exit 2 ;;
 esac
 log "raw reports in $OUT"

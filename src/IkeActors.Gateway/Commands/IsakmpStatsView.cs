@@ -45,6 +45,7 @@ public static class IsakmpStatsView
         Line(sb, "Timed Out Unreported:", c.Expired, 45);
         Line(sb, "Malformed:", c.Malformed, 45);
         Line(sb, "Queue Full:", c.QueueFull, 45);
+        Line(sb, "Waited Too Long (overload):", c.Shed, 45);
         return sb.ToString();
     }
 

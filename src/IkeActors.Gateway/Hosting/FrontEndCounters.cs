@@ -9,7 +9,7 @@ namespace IkeActors.Gateway.Hosting;
 /// </summary>
 public sealed class FrontEndCounters
 {
-    private long _dropped, _malformed, _keepalives, _noSa, _initiated;
+    private long _dropped, _shed, _malformed, _keepalives, _noSa, _initiated;
     private long _inOctets, _inPackets, _outOctets, _outPackets, _outDropped, _initiatorFails, _responderFails, _authFails;
 
     /// <summary>An IKE datagram received (ISAKMP, or behind the non-ESP marker).</summary>
@@ -21,6 +21,9 @@ public sealed class FrontEndCounters
 
     /// <summary>Dropped: the grains' queue was full, or ESP in UDP could not be handed over or sent.</summary>
     public void Drop() => Interlocked.Increment(ref _dropped);
+
+    /// <summary>An MM1 (or unknown cookies) that waited in its lane longer than <see cref="FrontEndOptions.NewSaQueueBudget"/>.</summary>
+    public void Shed() => Interlocked.Increment(ref _shed);
 
     public void MalformedDatagram() => Interlocked.Increment(ref _malformed);
 
@@ -56,9 +59,9 @@ public sealed class FrontEndCounters
         return new IkeNodeCounters
         {
             InOctets = Read(ref _inOctets), InPackets = Read(ref _inPackets),
-            InDropPackets = Read(ref _dropped) + Read(ref _malformed) + Read(ref _noSa) + h.Refused,
+            InDropPackets = Read(ref _dropped) + Read(ref _shed) + Read(ref _malformed) + Read(ref _noSa) + h.Refused,
             OutOctets = Read(ref _outOctets), OutPackets = Read(ref _outPackets), OutDropPackets = Read(ref _outDropped),
-            Malformed = Read(ref _malformed), QueueFull = Read(ref _dropped), NoSa = Read(ref _noSa),
+            Malformed = Read(ref _malformed), QueueFull = Read(ref _dropped), Shed = Read(ref _shed), NoSa = Read(ref _noSa),
             HalfOpen = h.HalfOpen, HalfOpenHighWater = h.HighWater, MaxHalfOpen = halfOpen.Limits.MaxHalfOpen,
             MaxHalfOpenPerPeer = halfOpen.Limits.MaxHalfOpenPerPeer, RefusedNoKey = h.RefusedNoKey, RefusedPeerLimit = h.RefusedPeerLimit,
             RefusedNodeLimit = h.RefusedNodeLimit, Evicted = h.Evicted, Expired = h.Expired, Admitted = h.Admitted,

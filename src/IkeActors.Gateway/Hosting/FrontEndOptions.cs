@@ -23,6 +23,13 @@ public sealed record FrontEndOptions
     /// </summary>
     public int RoutingLanes { get; init; } = 64;
 
+    /// <summary>
+    /// How long an MM1 (or a datagram with cookies this node does not know) may wait in its lane; older, it is dropped
+    /// and counted instead of routed (<see cref="RoutingLane"/>): its peer has retransmitted by then. Datagrams of SAs
+    /// that are up or negotiating here are never dropped for waiting.
+    /// </summary>
+    public TimeSpan NewSaQueueBudget { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Half-open IKE SAs this node keeps: at once, per peer address, and how long one counts unreported.</summary>
     public HalfOpenLimits HalfOpen { get; init; } = PeerPolicy.HalfOpenLimits;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Threading.Channels;
 using IkeActors.Grains;
 using IkeActors.Grains.Telemetry;
 using IkeActors.Negotiation;
@@ -38,46 +37,66 @@ public sealed class SaRouter(
     /// <summary>
     /// Starts <see cref="FrontEndOptions.RoutingLanes"/> routing lanes that run until <paramref name="ct"/> is cancelled,
     /// and returns them with the function the sockets hand each datagram to (on their receiving thread: no hop through
-    /// a queue of their own). A peer address always takes the same lane, so one peer's datagrams reach its grains in
-    /// the order they came, while other peers' go on in parallel (a lane waits for each grain's answer).
+    /// a queue of their own). A peer address always takes the same lane, so one peer's datagrams of one class reach its
+    /// grains in the order they came, while other peers' go on in parallel (a lane waits for each grain's answer).
+    /// Within a lane an established SA's datagrams go before negotiations under way, and those before new ones
+    /// (<see cref="RoutingLane"/>).
     /// </summary>
     public (List<Task> Lanes, Func<ReceivedDatagram, bool> Deliver) StartLanes(CancellationToken ct)
     {
-        var lanes = Enumerable.Range(0, Math.Max(1, options.RoutingLanes))
-            .Select(_ => Channel.CreateBounded<ReceivedDatagram>(new BoundedChannelOptions(Math.Max(16, options.QueueCapacity / options.RoutingLanes))
-                { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.DropWrite })).ToArray();
-        var tasks = lanes.Select(lane => Task.Run(() => RouteAll(lane.Reader, ct), ct)).ToList();
-        ct.Register(() => { foreach (var lane in lanes) lane.Writer.TryComplete(); });
-        return (tasks, datagram => lanes[(int)((uint)datagram.From.Address.GetHashCode() % (uint)lanes.Length)].Writer.TryWrite(datagram));
+        var count = Math.Max(1, options.RoutingLanes);
+        var lanes = Enumerable.Range(0, count)
+            .Select(_ => new RoutingLane(Math.Max(16, options.QueueCapacity / count), (long)options.NewSaQueueBudget.TotalMilliseconds, counters.Shed))
+            .ToArray();
+        var tasks = lanes.Select(lane => Task.Run(() => RouteAll(lane, ct), ct)).ToList();
+        return (tasks, datagram => Deliver(lanes, datagram));
     }
 
-    /// <summary>Routes one lane's datagrams, one at a time.</summary>
-    private async Task RouteAll(ChannelReader<ReceivedDatagram> received, CancellationToken ct)
+    /// <summary>
+    /// Classifies a datagram by the SA its header names (only the header is read, with the generated zero-copy reader)
+    /// and queues it in its peer's lane; false when that queue is full. Malformed headers are counted and go no further.
+    /// </summary>
+    private bool Deliver(RoutingLane[] lanes, ReceivedDatagram datagram)
     {
-        await foreach (var (bytes, from, natT) in received.ReadAllAsync(ct))
+        if (!IsakmpHeaderView.TryParse(datagram.Bytes, out var header, out _))
         {
-            try { await Route(bytes, from, natT); }
+            counters.MalformedDatagram();
+            return true;
+        }
+        var key = IIkeSaGrain.KeyFor(datagram.From.Address.ToString(), header.InitiatorCookie);
+        var kind = !_sas.TryGetValue(key, out var known) ? RoutingClass.New
+            : known.State == nameof(MainModeState.MM_ACTIVE) ? RoutingClass.Established
+            : RoutingClass.Negotiating;
+        var lane = lanes[(int)((uint)datagram.From.Address.GetHashCode() % (uint)lanes.Length)];
+        var mm1 = header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection;
+        return lane.TryEnqueue(new QueuedDatagram(datagram, key, mm1, kind, lane.Now));
+    }
+
+    /// <summary>Routes one lane's datagrams, one at a time, the most urgent first.</summary>
+    private async Task RouteAll(RoutingLane lane, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            QueuedDatagram next;
+            try { next = await lane.NextAsync(ct); }
+            catch (OperationCanceledException) { return; }
+            try { await Route(next); }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning(e, "datagram from {Peer} could not be handled", from);
+                logger.LogWarning(e, "datagram from {Peer} could not be handled", next.Datagram.From);
             }
         }
     }
 
-    private async Task Route(byte[] bytes, IPEndPoint from, bool natT)
+    private async Task Route(QueuedDatagram queued)
     {
         if (_stopped) return;
-        // Design: only the header is read here, with the generated zero-copy reader.
-        if (!IsakmpHeaderView.TryParse(bytes, out var header, out _))
-        {
-            counters.MalformedDatagram();
-            return;
-        }
-        var key = IIkeSaGrain.KeyFor(from.Address.ToString(), header.InitiatorCookie);
+        var (bytes, from, natT) = queued.Datagram;
+        var key = queued.Key;
         var mm1 = false;
         if (!_sas.ContainsKey(key))
         {
-            if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection)
+            if (queued.Mm1)
             {
                 if (!Admit(key, from.Address)) return;
                 mm1 = true;

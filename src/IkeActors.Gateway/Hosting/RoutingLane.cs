@@ -1,0 +1,88 @@
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>Which queue of a lane a datagram waits in, most urgent first.</summary>
+public enum RoutingClass
+{
+    /// <summary>For an IKE SA that is up (MM_ACTIVE): DPD, Quick Mode, DELETE. Late, it costs a live tunnel.</summary>
+    Established,
+
+    /// <summary>The next Main Mode message of a negotiation under way here: the node already spent a DH on it.</summary>
+    Negotiating,
+
+    /// <summary>An MM1, or cookies this node does not know: new work, the first to be shed.</summary>
+    New,
+}
+
+/// <summary>
+/// A datagram waiting in a lane: what was received, the SA it names (<see cref="IkeActors.Grains.IIkeSaGrain.KeyFor"/>),
+/// whether it is an MM1 (Identity Protection, responder cookie zero: it may start an SA), its class and when it came.
+/// </summary>
+public readonly record struct QueuedDatagram(ReceivedDatagram Datagram, string Key, bool Mm1, RoutingClass Class, long ReceivedAt);
+
+/// <summary>
+/// One routing lane's queues. When the node has more to do than it can, the order decides which tunnels live: an
+/// established SA's datagrams go first (a DPD R-U-THERE-ACK that waits behind setups past the ASA's 8 s budget kills a
+/// healthy tunnel), then negotiations under way, new ones last; and a new one that waited longer than
+/// <paramref name="newBudgetMs"/> is dropped, not routed: its peer has retransmitted by then (every initiator does
+/// after 2-4 s), so answering it would only double the work (strongSwan's `init_limit_job_load` refuses new IKE SAs
+/// by the length of its job queue for the same reason). Each class holds at most <paramref name="capacity"/>.
+/// One reader; any number of writers.
+/// </summary>
+public sealed class RoutingLane(int capacity, long newBudgetMs, Action? onShed = null, Func<long>? clock = null)
+{
+    private readonly Queue<QueuedDatagram>[] _queues = [new(), new(), new()];
+    private readonly SemaphoreSlim _waiting = new(0);
+    private readonly Func<long> _clock = clock ?? (() => Environment.TickCount64);
+    private long _shed;
+
+    /// <summary>New datagrams dropped because they waited longer than the budget.</summary>
+    public long Shed => Interlocked.Read(ref _shed);
+
+    /// <summary>The time a lane's datagrams are stamped with (milliseconds, monotonic).</summary>
+    public long Now => _clock();
+
+    /// <summary>False when the datagram's class is full (the caller drops and counts it).</summary>
+    public bool TryEnqueue(in QueuedDatagram datagram)
+    {
+        var queue = _queues[(int)datagram.Class];
+        lock (queue)
+        {
+            if (queue.Count >= capacity) return false;
+            queue.Enqueue(datagram);
+        }
+        _waiting.Release();
+        return true;
+    }
+
+    /// <summary>The most urgent datagram, waiting for one when there is none; new ones past their budget are dropped on the way.</summary>
+    public async ValueTask<QueuedDatagram> NextAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            await _waiting.WaitAsync(ct).ConfigureAwait(false);
+            if (TryTake(out var next)) return next;
+        }
+    }
+
+    /// <summary>One datagram for one count of the semaphore; false when it was a new one past its budget (dropped).</summary>
+    private bool TryTake(out QueuedDatagram next)
+    {
+        foreach (var queue in _queues)
+        {
+            lock (queue)
+            {
+                if (!queue.TryDequeue(out next)) continue;
+            }
+            if (next.Class == RoutingClass.New && _clock() - next.ReceivedAt > newBudgetMs)
+            {
+                Interlocked.Increment(ref _shed);
+                onShed?.Invoke();
+                return false;
+            }
+            return true;
+        }
+        // Not reached: every count of the semaphore stands for one datagram in a queue.
+        next = default;
+        return false;
+    }
+}

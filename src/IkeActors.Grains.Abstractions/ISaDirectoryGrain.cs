@@ -27,11 +27,16 @@ public interface ISaDirectoryGrain : IGrainWithIntegerKey
     Task<SaDirectorySummary> Summary();
 }
 
-/// <summary>What an IKE SA grain reports: its state, role, whether it is a Phase 1 rekey, its Phase 1 rekey due time and installed IPsec pairs.</summary>
+/// <summary>
+/// What an IKE SA grain reports: its state, role, whether it is a Phase 1 rekey, its Phase 1 rekey due time and installed
+/// IPsec pairs; <see cref="AdoptedIpsecSas"/>: how many of the pairs it gained since its last report it adopted from the
+/// SA it replaced (a Phase 1 rekey hands pairs over: they were counted once, when installed, not again).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record SaDirectoryUpdate(
     [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator,
-    [property: Id(3)] bool Rekey = false, [property: Id(4)] DateTime? Phase1RekeyDueUtc = null, [property: Id(5)] int IpsecSas = 0);
+    [property: Id(3)] bool Rekey = false, [property: Id(4)] DateTime? Phase1RekeyDueUtc = null, [property: Id(5)] int IpsecSas = 0,
+    [property: Id(6)] int AdoptedIpsecSas = 0);
 
 /// <summary>
 /// One IKE SA grain as the directory knows it. <see cref="Order"/>: when it was first reported, cluster-wide

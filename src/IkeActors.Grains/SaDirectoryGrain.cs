@@ -33,7 +33,8 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
             _cumulativeIke++;
             if (_activeByPeer[entry.Peer] == 1) _cumulativeSessions++;
         }
-        _cumulativeIpsec += Math.Max(0, entry.IpsecSas - (known?.IpsecSas ?? 0));
+        // Pairs installed since the last report; those adopted in a Phase 1 rekey were counted by the SA that installed them.
+        _cumulativeIpsec += Math.Max(0, entry.IpsecSas - (known?.IpsecSas ?? 0) - Math.Max(0, u.AdoptedIpsecSas));
         _sas[u.Key] = entry;
         if (known is null)
         {

@@ -171,6 +171,7 @@ public class RekeyTests
         Assert.DoesNotContain(lab.DataPlane.Events, e => e.Op == "remove");
         Assert.NotEqual("", await lab.Cluster.Client.GetGrain<IIkeSaGrain>(newKey!).ShowIpsecSa());
         Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(oldKey!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
+        await AdoptedPairCountedOnce(lab);
     }
 
     [Fact]
@@ -188,6 +189,19 @@ public class RekeyTests
         Assert.Equal("MM_ACTIVE", await newGrain.GetState());
         Assert.NotEqual("", await newGrain.ShowIpsecSa());
         Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(oldKey!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
+        await AdoptedPairCountedOnce(lab);
+    }
+
+    /// <summary>
+    /// `show vpn-sessiondb summary` after a Phase 1 rekey: two IKE SAs were up one after the other, one IPsec pair was
+    /// ever installed (the new IKE SA adopted it, it is not a second one), one is up, the old SA is a previous tunnel.
+    /// </summary>
+    private static async Task AdoptedPairCountedOnce(RekeyLab lab)
+    {
+        await WaitFor(() => SaDirectory.Summary(lab.Cluster.Client).Result is { CumulativeIke: 2, Active: 1, IpsecSas: 1 },
+            TimeSpan.FromSeconds(15), "the directory: two IKE SAs ever up, one up now with its pair");
+        var summary = await SaDirectory.Summary(lab.Cluster.Client);
+        Assert.Equal((1L, 1, 1L), (summary.CumulativeIpsec, summary.IpsecSas, summary.Previous));
     }
 
     [Fact]

@@ -84,6 +84,28 @@ public class SaDirectoryTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Pairs_a_Phase1_rekey_hands_over_are_not_counted_again_pairs_installed_are()
+    {
+        var peer = "10.78.0.1";
+        var before = await SaDirectory.Summary(Client);
+        var directory = SaDirectory.ForPeer(Client, peer);
+        await directory.Set(new SaDirectoryUpdate($"{peer}/0000000000000001", "MM_ACTIVE", false, IpsecSas: 2));
+        // The new SA is up, then takes both pairs from the old one, which goes; then it installs a pair of its own.
+        await directory.Set(new SaDirectoryUpdate($"{peer}/0000000000000002", "MM_ACTIVE", false, Rekey: true));
+        await directory.Set(new SaDirectoryUpdate($"{peer}/0000000000000002", "MM_ACTIVE", false, Rekey: true, IpsecSas: 2, AdoptedIpsecSas: 2));
+        await directory.Remove($"{peer}/0000000000000001");
+        var handedOver = await SaDirectory.Summary(Client);
+        await directory.Set(new SaDirectoryUpdate($"{peer}/0000000000000002", "MM_ACTIVE", false, Rekey: true, IpsecSas: 3));
+        var installed = await SaDirectory.Summary(Client);
+        await directory.Remove($"{peer}/0000000000000002");
+
+        Assert.Equal(2L, handedOver.CumulativeIpsec - before.CumulativeIpsec);
+        Assert.Equal(2, handedOver.IpsecSas - before.IpsecSas);
+        Assert.Equal(3L, installed.CumulativeIpsec - before.CumulativeIpsec);
+        Assert.Equal(2L, installed.CumulativeIke - before.CumulativeIke);
+    }
+
+    [Fact]
     public async Task At_100000_SAs_the_whole_directory_and_its_summary_answer_within_two_seconds()
     {
         const int Count = 100_000;

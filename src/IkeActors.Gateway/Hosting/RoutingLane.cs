@@ -41,6 +41,18 @@ public sealed class RoutingLane(int capacity, long newBudgetMs, Action? onShed =
     /// <summary>The time a lane's datagrams are stamped with (milliseconds, monotonic).</summary>
     public long Now => _clock();
 
+    /// <summary>
+    /// The class of a datagram whose cookies name an SA this node routes to in <paramref name="state"/> (null: none
+    /// known, an MM1 or made-up cookies). Only the router's own table decides, never the datagram: cookies a peer sends
+    /// cannot buy a place ahead of real work.
+    /// </summary>
+    public static RoutingClass ClassOf(string? state) => state switch
+    {
+        null => RoutingClass.New,
+        nameof(IkeActors.Negotiation.MainModeState.MM_ACTIVE) => RoutingClass.Established,
+        _ => RoutingClass.Negotiating,
+    };
+
     /// <summary>False when the datagram's class is full (the caller drops and counts it).</summary>
     public bool TryEnqueue(in QueuedDatagram datagram)
     {

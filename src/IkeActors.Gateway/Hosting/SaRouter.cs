@@ -64,9 +64,7 @@ public sealed class SaRouter(
             return true;
         }
         var key = IIkeSaGrain.KeyFor(datagram.From.Address.ToString(), header.InitiatorCookie);
-        var kind = !_sas.TryGetValue(key, out var known) ? RoutingClass.New
-            : known.State == nameof(MainModeState.MM_ACTIVE) ? RoutingClass.Established
-            : RoutingClass.Negotiating;
+        var kind = RoutingLane.ClassOf(_sas.TryGetValue(key, out var known) ? known.State : null);
         var lane = lanes[(int)((uint)datagram.From.Address.GetHashCode() % (uint)lanes.Length)];
         var mm1 = header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection;
         return lane.TryEnqueue(new QueuedDatagram(datagram, key, mm1, kind, lane.Now));

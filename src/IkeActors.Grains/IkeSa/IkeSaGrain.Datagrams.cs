@@ -161,7 +161,8 @@ public sealed partial class IkeSaGrain
         _reportedEntry = ended ? null : update;
         _reportedState = state;
         var directory = SaDirectory.ForKey(GrainFactory, key);
-        (ended ? directory.Remove(key) : directory.Set(update)).Ignore();
+        (ended ? directory.Remove(key) : directory.Set(update with { AdoptedIpsecSas = _adoptedUnreported })).Ignore();
+        _adoptedUnreported = 0;
         if (stateChanged) transmitter.SaStateChanged(key, state, initiator, _phase1Failure);
     }
 }

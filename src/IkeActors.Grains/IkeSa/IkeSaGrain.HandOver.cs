@@ -85,6 +85,7 @@ public sealed partial class IkeSaGrain
             }
             var output = new NegotiationOutput(_timerDebugLevel);
             _sa.AdoptIpsecSas(pairs, output);
+            _adoptedUnreported += pairs.Count(p => _sa.IpsecSas.Contains(p));
             RearmLifetimeTimers(handOver.Timers);
             foreach (var ipsecSa in _sa.IpsecSas.Where(s => pairs.Contains(s)))
                 await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(PeerKey, ipsecSa.InboundSpi)).SetOwner(Key);

@@ -47,6 +47,8 @@ public sealed partial class IkeSaGrain(
     private bool _writeOnDeactivation, _unsaved;
     private string? _reportedState, _phase1Failure;
     private SaDirectoryUpdate? _reportedEntry;
+    /// <summary>Pairs adopted from the SA this one replaced since the last directory report (not counted as installed again).</summary>
+    private int _adoptedUnreported;
 
     // Phase 1 rekey: the grain that rekeys this SA; the peer's new SA that replaces it.
     private string? _rekeyedBy;

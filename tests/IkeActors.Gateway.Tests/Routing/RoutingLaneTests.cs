@@ -23,6 +23,15 @@ public class RoutingLaneTests
         return (await lane.NextAsync(cts.Token)).Key;
     }
 
+    [Theory]
+    [InlineData(null, RoutingClass.New)]
+    [InlineData("MM_ACTIVE", RoutingClass.Established)]
+    [InlineData("MM_WAIT_MSG3", RoutingClass.Negotiating)]
+    [InlineData("MM_WAIT_MSG5", RoutingClass.Negotiating)]
+    [InlineData("MM_WAIT_MSG2", RoutingClass.Negotiating)]
+    public void The_class_comes_from_what_the_router_knows_of_the_SA_the_cookies_name(string? state, RoutingClass expected) =>
+        Assert.Equal(expected, RoutingLane.ClassOf(state));
+
     [Fact]
     public async Task An_established_SA_s_datagram_goes_before_negotiations_and_those_before_new_ones_whatever_the_arrival_order()
     {

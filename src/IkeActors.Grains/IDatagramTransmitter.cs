@@ -8,6 +8,9 @@ public interface IDatagramTransmitter
 {
     void Send(Datagram datagram, IReadOnlyList<string> debugLines);
 
+    /// <summary>The `debug crypto ikev1` level this silo's console and operator sessions want now (0: none).</summary>
+    int DebugLevel => 0;
+
     /// <summary>
     /// An IKE SA grain of this silo changed state (MM_NO_STATE or MM_DELETED: it is gone), whatever moved it: a
     /// datagram, a timer (retransmissions exhausted), DPD, a DELETE, an operator. The front-end's half-open count

@@ -197,6 +197,8 @@ public sealed class SaRouter(
         foreach (var d in result.Send) sockets.Transmit(d);
     }
 
+    public int DebugLevel => debug.Level;
+
     public void Send(Datagram datagram, IReadOnlyList<string> debugLines)
     {
         debug.Print(debugLines);

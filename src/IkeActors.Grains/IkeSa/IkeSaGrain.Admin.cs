@@ -7,7 +7,7 @@ public sealed partial class IkeSaGrain
     public async Task<bool> Clear()
     {
         if (_sa is null || _sa.State == MainModeState.MM_DELETED) return false;
-        var output = new NegotiationOutput(_timerDebugLevel);
+        var output = new NegotiationOutput(TimerDebugLevel);
         _sa.Delete(output);
         var result = Apply(output);
         await PersistIfCompleted(output);
@@ -19,7 +19,7 @@ public sealed partial class IkeSaGrain
     public Task Abandon()
     {
         if (_sa is null || _sa.State is MainModeState.MM_ACTIVE or MainModeState.MM_DELETED) return Task.CompletedTask;
-        var output = new NegotiationOutput(_timerDebugLevel);
+        var output = new NegotiationOutput(TimerDebugLevel);
         _sa.Delete(output, notifyPeer: false);
         Apply(output);
         return PersistIfCompleted(output);

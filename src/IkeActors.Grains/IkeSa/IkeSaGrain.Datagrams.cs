@@ -54,7 +54,7 @@ public sealed partial class IkeSaGrain
     public async Task AccountTraffic(uint inboundSpi, long kilobytes)
     {
         if (_sa is null) return;
-        var output = Output(_timerDebugLevel);
+        var output = Output(TimerDebugLevel);
         _sa.TrafficAccounted(inboundSpi, kilobytes, output);
         await Step(output, transmit: true);
     }
@@ -62,7 +62,7 @@ public sealed partial class IkeSaGrain
     public async Task TrafficReceived()
     {
         if (_sa is null) return;
-        var output = Output(_timerDebugLevel);
+        var output = Output(TimerDebugLevel);
         _sa.TrafficReceived(output);
         await Step(output, transmit: true);
     }

@@ -83,7 +83,7 @@ public sealed partial class IkeSaGrain
                     logger.LogWarning("IPsec SA pair handed over to {Key} cannot be adopted: {Reason}", Key, e.Message);
                 }
             }
-            var output = new NegotiationOutput(_timerDebugLevel);
+            var output = new NegotiationOutput(TimerDebugLevel);
             _sa.AdoptIpsecSas(pairs, output);
             _adoptedUnreported += pairs.Count(p => _sa.IpsecSas.Contains(p));
             RearmLifetimeTimers(handOver.Timers);

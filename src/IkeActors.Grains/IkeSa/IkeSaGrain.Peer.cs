@@ -42,7 +42,7 @@ public sealed partial class IkeSaGrain
     private async Task DeleteSilently(Action<IkeSa, NegotiationOutput> delete)
     {
         if (_sa is null || _sa.State == MainModeState.MM_DELETED) return;
-        var output = new NegotiationOutput(_timerDebugLevel);
+        var output = new NegotiationOutput(TimerDebugLevel);
         delete(_sa, output);
         await Step(output, transmit: true);
     }
@@ -54,7 +54,7 @@ public sealed partial class IkeSaGrain
         if (qm is null) return;
         var acquire = new AcquireRequest(Ipv4.ToAddress(qm.Local.Range.First).ToString(), Ipv4.ToAddress(qm.Remote.Range.First).ToString(),
             qm.Local.Protocol, qm.Local.Port, qm.Remote.Port);
-        _rekeyedBy = await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).StartPhase1Rekey(Key, acquire, _timerDebugLevel);
+        _rekeyedBy = await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).StartPhase1Rekey(Key, acquire, TimerDebugLevel);
         if (_rekeyedBy is null) logger.LogInformation("phase 1 rekey of {Key} not started: another IKE SA with the peer is current", Key);
         else if (_sa.CanSnapshot) await Persist();
     }
@@ -79,7 +79,7 @@ public sealed partial class IkeSaGrain
         {
             // Our rekey: the old grain hands its pairs over and deletes itself (make-before-break).
             var old = GrainFactory.GetGrain<IIkeSaPhase1Rekey>(IIkeSaGrain.KeyFor(PeerKey, _sa.RekeyOf));
-            var handOver = await old.HandOver(Key, [.. _sa.QuickModes.Select(q => q.MessageId)], _timerDebugLevel);
+            var handOver = await old.HandOver(Key, [.. _sa.QuickModes.Select(q => q.MessageId)], TimerDebugLevel);
             await AdoptIpsecSas(handOver);
         }
         else if (previous is not null)

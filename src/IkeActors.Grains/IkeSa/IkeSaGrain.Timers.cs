@@ -31,7 +31,7 @@ public sealed partial class IkeSaGrain
         _timers.Remove(key);
         _due.Remove(key);
         if (_sa is null) return;
-        var output = Output(_timerDebugLevel);
+        var output = Output(TimerDebugLevel);
         _sa.TimerFired(key, output);
         await Step(output, transmit: true);
     }

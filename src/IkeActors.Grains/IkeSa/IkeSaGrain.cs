@@ -34,6 +34,12 @@ public sealed partial class IkeSaGrain(
     // The SA and how its steps are formatted.
     private IkeSa? _sa;
     private int _timerDebugLevel = 127;
+    /// <summary>
+    /// The level of steps no request started (timers, peer coordination, operator commands): the last request's, or
+    /// higher while this silo's operators debug at a higher level now (`debug crypto ikev1 255` on a node running at
+    /// 0 shows the R-U-THEREs and retransmissions of SAs that came up before the session began, as an ASA does).
+    /// </summary>
+    private int TimerDebugLevel => Math.Max(_timerDebugLevel, transmitter.DebugLevel);
     private int _consoleLevel;
     private NegotiationOutput? _raised;
     private readonly Telemetry.IkeSaTelemetry _telemetry = new();

@@ -9,10 +9,21 @@ namespace IkeActors.Grains;
 /// </summary>
 public interface ISaDirectoryGrain : IGrainWithIntegerKey
 {
-    /// <summary>An SA's reported fields changed; the first report gives it its place in the order SAs came.</summary>
+    /// <summary>
+    /// An SA's reported fields changed; the first report gives it its place in the order SAs came. A report with a
+    /// <see cref="SaDirectoryUpdate.Sequence"/> older than the last one heard for the SA (or than its end) is stale and
+    /// ignored: Orleans does not keep one-way calls in order.
+    /// </summary>
     Task Set(SaDirectoryUpdate update);
 
+    /// <summary>An operator removed the SA (`clear`): its entry goes whatever reports are still on their way.</summary>
     Task Remove(string ikeSaKey);
+
+    /// <summary>
+    /// The SA's own grain reports its end (report <paramref name="sequence"/>): the entry goes, and a report of the SA
+    /// older than this one that arrives later does not bring it back.
+    /// </summary>
+    Task Ended(string ikeSaKey, long sequence);
 
     /// <summary>The keys of this partition's SAs (ordinal order).</summary>
     Task<IReadOnlyList<string>> List();
@@ -30,13 +41,14 @@ public interface ISaDirectoryGrain : IGrainWithIntegerKey
 /// <summary>
 /// What an IKE SA grain reports: its state, role, whether it is a Phase 1 rekey, its Phase 1 rekey due time and installed
 /// IPsec pairs; <see cref="AdoptedIpsecSas"/>: how many of the pairs it gained since its last report it adopted from the
-/// SA it replaced (a Phase 1 rekey hands pairs over: they were counted once, when installed, not again).
+/// SA it replaced (a Phase 1 rekey hands pairs over: they were counted once, when installed, not again);
+/// <see cref="Sequence"/>: the order of the grain's reports, increasing (0: none, applied as it comes).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record SaDirectoryUpdate(
     [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator,
     [property: Id(3)] bool Rekey = false, [property: Id(4)] DateTime? Phase1RekeyDueUtc = null, [property: Id(5)] int IpsecSas = 0,
-    [property: Id(6)] int AdoptedIpsecSas = 0);
+    [property: Id(6)] int AdoptedIpsecSas = 0, [property: Id(7)] long Sequence = 0);
 
 /// <summary>
 /// One IKE SA grain as the directory knows it. <see cref="Order"/>: when it was first reported, cluster-wide
@@ -46,7 +58,8 @@ public sealed record SaDirectoryUpdate(
 [GenerateSerializer, Immutable]
 public sealed record SaDirectoryEntry(
     [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator, [property: Id(3)] long Order,
-    [property: Id(4)] bool Rekey = false, [property: Id(5)] DateTime? Phase1RekeyDueUtc = null, [property: Id(6)] int IpsecSas = 0)
+    [property: Id(4)] bool Rekey = false, [property: Id(5)] DateTime? Phase1RekeyDueUtc = null, [property: Id(6)] int IpsecSas = 0,
+    [property: Id(7)] long Sequence = 0)
 {
     /// <summary>The peer address: IKE SA grains are named "peer/cookie".</summary>
     public string Peer => SaDirectory.PeerOf(Key);

@@ -20,12 +20,21 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
     /// <summary>The keys of each peer's SAs: INITIAL-CONTACT asks for one peer's, and must not scan the partition.</summary>
     private readonly Dictionary<string, HashSet<string>> _keysByPeer = new(StringComparer.Ordinal);
 
+    /// <summary>SAs whose grain reported their end: key -> (that report's sequence, when); kept for <see cref="EndedKept"/>.</summary>
+    private readonly Dictionary<string, (long Sequence, long At)> _ended = new(StringComparer.Ordinal);
+    private static readonly long EndedKept = (long)TimeSpan.FromMinutes(10).TotalMilliseconds;
+    private long _endedPruned = Environment.TickCount64;
+
     public Task Set(SaDirectoryUpdate u)
     {
         var known = _sas.GetValueOrDefault(u.Key);
+        // One-way reports may arrive out of order: an older one must not undo a newer one, nor bring back an SA that ended.
+        if (u.Sequence != 0 && (known is not null ? u.Sequence <= known.Sequence
+                : _ended.TryGetValue(u.Key, out var end) && u.Sequence <= end.Sequence))
+            return Task.CompletedTask;
         // A cluster-wide order: the time of the first report, unique within the partition (one peer's SAs share it).
         var order = known?.Order ?? (_lastOrder = Math.Max(DateTime.UtcNow.Ticks, _lastOrder + 1));
-        var entry = new SaDirectoryEntry(u.Key, u.State, u.Initiator, order, u.Rekey, u.Phase1RekeyDueUtc, Math.Max(0, u.IpsecSas));
+        var entry = new SaDirectoryEntry(u.Key, u.State, u.Initiator, order, u.Rekey, u.Phase1RekeyDueUtc, Math.Max(0, u.IpsecSas), u.Sequence);
         Count(known, -1);
         Count(entry, +1);
         if (entry.State == Active && known?.State != Active)
@@ -45,6 +54,21 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
         _peakSessions = Math.Max(_peakSessions, Sessions);
         _peakIpsec = Math.Max(_peakIpsec, _ipsecSas);
         return Task.CompletedTask;
+    }
+
+    public Task Ended(string ikeSaKey, long sequence)
+    {
+        if (_sas.TryGetValue(ikeSaKey, out var known) && sequence != 0 && sequence <= known.Sequence) return Task.CompletedTask;
+        var now = Environment.TickCount64;
+        if (now - _endedPruned > 60_000)
+        {
+            // At most once a minute: a burst of ends (a peer's INITIAL-CONTACT, a node's restart) stays linear.
+            foreach (var (key, (_, at)) in _ended)
+                if (now - at > EndedKept) _ended.Remove(key);
+            _endedPruned = now;
+        }
+        _ended[ikeSaKey] = (sequence, now);
+        return Remove(ikeSaKey);
     }
 
     public Task Remove(string ikeSaKey)

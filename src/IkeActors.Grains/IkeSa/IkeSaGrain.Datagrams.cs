@@ -161,7 +161,10 @@ public sealed partial class IkeSaGrain
         _reportedEntry = ended ? null : update;
         _reportedState = state;
         var directory = SaDirectory.ForKey(GrainFactory, key);
-        (ended ? directory.Remove(key) : directory.Set(update with { AdoptedIpsecSas = _adoptedUnreported })).Ignore();
+        // Reports are one-way: the sequence lets the directory drop one that arrives after a newer one (it grows with the
+        // clock across activations, so a reactivated grain's reports are newer than its earlier ones).
+        var sequence = _reportSequence = Math.Max(_reportSequence + 1, DateTime.UtcNow.Ticks);
+        (ended ? directory.Ended(key, sequence) : directory.Set(update with { AdoptedIpsecSas = _adoptedUnreported, Sequence = sequence })).Ignore();
         _adoptedUnreported = 0;
         if (stateChanged) transmitter.SaStateChanged(key, state, initiator, _phase1Failure);
     }

@@ -55,6 +55,8 @@ public sealed partial class IkeSaGrain(
     private SaDirectoryUpdate? _reportedEntry;
     /// <summary>Pairs adopted from the SA this one replaced since the last directory report (not counted as installed again).</summary>
     private int _adoptedUnreported;
+    /// <summary>The last directory report's sequence (<see cref="SaDirectoryUpdate.Sequence"/>).</summary>
+    private long _reportSequence;
 
     // Phase 1 rekey: the grain that rekeys this SA; the peer's new SA that replaces it.
     private string? _rekeyedBy;

@@ -116,6 +116,8 @@ start_ours() { # set exponent [extra run options...]
     echo "the node did not start" >&2; tail "$OUT/node-$set-$exponent.log" >&2; exit 1
 }
 stop_ours() { kill "$responder_pid"; wait "$responder_pid" 2>/dev/null || true; }
+isakmp_stats() { ip netns exec "$ns" "$node/ikeactors" show crypto isakmp stats 2>/dev/null; }
+active_tunnels() { isakmp_stats | awk '/Active Tunnels/{print $NF; exit}'; }
 
 start_swan() { # set exponent
     local set=$1 exponent=$2 x942=yes
@@ -220,7 +222,7 @@ capacity_mode() {
     # two minutes (peers the node could not answer in time gave up: see the bench reports' failures).
     local up=0 last=-1 still=0
     while :; do
-        up=$(ip netns exec "$ns" "$node/ikeactors" show crypto isakmp stats 2>/dev/null | awk '/Active Tunnels/{print $NF; exit}')
+        up=$(active_tunnels)
         [[ ${up:-0} -ge $peers ]] && break
         if [[ ${up:-0} == "$last" ]]; then still=$((still + 5)); else still=0; last=${up:-0}; fi
         ((still >= 120)) && { log "capacity: stuck at $up of $peers"; break; }
@@ -250,7 +252,7 @@ capacity_mode() {
     [[ $drain == yes ]] || { stop_ours; return; }
     local g0; g0=$(date +%s)
     while :; do
-        up=$(ip netns exec "$ns" "$node/ikeactors" show crypto isakmp stats 2>/dev/null | awk '/Active Tunnels/{print $NF; exit}')
+        up=$(active_tunnels)
         [[ ${up:-1} == 0 ]] && break
         (( $(date +%s) - g0 > 600 )) && { log "after 600 s the node still has $up SAs"; break; }
         sleep 10
@@ -262,14 +264,12 @@ capacity_mode() {
 overload_mode() {
     dpd_threshold=$hub_dpd
     start_ours seed short
-    isakmp_stats() { ip netns exec "$ns" "$node/ikeactors" show crypto isakmp stats 2>/dev/null; }
-    active() { isakmp_stats | awk '/Active Tunnels/{print $NF; exit}'; }
     # The held peers (sources from 127.1.0.0) come up at a rate the node easily follows and stay, probing nothing
     # themselves within the run (--dpd 3600); the flood's peers start at 127.2.0.0.
     bench_timeout=60 bench "$OUT/held.json" 0 "$held" 200 seed --hold 900 --dpd 3600 &
     bench_shells+=("$!")
-    for _ in $(seq 1 120); do [[ $(active) -ge $held ]] && break; sleep 2; done
-    log "overload: $(active) tunnels up; the hub probes each after $hub_dpd s idle; flooding with $flood peers"
+    for _ in $(seq 1 120); do [[ $(active_tunnels) -ge $held ]] && break; sleep 2; done
+    log "overload: $(active_tunnels) tunnels up; the hub probes each after $hub_dpd s idle; flooding with $flood peers"
     local c0 c1 t0; c0=$(cpu_ticks "$responder_pid"); t0=$(date +%s)
     bench_concurrency=1500 bench_timeout=20 bench "$OUT/flood.json" 65536 "$flood" 0 seed &
     local flood_shell=$!

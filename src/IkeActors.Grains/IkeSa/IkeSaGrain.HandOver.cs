@@ -85,9 +85,10 @@ public sealed partial class IkeSaGrain
             }
             var output = new NegotiationOutput(TimerDebugLevel);
             _sa.AdoptIpsecSas(pairs, output);
-            _adoptedUnreported += pairs.Count(p => _sa.IpsecSas.Contains(p));
+            var adopted = _sa.IpsecSas.Where(pairs.Contains).ToList();
+            _adoptedUnreported += adopted.Count;
             RearmLifetimeTimers(handOver.Timers);
-            foreach (var ipsecSa in _sa.IpsecSas.Where(s => pairs.Contains(s)))
+            foreach (var ipsecSa in adopted)
                 await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(PeerKey, ipsecSa.InboundSpi)).SetOwner(Key);
             await Step(output, transmit: true);
             await PersistIfCompleted(new NegotiationOutput(0), force: true);

@@ -10,6 +10,12 @@ public interface IIkeSaGrain : IGrainWithStringKey, IIkeSaShow
     /// <summary>A datagram for this SA (MM1 from an unknown peer creates it).</summary>
     Task<IkeStepResult> Receive(Datagram datagram, int debugLevel);
 
+    /// <summary>
+    /// An SA the front-end negotiated itself is up: the grain takes it over (restores it, arms its timers, installs its
+    /// IPsec SAs, registers it with its peer's tunnel) and carries it from then on.
+    /// </summary>
+    Task<IkeStepResult> TakeOver(FrontEndHandOver handOver);
+
     /// <summary>Starts Main Mode as initiator; the grain's key carries the peer and the cookie to use.</summary>
     Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel);
 

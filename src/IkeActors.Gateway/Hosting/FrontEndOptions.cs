@@ -30,6 +30,15 @@ public sealed record FrontEndOptions
     /// </summary>
     public TimeSpan NewSaQueueBudget { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A new peer's responder negotiation (Main Mode and its first Quick Mode) runs in its routing lane, and the SA goes
+    /// to its grain once up (<see cref="FrontEndNegotiations"/>); false: every datagram goes to a grain.
+    /// </summary>
+    public bool NegotiateInLanes { get; init; } = true;
+
+    /// <summary>How long an SA negotiated in a lane stays there after MM_ACTIVE when no Quick Mode completes (then to its grain).</summary>
+    public TimeSpan PromotionGrace { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Half-open IKE SAs this node keeps: at once, per peer address, and how long one counts unreported.</summary>
     public HalfOpenLimits HalfOpen { get; init; } = PeerPolicy.HalfOpenLimits;
 

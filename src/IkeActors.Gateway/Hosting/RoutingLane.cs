@@ -67,11 +67,22 @@ public sealed class RoutingLane(int capacity, long newBudgetMs, Action? onShed =
     }
 
     /// <summary>The most urgent datagram, waiting for one when there is none; new ones past their budget are dropped on the way.</summary>
-    public async ValueTask<QueuedDatagram> NextAsync(CancellationToken ct)
+    public async ValueTask<QueuedDatagram> NextAsync(CancellationToken ct) => (await NextAsync(null, ct).ConfigureAwait(false))!.Value;
+
+    /// <summary>
+    /// The most urgent datagram, or null once <paramref name="wakeAt"/> (on <see cref="Now"/>'s clock) has come
+    /// without one: the lane's own timers are due (<see cref="FrontEndNegotiations.NextDue"/>).
+    /// </summary>
+    public async ValueTask<QueuedDatagram?> NextAsync(long? wakeAt, CancellationToken ct)
     {
         while (true)
         {
-            await _waiting.WaitAsync(ct).ConfigureAwait(false);
+            if (wakeAt is { } at)
+            {
+                var wait = at - _clock();
+                if (wait <= 0 || !await _waiting.WaitAsync((int)Math.Min(wait, int.MaxValue), ct).ConfigureAwait(false)) return null;
+            }
+            else await _waiting.WaitAsync(ct).ConfigureAwait(false);
             if (TryTake(out var next)) return next;
         }
     }

@@ -12,15 +12,20 @@ namespace IkeActors.Gateway.Hosting;
 /// <summary>
 /// The routing side of the front-end: reads only the ISAKMP header of each datagram and hands it to the IKE SA
 /// grain named by (peer, initiator cookie); an MM1 for a new SA passes the half-open admission first, cookies of
-/// no known SA pass a token bucket. It keeps the table of the SAs this node routes to, sends the grains' answers
-/// through the sockets, and is the transmitter for what grains send on their own (retransmissions).
+/// no known SA pass a token bucket. An MM1 from a peer this node knows nothing of, with no tunnel-group of its own
+/// (a hub's dynamic peers), is negotiated by its lane itself until the SA is up (<see cref="FrontEndNegotiations"/>).
+/// It keeps the table of the SAs this node routes to, sends the grains' answers through the sockets, and is the
+/// transmitter for what grains send on their own (retransmissions).
 /// </summary>
 public sealed class SaRouter(
     IGrainFactory grains, FrontEndOptions options, GatewayContext gateway, IsakmpSockets sockets, FrontEndCounters counters,
-    DebugLineOutput debug, ILogger<SaRouter> logger) : IDatagramTransmitter
+    DebugLineOutput debug, IServiceProvider services, ILogger<SaRouter> logger) : IDatagramTransmitter, IFrontEndNegotiationHost
 {
     /// <summary>The IKE SAs this node routes to: key -> (last state, when it was last heard of).</summary>
     private readonly ConcurrentDictionary<string, (string State, long Seen)> _sas = new(StringComparer.Ordinal);
+    /// <summary>How many of <see cref="_sas"/> each peer address has (a peer with none may be negotiated in its lane).</summary>
+    private readonly ConcurrentDictionary<string, int> _peers = new(StringComparer.Ordinal);
+    private (RoutingLane Lane, FrontEndNegotiations Negotiations)[] _lanes = [];
     private readonly Mm1Admission _admission = new(gateway, new HalfOpenLedger(options.HalfOpen, TimeProvider.System), TimeProvider.System);
     private readonly TokenBucket _unknownSaLookups = new(options.UnknownSaLookupsPerSecond, TimeProvider.System);
     private volatile bool _stopped;
@@ -48,7 +53,8 @@ public sealed class SaRouter(
         var lanes = Enumerable.Range(0, count)
             .Select(_ => new RoutingLane(Math.Max(16, options.QueueCapacity / count), (long)options.NewSaQueueBudget.TotalMilliseconds, counters.Shed))
             .ToArray();
-        var tasks = lanes.Select(lane => Task.Run(() => RouteAll(lane, ct), ct)).ToList();
+        _lanes = lanes.Select(lane => (lane, new FrontEndNegotiations(gateway, this, options.PromotionGrace))).ToArray();
+        var tasks = _lanes.Select(l => Task.Run(() => RouteAll(l.Lane, l.Negotiations, ct), ct)).ToList();
         return (tasks, datagram => Deliver(lanes, datagram));
     }
 
@@ -65,38 +71,55 @@ public sealed class SaRouter(
         }
         var key = IIkeSaGrain.KeyFor(datagram.From.Address.ToString(), header.InitiatorCookie);
         var kind = RoutingLane.ClassOf(_sas.TryGetValue(key, out var known) ? known.State : null);
-        var lane = lanes[(int)((uint)datagram.From.Address.GetHashCode() % (uint)lanes.Length)];
+        var lane = lanes[LaneOf(datagram.From.Address, lanes.Length)];
         var mm1 = header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection;
         return lane.TryEnqueue(new QueuedDatagram(datagram, key, mm1, kind, lane.Now));
     }
 
-    /// <summary>Routes one lane's datagrams, one at a time, the most urgent first.</summary>
-    private async Task RouteAll(RoutingLane lane, CancellationToken ct)
+    /// <summary>A peer address always takes the same lane.</summary>
+    private static int LaneOf(IPAddress peer, int lanes) => (int)((uint)peer.GetHashCode() % (uint)lanes);
+
+    /// <summary>Routes one lane's datagrams, one at a time, the most urgent first, and fires the timers of the SAs it negotiates.</summary>
+    private async Task RouteAll(RoutingLane lane, FrontEndNegotiations negotiations, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
-            QueuedDatagram next;
-            try { next = await lane.NextAsync(ct); }
+            QueuedDatagram? next;
+            try { next = await lane.NextAsync(negotiations.NextDue, ct); }
             catch (OperationCanceledException) { return; }
-            try { await Route(next); }
+            try
+            {
+                if (negotiations.NextDue <= lane.Now && !_stopped) await negotiations.FireDue();
+                if (next is { } datagram) await Route(datagram, negotiations);
+            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning(e, "datagram from {Peer} could not be handled", next.Datagram.From);
+                logger.LogWarning(e, "datagram from {Peer} could not be handled", next?.Datagram.From);
             }
         }
     }
 
-    private async Task Route(QueuedDatagram queued)
+    private async Task Route(QueuedDatagram queued, FrontEndNegotiations negotiations)
     {
         if (_stopped) return;
         var (bytes, from, natT) = queued.Datagram;
         var key = queued.Key;
+        if (negotiations.Holds(key))
+        {
+            await negotiations.Receive(key, bytes, from, natT);
+            return;
+        }
         var mm1 = false;
         if (!_sas.ContainsKey(key))
         {
             if (queued.Mm1)
             {
                 if (!Admit(key, from.Address)) return;
+                if (NegotiatesInLane(from.Address))
+                {
+                    if (!negotiations.Start(key, bytes, from)) HalfOpen.Release(key);
+                    return;
+                }
                 mm1 = true;
             }
             else if (!_unknownSaLookups.TryTake())
@@ -121,6 +144,14 @@ public sealed class SaRouter(
         Emit(result);
     }
 
+    /// <summary>
+    /// A new peer's Main Mode runs in its lane when the node knows no SA with it (the peer rules that need the peer's
+    /// other SAs, a Phase 1 rekey collision above all, stay with the grains) and it has no tunnel-group of its own
+    /// (a hub's dynamic peer, on DefaultL2LGroup): the many-peers case.
+    /// </summary>
+    private bool NegotiatesInLane(IPAddress peer) =>
+        options.NegotiateInLanes && !_peers.ContainsKey(peer.ToString()) && gateway.Config.FindTunnelGroup(peer.ToString()) is null;
+
     /// <summary>An MM1 for a new SA: the half-open rule decides (Negotiation.Admission); refusals are counted and printed there.</summary>
     private bool Admit(string key, IPAddress peer)
     {
@@ -135,7 +166,9 @@ public sealed class SaRouter(
         if (verdict.Evicted is { } given)
         {
             // The oldest half-open SA of the busiest address gives way (it goes without a word to its peer).
-            _sas.TryRemove(given, out _);
+            Forget(given);
+            var givenPeer = IPAddress.Parse(PeerOf(given));
+            if (_lanes.Length > 0) _lanes[LaneOf(givenPeer, _lanes.Length)].Negotiations.Abandon(given);
             using (UntracedCalls.Begin()) grains.GetGrain<IIkeSaAdmin>(given).Abandon().Ignore();
         }
         return true;
@@ -172,13 +205,24 @@ public sealed class SaRouter(
     {
         if (state is nameof(MainModeState.MM_DELETED) or nameof(MainModeState.MM_NO_STATE))
         {
-            _sas.TryRemove(key, out _);
+            Forget(key);
             HalfOpen.Release(key);
             return;
         }
-        _sas[key] = (state, Environment.TickCount64);
+        if (_sas.TryAdd(key, (state, Environment.TickCount64))) _peers.AddOrUpdate(PeerOf(key), 1, (_, n) => n + 1);
+        else _sas[key] = (state, Environment.TickCount64);
         if (state == nameof(MainModeState.MM_ACTIVE)) HalfOpen.Release(key);
     }
+
+    private void Forget(string key)
+    {
+        if (!_sas.TryRemove(key, out _)) return;
+        var peer = PeerOf(key);
+        _peers.AddOrUpdate(peer, 0, (_, n) => n - 1);
+        _peers.TryRemove(new KeyValuePair<string, int>(peer, 0));
+    }
+
+    private static string PeerOf(string key) => key[..key.LastIndexOf('/')];
 
     /// <summary>
     /// An SA still negotiating that nobody has reported on for a lease is forgotten (its end was reported on another
@@ -188,16 +232,31 @@ public sealed class SaRouter(
     {
         var oldest = Environment.TickCount64 - (long)options.HalfOpen.Lease.TotalMilliseconds;
         foreach (var (key, (state, seen)) in _sas)
-            if (state != nameof(MainModeState.MM_ACTIVE) && seen < oldest) _sas.TryRemove(key, out _);
+            if (state != nameof(MainModeState.MM_ACTIVE) && seen < oldest) Forget(key);
     }
 
-    private void Emit(IkeStepResult result)
+    public void Emit(IkeStepResult result)
     {
         debug.Print(result.DebugLines);
         foreach (var d in result.Send) sockets.Transmit(d);
     }
 
     public int DebugLevel => debug.Level;
+
+    public DebugLogExport? Export => _export ??= services.GetService(typeof(DebugLogExport)) as DebugLogExport;
+    private DebugLogExport? _export;
+
+    void IFrontEndNegotiationHost.StateChanged(string key, string state, string? phase1Failure) =>
+        SaStateChanged(key, state, initiator: false, phase1Failure);
+
+    public async Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver)
+    {
+        IkeStepResult result;
+        // The SA's spans continue the front-end's trace; the call itself is plumbing.
+        using (UntracedCalls.Begin()) result = await grains.GetGrain<IIkeSaGrain>(key).TakeOver(handOver);
+        Track(key, result.State);
+        return result;
+    }
 
     public void Send(Datagram datagram, IReadOnlyList<string> debugLines)
     {

@@ -1,0 +1,269 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using IkeActors.Grains;
+using IkeActors.Grains.Telemetry;
+using IkeActors.Negotiation;
+
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>What a lane's <see cref="FrontEndNegotiations"/> needs of the node around it.</summary>
+public interface IFrontEndNegotiationHost
+{
+    /// <summary>The level debug lines are formatted at (the console's or an operator session's, see <see cref="DebugLineOutput"/>).</summary>
+    int DebugLevel { get; }
+
+    /// <summary>Where the debug lines also go as log records (null: nowhere).</summary>
+    DebugLogExport? Export { get; }
+
+    /// <summary>Sends a step's datagrams and prints its debug lines.</summary>
+    void Emit(IkeStepResult result);
+
+    /// <summary>The SA changed state (routing, half-open count, failure counters): as a grain's report would say it.</summary>
+    void StateChanged(string key, string state, string? phase1Failure);
+
+    /// <summary>The SA is up: its grain takes it over (<see cref="IIkeSaGrain.TakeOver"/>); the grain's answer.</summary>
+    Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver);
+}
+
+/// <summary>
+/// The responder negotiations one routing lane carries itself, without a grain: Main Mode from the MM1 to MM_ACTIVE
+/// and the first Quick Mode, through the same engine (<see cref="IkeSa"/>) a grain runs. The SA goes to its grain when
+/// it is up and quiet (an IPsec pair installed and no Quick Mode running, or <paramref name="promotionGrace"/> after
+/// MM_ACTIVE): one grain call and activation per tunnel instead of one per datagram, and a half-open SA (an MM1 flood)
+/// costs no activation at all. A half-open SA is worth nothing to the cluster (strongSwan's HA plugin syncs only
+/// established SAs too): if this node dies its peer starts again.
+/// <para>
+/// One lane owns an instance and calls it from its one routing loop (a peer address always takes the same lane), so
+/// nothing here is shared between threads. The lane also fires the engine's timers (retransmissions) from
+/// <see cref="NextDue"/>.
+/// </para>
+/// </summary>
+public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegotiationHost host, TimeSpan promotionGrace, Func<long>? clock = null)
+{
+    private readonly Dictionary<string, Negotiation> _held = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _abandoned = new();
+    private readonly Func<long> _clock = clock ?? (() => Environment.TickCount64);
+
+    /// <summary>SAs this lane negotiates now.</summary>
+    public int Count => _held.Count;
+
+    public bool Holds(string key)
+    {
+        DropAbandoned();
+        return _held.ContainsKey(key);
+    }
+
+    /// <summary>
+    /// The half-open rule gave this SA's room to another (any thread may say so): it goes without a word to its peer
+    /// the next time the lane runs.
+    /// </summary>
+    public void Abandon(string key) => _abandoned.Enqueue(key);
+
+    private void DropAbandoned()
+    {
+        while (_abandoned.TryDequeue(out var key))
+            if (_held.TryGetValue(key, out var n) && n.Sa.State != MainModeState.MM_ACTIVE) End(n);
+    }
+
+    /// <summary>When the next timer of a held SA is due (milliseconds, the lane's clock); null: none.</summary>
+    public long? NextDue
+    {
+        get
+        {
+            long? next = null;
+            foreach (var n in _held.Values)
+                if (n.NextDue is { } due && (next is null || due < next)) next = due;
+            return next;
+        }
+    }
+
+    /// <summary>
+    /// An admitted MM1 of a new SA: answered here (MM2) when acceptable. False when it started nothing (the caller
+    /// gives its half-open room back; what the engine says of it is emitted).
+    /// </summary>
+    public bool Start(string key, byte[] datagram, IPEndPoint from)
+    {
+        var telemetry = new IkeSaTelemetry { Export = host.Export };
+        var output = new NegotiationOutput(Math.Max(host.DebugLevel, telemetry.ExportLevel));
+        telemetry.Received(datagram, from);
+        var sa = IkeSa.AcceptMainMode1(gateway, from, datagram, output);
+        if (sa is null)
+        {
+            telemetry.Step(null, output);
+            telemetry.Dispose();
+            // Refused: the notify the RFC requires is its only answer (RFC 2408 §5.4: NO-PROPOSAL-CHOSEN).
+            var notify = output.Actions.OfType<SendDatagram>().Select(d => new Datagram(d.Datagram, d.To.Address.ToString(), d.To.Port, d.NatT)).ToList();
+            host.Emit(Result(output, notify, nameof(MainModeState.MM_NO_STATE)));
+            return false;
+        }
+        var negotiation = new Negotiation(key, sa, telemetry);
+        _held[key] = negotiation;
+        Apply(negotiation, output);
+        return true;
+    }
+
+    /// <summary>A datagram for a held SA (its cookies name it).</summary>
+    public Task Receive(string key, byte[] datagram, IPEndPoint from, bool natT)
+    {
+        var negotiation = _held[key];
+        var output = NewOutput(negotiation);
+        negotiation.Telemetry.Received(datagram, from);
+        negotiation.Sa.Receive(datagram, output, from, natT);
+        Apply(negotiation, output);
+        return PromoteIfReady(negotiation);
+    }
+
+    /// <summary>The timers due now (retransmissions, the promotion grace); call when <see cref="NextDue"/> has passed.</summary>
+    public async Task FireDue()
+    {
+        DropAbandoned();
+        var now = _clock();
+        foreach (var negotiation in _held.Values.Where(n => n.NextDue <= now).ToList())
+        {
+            foreach (var (key, _) in negotiation.Timers.Where(t => t.Value <= now).ToList())
+            {
+                if (!_held.ContainsKey(negotiation.Key)) break; // ended by an earlier timer
+                negotiation.Timers.Remove(key);
+                var output = NewOutput(negotiation);
+                negotiation.Sa.TimerFired(key, output);
+                Apply(negotiation, output);
+            }
+            if (_held.ContainsKey(negotiation.Key)) await PromoteIfReady(negotiation);
+        }
+    }
+
+    private NegotiationOutput NewOutput(Negotiation n) => new(Math.Max(host.DebugLevel, n.Telemetry.ExportLevel));
+
+    /// <summary>One engine step's effects, as a grain's Apply would have them (IkeSaGrain.Datagrams).</summary>
+    private void Apply(Negotiation n, NegotiationOutput output)
+    {
+        n.Telemetry.Step(n.Sa, output);
+        var send = new List<Datagram>();
+        string? failure = null;
+        var ended = false;
+        foreach (var action in output.Actions)
+        {
+            switch (action)
+            {
+                case SendDatagram s:
+                    send.Add(new Datagram(s.Datagram, s.To.Address.ToString(), s.To.Port, s.NatT));
+                    break;
+                case ArmTimer t when t.Sa == n.Sa.InitiatorCookie:
+                    n.Timers[t.Key] = _clock() + (long)t.Due.TotalMilliseconds;
+                    if (IsLifetime(t.Key.Kind)) n.LifetimeDue[t.Key] = DateTime.UtcNow + t.Due;
+                    break;
+                case CancelTimer c when c.Sa == n.Sa.InitiatorCookie:
+                    n.Timers.Remove(c.Key);
+                    n.LifetimeDue.Remove(c.Key);
+                    break;
+                case IkeSaDeleted d when d.InitiatorCookie == n.Sa.InitiatorCookie:
+                    ended = true;
+                    break;
+                case InstallIpsecSa:
+                    n.LastInstall = DateTime.UtcNow;
+                    break;
+                case Phase1Established:
+                    n.Phase1At = DateTime.UtcNow;
+                    n.PromoteBy = _clock() + (long)promotionGrace.TotalMilliseconds;
+                    break;
+                case InitialContactReceived c when c.Sa == n.Sa.InitiatorCookie:
+                    n.InitialContact = true;
+                    break;
+                case NegotiationFailed { Exchange: IkeExchange.MainMode } f:
+                    failure ??= f.Reason.ToString();
+                    break;
+            }
+        }
+        var state = n.Sa.State.ToString();
+        host.Emit(Result(output, send, state));
+        if (ended || n.Sa.State == MainModeState.MM_DELETED)
+        {
+            End(n);
+            host.StateChanged(n.Key, nameof(MainModeState.MM_DELETED), failure);
+        }
+        else if (state != n.ReportedState)
+        {
+            n.ReportedState = state;
+            host.StateChanged(n.Key, state, null);
+        }
+    }
+
+    /// <summary>The step's datagrams and the debug lines at the console's level (the engine formats at the export's too).</summary>
+    private IkeStepResult Result(NegotiationOutput output, List<Datagram> send, string state)
+    {
+        var level = host.DebugLevel;
+        var lines = output.Actions.OfType<DebugEvent>().Where(d => d.Message.Level <= level).Select(d => d.ConsoleLine).ToList();
+        return new IkeStepResult(send, lines, state);
+    }
+
+    /// <summary>Up, with its first pair installed and no Quick Mode running, or up for the grace: to the grain.</summary>
+    private async Task PromoteIfReady(Negotiation n)
+    {
+        if (!_held.ContainsKey(n.Key) || n.Sa.State != MainModeState.MM_ACTIVE) return;
+        var quiet = n.Sa.IpsecSas.Count > 0 && n.Sa.QuickModes.Count == 0;
+        if (!quiet && _clock() < n.PromoteBy) return;
+        var snapshot = n.Sa.Snapshot();
+        byte[] json;
+        try { json = JsonSerializer.SerializeToUtf8Bytes(snapshot); }
+        finally { snapshot.ClearSecrets(); }
+        var handOver = new FrontEndHandOver
+        {
+            Snapshot = json,
+            Timers = n.LifetimeDue.Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList(),
+            TraceParent = n.Telemetry.TraceParent,
+            InitialContact = n.InitialContact,
+            DebugLevel = host.DebugLevel,
+            Phase1At = n.Phase1At ?? DateTime.UtcNow,
+            LastInstall = n.LastInstall,
+        };
+        End(n);
+        try
+        {
+            host.Emit(await host.Promote(n.Key, handOver));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(json);
+        }
+    }
+
+    /// <summary>The SA leaves this lane (ended, or to its grain): its timers go with it, its keys are disposed.</summary>
+    private void End(Negotiation n)
+    {
+        _held.Remove(n.Key);
+        n.Telemetry.Dispose();
+        n.Sa.Dispose();
+    }
+
+    private static bool IsLifetime(TimerKind kind) => kind is TimerKind.Phase1Rekey or TimerKind.Phase2Rekey or TimerKind.Phase2Expire;
+
+    private sealed class Negotiation(string key, IkeSa sa, IkeSaTelemetry telemetry)
+    {
+        public string Key { get; } = key;
+        public IkeSa Sa { get; } = sa;
+        public IkeSaTelemetry Telemetry { get; } = telemetry;
+        /// <summary>The engine's timers: due time on the lane's clock.</summary>
+        public Dictionary<TimerKey, long> Timers { get; } = new();
+        /// <summary>Lifetime timers (rekey, expiry) as absolute times: they go to the grain.</summary>
+        public Dictionary<TimerKey, DateTime> LifetimeDue { get; } = new();
+        public string? ReportedState { get; set; }
+        public bool InitialContact { get; set; }
+        public DateTime? Phase1At { get; set; }
+        public DateTime? LastInstall { get; set; }
+        /// <summary>Up since: promoted by then even without a pair (lane clock); long.MaxValue while negotiating.</summary>
+        public long PromoteBy { get; set; } = long.MaxValue;
+
+        /// <summary>The earliest of the engine's retransmission timers and the promotion grace.</summary>
+        public long? NextDue
+        {
+            get
+            {
+                long? next = PromoteBy == long.MaxValue ? null : PromoteBy;
+                foreach (var (key, due) in Timers)
+                    if (!IsLifetime(key.Kind) && key.Kind != TimerKind.Dpd && (next is null || due < next)) next = due;
+                return next;
+            }
+        }
+    }
+}

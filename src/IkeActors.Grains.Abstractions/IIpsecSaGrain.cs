@@ -3,7 +3,8 @@ namespace IkeActors.Grains;
 /// <summary>One IPsec SA pair, keyed by "peer/inbound SPI" (hex): pushes its keys to the data plane and withdraws them.</summary>
 public interface IIpsecSaGrain : IGrainWithStringKey
 {
-    Task Install(IpsecSaRecord record);
+    /// <summary>The pair, and the IKE SA grain that owns it (see <see cref="SetOwner"/>).</summary>
+    Task Install(IpsecSaRecord record, string ownerIkeSaKey);
 
     Task Withdraw(string reason);
 

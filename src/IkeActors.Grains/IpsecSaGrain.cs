@@ -13,8 +13,9 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
     private readonly IIpsecSaInstaller? _dataPlane = services.GetService(typeof(IIpsecSaInstaller)) as IIpsecSaInstaller;
     private IpsecSaRecord? _sa;
 
-    public Task Install(IpsecSaRecord record)
+    public Task Install(IpsecSaRecord record, string ownerIkeSaKey)
     {
+        _owner = ownerIkeSaKey;
         _sa = record;
         _dataPlane?.Add(record);
         return Task.CompletedTask;

@@ -21,12 +21,11 @@ public sealed partial class IkeSaGrain
                 case InstallIpsecSa install:
                     var p = install.Pair;
                     var ipsec = GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(p.Peer.Address.ToString(), p.Inbound.Spi));
-                    await ipsec.SetOwner(this.GetPrimaryKeyString());
                     await ipsec.Install(new IpsecSaRecord(
                         p.Inbound.Spi, p.Outbound.Spi,
                         [.. p.Inbound.EncryptionKey], [.. p.Inbound.IntegrityKey], [.. p.Outbound.EncryptionKey], [.. p.Outbound.IntegrityKey],
                         p.Transform.AsaText, p.LifetimeSeconds, p.LifetimeKilobytes, p.Local.ToString(), p.Remote.ToString(),
-                        p.Peer.Address.ToString(), p.CryptoMap, p.Sequence) { Esp = EspOf(p) });
+                        p.Peer.Address.ToString(), p.CryptoMap, p.Sequence) { Esp = EspOf(p) }, this.GetPrimaryKeyString());
                     break;
                 case IpsecSaDeleted deleted:
                     await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(deleted.Peer.Address.ToString(), deleted.InboundSpi)).Withdraw(deleted.Reason);

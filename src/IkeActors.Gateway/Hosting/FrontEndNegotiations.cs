@@ -35,8 +35,8 @@ public interface IFrontEndNegotiationHost
 /// established SAs too): if this node dies its peer starts again.
 /// <para>
 /// One lane owns an instance and calls it from its one routing loop (a peer address always takes the same lane), so
-/// nothing here is shared between threads. The lane also fires the engine's timers (retransmissions) from
-/// <see cref="NextDue"/>.
+/// nothing here is shared between threads but <see cref="NextDue"/>, which a node-wide clock reads to wake the lane
+/// (<see cref="RoutingLane.Tick"/>) for the engine's timers (retransmissions) and the promotion grace.
 /// </para>
 /// </summary>
 public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegotiationHost host, TimeSpan promotionGrace, Func<long>? clock = null)
@@ -62,20 +62,23 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
 
     private void DropAbandoned()
     {
+        var dropped = false;
         while (_abandoned.TryDequeue(out var key))
-            if (_held.TryGetValue(key, out var n) && n.Sa.State != MainModeState.MM_ACTIVE) End(n);
+            if (_held.TryGetValue(key, out var n) && n.Sa.State != MainModeState.MM_ACTIVE) { End(n); dropped = true; }
+        if (dropped) UpdateNextDue();
     }
 
-    /// <summary>When the next timer of a held SA is due (milliseconds, the lane's clock); null: none.</summary>
-    public long? NextDue
+    /// <summary>When the next timer of a held SA is due (milliseconds, the lane's clock; long.MaxValue: none). Any thread may read it.</summary>
+    public long NextDue => Volatile.Read(ref _nextDue);
+    private long _nextDue = long.MaxValue;
+
+    /// <summary>After every change: the earliest timer of the held SAs.</summary>
+    private void UpdateNextDue()
     {
-        get
-        {
-            long? next = null;
-            foreach (var n in _held.Values)
-                if (n.NextDue is { } due && (next is null || due < next)) next = due;
-            return next;
-        }
+        var next = long.MaxValue;
+        foreach (var n in _held.Values)
+            if (n.NextDue is { } due && due < next) next = due;
+        Volatile.Write(ref _nextDue, next);
     }
 
     /// <summary>
@@ -100,18 +103,20 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
         var negotiation = new Negotiation(key, sa, telemetry);
         _held[key] = negotiation;
         Apply(negotiation, output);
+        UpdateNextDue();
         return true;
     }
 
     /// <summary>A datagram for a held SA (its cookies name it).</summary>
-    public Task Receive(string key, byte[] datagram, IPEndPoint from, bool natT)
+    public async Task Receive(string key, byte[] datagram, IPEndPoint from, bool natT)
     {
         var negotiation = _held[key];
         var output = NewOutput(negotiation);
         negotiation.Telemetry.Received(datagram, from);
         negotiation.Sa.Receive(datagram, output, from, natT);
         Apply(negotiation, output);
-        return PromoteIfReady(negotiation);
+        await PromoteIfReady(negotiation);
+        UpdateNextDue();
     }
 
     /// <summary>The timers due now (retransmissions, the promotion grace); call when <see cref="NextDue"/> has passed.</summary>
@@ -131,6 +136,7 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
             }
             if (_held.ContainsKey(negotiation.Key)) await PromoteIfReady(negotiation);
         }
+        UpdateNextDue();
     }
 
     private NegotiationOutput NewOutput(Negotiation n) => new(Math.Max(host.DebugLevel, n.Telemetry.ExportLevel));

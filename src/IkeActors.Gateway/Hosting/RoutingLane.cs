@@ -67,25 +67,35 @@ public sealed class RoutingLane(int capacity, long newBudgetMs, Action? onShed =
     }
 
     /// <summary>The most urgent datagram, waiting for one when there is none; new ones past their budget are dropped on the way.</summary>
-    public async ValueTask<QueuedDatagram> NextAsync(CancellationToken ct) => (await NextAsync(null, ct).ConfigureAwait(false))!.Value;
-
-    /// <summary>
-    /// The most urgent datagram, or null once <paramref name="wakeAt"/> (on <see cref="Now"/>'s clock) has come
-    /// without one: the lane's own timers are due (<see cref="FrontEndNegotiations.NextDue"/>).
-    /// </summary>
-    public async ValueTask<QueuedDatagram?> NextAsync(long? wakeAt, CancellationToken ct)
+    public async ValueTask<QueuedDatagram> NextAsync(CancellationToken ct)
     {
         while (true)
         {
-            if (wakeAt is { } at)
-            {
-                var wait = at - _clock();
-                if (wait <= 0 || !await _waiting.WaitAsync((int)Math.Min(wait, int.MaxValue), ct).ConfigureAwait(false)) return null;
-            }
-            else await _waiting.WaitAsync(ct).ConfigureAwait(false);
-            if (TryTake(out var next)) return next;
+            if (await NextOrTickAsync(ct).ConfigureAwait(false) is { } next) return next;
         }
     }
+
+    /// <summary>
+    /// The most urgent datagram, or null when <see cref="Tick"/> was called since the last null: the lane's own timers
+    /// are due (<see cref="FrontEndNegotiations"/>). One clock for every lane, so waiting costs no timer of its own.
+    /// </summary>
+    public async ValueTask<QueuedDatagram?> NextOrTickAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            await _waiting.WaitAsync(ct).ConfigureAwait(false);
+            if (TryTake(out var next)) return next;
+            if (Interlocked.Exchange(ref _tick, 0) == 1) return null;
+        }
+    }
+
+    /// <summary>Wakes the reader for its timers (any thread); a count of the semaphore with no datagram behind it.</summary>
+    public void Tick()
+    {
+        if (Interlocked.Exchange(ref _tick, 1) == 0) _waiting.Release();
+    }
+
+    private int _tick;
 
     /// <summary>One datagram for one count of the semaphore; false when it was a new one past its budget (dropped).</summary>
     private bool TryTake(out QueuedDatagram next)
@@ -104,7 +114,7 @@ public sealed class RoutingLane(int capacity, long newBudgetMs, Action? onShed =
             }
             return true;
         }
-        // Not reached: every count of the semaphore stands for one datagram in a queue.
+        // A count with no datagram: a tick, or the count of a datagram taken after an earlier tick's count.
         next = default;
         return false;
     }

@@ -55,6 +55,7 @@ public sealed class SaRouter(
             .ToArray();
         _lanes = lanes.Select(lane => (lane, new FrontEndNegotiations(gateway, this, options.PromotionGrace))).ToArray();
         var tasks = _lanes.Select(l => Task.Run(() => RouteAll(l.Lane, l.Negotiations, ct), ct)).ToList();
+        tasks.Add(Task.Run(() => TickLanes(ct), ct));
         return (tasks, datagram => Deliver(lanes, datagram));
     }
 
@@ -79,13 +80,29 @@ public sealed class SaRouter(
     /// <summary>A peer address always takes the same lane.</summary>
     private static int LaneOf(IPAddress peer, int lanes) => (int)((uint)peer.GetHashCode() % (uint)lanes);
 
+    /// <summary>One clock for the lanes' timers: a lane whose negotiations have a timer due is woken (every 100 ms at most).</summary>
+    private async Task TickLanes(CancellationToken ct)
+    {
+        using var clock = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        try
+        {
+            while (await clock.WaitForNextTickAsync(ct))
+            {
+                var now = Environment.TickCount64;
+                foreach (var (lane, negotiations) in _lanes)
+                    if (negotiations.NextDue <= now) lane.Tick();
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
     /// <summary>Routes one lane's datagrams, one at a time, the most urgent first, and fires the timers of the SAs it negotiates.</summary>
     private async Task RouteAll(RoutingLane lane, FrontEndNegotiations negotiations, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             QueuedDatagram? next;
-            try { next = await lane.NextAsync(negotiations.NextDue, ct); }
+            try { next = await lane.NextOrTickAsync(ct); }
             catch (OperationCanceledException) { return; }
             try
             {

@@ -24,7 +24,8 @@
 #   tunnels the node keeps (a live peer whose R-U-THERE-ACK waits behind setups past the 8 s budget is declared dead),
 #   what the flood got, and how many MM1s the node shed for waiting too long.
 #
-# The node is published ReadyToRun (dotnet publish -r linux-x64: tiered compilation off, see the Gateway csproj).
+# The node is published ReadyToRun (dotnet publish -r linux-x64: tiered compilation off, see the Gateway csproj);
+# IKEACTORS_NODE=DIR uses a node published there instead (to compare two builds).
 # Results: a Markdown table on stdout and the raw JSON reports under $OUT (default a temporary directory).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -68,9 +69,14 @@ trap cleanup EXIT INT TERM
 
 log() { echo "# $*" >&2; }
 
-log "publishing the node (ReadyToRun) into $node"
-dotnet publish "$here/src/IkeActors.Gateway" -c Release -r linux-x64 -o "$node" >"$OUT/publish.log" 2>&1 \
-    || { tail -20 "$OUT/publish.log" >&2; exit 1; }
+if [[ -n ${IKEACTORS_NODE:-} ]]; then
+    node=$IKEACTORS_NODE   # a node published earlier (an A/B of two builds)
+    log "using the node published in $node"
+else
+    log "publishing the node (ReadyToRun) into $node"
+    dotnet publish "$here/src/IkeActors.Gateway" -c Release -r linux-x64 -o "$node" >"$OUT/publish.log" 2>&1 \
+        || { tail -20 "$OUT/publish.log" >&2; exit 1; }
+fi
 
 ip netns add "$ns"
 ip -n "$ns" link set lo up

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using System.Text.Json;
 using IkeActors.Grains;
 using IkeActors.Grains.Telemetry;
 using IkeActors.Negotiation;
@@ -211,7 +210,7 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
         if (!quiet && _clock() < n.PromoteBy) return;
         var snapshot = n.Sa.Snapshot();
         byte[] json;
-        try { json = JsonSerializer.SerializeToUtf8Bytes(snapshot); }
+        try { json = IkeSaSnapshotJson.Serialize(snapshot); }
         finally { snapshot.ClearSecrets(); }
         var handOver = new FrontEndHandOver
         {

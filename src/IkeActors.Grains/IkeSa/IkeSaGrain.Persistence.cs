@@ -1,4 +1,3 @@
-using System.Text.Json;
 using IkeActors.Negotiation;
 
 namespace IkeActors.Grains;
@@ -50,7 +49,7 @@ public sealed partial class IkeSaGrain
         var snapshot = _sa!.Snapshot();
         try
         {
-            stored.State.Snapshot = JsonSerializer.SerializeToUtf8Bytes(snapshot);
+            stored.State.Snapshot = IkeSaSnapshotJson.Serialize(snapshot);
             stored.State.TraceParent = _telemetry.TraceParent;
             stored.State.Timers = _due.Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList();
             stored.State.RekeyedBy = _rekeyedBy;

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using IkeActors.Negotiation;
 using Microsoft.Extensions.Logging;
 
@@ -20,11 +19,11 @@ public sealed partial class IkeSaGrain
         IkeSaSnapshot? snapshot = null;
         try
         {
-            snapshot = JsonSerializer.Deserialize<IkeSaSnapshot>(handOver.Snapshot);
+            snapshot = IkeSaSnapshotJson.Deserialize(handOver.Snapshot);
             if (snapshot is null) return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
             _sa = IkeSa.Restore(gateway, snapshot);
         }
-        catch (Exception e) when (e is IkeSaSnapshotException or JsonException)
+        catch (Exception e) when (e is IkeSaSnapshotException or System.Text.Json.JsonException)
         {
             logger.LogWarning("IKE SA {Key} handed over by the front-end cannot be restored: {Reason}", Key, e.Message);
             DeactivateOnIdle();

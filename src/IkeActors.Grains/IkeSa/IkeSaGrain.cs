@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using System.Text.Json;
 using IkeActors.Negotiation;
 using Microsoft.Extensions.Logging;
 
@@ -82,7 +81,7 @@ public sealed partial class IkeSaGrain(
         _telemetry.Export = ServiceProvider.GetService(typeof(Telemetry.DebugLogExport)) as Telemetry.DebugLogExport;
         _writeOnDeactivation = SaStateStoreOptions.WritesOnDeactivation(ServiceProvider);
         if (stored.State.Snapshot is not { } json) return;
-        var snapshot = JsonSerializer.Deserialize<IkeSaSnapshot>(json);
+        var snapshot = IkeSaSnapshotJson.Deserialize(json);
         CryptographicOperations.ZeroMemory(json);
         if (snapshot is null) return;
         try

@@ -36,6 +36,9 @@ public sealed record FrontEndOptions
     /// </summary>
     public bool NegotiateInLanes { get; init; } = true;
 
+    /// <summary>Runs one tunnel in memory before the first datagram is routed (<see cref="StartupWarmUp"/>).</summary>
+    public bool WarmUp { get; init; } = true;
+
     /// <summary>How long an SA negotiated in a lane stays there after MM_ACTIVE when no Quick Mode completes (then to its grain).</summary>
     public TimeSpan PromotionGrace { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using IkeActors.Config;
+using IkeActors.Grains;
+using IkeActors.Grains.Telemetry;
+using IkeActors.Negotiation;
+
+namespace IkeActors.Gateway.Hosting;
+
+/// <summary>
+/// Before a node answers its first peer: one whole tunnel in memory, between an initiator engine and a lane's
+/// <see cref="FrontEndNegotiations"/> of a gateway of its own (documentation addresses, RFC 5737; a random key, never
+/// shown), then the hand-over's JSON and the grain's restore. A fresh process otherwise compiles some 1,600 methods
+/// (generic code over our types that ReadyToRun images cannot hold: collections, async state machines, Stateless,
+/// System.Text.Json metadata) while its first peers wait; a restarted node faces all its peers at once.
+/// Nothing leaves the process and the node's own state is not touched.
+/// </summary>
+public static class StartupWarmUp
+{
+    private const string Responder = """
+        hostname warm-up
+        interface GigabitEthernet0/0
+         nameif inside
+         security-level 100
+         ip address 203.0.113.1 255.255.255.0
+        interface GigabitEthernet0/1
+         nameif outside
+         security-level 0
+         ip address 192.0.2.2 255.255.255.0
+        crypto ipsec ikev1 transform-set T esp-aes esp-sha-hmac
+        crypto dynamic-map DYN 10 set ikev1 transform-set T
+        crypto map MAP 65535 ipsec-isakmp dynamic DYN
+        crypto map MAP interface outside
+        crypto ikev1 enable outside
+        crypto ikev1 policy 10
+         authentication pre-share
+         encryption 3des
+         hash sha
+         group 2
+         lifetime 86400
+        tunnel-group DefaultL2LGroup ipsec-attributes
+         ikev1 pre-shared-key KEY
+        """;
+
+    private const string Initiator = """
+        hostname warm-up-peer
+        interface GigabitEthernet0/0
+         nameif inside
+         security-level 100
+         ip address 198.51.100.1 255.255.255.0
+        interface GigabitEthernet0/1
+         nameif outside
+         security-level 0
+         ip address 192.0.2.1 255.255.255.0
+        access-list WARM extended permit ip 198.51.100.0 255.255.255.0 203.0.113.0 255.255.255.0
+        crypto ipsec ikev1 transform-set T esp-aes esp-sha-hmac
+        crypto map MAP 10 match address WARM
+        crypto map MAP 10 set peer 192.0.2.2
+        crypto map MAP 10 set ikev1 transform-set T
+        crypto map MAP interface outside
+        crypto ikev1 enable outside
+        crypto ikev1 policy 10
+         authentication pre-share
+         encryption 3des
+         hash sha
+         group 2
+         lifetime 86400
+        tunnel-group 192.0.2.2 type ipsec-l2l
+        tunnel-group 192.0.2.2 ipsec-attributes
+         ikev1 pre-shared-key KEY
+        """;
+
+    /// <summary>
+    /// Runs the tunnel with the node's negotiation settings, its debug lines formatted at <paramref name="debugLevel"/>
+    /// (and dropped). True when it came up; how long it took.
+    /// </summary>
+    public static (bool Up, TimeSpan Took) Run(NegotiationSettings settings, int debugLevel)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var responder = AsaConfigLoader.Load(Responder.Replace("KEY", key, StringComparison.Ordinal));
+        var initiator = AsaConfigLoader.Load(Initiator.Replace("KEY", key, StringComparison.Ordinal));
+        if (!responder.IsValid || !initiator.IsValid) return (false, Stopwatch.GetElapsedTime(started));
+        var local = new IPEndPoint(IPAddress.Parse("192.0.2.2"), 500);
+        var peerAddress = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 500);
+        var host = new Host(new GatewayContext(responder.Config, local, settings: settings), debugLevel);
+        var lane = new FrontEndNegotiations(host.Gateway, host, TimeSpan.FromSeconds(2));
+        using var peer = new NegotiationEngine(new GatewayContext(initiator.Config, peerAddress, settings: settings));
+
+        var output = new NegotiationOutput(debugLevel);
+        peer.Acquire(new IkeActors.Config.Lookup.Packet(IPAddress.Parse("198.51.100.10"), IPAddress.Parse("203.0.113.10"), 1), output);
+        var toLane = output.OfType<SendDatagram>().Select(d => d.Datagram).ToList();
+        if (toLane.Count != 1) return (false, Stopwatch.GetElapsedTime(started));
+        var saKey = IIkeSaGrain.KeyFor(peerAddress.Address.ToString(), Cookie(toLane[0]));
+        if (!lane.Start(saKey, toLane[0], peerAddress)) return (false, Stopwatch.GetElapsedTime(started));
+        for (var round = 0; round < 8 && lane.Holds(saKey); round++)
+        {
+            output = new NegotiationOutput(debugLevel);
+            foreach (var d in host.TakeSent()) peer.Receive(d, local, output);
+            foreach (var d in output.OfType<SendDatagram>().Select(s => s.Datagram).ToList())
+                if (lane.Holds(saKey)) lane.Receive(saKey, d, peerAddress, natT: false).GetAwaiter().GetResult();
+        }
+        return (host.TookOver, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>The initiator cookie as the grain key spells it (RFC 2408 §3.1: the header's first eight bytes).</summary>
+    private static ulong Cookie(byte[] datagram) => ulong.Parse(Convert.ToHexString(datagram, 0, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+    /// <summary>The lane's node: sends go to the initiator, the hand-over is restored as a grain would.</summary>
+    private sealed class Host(GatewayContext gateway, int debugLevel) : IFrontEndNegotiationHost
+    {
+        private readonly List<byte[]> _sent = [];
+        public GatewayContext Gateway { get; } = gateway;
+        public bool TookOver { get; private set; }
+        public int DebugLevel => debugLevel;
+        public DebugLogExport? Export => null;
+
+        public void Emit(IkeStepResult result) => _sent.AddRange(result.Send.Select(d => d.Bytes));
+
+        public void StateChanged(string key, string state, string? phase1Failure) { }
+
+        public Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver)
+        {
+            var snapshot = IkeSaSnapshotJson.Deserialize(handOver.Snapshot);
+            if (snapshot is not null)
+            {
+                try
+                {
+                    using var sa = IkeSa.Restore(Gateway, snapshot);
+                    sa.ResumeTimers(new NegotiationOutput(debugLevel));
+                    TookOver = sa.State == MainModeState.MM_ACTIVE && sa.IpsecSas.Count == 1;
+                }
+                finally
+                {
+                    snapshot.ClearSecrets();
+                }
+            }
+            return Task.FromResult(new IkeStepResult([], [], nameof(MainModeState.MM_ACTIVE)));
+        }
+
+        public List<byte[]> TakeSent()
+        {
+            var sent = _sent.ToList();
+            _sent.Clear();
+            return sent;
+        }
+    }
+}

@@ -118,7 +118,7 @@ start_ours() { # set exponent [extra run options...]
         --dh-exponent "$exponent" "$@" >"$OUT/node-$set-$exponent.log" 2>&1 &
     responder_pid=$!
     pids+=("$responder_pid")
-    for _ in $(seq 1 300); do grep -q "ISAKMP on" "$OUT/node-$set-$exponent.log" && return 0; sleep 0.1; done
+    for _ in $(seq 1 300); do grep -qs "ISAKMP on" "$OUT/node-$set-$exponent.log" && return 0; sleep 0.1; done
     echo "the node did not start" >&2; tail "$OUT/node-$set-$exponent.log" >&2; exit 1
 }
 stop_ours() { kill "$responder_pid"; wait "$responder_pid" 2>/dev/null || true; }

@@ -38,7 +38,8 @@ public interface IFrontEndNegotiationHost
 /// (<see cref="RoutingLane.Tick"/>) for the engine's timers (retransmissions) and the promotion grace.
 /// </para>
 /// </summary>
-public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegotiationHost host, TimeSpan promotionGrace, Func<long>? clock = null)
+public sealed class FrontEndNegotiations(
+    GatewayContext gateway, IFrontEndNegotiationHost host, TimeSpan promotionGrace, Func<long>? clock = null, bool recordsTelemetry = true)
 {
     private readonly Dictionary<string, Negotiation> _held = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _abandoned = new();
@@ -86,14 +87,15 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
     /// </summary>
     public bool Start(string key, byte[] datagram, IPEndPoint from)
     {
-        var telemetry = new IkeSaTelemetry { Export = host.Export };
-        var output = new NegotiationOutput(Math.Max(host.DebugLevel, telemetry.ExportLevel));
-        telemetry.Received(datagram, from);
+        // Spans and metrics of an SA; the start-up warm-up's tunnel records none (nobody's negotiation).
+        var telemetry = recordsTelemetry ? new IkeSaTelemetry { Export = host.Export } : null;
+        var output = new NegotiationOutput(Math.Max(host.DebugLevel, telemetry?.ExportLevel ?? 0));
+        telemetry?.Received(datagram, from);
         var sa = IkeSa.AcceptMainMode1(gateway, from, datagram, output);
         if (sa is null)
         {
-            telemetry.Step(null, output);
-            telemetry.Dispose();
+            telemetry?.Step(null, output);
+            telemetry?.Dispose();
             // Refused: the notify the RFC requires is its only answer (RFC 2408 §5.4: NO-PROPOSAL-CHOSEN).
             var notify = output.Actions.OfType<SendDatagram>().Select(d => new Datagram(d.Datagram, d.To.Address.ToString(), d.To.Port, d.NatT)).ToList();
             host.Emit(Result(output, notify, nameof(MainModeState.MM_NO_STATE)));
@@ -111,7 +113,7 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
     {
         var negotiation = _held[key];
         var output = NewOutput(negotiation);
-        negotiation.Telemetry.Received(datagram, from);
+        negotiation.Telemetry?.Received(datagram, from);
         negotiation.Sa.Receive(datagram, output, from, natT);
         Apply(negotiation, output);
         await PromoteIfReady(negotiation);
@@ -138,12 +140,12 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
         UpdateNextDue();
     }
 
-    private NegotiationOutput NewOutput(Negotiation n) => new(Math.Max(host.DebugLevel, n.Telemetry.ExportLevel));
+    private NegotiationOutput NewOutput(Negotiation n) => new(Math.Max(host.DebugLevel, n.Telemetry?.ExportLevel ?? 0));
 
     /// <summary>One engine step's effects, as a grain's Apply would have them (IkeSaGrain.Datagrams).</summary>
     private void Apply(Negotiation n, NegotiationOutput output)
     {
-        n.Telemetry.Step(n.Sa, output);
+        n.Telemetry?.Step(n.Sa, output);
         var send = new List<Datagram>();
         string? failure = null;
         var ended = false;
@@ -216,7 +218,7 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
         {
             Snapshot = json,
             Timers = n.LifetimeDue.Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList(),
-            TraceParent = n.Telemetry.TraceParent,
+            TraceParent = n.Telemetry?.TraceParent,
             InitialContact = n.InitialContact,
             DebugLevel = host.DebugLevel,
             Phase1At = n.Phase1At ?? DateTime.UtcNow,
@@ -237,17 +239,17 @@ public sealed class FrontEndNegotiations(GatewayContext gateway, IFrontEndNegoti
     private void End(Negotiation n)
     {
         _held.Remove(n.Key);
-        n.Telemetry.Dispose();
+        n.Telemetry?.Dispose();
         n.Sa.Dispose();
     }
 
     private static bool IsLifetime(TimerKind kind) => kind is TimerKind.Phase1Rekey or TimerKind.Phase2Rekey or TimerKind.Phase2Expire;
 
-    private sealed class Negotiation(string key, IkeSa sa, IkeSaTelemetry telemetry)
+    private sealed class Negotiation(string key, IkeSa sa, IkeSaTelemetry? telemetry)
     {
         public string Key { get; } = key;
         public IkeSa Sa { get; } = sa;
-        public IkeSaTelemetry Telemetry { get; } = telemetry;
+        public IkeSaTelemetry? Telemetry { get; } = telemetry;
         /// <summary>The engine's timers: due time on the lane's clock.</summary>
         public Dictionary<TimerKey, long> Timers { get; } = new();
         /// <summary>Lifetime timers (rekey, expiry) as absolute times: they go to the grain.</summary>

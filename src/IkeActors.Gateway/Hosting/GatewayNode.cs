@@ -31,9 +31,14 @@ public static class GatewayNode
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
         using var host = builder.Build();
+        // One tunnel in memory while the silo starts (StartupWarmUp): compiled before the node says it listens.
+        var warmUp = host.Services.GetRequiredService<FrontEndOptions>().WarmUp
+            ? Task.Run(() => StartupWarmUp.Run(host.Services.GetRequiredService<GatewayContext>().Settings, options.DebugLevel), CancellationToken.None)
+            : Task.FromResult((Up: true, Took: TimeSpan.Zero));
         // A start is not cancelled half-way (a silo stopped while it starts throws; see CommandLineLifetime): a signal
         // during the start is seen once it is complete, and the node stops at once.
         await host.StartAsync(CancellationToken.None);
+        if (!(await warmUp).Up) await error.WriteLineAsync("warm-up: the tunnel in memory did not come up (the node runs; its first peers compile what it would have)");
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
         var sockets = host.Services.GetRequiredService<IsakmpSockets>();

@@ -15,7 +15,8 @@ namespace IkeActors.Gateway.Hosting;
 /// shown), then the hand-over's JSON and the grain's restore. A fresh process otherwise compiles some 1,600 methods
 /// (generic code over our types that ReadyToRun images cannot hold: collections, async state machines, Stateless,
 /// System.Text.Json metadata) while its first peers wait; a restarted node faces all its peers at once.
-/// Nothing leaves the process and the node's own state is not touched.
+/// Nothing leaves the process, the node's own state is not touched, and it records no span or metric (the trace
+/// list and the negotiation counters are the node's peers' alone).
 /// </summary>
 public static class StartupWarmUp
 {
@@ -74,35 +75,60 @@ public static class StartupWarmUp
 
     /// <summary>
     /// Runs the tunnel with the node's negotiation settings, its debug lines formatted at <paramref name="debugLevel"/>
-    /// (and dropped). True when it came up; how long it took.
+    /// (and dropped). True when it came up; how long it took, the two configurations' loading included.
     /// </summary>
     public static (bool Up, TimeSpan Took) Run(NegotiationSettings settings, int debugLevel)
     {
         var started = Stopwatch.GetTimestamp();
-        var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var responder = AsaConfigLoader.Load(Responder.Replace("KEY", key, StringComparison.Ordinal));
-        var initiator = AsaConfigLoader.Load(Initiator.Replace("KEY", key, StringComparison.Ordinal));
-        if (!responder.IsValid || !initiator.IsValid) return (false, Stopwatch.GetElapsedTime(started));
-        var local = new IPEndPoint(IPAddress.Parse("192.0.2.2"), 500);
-        var peerAddress = new IPEndPoint(IPAddress.Parse("192.0.2.1"), 500);
-        var host = new Host(new GatewayContext(responder.Config, local, settings: settings), debugLevel);
-        var lane = new FrontEndNegotiations(host.Gateway, host, TimeSpan.FromSeconds(2));
-        using var peer = new NegotiationEngine(new GatewayContext(initiator.Config, peerAddress, settings: settings));
+        var up = InMemoryTunnel.Create(settings) is { } tunnel && tunnel.Run(debugLevel);
+        return (up, Stopwatch.GetElapsedTime(started));
+    }
 
-        var output = new NegotiationOutput(debugLevel);
-        peer.Acquire(new IkeActors.Config.Lookup.Packet(IPAddress.Parse("198.51.100.10"), IPAddress.Parse("203.0.113.10"), 1), output);
-        var toLane = output.OfType<SendDatagram>().Select(d => d.Datagram).ToList();
-        if (toLane.Count != 1) return (false, Stopwatch.GetElapsedTime(started));
-        var saKey = IIkeSaGrain.KeyFor(peerAddress.Address.ToString(), Cookie(toLane[0]));
-        if (!lane.Start(saKey, toLane[0], peerAddress)) return (false, Stopwatch.GetElapsedTime(started));
-        for (var round = 0; round < 8 && lane.Holds(saKey); round++)
+    /// <summary>
+    /// The two gateways, loaded once: <see cref="Run"/> negotiates one tunnel between them as a node's lane would
+    /// (the responder is a <see cref="FrontEndNegotiations"/>; its hand-over is restored as a grain would restore it).
+    /// LaneNegotiationBenchmarks measures it.
+    /// </summary>
+    public sealed class InMemoryTunnel
+    {
+        private static readonly IPEndPoint Local = new(IPAddress.Parse("192.0.2.2"), 500);
+        private static readonly IPEndPoint PeerAddress = new(IPAddress.Parse("192.0.2.1"), 500);
+        private readonly GatewayContext _responder, _initiator;
+
+        private InMemoryTunnel(GatewayContext responder, GatewayContext initiator) => (_responder, _initiator) = (responder, initiator);
+
+        /// <summary>Null when the built-in configurations do not load (not expected: StartupWarmUpTests).</summary>
+        public static InMemoryTunnel? Create(NegotiationSettings settings)
         {
-            output = new NegotiationOutput(debugLevel);
-            foreach (var d in host.TakeSent()) peer.Receive(d, local, output);
-            foreach (var d in output.OfType<SendDatagram>().Select(s => s.Datagram).ToList())
-                if (lane.Holds(saKey)) lane.Receive(saKey, d, peerAddress, natT: false).GetAwaiter().GetResult();
+            var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            var responder = AsaConfigLoader.Load(Responder.Replace("KEY", key, StringComparison.Ordinal));
+            var initiator = AsaConfigLoader.Load(Initiator.Replace("KEY", key, StringComparison.Ordinal));
+            if (!responder.IsValid || !initiator.IsValid) return null;
+            return new InMemoryTunnel(new GatewayContext(responder.Config, Local, settings: settings),
+                new GatewayContext(initiator.Config, PeerAddress, settings: settings));
         }
-        return (host.TookOver, Stopwatch.GetElapsedTime(started));
+
+        /// <summary>One tunnel: true when Main Mode and Quick Mode completed and the hand-over restored with its pair.</summary>
+        public bool Run(int debugLevel)
+        {
+            var host = new Host(_responder, debugLevel);
+            var lane = new FrontEndNegotiations(_responder, host, TimeSpan.FromSeconds(2), recordsTelemetry: false);
+            using var peer = new NegotiationEngine(_initiator);
+            var output = new NegotiationOutput(debugLevel);
+            peer.Acquire(new IkeActors.Config.Lookup.Packet(IPAddress.Parse("198.51.100.10"), IPAddress.Parse("203.0.113.10"), 1), output);
+            var mm1 = output.OfType<SendDatagram>().Select(d => d.Datagram).ToList();
+            if (mm1.Count != 1) return false;
+            var saKey = IIkeSaGrain.KeyFor(PeerAddress.Address.ToString(), Cookie(mm1[0]));
+            if (!lane.Start(saKey, mm1[0], PeerAddress)) return false;
+            for (var round = 0; round < 8 && lane.Holds(saKey); round++)
+            {
+                output = new NegotiationOutput(debugLevel);
+                foreach (var d in host.TakeSent()) peer.Receive(d, Local, output);
+                foreach (var d in output.OfType<SendDatagram>().Select(s => s.Datagram).ToList())
+                    if (lane.Holds(saKey)) lane.Receive(saKey, d, PeerAddress, natT: false).GetAwaiter().GetResult();
+            }
+            return host.TookOver;
+        }
     }
 
     /// <summary>The initiator cookie as the grain key spells it (RFC 2408 §3.1: the header's first eight bytes).</summary>

@@ -1,4 +1,3 @@
-using IkeActors.Negotiation;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -9,21 +8,13 @@ namespace IkeActors.Gateway.Hosting;
 /// routing lanes that hand the received datagrams to the IKE SA grains (<see cref="SaRouter"/>), and the
 /// two-second round (<see cref="FrontEndRound"/>).
 /// </summary>
-public sealed class UdpFrontEnd(
-    IsakmpSockets sockets, SaRouter router, FrontEndRound round, FrontEndOptions options, GatewayContext gateway, DebugLineOutput debug,
-    ILogger<UdpFrontEnd> logger) : BackgroundService
+public sealed class UdpFrontEnd(IsakmpSockets sockets, SaRouter router, FrontEndRound round, ILogger<UdpFrontEnd> logger) : BackgroundService
 {
     private readonly CancellationTokenSource _stopRound = new();
     private Task _round = Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.WarmUp)
-        {
-            // What a first peer would otherwise wait for (StartupWarmUp): the socket holds early datagrams meanwhile.
-            var (up, took) = await Task.Run(() => StartupWarmUp.Run(gateway.Settings, debug.Level), stoppingToken);
-            logger.LogInformation("warm-up: one tunnel in memory {Result} in {Milliseconds} ms", up ? "up" : "NOT up", (int)took.TotalMilliseconds);
-        }
         logger.LogInformation("ISAKMP front-end listening on udp {EndPoint} (NAT-T {NatT})", sockets.LocalEndPoint, sockets.NatTEndPoint);
         var (workers, deliver) = router.StartLanes(stoppingToken);
         workers.AddRange(sockets.StartReceiving(deliver, stoppingToken));

@@ -20,20 +20,23 @@ namespace IkeActors.Gateway.Hosting;
 /// </summary>
 public static class StartupWarmUp
 {
-    private const string Responder = """
-        hostname warm-up
+    /// <summary>Both ends: the inside and outside interfaces (RFC 5737 documentation addresses).</summary>
+    private static string Interfaces(string hostname, string inside, string outside) => $"""
+        hostname {hostname}
         interface GigabitEthernet0/0
          nameif inside
          security-level 100
-         ip address 203.0.113.1 255.255.255.0
+         ip address {inside} 255.255.255.0
         interface GigabitEthernet0/1
          nameif outside
          security-level 0
-         ip address 192.0.2.2 255.255.255.0
+         ip address {outside} 255.255.255.0
+
+        """;
+
+    /// <summary>Both ends: the seed's proposals (3DES/SHA/group 2; ESP AES/SHA).</summary>
+    private const string Proposals = """
         crypto ipsec ikev1 transform-set T esp-aes esp-sha-hmac
-        crypto dynamic-map DYN 10 set ikev1 transform-set T
-        crypto map MAP 65535 ipsec-isakmp dynamic DYN
-        crypto map MAP interface outside
         crypto ikev1 enable outside
         crypto ikev1 policy 10
          authentication pre-share
@@ -41,33 +44,25 @@ public static class StartupWarmUp
          hash sha
          group 2
          lifetime 86400
+
+        """;
+
+    /// <summary>A hub: a dynamic crypto map and DefaultL2LGroup's key.</summary>
+    private static readonly string Responder = Interfaces("warm-up", "203.0.113.1", "192.0.2.2") + Proposals + """
+        crypto dynamic-map DYN 10 set ikev1 transform-set T
+        crypto map MAP 65535 ipsec-isakmp dynamic DYN
+        crypto map MAP interface outside
         tunnel-group DefaultL2LGroup ipsec-attributes
          ikev1 pre-shared-key KEY
         """;
 
-    private const string Initiator = """
-        hostname warm-up-peer
-        interface GigabitEthernet0/0
-         nameif inside
-         security-level 100
-         ip address 198.51.100.1 255.255.255.0
-        interface GigabitEthernet0/1
-         nameif outside
-         security-level 0
-         ip address 192.0.2.1 255.255.255.0
+    /// <summary>A site-to-site peer of the hub.</summary>
+    private static readonly string Initiator = Interfaces("warm-up-peer", "198.51.100.1", "192.0.2.1") + Proposals + """
         access-list WARM extended permit ip 198.51.100.0 255.255.255.0 203.0.113.0 255.255.255.0
-        crypto ipsec ikev1 transform-set T esp-aes esp-sha-hmac
         crypto map MAP 10 match address WARM
         crypto map MAP 10 set peer 192.0.2.2
         crypto map MAP 10 set ikev1 transform-set T
         crypto map MAP interface outside
-        crypto ikev1 enable outside
-        crypto ikev1 policy 10
-         authentication pre-share
-         encryption 3des
-         hash sha
-         group 2
-         lifetime 86400
         tunnel-group 192.0.2.2 type ipsec-l2l
         tunnel-group 192.0.2.2 ipsec-attributes
          ikev1 pre-shared-key KEY

@@ -36,8 +36,12 @@ public sealed record FrontEndOptions
     /// </summary>
     public bool NegotiateInLanes { get; init; } = true;
 
-    /// <summary>Runs one tunnel in memory before the first datagram is routed (<see cref="StartupWarmUp"/>).</summary>
-    public bool WarmUp { get; init; } = true;
+    /// <summary>
+    /// Runs one tunnel in memory while the silo starts (<see cref="StartupWarmUp"/>). Off by default for now: with it on,
+    /// `RunCommandTests.Two_gateway_processes_negotiate_on_loopback` (an operator's debug session on the responder)
+    /// missed the responder's MM3 lines in 2 of 11 runs (0 of 6 with it off); not yet explained.
+    /// </summary>
+    public bool WarmUp { get; init; }
 
     /// <summary>How long an SA negotiated in a lane stays there after MM_ACTIVE when no Quick Mode completes (then to its grain).</summary>
     public TimeSpan PromotionGrace { get; init; } = TimeSpan.FromSeconds(2);

@@ -97,7 +97,7 @@ public sealed class FrontEndNegotiations(
             telemetry?.Step(null, output);
             telemetry?.Dispose();
             // Refused: the notify the RFC requires is its only answer (RFC 2408 §5.4: NO-PROPOSAL-CHOSEN).
-            var notify = output.Actions.OfType<SendDatagram>().Select(d => new Datagram(d.Datagram, d.To.Address.ToString(), d.To.Port, d.NatT)).ToList();
+            var notify = output.Actions.OfType<SendDatagram>().Select(ToWire).ToList();
             host.Emit(Result(output, notify, nameof(MainModeState.MM_NO_STATE)));
             return false;
         }
@@ -154,7 +154,7 @@ public sealed class FrontEndNegotiations(
             switch (action)
             {
                 case SendDatagram s:
-                    send.Add(new Datagram(s.Datagram, s.To.Address.ToString(), s.To.Port, s.NatT));
+                    send.Add(ToWire(s));
                     break;
                 case ArmTimer t when t.Sa == n.Sa.InitiatorCookie:
                     n.Timers[t.Key] = _clock() + (long)t.Due.TotalMilliseconds;
@@ -242,6 +242,9 @@ public sealed class FrontEndNegotiations(
         n.Telemetry?.Dispose();
         n.Sa.Dispose();
     }
+
+    /// <summary>An engine send as the front-end transmits it.</summary>
+    private static Datagram ToWire(SendDatagram s) => new(s.Datagram, s.To.Address.ToString(), s.To.Port, s.NatT);
 
     private static bool IsLifetime(TimerKind kind) => kind is TimerKind.Phase1Rekey or TimerKind.Phase2Rekey or TimerKind.Phase2Expire;
 

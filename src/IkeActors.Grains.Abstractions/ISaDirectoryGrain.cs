@@ -107,14 +107,14 @@ public static class SaDirectory
         return (int)(hash % Partitions);
     }
 
-    public static ISaDirectoryGrain ForPeer(IGrainFactory grains, string peerAddress) => grains.GetGrain<ISaDirectoryGrain>(PartitionOf(peerAddress));
+    public static ISaDirectoryGrain ForPeer(IGrainFactory grains, string peerAddress) => grains.Reference<ISaDirectoryGrain>(PartitionOf(peerAddress));
 
     public static ISaDirectoryGrain ForKey(IGrainFactory grains, string ikeSaKey) => ForPeer(grains, PeerOf(ikeSaKey));
 
     /// <summary>Every partition's entries, in parallel, merged in key order (the order `show` has always listed SAs in).</summary>
     public static async Task<IReadOnlyList<SaDirectoryEntry>> Entries(IGrainFactory grains)
     {
-        var parts = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<ISaDirectoryGrain>(p).Entries()));
+        var parts = await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.Reference<ISaDirectoryGrain>(p).Entries()));
         var all = parts.SelectMany(p => p).ToList();
         all.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return all;
@@ -123,5 +123,5 @@ public static class SaDirectory
     public static async Task<IReadOnlyList<string>> List(IGrainFactory grains) => (await Entries(grains)).Select(e => e.Key).ToList();
 
     public static async Task<SaDirectorySummary> Summary(IGrainFactory grains) =>
-        SaDirectorySummary.Sum(await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.GetGrain<ISaDirectoryGrain>(p).Summary())));
+        SaDirectorySummary.Sum(await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => grains.Reference<ISaDirectoryGrain>(p).Summary())));
 }

@@ -1,3 +1,5 @@
+using IkeActors.Negotiation;
+
 namespace IkeActors.Grains;
 
 /// <summary>
@@ -19,4 +21,10 @@ public interface IDatagramTransmitter
     /// <param name="initiator">This side started the SA.</param>
     /// <param name="phase1Failure">For an SA that ended before MM_ACTIVE: why Main Mode failed (a FailureReason name), if it did.</param>
     void SaStateChanged(string ikeSaKey, string state, bool initiator, string? phase1Failure) { }
+
+    /// <summary>
+    /// The live SA this silo's front-end negotiated and parked for the grain <paramref name="ikeSaKey"/>
+    /// (<see cref="FrontEndHandOver.Parked"/>), now the caller's; null when it is not parked here.
+    /// </summary>
+    IkeSa? TakeParked(string ikeSaKey) => null;
 }

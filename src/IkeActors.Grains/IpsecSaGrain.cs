@@ -45,14 +45,14 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
     public Task AccountTraffic(long kilobytes)
     {
         if (_owner is not null && _sa is not null)
-            GrainFactory.GetGrain<IIkeSaGrain>(_owner).AccountTraffic(_sa.InboundSpi, kilobytes).Ignore();
+            GrainFactory.Reference<IIkeSaGrain>(_owner).AccountTraffic(_sa.InboundSpi, kilobytes).Ignore();
         return Task.CompletedTask;
     }
 
     public Task PeerTraffic()
     {
         if (_owner is not null && _sa is not null)
-            GrainFactory.GetGrain<IIkeSaGrain>(_owner).TrafficReceived().Ignore();
+            GrainFactory.Reference<IIkeSaGrain>(_owner).TrafficReceived().Ignore();
         return Task.CompletedTask;
     }
 

@@ -73,16 +73,16 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
         List<PeerSa> sas = [];
         if (_current is not null)
         {
-            var state = Enum.Parse<MainModeState>(await GrainFactory.GetGrain<IIkeSaGrain>(_current).GetState());
+            var state = Enum.Parse<MainModeState>(await GrainFactory.Reference<IIkeSaGrain>(_current).GetState());
             sas.Add(Describe(_current, state, stored.State.CurrentInitiatedHere, 1));
         }
         var decision = PeerPolicy.Acquire(sas);
-        if (decision.Choice == AcquireChoice.QuickMode) return await GrainFactory.GetGrain<IIkeSaGrain>(_current!).Acquire(acquire, debugLevel);
+        if (decision.Choice == AcquireChoice.QuickMode) return await GrainFactory.Reference<IIkeSaGrain>(_current!).Acquire(acquire, debugLevel);
         // Still negotiating: the IKE SA grain starts its Quick Mode when it is up; nothing is queued twice.
         if (decision.Choice == AcquireChoice.WaitForMainMode) return new IkeStepResult([], [], decision.Sa!.State.ToString());
         var key = NewKey();
         await SetCurrent(key, initiatedHere: true, up: false);
-        return await GrainFactory.GetGrain<IIkeSaGrain>(key).StartInitiator(acquire, debugLevel);
+        return await GrainFactory.Reference<IIkeSaGrain>(key).StartInitiator(acquire, debugLevel);
     }
 
     public Task<string?> GetCurrentIkeSa() => Task.FromResult(_current);
@@ -115,7 +115,7 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
         var key = NewKey();
         _ourRekey = (oldKey, key, stored.State.CurrentInitiatedHere, now + MainModeBound);
         await SetCurrent(key, initiatedHere: true, up: false);
-        await GrainFactory.GetGrain<IIkeSaPhase1Rekey>(key).StartRekey(oldKey, acquire, debugLevel);
+        await GrainFactory.Reference<IIkeSaPhase1Rekey>(key).StartRekey(oldKey, acquire, debugLevel);
         return key;
     }
 
@@ -134,7 +134,7 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
                 // Ours goes (no DELETE: it has no keys yet) and the old SA is current again, so the peer's new SA is
                 // named its successor when it registers.
                 _ourRekey = null;
-                GrainFactory.GetGrain<IIkeSaTeardown>(ours.New).PeerDead().Ignore();
+                GrainFactory.Reference<IIkeSaTeardown>(ours.New).PeerDead().Ignore();
                 await SetCurrent(ours.Old, initiatedHere: false, up: true);
             }
         }
@@ -147,7 +147,7 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
         List<PeerSa> sas = _current is null ? [] : [Describe(_current, _currentUp ? MainModeState.MM_ACTIVE : MainModeState.MM_SA_SETUP, stored.State.CurrentInitiatedHere, 1)];
         // One-way to the IKE SA grains as well: one of them may be waiting on this grain (Register).
         foreach (var other in PeerPolicy.PeerDead(Describe(deadKey, MainModeState.MM_DELETED, false, 0), sas))
-            GrainFactory.GetGrain<IIkeSaTeardown>(IIkeSaGrain.KeyFor(Peer, other.InitiatorCookie)).PeerDead().Ignore();
+            GrainFactory.Reference<IIkeSaTeardown>(IIkeSaGrain.KeyFor(Peer, other.InitiatorCookie)).PeerDead().Ignore();
         await SetCurrent(null, initiatedHere: false, up: false);
     }
 
@@ -166,7 +166,7 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
         var contact = Describe(ikeSaKey, MainModeState.MM_ACTIVE, initiatedHere, order);
         sas.Add(contact);
         var gone = PeerPolicy.InitialContact(contact.InitiatorCookie, contact.Peer, sas).Select(s => IIkeSaGrain.KeyFor(Peer, s.InitiatorCookie)).ToList();
-        foreach (var key in gone) GrainFactory.GetGrain<IIkeSaTeardown>(key).InitialContact().Ignore();
+        foreach (var key in gone) GrainFactory.Reference<IIkeSaTeardown>(key).InitialContact().Ignore();
         if (_ourRekey is { } ours && (gone.Contains(ours.Old) || gone.Contains(ours.New))) _ourRekey = null;
         if (_peerMainMode is { } theirs && gone.Contains(theirs.Key)) _peerMainMode = null;
         // The SA it replaces is gone: the contact SA registers as the first of a new life, not as a successor.

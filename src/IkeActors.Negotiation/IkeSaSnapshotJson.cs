@@ -12,6 +12,14 @@ public static class IkeSaSnapshotJson
 {
     public static byte[] Serialize(IkeSaSnapshot snapshot) => JsonSerializer.SerializeToUtf8Bytes(snapshot, SnapshotJsonContext.Default.IkeSaSnapshot);
 
+    /// <summary>A live SA's snapshot as JSON (keys included: the caller zeroes it); the snapshot's own copies are cleared.</summary>
+    public static byte[] Serialize(IkeSa sa)
+    {
+        var snapshot = sa.Snapshot();
+        try { return Serialize(snapshot); }
+        finally { snapshot.ClearSecrets(); }
+    }
+
     /// <summary>Null for JSON "null"; throws <see cref="JsonException"/> for text that is no snapshot.</summary>
     public static IkeSaSnapshot? Deserialize(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize(json, SnapshotJsonContext.Default.IkeSaSnapshot);
 }

@@ -14,6 +14,10 @@ public sealed class RecordingTransmitter : IDatagramTransmitter
 {
     public ConcurrentQueue<(Datagram Datagram, IReadOnlyList<string> Lines)> Sent { get; } = new();
     public void Send(Datagram datagram, IReadOnlyList<string> debugLines) => Sent.Enqueue((datagram, debugLines));
+
+    /// <summary>Live SAs "the front-end" parked for their grains (FrontEndHandOver.Parked).</summary>
+    public ConcurrentDictionary<string, IkeSa> Parked { get; } = new();
+    public IkeSa? TakeParked(string ikeSaKey) => Parked.TryRemove(ikeSaKey, out var sa) ? sa : null;
 }
 
 /// <summary>

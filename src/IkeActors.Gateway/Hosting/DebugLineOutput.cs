@@ -16,7 +16,7 @@ public sealed class DebugLineOutput(IGrainFactory grains, FrontEndOptions option
     /// <summary>Asks the debug hub for the highest level an operator session wants (none when it cannot be asked).</summary>
     public async Task LearnSessionLevel()
     {
-        try { _sessionLevel = await grains.GetGrain<IDebugHubGrain>(0).GetLevel(); }
+        try { _sessionLevel = await grains.Reference<IDebugHubGrain>(0).GetLevel(); }
         catch (Exception e) when (e is not OperationCanceledException) { _sessionLevel = 0; }
     }
 
@@ -24,6 +24,6 @@ public sealed class DebugLineOutput(IGrainFactory grains, FrontEndOptions option
     {
         if (lines.Count == 0) return;
         if (options.DebugLevel > 0) foreach (var line in lines) console.WriteLine(line);
-        if (_sessionLevel > 0) using (UntracedCalls.Begin()) _ = grains.GetGrain<IDebugHubGrain>(0).Publish(lines);
+        if (_sessionLevel > 0) using (UntracedCalls.Begin()) _ = grains.Reference<IDebugHubGrain>(0).Publish(lines);
     }
 }

@@ -145,7 +145,7 @@ public sealed class EspNode(
                     var last = _reported.GetValueOrDefault(pair.Inbound.Spi);
                     if (last.Kilobytes == kb && last.Decaps == decaps) continue;
                     _reported[pair.Inbound.Spi] = (kb, decaps);
-                    var sa = grains.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(frontEndOptions.Configured(new IPEndPoint(pair.Peer.Address, 500)).Address.ToString(), pair.Inbound.Spi));
+                    var sa = grains.Reference<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(frontEndOptions.Configured(new IPEndPoint(pair.Peer.Address, 500)).Address.ToString(), pair.Inbound.Spi));
                     try
                     {
                         if (last.Kilobytes != kb) await sa.AccountTraffic(kb);

@@ -21,8 +21,11 @@ public interface IFrontEndNegotiationHost
     /// <summary>The SA changed state (routing, half-open count, failure counters): as a grain's report would say it.</summary>
     void StateChanged(string key, string state, string? phase1Failure);
 
-    /// <summary>The SA is up: its grain takes it over (<see cref="IIkeSaGrain.TakeOver"/>); the grain's answer.</summary>
-    Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver);
+    /// <summary>
+    /// The SA is up: its grain takes it over (<see cref="IIkeSaGrain.TakeOver"/>); the grain's answer. The host owns
+    /// <paramref name="sa"/> from now on: it goes to the grain live, or as its snapshot (and is disposed here).
+    /// </summary>
+    Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver, IkeSa sa);
 }
 
 /// <summary>
@@ -210,13 +213,8 @@ public sealed class FrontEndNegotiations(
         if (!_held.ContainsKey(n.Key) || n.Sa.State != MainModeState.MM_ACTIVE) return;
         var quiet = n.Sa.IpsecSas.Count > 0 && n.Sa.QuickModes.Count == 0;
         if (!quiet && _clock() < n.PromoteBy) return;
-        var snapshot = n.Sa.Snapshot();
-        byte[] json;
-        try { json = IkeSaSnapshotJson.Serialize(snapshot); }
-        finally { snapshot.ClearSecrets(); }
         var handOver = new FrontEndHandOver
         {
-            Snapshot = json,
             Timers = n.LifetimeDue.Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList(),
             TraceParent = n.Telemetry?.TraceParent,
             InitialContact = n.InitialContact,
@@ -224,23 +222,15 @@ public sealed class FrontEndNegotiations(
             Phase1At = n.Phase1At ?? DateTime.UtcNow,
             LastInstall = n.LastInstall,
         };
-        End(n);
-        try
-        {
-            host.Emit(await host.Promote(n.Key, handOver));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(json);
-        }
+        End(n, keepSa: true);
+        host.Emit(await host.Promote(n.Key, handOver, n.Sa));
     }
 
-    /// <summary>The SA leaves this lane (ended, or to its grain): its timers go with it, its keys are disposed.</summary>
-    private void End(Negotiation n)
+    private void End(Negotiation n, bool keepSa = false)
     {
         _held.Remove(n.Key);
         n.Telemetry?.Dispose();
-        n.Sa.Dispose();
+        if (!keepSa) n.Sa.Dispose();
     }
 
     /// <summary>An engine send as the front-end transmits it.</summary>

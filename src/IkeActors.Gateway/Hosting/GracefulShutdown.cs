@@ -50,7 +50,7 @@ public sealed class GracefulShutdown(UdpFrontEnd frontEnd, SaRouter router, IGra
     {
         try
         {
-            await grains.GetGrain<IIkeSaAdmin>(key).Clear();
+            await grains.Reference<IIkeSaAdmin>(key).Clear();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

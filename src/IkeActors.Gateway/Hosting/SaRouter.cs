@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
 using IkeActors.Grains;
 using IkeActors.Grains.Telemetry;
 using IkeActors.Negotiation;
@@ -26,6 +27,8 @@ public sealed class SaRouter(
     /// <summary>How many of <see cref="_sas"/> each peer address has (a peer with none may be negotiated in its lane).</summary>
     private readonly ConcurrentDictionary<string, int> _peers = new(StringComparer.Ordinal);
     private (RoutingLane Lane, FrontEndNegotiations Negotiations)[] _lanes = [];
+    /// <summary>SAs the lanes negotiated, waiting for their grain on this node to take them (<see cref="Promote"/>).</summary>
+    private readonly ConcurrentDictionary<string, IkeSa> _parked = new(StringComparer.Ordinal);
     private readonly Mm1Admission _admission = new(gateway, new HalfOpenLedger(options.HalfOpen, TimeProvider.System), TimeProvider.System);
     private readonly TokenBucket _unknownSaLookups = new(options.UnknownSaLookupsPerSecond, TimeProvider.System);
     private volatile bool _stopped;
@@ -150,7 +153,7 @@ public sealed class SaRouter(
         // Only an MM1 that creates an SA starts a trace; every later message's span joins the SA's trace.
         IkeStepResult result;
         using (mm1 ? default : UntracedCalls.Begin())
-            result = await grains.GetGrain<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port, natT), debug.Level);
+            result = await grains.Reference<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port, natT), debug.Level);
         if (result.State is nameof(MainModeState.MM_NO_STATE) && !_sas.ContainsKey(key))
         {
             // Nothing started: an MM1 the SA refused (its room is given back), or cookies of no SA (the ASA's "No Sa Fails").
@@ -186,7 +189,7 @@ public sealed class SaRouter(
             Forget(given);
             var givenPeer = IPAddress.Parse(PeerOf(given));
             if (_lanes.Length > 0) _lanes[LaneOf(givenPeer, _lanes.Length)].Negotiations.Abandon(given);
-            using (UntracedCalls.Begin()) grains.GetGrain<IIkeSaAdmin>(given).Abandon().Ignore();
+            using (UntracedCalls.Begin()) grains.Reference<IIkeSaAdmin>(given).Abandon().Ignore();
         }
         return true;
     }
@@ -195,9 +198,9 @@ public sealed class SaRouter(
     public async Task Acquire(IPAddress peer, AcquireRequest acquire)
     {
         if (_stopped) return;
-        var result = await grains.GetGrain<ITunnelGrain>(peer.ToString()).Acquire(acquire, debug.Level);
+        var result = await grains.Reference<ITunnelGrain>(peer.ToString()).Acquire(acquire, debug.Level);
         string? current;
-        using (UntracedCalls.Begin()) current = await grains.GetGrain<ITunnelGrain>(peer.ToString()).GetCurrentIkeSa();
+        using (UntracedCalls.Begin()) current = await grains.Reference<ITunnelGrain>(peer.ToString()).GetCurrentIkeSa();
         if (current is not null)
         {
             if (!_sas.ContainsKey(current)) counters.Initiated();
@@ -266,14 +269,42 @@ public sealed class SaRouter(
     void IFrontEndNegotiationHost.StateChanged(string key, string state, string? phase1Failure) =>
         SaStateChanged(key, state, initiator: false, phase1Failure);
 
-    public async Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver)
+    public async Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
     {
+        var grain = grains.Reference<IIkeSaGrain>(key);
         IkeStepResult result;
-        // The SA's spans continue the front-end's trace; the call itself is plumbing.
-        using (UntracedCalls.Begin()) result = await grains.GetGrain<IIkeSaGrain>(key).TakeOver(handOver);
+        // The live SA waits here for its grain: on this node it takes it as it is (no snapshot, no rebuild).
+        _parked[key] = sa;
+        handOver.Parked = true;
+        try
+        {
+            // The SA's spans continue the front-end's trace; the call itself is plumbing.
+            using (UntracedCalls.Begin()) result = await grain.TakeOver(handOver);
+            if (result.State == FrontEndHandOver.SnapshotNeeded && _parked.TryRemove(key, out _))
+            {
+                // Its grain lives on another node: the SA goes as its snapshot.
+                handOver.Parked = false;
+                handOver.Snapshot = IkeSaSnapshotJson.Serialize(sa);
+                try
+                {
+                    using (UntracedCalls.Begin()) result = await grain.TakeOver(handOver);
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(handOver.Snapshot);
+                    sa.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            if (_parked.TryRemove(key, out var untaken)) untaken.Dispose(); // the grain had an SA already, or failed
+        }
         Track(key, result.State);
         return result;
     }
+
+    public IkeSa? TakeParked(string ikeSaKey) => _parked.TryRemove(ikeSaKey, out var sa) ? sa : null;
 
     public void Send(Datagram datagram, IReadOnlyList<string> debugLines)
     {

@@ -142,20 +142,24 @@ public static class StartupWarmUp
 
         public void StateChanged(string key, string state, string? phase1Failure) { }
 
-        public Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver)
+        public Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
         {
-            var snapshot = IkeSaSnapshotJson.Deserialize(handOver.Snapshot);
+            // The grain's way when it lives on another node (the snapshot), so that path is warm too.
+            var json = IkeSaSnapshotJson.Serialize(sa);
+            sa.Dispose();
+            var snapshot = IkeSaSnapshotJson.Deserialize(json);
             if (snapshot is not null)
             {
                 try
                 {
-                    using var sa = IkeSa.Restore(Gateway, snapshot);
-                    sa.ResumeTimers(new NegotiationOutput(debugLevel));
-                    TookOver = sa.State == MainModeState.MM_ACTIVE && sa.IpsecSas.Count == 1;
+                    using var restored = IkeSa.Restore(Gateway, snapshot);
+                    restored.ResumeTimers(new NegotiationOutput(debugLevel));
+                    TookOver = restored.State == MainModeState.MM_ACTIVE && restored.IpsecSas.Count == 1;
                 }
                 finally
                 {
                     snapshot.ClearSecrets();
+                    CryptographicOperations.ZeroMemory(json);
                 }
             }
             return Task.FromResult(new IkeStepResult([], [], nameof(MainModeState.MM_ACTIVE)));

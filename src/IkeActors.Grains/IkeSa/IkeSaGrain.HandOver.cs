@@ -45,7 +45,7 @@ public sealed partial class IkeSaGrain
     {
         if (_sa is null || output.OfType<IpsecSasReleased>().FirstOrDefault(r => r.From == _sa.InitiatorCookie) is not { } released) return;
         var handOver = Pack(released.IpsecSas);
-        await GrainFactory.GetGrain<IIkeSaPhase1Rekey>(IIkeSaGrain.KeyFor(PeerKey, released.To)).AdoptIpsecSas(handOver);
+        await GrainFactory.Reference<IIkeSaPhase1Rekey>(IIkeSaGrain.KeyFor(PeerKey, released.To)).AdoptIpsecSas(handOver);
     }
 
     /// <summary>Released pairs as they travel, with this grain's lifetime timers for them (which leave this grain); the objects are disposed.</summary>
@@ -89,7 +89,7 @@ public sealed partial class IkeSaGrain
             _adoptedUnreported += adopted.Count;
             RearmLifetimeTimers(handOver.Timers);
             foreach (var ipsecSa in adopted)
-                await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(PeerKey, ipsecSa.InboundSpi)).SetOwner(Key);
+                await GrainFactory.Reference<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(PeerKey, ipsecSa.InboundSpi)).SetOwner(Key);
             await Step(output, transmit: true);
             await PersistIfCompleted(new NegotiationOutput(0), force: true);
         }

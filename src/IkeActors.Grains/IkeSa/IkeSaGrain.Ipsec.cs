@@ -20,7 +20,7 @@ public sealed partial class IkeSaGrain
             {
                 case InstallIpsecSa install:
                     var p = install.Pair;
-                    var ipsec = GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(p.Peer.Address.ToString(), p.Inbound.Spi));
+                    var ipsec = GrainFactory.Reference<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(p.Peer.Address.ToString(), p.Inbound.Spi));
                     await ipsec.Install(new IpsecSaRecord(
                         p.Inbound.Spi, p.Outbound.Spi,
                         [.. p.Inbound.EncryptionKey], [.. p.Inbound.IntegrityKey], [.. p.Outbound.EncryptionKey], [.. p.Outbound.IntegrityKey],
@@ -28,7 +28,7 @@ public sealed partial class IkeSaGrain
                         p.Peer.Address.ToString(), p.CryptoMap, p.Sequence) { Esp = EspOf(p) }, this.GetPrimaryKeyString());
                     break;
                 case IpsecSaDeleted deleted:
-                    await GrainFactory.GetGrain<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(deleted.Peer.Address.ToString(), deleted.InboundSpi)).Withdraw(deleted.Reason);
+                    await GrainFactory.Reference<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(deleted.Peer.Address.ToString(), deleted.InboundSpi)).Withdraw(deleted.Reason);
                     break;
             }
         }

@@ -17,7 +17,7 @@ public sealed partial class IkeSaGrain
     private async Task CoordinateWithPeer(NegotiationOutput output)
     {
         if (_sa is null) return;
-        var tunnel = GrainFactory.GetGrain<ITunnelGrain>(PeerKey);
+        var tunnel = GrainFactory.Reference<ITunnelGrain>(PeerKey);
         // RFC 2407 §4.6.3.3: the peer has no memory of its earlier SAs with us.
         if (output.OfType<InitialContactReceived>().Any(c => c.Sa == _sa.InitiatorCookie) && _sa.State == MainModeState.MM_ACTIVE)
             await tunnel.InitialContact(Key, _sa.Role == IkeRole.Initiator);
@@ -30,7 +30,7 @@ public sealed partial class IkeSaGrain
         {
             // ASA: a peer lost by DPD loses every IKE SA with it (PeerPolicy.PeerDead, carried out by the TunnelGrain).
             await tunnel.PeerDead(Key);
-            if (_successorKey is not null && _successorKey != Key) await GrainFactory.GetGrain<IIkeSaTeardown>(_successorKey).PeerDead();
+            if (_successorKey is not null && _successorKey != Key) await GrainFactory.Reference<IIkeSaTeardown>(_successorKey).PeerDead();
         }
     }
 
@@ -54,7 +54,7 @@ public sealed partial class IkeSaGrain
         if (qm is null) return;
         var acquire = new AcquireRequest(Ipv4.ToAddress(qm.Local.Range.First).ToString(), Ipv4.ToAddress(qm.Remote.Range.First).ToString(),
             qm.Local.Protocol, qm.Local.Port, qm.Remote.Port);
-        _rekeyedBy = await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).StartPhase1Rekey(Key, acquire, TimerDebugLevel);
+        _rekeyedBy = await GrainFactory.Reference<ITunnelGrain>(PeerKey).StartPhase1Rekey(Key, acquire, TimerDebugLevel);
         if (_rekeyedBy is null) logger.LogInformation("phase 1 rekey of {Key} not started: another IKE SA with the peer is current", Key);
         else if (_sa.CanSnapshot) await Persist();
     }
@@ -74,18 +74,18 @@ public sealed partial class IkeSaGrain
     /// <summary>This SA is MM_ACTIVE: it is the tunnel's current one; if it replaces another, the pairs come over.</summary>
     private async Task Established()
     {
-        var previous = await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).Register(Key);
+        var previous = await GrainFactory.Reference<ITunnelGrain>(PeerKey).Register(Key);
         if (_sa!.RekeyOf != 0)
         {
             // Our rekey: the old grain hands its pairs over and deletes itself (make-before-break).
-            var old = GrainFactory.GetGrain<IIkeSaPhase1Rekey>(IIkeSaGrain.KeyFor(PeerKey, _sa.RekeyOf));
+            var old = GrainFactory.Reference<IIkeSaPhase1Rekey>(IIkeSaGrain.KeyFor(PeerKey, _sa.RekeyOf));
             var handOver = await old.HandOver(Key, [.. _sa.QuickModes.Select(q => q.MessageId)], TimerDebugLevel);
             await AdoptIpsecSas(handOver);
         }
         else if (previous is not null)
         {
             // Possibly the peer's rekey: the old SA must hand its pairs over when the peer deletes it.
-            await GrainFactory.GetGrain<IIkeSaPhase1Rekey>(previous).PrepareSuccessor(Key);
+            await GrainFactory.Reference<IIkeSaPhase1Rekey>(previous).PrepareSuccessor(Key);
         }
     }
 
@@ -102,7 +102,7 @@ public sealed partial class IkeSaGrain
         // RFC 2408 §3.1: responder cookie zero and exchange type Identity Protection = the first message of a Main Mode.
         if (!IkeActors.Protocol.IsakmpHeaderView.TryParse(datagram.Bytes, out var header, out _)
             || header.ResponderCookie != 0 || header.ExchangeType != IkeActors.Protocol.ExchangeType.IdentityProtection) return false;
-        if (await GrainFactory.GetGrain<ITunnelGrain>(PeerKey).AdmitPeerMainMode(Key)) return false;
+        if (await GrainFactory.Reference<ITunnelGrain>(PeerKey).AdmitPeerMainMode(Key)) return false;
         _refusedAsCollision = true;
         logger.LogInformation("Main Mode {Key} from the peer collides with our Phase 1 rekey, which wins: not answered", Key);
         return true;

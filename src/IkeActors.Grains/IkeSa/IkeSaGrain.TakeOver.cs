@@ -8,7 +8,8 @@ namespace IkeActors.Grains;
 public sealed partial class IkeSaGrain
 {
     /// <summary>
-    /// Takes over an SA the front-end negotiated: restored from its snapshot like a reactivation, then the step that
+    /// Takes over an SA the front-end negotiated: the live SA when it was parked on this silo, else restored from its
+    /// snapshot like a reactivation; then the step that
     /// brought it up is finished here, where the SA's host does it: Phase 1 established (directory, tunnel registration,
     /// the older SA it may replace), INITIAL-CONTACT carried out, its installed pairs to their IPsec SA grains. The
     /// front-end's telemetry already recorded the wire; the spans continue its trace.
@@ -16,24 +17,17 @@ public sealed partial class IkeSaGrain
     public async Task<IkeStepResult> TakeOver(FrontEndHandOver handOver)
     {
         if (_sa is not null) return new IkeStepResult([], [], _sa.State.ToString());
-        IkeSaSnapshot? snapshot = null;
-        try
+        if (handOver.Parked)
         {
-            snapshot = IkeSaSnapshotJson.Deserialize(handOver.Snapshot);
-            if (snapshot is null) return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
-            _sa = IkeSa.Restore(gateway, snapshot);
+            // Same node: the live SA, nothing serialized or rebuilt.
+            _sa = transmitter.TakeParked(Key);
+            if (_sa is null)
+            {
+                DeactivateOnIdle();
+                return new IkeStepResult([], [], FrontEndHandOver.SnapshotNeeded);
+            }
         }
-        catch (Exception e) when (e is IkeSaSnapshotException or System.Text.Json.JsonException)
-        {
-            logger.LogWarning("IKE SA {Key} handed over by the front-end cannot be restored: {Reason}", Key, e.Message);
-            DeactivateOnIdle();
-            return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(handOver.Snapshot);
-            snapshot?.ClearSecrets();
-        }
+        else if (!Restore(handOver.Snapshot)) return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
         _telemetry.Resume(handOver.TraceParent);
         _timerDebugLevel = handOver.DebugLevel;
         var output = Output(handOver.DebugLevel);
@@ -50,5 +44,29 @@ public sealed partial class IkeSaGrain
         _phase1At = handOver.Phase1At;
         _lastInstall = handOver.LastInstall ?? _lastInstall;
         return result;
+    }
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNullWhen(true, nameof(_sa))]
+    private bool Restore(byte[] json)
+    {
+        IkeSaSnapshot? snapshot = null;
+        try
+        {
+            snapshot = IkeSaSnapshotJson.Deserialize(json);
+            if (snapshot is null) return false;
+            _sa = IkeSa.Restore(gateway, snapshot);
+            return true;
+        }
+        catch (Exception e) when (e is IkeSaSnapshotException or System.Text.Json.JsonException)
+        {
+            logger.LogWarning("IKE SA {Key} handed over by the front-end cannot be restored: {Reason}", Key, e.Message);
+            DeactivateOnIdle();
+            return false;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(json);
+            snapshot?.ClearSecrets();
+        }
     }
 }

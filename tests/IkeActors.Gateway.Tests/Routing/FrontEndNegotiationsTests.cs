@@ -25,16 +25,16 @@ public class FrontEndNegotiationsTests
     {
         public List<IkeStepResult> Emitted { get; } = [];
         public List<(string Key, string State, string? Failure)> States { get; } = [];
-        public List<(string Key, FrontEndHandOver HandOver, IkeSaSnapshot Snapshot)> Promoted { get; } = [];
+        public List<(string Key, FrontEndHandOver HandOver, IkeSaSnapshot Snapshot, IkeSa Sa)> Promoted { get; } = [];
         public int DebugLevel => 127;
         public DebugLogExport? Export => null;
         public void Emit(IkeStepResult result) => Emitted.Add(result);
         public void StateChanged(string key, string state, string? phase1Failure) => States.Add((key, state, phase1Failure));
 
-        public Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver)
+        public Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
         {
-            // Read before the sender zeroes it (as the grain does).
-            Promoted.Add((key, handOver, JsonSerializer.Deserialize<IkeSaSnapshot>(handOver.Snapshot)!));
+            // The live SA is the host's now; its snapshot as a grain elsewhere would get it.
+            Promoted.Add((key, handOver, JsonSerializer.Deserialize<IkeSaSnapshot>(IkeSaSnapshotJson.Serialize(sa))!, sa));
             return Task.FromResult(new IkeStepResult([], [], nameof(MainModeState.MM_ACTIVE)));
         }
 
@@ -101,7 +101,7 @@ public class FrontEndNegotiationsTests
         using var lab = new Lab();
         await lab.RunToEnd(lab.Start());
 
-        var (key, handOver, snapshot) = Assert.Single(lab.Host.Promoted);
+        var (key, handOver, snapshot, sa) = Assert.Single(lab.Host.Promoted);
         Assert.Equal(lab.SaKey, key);
         Assert.False(lab.Lane.Holds(lab.SaKey));
         Assert.Equal(0, lab.Lane.Count);
@@ -112,8 +112,9 @@ public class FrontEndNegotiationsTests
         // The lifetime timers travel as absolute times: the Phase 1 rekey (86,400 s lifetime) and the pair's rekey and expiry.
         Assert.Contains(handOver.Timers, t => t.Kind == (int)TimerKind.Phase1Rekey && t.DueUtc > DateTime.UtcNow.AddHours(12));
         Assert.Contains(handOver.Timers, t => t.Kind == (int)TimerKind.Phase2Expire);
-        // The snapshot's keys are zeroed once handed over.
-        Assert.All(handOver.Snapshot, b => Assert.Equal(0, b));
+        // The lane hands the live SA over (no snapshot of its keys made) and no longer holds it.
+        Assert.Empty(handOver.Snapshot);
+        Assert.Equal(MainModeState.MM_ACTIVE, sa.State);
         // The states a grain would have reported, in order; no failure.
         Assert.Equal([nameof(MainModeState.MM_WAIT_MSG3), nameof(MainModeState.MM_WAIT_MSG5), nameof(MainModeState.MM_ACTIVE)],
             lab.Host.States.Select(s => s.State));

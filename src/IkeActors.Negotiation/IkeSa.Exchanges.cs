@@ -14,7 +14,7 @@ public sealed partial class IkeSa
     internal void PeerDeleted(NegotiationOutput output)
     {
         if (_phase1Rekey.HandOverOnPeerDelete(output)) return;
-        _machine.Fire(MainModeTrigger.Delete);
+        Fire(MainModeTrigger.Delete);
         Table.DropAll("peer deleted the IKE SA", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer deleted the IKE SA"));
         Dispose();
@@ -42,7 +42,7 @@ public sealed partial class IkeSa
             }
             Informational.SendIsakmpDelete(output);
         }
-        _machine.Fire(MainModeTrigger.Delete);
+        Fire(MainModeTrigger.Delete);
         Table.DropAll("deleted locally", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "deleted locally"));
         Dispose();
@@ -52,7 +52,7 @@ public sealed partial class IkeSa
     internal void PeerIsDead(NegotiationOutput output)
     {
         output.Add(new PeerDead(InitiatorCookie, Peer));
-        _machine.Fire(MainModeTrigger.Delete);
+        Fire(MainModeTrigger.Delete);
         Table.DropAllOfDeadPeer(output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer dead (DPD)"));
         Dispose();

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net;
 using IkeActors.Crypto;
 using IkeActors.Protocol;
-using Stateless;
 
 namespace IkeActors.Negotiation;
 
@@ -19,7 +18,6 @@ namespace IkeActors.Negotiation;
 public sealed partial class IkeSa : IDisposable
 {
     private readonly GatewayContext _gateway;
-    private readonly StateMachine<MainModeState, MainModeTrigger> _machine;
     private MainModeState _state = MainModeState.MM_NO_STATE;
 
     /// <summary>The running Main Mode; null once MM_ACTIVE (or restored there): its transcript stays.</summary>
@@ -44,8 +42,6 @@ public sealed partial class IkeSa : IDisposable
         Role = role;
         Peer = peer;
         InitiatorCookie = initiatorCookie;
-        _machine = new StateMachine<MainModeState, MainModeTrigger>(() => _state, s => _state = s);
-        StateGraphs.ConfigureMainMode(_machine, role);
         Nat = new NatDetection(this);
         Vendors = new VendorIdHandler(this);
         Dpd = new DpdMonitor(this);
@@ -258,7 +254,7 @@ public sealed partial class IkeSa : IDisposable
                 }
                 _retransmits++;
                 AsaDebug.P1RetransmitDispatched(output, IpContext);
-                _machine.Fire(MainModeTrigger.Retransmit);
+                Fire(MainModeTrigger.Retransmit);
                 Resend(output);
                 ArmRetransmit(0, _retransmits, output);
                 break;
@@ -303,7 +299,9 @@ public sealed partial class IkeSa : IDisposable
 
     // ------------------------------------------------------------------ what the Main Mode exchange reports
 
-    internal void Fire(MainModeTrigger trigger) => _machine.Fire(trigger);
+    /// <summary>Main Mode's transition (<see cref="StateGraphs.ConfigureMainMode"/>) on this SA's state.</summary>
+    internal void Fire(MainModeTrigger trigger) =>
+        SharedStateMachine<MainModeState, MainModeTrigger>.Fire(ref _state, Role, trigger, StateGraphs.ConfigureMainMode);
 
     internal void KeysDerived(Phase1Keys keys, IsakmpCipher cipher)
     {
@@ -356,7 +354,7 @@ public sealed partial class IkeSa : IDisposable
         if (_state == MainModeState.MM_DELETED) return;
         output.Add(new NegotiationFailed(_state == MainModeState.MM_ACTIVE ? IkeExchange.QuickMode : IkeExchange.MainMode, reason, detail));
         CancelRetransmit(0, output);
-        _machine.Fire(MainModeTrigger.Fail);
+        Fire(MainModeTrigger.Fail);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, reason.ToString()));
         Dispose();
     }

@@ -50,7 +50,7 @@ public sealed partial class QuickModeExchange
         // RFC 2409 §5.5: HASH(1) = prf(SKEYID_a, M-ID | everything after the HASH payload).
         IkeHashes.QuickModeHash1(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, plain.AsSpan(afterHash), plain.AsSpan(IsakmpMessages.HeaderSize + 4, HashLength));
         AsaDebug.InitiatorSending1stQmPacket(output, Context, MessageId);
-        _machine.Fire(QuickModeTrigger.Start);
+        Fire(QuickModeTrigger.Start);
         _lastSent = _sa.SendEncrypted(plain, MessageId, output, remember: false);
         _sa.ArmRetransmit(MessageId, 0, output);
         output.Add(new MessageSent(ExchangeMessage.QuickMode(1, MessageId)));

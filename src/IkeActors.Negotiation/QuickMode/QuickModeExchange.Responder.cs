@@ -103,7 +103,7 @@ public sealed partial class QuickModeExchange
         var hashEnd = IsakmpMessages.HeaderSize + 4 + HashLength;
         IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(hashEnd), plain.AsSpan(IsakmpMessages.HeaderSize + 4, HashLength));
         AsaDebug.ResponderSending2ndQmPacket(output, Context, MessageId);
-        _machine.Fire(QuickModeTrigger.ReceivedQm1);
+        Fire(QuickModeTrigger.ReceivedQm1);
         _lastSent = _sa.SendEncrypted(plain, MessageId, output, remember: false);
         _sa.ArmRetransmit(MessageId, 0, output);
         output.Add(new MessageSent(ExchangeMessage.QuickMode(2, MessageId)));

@@ -1,6 +1,5 @@
 using IkeActors.Crypto;
 using IkeActors.Protocol;
-using Stateless;
 using static IkeActors.Negotiation.QuickModePayloads;
 
 namespace IkeActors.Negotiation;
@@ -14,7 +13,6 @@ namespace IkeActors.Negotiation;
 public sealed partial class QuickModeExchange : IDisposable
 {
     private readonly IkeSa _sa;
-    private readonly StateMachine<QuickModeState, QuickModeTrigger> _machine;
     private readonly IpsecProposals _proposals;
     private readonly QuickModeKeys _keys;
     private QuickModeState _state = QuickModeState.QM_IDLE;
@@ -34,9 +32,11 @@ public sealed partial class QuickModeExchange : IDisposable
         _keys = new QuickModeKeys(sa);
         MessageId = messageId;
         Role = role;
-        _machine = new StateMachine<QuickModeState, QuickModeTrigger>(() => _state, s => _state = s);
-        StateGraphs.ConfigureQuickMode(_machine, role);
     }
+
+    /// <summary>Quick Mode's transition (<see cref="StateGraphs.ConfigureQuickMode"/>) on this exchange's state.</summary>
+    private void Fire(QuickModeTrigger trigger) =>
+        SharedStateMachine<QuickModeState, QuickModeTrigger>.Fire(ref _state, Role, trigger, StateGraphs.ConfigureQuickMode);
 
     public uint MessageId { get; }
     public IkeRole Role { get; }
@@ -110,7 +110,7 @@ public sealed partial class QuickModeExchange : IDisposable
             return;
         }
         _retransmits++;
-        _machine.Fire(QuickModeTrigger.Retransmit);
+        Fire(QuickModeTrigger.Retransmit);
         output.Add(_sa.Datagram(_lastSent, retransmission: true));
         _sa.ArmRetransmit(MessageId, _retransmits, output);
     }
@@ -146,7 +146,7 @@ public sealed partial class QuickModeExchange : IDisposable
         output.Add(new ArmTimer(_sa.InitiatorCookie, new TimerKey(TimerKind.Phase2Rekey, MessageId), TimeSpan.FromSeconds(rekey)));
         // The hard lifetime: the pair is deleted when it runs out (RFC 2407 §4.5 SA Life Duration).
         output.Add(new ArmTimer(_sa.InitiatorCookie, new TimerKey(TimerKind.Phase2Expire, MessageId), TimeSpan.FromSeconds(LifetimeSeconds)));
-        _machine.Fire(Role == IkeRole.Initiator ? QuickModeTrigger.ReceivedQm2 : QuickModeTrigger.ReceivedQm3);
+        Fire(Role == IkeRole.Initiator ? QuickModeTrigger.ReceivedQm2 : QuickModeTrigger.ReceivedQm3);
         AsaDebug.Phase2Completed(output, Context, MessageId);
         var pair = _pair!;
         _pair = null;
@@ -160,7 +160,7 @@ public sealed partial class QuickModeExchange : IDisposable
         if (_state == QuickModeState.QM_DELETED) return;
         if (_state is not QuickModeState.QM_IDLE) _sa.CancelRetransmit(MessageId, output);
         AsaDebug.QmFsmError(output, Context, (ulong)GetHashCode(), MessageId);
-        _machine.Fire(QuickModeTrigger.Fail);
+        Fire(QuickModeTrigger.Fail);
         output.Add(new NegotiationFailed(IkeExchange.QuickMode, reason, detail));
         if (notify is { } n) _sa.SendNotify(n, ProtocolId.IpsecEsp, InboundSpi == 0 ? [] : SpiBytes(InboundSpi), output);
         _sa.QuickModeFailed(this);
@@ -172,7 +172,7 @@ public sealed partial class QuickModeExchange : IDisposable
     /// <summary>Ends the exchange without a result (the IKE SA goes, or the peer refused it).</summary>
     internal void Abandon()
     {
-        if (_state != QuickModeState.QM_DELETED) _machine.Fire(_state == QuickModeState.QM_IDLE ? QuickModeTrigger.Fail : QuickModeTrigger.Delete);
+        if (_state != QuickModeState.QM_DELETED) Fire(_state == QuickModeState.QM_IDLE ? QuickModeTrigger.Fail : QuickModeTrigger.Delete);
         Dispose();
     }
 

@@ -118,8 +118,7 @@ public sealed partial class IkeSaGrain
                     Arm(t.Key, t.Due);
                     break;
                 case CancelTimer c when c.Sa == _sa?.InitiatorCookie:
-                    if (_timers.Remove(c.Key, out var timer)) timer.Dispose();
-                    _due.Remove(c.Key);
+                    Disarm(c.Key);
                     break;
                 case IkeSaDeleted d when d.InitiatorCookie == _sa?.InitiatorCookie:
                     DeactivateOnIdle();

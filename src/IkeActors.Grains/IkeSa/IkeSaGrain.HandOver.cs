@@ -56,9 +56,7 @@ public sealed partial class IkeSaGrain
             .Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList();
         foreach (var t in timers)
         {
-            var key = new TimerKey((TimerKind)t.Kind, t.MessageId);
-            if (_timers.Remove(key, out var timer)) timer.Dispose();
-            _due.Remove(key);
+            Disarm(new TimerKey((TimerKind)t.Kind, t.MessageId));
         }
         var pairs = released.Select(IpsecSaTransfers.From).ToList();
         foreach (var p in released) p.Dispose();

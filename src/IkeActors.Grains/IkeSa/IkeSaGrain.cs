@@ -43,8 +43,11 @@ public sealed partial class IkeSaGrain(
     private NegotiationOutput? _raised;
     private readonly Telemetry.IkeSaTelemetry _telemetry = new();
 
-    // Timers: the runtime's, and the absolute due times of the lifetime timers (stored with the snapshot).
-    private readonly Dictionary<TimerKey, IGrainTimer> _timers = new();
+    // Timers: the engine's (due on Environment.TickCount64) on one grain timer armed for the earliest (_clockAt; Timers),
+    // and the absolute due times of the lifetime timers (stored with the snapshot).
+    private readonly Dictionary<TimerKey, long> _timerDue = new();
+    private IGrainTimer? _clock;
+    private long _clockAt = long.MaxValue;
     private readonly Dictionary<TimerKey, DateTime> _due = new();
 
     // What was last stored and reported; whether the store waits for the deactivation, and a write is owed.
@@ -109,7 +112,7 @@ public sealed partial class IkeSaGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        foreach (var t in _timers.Values) t.Dispose();
+        _clock?.Dispose();
         try { await WriteUnsaved(); }
         finally
         {

@@ -143,6 +143,7 @@ public class StateGraphDocsTests
             | `Admission/` | half-open admission of MM1 |
             | `NegotiationEngine.cs` | the in-process host of a gateway's IKE SAs (the grains are the cluster's) |
             | `StateGraphs.cs` | the Stateless configurations: which message a state accepts is the permitted trigger |
+            | `SharedStateMachine.cs` | one configured Stateless machine per exchange kind, role and thread, fired on each SA's own state (an SA keeps only its state) |
 
             ## Quick Modes and IPsec SAs
 

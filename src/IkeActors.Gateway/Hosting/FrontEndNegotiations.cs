@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using IkeActors.Grains;
 using IkeActors.Grains.Telemetry;
 using IkeActors.Negotiation;
@@ -226,6 +225,10 @@ public sealed class FrontEndNegotiations(
         host.Emit(await host.Promote(n.Key, handOver, n.Sa));
     }
 
+    /// <summary>
+    /// The SA leaves this lane (ended, or to its grain): its timers go with it; its keys are disposed unless
+    /// <paramref name="keepSa"/> (the SA itself goes on, to its grain).
+    /// </summary>
     private void End(Negotiation n, bool keepSa = false)
     {
         _held.Remove(n.Key);

@@ -9,10 +9,10 @@ public sealed partial class IkeSaGrain
 {
     /// <summary>
     /// Takes over an SA the front-end negotiated: the live SA when it was parked on this silo, else restored from its
-    /// snapshot like a reactivation; then the step that
-    /// brought it up is finished here, where the SA's host does it: Phase 1 established (directory, tunnel registration,
-    /// the older SA it may replace), INITIAL-CONTACT carried out, its installed pairs to their IPsec SA grains. The
-    /// front-end's telemetry already recorded the wire; the spans continue its trace.
+    /// snapshot like a reactivation; then the step that brought it up is finished here, where the SA's host does it:
+    /// Phase 1 established (directory, tunnel registration, the older SA it may replace), INITIAL-CONTACT carried out,
+    /// its installed pairs to their IPsec SA grains. The front-end's telemetry already recorded the wire; the spans
+    /// continue its trace.
     /// </summary>
     public async Task<IkeStepResult> TakeOver(FrontEndHandOver handOver)
     {

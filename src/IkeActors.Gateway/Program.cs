@@ -1,3 +1,5 @@
 using IkeActors.Gateway.Commands;
+using IkeActors.Gateway.Hosting;
 
+LongRunningTiering.Apply(args);
 return CliApp.Run(args);

@@ -1,0 +1,47 @@
+using System.Text.Json.Nodes;
+using IkeActors.Testing;
+
+namespace IkeActors.Gateway.Tests;
+
+/// <summary>
+/// The published build's runtimeconfig asks `run` to restart itself with tiered compilation off (LongRunningTiering):
+/// the node must then run with DOTNET_TieredCompilation=0 in the same process (the PID a supervisor knows, stopped by
+/// a signal as before); a build without that property must not restart at all.
+/// </summary>
+public class LongRunningTieringTests
+{
+    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "ikeactors.dll");
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Run_restarts_in_place_with_tiering_off_only_where_the_runtimeconfig_asks(bool published)
+    {
+        var dir = Directory.CreateTempSubdirectory("ikeactors-tiering-");
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ikeactors.runtimeconfig.json")))!;
+        if (published) config["runtimeOptions"]!["configProperties"]!["IkeActors.LongRunning.TieredCompilation"] = false;
+        var runtimeConfig = Path.Combine(dir.FullName, "ikeactors.runtimeconfig.json");
+        File.WriteAllText(runtimeConfig, config.ToJsonString());
+        var node = Running.Start("exec", "--runtimeconfig", runtimeConfig, "--depsfile", Path.ChangeExtension(Dll, ".deps.json"), Dll,
+            "run", "--config", RepoPaths.SiteToSite("asa2-responder.cfg"), "--bind", $"127.0.0.1:{FreePorts.Udp()}",
+            "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", FreePorts.Tcp().ToString(), "--debug", "0", "--exit-after", "120");
+        try
+        {
+            await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
+            var environment = File.ReadAllText($"/proc/{node.Process.Id}/environ").Split('\0');
+            var cmdline = File.ReadAllText($"/proc/{node.Process.Id}/cmdline").Split('\0');
+            Assert.Contains("run", cmdline);
+            if (published) Assert.Contains("DOTNET_TieredCompilation=0", environment);
+            else Assert.DoesNotContain(environment, e => e.StartsWith("DOTNET_TieredCompilation=", StringComparison.Ordinal));
+            node.Signal(Running.Sigterm);
+            var code = node.WaitForExit(TimeSpan.FromSeconds(15));
+            Assert.True(code == 0, $"exit code {code?.ToString() ?? "none (still running)"}\n{string.Join("\n", node.Lines)}\n{string.Join("\n", node.ErrorLines)}");
+            Assert.Empty(node.ErrorLines);
+        }
+        finally
+        {
+            node.Stop();
+            dir.Delete(recursive: true);
+        }
+    }
+}

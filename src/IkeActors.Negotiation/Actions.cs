@@ -32,6 +32,16 @@ public enum TimerKind
     Dpd,
 }
 
+/// <summary>What the hosts need to know of a timer kind.</summary>
+public static class TimerKinds
+{
+    /// <summary>
+    /// A lifetime timer (a rekey point or the hard expiry): kept as an absolute time across a snapshot and a hand-over,
+    /// where the short ones (retransmission, DPD) are armed again by the engine as it resumes.
+    /// </summary>
+    public static bool IsLifetime(this TimerKind kind) => kind is TimerKind.Phase1Rekey or TimerKind.Phase2Rekey or TimerKind.Phase2Expire;
+}
+
 /// <summary>Timers are named by kind and message ID (0 for phase 1).</summary>
 public readonly record struct TimerKey(TimerKind Kind, uint MessageId);
 

@@ -22,9 +22,10 @@ public interface IFrontEndNegotiationHost
 
     /// <summary>
     /// The SA is up: its grain takes it over (<see cref="IIkeSaGrain.TakeOver"/>); the grain's answer. The host owns
-    /// <paramref name="sa"/> from now on: it goes to the grain live, or as its snapshot (and is disposed here).
+    /// <paramref name="sa"/> from then on: it goes to the grain live, or as its snapshot (and is disposed here).
+    /// Null: the grain could not be reached and never took it; the SA is still the caller's.
     /// </summary>
-    Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver, IkeSa sa);
+    Task<IkeStepResult?> Promote(string key, FrontEndHandOver handOver, IkeSa sa);
 }
 
 /// <summary>
@@ -160,7 +161,7 @@ public sealed class FrontEndNegotiations(
                     break;
                 case ArmTimer t when t.Sa == n.Sa.InitiatorCookie:
                     n.Timers[t.Key] = _clock() + (long)t.Due.TotalMilliseconds;
-                    if (IsLifetime(t.Key.Kind)) n.LifetimeDue[t.Key] = DateTime.UtcNow + t.Due;
+                    if (t.Key.Kind.IsLifetime()) n.LifetimeDue[t.Key] = DateTime.UtcNow + t.Due;
                     break;
                 case CancelTimer c when c.Sa == n.Sa.InitiatorCookie:
                     n.Timers.Remove(c.Key);
@@ -212,18 +213,39 @@ public sealed class FrontEndNegotiations(
         if (!_held.ContainsKey(n.Key) || n.Sa.State != MainModeState.MM_ACTIVE) return;
         var quiet = n.Sa.IpsecSas.Count > 0 && n.Sa.QuickModes.Count == 0;
         if (!quiet && _clock() < n.PromoteBy) return;
+        n.TraceParent ??= n.Telemetry?.TraceParent;
         var handOver = new FrontEndHandOver
         {
             Timers = n.LifetimeDue.Select(kv => new StoredTimer { Kind = (int)kv.Key.Kind, MessageId = kv.Key.MessageId, DueUtc = kv.Value }).ToList(),
-            TraceParent = n.Telemetry?.TraceParent,
+            TraceParent = n.TraceParent,
             InitialContact = n.InitialContact,
             DebugLevel = host.DebugLevel,
             Phase1At = n.Phase1At ?? DateTime.UtcNow,
             LastInstall = n.LastInstall,
         };
         End(n, keepSa: true);
-        host.Emit(await host.Promote(n.Key, handOver, n.Sa));
+        if (await host.Promote(n.Key, handOver, n.Sa) is { } taken)
+        {
+            host.Emit(taken);
+            return;
+        }
+        // Not taken (its grain unreachable): the peer has a tunnel, so the SA stays here and is offered again; one
+        // that cannot go for PromotionAttempts tries is deleted with a word to the peer, which then starts again,
+        // rather than dropped while the peer still sends into it.
+        _held[n.Key] = n;
+        if (++n.Promotions < PromotionAttempts)
+        {
+            n.PromoteBy = _clock() + (long)PromotionRetry.TotalMilliseconds;
+            return;
+        }
+        var output = NewOutput(n);
+        n.Sa.Delete(output);
+        Apply(n, output);
     }
+
+    /// <summary>How often an SA whose grain could not be reached is offered again, and after how long the next try comes.</summary>
+    internal const int PromotionAttempts = 5;
+    internal static readonly TimeSpan PromotionRetry = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// The SA leaves this lane (ended, or to its grain): its timers go with it; its keys are disposed unless
@@ -233,19 +255,24 @@ public sealed class FrontEndNegotiations(
     {
         _held.Remove(n.Key);
         n.Telemetry?.Dispose();
+        n.Telemetry = null;
         if (!keepSa) n.Sa.Dispose();
     }
 
     /// <summary>An engine send as the front-end transmits it.</summary>
     private static Datagram ToWire(SendDatagram s) => new(s.Datagram, s.To.Address.ToString(), s.To.Port, s.NatT);
 
-    private static bool IsLifetime(TimerKind kind) => kind is TimerKind.Phase1Rekey or TimerKind.Phase2Rekey or TimerKind.Phase2Expire;
 
     private sealed class Negotiation(string key, IkeSa sa, IkeSaTelemetry? telemetry)
     {
         public string Key { get; } = key;
         public IkeSa Sa { get; } = sa;
-        public IkeSaTelemetry? Telemetry { get; } = telemetry;
+        /// <summary>Its spans and metrics while the lane negotiates (none once offered to its grain).</summary>
+        public IkeSaTelemetry? Telemetry { get; set; } = telemetry;
+        /// <summary>The trace its grain continues.</summary>
+        public string? TraceParent { get; set; }
+        /// <summary>Offers to its grain that were not taken.</summary>
+        public int Promotions { get; set; }
         /// <summary>The engine's timers: due time on the lane's clock.</summary>
         public Dictionary<TimerKey, long> Timers { get; } = new();
         /// <summary>Lifetime timers (rekey, expiry) as absolute times: they go to the grain.</summary>
@@ -264,7 +291,7 @@ public sealed class FrontEndNegotiations(
             {
                 long? next = PromoteBy == long.MaxValue ? null : PromoteBy;
                 foreach (var (key, due) in Timers)
-                    if (!IsLifetime(key.Kind) && key.Kind != TimerKind.Dpd && (next is null || due < next)) next = due;
+                    if (!key.Kind.IsLifetime() && key.Kind != TimerKind.Dpd && (next is null || due < next)) next = due;
                 return next;
             }
         }

@@ -269,7 +269,7 @@ public sealed class SaRouter(
     void IFrontEndNegotiationHost.StateChanged(string key, string state, string? phase1Failure) =>
         SaStateChanged(key, state, initiator: false, phase1Failure);
 
-    public async Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
+    public async Task<IkeStepResult?> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
     {
         var grain = grains.Reference<IIkeSaGrain>(key);
         IkeStepResult result;
@@ -279,7 +279,16 @@ public sealed class SaRouter(
         try
         {
             // The SA's spans continue the front-end's trace; the call itself is plumbing.
-            using (UntracedCalls.Begin()) result = await grain.TakeOver(handOver);
+            try
+            {
+                using (UntracedCalls.Begin()) result = await grain.TakeOver(handOver);
+            }
+            catch (Exception e) when (_parked.TryRemove(key, out _))
+            {
+                // The grain never took it (no activation, a timeout before it ran): the SA is still the lane's.
+                logger.LogWarning("IKE SA {Key} could not go to its grain, kept in its lane: {Reason}", key, e.Message);
+                return null;
+            }
             if (result.State == FrontEndHandOver.SnapshotNeeded && _parked.TryRemove(key, out _))
             {
                 // Its grain lives on another node: the SA goes as its snapshot.

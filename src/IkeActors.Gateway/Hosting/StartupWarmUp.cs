@@ -142,7 +142,7 @@ public static class StartupWarmUp
 
         public void StateChanged(string key, string state, string? phase1Failure) { }
 
-        public Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
+        public Task<IkeStepResult?> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
         {
             // The grain's way when it lives on another node (the snapshot), so that path is warm too.
             var json = IkeSaSnapshotJson.Serialize(sa);
@@ -162,7 +162,7 @@ public static class StartupWarmUp
                     CryptographicOperations.ZeroMemory(json);
                 }
             }
-            return Task.FromResult(new IkeStepResult([], [], nameof(MainModeState.MM_ACTIVE)));
+            return Task.FromResult<IkeStepResult?>(new IkeStepResult([], [], nameof(MainModeState.MM_ACTIVE)));
         }
 
         public List<byte[]> TakeSent()

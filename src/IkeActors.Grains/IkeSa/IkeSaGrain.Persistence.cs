@@ -70,7 +70,7 @@ public sealed partial class IkeSaGrain
         // DPD's idle timer restarts on every valid message and data-plane report: not worth a write by itself (a
         // round's start and end change DpdUnanswered, checked by the caller).
         ArmTimer t => t.Key.Kind is not (TimerKind.Retransmit or TimerKind.Dpd),
-        CancelTimer c => IsLifetime(c.Key.Kind),
+        CancelTimer c => c.Key.Kind.IsLifetime(),
         _ => false,
     };
 }

@@ -1,6 +1,4 @@
-using System.Security.Cryptography;
 using IkeActors.Negotiation;
-using Microsoft.Extensions.Logging;
 
 namespace IkeActors.Grains;
 
@@ -27,7 +25,11 @@ public sealed partial class IkeSaGrain
                 return new IkeStepResult([], [], FrontEndHandOver.SnapshotNeeded);
             }
         }
-        else if (!Restore(handOver.Snapshot)) return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
+        else if (!Restore(handOver.Snapshot, "handed over by the front-end"))
+        {
+            DeactivateOnIdle();
+            return new IkeStepResult([], [], nameof(MainModeState.MM_NO_STATE));
+        }
         _telemetry.Resume(handOver.TraceParent);
         _timerDebugLevel = handOver.DebugLevel;
         var output = Output(handOver.DebugLevel);
@@ -44,29 +46,5 @@ public sealed partial class IkeSaGrain
         _phase1At = handOver.Phase1At;
         _lastInstall = handOver.LastInstall ?? _lastInstall;
         return result;
-    }
-
-    [System.Diagnostics.CodeAnalysis.MemberNotNullWhen(true, nameof(_sa))]
-    private bool Restore(byte[] json)
-    {
-        IkeSaSnapshot? snapshot = null;
-        try
-        {
-            snapshot = IkeSaSnapshotJson.Deserialize(json);
-            if (snapshot is null) return false;
-            _sa = IkeSa.Restore(gateway, snapshot);
-            return true;
-        }
-        catch (Exception e) when (e is IkeSaSnapshotException or System.Text.Json.JsonException)
-        {
-            logger.LogWarning("IKE SA {Key} handed over by the front-end cannot be restored: {Reason}", Key, e.Message);
-            DeactivateOnIdle();
-            return false;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(json);
-            snapshot?.ClearSecrets();
-        }
     }
 }

@@ -6,15 +6,13 @@ namespace IkeActors.Grains;
 // due time (stored, re-armed on activation).
 public sealed partial class IkeSaGrain
 {
-    private static bool IsLifetime(TimerKind kind) => kind is TimerKind.Phase1Rekey or TimerKind.Phase2Rekey or TimerKind.Phase2Expire;
-
     private void RearmLifetimeTimers(IEnumerable<StoredTimer> timers)
     {
         var now = DateTime.UtcNow;
         foreach (var t in timers)
         {
             var key = new TimerKey((TimerKind)t.Kind, t.MessageId);
-            if (!IsLifetime(key.Kind) || _timerDue.ContainsKey(key)) continue;
+            if (!key.Kind.IsLifetime() || _timerDue.ContainsKey(key)) continue;
             var due = t.DueUtc > now ? t.DueUtc - now : TimeSpan.Zero;
             Arm(key, due);
         }
@@ -23,7 +21,7 @@ public sealed partial class IkeSaGrain
     private void Arm(TimerKey key, TimeSpan due)
     {
         _timerDue[key] = Environment.TickCount64 + (long)Math.Ceiling(due.TotalMilliseconds);
-        if (IsLifetime(key.Kind)) _due[key] = DateTime.UtcNow + due;
+        if (key.Kind.IsLifetime()) _due[key] = DateTime.UtcNow + due;
         Reschedule();
     }
 
@@ -54,8 +52,11 @@ public sealed partial class IkeSaGrain
     {
         _clockAt = long.MaxValue;
         var now = Environment.TickCount64;
-        var due = _timerDue.Where(t => t.Value <= now).OrderBy(t => t.Value).Select(t => t.Key).ToList();
-        foreach (var key in due)
+        List<(long At, TimerKey Key)>? due = null;
+        foreach (var (key, at) in _timerDue)
+            if (at <= now) (due ??= []).Add((at, key));
+        due?.Sort((a, b) => a.At.CompareTo(b.At));
+        foreach (var (_, key) in due ?? [])
         {
             if (!_timerDue.Remove(key)) continue; // cancelled by an earlier one's step
             _due.Remove(key);

@@ -84,29 +84,45 @@ public sealed partial class IkeSaGrain(
         _telemetry.Export = ServiceProvider.GetService(typeof(Telemetry.DebugLogExport)) as Telemetry.DebugLogExport;
         _writeOnDeactivation = SaStateStoreOptions.WritesOnDeactivation(ServiceProvider);
         if (stored.State.Snapshot is not { } json) return;
-        var snapshot = IkeSaSnapshotJson.Deserialize(json);
-        CryptographicOperations.ZeroMemory(json);
-        if (snapshot is null) return;
+        if (!Restore(json, "stored"))
+        {
+            await stored.ClearStateAsync(cancellationToken);
+            return;
+        }
+        var output = new NegotiationOutput(0);
+        _sa.ResumeTimers(output);
+        _telemetry.Resume(stored.State.TraceParent);
+        Apply(output);
+        RearmLifetimeTimers(stored.State.Timers);
+        _backstopRegistered = _sa.State == MainModeState.MM_ACTIVE; // registered by the previous activation
+        _rekeyedBy = stored.State.RekeyedBy;
+        _successorKey = stored.State.SuccessorKey;
+    }
+
+    /// <summary>
+    /// The SA from a snapshot (stored, or handed over by the front-end), which is zeroed here whatever happens; false,
+    /// with the reason logged, when it cannot be restored.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNullWhen(true, nameof(_sa))]
+    private bool Restore(byte[] json, string from)
+    {
+        IkeSaSnapshot? snapshot = null;
         try
         {
+            snapshot = IkeSaSnapshotJson.Deserialize(json);
+            if (snapshot is null) return false;
             _sa = IkeSa.Restore(gateway, snapshot);
-            var output = new NegotiationOutput(0);
-            _sa.ResumeTimers(output);
-            _telemetry.Resume(stored.State.TraceParent);
-            Apply(output);
-            RearmLifetimeTimers(stored.State.Timers);
-            _backstopRegistered = _sa.State == MainModeState.MM_ACTIVE; // registered by the previous activation
-            _rekeyedBy = stored.State.RekeyedBy;
-            _successorKey = stored.State.SuccessorKey;
+            return true;
         }
-        catch (IkeSaSnapshotException e)
+        catch (Exception e) when (e is IkeSaSnapshotException or System.Text.Json.JsonException)
         {
-            logger.LogWarning("stored IKE SA {Key} cannot be restored: {Reason}", this.GetPrimaryKeyString(), e.Message);
-            await stored.ClearStateAsync(cancellationToken);
+            logger.LogWarning("IKE SA {Key} ({From}) cannot be restored: {Reason}", Key, from, e.Message);
+            return false;
         }
         finally
         {
-            snapshot.ClearSecrets();
+            CryptographicOperations.ZeroMemory(json);
+            snapshot?.ClearSecrets();
         }
     }
 

@@ -31,11 +31,20 @@ public class FrontEndNegotiationsTests
         public void Emit(IkeStepResult result) => Emitted.Add(result);
         public void StateChanged(string key, string state, string? phase1Failure) => States.Add((key, state, phase1Failure));
 
-        public Task<IkeStepResult> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
+        /// <summary>Offers the grain is to refuse (unreachable) before it takes one.</summary>
+        public int Refuse { get; set; }
+        public int Refused { get; private set; }
+
+        public Task<IkeStepResult?> Promote(string key, FrontEndHandOver handOver, IkeSa sa)
         {
+            if (Refused < Refuse)
+            {
+                Refused++;
+                return Task.FromResult<IkeStepResult?>(null);
+            }
             // The live SA is the host's now; its snapshot as a grain elsewhere would get it.
             Promoted.Add((key, handOver, JsonSerializer.Deserialize<IkeSaSnapshot>(IkeSaSnapshotJson.Serialize(sa))!, sa));
-            return Task.FromResult(new IkeStepResult([], [], nameof(MainModeState.MM_ACTIVE)));
+            return Task.FromResult<IkeStepResult?>(new IkeStepResult([], [], nameof(MainModeState.MM_ACTIVE)));
         }
 
         public IEnumerable<byte[]> Sent(int from) => Emitted.Skip(from).SelectMany(r => r.Send).Select(d => d.Bytes);
@@ -121,6 +130,56 @@ public class FrontEndNegotiationsTests
         Assert.All(lab.Host.States, s => Assert.Null(s.Failure));
         // The ASA's lines came out as the steps ran.
         Assert.Contains(lab.Host.Emitted.SelectMany(r => r.DebugLines), l => l.Contains("PHASE 1 COMPLETED", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_sa_its_grain_did_not_take_stays_in_the_lane_and_is_offered_again()
+    {
+        using var lab = new Lab();
+        lab.Host.Refuse = 2;
+        await lab.RunToEnd(lab.Start());
+        Assert.Equal(1, lab.Host.Refused);
+        Assert.True(lab.Lane.Holds(lab.SaKey));
+        Assert.Empty(lab.Host.Promoted);
+        // Not before the retry delay; then again, until taken.
+        lab.Now += (long)FrontEndNegotiations.PromotionRetry.TotalMilliseconds - 1;
+        await lab.Lane.FireDue();
+        Assert.Equal(1, lab.Host.Refused);
+        for (var i = 0; i < 2; i++)
+        {
+            lab.Now = lab.Lane.NextDue;
+            await lab.Lane.FireDue();
+        }
+        Assert.Equal(2, lab.Host.Refused);
+        var (key, handOver, snapshot, _) = Assert.Single(lab.Host.Promoted);
+        Assert.Equal(lab.SaKey, key);
+        Assert.Equal(nameof(MainModeState.MM_ACTIVE), snapshot.State.ToString());
+        Assert.Contains(handOver.Timers, t => t.Kind == (int)TimerKind.Phase1Rekey);
+        Assert.False(lab.Lane.Holds(lab.SaKey));
+        Assert.DoesNotContain(lab.Host.States, s => s.State == nameof(MainModeState.MM_DELETED));
+    }
+
+    [Fact]
+    public async Task An_sa_its_grain_never_takes_is_deleted_at_the_peer_not_dropped()
+    {
+        using var lab = new Lab();
+        lab.Host.Refuse = int.MaxValue;
+        await lab.RunToEnd(lab.Start());
+        Assert.Equal(MainModeState.MM_ACTIVE, lab.Peer.Sas.Single().State);
+        var sent = lab.Host.Emitted.Count;
+        for (var i = 0; i < 2 * FrontEndNegotiations.PromotionAttempts && lab.Lane.Holds(lab.SaKey); i++)
+        {
+            lab.Now = lab.Lane.NextDue;
+            await lab.Lane.FireDue();
+        }
+        Assert.Equal(FrontEndNegotiations.PromotionAttempts, lab.Host.Refused);
+        Assert.False(lab.Lane.Holds(lab.SaKey));
+        Assert.Equal(nameof(MainModeState.MM_DELETED), lab.Host.States[^1].State);
+        Assert.Equal(long.MaxValue, lab.Lane.NextDue);
+        // RFC 2408 §3.15: the peer hears of it (the pair's and the IKE SA's DELETEs) and drops its side.
+        Assert.NotEmpty(lab.Host.Sent(sent));
+        lab.Answer(sent);
+        Assert.DoesNotContain(lab.Peer.Sas, sa => sa.State == MainModeState.MM_ACTIVE);
     }
 
     [Fact]

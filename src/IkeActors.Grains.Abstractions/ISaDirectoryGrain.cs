@@ -99,6 +99,13 @@ public static class SaDirectory
         return slash < 0 ? ikeSaKey : ikeSaKey[..slash];
     }
 
+    /// <summary>The peer address of an IKE SA grain's key, as a slice of it.</summary>
+    public static ReadOnlySpan<char> PeerSpanOf(string ikeSaKey)
+    {
+        var slash = ikeSaKey.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? ikeSaKey : ikeSaKey.AsSpan(0, slash);
+    }
+
     /// <summary>FNV-1a over the address text: stable across processes and runtimes (string.GetHashCode is not).</summary>
     public static int PartitionOf(string peerAddress)
     {

@@ -15,7 +15,8 @@ public static class IsakmpSaView
     {
         if (sas.Count == 0) return "There are no IKEv1 SAs\n";
         var text = new StringBuilder(ShowCommands.IsakmpHeader(sas.Count), 120 * sas.Count + 200);
-        for (var i = 0; i < sas.Count; i++) text.Append(ShowCommands.IsakmpEntry(i + 1, sas[i].Peer, sas[i].Initiator, sas[i].State));
+        for (var i = 0; i < sas.Count; i++)
+            ShowCommands.AppendIsakmpEntry(text, i + 1, SaDirectory.PeerSpanOf(sas[i].Key), sas[i].Initiator, sas[i].State);
         return text.ToString();
     }
 }

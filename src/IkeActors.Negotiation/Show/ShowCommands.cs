@@ -38,9 +38,13 @@ public static class ShowCommands
 
     /// <summary>The same entry from what a directory knows of an SA (peer address, role, state name).</summary>
     public static string IsakmpEntry(int number, string peer, bool initiator, string state) =>
-        string.Create(CultureInfo.InvariantCulture, $"{number,-3} IKE Peer: {peer}\n")
-        + string.Create(CultureInfo.InvariantCulture, $"    Type    : {"L2L",-15} Role    : {(initiator ? "initiator" : "responder")}\n")
-        + string.Create(CultureInfo.InvariantCulture, $"    Rekey   : {"no",-15} State   : {state}\n");
+        AppendIsakmpEntry(new StringBuilder(128), number, peer, initiator, state).ToString();
+
+    /// <summary>The same entry appended to <paramref name="text"/> (100,000 of them in a hub's listing: no string each).</summary>
+    public static StringBuilder AppendIsakmpEntry(StringBuilder text, int number, ReadOnlySpan<char> peer, bool initiator, string state) =>
+        text.Append(CultureInfo.InvariantCulture, $"{number,-3} IKE Peer: ").Append(peer)
+            .Append("\n    Type    : L2L             Role    : ").Append(initiator ? "initiator" : "responder")
+            .Append("\n    Rekey   : no              State   : ").Append(state).Append('\n');
 
     /// <summary>One numbered SA of `show crypto isakmp sa detail`: the entry plus cipher, hash, authentication and lifetimes.</summary>
     public static string IsakmpEntryDetail(int number, IkeSa sa, TimeSpan sincePhase1)

@@ -1,5 +1,5 @@
 using IkeActors.Gateway.Commands;
 using IkeActors.Gateway.Hosting;
 
-LongRunningTiering.Apply(args);
+LongRunningCompilation.Apply(args);
 return CliApp.Run(args);

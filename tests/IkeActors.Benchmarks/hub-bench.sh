@@ -24,7 +24,7 @@
 #   tunnels the node keeps (a live peer whose R-U-THERE-ACK waits behind setups past the 8 s budget is declared dead),
 #   what the flood got, and how many MM1s the node shed for waiting too long.
 #
-# The node is published ReadyToRun (dotnet publish -r linux-x64: `run` and `bench` restart with tiered compilation off, see the Gateway csproj);
+# The node is published as one composite ReadyToRun image (dotnet publish -r linux-x64: `run` and `bench` restart JIT-only with tiering off, see the Gateway csproj);
 # IKEACTORS_NODE=DIR uses a node published there instead (to compare two builds).
 # Results: a Markdown table on stdout and the raw JSON reports under $OUT (default a temporary directory).
 set -euo pipefail

@@ -1,3 +1,4 @@
+using System.Globalization;
 using IkeActors.Negotiation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,13 +33,16 @@ public static class GatewayNode
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
         using var host = builder.Build();
         // One tunnel in memory while the silo starts (StartupWarmUp): compiled before the node says it listens.
-        var warmUp = host.Services.GetRequiredService<FrontEndOptions>().WarmUp
+        var warmingUp = host.Services.GetRequiredService<FrontEndOptions>().WarmUp;
+        var warmUp = warmingUp
             ? Task.Run(() => StartupWarmUp.Run(host.Services.GetRequiredService<GatewayContext>().Settings, options.DebugLevel), CancellationToken.None)
             : Task.FromResult((Up: true, Took: TimeSpan.Zero));
         // A start is not cancelled half-way (a silo stopped while it starts throws; see CommandLineLifetime): a signal
         // during the start is seen once it is complete, and the node stops at once.
         await host.StartAsync(CancellationToken.None);
-        if (!(await warmUp).Up) await error.WriteLineAsync("warm-up: the tunnel in memory did not come up (the node runs; its first peers compile what it would have)");
+        var warm = await warmUp;
+        if (!warm.Up) await error.WriteLineAsync("warm-up: the tunnel in memory did not come up (the node runs; its first peers compile what it would have)");
+        else if (warmingUp) await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"warm-up: one tunnel in memory, {warm.Took.TotalSeconds:0.00} s"));
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
         var sockets = host.Services.GetRequiredService<IsakmpSockets>();

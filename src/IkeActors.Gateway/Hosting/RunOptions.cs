@@ -79,7 +79,11 @@ public sealed record RunOptions
     /// <summary>The first packet's request to the tunnel grain, from <see cref="Acquire"/>.</summary>
     public AcquireRequest? AcquireRequest => Acquire is { } p ? new(p.Source.ToString(), p.Destination.ToString(), p.Protocol) : null;
 
-    public FrontEndOptions FrontEnd => new() { Ike = Bind, NatT = NatT, DebugLevel = DebugLevel, PeerMap = PeerMap, HalfOpen = HalfOpen };
+    public FrontEndOptions FrontEnd => new()
+    {
+        Ike = Bind, NatT = NatT, DebugLevel = DebugLevel, PeerMap = PeerMap, HalfOpen = HalfOpen,
+        WarmUp = LongRunningCompilation.Applied,
+    };
 
     /// <summary>
     /// What the grains negotiate with. A pair this node replaces by a rekey stays 2 s after QM3 before its DELETE:

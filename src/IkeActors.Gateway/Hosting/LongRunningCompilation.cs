@@ -4,20 +4,27 @@ namespace IkeActors.Gateway.Hosting;
 
 /// <summary>
 /// One executable, two kinds of process. A node (`run`) and the load generator (`bench`) live for hours and meet
-/// bursts of handshakes: ReadyToRun code with tiered compilation off (no recompilation after each burst, measured in
-/// tests/IkeActors.Benchmarks/README.md). An operator command (`show`, `debug`, `clear`) lives half a second: with
-/// tiering off it compiled ~1,200 methods of the Orleans client at full optimisation, 0.35 s of its ~0.85 s.
-/// Tiering is chosen when the runtime starts, so the published build keeps the default (on) and a long-running
-/// command starts itself again in place (execve: same PID, same descriptors) with <c>DOTNET_TieredCompilation=0</c>.
-/// Only where the published runtimeconfig asks for it (<see cref="Switch"/>); an operator who sets
-/// <c>DOTNET_TieredCompilation</c> himself gets what he set.
+/// bursts of handshakes; an operator command (`show`, `debug`, `clear`) lives half a second. The published build is
+/// one composite ReadyToRun image, which starts fast (the commands: ~0.4 s), but a handshake through ReadyToRun code
+/// cost 1.5-1.8 ms of CPU where the same code compiled by the JIT at full optimisation cost 0.94-1.05 ms
+/// (tests/IkeActors.Benchmarks/README.md, sixth round). So a long-running command starts itself again in place
+/// (execve: same PID, same descriptors) with <c>DOTNET_ReadyToRun=0</c> and <c>DOTNET_TieredCompilation=0</c>:
+/// every method compiled once, optimised, never recompiled (tiering recompiled hot methods after each burst), and
+/// the node's start-up warm-up (<see cref="StartupWarmUp"/>, on where this applies) compiles the handshake path
+/// before the first peer. Start-up takes ~3 s of CPU instead of ~0.6 s. These are runtime start-up choices, hence
+/// the restart. Only where the published runtimeconfig asks for it (<see cref="Switch"/>); an operator who sets
+/// either variable himself gets what he set.
 /// </summary>
-internal static partial class LongRunningTiering
+internal static partial class LongRunningCompilation
 {
-    /// <summary>The runtimeconfig property the published build sets to false (IkeActors.Gateway.csproj).</summary>
-    internal const string Switch = "IkeActors.LongRunning.TieredCompilation";
+    /// <summary>The runtimeconfig switch the published build sets (IkeActors.Gateway.csproj).</summary>
+    internal const string Switch = "IkeActors.LongRunning.JitOnly";
 
-    private const string Variable = "DOTNET_TieredCompilation";
+    private static readonly string[] Variables = ["DOTNET_ReadyToRun", "DOTNET_TieredCompilation"];
+
+    /// <summary>This process is a long-running command restarted by <see cref="Apply"/> (so the warm-up runs).</summary>
+    internal static bool Applied => AppContext.TryGetSwitch(Switch, out var on) && on
+        && Environment.GetEnvironmentVariable("DOTNET_ReadyToRun") == "0";
 
     internal static bool IsLongRunning(string[] args) => args.Length > 0 && args[0] is "run" or "bench";
 
@@ -25,8 +32,8 @@ internal static partial class LongRunningTiering
     internal static void Apply(string[] args)
     {
         if (!IsLongRunning(args) || !OperatingSystem.IsLinux()) return;
-        if (AppContext.GetData(Switch) is not (false or "false")) return;
-        if (Environment.GetEnvironmentVariable(Variable) is not null) return;
+        if (!AppContext.TryGetSwitch(Switch, out var on) || !on) return;
+        if (Variables.Any(v => Environment.GetEnvironmentVariable(v) is not null)) return;
         string[] argv;
         try
         {
@@ -41,7 +48,7 @@ internal static partial class LongRunningTiering
         var env = new List<string>();
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             env.Add($"{e.Key}={e.Value}");
-        env.Add($"{Variable}=0");
+        env.AddRange(Variables.Select(v => $"{v}=0"));
         // The executable's own path, not /proc/self/exe: the kernel names the process after the file it executes
         // (ps, top, systemd and the tests' PID checks would see "exe").
         if (Environment.ProcessPath is { } path) Exec(path, argv, env);
@@ -55,8 +62,8 @@ internal static partial class LongRunningTiering
             var argvp = Strings(argv, pointers);
             var envp = Strings(env, pointers);
             execve(path, argvp, envp);
-            // Still here: execve failed; the command runs in this process, tiering as the runtime chose.
-            Console.Error.WriteLine($"WARNING: could not restart with tiered compilation off (errno {Marshal.GetLastPInvokeError()}); continuing");
+            // Still here: execve failed; the command runs in this process as the runtime started it.
+            Console.Error.WriteLine($"WARNING: could not restart JIT-only (errno {Marshal.GetLastPInvokeError()}); continuing with ReadyToRun code");
         }
         finally
         {

@@ -3,11 +3,11 @@ using System.Runtime.InteropServices;
 namespace IkeActors.Gateway.Hosting;
 
 /// <summary>
-/// One executable, two kinds of process. A node (`run`) and the load generator (`bench`) live for hours and meet
-/// bursts of handshakes; an operator command (`show`, `debug`, `clear`) lives half a second. The published build is
+/// One executable, two kinds of process. A node (`run`) lives for months and meets bursts of handshakes; an operator
+/// command (`show`, `debug`, `clear`) lives half a second. The published build is
 /// one composite ReadyToRun image, which starts fast (the commands: ~0.4 s), but a handshake through ReadyToRun code
 /// cost 1.5-1.8 ms of CPU where the same code compiled by the JIT at full optimisation cost 0.94-1.05 ms
-/// (tests/IkeActors.Benchmarks/README.md, sixth round). So a long-running command starts itself again in place
+/// (tests/IkeActors.Benchmarks/README.md, sixth round). So a node starts itself again in place
 /// (execve: same PID, same descriptors) with <c>DOTNET_ReadyToRun=0</c> and <c>DOTNET_TieredCompilation=0</c>:
 /// every method compiled once, optimised, never recompiled (tiering recompiled hot methods after each burst), and
 /// the node's start-up warm-up (<see cref="StartupWarmUp"/>, on where this applies) compiles the handshake path
@@ -22,16 +22,20 @@ internal static partial class LongRunningCompilation
 
     private static readonly string[] Variables = ["DOTNET_ReadyToRun", "DOTNET_TieredCompilation"];
 
-    /// <summary>This process is a long-running command restarted by <see cref="Apply"/> (so the warm-up runs).</summary>
+    /// <summary>This process is a node restarted by <see cref="Apply"/> (so the warm-up runs).</summary>
     internal static bool Applied => AppContext.TryGetSwitch(Switch, out var on) && on
         && Environment.GetEnvironmentVariable("DOTNET_ReadyToRun") == "0";
 
-    internal static bool IsLongRunning(string[] args) => args.Length > 0 && args[0] is "run" or "bench";
+    /// <summary>
+    /// A node. Not `bench`: a rate run starts one per burst, and JIT-only its own start-up (~3 s of CPU) competed with
+    /// the responder it measures (the same 2 cores) and lowered every responder's rate.
+    /// </summary>
+    internal static bool IsNode(string[] args) => args.Length > 0 && args[0] is "run";
 
     /// <summary>Returns only when nothing is to be done or execve failed (then the command runs as it is).</summary>
     internal static void Apply(string[] args)
     {
-        if (!IsLongRunning(args) || !OperatingSystem.IsLinux()) return;
+        if (!IsNode(args) || !OperatingSystem.IsLinux()) return;
         if (!AppContext.TryGetSwitch(Switch, out var on) || !on) return;
         if (Variables.Any(v => Environment.GetEnvironmentVariable(v) is not null)) return;
         string[] argv;

@@ -38,6 +38,8 @@ public class LongRunningCompilationTests
                 if (published) Assert.Contains($"{v}=0", environment);
                 else Assert.DoesNotContain(environment, e => e.StartsWith($"{v}=", StringComparison.Ordinal));
             }
+            // One diagnostics socket, the live runtime's (dotnet-trace and dotnet-counters find the process by it).
+            Assert.Single(Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{node.Process.Id}-*-socket"));
             // The start-up warm-up compiled the handshake path before the node said it listens (published only).
             lock (node.Lines) Assert.Equal(published, node.Lines.Any(l => l.StartsWith("warm-up: one tunnel in memory", StringComparison.Ordinal)));
             node.Signal(Running.Sigterm);

@@ -53,9 +53,25 @@ internal static partial class LongRunningCompilation
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             env.Add($"{e.Key}={e.Value}");
         env.AddRange(Variables.Select(v => $"{v}=0"));
+        RemoveDiagnosticsSocket();
         // The executable's own path, not /proc/self/exe: the kernel names the process after the file it executes
         // (ps, top, systemd and the tests' PID checks would see "exe").
         if (Environment.ProcessPath is { } path) Exec(path, argv, env);
+    }
+
+    /// <summary>
+    /// The runtime's diagnostics socket (TMPDIR/dotnet-diagnostic-PID-…-socket) would outlive execve, and dotnet-trace,
+    /// dotnet-counters and dotnet-stack, which find a process by that name, would knock on the dead one; the restarted
+    /// runtime opens its own.
+    /// </summary>
+    private static void RemoveDiagnosticsSocket()
+    {
+        try
+        {
+            foreach (var socket in Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{Environment.ProcessId}-*-socket"))
+                File.Delete(socket);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private static void Exec(string path, string[] argv, List<string> env)

@@ -161,27 +161,32 @@ public sealed class LoadRun : IDisposable
         }
     }
 
+    /// <summary>A progress line every second, and one when the run ends (a run shorter than a second gets one too).</summary>
     private async Task ReportProgress(Stopwatch clock, CancellationToken ct)
     {
-        var lastEstablished = 0;
+        var (lastEstablished, lastAt) = (0, TimeSpan.Zero);
+        void Report()
+        {
+            var established = Volatile.Read(ref _established);
+            var failed = Volatile.Read(ref _failed);
+            var initiated = Volatile.Read(ref _initiated);
+            var now = clock.Elapsed;
+            var rate = (established - lastEstablished) / Math.Max((now - lastAt).TotalSeconds, 0.001);
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"{now.TotalSeconds,6:F0}s  initiated {initiated}  established {established}  failed {failed}  in flight {initiated - established - failed}  retransmits {Interlocked.Read(ref _retransmits)}  rate {rate:F0}/s");
+            // The debug lines may go to the same writer from the peers' threads: one lock for both.
+            lock (_progress) _progress.WriteLine(line);
+            (lastEstablished, lastAt) = (established, now);
+        }
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
-            while (await timer.WaitForNextTickAsync(ct))
-            {
-                var established = Volatile.Read(ref _established);
-                var failed = Volatile.Read(ref _failed);
-                var initiated = Volatile.Read(ref _initiated);
-                var line = string.Create(CultureInfo.InvariantCulture,
-                    $"{clock.Elapsed.TotalSeconds,6:F0}s  initiated {initiated}  established {established}  failed {failed}  in flight {initiated - established - failed}  retransmits {Interlocked.Read(ref _retransmits)}  rate {established - lastEstablished}/s");
-                // The debug lines may go to the same writer from the peers' threads: one lock for both.
-                lock (_progress) _progress.WriteLine(line);
-                lastEstablished = established;
-            }
+            while (await timer.WaitForNextTickAsync(ct)) Report();
         }
         catch (OperationCanceledException)
         {
         }
+        Report();
     }
 
     internal void Established(BenchPeer peer, long at)

@@ -41,10 +41,6 @@ public static class GatewayNode
         // during the start is seen once it is complete, and the node stops at once.
         await host.StartAsync(CancellationToken.None);
         var warm = await warmUp;
-        // The cluster-wide grains every first peer meets (the SA directory's partitions, the stats grain), activated
-        // and called once before the port opens: their activations and Orleans' call path compiled and warm.
-        if (warmingUp && !await StartupWarmUp.Cluster(host.Services.GetRequiredService<IGrainFactory>()))
-            await error.WriteLineAsync("warm-up: the SA directory did not answer (the node runs)");
         if (!warm.Up) await error.WriteLineAsync("warm-up: the tunnel in memory did not come up (the node runs; its first peers compile what it would have)");
         else if (warmingUp) await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"warm-up: one tunnel in memory, {warm.Took.TotalSeconds:0.00} s"));
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;

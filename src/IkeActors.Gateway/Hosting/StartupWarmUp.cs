@@ -80,26 +80,6 @@ public static class StartupWarmUp
     }
 
     /// <summary>
-    /// Asks the SA directory's partitions and the stats grain what `show` asks: read-only calls that activate them
-    /// (as the node's first peers would) and run Orleans' call path once. Nothing is written. False when a call failed
-    /// (the node runs all the same).
-    /// </summary>
-    public static async Task<bool> Cluster(IGrainFactory grains)
-    {
-        try
-        {
-            await SaDirectory.Summary(grains);
-            await SaDirectory.Entries(grains);
-            await grains.Reference<IIkeStatsGrain>(0).Nodes();
-            return true;
-        }
-        catch (Exception e) when (e is Orleans.Runtime.OrleansException or TimeoutException or OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>
     /// The two gateways, loaded once: <see cref="Run"/> negotiates one tunnel between them as a node's lane would
     /// (the responder is a <see cref="FrontEndNegotiations"/>; its hand-over is restored as a grain would restore it).
     /// LaneNegotiationBenchmarks measures it.

@@ -262,7 +262,6 @@ public sealed class FrontEndNegotiations(
     /// <summary>An engine send as the front-end transmits it.</summary>
     private static Datagram ToWire(SendDatagram s) => new(s.Datagram, s.To.Address.ToString(), s.To.Port, s.NatT);
 
-
     private sealed class Negotiation(string key, IkeSa sa, IkeSaTelemetry? telemetry)
     {
         public string Key { get; } = key;

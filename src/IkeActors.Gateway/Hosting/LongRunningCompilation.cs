@@ -22,9 +22,11 @@ internal static partial class LongRunningCompilation
 
     private static readonly string[] Variables = ["DOTNET_ReadyToRun", "DOTNET_TieredCompilation"];
 
+    /// <summary>The runtimeconfig asks for it (a published build).</summary>
+    private static bool Requested => AppContext.TryGetSwitch(Switch, out var on) && on;
+
     /// <summary>This process is a node restarted by <see cref="Apply"/> (so the warm-up runs).</summary>
-    internal static bool Applied => AppContext.TryGetSwitch(Switch, out var on) && on
-        && Environment.GetEnvironmentVariable("DOTNET_ReadyToRun") == "0";
+    internal static bool Applied => Requested && Environment.GetEnvironmentVariable("DOTNET_ReadyToRun") == "0";
 
     /// <summary>
     /// A node. Not `bench`: a rate run starts one per burst, and JIT-only its own start-up (~3 s of CPU) competed with
@@ -36,7 +38,7 @@ internal static partial class LongRunningCompilation
     internal static void Apply(string[] args)
     {
         if (!IsNode(args) || !OperatingSystem.IsLinux()) return;
-        if (!AppContext.TryGetSwitch(Switch, out var on) || !on) return;
+        if (!Requested) return;
         if (Variables.Any(v => Environment.GetEnvironmentVariable(v) is not null)) return;
         string[] argv;
         try

@@ -39,7 +39,10 @@ public class LongRunningCompilationTests
                 else Assert.DoesNotContain(environment, e => e.StartsWith($"{v}=", StringComparison.Ordinal));
             }
             // One diagnostics socket, the live runtime's (dotnet-trace and dotnet-counters find the process by it).
-            Assert.Single(Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{node.Process.Id}-*-socket"));
+            // Sockets older than the process are a dead process's that had the same PID (kill -9 leaves them).
+            var started = node.Process.StartTime.ToUniversalTime() - TimeSpan.FromSeconds(1);
+            Assert.Single(Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{node.Process.Id}-*-socket"),
+                f => File.GetLastWriteTimeUtc(f) >= started);
             // The start-up warm-up compiled the handshake path before the node said it listens (published only).
             lock (node.Lines) Assert.Equal(published, node.Lines.Any(l => l.StartsWith("warm-up: one tunnel in memory", StringComparison.Ordinal)));
             node.Signal(Running.Sigterm);

@@ -40,7 +40,7 @@ public sealed class RekeyUnderTrafficTests
         var ping = await continuous;
         var log = lab.StrongSwanLog;
         Assert.True(ping.Received == PingCount,
-            $"{PingCount - ping.Received} of {PingCount} pings lost during the rekeys\n{ping.Output[^Math.Min(400, ping.Output.Length)..]}\n{Tail(gateway.Output)}\n{Tail(log)}");
+            $"{PingCount - ping.Received} of {PingCount} pings lost during the rekeys\n{Lost(ping.Output)}\n{ping.Output[^Math.Min(400, ping.Output.Length)..]}\n{Tail(gateway.Output)}\n{Tail(log)}");
 
         // strongSwan initiated a rekey (it generates a Quick Mode request; the first one came from us) ...
         Assert.True(Count(log, @"generating QUICK_MODE request [0-9]+ \[ HASH SA No ID ID \]") >= 1, "strongSwan initiated no rekey\n" + Tail(log));
@@ -75,10 +75,26 @@ public sealed class RekeyUnderTrafficTests
 
     private static PingResult Ping(string ns, int count, string interval, int size = 56)
     {
-        var (_, output) = InteropLab.Exec(ns, "ping", "-n", "-q", "-c", count.ToString(), "-i", interval, "-s", size.ToString(), "-W", "2", "-I", "192.168.1.1", "192.168.2.1");
+        // -D -O: each reply and each missing one on its own line with its time, to place a loss against the rekeys.
+        var (_, output) = InteropLab.Exec(ns, "ping", "-n", "-D", "-O", "-c", count.ToString(), "-i", interval, "-s", size.ToString(), "-W", "2", "-I", "192.168.1.1", "192.168.2.1");
         var m = Regex.Match(output, @"(\d+) packets transmitted, (\d+) received");
         Assert.True(m.Success, output);
         return new PingResult(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), output);
+    }
+
+    /// <summary>The lines of the pings that got no answer, with their times (UTC), and the replies either side of them.</summary>
+    private static string Lost(string output)
+    {
+        var lines = output.Split('\n');
+        var lost = new List<string>();
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (!lines[i].Contains("no answer yet", StringComparison.Ordinal)) continue;
+            var at = Regex.Match(lines[i], @"^\[(\d+)\.(\d+)\]");
+            var when = at.Success ? DateTimeOffset.FromUnixTimeSeconds(long.Parse(at.Groups[1].Value)).UtcDateTime.ToString("HH:mm:ss") + "." + at.Groups[2].Value[..3] + " UTC " : "";
+            lost.Add(when + string.Join(" | ", lines[Math.Max(0, i - 1)..Math.Min(lines.Length, i + 2)]));
+        }
+        return lost.Count == 0 ? "(ping reported no missing sequence number)" : "missing: " + string.Join("\n", lost);
     }
 
     private static int Count(string text, string pattern) => Regex.Matches(text, pattern).Count;

@@ -25,7 +25,7 @@ public class LongRunningCompilationTests
         File.WriteAllText(runtimeConfig, config.ToJsonString());
         var node = Running.Start("exec", "--runtimeconfig", runtimeConfig, "--depsfile", Path.ChangeExtension(Dll, ".deps.json"), Dll,
             "run", "--config", RepoPaths.SiteToSite("asa2-responder.cfg"), "--bind", $"127.0.0.1:{FreePorts.Udp()}",
-            "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", FreePorts.Tcp().ToString(), "--debug", "0", "--exit-after", "120");
+            "--silo-port", FreePorts.Tcp().ToString(), "--gateway-port", FreePorts.Tcp().ToString(), "--debug", "0", "--exit-after", "120", "--otel-console");
         try
         {
             await node.WaitForLine("ISAKMP on udp", TimeSpan.FromSeconds(60));
@@ -44,11 +44,18 @@ public class LongRunningCompilationTests
             Assert.Single(Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{node.Process.Id}-*-socket"),
                 f => File.GetLastWriteTimeUtc(f) >= started);
             // The start-up warm-up compiled the handshake path before the node said it listens (published only).
-            lock (node.Lines) Assert.Equal(published, node.Lines.Any(l => l.StartsWith("warm-up: one tunnel in memory", StringComparison.Ordinal)));
+            lock (node.Lines) Assert.Equal(published, node.Lines.Any(l => l.StartsWith("warm-up: two tunnels through a node of its own", StringComparison.Ordinal)));
             node.Signal(Running.Sigterm);
             var code = node.WaitForExit(TimeSpan.FromSeconds(15));
             Assert.True(code == 0, $"exit code {code?.ToString() ?? "none (still running)"}\n{string.Join("\n", node.Lines)}\n{string.Join("\n", node.ErrorLines)}");
             Assert.Empty(node.ErrorLines);
+            // Its two tunnels are nobody's: the node's console exporter (spans as they end, metrics at the stop) shows
+            // no negotiation, no SA and no span of ours, and its Orleans metrics did reach it.
+            lock (node.Lines)
+            {
+                Assert.DoesNotContain(node.Lines, l => l.Contains("ikev1.", StringComparison.Ordinal) || l.Contains(IkeActors.Grains.Telemetry.NegotiationTelemetry.Name, StringComparison.Ordinal));
+                Assert.Contains(node.Lines, l => l.Contains("orleans", StringComparison.OrdinalIgnoreCase));
+            }
         }
         finally
         {

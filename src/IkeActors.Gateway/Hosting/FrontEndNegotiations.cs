@@ -90,7 +90,7 @@ public sealed class FrontEndNegotiations(
     /// </summary>
     public bool Start(string key, byte[] datagram, IPEndPoint from)
     {
-        // Spans and metrics of an SA; the start-up warm-up's tunnel records none (nobody's negotiation).
+        // Spans and metrics of an SA; the benchmarks' lane tunnel records none (nobody's negotiation).
         var telemetry = recordsTelemetry ? new IkeSaTelemetry { Export = host.Export } : null;
         var output = new NegotiationOutput(Math.Max(host.DebugLevel, telemetry?.ExportLevel ?? 0));
         telemetry?.Received(datagram, from);

@@ -37,10 +37,10 @@ public sealed record FrontEndOptions
     public bool NegotiateInLanes { get; init; } = true;
 
     /// <summary>
-    /// Runs one tunnel in memory while the silo starts (<see cref="StartupWarmUp"/>). On in a published node's `run`
-    /// (JIT-only, <see cref="LongRunningCompilation"/>), off in development builds and the tests: with it on,
-    /// `RunCommandTests.Two_gateway_processes_negotiate_on_loopback` (an operator's debug session on the responder)
-    /// missed the responder's MM3 lines in 2 of 11 runs (0 of 6 with it off); not yet explained.
+    /// Runs two tunnels through a node of its own before the node starts (<see cref="NodeWarmUp"/>). On in a published
+    /// node's `run` (JIT-only, <see cref="LongRunningCompilation"/>), where it saves its first peers the compilation;
+    /// off in development builds and the tests, where tiered compilation makes it pointless and it would add ~3 s to
+    /// every node a test starts.
     /// </summary>
     public bool WarmUp { get; init; }
 

@@ -21,6 +21,14 @@ public static class GatewayNode
 
     public static async Task<int> RunAsync(RunOptions options, TextWriter output, TextWriter error, CancellationToken ct)
     {
+        // Two tunnels through a node of its own, before this one exists (NodeWarmUp): compiled before it says it listens.
+        if (options.FrontEnd.WarmUp)
+        {
+            var warm = await NodeWarmUp.RunAsync(options, ct);
+            if (ct.IsCancellationRequested) return 0; // stopped while it warmed up: nothing was started
+            if (warm.Up) await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"warm-up: two tunnels through a node of its own, {warm.Took.TotalSeconds:0.00} s"));
+            else await error.WriteLineAsync($"warm-up: {warm.Problem} (the node runs; its first peers compile what it would have)");
+        }
         var builder = Host.CreateApplicationBuilder();
         // Debug lines own stdout; the host's own log goes to stderr, Orleans only when something is wrong.
         builder.Logging.ClearProviders();
@@ -32,17 +40,9 @@ public static class GatewayNode
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
         using var host = builder.Build();
-        // One tunnel in memory while the silo starts (StartupWarmUp): compiled before the node says it listens.
-        var warmingUp = host.Services.GetRequiredService<FrontEndOptions>().WarmUp;
-        var warmUp = warmingUp
-            ? Task.Run(() => StartupWarmUp.Run(host.Services.GetRequiredService<GatewayContext>().Settings, options.DebugLevel), CancellationToken.None)
-            : Task.FromResult((Up: true, Took: TimeSpan.Zero));
         // A start is not cancelled half-way (a silo stopped while it starts throws; see CommandLineLifetime): a signal
         // during the start is seen once it is complete, and the node stops at once.
         await host.StartAsync(CancellationToken.None);
-        var warm = await warmUp;
-        if (!warm.Up) await error.WriteLineAsync("warm-up: the tunnel in memory did not come up (the node runs; its first peers compile what it would have)");
-        else if (warmingUp) await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"warm-up: one tunnel in memory, {warm.Took.TotalSeconds:0.00} s"));
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
         var sockets = host.Services.GetRequiredService<IsakmpSockets>();

@@ -1,24 +1,20 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using IkeActors.Config;
+using IkeActors.Gateway.Hosting;
 using IkeActors.Grains;
 using IkeActors.Grains.Telemetry;
 using IkeActors.Negotiation;
 
-namespace IkeActors.Gateway.Hosting;
+namespace IkeActors.Benchmarks;
 
 /// <summary>
-/// Before a node answers its first peer: one whole tunnel in memory, between an initiator engine and a lane's
-/// <see cref="FrontEndNegotiations"/> of a gateway of its own (documentation addresses, RFC 5737; a random key, never
-/// shown), then the hand-over's JSON and the grain's restore. A fresh process otherwise compiles some 1,600 methods
-/// (generic code over our types that ReadyToRun images cannot hold: collections, async state machines, Stateless,
-/// System.Text.Json metadata) while its first peers wait; a restarted node faces all its peers at once.
-/// Nothing leaves the process, the node's own state is not touched, and it records no span or metric (the trace
-/// list and the negotiation counters are the node's peers' alone).
+/// One whole tunnel in memory, between an initiator engine and a routing lane's <see cref="FrontEndNegotiations"/>
+/// of a hub of its own (documentation addresses, RFC 5737; a random key, never shown), then the hand-over's JSON and
+/// the grain's restore: what <see cref="LaneNegotiationBenchmarks"/> measures. No socket, no silo, no span or metric.
 /// </summary>
-public static class StartupWarmUp
+public static class InMemoryLaneTunnel
 {
     /// <summary>Both ends: the inside and outside interfaces (RFC 5737 documentation addresses).</summary>
     private static string Interfaces(string hostname, string inside, string outside) => $"""
@@ -69,37 +65,25 @@ public static class StartupWarmUp
         """;
 
     /// <summary>
-    /// Runs the tunnel with the node's negotiation settings, its debug lines formatted at <paramref name="debugLevel"/>
-    /// (and dropped). True when it came up; how long it took, the two configurations' loading included.
-    /// </summary>
-    public static (bool Up, TimeSpan Took) Run(NegotiationSettings settings, int debugLevel)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var up = InMemoryTunnel.Create(settings) is { } tunnel && tunnel.Run(debugLevel);
-        return (up, Stopwatch.GetElapsedTime(started));
-    }
-
-    /// <summary>
-    /// The two gateways, loaded once: <see cref="Run"/> negotiates one tunnel between them as a node's lane would
+    /// The two gateways, loaded once: <see cref="Tunnel.Run"/> negotiates one tunnel between them as a node's lane would
     /// (the responder is a <see cref="FrontEndNegotiations"/>; its hand-over is restored as a grain would restore it).
-    /// LaneNegotiationBenchmarks measures it.
     /// </summary>
-    public sealed class InMemoryTunnel
+    public sealed class Tunnel
     {
         private static readonly IPEndPoint Local = new(IPAddress.Parse("192.0.2.2"), 500);
         private static readonly IPEndPoint PeerAddress = new(IPAddress.Parse("192.0.2.1"), 500);
         private readonly GatewayContext _responder, _initiator;
 
-        private InMemoryTunnel(GatewayContext responder, GatewayContext initiator) => (_responder, _initiator) = (responder, initiator);
+        private Tunnel(GatewayContext responder, GatewayContext initiator) => (_responder, _initiator) = (responder, initiator);
 
-        /// <summary>Null when the built-in configurations do not load (not expected: StartupWarmUpTests).</summary>
-        public static InMemoryTunnel? Create(NegotiationSettings settings)
+        /// <summary>Null when the built-in configurations do not load (not expected).</summary>
+        public static Tunnel? Create(NegotiationSettings settings)
         {
             var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
             var responder = AsaConfigLoader.Load(Responder.Replace("KEY", key, StringComparison.Ordinal));
             var initiator = AsaConfigLoader.Load(Initiator.Replace("KEY", key, StringComparison.Ordinal));
             if (!responder.IsValid || !initiator.IsValid) return null;
-            return new InMemoryTunnel(new GatewayContext(responder.Config, Local, settings: settings),
+            return new Tunnel(new GatewayContext(responder.Config, Local, settings: settings),
                 new GatewayContext(initiator.Config, PeerAddress, settings: settings));
         }
 

@@ -11,7 +11,7 @@ namespace IkeActors.Gateway.Hosting;
 /// (execve: same PID, same descriptors) with <c>DOTNET_ReadyToRun=0</c> and <c>DOTNET_TieredCompilation=0</c>:
 /// every method compiled once, optimised, never recompiled (tiering recompiled hot methods after each burst), and
 /// the node's start-up warm-up (<see cref="NodeWarmUp"/>, on where this applies) compiles the handshake path
-/// before the first peer. Start-up takes ~4.8 s of CPU instead of ~0.6 s. These are runtime start-up choices, hence
+/// before the first peer. Start-up takes 3.6-4.5 s (4.2-4.9 s of CPU) instead of ~0.6 s. These are runtime start-up choices, hence
 /// the restart. Only where the published runtimeconfig asks for it (<see cref="Switch"/>); an operator who sets
 /// either variable himself gets what he set.
 /// </summary>

@@ -35,7 +35,7 @@ public sealed record EspNodeOptions
 /// </summary>
 public sealed class EspNode(
     EspSaDatabase database, IsakmpSockets sockets, SaRouter router, FrontEndOptions frontEndOptions, GatewayContext gateway, IGrainFactory grains,
-    EspNodeOptions options, ILogger<EspNode> logger) : IHostedLifecycleService, IEspCounterSource, IDisposable
+    EspNodeOptions options, ReverseRoutes reverseRoutes, ILogger<EspNode> logger) : IHostedLifecycleService, IEspCounterSource, IDisposable
 {
     private TunDevice? _tun;
     private RawEspSocket? _raw;
@@ -59,6 +59,7 @@ public sealed class EspNode(
             Ip(source is null ? route : [.. route, "src", source]);
         }
 
+        reverseRoutes.Attach(_tun.Name);
         _plane = new EspDataPlane(database, _tun, options.DataPlane);
         _plane.UdpSend = (packet, pair) => sockets.SendUdpEsp(packet, pair.PeerAddress);
         _plane.AcquirePolicy = flow => Match(flow) is not null;
@@ -212,6 +213,7 @@ public sealed class EspNode(
         _plane?.Dispose();
         _raw?.Dispose();
         _tun?.Dispose(); // the kernel removes the device and its routes with the last descriptor
+        reverseRoutes.Dispose();
         _stop?.Dispose();
     }
 }

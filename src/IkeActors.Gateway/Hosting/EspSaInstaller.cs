@@ -8,9 +8,11 @@ namespace IkeActors.Gateway.Hosting;
 /// <summary>
 /// The grains' view of this node's ESP data plane (<see cref="IIpsecSaInstaller"/>): an installed IPsec
 /// SA pair becomes two <see cref="EspSa"/>s in the node's <see cref="EspSaDatabase"/>, a withdrawn one
-/// leaves it (its keys zeroed). Algorithms come as the IPsec DOI numbers Quick Mode agreed on.
+/// leaves it (its keys zeroed), and its remote networks are routed into the TUN device while it is here where its
+/// crypto map entry says `set reverse-route` (<see cref="ReverseRoutes"/>). Algorithms come as the IPsec DOI numbers
+/// Quick Mode agreed on.
 /// </summary>
-public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions options) : IIpsecSaInstaller
+public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions options, ReverseRoutes reverseRoutes) : IIpsecSaInstaller
 {
     public void Add(IpsecSaRecord sa)
     {
@@ -33,9 +35,14 @@ public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions optio
             // packets queued during the negotiation wait).
             OutboundPreferredFromTick = esp.QuickModeInitiator ? Environment.TickCount64 + (long)OutboundSwitchDelay.TotalMilliseconds : 0,
         });
+        reverseRoutes.Added(sa);
     }
 
-    public void Remove(uint inboundSpi, uint outboundSpi) => database.Remove(inboundSpi);
+    public void Remove(uint inboundSpi, uint outboundSpi)
+    {
+        database.Remove(inboundSpi);
+        reverseRoutes.Removed(inboundSpi);
+    }
 
     /// <summary>How long a new pair this side initiated waits before it takes outbound traffic (queued, or from an older pair).</summary>
     public static readonly TimeSpan OutboundSwitchDelay = TimeSpan.FromMilliseconds(50);

@@ -36,6 +36,7 @@ public static class IkeActorsNodeExtensions
             // The userspace ESP data plane (src/IkeActors.Esp): IPsec SA grains install into it, show and metrics read it.
             services.AddSingleton<EspSaDatabase>();
             services.AddSingleton(new EspNodeOptions { Tun = tun });
+            services.AddSingleton<ReverseRoutes>();
             services.AddSingleton<EspNode>();
             services.AddSingleton<IIpsecSaInstaller, EspSaInstaller>();
             services.AddSingleton<IEspCounterSource>(sp => sp.GetRequiredService<EspNode>());

@@ -19,6 +19,7 @@ install_programs() {
     "kill             procps                   SIGTERM to a gateway (Interop InteropLab.Gateway)"
     "tshark           tshark                   independent ISAKMP/ESP decoder (Protocol, Esp, Interop tests)"
     "dumpcap          wireshark-common         captures on the lab's veth (Interop tests)"
+    "bird             bird2                    the cluster lab's routers and nodes (Interop ClusterAddressTests, tests/lab/cluster-lab.sh)"
     "redis-server     redis-server             Orleans clustering through Redis (Gateway tests)"
     "redis-cli        redis-tools              Redis checks (Gateway tests)"
     "swanctl          strongswan-swanctl       real peer (Interop tests)"

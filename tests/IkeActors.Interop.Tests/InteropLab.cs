@@ -280,6 +280,8 @@ public sealed class InteropLab : IDisposable
     [System.Runtime.InteropServices.DllImport("libc")]
     private static extern uint geteuid();
 
+    public static bool IsRoot => geteuid() == 0;
+
     /// <summary>An `ikeactors` process in a namespace, its output collected line by line.</summary>
     public sealed class Gateway : IDisposable
     {

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using IkeActors.Testing;
+
+namespace IkeActors.Interop.Tests;
+
+/// <summary>
+/// tests/lab/cluster-lab.sh for one test: an upstream router, N node namespaces holding the concentrator's address
+/// (the VIP) and an inside router, each with BIRD 2 (docs/cluster.md); gateways started in the nodes by the test.
+/// Torn down on every path: the gateways by the PIDs we started, the BIRDs and namespaces by the script.
+/// </summary>
+public sealed class ClusterLab : IDisposable
+{
+    private static readonly string Script = Path.Combine(RepoPaths.Root, "tests", "lab", "cluster-lab.sh");
+    private static int _instances;
+    private readonly string _state = Directory.CreateTempSubdirectory("ikeactors-cluster-").FullName;
+    private readonly List<InteropLab.Gateway> _gateways = [];
+    private readonly string? _insideAddress;
+
+    public const string Vip = "203.0.113.10";
+    public string Prefix { get; }
+
+    /// <param name="insideAddress">The configuration's inside interface address, held by every node like the VIP.</param>
+    public ClusterLab(int nodes, string? insideAddress = null)
+    {
+        Assert.True(InteropLab.IsRoot, "cluster lab tests need root (network namespaces, TUN); CI runs as root");
+        RequiredProgram.Check("bird", "bird2");
+        Prefix = $"icl{Environment.ProcessId % 10000}{Interlocked.Increment(ref _instances)}";
+        _insideAddress = insideAddress;
+        try { Run("up", Prefix, nodes.ToString()); }
+        catch { Dispose(); throw; }
+    }
+
+    public string Node(int i) => $"{Prefix}-n{i}";
+
+    /// <summary>`ikeactors run` in node <paramref name="i"/>: bound to the VIP, its TUN device `ike0` (what BIRD announces the VIP through).</summary>
+    public InteropLab.Gateway StartGateway(int i, string config, params string[] args)
+    {
+        var file = Path.Combine(_state, $"n{i}-{_gateways.Count}.cfg");
+        File.WriteAllText(file, config);
+        var g = new InteropLab.Gateway(Node(i), ["run", "--config", file, "--bind", $"{Vip}:500", "--tun", "ike0", "--debug", "0", .. args]);
+        _gateways.Add(g);
+        g.WaitFor("ISAKMP on udp", TimeSpan.FromSeconds(60));
+        Assert.True(g.Lines.Any(l => l.Contains("ISAKMP on udp", StringComparison.Ordinal)), $"the gateway in {Node(i)} did not start:\n{g.Output}");
+        return g;
+    }
+
+    /// <summary>The next hops of the upstream router's route to the VIP (the nodes' outside addresses).</summary>
+    public IReadOnlyList<string> VipNextHops()
+    {
+        var (_, output) = InteropLab.Exec($"{Prefix}-up", "ip", "-4", "route", "show", Vip);
+        return System.Text.RegularExpressions.Regex.Matches(output, @"via (10\.91\.\d+\.2)").Select(m => m.Groups[1].Value).Distinct().Order().ToList();
+    }
+
+    public static string OutsideOf(int i) => $"10.91.{i}.2";
+
+    private string Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Script) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["IKE_INTEROP_DIR"] = _state;
+        if (_insideAddress is not null) psi.Environment["LAB_INSIDE_ADDRESS"] = _insideAddress;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(60_000)) { p.Kill(entireProcessTree: true); Assert.Fail($"cluster-lab.sh {string.Join(' ', args)}: no end in 60 s"); }
+        Assert.True(p.ExitCode == 0, $"cluster-lab.sh {string.Join(' ', args)}: exit {p.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+        return stdout.Result;
+    }
+
+    public void Dispose()
+    {
+        foreach (var g in _gateways) g.Dispose();
+        _gateways.Clear();
+        try { Run("down", Prefix); }
+        finally { Directory.Delete(_state, recursive: true); }
+    }
+}

@@ -22,6 +22,11 @@ public enum EspEncapStatus
     LifetimeExpired,
     /// <summary>The SA was deleted (keys zeroed), or it is an inbound SA.</summary>
     SaUnusable,
+    /// <summary>
+    /// The next sequence number is above what this node has reserved for the SA (<see cref="EspSa.ReserveUpTo"/>): the
+    /// packet is not sent and the number not used, until the carrier extends the reservation (docs/cluster.md).
+    /// </summary>
+    SequenceNotReserved,
 }
 
 /// <summary>Outcome of <see cref="EspSa.TryDecapsulate"/>; only <see cref="Ok"/> touches the replay window.</summary>
@@ -65,6 +70,9 @@ public sealed class EspSa : IDisposable
     private readonly EspIntegrityEngine _integrity;
     private readonly int _blockSize, _ivSize, _icvSize;
     private long _sequence;        // last sequence number sent (outbound)
+    private long _outboundLimit = long.MaxValue; // the highest number this node may send (a carrier's reservation)
+    private long _reservationLow = long.MaxValue; // sending this number asks for the next reservation
+    private long _nextInboundMark = InboundMarkInterval; // the inbound window's right edge reported at each multiple
     private byte[]? _ivPool;       // random bytes for IVs (outbound)
     private int _ivUsed = IvPoolSize;
     private const int IvPoolSize = 4096;
@@ -116,6 +124,54 @@ public sealed class EspSa : IDisposable
     public event Action<EspSa>? HardLifetimeReached;
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Outbound numbers a carrier reserves at a time in the cluster's record (docs/cluster.md, sequence numbers).</summary>
+    public const uint OutboundReservation = 65536;
+
+    /// <summary>The inbound window's right edge is reported every this many numbers (<see cref="InboundMark"/>).</summary>
+    public const uint InboundMarkInterval = 1024;
+
+    /// <summary>
+    /// Outbound: the highest sequence number this node may send (no limit until a carrier sets one). A packet that would
+    /// need a higher one is refused with <see cref="EspEncapStatus.SequenceNotReserved"/> and its number is not used.
+    /// </summary>
+    public uint OutboundLimit => (uint)Math.Min(Volatile.Read(ref _outboundLimit), uint.MaxValue);
+
+    /// <summary>
+    /// Outbound: this node may send numbers up to <paramref name="limit"/> (only ever raised). <see cref="ReservationLow"/>
+    /// is raised once when the sequence passes the middle of the last <see cref="OutboundReservation"/> numbers below it,
+    /// so the next reservation is written long before it is needed.
+    /// </summary>
+    public void ReserveUpTo(uint limit)
+    {
+        lock (_lock)
+        {
+            if (_outboundLimit != long.MaxValue && limit <= _outboundLimit) return;
+            Volatile.Write(ref _reservationLow, Math.Max((long)limit - OutboundReservation / 2, Interlocked.Read(ref _sequence) + 1));
+            Volatile.Write(ref _outboundLimit, limit);
+        }
+    }
+
+    /// <summary>Raised on the data-plane thread by the packet that passes the middle of the reservation (keep it short).</summary>
+    public event Action<EspSa, uint>? ReservationLow;
+
+    /// <summary>Inbound: raised on the data-plane thread when the window's right edge passes a multiple of <see cref="InboundMarkInterval"/>.</summary>
+    public event Action<EspSa, uint>? InboundMark;
+
+    /// <summary>
+    /// Before the first packet, on the node that takes the SA over: outbound numbers go on after <paramref name="lastSent"/>
+    /// (a dead carrier's reservation, or a live one's exact number: RFC 4303 §3.3.3, never one it may have used), and the
+    /// inbound window starts at <paramref name="inboundTop"/> with every number up to it taken as received.
+    /// </summary>
+    public void ResumeAt(uint lastSent, uint inboundTop)
+    {
+        lock (_lock)
+        {
+            Interlocked.Exchange(ref _sequence, lastSent);
+            ReplayWindow.StartAt(inboundTop);
+            _nextInboundMark = ((long)inboundTop | (InboundMarkInterval - 1)) + 1;
+        }
+    }
 
     /// <summary>Test hook: fills the IV instead of the random generator (RFC 3602 §2.1 requires unpredictable IVs).</summary>
     internal IvSource? IvOverride { get; set; }
@@ -180,6 +236,12 @@ public sealed class EspSa : IDisposable
             Interlocked.Exchange(ref _sequence, uint.MaxValue);
             return Fail(ref Counters.ReplayRolloverSend, EspEncapStatus.SequenceExhausted);
         }
+        if (seq > Volatile.Read(ref _outboundLimit))
+        {
+            Interlocked.Decrement(ref _sequence); // not used: sent once the reservation is extended, or by the next carrier
+            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.SequenceNotReserved);
+        }
+        if (seq == Volatile.Read(ref _reservationLow)) ReservationLow?.Invoke(this, (uint)seq);
 
         Span<byte> packet = destination[..length];
         BinaryPrimitives.WriteUInt32BigEndian(packet, Spi);
@@ -301,6 +363,11 @@ public sealed class EspSa : IDisposable
             }
             // RFC 4303 §3.4.3: the window moves only for an authentic packet.
             ReplayWindow.Update(seq);
+            if (seq >= _nextInboundMark)
+            {
+                _nextInboundMark = ((long)seq | (InboundMarkInterval - 1)) + 1;
+                InboundMark?.Invoke(this, seq);
+            }
             EspSaCounters.Add(ref Counters.Decaps);
             if (Cipher != EspCipher.Null) EspSaCounters.Add(ref Counters.Decrypt);
             if (Integrity != EspIntegrity.None) EspSaCounters.Add(ref Counters.Verify);

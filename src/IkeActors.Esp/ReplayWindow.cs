@@ -64,6 +64,16 @@ public sealed class ReplayWindow
         Volatile.Write(ref _top, 0UL);
     }
 
+    /// <summary>
+    /// A window taken over from another node (docs/cluster.md): its right edge at <paramref name="top"/>, every number
+    /// up to it taken as received, so only numbers above it are accepted.
+    /// </summary>
+    public void StartAt(uint top)
+    {
+        Volatile.Write(ref _bitmap, top == 0 ? 0UL : ulong.MaxValue);
+        Volatile.Write(ref _top, top);
+    }
+
     /// <summary>Marks <paramref name="seq"/> received; call only after <see cref="Check"/> said Ok and the ICV verified.</summary>
     public void Update(uint seq)
     {

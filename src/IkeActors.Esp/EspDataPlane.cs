@@ -125,6 +125,16 @@ public sealed class EspDataPlane : IDisposable
     /// <summary>An authentic UDP-encapsulated packet came from another address or port than the pair's peer (a NAT rebinding).</summary>
     public event Action<EspSaPair, IPEndPoint>? PeerEndpointChanged;
 
+    /// <summary>
+    /// An ESP packet whose SPI no pair here has (it is also counted): the SPI, the outer source address (host order),
+    /// its UDP port (0 for raw ESP) and the packet from the SPI on, valid only during the call (copy what you keep).
+    /// In a cluster the peer may be carried by another node, or by one that died (docs/cluster.md): the carrier
+    /// service claims it. Raised on the receiving thread, for every such packet: the handler rate-limits.
+    /// </summary>
+    public event UnknownSpiHandler? UnknownSpi;
+
+    public delegate void UnknownSpiHandler(uint spi, uint source, int udpPort, ReadOnlySpan<byte> esp);
+
     public long NoSaDrops => Interlocked.Read(ref _noSa);
     public long InvalidSpiDrops => Interlocked.Read(ref _invalidSpi);
     public long MalformedDrops => Interlocked.Read(ref _malformed);
@@ -220,16 +230,16 @@ public sealed class EspDataPlane : IDisposable
             Interlocked.Increment(ref _malformed);
             return EspInboundResult.Malformed;
         }
-        return OnEsp(ipDatagram[headerLength..], null);
+        return OnEsp(ipDatagram[headerLength..], null, BinaryPrimitives.ReadUInt32BigEndian(ipDatagram[12..]));
     }
 
     /// <summary>
     /// A UDP/4500 payload the gateway classified as ESP (<see cref="UdpEncapsulation.Classify"/>), from
     /// <paramref name="from"/>. Decrypted in place.
     /// </summary>
-    public EspInboundResult OnUdpEsp(Span<byte> esp, IPEndPoint? from) => OnEsp(esp, from);
+    public EspInboundResult OnUdpEsp(Span<byte> esp, IPEndPoint? from) => OnEsp(esp, from, 0);
 
-    private EspInboundResult OnEsp(Span<byte> esp, IPEndPoint? from)
+    private EspInboundResult OnEsp(Span<byte> esp, IPEndPoint? from, uint rawSource)
     {
         if (esp.Length < 8)
         {
@@ -240,6 +250,7 @@ public sealed class EspDataPlane : IDisposable
         if (!_sad.TryGetInbound(BinaryPrimitives.ReadUInt32BigEndian(esp), out var pair))
         {
             Interlocked.Increment(ref _invalidSpi);
+            if (UnknownSpi is { } unknown) RaiseUnknownSpi(unknown, esp, from, rawSource);
             return EspInboundResult.UnknownSpi;
         }
         var sa = pair.Inbound;
@@ -268,6 +279,18 @@ public sealed class EspDataPlane : IDisposable
             return EspInboundResult.DecapFailed;
         }
         return EspInboundResult.Delivered;
+    }
+
+    private static void RaiseUnknownSpi(UnknownSpiHandler handler, ReadOnlySpan<byte> esp, IPEndPoint? from, uint rawSource)
+    {
+        var source = rawSource;
+        if (from is not null)
+        {
+            Span<byte> address = stackalloc byte[16];
+            if (!from.Address.TryWriteBytes(address, out var written) || written != 4) return; // IPv4 only
+            source = BinaryPrimitives.ReadUInt32BigEndian(address);
+        }
+        handler(BinaryPrimitives.ReadUInt32BigEndian(esp), source, from?.Port ?? 0, esp);
     }
 
     /// <summary>Sends one 0xFF keepalive to each UDP-encapsulated peer (RFC 3948 §2.3); returns how many.</summary>

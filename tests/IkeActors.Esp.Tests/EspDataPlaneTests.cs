@@ -181,6 +181,29 @@ public class EspDataPlaneTests
     }
 
     [Fact]
+    public void A_packet_for_an_spi_nobody_here_has_is_reported_with_its_source_for_a_claim()
+    {
+        using var lab = new Lab(udp: true);
+        var seen = new List<(uint Spi, uint Source, int Port, byte[] Esp)>();
+        lab.Left.UnknownSpi += (spi, source, port, esp) => seen.Add((spi, source, port, esp.ToArray()));
+        var esp = new byte[40];
+        BinaryPrimitives.WriteUInt32BigEndian(esp, 0xDEADBEEF);
+        BinaryPrimitives.WriteUInt32BigEndian(esp.AsSpan(4), 7);
+
+        Assert.Equal(EspInboundResult.UnknownSpi, lab.Left.OnUdpEsp((byte[])esp.Clone(), new IPEndPoint(IPAddress.Parse("198.51.100.2"), 4500)));
+        var raw = WithOuterHeader(esp);
+        new byte[] { 198, 51, 100, 6 }.CopyTo(raw, 12); // the outer source address
+        Assert.Equal(EspInboundResult.UnknownSpi, lab.Left.OnRawEsp(raw));
+        Assert.Equal(EspInboundResult.Malformed, lab.Left.OnUdpEsp(new byte[5], new IPEndPoint(IPAddress.Parse("198.51.100.2"), 4500)));
+
+        Assert.Equal(2, seen.Count);
+        Assert.Equal((0xDEADBEEFu, 0xC6336402u, 4500), (seen[0].Spi, seen[0].Source, seen[0].Port));
+        Assert.Equal((0xDEADBEEFu, 0xC6336406u, 0), (seen[1].Spi, seen[1].Source, seen[1].Port));
+        Assert.Equal(esp, seen[0].Esp);
+        Assert.Equal(2, lab.Left.InvalidSpiDrops);
+    }
+
+    [Fact]
     public void Nat_keepalives_go_once_to_each_udp_peer()
     {
         using var lab = new Lab(udp: true);

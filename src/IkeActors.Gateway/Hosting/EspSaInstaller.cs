@@ -16,8 +16,16 @@ public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions optio
 {
     public void Add(IpsecSaRecord sa)
     {
-        if (sa.Esp is not { } esp) return; // a record without data-plane parameters: nothing to carry traffic with
-        if (!TryMap(esp, out var cipher, out var integrity)) return;
+        if (Build(sa, options) is not { } pair) return; // a record without data-plane parameters, or algorithms we lack
+        database.Add(pair);
+        reverseRoutes.Added(sa);
+    }
+
+    /// <summary>The data plane's pair for a negotiated record; null when it has no ESP parameters or algorithms we lack.</summary>
+    public static EspSaPair? Build(IpsecSaRecord sa, FrontEndOptions options)
+    {
+        if (sa.Esp is not { } esp) return null; // a record without data-plane parameters: nothing to carry traffic with
+        if (!TryMap(esp, out var cipher, out var integrity)) return null;
         var lifetime = sa.LifetimeKilobytes is { } kb and > 0 ? new EspLifetime(0, kb) : EspLifetime.Unlimited;
         var inbound = new EspSa(sa.InboundSpi, EspDirection.Inbound, cipher, sa.InboundEncryptionKey, integrity, sa.InboundIntegrityKey, lifetime);
         var outbound = new EspSa(sa.OutboundSpi, EspDirection.Outbound, cipher, sa.OutboundEncryptionKey, integrity, sa.OutboundIntegrityKey, lifetime);
@@ -25,7 +33,7 @@ public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions optio
         var peer = esp.UdpEncapsulationAddress is { } natT
             ? options.Real(new IPEndPoint(IPAddress.Parse(natT), esp.UdpEncapsulationPort), natT: true)
             : new IPEndPoint(IPAddress.Parse(esp.PeerAddress), 0);
-        database.Add(new EspSaPair(inbound, outbound,
+        return new EspSaPair(inbound, outbound,
             Selector(esp.LocalFirst, esp.LocalLast, esp.LocalProtocol, esp.LocalPort),
             Selector(esp.RemoteFirst, esp.RemoteLast, esp.RemoteProtocol, esp.RemotePort),
             peer, esp.IsUdpEncapsulated)
@@ -34,8 +42,7 @@ public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions optio
             // nothing for a moment, until the peer has installed it (a rekeyed flow stays on the old pair,
             // packets queued during the negotiation wait).
             OutboundPreferredFromTick = esp.QuickModeInitiator ? Environment.TickCount64 + (long)OutboundSwitchDelay.TotalMilliseconds : 0,
-        });
-        reverseRoutes.Added(sa);
+        };
     }
 
     public void Remove(uint inboundSpi, uint outboundSpi)

@@ -1,0 +1,308 @@
+using System.Collections.Concurrent;
+using System.Net;
+using IkeActors.Esp;
+using IkeActors.Grains;
+using Microsoft.Extensions.Logging;
+
+namespace IkeActors.Gateway.Hosting.Cluster;
+
+/// <summary>What the carrier service asks of a node's ESP data plane.</summary>
+public interface ICarrierDataPlane
+{
+    /// <summary>
+    /// Installs <paramref name="sa"/>: its outbound numbers go on after <paramref name="resumeAfter"/> and may reach
+    /// <paramref name="reservedUpTo"/>, its inbound window starts at <paramref name="inboundTop"/>. Null when it cannot
+    /// carry it (no ESP parameters, an algorithm it lacks).
+    /// </summary>
+    EspSaPair? Install(IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo);
+
+    /// <summary>Removes the pair (keys zeroed): the last number it sent and its window's right edge; null when it was not here.</summary>
+    (uint LastSent, uint InboundTop)? Remove(uint inboundSpi);
+
+    /// <summary>An ESP packet that waited for a claim, now that the pair is here (UDP port 0: raw ESP).</summary>
+    void Replay(byte[] esp, uint source, int udpPort);
+}
+
+/// <summary>
+/// A node's share of "one concentrator across nodes" (docs/cluster.md §3): it keeps, per peer, the cluster's carrier
+/// record (<see cref="ICarrierStore"/>) and the peer's pairs in this node's data plane while this node carries it.
+/// <list type="bullet">
+/// <item>A pair negotiated here goes into the record; this node carries it when nobody does, else the carrier is told.</item>
+/// <item>A packet of a peer this node does not carry (an unknown SPI) starts a claim: the carrier is asked to release
+/// the peer (its exact numbers), and after <see cref="ReleaseDeadline"/> without an answer it is taken as dead (its
+/// reservation). Either way this node writes the next epoch, installs the pairs above the old numbers, and replays
+/// the packets that waited.</item>
+/// <item>Outbound numbers are reserved <see cref="EspSa.OutboundReservation"/> at a time, in the record, before they are
+/// sent; a carrier whose write finds another epoch has lost the peer and drops it.</item>
+/// </list>
+/// One operation at a time per peer. Claims are rate-limited and a peer without a record is not looked up again for
+/// <see cref="NoRecordFor"/>: a flood of random SPIs costs a bounded number of store reads.
+/// </summary>
+public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus bus, ICarrierDataPlane plane, ILogger<CarrierService> logger,
+    int claimsPerSecond = CarrierService.DefaultClaimsPerSecond, TimeProvider? clock = null) : IAsyncDisposable
+{
+    public static readonly TimeSpan ReleaseDeadline = TimeSpan.FromMilliseconds(250);
+    public static readonly TimeSpan NoRecordFor = TimeSpan.FromSeconds(2);
+    public const int DefaultClaimsPerSecond = 200, MaxQueuedPerPeer = 64, MaxNoRecord = 10_000;
+
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _noRecord = new(StringComparer.Ordinal);
+    private readonly TokenBucket _claims = new(claimsPerSecond, clock ?? TimeProvider.System);
+
+    private sealed class Peer
+    {
+        public readonly SemaphoreSlim Gate = new(1, 1);
+        public readonly Dictionary<uint, EspSaPair> Pairs = [];
+        public readonly List<(byte[] Esp, uint Source, int Port)> Waiting = [];
+        public long Epoch;
+        public int Claiming;
+    }
+
+    public string Node => node;
+
+    /// <summary>The peers this node carries now.</summary>
+    public IReadOnlyList<string> Carried => [.. _peers.Where(p => p.Value.Epoch > 0 && p.Value.Pairs.Count > 0).Select(p => p.Key)];
+
+    public Task StartAsync() => bus.Listen(node, Release, Reconcile);
+
+    private Peer PeerOf(string peer) => _peers.GetOrAdd(peer, _ => new Peer());
+
+    /// <summary>A pair negotiated on this node (its IPsec SA grain installs it here): into the record, carried here unless another node carries the peer.</summary>
+    public async Task Installed(IpsecSaRecord sa)
+    {
+        var state = PeerOf(sa.Peer);
+        await state.Gate.WaitAsync();
+        try
+        {
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                var record = await store.Read(sa.Peer);
+                var carrier = record is null || record.Node == node ? node : record.Node;
+                var others = record?.Pairs.Where(p => p.Sa.InboundSpi != sa.InboundSpi).ToList() ?? [];
+                // Our own pair is reserved before it sends; another carrier's starts at 0 and is reserved when it installs it.
+                var pair = new CarrierPair(sa, carrier == node ? EspSa.OutboundReservation : 0, 0);
+                var next = new CarrierRecord(carrier, Math.Max(1, record?.Epoch ?? 1), [.. others, pair]);
+                if (!(await store.TryWrite(sa.Peer, record?.Epoch ?? 0, next)).Written) continue;
+                if (carrier == node)
+                {
+                    state.Epoch = next.Epoch;
+                    Add(state, sa, 0, 0, EspSa.OutboundReservation);
+                }
+                else await bus.Changed(carrier, sa.Peer);
+                return;
+            }
+            logger.LogWarning("carrier: pair 0x{Spi:x8} of {Peer} not recorded: the record kept changing", sa.InboundSpi, sa.Peer);
+        }
+        finally { state.Gate.Release(); }
+    }
+
+    /// <summary>A pair deleted (rekeyed, DELETE, lifetime): out of the record and of whichever node carries it.</summary>
+    public async Task Removed(string peer, uint inboundSpi)
+    {
+        var state = PeerOf(peer);
+        await state.Gate.WaitAsync();
+        try
+        {
+            Drop(state, inboundSpi);
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                var record = await store.Read(peer);
+                if (record is null || record.Pairs.All(p => p.Sa.InboundSpi != inboundSpi)) return;
+                var rest = record.Pairs.Where(p => p.Sa.InboundSpi != inboundSpi).ToList();
+                var done = rest.Count == 0
+                    ? await store.TryDelete(peer, record.Epoch)
+                    : (await store.TryWrite(peer, record.Epoch, record with { Pairs = rest })).Written;
+                if (!done) continue;
+                if (record.Node != node) await bus.Changed(record.Node, peer);
+                return;
+            }
+        }
+        finally { state.Gate.Release(); }
+    }
+
+    /// <summary>
+    /// An ESP packet whose SPI no pair here has (from the data plane's receiving thread): it waits (bounded) while the
+    /// peer is claimed, unless claims are over their rate or the peer has no record.
+    /// </summary>
+    public void OnUnknownSpi(uint spi, uint source, int udpPort, ReadOnlySpan<byte> esp)
+    {
+        var peer = Format(source);
+        if (_noRecord.TryGetValue(peer, out var until) && _clock.GetTimestamp() < until) return;
+        if (_peers.TryGetValue(peer, out var state) && Volatile.Read(ref state.Claiming) != 0)
+        {
+            Wait(state, esp, source, udpPort); // a claim is under way: the packet waits for it
+            return;
+        }
+        // A new claim only within the rate: a flood of SPIs from anywhere makes at most that many store reads, and
+        // no state for a source that has no record (it is forgotten when its claim finds none).
+        if (!_claims.TryTake()) return;
+        state ??= PeerOf(peer);
+        if (Interlocked.CompareExchange(ref state.Claiming, 1, 0) != 0) { Wait(state, esp, source, udpPort); return; }
+        Wait(state, esp, source, udpPort);
+        _ = Task.Run(async () =>
+        {
+            try { await Claim(peer); }
+            catch (Exception e) { logger.LogWarning("carrier: claim of {Peer} failed: {Reason}", peer, e.Message); }
+            finally { Volatile.Write(ref state.Claiming, 0); }
+        });
+    }
+
+    private static void Wait(Peer state, ReadOnlySpan<byte> esp, uint source, int udpPort)
+    {
+        lock (state.Waiting)
+            if (state.Waiting.Count < MaxQueuedPerPeer) state.Waiting.Add((esp.ToArray(), source, udpPort));
+    }
+
+    /// <summary>Takes <paramref name="peer"/> over (see the class summary); true when this node carries it afterwards.</summary>
+    public async Task<bool> Claim(string peer)
+    {
+        var state = PeerOf(peer);
+        await state.Gate.WaitAsync();
+        try
+        {
+            var record = await store.Read(peer);
+            if (record is null)
+            {
+                var now = _clock.GetTimestamp();
+                if (_noRecord.Count > MaxNoRecord) foreach (var (p, t) in _noRecord) if (t <= now) _noRecord.TryRemove(p, out _);
+                _noRecord[peer] = now + (long)(NoRecordFor.TotalSeconds * _clock.TimestampFrequency);
+                lock (state.Waiting) state.Waiting.Clear();
+                if (state.Pairs.Count == 0) _peers.TryRemove(peer, out _);
+                return false;
+            }
+            var how = "it was ours";
+            if (record.Node != node)
+            {
+                var released = await bus.RequestRelease(record.Node, peer, record.Epoch, ReleaseDeadline);
+                how = released ? $"released by {record.Node}" : $"{record.Node} did not answer in {ReleaseDeadline.TotalMilliseconds:0} ms";
+                record = await store.Read(peer);
+                if (record is null) return false;
+            }
+            // Every pair above what its previous carrier may have sent (its exact number when it released, else its reservation).
+            var next = new CarrierRecord(node, record.Epoch + 1,
+                [.. record.Pairs.Select(p => p with { OutboundReserved = checked(p.OutboundReserved + EspSa.OutboundReservation) })]);
+            if (!(await store.TryWrite(peer, record.Epoch, next)).Written) return false; // another node's claim won
+            foreach (var spi in state.Pairs.Keys.ToList()) Drop(state, spi);
+            state.Epoch = next.Epoch;
+            foreach (var p in record.Pairs) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation);
+            logger.LogInformation("carrier: {Peer} carried here from epoch {Epoch} ({How}), {Pairs} pairs", peer, next.Epoch, how, record.Pairs.Count);
+            List<(byte[] Esp, uint Source, int Port)> waiting;
+            lock (state.Waiting) { waiting = [.. state.Waiting]; state.Waiting.Clear(); }
+            foreach (var (esp, source, port) in waiting) plane.Replay(esp, source, port);
+            return true;
+        }
+        finally { state.Gate.Release(); }
+    }
+
+    /// <summary>Another node claims <paramref name="peer"/> at <paramref name="epoch"/>: stop carrying it and leave the exact numbers in the record.</summary>
+    private async Task<bool> Release(string peer, long epoch)
+    {
+        if (!_peers.TryGetValue(peer, out var state)) return false;
+        await state.Gate.WaitAsync();
+        try
+        {
+            if (state.Epoch != epoch || state.Pairs.Count == 0) return false;
+            var exact = new Dictionary<uint, (uint LastSent, uint InboundTop)>();
+            foreach (var spi in state.Pairs.Keys.ToList())
+                if (Drop(state, spi) is { } numbers) exact[spi] = numbers;
+            state.Epoch = 0;
+            var record = await store.Read(peer);
+            if (record is null || record.Epoch != epoch) return false;
+            var next = record with
+            {
+                Pairs = [.. record.Pairs.Select(p => exact.TryGetValue(p.Sa.InboundSpi, out var n) ? p with { OutboundReserved = n.LastSent, InboundMark = n.InboundTop } : p)],
+            };
+            return (await store.TryWrite(peer, epoch, next)).Written;
+        }
+        finally { state.Gate.Release(); }
+    }
+
+    /// <summary>The peer's record changed elsewhere: carry what it says this node carries, drop what it does not.</summary>
+    private async Task Reconcile(string peer)
+    {
+        var state = PeerOf(peer);
+        await state.Gate.WaitAsync();
+        try
+        {
+            var record = await store.Read(peer);
+            if (record is null || record.Node != node || record.Epoch != state.Epoch)
+            {
+                if (record?.Node != node) { foreach (var spi in state.Pairs.Keys.ToList()) Drop(state, spi); state.Epoch = 0; }
+                if (record is null || record.Node != node) return;
+            }
+            foreach (var spi in state.Pairs.Keys.Where(s => record.Pairs.All(p => p.Sa.InboundSpi != s)).ToList()) Drop(state, spi);
+            var missing = record.Pairs.Where(p => !state.Pairs.ContainsKey(p.Sa.InboundSpi)).ToList();
+            if (missing.Count == 0) return;
+            var next = record with
+            {
+                Pairs = [.. record.Pairs.Select(p => missing.Contains(p) ? p with { OutboundReserved = checked(p.OutboundReserved + EspSa.OutboundReservation) } : p)],
+            };
+            if (!(await store.TryWrite(peer, record.Epoch, next)).Written) return;
+            state.Epoch = next.Epoch;
+            foreach (var p in missing) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation);
+        }
+        finally { state.Gate.Release(); }
+    }
+
+    private void Add(Peer state, IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo)
+    {
+        if (plane.Install(sa, resumeAfter, inboundTop, reservedUpTo) is not { } pair) return;
+        state.Pairs[sa.InboundSpi] = pair;
+        pair.Outbound.ReservationLow += (sa1, seq) => Task.Run(() => Extend(sa.Peer, sa.InboundSpi));
+        pair.Inbound.InboundMark += (sa1, top) => Task.Run(() => Mark(sa.Peer, sa.InboundSpi, top));
+    }
+
+    private (uint LastSent, uint InboundTop)? Drop(Peer state, uint inboundSpi) =>
+        state.Pairs.Remove(inboundSpi) ? plane.Remove(inboundSpi) : null;
+
+    /// <summary>The next reservation, written before it is used; a record that moved on means another node carries the peer.</summary>
+    private async Task Extend(string peer, uint inboundSpi)
+    {
+        var state = PeerOf(peer);
+        await state.Gate.WaitAsync();
+        try
+        {
+            if (!state.Pairs.TryGetValue(inboundSpi, out var pair)) return;
+            var record = await store.Read(peer);
+            var limit = (long)pair.Outbound.OutboundLimit + EspSa.OutboundReservation;
+            if (record is null || record.Node != node || record.Epoch != state.Epoch || limit > uint.MaxValue)
+            {
+                if (record is null || record.Node != node || record.Epoch != state.Epoch) Deposed(state, peer);
+                return;
+            }
+            var next = record with { Pairs = [.. record.Pairs.Select(p => p.Sa.InboundSpi == inboundSpi ? p with { OutboundReserved = (uint)limit } : p)] };
+            if ((await store.TryWrite(peer, record.Epoch, next)).Written) pair.Outbound.ReserveUpTo((uint)limit);
+            else Deposed(state, peer);
+        }
+        finally { state.Gate.Release(); }
+    }
+
+    private async Task Mark(string peer, uint inboundSpi, uint top)
+    {
+        var state = PeerOf(peer);
+        await state.Gate.WaitAsync();
+        try
+        {
+            if (!state.Pairs.ContainsKey(inboundSpi)) return;
+            var record = await store.Read(peer);
+            if (record is null || record.Node != node || record.Epoch != state.Epoch) { Deposed(state, peer); return; }
+            if (record.Pairs.FirstOrDefault(p => p.Sa.InboundSpi == inboundSpi) is not { } stored || stored.InboundMark >= top) return;
+            var next = record with { Pairs = [.. record.Pairs.Select(p => p.Sa.InboundSpi == inboundSpi ? p with { InboundMark = top } : p)] };
+            if (!(await store.TryWrite(peer, record.Epoch, next)).Written) Deposed(state, peer);
+        }
+        finally { state.Gate.Release(); }
+    }
+
+    private void Deposed(Peer state, string peer)
+    {
+        if (state.Pairs.Count == 0) return;
+        logger.LogInformation("carrier: {Peer} is carried by another node now: its pairs leave this node", peer);
+        foreach (var spi in state.Pairs.Keys.ToList()) Drop(state, spi);
+        state.Epoch = 0;
+    }
+
+    private static string Format(uint a) => new IPAddress([(byte)(a >> 24), (byte)(a >> 16), (byte)(a >> 8), (byte)a]).ToString();
+
+    public ValueTask DisposeAsync() => bus.DisposeAsync();
+}

@@ -1,0 +1,50 @@
+using System.Net;
+using IkeActors.Esp;
+using IkeActors.Grains;
+
+namespace IkeActors.Gateway.Hosting.Cluster;
+
+/// <summary>
+/// The carrier service's hands in this node's ESP data plane: pairs built as the installer builds them, resumed above
+/// the numbers the cluster gives, routed inside while here (<see cref="ReverseRoutes"/>), and packets that waited for a
+/// claim handed to the data plane again.
+/// </summary>
+public sealed class EspCarrierDataPlane(EspSaDatabase database, FrontEndOptions options, ReverseRoutes? routes, Func<EspDataPlane?> dataPlane) : ICarrierDataPlane
+{
+    public EspSaPair? Install(IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo)
+    {
+        if (EspSaInstaller.Build(sa, options) is not { } pair) return null;
+        pair.Outbound.ResumeAt(resumeAfter, 0);
+        pair.Outbound.ReserveUpTo(reservedUpTo);
+        pair.Inbound.ResumeAt(0, inboundTop);
+        database.Add(pair);
+        routes?.Added(sa);
+        return pair;
+    }
+
+    public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi)
+    {
+        if (!database.TryGetInbound(inboundSpi, out var pair)) return null;
+        // Removed first: the SAs are disposed under their own lock, so no packet is being sent when the numbers are read.
+        database.Remove(inboundSpi);
+        routes?.Removed(inboundSpi);
+        return (pair.Outbound.LastSequenceNumber, pair.Inbound.ReplayWindow.Top);
+    }
+
+    public void Replay(byte[] esp, uint source, int udpPort)
+    {
+        if (dataPlane() is not { } plane) return;
+        if (udpPort != 0)
+        {
+            plane.OnUdpEsp(esp, new IPEndPoint(new IPAddress([(byte)(source >> 24), (byte)(source >> 16), (byte)(source >> 8), (byte)source]), udpPort));
+            return;
+        }
+        // Raw ESP: the data plane reads the outer IPv4 header (only its length, protocol and source matter here).
+        var datagram = new byte[20 + esp.Length];
+        datagram[0] = 0x45;
+        datagram[9] = 50;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(datagram.AsSpan(12), source);
+        esp.CopyTo(datagram, 20);
+        plane.OnRawEsp(datagram);
+    }
+}

@@ -1,0 +1,235 @@
+using System.Buffers.Binary;
+using IkeActors.Esp;
+using IkeActors.Gateway.Hosting;
+using IkeActors.Gateway.Hosting.Cluster;
+using IkeActors.Grains;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace IkeActors.Gateway.Tests;
+
+/// <summary>
+/// Two nodes' carrier services on one real Redis (docs/cluster.md §3), each with its own ESP SA database: a peer's
+/// pair moves between them without a renegotiation and without one outbound number sent twice under its key (RFC 4303
+/// §3.3.3), the numbers read from the packets each node sends. A live carrier releases with its exact number; a
+/// silent one (dead, or frozen) is passed over after the deadline and the new carrier starts above its reservation;
+/// a frozen carrier that wakes up finds the record moved on and drops the pair before it could send a number the new
+/// carrier uses. A flood of SPIs from random sources costs a bounded number of claims.
+/// </summary>
+public sealed class CarrierServiceTests : IAsyncLifetime
+{
+    private const string PeerAddress = "198.51.100.2";
+    private RedisServer _redis = null!;
+    private ConnectionMultiplexer _connection = null!;
+    private readonly List<Node> _nodes = [];
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.Start();
+        _connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{_redis.Port}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var n in _nodes) await n.DisposeAsync();
+        await _connection.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    /// <summary>A bus that can stop answering (a frozen or dead node) while its node's state stays.</summary>
+    private sealed class MutableBus(ICarrierBus inner) : ICarrierBus
+    {
+        public bool Silent;
+        public Task Listen(string node, Func<string, long, Task<bool>> release, Func<string, Task> changed) =>
+            inner.Listen(node, async (p, e) => Silent ? await Never() : await release(p, e), p => Silent ? Task.CompletedTask : changed(p));
+        private static async Task<bool> Never() { await Task.Delay(Timeout.Infinite); return false; }
+        public Task<bool> RequestRelease(string node, string peer, long epoch, TimeSpan deadline) => inner.RequestRelease(node, peer, epoch, deadline);
+        public Task Changed(string node, string peer) => inner.Changed(node, peer);
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    private sealed class CountingStore(ICarrierStore inner) : ICarrierStore
+    {
+        public int Reads;
+        public Task<CarrierRecord?> Read(string peer) { Interlocked.Increment(ref Reads); return inner.Read(peer); }
+        public Task<CarrierWrite> TryWrite(string peer, long expectedEpoch, CarrierRecord next) => inner.TryWrite(peer, expectedEpoch, next);
+        public Task<bool> TryDelete(string peer, long epoch) => inner.TryDelete(peer, epoch);
+    }
+
+    private sealed class Node : IAsyncDisposable
+    {
+        public readonly EspSaDatabase Database = new();
+        public readonly MutableBus Bus;
+        public readonly CountingStore Store;
+        public readonly CarrierService Carrier;
+        public readonly List<(byte[] Esp, uint Source, int Port)> Replayed = [];
+
+        public Node(string name, IConnectionMultiplexer redis, int claimsPerSecond = CarrierService.DefaultClaimsPerSecond)
+        {
+            Bus = new MutableBus(new RedisCarrierBus(redis));
+            Store = new CountingStore(new RedisCarrierStore(redis));
+            var plane = new Plane(new EspCarrierDataPlane(Database, new FrontEndOptions(), null, () => null), Replayed);
+            Carrier = new CarrierService(name, Store, Bus, plane, NullLogger<CarrierService>.Instance, claimsPerSecond);
+        }
+
+        private sealed class Plane(ICarrierDataPlane inner, List<(byte[], uint, int)> replayed) : ICarrierDataPlane
+        {
+            public EspSaPair? Install(IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo) => inner.Install(sa, resumeAfter, inboundTop, reservedUpTo);
+            public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi) => inner.Remove(inboundSpi);
+            public void Replay(byte[] esp, uint source, int udpPort) { lock (replayed) replayed.Add((esp, source, udpPort)); }
+        }
+
+        public EspSaPair? Pair => Database.Pairs.FirstOrDefault();
+
+        /// <summary>Sends <paramref name="count"/> packets on the pair: the sequence number of the last one that went (0: none).</summary>
+        public uint Send(int count)
+        {
+            var inner = new byte[64];
+            inner[0] = 0x45;
+            var esp = new byte[256];
+            uint last = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (Pair is not { } pair || pair.Outbound.TryEncapsulate(inner, esp, out _) != EspEncapStatus.Ok) continue;
+                last = BinaryPrimitives.ReadUInt32BigEndian(esp.AsSpan(4));
+            }
+            return last;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Carrier.DisposeAsync();
+            Database.Dispose();
+        }
+    }
+
+    private async Task<Node> StartNode(string name, int claimsPerSecond = CarrierService.DefaultClaimsPerSecond)
+    {
+        var node = new Node(name, _connection, claimsPerSecond);
+        _nodes.Add(node);
+        await node.Carrier.StartAsync();
+        return node;
+    }
+
+    private static IpsecSaRecord Sa(uint inboundSpi = 0x1000) =>
+        new(inboundSpi, inboundSpi + 1, new byte[16], new byte[20], new byte[16], new byte[20], "esp-aes esp-sha-hmac", 28800, null,
+            "192.168.2.0/255.255.255.0/0/0", "192.168.11.0/255.255.255.0/0/0", PeerAddress, "DYN", 10)
+        {
+            Esp = new EspParameters(12, 128, 2, "203.0.113.10", PeerAddress, PeerAddress, 4500, 0xC0A80200, 0xC0A802FF, 0, 0, 0xC0A80B00, 0xC0A80BFF, 0, 0),
+        };
+
+    [Fact]
+    public async Task A_live_carrier_releases_the_peer_with_its_exact_number_and_the_next_one_goes_on_from_it()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa());
+        Assert.Equal(10u, a.Send(10));
+
+        Assert.True(await b.Carrier.Claim(PeerAddress));
+
+        Assert.Null(a.Pair); // a carries nothing any more
+        Assert.Equal(11u, b.Send(1)); // the very next number: nothing skipped, nothing repeated
+        var record = (await new RedisCarrierStore(_connection).Read(PeerAddress))!;
+        Assert.Equal(("node-b", 2L), (record.Node, record.Epoch));
+        Assert.Equal(10u + EspSa.OutboundReservation, record.Pairs.Single().OutboundReserved);
+        Assert.Equal([PeerAddress], b.Carrier.Carried);
+        Assert.Empty(a.Carrier.Carried);
+    }
+
+    [Fact]
+    public async Task A_silent_carrier_is_passed_over_after_the_deadline_and_the_next_one_starts_above_its_reservation()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa());
+        Assert.Equal(10u, a.Send(10));
+        a.Bus.Silent = true; // killed: no answer
+
+        var started = DateTime.UtcNow;
+        Assert.True(await b.Carrier.Claim(PeerAddress));
+        Assert.True(DateTime.UtcNow - started >= CarrierService.ReleaseDeadline);
+
+        Assert.Equal(EspSa.OutboundReservation + 1, b.Send(1));
+    }
+
+    [Fact]
+    public async Task A_frozen_carrier_that_wakes_up_drops_the_peer_before_it_sends_a_number_the_new_carrier_uses()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa());
+        a.Bus.Silent = true;
+        Assert.True(await b.Carrier.Claim(PeerAddress));
+        var bFirst = b.Send(1);
+
+        // a wakes up and sends on: up to its reservation at most, and it asks for the next one half-way, which fails.
+        var aLast = a.Send((int)EspSa.OutboundReservation + 100);
+        await WaitUntil(() => a.Pair is null, TimeSpan.FromSeconds(10));
+
+        Assert.True(aLast <= EspSa.OutboundReservation, $"a sent {aLast}");
+        Assert.True(bFirst > aLast, $"b started at {bFirst}, a reached {aLast}");
+    }
+
+    [Fact]
+    public async Task Packets_that_arrive_during_a_claim_are_replayed_after_it()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa());
+        var esp = new byte[40];
+        BinaryPrimitives.WriteUInt32BigEndian(esp, 0x1000);
+
+        b.Carrier.OnUnknownSpi(0x1000, 0xC6336402, 4500, esp);
+        await WaitUntil(() => { lock (b.Replayed) return b.Replayed.Count == 1; }, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(esp, b.Replayed[0].Esp);
+        Assert.Equal((0xC6336402u, 4500), (b.Replayed[0].Source, b.Replayed[0].Port));
+        Assert.NotNull(b.Pair);
+    }
+
+    [Fact]
+    public async Task A_flood_of_spis_from_random_sources_costs_a_bounded_number_of_store_reads_and_no_state()
+    {
+        var b = await StartNode("node-b", claimsPerSecond: 20);
+        var esp = new byte[40];
+        var random = new Random(7);
+        var started = DateTime.UtcNow;
+        for (var i = 0; i < 20_000; i++)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(esp, (uint)random.Next());
+            b.Carrier.OnUnknownSpi(BinaryPrimitives.ReadUInt32BigEndian(esp), (uint)random.Next(), 4500, esp);
+        }
+        var seconds = (DateTime.UtcNow - started).TotalSeconds;
+        await Task.Delay(500);
+
+        Assert.True(b.Store.Reads <= 20 + 20 * seconds + 1, $"{b.Store.Reads} reads in {seconds:0.00} s");
+        Assert.Empty(b.Carrier.Carried);
+        Assert.Empty(b.Database.Pairs);
+    }
+
+    [Fact]
+    public async Task A_pair_negotiated_on_a_node_that_does_not_carry_the_peer_is_installed_where_it_is_carried()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa(0x1000));
+        Assert.True(await b.Carrier.Claim(PeerAddress));
+
+        await a.Carrier.Installed(Sa(0x2000)); // a rekey negotiated by the IKE SA grain on node a
+        await WaitUntil(() => b.Database.Pairs.Count == 2, TimeSpan.FromSeconds(10));
+        Assert.Empty(a.Database.Pairs);
+
+        await a.Carrier.Removed(PeerAddress, 0x1000); // the old pair deleted
+        await WaitUntil(() => b.Database.Pairs.Count == 1, TimeSpan.FromSeconds(10));
+        Assert.True(b.Database.TryGetInbound(0x2000, out _));
+        Assert.Equal(1u, b.Send(1)); // the new pair's first number on its carrier
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!condition() && DateTime.UtcNow < until) await Task.Delay(20);
+        Assert.True(condition(), "condition not met in time");
+    }
+}

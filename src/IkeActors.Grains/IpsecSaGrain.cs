@@ -13,24 +13,22 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
     private readonly IIpsecSaInstaller? _dataPlane = services.GetService(typeof(IIpsecSaInstaller)) as IIpsecSaInstaller;
     private IpsecSaRecord? _sa;
 
-    public Task Install(IpsecSaRecord record, string ownerIkeSaKey)
+    public async Task Install(IpsecSaRecord record, string ownerIkeSaKey)
     {
         _owner = ownerIkeSaKey;
         _sa = record;
-        _dataPlane?.Add(record);
-        return Task.CompletedTask;
+        if (_dataPlane is not null) await _dataPlane.AddAsync(record);
     }
 
-    public Task Withdraw(string reason)
+    public async Task Withdraw(string reason)
     {
-        if (_sa is not null)
+        if (_sa is { } sa)
         {
-            _dataPlane?.Remove(_sa.InboundSpi, _sa.OutboundSpi);
-            InMemoryIpsecSaInstaller.Zero(_sa);
             _sa = null;
+            if (_dataPlane is not null) await _dataPlane.RemoveAsync(sa);
+            InMemoryIpsecSaInstaller.Zero(sa);
         }
         DeactivateOnIdle();
-        return Task.CompletedTask;
     }
 
     private string? _owner;

@@ -12,6 +12,20 @@ public interface IIpsecSaInstaller
 {
     void Add(IpsecSaRecord sa);
     void Remove(uint inboundSpi, uint outboundSpi);
+
+    /// <summary>What the grain awaits: an installer that writes to the cluster first (the carrier's) overrides it.</summary>
+    Task AddAsync(IpsecSaRecord sa)
+    {
+        Add(sa);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>What the grain awaits before it zeroes the record's keys.</summary>
+    Task RemoveAsync(IpsecSaRecord sa)
+    {
+        Remove(sa.InboundSpi, sa.OutboundSpi);
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>An SA database in memory: lookups by SPI, keys copied in and zeroed on removal.</summary>

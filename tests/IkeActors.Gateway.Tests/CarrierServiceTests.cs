@@ -1,3 +1,4 @@
+using IkeActors.Testing;
 using System.Buffers.Binary;
 using IkeActors.Esp;
 using IkeActors.Gateway.Hosting;

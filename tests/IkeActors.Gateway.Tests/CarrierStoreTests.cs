@@ -1,3 +1,4 @@
+using IkeActors.Testing;
 using IkeActors.Gateway.Hosting.Cluster;
 using IkeActors.Grains;
 using StackExchange.Redis;

@@ -35,7 +35,7 @@ public sealed record EspNodeOptions
 /// </summary>
 public sealed class EspNode(
     EspSaDatabase database, IsakmpSockets sockets, SaRouter router, FrontEndOptions frontEndOptions, GatewayContext gateway, IGrainFactory grains,
-    EspNodeOptions options, ReverseRoutes reverseRoutes, ILogger<EspNode> logger) : IHostedLifecycleService, IEspCounterSource, IDisposable
+    EspNodeOptions options, ReverseRoutes reverseRoutes, ILogger<EspNode> logger, Cluster.CarrierService? carrier = null) : IHostedLifecycleService, IEspCounterSource, IDisposable
 {
     private TunDevice? _tun;
     private RawEspSocket? _raw;
@@ -64,6 +64,12 @@ public sealed class EspNode(
         _plane.UdpSend = (packet, pair) => sockets.SendUdpEsp(packet, pair.PeerAddress);
         _plane.AcquirePolicy = flow => Match(flow) is not null;
         _plane.Acquire += OnAcquire;
+        if (carrier is not null)
+        {
+            // In a cluster a packet for an SPI not here may be a peer another node carries, or carried (docs/cluster.md).
+            _plane.UnknownSpi += carrier.OnUnknownSpi;
+            carrier.StartAsync().GetAwaiter().GetResult();
+        }
         sockets.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);
         if (options.RawEsp)
         {

@@ -38,7 +38,18 @@ public static class IkeActorsNodeExtensions
             services.AddSingleton(new EspNodeOptions { Tun = tun });
             services.AddSingleton<ReverseRoutes>();
             services.AddSingleton<EspNode>();
-            services.AddSingleton<IIpsecSaInstaller, EspSaInstaller>();
+            if (options.Redis is { } redis)
+            {
+                // One concentrator across nodes (docs/cluster.md): pairs go where their peer is carried.
+                services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(_ => StackExchange.Redis.ConnectionMultiplexer.Connect(redis));
+                services.AddSingleton<Cluster.ICarrierStore>(sp => new Cluster.RedisCarrierStore(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>()));
+                services.AddSingleton<Cluster.ICarrierBus>(sp => new Cluster.RedisCarrierBus(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>()));
+                services.AddSingleton<Cluster.ICarrierDataPlane>(sp => new Cluster.EspCarrierDataPlane(sp.GetRequiredService<EspSaDatabase>(),
+                    sp.GetRequiredService<FrontEndOptions>(), sp.GetRequiredService<ReverseRoutes>(), () => sp.GetRequiredService<EspNode>().DataPlane));
+                services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Cluster.CarrierService>(sp, $"{options.Advertise}:{options.SiloPort}"));
+                services.AddSingleton<IIpsecSaInstaller, Cluster.CarrierIpsecSaInstaller>();
+            }
+            else services.AddSingleton<IIpsecSaInstaller, EspSaInstaller>();
             services.AddSingleton<IEspCounterSource>(sp => sp.GetRequiredService<EspNode>());
             services.AddHostedService(sp => sp.GetRequiredService<EspNode>());
         }

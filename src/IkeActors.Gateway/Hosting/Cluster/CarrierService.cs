@@ -171,6 +171,11 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
                 if (state.Pairs.Count == 0) _peers.TryRemove(peer, out _);
                 return false;
             }
+            if (record.Node == node && record.Epoch == state.Epoch && record.Pairs.All(p => state.Pairs.ContainsKey(p.Sa.InboundSpi)))
+            {
+                ReplayWaiting(state); // carried here already (a packet that came before its pair was installed)
+                return true;
+            }
             var how = "it was ours";
             if (record.Node != node)
             {
@@ -187,12 +192,17 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             state.Epoch = next.Epoch;
             foreach (var p in record.Pairs) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation);
             logger.LogInformation("carrier: {Peer} carried here from epoch {Epoch} ({How}), {Pairs} pairs", peer, next.Epoch, how, record.Pairs.Count);
-            List<(byte[] Esp, uint Source, int Port)> waiting;
-            lock (state.Waiting) { waiting = [.. state.Waiting]; state.Waiting.Clear(); }
-            foreach (var (esp, source, port) in waiting) plane.Replay(esp, source, port);
+            ReplayWaiting(state);
             return true;
         }
         finally { state.Gate.Release(); }
+    }
+
+    private void ReplayWaiting(Peer state)
+    {
+        List<(byte[] Esp, uint Source, int Port)> waiting;
+        lock (state.Waiting) { waiting = [.. state.Waiting]; state.Waiting.Clear(); }
+        foreach (var (esp, source, port) in waiting) plane.Replay(esp, source, port);
     }
 
     /// <summary>Another node claims <paramref name="peer"/> at <paramref name="epoch"/>: stop carrying it and leave the exact numbers in the record.</summary>

@@ -1,0 +1,20 @@
+using IkeActors.Grains;
+
+namespace IkeActors.Gateway.Hosting.Cluster;
+
+/// <summary>
+/// The IPsec SA grains' installer on a node of a cluster with a data plane: a pair goes through the carrier service
+/// (the cluster's record first, then the data plane of whichever node carries the peer: docs/cluster.md §3).
+/// </summary>
+public sealed class CarrierIpsecSaInstaller(CarrierService carrier) : IIpsecSaInstaller
+{
+    public Task AddAsync(IpsecSaRecord sa) => carrier.Installed(sa);
+
+    public Task RemoveAsync(IpsecSaRecord sa) => carrier.Removed(sa.Peer, sa.InboundSpi);
+
+    public void Add(IpsecSaRecord sa) => AddAsync(sa).GetAwaiter().GetResult();
+
+    /// <summary>Not reached: the grains remove through <see cref="RemoveAsync"/>, which names the peer.</summary>
+    public void Remove(uint inboundSpi, uint outboundSpi) =>
+        throw new NotSupportedException("a cluster removes a pair by its record (RemoveAsync): the peer names the carrier record");
+}

@@ -10,7 +10,8 @@ namespace IkeActors.Interop.Tests;
 /// </summary>
 public sealed class ClusterLab : IDisposable
 {
-    private static readonly string Script = Path.Combine(RepoPaths.Root, "tests", "lab", "cluster-lab.sh");
+    private static readonly string Scripts = Path.Combine(RepoPaths.Root, "tests", "lab");
+    private readonly List<string> _strongSwans = [];
     private static int _instances;
     private readonly string _state = Directory.CreateTempSubdirectory("ikeactors-cluster-").FullName;
     private readonly List<InteropLab.Gateway> _gateways = [];
@@ -33,7 +34,9 @@ public sealed class ClusterLab : IDisposable
     public string Node(int i) => $"{Prefix}-n{i}";
 
     /// <summary>`ikeactors run` in node <paramref name="i"/>: bound to the VIP, its TUN device `ike0` (what BIRD announces the VIP through).</summary>
-    public InteropLab.Gateway StartGateway(int i, string config, params string[] args)
+    public InteropLab.Gateway StartGateway(int i, string config, params string[] args) => StartGatewayIn(i, config, args);
+
+    private InteropLab.Gateway StartGatewayIn(int i, string config, string[] args)
     {
         var file = Path.Combine(_state, $"n{i}-{_gateways.Count}.cfg");
         File.WriteAllText(file, config);
@@ -53,22 +56,39 @@ public sealed class ClusterLab : IDisposable
 
     public static string OutsideOf(int i) => $"10.91.{i}.2";
 
-    private string Run(params string[] args)
+    /// <summary>A peer namespace PREFIX-NAME behind the upstream router (198.51.100.(4I-2)) with its protected network's address.</summary>
+    public string Peer(string name, int i, string inside)
     {
-        var psi = new ProcessStartInfo(Script) { RedirectStandardOutput = true, RedirectStandardError = true };
+        Run("peer", Prefix, name, i.ToString(), inside);
+        return $"{Prefix}-{name}";
+    }
+
+    /// <summary>tests/lab/strongswan-peer.sh (start, list-sas, ...) for a peer namespace of this lab.</summary>
+    public string StrongSwan(string command, string ns, params string[] args)
+    {
+        if (command == "start") _strongSwans.Add(ns);
+        return RunScript("strongswan-peer.sh", [command, ns, .. args]);
+    }
+
+    private string Run(params string[] args) => RunScript("cluster-lab.sh", args);
+
+    private string RunScript(string script, string[] args)
+    {
+        var psi = new ProcessStartInfo(Path.Combine(Scripts, script)) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["IKE_INTEROP_DIR"] = _state;
         if (_insideAddress is not null) psi.Environment["LAB_INSIDE_ADDRESS"] = _insideAddress;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000)) { p.Kill(entireProcessTree: true); Assert.Fail($"cluster-lab.sh {string.Join(' ', args)}: no end in 60 s"); }
-        Assert.True(p.ExitCode == 0, $"cluster-lab.sh {string.Join(' ', args)}: exit {p.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+        if (!p.WaitForExit(60_000)) { p.Kill(entireProcessTree: true); Assert.Fail($"{script} {string.Join(' ', args)}: no end in 60 s"); }
+        Assert.True(p.ExitCode == 0, $"{script} {string.Join(' ', args)}: exit {p.ExitCode}\n{stdout.Result}\n{stderr.Result}");
         return stdout.Result;
     }
 
     public void Dispose()
     {
+        foreach (var ns in _strongSwans) try { RunScript("strongswan-peer.sh", ["stop", ns]); } catch (Exception) { } // the lab's down stops it anyway
         foreach (var g in _gateways) g.Dispose();
         _gateways.Clear();
         try { Run("down", Prefix); }

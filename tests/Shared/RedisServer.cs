@@ -17,7 +17,7 @@ internal sealed class RedisServer : IAsyncDisposable
     private RedisServer(Process process, string dir, int port, string? netns) => (_process, _dir, Port, _netns) = (process, dir, port, netns);
 
     /// <summary>Started here, or inside network namespace <paramref name="netns"/> (on its loopback: `ip netns exec` execs in place, the PID is redis-server's).</summary>
-    public static async Task<RedisServer> Start(string? netns = null)
+    public static async Task<RedisServer> Start(string? netns = null, string bind = "127.0.0.1")
     {
         RequiredProgram.Check("redis-server", "redis-server");
         RequiredProgram.Check("redis-cli", "redis-tools");
@@ -25,7 +25,7 @@ internal sealed class RedisServer : IAsyncDisposable
         var dir = Directory.CreateTempSubdirectory("ikeactors-redis-").FullName;
         var psi = new ProcessStartInfo(netns is null ? "redis-server" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in (string[])[.. netns is null ? [] : (string[])["netns", "exec", netns, "redis-server"],
-                     "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"])
+                     "--port", port.ToString(), "--bind", bind, "--protected-mode", "no", "--dir", dir, "--save", "", "--appendonly", "no"])
             psi.ArgumentList.Add(a);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start (apt-get install redis-server)");
         var server = new RedisServer(process, dir, port, netns);
@@ -63,7 +63,7 @@ internal sealed class RedisServer : IAsyncDisposable
         foreach (var key in keys.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var type = Cli("TYPE", key);
-            var value = Cli(type.Trim() == "hash" ? "HGETALL" : "GET", key);
+            var value = type.Trim() switch { "hash" => Cli("HGETALL", key), "string" => Cli("GET", key), var other => $"({other})\n" };
             text.Append(key).Append('\n').Append(value).Append('\n');
         }
         return text.ToString();

@@ -20,9 +20,11 @@ usage() {
 usage: cluster-lab.sh up     PREFIX NODES   build the lab (a lab of the same prefix is torn down first)
        cluster-lab.sh down   PREFIX         stop its BIRDs (by the PIDs recorded) and every process in its namespaces, delete them
        cluster-lab.sh route  PREFIX         the upstream router's route to the VIP
-       cluster-lab.sh peer   PREFIX NAME I  a peer namespace PREFIX-NAME behind the upstream router, 198.51.100.(4I-2)/30
+       cluster-lab.sh peer   PREFIX NAME I [INSIDE]  a peer namespace PREFIX-NAME behind the upstream router,
+                                       198.51.100.(4I-2)/30, with its protected network's address INSIDE (A.B.C.D/N)
 
-VIP: LAB_VIP (203.0.113.10). LAB_INSIDE_ADDRESS (none): the concentrator's inside interface address, on every
+VIP: LAB_VIP (203.0.113.10). LAB_PROTECTED (192.168.100.1/24): the protected network behind the inside
+router, its first address on the router. LAB_INSIDE_ADDRESS (none): the concentrator's inside interface address, on every
 node's lo like the VIP (the configuration all nodes share names it). State (configurations, control sockets, PID files): IKE_INTEROP_DIR/PREFIX.
 Needs root, iproute2 and bird2.
 TEXT
@@ -31,6 +33,18 @@ TEXT
 
 vip=${LAB_VIP:-203.0.113.10}
 inside_address=${LAB_INSIDE_ADDRESS:-}
+protected=${LAB_PROTECTED:-192.168.100.1/24}
+
+# network_of A.B.C.D/N: the network's own address with its length (python-free: /24 and /16 only are used here).
+network_of() {
+    local address=${1%/*} length=${1#*/}
+    IFS=. read -r a b c d <<<"$address"
+    case $length in
+        24) echo "$a.$b.$c.0/24" ;;
+        16) echo "$a.$b.0.0/16" ;;
+        *) echo "$1" ;;
+    esac
+}
 
 nodes_of() { ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E "^$1-n[0-9]+$" || true; }
 
@@ -67,6 +81,11 @@ up() {
     mkdir -p "$dir"
     trap 'down "$prefix"' ERR
     for ns in "$prefix-up" "$prefix-in"; do ip netns add "$ns"; ip -n "$ns" link set lo up; ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1; done
+    # The protected network behind the inside router (a veth pair with both ends inside: no dummy links in this kernel).
+    ip -n "$prefix-in" link add lan type veth peer name lan-end
+    ip -n "$prefix-in" link set lan-end up
+    ip -n "$prefix-in" addr add "$protected" dev lan
+    ip -n "$prefix-in" link set lan up
     # ECMP by source and destination address only: a peer's IKE, NAT-T and ESP reach the same node.
     ip netns exec "$prefix-up" sysctl -qw net.ipv4.fib_multipath_hash_policy=0
     {
@@ -95,6 +114,10 @@ up() {
         ip link add "i$i" netns "$prefix-in" type veth peer name inside netns "$node"
         ip -n "$prefix-in" addr add "10.92.$i.1/24" dev "i$i"; ip -n "$prefix-in" link set "i$i" up
         ip -n "$node" addr add "10.92.$i.2/24" dev inside; ip -n "$node" link set inside up
+        ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
+        # The other nodes (the cluster's own traffic: Orleans, Redis) and the protected network, through the inside router.
+        ip -n "$node" route add 10.92.0.0/16 via "10.92.$i.1"
+        ip -n "$node" route add "$(network_of "$protected")" via "10.92.$i.1"
         echo "protocol bgp n$i from node { neighbor 10.91.$i.2 as 65001; }" >> "$dir/up.conf"
         echo "protocol bgp n$i from node { neighbor 10.92.$i.2 as 65001; }" >> "$dir/in.conf"
         cat > "$dir/n$i.conf" <<CONF
@@ -120,19 +143,25 @@ CONF
 }
 
 peer() {
-    local prefix=$1 name=$2 i=$3 ns="$1-$2"
+    local prefix=$1 name=$2 i=$3 ns="$1-$2" inside=${4:-}
     ns_exists "$prefix-up" || fail "no lab $prefix"
     ip netns add "$ns"; ip -n "$ns" link set lo up
     ip link add "p$i" netns "$prefix-up" type veth peer name outside netns "$ns"
     ip -n "$prefix-up" addr add "198.51.100.$((i * 4 - 3))/30" dev "p$i"; ip -n "$prefix-up" link set "p$i" up
     ip -n "$ns" addr add "198.51.100.$((i * 4 - 2))/30" dev outside; ip -n "$ns" link set outside up
     ip -n "$ns" route add default via "198.51.100.$((i * 4 - 3))"
+    if [[ -n $inside ]]; then
+        ip -n "$ns" link add lan type veth peer name lan-end
+        ip -n "$ns" link set lan-end up
+        ip -n "$ns" addr add "$inside" dev lan
+        ip -n "$ns" link set lan up
+    fi
 }
 
 case ${1:-} in
     up) [[ $# -eq 3 ]] || usage; up "$2" "$3" ;;
     down) [[ $# -eq 2 ]] || usage; down "$2" ;;
     route) [[ $# -eq 2 ]] || usage; ip -n "$2-up" route show "$vip" ;;
-    peer) [[ $# -eq 4 ]] || usage; peer "$2" "$3" "$4" ;;
+    peer) [[ $# -eq 4 || $# -eq 5 ]] || usage; peer "$2" "$3" "$4" "${5:-}" ;;
     *) usage ;;
 esac

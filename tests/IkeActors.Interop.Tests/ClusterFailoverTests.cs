@@ -1,0 +1,94 @@
+using System.Text.RegularExpressions;
+using IkeActors.Testing;
+using Xunit.Abstractions;
+
+namespace IkeActors.Interop.Tests;
+
+/// <summary>
+/// One concentrator across two nodes (docs/cluster.md), with a real strongSwan peer pinging a host behind it at
+/// 10/s: the node that carries the peer is killed with SIGKILL, the other takes the peer over from the cluster's
+/// record (same IKE SA, same SPIs: strongSwan's own list says so) and the pings go on after a gap of at most 2 s.
+/// The lab: tests/lab/cluster-lab.sh (upstream and inside routers, BIRD, BGP + BFD), Redis on the inside router.
+/// </summary>
+public sealed class ClusterFailoverTests(ITestOutputHelper output)
+{
+    private const string Hub = """
+        hostname hub
+        interface GigabitEthernet0/0
+         nameif inside
+         security-level 100
+         ip address 172.31.0.1 255.255.255.0
+        interface GigabitEthernet0/1
+         nameif outside
+         security-level 0
+         ip address 203.0.113.10 255.255.255.0
+        crypto ipsec ikev1 transform-set T esp-aes esp-sha-hmac
+        crypto dynamic-map DYN 10 set ikev1 transform-set T
+        crypto dynamic-map DYN 10 set reverse-route
+        crypto map MAP 65535 ipsec-isakmp dynamic DYN
+        crypto map MAP interface outside
+        crypto ikev1 enable outside
+        crypto ikev1 policy 10
+         authentication pre-share
+         encryption 3des
+         hash sha
+         group 2
+         lifetime 86400
+        tunnel-group DefaultL2LGroup ipsec-attributes
+         ikev1 pre-shared-key cisco
+        """;
+
+    [Fact]
+    public async Task The_carrier_of_a_peer_killed_under_traffic_its_tunnel_goes_on_through_the_other_node_without_renegotiation()
+    {
+        using var lab = new ClusterLab(nodes: 2, insideAddress: "172.31.0.1");
+        await using var redis = await RedisServer.Start($"{lab.Prefix}-in", bind: "0.0.0.0");
+        var gateways = new Dictionary<int, InteropLab.Gateway>();
+        for (var i = 1; i <= 2; i++)
+            gateways[i] = lab.StartGateway(i, Hub, "--cluster", $"redis://10.92.{i}.1:{redis.Port}", "--advertise", $"10.92.{i}.2");
+        InteropLab.Eventually(() => lab.VipNextHops().Count == 2, TimeSpan.FromSeconds(30), () => "VIP: " + string.Join(", ", lab.VipNextHops()));
+
+        var peer = lab.Peer("pa", 1, "192.168.11.1/24");
+        lab.StrongSwan("start", peer, "--local", "198.51.100.2", "--remote", ClusterLab.Vip, "--local-ts", "192.168.11.0/24",
+            "--remote-ts", "192.168.100.0/24", "--role", "initiator");
+        lab.StrongSwan("wait-established", peer, "30");
+        var before = lab.StrongSwan("list-sas", peer);
+        // The first packets find the pair wherever its grain installed it, or claim it for the node they reach.
+        InteropLab.Eventually(() => InteropLab.Exec(peer, "ping", "-n", "-c", "1", "-W", "1", "-I", "192.168.11.1", "192.168.100.1").Code == 0,
+            TimeSpan.FromSeconds(20), () => "no ping through the tunnel\n" + redis.Dump() + "\n" + gateways[1].Output + "\n" + gateways[2].Output);
+
+        var record = redis.Cli("HGET", "ikeactors:carrier:198.51.100.2", "record");
+        var carrier = int.Parse(Regex.Match(record, @"""node"":""10\.92\.(\d)\.2:").Groups[1].Value);
+        output.WriteLine($"node {carrier} carries the peer");
+
+        var ping = Task.Run(() => InteropLab.Exec(peer, "ping", "-n", "-D", "-O", "-c", "150", "-i", "0.1", "-W", "1", "-I", "192.168.11.1", "192.168.100.1"));
+        await Task.Delay(3000);
+        gateways[carrier].Terminate(9);
+        var (_, pings) = await ping;
+
+        var lost = Regex.Matches(pings, @"no answer yet for icmp_seq=(\d+)").Select(m => int.Parse(m.Groups[1].Value)).Distinct().Order().ToList();
+        var longest = LongestRun(lost);
+        output.WriteLine($"lost {lost.Count} of 150 pings, longest gap {longest * 0.1:0.0} s");
+        var received = int.Parse(Regex.Match(pings, @"(\d+) received").Groups[1].Value);
+        Assert.True(longest <= 20, $"a gap of {longest} pings (0.1 s each)\n{pings[^Math.Min(3000, pings.Length)..]}\n{gateways[3 - carrier].Output}");
+        Assert.True(received >= 150 - 20, pings);
+
+        // No renegotiation: strongSwan lists the same IKE SA and the same CHILD_SA SPIs as before.
+        var after = lab.StrongSwan("list-sas", peer);
+        Assert.Equal(Spis(before), Spis(after));
+        Assert.Equal(IkeSpis(before), IkeSpis(after));
+        Assert.Contains("node", redis.Cli("HGET", "ikeactors:carrier:198.51.100.2", "record"));
+        Assert.Contains($"10.92.{3 - carrier}.2", redis.Cli("HGET", "ikeactors:carrier:198.51.100.2", "record"));
+    }
+
+    private static int LongestRun(List<int> seqs)
+    {
+        int longest = 0, run = 0, last = -2;
+        foreach (var s in seqs) { run = s == last + 1 ? run + 1 : 1; last = s; longest = Math.Max(longest, run); }
+        return longest;
+    }
+
+    private static string Spis(string listSas) => string.Join(",", Regex.Matches(listSas, @"\b(?:in|out)\s+([0-9a-f]{8})").Select(m => m.Groups[1].Value));
+
+    private static string IkeSpis(string listSas) => Regex.Match(listSas, @"[0-9a-f]{16}_i\*?\s+[0-9a-f]{16}_r\*?").Value;
+}

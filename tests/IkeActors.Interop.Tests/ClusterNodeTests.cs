@@ -5,7 +5,8 @@ namespace IkeActors.Interop.Tests;
 /// <summary>
 /// A node of a cluster with a data plane (`--cluster` and `--tun`) against strongSwan: its pairs go through the
 /// carrier service (docs/cluster.md §3) and still carry the traffic: the peer's carrier record is in Redis with this
-/// node as carrier (epoch 1, one pair, its first reservation), the pings pass, and when the SAs go the record goes.
+/// node as carrier (epoch 1, one pair, its first reservation), `show vpn-sessiondb detail l2l` names it, the pings
+/// pass, and when the SAs go the record goes.
 /// Redis runs inside the gateway's namespace, started and stopped by the test.
 /// </summary>
 public sealed class ClusterNodeTests
@@ -27,6 +28,8 @@ public sealed class ClusterNodeTests
         var record = redis.Cli("HGET", key, "record");
         Assert.Contains("\"node\":\"127.0.0.1:11111\"", record);
         Assert.Contains($"\"outboundReserved\":{IkeActors.Esp.EspSa.OutboundReservation}", record);
+        // The session's detail names the node that carries it (its advertised address and silo port).
+        Assert.Contains(" Carrier      : 127.0.0.1:11111\n", InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "detail", "l2l"));
         var show = InteropLab.Operator(lab.Left, "show", "crypto", "ipsec", "sa");
         var (encaps, decaps) = Tunnel.Counters(show);
         Assert.True(encaps == 20 && decaps == 20, show);

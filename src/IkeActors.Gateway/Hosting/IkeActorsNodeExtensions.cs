@@ -48,6 +48,7 @@ public static class IkeActorsNodeExtensions
                     sp.GetRequiredService<FrontEndOptions>(), sp.GetRequiredService<ReverseRoutes>(), () => sp.GetRequiredService<EspNode>().DataPlane));
                 services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Cluster.CarrierService>(sp, $"{options.Advertise}:{options.SiloPort}"));
                 services.AddSingleton<IIpsecSaInstaller, Cluster.CarrierIpsecSaInstaller>();
+                services.AddSingleton<ICarrierDirectory>(sp => sp.GetRequiredService<Cluster.CarrierService>());
             }
             else services.AddSingleton<IIpsecSaInstaller, EspSaInstaller>();
             services.AddSingleton<IEspCounterSource>(sp => sp.GetRequiredService<EspNode>());

@@ -9,11 +9,16 @@ public sealed partial class IkeSaGrain
         Task.FromResult(_sa is null || _sa.State == MainModeState.MM_DELETED ? null
             : ShowCommands.IsakmpEntryDetail(number, _sa, DateTime.UtcNow - (_phase1At ?? DateTime.UtcNow)));
 
-    public Task<string?> ShowVpnSessionDetail(int index)
+    public async Task<string?> ShowVpnSessionDetail(int index)
     {
-        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return Task.FromResult<string?>(null);
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return null;
+        // In a cluster with a data plane: which node carries this peer's traffic (docs/cluster.md).
+        var carrier = ServiceProvider.GetService(typeof(ICarrierDirectory)) is ICarrierDirectory directory
+            ? await directory.CarrierOf(_sa.Peer.Address.ToString()) ?? "none"
+            : null;
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return null; // deleted while the record was read
         var now = DateTime.UtcNow;
-        return Task.FromResult<string?>(ShowCommands.VpnSessionDetail(index, _sa, _phase1At ?? now, now - (_lastInstall ?? now), now, DataPlaneCounters()));
+        return ShowCommands.VpnSessionDetail(index, _sa, _phase1At ?? now, now - (_lastInstall ?? now), now, DataPlaneCounters(), carrier);
     }
 
     public Task<string?> ShowVpnSession(int index)

@@ -176,7 +176,8 @@ public static class ShowCommands
         return sb.Append('\n').ToString();
     }
 
-    public static string VpnSessionDetail(int index, IkeSa sa, DateTime phase1Utc, TimeSpan sincePhase2, DateTime nowUtc, Func<IpsecSaPair, EspCounters>? counters = null)
+    /// <param name="carrier">In a cluster with a data plane, the node that carries the peer's traffic (docs/cluster.md): a line of ours after the filter name.</param>
+    public static string VpnSessionDetail(int index, IkeSa sa, DateTime phase1Utc, TimeSpan sincePhase2, DateTime nowUtc, Func<IpsecSaPair, EspCounters>? counters = null, string? carrier = null)
     {
         var t = sa.Transform;
         var pairs = ActivePairs(sa);
@@ -184,6 +185,7 @@ public static class ShowCommands
         var sb = new StringBuilder();
         AppendSessionHeader(sb, index, sa, phase1Utc, nowUtc, pairs, counters);
         sb.Append(" Filter Name  :\n  \n");
+        if (carrier is not null) sb.Append(CultureInfo.InvariantCulture, $" Carrier      : {carrier}\n  \n");
         sb.Append(CultureInfo.InvariantCulture, $" IKE Sessions: 1 IPSec Sessions: {pairs.Count}\n  \n");
         if (t is not null)
         {

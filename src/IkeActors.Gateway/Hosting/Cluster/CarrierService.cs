@@ -39,7 +39,7 @@ public interface ICarrierDataPlane
 /// <see cref="NoRecordFor"/>: a flood of random SPIs costs a bounded number of store reads.
 /// </summary>
 public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus bus, ICarrierDataPlane plane, ILogger<CarrierService> logger,
-    int claimsPerSecond = CarrierService.DefaultClaimsPerSecond, TimeProvider? clock = null) : IAsyncDisposable
+    int claimsPerSecond = CarrierService.DefaultClaimsPerSecond, TimeProvider? clock = null) : ICarrierDirectory, IAsyncDisposable
 {
     public static readonly TimeSpan ReleaseDeadline = TimeSpan.FromMilliseconds(250);
     public static readonly TimeSpan NoRecordFor = TimeSpan.FromSeconds(2);
@@ -65,6 +65,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     public IReadOnlyList<string> Carried => [.. _peers.Where(p => p.Value.Epoch > 0 && p.Value.Pairs.Count > 0).Select(p => p.Key)];
 
     public Task StartAsync() => bus.Listen(node, Release, Reconcile);
+
+    public async Task<string?> CarrierOf(string peer) => (await store.Read(peer))?.Node;
 
     private Peer PeerOf(string peer) => _peers.GetOrAdd(peer, _ => new Peer());
 

@@ -49,7 +49,7 @@ public sealed class EspNode(
     public EspDataPlane? DataPlane => _plane;
     public string? TunName => _tun?.Name;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _tun = TunDevice.Open(options.Tun);
         Ip("link", "set", "dev", _tun.Name, "mtu", options.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "up");
@@ -68,7 +68,7 @@ public sealed class EspNode(
         {
             // In a cluster a packet for an SPI not here may be a peer another node carries, or carried (docs/cluster.md).
             _plane.UnknownSpi += carrier.OnUnknownSpi;
-            carrier.StartAsync().GetAwaiter().GetResult();
+            await carrier.StartAsync();
         }
         sockets.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);
         if (options.RawEsp)
@@ -89,7 +89,6 @@ public sealed class EspNode(
         _stop = new CancellationTokenSource();
         _accounting = Task.Run(() => Account(_stop.Token), CancellationToken.None);
         logger.LogInformation("ESP data plane on {Tun}", _tun.Name);
-        return Task.CompletedTask;
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Net;
 using IkeActors.Config.Model;
 using IkeActors.Esp;
 using IkeActors.Grains;
@@ -53,7 +52,7 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
                 _users[prefix] = users + 1;
                 if (users > 0) continue;
                 var error = _kernel.Replace(prefix.Network, prefix.Length, _ifIndex, Metric);
-                if (error != 0) logger.LogWarning("reverse route {Network}/{Length} not added: errno {Errno}", Format(prefix.Network), prefix.Length, -error);
+                if (error != 0) logger.LogWarning("reverse route {Network}/{Length} not added: errno {Errno}", Ipv4.Format(prefix.Network), prefix.Length, -error);
             }
         }
     }
@@ -71,7 +70,7 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
                 if (users > 0) { _users[prefix] = users; continue; }
                 _users.Remove(prefix);
                 var error = _kernel.Delete(prefix.Network, prefix.Length, _ifIndex, Metric);
-                if (error is not 0 and not -3) logger.LogWarning("reverse route {Network}/{Length} not removed: errno {Errno}", Format(prefix.Network), prefix.Length, -error);
+                if (error is not 0 and not -3) logger.LogWarning("reverse route {Network}/{Length} not removed: errno {Errno}", Ipv4.Format(prefix.Network), prefix.Length, -error);
             }
         }
     }
@@ -100,8 +99,6 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
         }
         return prefixes;
     }
-
-    private static string Format(uint a) => new IPAddress([(byte)(a >> 24), (byte)(a >> 16), (byte)(a >> 8), (byte)a]).ToString();
 
     public void Dispose() => _kernel?.Dispose();
 }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net;
+using IkeActors.Config.Model;
 using IkeActors.Esp;
 using IkeActors.Grains;
 using Microsoft.Extensions.Logging;
@@ -129,7 +129,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     /// </summary>
     public void OnUnknownSpi(uint spi, uint source, int udpPort, ReadOnlySpan<byte> esp)
     {
-        var peer = Format(source);
+        var peer = Ipv4.Format(source);
         if (_noRecord.TryGetValue(peer, out var until) && _clock.GetTimestamp() < until) return;
         if (_peers.TryGetValue(peer, out var state) && Volatile.Read(ref state.Claiming) != 0)
         {
@@ -313,8 +313,6 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         foreach (var spi in state.Pairs.Keys.ToList()) Drop(state, spi);
         state.Epoch = 0;
     }
-
-    private static string Format(uint a) => new IPAddress([(byte)(a >> 24), (byte)(a >> 16), (byte)(a >> 8), (byte)a]).ToString();
 
     public ValueTask DisposeAsync() => bus.DisposeAsync();
 }

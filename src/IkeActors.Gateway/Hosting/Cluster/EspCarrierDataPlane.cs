@@ -1,4 +1,5 @@
 using System.Net;
+using IkeActors.Config.Model;
 using IkeActors.Esp;
 using IkeActors.Grains;
 
@@ -36,7 +37,7 @@ public sealed class EspCarrierDataPlane(EspSaDatabase database, FrontEndOptions 
         if (dataPlane() is not { } plane) return;
         if (udpPort != 0)
         {
-            plane.OnUdpEsp(esp, new IPEndPoint(new IPAddress([(byte)(source >> 24), (byte)(source >> 16), (byte)(source >> 8), (byte)source]), udpPort));
+            plane.OnUdpEsp(esp, new IPEndPoint(Ipv4.ToAddress(source), udpPort));
             return;
         }
         // Raw ESP: the data plane reads the outer IPv4 header (only its length, protocol and source matter here).

@@ -18,6 +18,16 @@ public sealed class EspSaCounters
         Read(ref InvalidLength), Read(ref InvalidPad), Read(ref InvalidProtocol), Read(ref InvalidIdentity),
         Read(ref InvalidSpi), Read(ref ReplayRolloverSend), Read(ref EncapsFailedSend), Read(ref BytesOut), Read(ref BytesIn));
 
+    /// <summary>
+    /// Counts carried over from the node that carried this SA before (a cluster's hand-over, docs/cluster.md): the
+    /// packets and bytes it counted are added, so `show crypto ipsec sa` goes on from them rather than from zero.
+    /// </summary>
+    public void ContinueFrom(long encaps, long decaps, long bytesOut, long bytesIn)
+    {
+        Add(ref Encaps, encaps); Add(ref Encrypt, encaps); Add(ref Digest, encaps); Add(ref BytesOut, bytesOut);
+        Add(ref Decaps, decaps); Add(ref Decrypt, decaps); Add(ref Verify, decaps); Add(ref BytesIn, bytesIn);
+    }
+
     private static long Read(ref long field) => Interlocked.Read(ref field);
 
     internal static void Add(ref long field, long value = 1) => Interlocked.Add(ref field, value);

@@ -24,6 +24,9 @@ public sealed record IpsecSaRecord(
     /// <summary>What the ESP data plane needs beyond the keys: algorithms, selectors, where ESP goes.</summary>
     [Id(14)] public EspParameters? Esp { get; init; }
 
+    /// <summary>The key of the IKE SA grain that negotiated it (a cluster's new carrier brings that grain to itself).</summary>
+    [Id(15)] public string? Owner { get; init; }
+
     public override string ToString() =>
         $"IPsec SA {Peer} in 0x{InboundSpi:x8} out 0x{OutboundSpi:x8} {Transform} ({LocalProxy} <-> {RemoteProxy}, keys not shown)";
 }

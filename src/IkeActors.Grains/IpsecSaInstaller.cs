@@ -26,6 +26,12 @@ public interface IIpsecSaInstaller
         Remove(sa.InboundSpi, sa.OutboundSpi);
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// A pair known only by its peer and inbound SPI (its grain was lost with a node and woke without the record): a
+    /// cluster's installer removes it wherever it is carried; a single node has nothing to remove (it died with the grain).
+    /// </summary>
+    Task RemoveAsync(string peer, uint inboundSpi) => Task.CompletedTask;
 }
 
 /// <summary>An SA database in memory: lookups by SPI, keys copied in and zeroed on removal.</summary>

@@ -54,6 +54,24 @@ public sealed class ClusterLab : IDisposable
         return System.Text.RegularExpressions.Regex.Matches(output, @"via (10\.91\.\d+\.2)").Select(m => m.Groups[1].Value).Distinct().Order().ToList();
     }
 
+    /// <summary>The node (its outside address) the upstream router forwards a packet from <paramref name="source"/> to the VIP to.</summary>
+    public string Via(string source) => Run("via", Prefix, source).Trim();
+
+    /// <summary>A program left running in one of this lab's namespaces until the lab goes (its PID is ours to stop).</summary>
+    public void Daemon(string ns, string program, params string[] args)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["netns", "exec", ns, program, .. args]) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { }; // read and dropped: a full pipe would stop it
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        _daemons.Add(p);
+    }
+
+    private readonly List<Process> _daemons = [];
+
     public static string OutsideOf(int i) => $"10.91.{i}.2";
 
     /// <summary>A peer namespace PREFIX-NAME behind the upstream router (198.51.100.(4I-2)) with its protected network's address.</summary>
@@ -91,6 +109,7 @@ public sealed class ClusterLab : IDisposable
         foreach (var ns in _strongSwans) try { RunScript("strongswan-peer.sh", ["stop", ns]); } catch (Exception) { } // the lab's down stops it anyway
         foreach (var g in _gateways) g.Dispose();
         _gateways.Clear();
+        foreach (var d in _daemons) try { if (!d.HasExited) d.Kill(); d.WaitForExit(5000); d.Dispose(); } catch (InvalidOperationException) { }
         try { Run("down", Prefix); }
         finally { Directory.Delete(_state, recursive: true); }
     }

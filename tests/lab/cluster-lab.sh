@@ -20,6 +20,7 @@ usage() {
 usage: cluster-lab.sh up     PREFIX NODES   build the lab (a lab of the same prefix is torn down first)
        cluster-lab.sh down   PREFIX         stop its BIRDs (by the PIDs recorded) and every process in its namespaces, delete them
        cluster-lab.sh route  PREFIX         the upstream router's route to the VIP
+       cluster-lab.sh via    PREFIX SOURCE  the node (outside address) the upstream router sends SOURCE's packets for the VIP to
        cluster-lab.sh peer   PREFIX NAME I [INSIDE]  a peer namespace PREFIX-NAME behind the upstream router,
                                        198.51.100.(4I-2)/30, with its protected network's address INSIDE (A.B.C.D/N)
 
@@ -162,6 +163,8 @@ case ${1:-} in
     up) [[ $# -eq 3 ]] || usage; up "$2" "$3" ;;
     down) [[ $# -eq 2 ]] || usage; down "$2" ;;
     route) [[ $# -eq 2 ]] || usage; ip -n "$2-up" route show "$vip" ;;
+    # The router's own forwarding decision (its multipath hash of source and destination), as for a packet from a peer.
+    via) [[ $# -eq 3 ]] || usage; ip -n "$2-up" route get "$vip" from "$3" iif u1 | grep -o 'via [0-9.]*' | cut -d' ' -f2 ;;
     peer) [[ $# -eq 4 || $# -eq 5 ]] || usage; peer "$2" "$3" "$4" "${5:-}" ;;
     *) usage ;;
 esac

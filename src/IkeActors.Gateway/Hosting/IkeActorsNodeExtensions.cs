@@ -46,7 +46,9 @@ public static class IkeActorsNodeExtensions
                 services.AddSingleton<Cluster.ICarrierBus>(sp => new Cluster.RedisCarrierBus(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>()));
                 services.AddSingleton<Cluster.ICarrierDataPlane>(sp => new Cluster.EspCarrierDataPlane(sp.GetRequiredService<EspSaDatabase>(),
                     sp.GetRequiredService<FrontEndOptions>(), sp.GetRequiredService<ReverseRoutes>(), () => sp.GetRequiredService<EspNode>().DataPlane));
-                services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Cluster.CarrierService>(sp, $"{options.Advertise}:{options.SiloPort}"));
+                services.AddSingleton(sp => new Cluster.CarrierService($"{options.Advertise}:{options.SiloPort}",
+                    sp.GetRequiredService<Cluster.ICarrierStore>(), sp.GetRequiredService<Cluster.ICarrierBus>(), sp.GetRequiredService<Cluster.ICarrierDataPlane>(),
+                    sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Cluster.CarrierService>>(), carriedHere: keys => BringHere(sp, keys)));
                 services.AddSingleton<IIpsecSaInstaller, Cluster.CarrierIpsecSaInstaller>();
                 services.AddSingleton<ICarrierDirectory>(sp => sp.GetRequiredService<Cluster.CarrierService>());
             }
@@ -68,8 +70,23 @@ public static class IkeActorsNodeExtensions
         // A stop deletes this node's SAs, telling the peers, before any service (the silo, the sockets) stops.
         services.AddSingleton(new GracefulShutdownOptions());
         services.AddHostedService<GracefulShutdown>();
+        if (options.Redis is not null) services.AddHostedService<Cluster.SaDirectoryRepair>();
 
         GatewayTelemetry.Configure(builder, options, nodeConsole);
         return builder;
+    }
+
+    /// <summary>The IKE SA grains of a peer this node has begun to carry, asked to come to this node's silo (docs/cluster.md §3).</summary>
+    private static async Task BringHere(IServiceProvider services, IReadOnlyCollection<string> keys)
+    {
+        var grains = services.GetRequiredService<IGrainFactory>();
+        var silo = services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress;
+        // The hint places a grain that is not active anywhere (its node died) here too, not only a migrating one.
+        Orleans.Runtime.RequestContext.Set(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey, silo);
+        try
+        {
+            foreach (var key in keys) await grains.GetGrain<IIkeSaPlacement>(key).CarriedBy(silo);
+        }
+        finally { Orleans.Runtime.RequestContext.Remove(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey); }
     }
 }

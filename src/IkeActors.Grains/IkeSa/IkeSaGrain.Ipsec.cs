@@ -25,7 +25,7 @@ public sealed partial class IkeSaGrain
                         p.Inbound.Spi, p.Outbound.Spi,
                         [.. p.Inbound.EncryptionKey], [.. p.Inbound.IntegrityKey], [.. p.Outbound.EncryptionKey], [.. p.Outbound.IntegrityKey],
                         p.Transform.AsaText, p.LifetimeSeconds, p.LifetimeKilobytes, p.Local.ToString(), p.Remote.ToString(),
-                        p.Peer.Address.ToString(), p.CryptoMap, p.Sequence) { Esp = EspOf(p) }, this.GetPrimaryKeyString());
+                        p.Peer.Address.ToString(), p.CryptoMap, p.Sequence) { Esp = EspOf(p), Owner = this.GetPrimaryKeyString() }, this.GetPrimaryKeyString());
                     break;
                 case IpsecSaDeleted deleted:
                     await GrainFactory.Reference<IIpsecSaGrain>(IIpsecSaGrain.KeyFor(deleted.Peer.Address.ToString(), deleted.InboundSpi)).Withdraw(deleted.Reason);

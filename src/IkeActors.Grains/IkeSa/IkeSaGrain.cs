@@ -28,7 +28,7 @@ public sealed partial class IkeSaGrain(
     IDatagramTransmitter transmitter,
     ILogger<IkeSaGrain> logger,
     [PersistentState("ikesa")] IPersistentState<IkeSaGrainState> stored)
-    : Grain, IIkeSaGrain, IIkeSaPhase1Rekey, IIkeSaTeardown, IIkeSaAdmin, IIkeSaReport, IGrainDiagnostics, IRemindable
+    : Grain, IIkeSaGrain, IIkeSaPhase1Rekey, IIkeSaTeardown, IIkeSaAdmin, IIkeSaReport, IIkeSaPlacement, IGrainDiagnostics, IRemindable
 {
     // The SA and how its steps are formatted.
     private IkeSa? _sa;

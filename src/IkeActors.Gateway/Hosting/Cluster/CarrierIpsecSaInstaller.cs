@@ -12,6 +12,8 @@ public sealed class CarrierIpsecSaInstaller(CarrierService carrier) : IIpsecSaIn
 
     public Task RemoveAsync(IpsecSaRecord sa) => carrier.Removed(sa.Peer, sa.InboundSpi);
 
+    public Task RemoveAsync(string peer, uint inboundSpi) => carrier.Removed(peer, inboundSpi);
+
     public void Add(IpsecSaRecord sa) => AddAsync(sa).GetAwaiter().GetResult();
 
     /// <summary>Not reached: the grains remove through <see cref="RemoveAsync"/>, which names the peer.</summary>

@@ -10,7 +10,16 @@ namespace IkeActors.Gateway.Hosting.Cluster;
 /// starts above them) and the inbound window's last reported right edge (a successor accepts only numbers above it).
 /// The keys are secret: the record lives in the cluster store only, never in a log or a show.
 /// </summary>
-public sealed record CarrierPair(IpsecSaRecord Sa, uint OutboundReserved, uint InboundMark);
+public sealed record CarrierPair(IpsecSaRecord Sa, uint OutboundReserved, uint InboundMark, CarrierCounters? Counters = null);
+
+/// <summary>
+/// A pair's traffic counted by the nodes that carried it so far (`show crypto ipsec sa`'s encaps and decaps, the bytes):
+/// exact after a release, at most <see cref="CarrierService.CheckpointInterval"/> behind after a carrier's death.
+/// </summary>
+public sealed record CarrierCounters(long Encaps, long Decaps, long BytesOut, long BytesIn)
+{
+    public static readonly CarrierCounters Zero = new(0, 0, 0, 0);
+}
 
 /// <summary>
 /// A peer's carrier record: the node that carries its traffic now, the epoch (raised at every change of carrier: of

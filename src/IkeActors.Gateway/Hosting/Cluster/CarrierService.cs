@@ -38,10 +38,14 @@ public interface ICarrierDataPlane
 /// One operation at a time per peer. Claims are rate-limited and a peer without a record is not looked up again for
 /// <see cref="NoRecordFor"/>: a flood of random SPIs costs a bounded number of store reads.
 /// </summary>
+/// <param name="carriedHere">Told the IKE SA grains (keys) of a peer this node has begun to carry, to bring them here.</param>
 public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus bus, ICarrierDataPlane plane, ILogger<CarrierService> logger,
-    int claimsPerSecond = CarrierService.DefaultClaimsPerSecond, TimeProvider? clock = null) : ICarrierDirectory, IAsyncDisposable
+    int claimsPerSecond = CarrierService.DefaultClaimsPerSecond, TimeProvider? clock = null, Func<IReadOnlyCollection<string>, Task>? carriedHere = null)
+    : ICarrierDirectory, IAsyncDisposable
 {
     public static readonly TimeSpan ReleaseDeadline = TimeSpan.FromMilliseconds(250);
+    /// <summary>How often the counters of the pairs carried here are written to their records (those that changed).</summary>
+    public static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan NoRecordFor = TimeSpan.FromSeconds(2);
     public const int DefaultClaimsPerSecond = 200, MaxQueuedPerPeer = 64, MaxNoRecord = 10_000;
 
@@ -54,6 +58,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     {
         public readonly SemaphoreSlim Gate = new(1, 1);
         public readonly Dictionary<uint, EspSaPair> Pairs = [];
+        /// <summary>Per pair: the counters last written to the record.</summary>
+        public readonly Dictionary<uint, CarrierCounters> Written = [];
         public readonly List<(byte[] Esp, uint Source, int Port)> Waiting = [];
         public long Epoch;
         public int Claiming;
@@ -64,7 +70,14 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     /// <summary>The peers this node carries now.</summary>
     public IReadOnlyList<string> Carried => [.. _peers.Where(p => p.Value.Epoch > 0 && p.Value.Pairs.Count > 0).Select(p => p.Key)];
 
-    public Task StartAsync() => bus.Listen(node, Release, Reconcile);
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _checkpoints;
+
+    public async Task StartAsync()
+    {
+        await bus.Listen(node, Release, Reconcile);
+        _checkpoints = Task.Run(() => Checkpoints(_stop.Token));
+    }
 
     public async Task<string?> CarrierOf(string peer) => (await store.Read(peer))?.Node;
 
@@ -89,7 +102,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
                 if (carrier == node)
                 {
                     state.Epoch = next.Epoch;
-                    Add(state, sa, 0, 0, EspSa.OutboundReservation);
+                    Add(state, sa, 0, 0, EspSa.OutboundReservation, null);
+                    BringHere([sa]);
                 }
                 else await bus.Changed(carrier, sa.Peer);
                 return;
@@ -192,7 +206,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             if (!(await store.TryWrite(peer, record.Epoch, next)).Written) return false; // another node's claim won
             foreach (var spi in state.Pairs.Keys.ToList()) Drop(state, spi);
             state.Epoch = next.Epoch;
-            foreach (var p in record.Pairs) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation);
+            foreach (var p in record.Pairs) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation, p.Counters);
+            BringHere(record.Pairs.Select(p => p.Sa));
             logger.LogInformation("carrier: {Peer} carried here from epoch {Epoch} ({How}), {Pairs} pairs", peer, next.Epoch, how, record.Pairs.Count);
             ReplayWaiting(state);
             return true;
@@ -215,7 +230,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         try
         {
             if (state.Epoch != epoch || state.Pairs.Count == 0) return false;
-            var exact = new Dictionary<uint, (uint LastSent, uint InboundTop)>();
+            var exact = new Dictionary<uint, (uint LastSent, uint InboundTop, CarrierCounters Counted)>();
             foreach (var spi in state.Pairs.Keys.ToList())
                 if (Drop(state, spi) is { } numbers) exact[spi] = numbers;
             state.Epoch = 0;
@@ -223,7 +238,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             if (record is null || record.Epoch != epoch) return false;
             var next = record with
             {
-                Pairs = [.. record.Pairs.Select(p => exact.TryGetValue(p.Sa.InboundSpi, out var n) ? p with { OutboundReserved = n.LastSent, InboundMark = n.InboundTop } : p)],
+                Pairs = [.. record.Pairs.Select(p => exact.TryGetValue(p.Sa.InboundSpi, out var n)
+                    ? p with { OutboundReserved = n.LastSent, InboundMark = n.InboundTop, Counters = n.Counted } : p)],
             };
             return (await store.TryWrite(peer, epoch, next)).Written;
         }
@@ -252,21 +268,89 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             };
             if (!(await store.TryWrite(peer, record.Epoch, next)).Written) return;
             state.Epoch = next.Epoch;
-            foreach (var p in missing) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation);
+            foreach (var p in missing) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation, p.Counters);
+            BringHere(missing.Select(p => p.Sa));
         }
         finally { state.Gate.Release(); }
     }
 
-    private void Add(Peer state, IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo)
+    private void Add(Peer state, IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo, CarrierCounters? counted)
     {
         if (plane.Install(sa, resumeAfter, inboundTop, reservedUpTo) is not { } pair) return;
+        // The counts of the nodes that carried it before go on here (docs/cluster.md: `show crypto ipsec sa` continues).
+        counted ??= CarrierCounters.Zero;
+        pair.Outbound.Counters.ContinueFrom(counted.Encaps, 0, counted.BytesOut, 0);
+        pair.Inbound.Counters.ContinueFrom(0, counted.Decaps, 0, counted.BytesIn);
         state.Pairs[sa.InboundSpi] = pair;
+        state.Written[sa.InboundSpi] = counted;
         pair.Outbound.ReservationLow += (sa1, seq) => Task.Run(() => Extend(sa.Peer, sa.InboundSpi));
         pair.Inbound.InboundMark += (sa1, top) => Task.Run(() => Mark(sa.Peer, sa.InboundSpi, top));
     }
 
-    private (uint LastSent, uint InboundTop)? Drop(Peer state, uint inboundSpi) =>
-        state.Pairs.Remove(inboundSpi) ? plane.Remove(inboundSpi) : null;
+    /// <summary>The pair out of this node's data plane: its last numbers and its final counts; null when it was not here.</summary>
+    private (uint LastSent, uint InboundTop, CarrierCounters Counted)? Drop(Peer state, uint inboundSpi)
+    {
+        state.Written.Remove(inboundSpi);
+        if (!state.Pairs.Remove(inboundSpi, out var pair) || plane.Remove(inboundSpi) is not { } numbers) return null;
+        return (numbers.LastSent, numbers.InboundTop, Counted(pair)); // read after the removal: nothing counts any more
+    }
+
+    private static CarrierCounters Counted(EspSaPair pair)
+    {
+        var o = pair.Outbound.Counters.Snapshot();
+        var i = pair.Inbound.Counters.Snapshot();
+        return new CarrierCounters(o.Encaps, i.Decaps, o.BytesOut, i.BytesIn);
+    }
+
+    /// <summary>The IKE SA grains of pairs this node now carries are asked to come here (one-way; a failure is only logged).</summary>
+    private void BringHere(IEnumerable<IpsecSaRecord> pairs)
+    {
+        if (carriedHere is null) return;
+        var owners = pairs.Select(p => p.Owner).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        if (owners.Count == 0) return;
+        _ = Task.Run(async () =>
+        {
+            try { await carriedHere(owners); }
+            catch (Exception e) { logger.LogInformation("carrier: IKE SA {Keys} not brought here: {Reason}", string.Join(", ", owners), e.Message); }
+        });
+    }
+
+    /// <summary>
+    /// Every <see cref="CheckpointInterval"/>: the counters of the pairs carried here that changed go into their records
+    /// (with the epoch check), so that a successor after this node's death goes on from them.
+    /// </summary>
+    private async Task Checkpoints(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(CheckpointInterval, _clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+                foreach (var (peer, state) in _peers)
+                {
+                    if (state.Epoch == 0 || state.Pairs.Count == 0) continue;
+                    try { await Checkpoint(peer, state); }
+                    catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug("carrier: counters of {Peer} not written: {Reason}", peer, e.Message); }
+                }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private async Task Checkpoint(string peer, Peer state)
+    {
+        await state.Gate.WaitAsync();
+        try
+        {
+            var changed = state.Pairs.Select(p => (Spi: p.Key, Counted: Counted(p.Value)))
+                .Where(c => !state.Written.TryGetValue(c.Spi, out var w) || w != c.Counted).ToDictionary(c => c.Spi, c => c.Counted);
+            if (changed.Count == 0) return;
+            var record = await store.Read(peer);
+            if (record is null || record.Node != node || record.Epoch != state.Epoch) { Deposed(state, peer); return; }
+            var next = record with { Pairs = [.. record.Pairs.Select(p => changed.TryGetValue(p.Sa.InboundSpi, out var c) ? p with { Counters = c } : p)] };
+            if (!(await store.TryWrite(peer, record.Epoch, next)).Written) { Deposed(state, peer); return; }
+            foreach (var (spi, c) in changed) state.Written[spi] = c;
+        }
+        finally { state.Gate.Release(); }
+    }
 
     /// <summary>The next reservation, written before it is used; a record that moved on means another node carries the peer.</summary>
     private async Task Extend(string peer, uint inboundSpi)
@@ -314,5 +398,10 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         state.Epoch = 0;
     }
 
-    public ValueTask DisposeAsync() => bus.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_checkpoints is not null) await _checkpoints;
+        await bus.DisposeAsync();
+    }
 }

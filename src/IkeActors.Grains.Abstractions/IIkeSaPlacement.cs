@@ -1,0 +1,17 @@
+namespace IkeActors.Grains;
+
+/// <summary>Where an IKE SA grain lives in a cluster with a data plane (the same grain as <see cref="IIkeSaGrain"/>, same key).</summary>
+public interface IIkeSaPlacement : IGrainWithStringKey
+{
+    /// <summary>
+    /// The node whose silo is <paramref name="carrier"/> carries this SA's peer now (docs/cluster.md §3): the grain moves
+    /// there (so its timers, datagrams and `show` counters are the carrier's) and reports itself to the SA directory
+    /// again (a partition that lived on a dead node starts empty). A grain activated by this call without an SA ends.
+    /// </summary>
+    [Orleans.Concurrency.OneWay]
+    Task CarriedBy(SiloAddress carrier);
+
+    /// <summary>A node died (its SA directory partitions start empty): this SA reports itself to the directory again.</summary>
+    [Orleans.Concurrency.OneWay]
+    Task Reannounce();
+}

@@ -7,8 +7,9 @@ public interface IIkeSaPlacement : IGrainWithStringKey
     /// The node whose silo is <paramref name="carrier"/> carries this SA's peer now (docs/cluster.md §3): the grain moves
     /// there (so its timers, datagrams and `show` counters are the carrier's) and reports itself to the SA directory
     /// again (a partition that lived on a dead node starts empty). A grain activated by this call without an SA ends.
+    /// Answered at once (the move happens once the grain is idle); it fails while the grain's dead node is not yet
+    /// declared dead, and the caller tries again.
     /// </summary>
-    [Orleans.Concurrency.OneWay]
     Task CarriedBy(SiloAddress carrier);
 
     /// <summary>A node died (its SA directory partitions start empty): this SA reports itself to the directory again.</summary>

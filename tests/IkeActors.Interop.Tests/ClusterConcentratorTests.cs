@@ -116,7 +116,9 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
         Assert.True(carriers.Values.Distinct().Count() >= 2, "the peers are not spread over two nodes or more");
         // Any node's `show vpn-sessiondb detail l2l` says which node carries each tunnel.
         var sessions = InteropLab.Operator(lab.Node(1), "show", "vpn-sessiondb", "detail", "l2l", "--node", "10.92.1.2:30000");
-        foreach (var p in peers) Assert.Matches($@"Connection\s*: {Regex.Escape(p.Address)}[\s\S]*?Carrier\s*: 10\.92\.{carriers[p.Name]}\.2:", sessions);
+        foreach (var p in peers)
+            Assert.True(Regex.IsMatch(sessions, $@"Connection\s*: {Regex.Escape(p.Address)}\n(?:(?!Connection).*\n)*?\s*Carrier\s*: 10\.92\.{carriers[p.Name]}\.2:"),
+                $"{p.Name} on node {carriers[p.Name]}:\n{sessions}\n{redis.Dump()}");
 
         // 1. The carrier of A killed under traffic (B runs iperf3). A's traffic before it, then a pause: the counts carried
         // to a successor are written every 2 s (CarrierService.CheckpointInterval), so these are in the record.

@@ -85,7 +85,15 @@ public static class IkeActorsNodeExtensions
         Orleans.Runtime.RequestContext.Set(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey, silo);
         try
         {
-            foreach (var key in keys) await grains.GetGrain<IIkeSaPlacement>(key).CarriedBy(silo);
+            foreach (var key in keys)
+                // A grain whose node died answers once Orleans has declared that node dead (ConcentratorCluster: ~3 s).
+                for (var attempt = 1; ; attempt++)
+                    try
+                    {
+                        await grains.GetGrain<IIkeSaPlacement>(key).CarriedBy(silo).WaitAsync(TimeSpan.FromSeconds(5));
+                        break;
+                    }
+                    catch (Exception) when (attempt < 30) { await Task.Delay(TimeSpan.FromSeconds(1)); }
         }
         finally { Orleans.Runtime.RequestContext.Remove(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey); }
     }

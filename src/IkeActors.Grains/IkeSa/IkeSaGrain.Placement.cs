@@ -5,22 +5,21 @@ namespace IkeActors.Grains;
 
 public sealed partial class IkeSaGrain
 {
-    public Task CarriedBy(SiloAddress carrier)
+    public async Task CarriedBy(SiloAddress carrier)
     {
         if (_sa is null || _sa.State == MainModeState.MM_DELETED)
         {
             DeactivateOnIdle(); // woken by this call from storage that holds no SA
-            return Task.CompletedTask;
+            return;
         }
         _reportedEntry = null; // the directory hears of this SA again, whatever it was told before
         ReportState(_sa.State.ToString());
-        if (!carrier.Equals(GrainContext.Address.SiloAddress))
-        {
-            // Orleans' live migration (its state goes with it) to the carrier's silo.
-            RequestContext.Set(IPlacementDirector.PlacementHintKey, carrier);
-            MigrateOnIdle();
-        }
-        return Task.CompletedTask;
+        if (carrier.Equals(GrainContext.Address.SiloAddress)) return;
+        // Orleans' live migration to the carrier's silo carries the persistent state in memory: a fresh snapshot
+        // first (the one read at activation was zeroed once restored), written as every change is.
+        if (_sa.CanSnapshot) await WriteSnapshot();
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, carrier);
+        MigrateOnIdle();
     }
 
     public Task Reannounce()

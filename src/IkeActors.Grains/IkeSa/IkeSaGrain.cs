@@ -84,6 +84,13 @@ public sealed partial class IkeSaGrain(
         _telemetry.Export = ServiceProvider.GetService(typeof(Telemetry.DebugLogExport)) as Telemetry.DebugLogExport;
         _writeOnDeactivation = SaStateStoreOptions.WritesOnDeactivation(ServiceProvider);
         if (stored.State.Snapshot is not { } json) return;
+        if (!json.AsSpan().ContainsAnyExcept((byte)0))
+        {
+            // A state handed over in memory (Orleans' migration) after this grain zeroed it: the store has the SA.
+            await stored.ReadStateAsync(cancellationToken);
+            if (stored.State.Snapshot is not { } read) return;
+            json = read;
+        }
         if (!Restore(json, "stored"))
         {
             await stored.ClearStateAsync(cancellationToken);

@@ -130,8 +130,7 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
         var round = await Traffic(lab, peers, seconds: 15, killAt: 3, iperf: b, () => gateways[killed].Terminate(9));
         Report("node " + killed + " (A's carrier) killed", round);
         Assert.True(round[a.Name].LongestGap <= 20, $"A: a gap of {round[a.Name].LongestGap} pings\n{round[a.Name].Output}");
-        foreach (var p in peers.Skip(1).Where(p => carriers[p.Name] != killed))
-            Assert.True(round[p.Name].Lost == 0, $"{p.Name} lost {round[p.Name].Lost} pings\n{round[p.Name].Output}");
+        Untouched(peers.Skip(1), carriers, killed, round, CarrierOf);
         foreach (var p in peers) SameSas(before[p.Name], lab.StrongSwan("list-sas", p.Ns), p.Name);
         var survivor = CarrierOf(a);
         Assert.NotEqual(killed, survivor);
@@ -153,7 +152,10 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
             InteropLab.Eventually(() => lab.VipNextHops().Count == 3, TimeSpan.FromSeconds(30), () => "VIP after the return: " + string.Join(", ", lab.VipNextHops()));
         });
         Report($"node {killed} back", round);
-        foreach (var p in peers) Assert.True(round[p.Name].LongestGap <= 20, $"{p.Name}: a gap of {round[p.Name].LongestGap} pings\n{round[p.Name].Output}");
+        // Peers the upstream router moves onto the returning node are handed over by their live carriers (exact numbers):
+        // no ping goes unanswered, a few may come late.
+        foreach (var p in peers)
+            Assert.True(round[p.Name].Missing == 0 && round[p.Name].LongestGap <= 5, $"{p.Name}: {round[p.Name].Missing} lost, a gap of {round[p.Name].LongestGap} pings\n{round[p.Name].Output}");
         foreach (var p in peers) SameSas(before[p.Name], lab.StrongSwan("list-sas", p.Ns), p.Name);
 
         // 3. Another carrier killed: B's.
@@ -163,11 +165,11 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
         Report($"node {second} (B's carrier) killed", round);
         foreach (var p in peers.Where(p => carriers[p.Name] == second))
             Assert.True(round[p.Name].LongestGap <= 20, $"{p.Name}: a gap of {round[p.Name].LongestGap} pings\n{round[p.Name].Output}");
-        foreach (var p in peers.Where(p => carriers[p.Name] != second))
-            Assert.True(round[p.Name].Lost == 0, $"{p.Name} lost {round[p.Name].Lost} pings\n{round[p.Name].Output}");
+        Untouched(peers.Where(p => carriers[p.Name] != second), carriers, second, round, CarrierOf);
         foreach (var p in peers) SameSas(before[p.Name], lab.StrongSwan("list-sas", p.Ns), p.Name);
 
-        // 4. After the failovers, the moved peer B: DPD answered, a Phase 2 rekey, a Phase 1 rekey, traffic on each.
+        // 4. After the failovers, the moved peer B: a Phase 2 rekey, a Phase 1 rekey, traffic on each. (DPD after a failover
+        // is not proven yet: B's R-U-THEREs went unanswered for 30 s in one run, docs/cluster.md.)
         var dpd = Stopwatch.StartNew();
         var child = lab.StrongSwan("swanctl", b.Ns, "--rekey", "--child", "gw");
         InteropLab.Eventually(() => Spis(lab.StrongSwan("list-sas", b.Ns)) != Spis(before[b.Name]) && Pings(b, 3),
@@ -180,6 +182,28 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
         output.WriteLine($"B's Phase 1 rekey after the failover: {dpd.Elapsed.TotalSeconds:0.0} s");
     }
 
+    /// <summary>
+    /// Peers the killed node did not carry: nothing lost while their carrier stays. The upstream router's plain multipath
+    /// route may move one to another live node when a path goes (docs/cluster.md §1); its live carrier then hands it over
+    /// with exact numbers, and a reply may meet the moment between the old carrier's inside route going and the new
+    /// one's arriving at the inside router: at most one ping, no gap.
+    /// </summary>
+    private void Untouched(IEnumerable<PeerSpec> peers, Dictionary<string, int> carriers, int killed, Dictionary<string, PingRound> round, Func<PeerSpec, int> carrierOf)
+    {
+        foreach (var p in peers)
+        {
+            var now = carrierOf(p);
+            var r = round[p.Name];
+            if (now == carriers[p.Name])
+                Assert.True(r.Lost == 0, $"{p.Name} (node {now}, not moved) lost {r.Lost} pings\n{r.Output}");
+            else
+            {
+                output.WriteLine($"{p.Name} moved from live node {carriers[p.Name]} to node {now} by the router's rehash when node {killed} went");
+                Assert.True(r.Missing <= 1 && r.LongestGap <= 3, $"{p.Name} (moved from live node {carriers[p.Name]} to {now}) lost {r.Missing}, gap {r.LongestGap}\n{r.Output}");
+            }
+        }
+    }
+
     private static string Outputs(Dictionary<int, InteropLab.Gateway> gateways) =>
         string.Concat(gateways.Select(g => $"\n--- node {g.Key}:\n" + g.Value.Output[^Math.Min(4000, g.Value.Output.Length)..]));
 
@@ -189,7 +213,9 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
     private static string Show(ClusterLab lab, int node, PeerSpec p) =>
         InteropLab.Operator(lab.Node(node), "show", "crypto", "ipsec", "sa", "peer", p.Address, "--node", $"10.92.{node}.2:30000");
 
-    private sealed record PingRound(int Lost, int LongestGap, string Output);
+    /// <param name="Lost">Pings without a reply within 1 s or late (ping -O's "no answer yet": over 0.1 s)</param>
+    /// <param name="Missing">Pings never answered</param>
+    private sealed record PingRound(int Lost, int LongestGap, string Output, int Missing = 0);
 
     /// <summary>Every peer pings at 10/s for <paramref name="seconds"/>, one also runs iperf3 (20 Mbit/s); <paramref name="act"/> at <paramref name="killAt"/> s.</summary>
     private static async Task<Dictionary<string, PingRound>> Traffic(ClusterLab lab, PeerSpec[] peers, int seconds, int killAt, PeerSpec iperf, Action act)
@@ -207,7 +233,7 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
             var lost = Regex.Matches(text, @"no answer yet for icmp_seq=(\d+)").Select(m => int.Parse(m.Groups[1].Value)).Distinct().Order().ToList();
             var received = Regex.Match(text, @"(\d+) received");
             var missing = count - (received.Success ? int.Parse(received.Groups[1].Value) : 0);
-            result[name] = new PingRound(Math.Max(lost.Count, missing), LongestRun(lost), text[^Math.Min(3000, text.Length)..]);
+            result[name] = new PingRound(Math.Max(lost.Count, missing), LongestRun(lost), text[^Math.Min(3000, text.Length)..], missing);
         }
         var (_, iperfOut) = await stream;
         result["iperf3"] = new PingRound(0, 0, iperfOut);
@@ -217,7 +243,7 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
     private void Report(string step, Dictionary<string, PingRound> round)
     {
         foreach (var (name, r) in round.Where(r => r.Key != "iperf3"))
-            output.WriteLine($"{step}: {name} {r.Lost} pings late or lost, longest gap {r.LongestGap * 0.1:0.0} s");
+            output.WriteLine($"{step}: {name} {r.Lost} pings late or lost ({r.Missing} never answered), longest gap {r.LongestGap * 0.1:0.0} s");
         var iperf = round["iperf3"].Output;
         output.WriteLine($"{step}: iperf3 from B: " + string.Join(" | ", Regex.Matches(iperf, @"(\S+ [KMG]?bits/sec)\s+(\d+)?\s*(sender|receiver)?").Select(m => m.Value.Trim()).TakeLast(4)));
     }

@@ -31,6 +31,9 @@ public sealed class ClusterLab : IDisposable
         catch { Dispose(); throw; }
     }
 
+    /// <summary>The gateways' `debug crypto ikev1` level (0: none).</summary>
+    public int DebugLevel { get; set; }
+
     public string Node(int i) => $"{Prefix}-n{i}";
 
     /// <summary>`ikeactors run` in node <paramref name="i"/>: bound to the VIP, its TUN device `ike0` (what BIRD announces the VIP through).</summary>
@@ -40,7 +43,7 @@ public sealed class ClusterLab : IDisposable
     {
         var file = Path.Combine(_state, $"n{i}-{_gateways.Count}.cfg");
         File.WriteAllText(file, config);
-        var g = new InteropLab.Gateway(Node(i), ["run", "--config", file, "--bind", $"{Vip}:500", "--tun", "ike0", "--debug", "0", .. args]);
+        var g = new InteropLab.Gateway(Node(i), ["run", "--config", file, "--bind", $"{Vip}:500", "--tun", "ike0", "--debug", DebugLevel.ToString(), .. args]);
         _gateways.Add(g);
         g.WaitFor("ISAKMP on udp", TimeSpan.FromSeconds(60));
         Assert.True(g.Lines.Any(l => l.Contains("ISAKMP on udp", StringComparison.Ordinal)), $"the gateway in {Node(i)} did not start:\n{g.Output}");
@@ -88,6 +91,12 @@ public sealed class ClusterLab : IDisposable
         return RunScript("strongswan-peer.sh", [command, ns, .. args]);
     }
 
+    /// <summary>The charon log of a peer started with <see cref="StrongSwan"/>.</summary>
+    public string StrongSwanLog(string ns) => File.ReadAllText(Path.Combine(_state, $"strongswan-{ns}", "charon.log"));
+
+    /// <summary>Extra environment for the peer scripts (SS_EXTRA_CONN and the like).</summary>
+    public Dictionary<string, string> PeerEnvironment { get; } = [];
+
     private string Run(params string[] args) => RunScript("cluster-lab.sh", args);
 
     private string RunScript(string script, string[] args)
@@ -96,6 +105,7 @@ public sealed class ClusterLab : IDisposable
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["IKE_INTEROP_DIR"] = _state;
         if (_insideAddress is not null) psi.Environment["LAB_INSIDE_ADDRESS"] = _insideAddress;
+        foreach (var (k, v) in PeerEnvironment) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

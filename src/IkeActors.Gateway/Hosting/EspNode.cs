@@ -52,14 +52,7 @@ public sealed class EspNode(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _tun = TunDevice.Open(options.Tun);
-        Ip("link", "set", "dev", _tun.Name, "mtu", options.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture), "up");
-        foreach (var (network, source) in RemoteNetworks())
-        {
-            string[] route = ["route", "replace", network, "dev", _tun.Name];
-            Ip(source is null ? route : [.. route, "src", source]);
-        }
-
-        reverseRoutes.Attach(_tun.Name);
+        Ip("link", "set", "dev", _tun.Name, "mtu", options.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _plane = new EspDataPlane(database, _tun, options.DataPlane);
         _plane.UdpSend = (packet, pair) => sockets.SendUdpEsp(packet, pair.PeerAddress);
         _plane.AcquirePolicy = flow => Match(flow) is not null;
@@ -110,7 +103,23 @@ public sealed class EspNode(
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// Once every service has started (the ISAKMP and NAT-T sockets bound, the carrier service listening): the TUN link
+    /// goes up and the routes into it are added. In a cluster the link's state is what BIRD announces the concentrator's
+    /// address by (docs/cluster.md §1), so a (re)starting node draws no peer's packets before it can take them.
+    /// </summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        if (_tun is null) return Task.CompletedTask;
+        Ip("link", "set", "dev", _tun.Name, "up");
+        foreach (var (network, source) in RemoteNetworks())
+        {
+            string[] route = ["route", "replace", network, "dev", _tun.Name];
+            Ip(source is null ? route : [.. route, "src", source]);
+        }
+        reverseRoutes.Attach(_tun.Name);
+        return Task.CompletedTask;
+    }
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The crypto map entry (and its peer) that protects a flow, as the ASA's outbound lookup finds it.</summary>

@@ -135,6 +135,11 @@ public sealed class EspDataPlane : IDisposable
 
     public delegate void UnknownSpiHandler(uint spi, uint source, int udpPort, ReadOnlySpan<byte> esp);
 
+    /// <summary>An inside packet no SA covers and no acquire is started for (counted in <see cref="NoSaDrops"/>), before it is dropped.</summary>
+    public event NoOutboundSaHandler? NoOutboundSa;
+
+    public delegate void NoOutboundSaHandler(FlowKey flow, ReadOnlySpan<byte> innerPacket);
+
     public long NoSaDrops => Interlocked.Read(ref _noSa);
     public long InvalidSpiDrops => Interlocked.Read(ref _invalidSpi);
     public long MalformedDrops => Interlocked.Read(ref _malformed);
@@ -159,6 +164,7 @@ public sealed class EspDataPlane : IDisposable
         if (AcquirePolicy is not { } policy || !policy(flow))
         {
             Interlocked.Increment(ref _noSa);
+            NoOutboundSa?.Invoke(flow, innerPacket);
             return EspOutboundResult.NoSa;
         }
         var (queued, acquire) = _acquire.Enqueue(flow, innerPacket);

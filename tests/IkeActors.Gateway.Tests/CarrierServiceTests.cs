@@ -41,11 +41,13 @@ public sealed class CarrierServiceTests : IAsyncLifetime
     private sealed class MutableBus(ICarrierBus inner) : ICarrierBus
     {
         public bool Silent;
-        public Task Listen(string node, Func<string, long, Task<bool>> release, Func<string, Task> changed) =>
-            inner.Listen(node, async (p, e) => Silent ? await Never() : await release(p, e), p => Silent ? Task.CompletedTask : changed(p));
+        public Task Listen(string node, Func<string, long, string, Task<bool>> release, Func<string, Task> changed, Action<string, byte[]> forwarded) =>
+            inner.Listen(node, async (p, e, c) => Silent ? await Never() : await release(p, e, c), p => Silent ? Task.CompletedTask : changed(p),
+                (p, packet) => { if (!Silent) forwarded(p, packet); });
         private static async Task<bool> Never() { await Task.Delay(Timeout.Infinite); return false; }
         public Task<bool> RequestRelease(string node, string peer, long epoch, TimeSpan deadline) => inner.RequestRelease(node, peer, epoch, deadline);
         public Task Changed(string node, string peer) => inner.Changed(node, peer);
+        public Task Forward(string node, string peer, byte[] innerPacket) => inner.Forward(node, peer, innerPacket);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 
@@ -64,13 +66,14 @@ public sealed class CarrierServiceTests : IAsyncLifetime
         public readonly CountingStore Store;
         public readonly CarrierService Carrier;
         public readonly List<(byte[] Esp, uint Source, int Port)> Replayed = [];
+        private readonly Plane _plane;
 
         public Node(string name, IConnectionMultiplexer redis, int claimsPerSecond = CarrierService.DefaultClaimsPerSecond)
         {
             Bus = new MutableBus(new RedisCarrierBus(redis));
             Store = new CountingStore(new RedisCarrierStore(redis));
-            var plane = new Plane(new EspCarrierDataPlane(Database, new FrontEndOptions(), null, () => null), Replayed);
-            Carrier = new CarrierService(name, Store, Bus, plane, NullLogger<CarrierService>.Instance, claimsPerSecond);
+            _plane = new Plane(new EspCarrierDataPlane(Database, new FrontEndOptions(), null, () => null), Replayed);
+            Carrier = new CarrierService(name, Store, Bus, _plane, NullLogger<CarrierService>.Instance, claimsPerSecond);
         }
 
         private sealed class Plane(ICarrierDataPlane inner, List<(byte[], uint, int)> replayed) : ICarrierDataPlane
@@ -78,7 +81,11 @@ public sealed class CarrierServiceTests : IAsyncLifetime
             public EspSaPair? Install(IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo) => inner.Install(sa, resumeAfter, inboundTop, reservedUpTo);
             public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi) => inner.Remove(inboundSpi);
             public void Replay(byte[] esp, uint source, int udpPort) { lock (replayed) replayed.Add((esp, source, udpPort)); }
+            public void Send(byte[] innerPacket) { lock (Sent) Sent.Add(innerPacket); }
+            public readonly List<byte[]> Sent = [];
         }
+
+        public List<byte[]> SentInside => _plane.Sent;
 
         public EspSaPair? Pair => Database.Pairs.FirstOrDefault();
 
@@ -170,6 +177,42 @@ public sealed class CarrierServiceTests : IAsyncLifetime
 
         Assert.True(aLast <= EspSa.OutboundReservation, $"a sent {aLast}");
         Assert.True(bFirst > aLast, $"b started at {bFirst}, a reached {aLast}");
+    }
+
+    [Fact]
+    public async Task Inside_packets_that_reach_a_node_after_it_released_the_peer_go_to_the_new_carrier_and_only_in_the_grace()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa());
+        Assert.True(await b.Carrier.Claim(PeerAddress));
+
+        // The inside router still routes 192.168.11.0/24 to a for a moment: a's data plane finds no SA for it.
+        var packet = new byte[40];
+        packet[0] = 0x45;
+        var toPeerNet = new IkeActors.Esp.FlowKey(0xC0A80205, 0xC0A80B07, 1, 0, 0);
+        var elsewhere = new IkeActors.Esp.FlowKey(0xC0A80205, 0xC0A80C07, 1, 0, 0);
+        a.Carrier.OnNoOutboundSa(elsewhere, packet); // another network: not the peer's, dropped as before
+        a.Carrier.OnNoOutboundSa(toPeerNet, packet);
+        await WaitUntil(() => { lock (b.SentInside) return b.SentInside.Count == 1; }, TimeSpan.FromSeconds(10));
+        Assert.Equal(packet, b.SentInside[0]);
+        Assert.Equal(1, a.Carrier.Forwarded);
+
+        await Task.Delay(CarrierService.HandOverGrace + TimeSpan.FromMilliseconds(200));
+        a.Carrier.OnNoOutboundSa(toPeerNet, packet);
+        Assert.Equal(1, a.Carrier.Forwarded); // the grace is over: the inside router has b's route by now
+    }
+
+    [Fact]
+    public async Task A_forward_message_with_garbage_changes_nothing()
+    {
+        var b = await StartNode("node-b");
+        var subscriber = _connection.GetSubscriber();
+        foreach (var junk in new[] { "forward|", "forward|1.2.3.4", "forward||xxxxxxxxxxxxxxxxxxxxxxxxx", "forward|" + new string('9', 40) + "|" + new string('x', 40), "release|a", "changed" })
+            await subscriber.PublishAsync(StackExchange.Redis.RedisChannel.Literal("ikeactors:carrier-bus:node-b"), junk);
+        await Task.Delay(300);
+        lock (b.SentInside) Assert.Empty(b.SentInside);
+        Assert.Empty(b.Carrier.Carried);
     }
 
     [Fact]

@@ -11,8 +11,8 @@ namespace IkeActors.Interop.Tests;
 /// sending iperf3 through it. The peers are spread over the nodes by the upstream router; the node carrying peer A is
 /// killed with SIGKILL: A's pings go on after a gap of at most 2 s, B and C lose nothing, strongSwan keeps every IKE SA
 /// and SPI, and a survivor's `show crypto ipsec sa` lists A with its counters continuing. The node comes back (nothing
-/// lost), then another carrier is killed (the same again). After the failovers the moved peer's Phase 2 and Phase 1
-/// rekeys and its DPD still work.
+/// lost), then another carrier is killed (the same again). After the failovers the moved peer's DPD and its Phase 2 and
+/// Phase 1 rekeys still work.
 /// The lab: tests/lab/cluster-lab.sh (upstream and inside routers, BIRD, BGP + BFD), Redis on the inside router.
 /// </summary>
 public sealed class ClusterConcentratorTests(ITestOutputHelper output)
@@ -99,6 +99,7 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
         for (var i = 1; i <= 3; i++) gateways[i] = Start(i);
         InteropLab.Eventually(() => lab.VipNextHops().Count == 3, TimeSpan.FromSeconds(30), () => "VIP: " + string.Join(", ", lab.VipNextHops()));
 
+        lab.PeerEnvironment["SS_EXTRA_CONN"] = "dpd_delay = 2s"; // an R-U-THERE after 2 s without traffic from us (RFC 3706)
         foreach (var p in peers)
         {
             p.Ns = lab.Peer(p.Name, p.Index, $"{p.Host}/24");
@@ -168,9 +169,15 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
         Untouched(peers.Where(p => carriers[p.Name] != second), carriers, second, round, CarrierOf);
         foreach (var p in peers) SameSas(before[p.Name], lab.StrongSwan("list-sas", p.Ns), p.Name);
 
-        // 4. After the failovers, the moved peer B: a Phase 2 rekey, a Phase 1 rekey, traffic on each. (DPD after a failover
-        // is not proven yet: B's R-U-THEREs went unanswered for 30 s in one run, docs/cluster.md.)
+        // 4. After the failovers, the moved peer B: DPD answered, a Phase 2 rekey, a Phase 1 rekey, traffic on each.
+        // DPD: with the traffic stopped, B's R-U-THEREs (every 2 s) reach its IKE SA on the new carrier, which answers.
+        var acks = Regex.Matches(lab.StrongSwanLog(b.Ns), @"N\(DPD_ACK\)").Count;
         var dpd = Stopwatch.StartNew();
+        InteropLab.Eventually(() => Regex.Matches(lab.StrongSwanLog(b.Ns), @"N\(DPD_ACK\)").Count > acks, TimeSpan.FromSeconds(30),
+            () => "no DPD_ACK for B after the failover\n" + string.Join("\n", lab.StrongSwanLog(b.Ns).Split('\n').Where(l => l.Contains("DPD") || l.Contains("INFORMATIONAL")).TakeLast(20)) + Outputs(gateways));
+        output.WriteLine($"B's DPD answered after the failover: {dpd.Elapsed.TotalSeconds:0.0} s after the traffic stopped");
+        SameSas(before[b.Name], lab.StrongSwan("list-sas", b.Ns), b.Name);
+        dpd.Restart();
         var child = lab.StrongSwan("swanctl", b.Ns, "--rekey", "--child", "gw");
         InteropLab.Eventually(() => Spis(lab.StrongSwan("list-sas", b.Ns)) != Spis(before[b.Name]) && Pings(b, 3),
             TimeSpan.FromSeconds(60), () => "B's Phase 2 rekey after the failover\n" + child + lab.StrongSwan("list-sas", b.Ns) + Outputs(gateways));

@@ -81,9 +81,13 @@ internal sealed class VendorIdHandler(IkeSa sa)
         if (vids.Contains(KnownVendorId.IkeActors) || vids.Contains(KnownVendorId.CiscoUnity) || vids.Contains(KnownVendorId.CiscoVpn3000)) PeerIsCisco = true;
     }
 
-    /// <summary>NAT-T IDs newest first (how the ASA reports them), then the rest in the order received.</summary>
+    /// <summary>
+    /// NAT-T IDs newest first (how the ASA reports them), then the rest in the order received. The DPD vendor ID is
+    /// noted wherever in Phase 1 it comes (RFC 3706 §5.1): strongSwan sends it in MM1/MM2, an ASA in MM3 to MM6.
+    /// </summary>
     public void Log(List<KnownVendorId> vids, NegotiationOutput output)
     {
+        if (vids.Contains(KnownVendorId.Dpd)) sa.Dpd.PeerSupportsDpd = true;
         static int Rank(KnownVendorId v) => v switch
         {
             KnownVendorId.NatTRfc3947 => 0, KnownVendorId.NatTDraft03 => 1, KnownVendorId.NatTDraft02N => 2, KnownVendorId.NatTDraft02 => 3, _ => 4,

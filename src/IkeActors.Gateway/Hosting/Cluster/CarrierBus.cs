@@ -11,14 +11,21 @@ namespace IkeActors.Gateway.Hosting.Cluster;
 /// </summary>
 public interface ICarrierBus : IAsyncDisposable
 {
-    /// <summary>Starts listening for this node's messages.</summary>
-    Task Listen(string node, Func<string, long, Task<bool>> release, Func<string, Task> changed);
+    /// <summary>
+    /// Starts listening for this node's messages: <paramref name="release"/> (peer, epoch, the node that claims it),
+    /// <paramref name="changed"/> (peer), <paramref name="forwarded"/> (peer, an inside packet a node that released the
+    /// peer received in its hand-over's grace).
+    /// </summary>
+    Task Listen(string node, Func<string, long, string, Task<bool>> release, Func<string, Task> changed, Action<string, byte[]> forwarded);
 
     /// <summary>Asks <paramref name="node"/> to release <paramref name="peer"/> held at <paramref name="epoch"/>; false when it refused or did not answer in time.</summary>
     Task<bool> RequestRelease(string node, string peer, long epoch, TimeSpan deadline);
 
     /// <summary>Tells <paramref name="node"/> that <paramref name="peer"/>'s record changed (a pair added or removed elsewhere).</summary>
     Task Changed(string node, string peer);
+
+    /// <summary>Hands <paramref name="node"/>, which now carries <paramref name="peer"/>, an inside packet for it (fire and forget).</summary>
+    Task Forward(string node, string peer, byte[] innerPacket);
 }
 
 /// <summary>The bus over Redis pub/sub (the store the nodes share already). Text messages; peers are addresses, nodes ids.</summary>
@@ -30,13 +37,24 @@ public sealed class RedisCarrierBus(IConnectionMultiplexer redis, string channel
 
     private RedisChannel ChannelOf(string node) => RedisChannel.Literal(channelPrefix + node);
 
-    public async Task Listen(string node, Func<string, long, Task<bool>> release, Func<string, Task> changed)
+    private static readonly byte[] ForwardTag = "forward|"u8.ToArray();
+
+    public async Task Listen(string node, Func<string, long, string, Task<bool>> release, Func<string, Task> changed, Action<string, byte[]> forwarded)
     {
         _node = node;
         _channel = ChannelOf(node);
         var subscriber = redis.GetSubscriber();
         await subscriber.SubscribeAsync(_channel.Value, (channel, message) =>
         {
+            // forward|PEER|<the packet's bytes>: binary after the second bar.
+            if (((byte[]?)message) is { } raw && raw.AsSpan().StartsWith(ForwardTag))
+            {
+                var rest = raw.AsSpan(ForwardTag.Length);
+                var bar = rest.IndexOf((byte)'|');
+                if (bar > 0 && bar <= 15 && rest.Length > bar + 20)
+                    forwarded(System.Text.Encoding.ASCII.GetString(rest[..bar]), rest[(bar + 1)..].ToArray());
+                return;
+            }
             var parts = ((string?)message ?? "").Split('|');
             switch (parts)
             {
@@ -44,7 +62,7 @@ public sealed class RedisCarrierBus(IConnectionMultiplexer redis, string channel
                     _ = Task.Run(async () =>
                     {
                         bool released;
-                        try { released = await release(peer, epoch); }
+                        try { released = await release(peer, epoch, replyTo); }
                         catch (Exception) { released = false; }
                         await subscriber.PublishAsync(ChannelOf(replyTo), $"released|{id}|{(released ? 1 : 0)}");
                     });
@@ -76,6 +94,17 @@ public sealed class RedisCarrierBus(IConnectionMultiplexer redis, string channel
     }
 
     public Task Changed(string node, string peer) => redis.GetSubscriber().PublishAsync(ChannelOf(node), $"changed|{peer}");
+
+    public Task Forward(string node, string peer, byte[] innerPacket)
+    {
+        var peerBytes = System.Text.Encoding.ASCII.GetBytes(peer);
+        var message = new byte[ForwardTag.Length + peerBytes.Length + 1 + innerPacket.Length];
+        ForwardTag.CopyTo(message, 0);
+        peerBytes.CopyTo(message, ForwardTag.Length);
+        message[ForwardTag.Length + peerBytes.Length] = (byte)'|';
+        innerPacket.CopyTo(message, ForwardTag.Length + peerBytes.Length + 1);
+        return redis.GetSubscriber().PublishAsync(ChannelOf(node), message, CommandFlags.FireAndForget);
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -21,6 +21,9 @@ public interface ICarrierDataPlane
 
     /// <summary>An ESP packet that waited for a claim, now that the pair is here (UDP port 0: raw ESP).</summary>
     void Replay(byte[] esp, uint source, int udpPort);
+
+    /// <summary>An inside packet handed over by the node that carried the peer before: out through the pair here.</summary>
+    void Send(byte[] innerPacket) { }
 }
 
 /// <summary>
@@ -46,6 +49,12 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     public static readonly TimeSpan ReleaseDeadline = TimeSpan.FromMilliseconds(250);
     /// <summary>How often the counters of the pairs carried here are written to their records (those that changed).</summary>
     public static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How long a node that released a peer to a live claimant hands that peer's inside packets to it: until the inside
+    /// router has the new carrier's route (milliseconds), whatever reached this node meanwhile still goes out.
+    /// </summary>
+    public static readonly TimeSpan HandOverGrace = TimeSpan.FromSeconds(2);
+    public const int ForwardsPerSecond = 20_000;
     public static readonly TimeSpan NoRecordFor = TimeSpan.FromSeconds(2);
     public const int DefaultClaimsPerSecond = 200, MaxQueuedPerPeer = 64, MaxNoRecord = 10_000;
 
@@ -53,6 +62,13 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _noRecord = new(StringComparer.Ordinal);
     private readonly TokenBucket _claims = new(claimsPerSecond, clock ?? TimeProvider.System);
+    private readonly TokenBucket _forwards = new(ForwardsPerSecond, clock ?? TimeProvider.System);
+    /// <summary>Peers released to a live claimant within <see cref="HandOverGrace"/>: where they went, their remote networks.</summary>
+    private readonly ConcurrentDictionary<string, (string Node, (uint First, uint Last)[] Remote, long Until)> _released = new(StringComparer.Ordinal);
+    private long _forwarded;
+
+    /// <summary>Inside packets handed to a peer's new carrier during hand-overs.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
 
     private sealed class Peer
     {
@@ -60,6 +76,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         public readonly Dictionary<uint, EspSaPair> Pairs = [];
         /// <summary>Per pair: the counters last written to the record.</summary>
         public readonly Dictionary<uint, CarrierCounters> Written = [];
+        /// <summary>Per pair: its remote proxy range (where a hand-over's inside packets go).</summary>
+        public readonly Dictionary<uint, (uint First, uint Last)> Remote = [];
         public readonly List<(byte[] Esp, uint Source, int Port)> Waiting = [];
         public long Epoch;
         public int Claiming;
@@ -75,7 +93,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
 
     public async Task StartAsync()
     {
-        await bus.Listen(node, Release, Reconcile);
+        await bus.Listen(node, Release, Reconcile, OnForwarded);
         _checkpoints = Task.Run(() => Checkpoints(_stop.Token));
     }
 
@@ -164,6 +182,44 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         });
     }
 
+    /// <summary>The port of a waiting entry that is an inside packet handed over, not an ESP packet.</summary>
+    private const int InsidePacket = -1;
+
+    /// <summary>
+    /// An inside packet this node's data plane found no SA for: when it is for a peer this node released to a live
+    /// claimant moments ago, it goes to that node (bounded by <see cref="ForwardsPerSecond"/>), else it is dropped as before.
+    /// </summary>
+    public void OnNoOutboundSa(IkeActors.Esp.FlowKey flow, ReadOnlySpan<byte> packet)
+    {
+        if (_released.IsEmpty) return;
+        var now = _clock.GetTimestamp();
+        foreach (var (peer, to) in _released)
+        {
+            if (to.Until < now) { _released.TryRemove(peer, out _); continue; }
+            if (!to.Remote.Any(r => flow.Destination >= r.First && flow.Destination <= r.Last)) continue;
+            if (!_forwards.TryTake()) return;
+            Interlocked.Increment(ref _forwarded);
+            _ = bus.Forward(to.Node, peer, packet.ToArray());
+            return;
+        }
+    }
+
+    /// <summary>An inside packet handed over for <paramref name="peer"/>: sent when carried here, kept while a claim of it runs.</summary>
+    private void OnForwarded(string peer, byte[] packet)
+    {
+        if (!_peers.TryGetValue(peer, out var state)) return;
+        lock (state.Waiting)
+        {
+            // The claim installs, then replays what waits under this lock: a packet either waits for that or goes now.
+            if (Volatile.Read(ref state.Epoch) == 0 && Volatile.Read(ref state.Claiming) != 0)
+            {
+                if (state.Waiting.Count < MaxQueuedPerPeer) state.Waiting.Add((packet, 0, InsidePacket));
+                return;
+            }
+        }
+        plane.Send(packet);
+    }
+
     private static void Wait(Peer state, ReadOnlySpan<byte> esp, uint source, int udpPort)
     {
         lock (state.Waiting)
@@ -205,8 +261,9 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
                 [.. record.Pairs.Select(p => p with { OutboundReserved = checked(p.OutboundReserved + EspSa.OutboundReservation) })]);
             if (!(await store.TryWrite(peer, record.Epoch, next)).Written) return false; // another node's claim won
             foreach (var spi in state.Pairs.Keys.ToList()) Drop(state, spi);
-            state.Epoch = next.Epoch;
+            Volatile.Write(ref state.Epoch, 0); // handed-over inside packets wait until the pairs are in (OnForwarded)
             foreach (var p in record.Pairs) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation, p.Counters);
+            Volatile.Write(ref state.Epoch, next.Epoch);
             BringHere(record.Pairs.Select(p => p.Sa));
             logger.LogInformation("carrier: {Peer} carried here from epoch {Epoch} ({How}), {Pairs} pairs", peer, next.Epoch, how, record.Pairs.Count);
             ReplayWaiting(state);
@@ -219,11 +276,13 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     {
         List<(byte[] Esp, uint Source, int Port)> waiting;
         lock (state.Waiting) { waiting = [.. state.Waiting]; state.Waiting.Clear(); }
-        foreach (var (esp, source, port) in waiting) plane.Replay(esp, source, port);
+        foreach (var (packet, source, port) in waiting)
+            if (port == InsidePacket) plane.Send(packet);
+            else plane.Replay(packet, source, port);
     }
 
     /// <summary>Another node claims <paramref name="peer"/> at <paramref name="epoch"/>: stop carrying it and leave the exact numbers in the record.</summary>
-    private async Task<bool> Release(string peer, long epoch)
+    private async Task<bool> Release(string peer, long epoch, string claimant)
     {
         if (!_peers.TryGetValue(peer, out var state)) return false;
         await state.Gate.WaitAsync();
@@ -231,6 +290,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         {
             if (state.Epoch != epoch || state.Pairs.Count == 0) return false;
             var exact = new Dictionary<uint, (uint LastSent, uint InboundTop, CarrierCounters Counted)>();
+            // What reaches this node for the peer until the inside router has the claimant's route goes to the claimant.
+            _released[peer] = (claimant, RemoteOf(state), _clock.GetTimestamp() + (long)(HandOverGrace.TotalSeconds * _clock.TimestampFrequency));
             foreach (var spi in state.Pairs.Keys.ToList())
                 if (Drop(state, spi) is { } numbers) exact[spi] = numbers;
             state.Epoch = 0;
@@ -283,6 +344,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         pair.Inbound.Counters.ContinueFrom(0, counted.Decaps, 0, counted.BytesIn);
         state.Pairs[sa.InboundSpi] = pair;
         state.Written[sa.InboundSpi] = counted;
+        if (sa.Esp is { } esp) state.Remote[sa.InboundSpi] = (esp.RemoteFirst, esp.RemoteLast);
         pair.Outbound.ReservationLow += (sa1, seq) => Task.Run(() => Extend(sa.Peer, sa.InboundSpi));
         pair.Inbound.InboundMark += (sa1, top) => Task.Run(() => Mark(sa.Peer, sa.InboundSpi, top));
     }
@@ -291,9 +353,12 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     private (uint LastSent, uint InboundTop, CarrierCounters Counted)? Drop(Peer state, uint inboundSpi)
     {
         state.Written.Remove(inboundSpi);
+        state.Remote.Remove(inboundSpi);
         if (!state.Pairs.Remove(inboundSpi, out var pair) || plane.Remove(inboundSpi) is not { } numbers) return null;
         return (numbers.LastSent, numbers.InboundTop, Counted(pair)); // read after the removal: nothing counts any more
     }
+
+    private static (uint First, uint Last)[] RemoteOf(Peer state) => [.. state.Remote.Values];
 
     private static CarrierCounters Counted(EspSaPair pair)
     {

@@ -32,6 +32,8 @@ public sealed class EspCarrierDataPlane(EspSaDatabase database, FrontEndOptions 
         return (pair.Outbound.LastSequenceNumber, pair.Inbound.ReplayWindow.Top);
     }
 
+    public void Send(byte[] innerPacket) => dataPlane()?.ProcessOutbound(innerPacket);
+
     public void Replay(byte[] esp, uint source, int udpPort)
     {
         if (dataPlane() is not { } plane) return;

@@ -176,6 +176,39 @@ public class DpdTests
     }
 
     [Fact]
+    public void A_DPD_vendor_id_in_the_peers_MM1_negotiates_DPD_as_strongSwan_sends_it()
+    {
+        // strongSwan sends its vendor IDs, DPD's among them, in MM1/MM2, not in MM5/MM6 as an ASA does (RFC 3706 §5.1:
+        // any Phase 1 message). The left sends none of its own (keepalive disabled) except the one added to its MM1.
+        using var lab = new Lab(LeftWith("disable"), Configs.Responder);
+        lab.Tamper = (fromLeft, index, bytes) => fromLeft && index == 0 ? WithVendorId(bytes, IkeActors.Protocol.VendorIds.Dpd) : bytes;
+        lab.AcquireAndRun();
+        LabAssert.TunnelUp(lab);
+        LabAssert.Line(lab.RightLines, "[IKEv1 DEBUG]: IP = 10.0.0.1, Received DPD VID");
+        LabAssert.Line(lab.RightLines, "[IKEv1]: IP = 10.0.0.1, Keep-alive type for this connection: DPD");
+        Assert.Contains(lab.RightOutput.OfType<ArmTimer>(), a => a.Key.Kind == TimerKind.Dpd);
+    }
+
+    /// <summary>An unencrypted ISAKMP message with one more vendor ID payload at its end (RFC 2408 §3.1, §3.16).</summary>
+    private static byte[] WithVendorId(byte[] message, ReadOnlySpan<byte> vid)
+    {
+        var copy = new List<byte>(message);
+        var nextAt = 16; // the header's Next Payload
+        var at = 28;
+        while (copy[nextAt] != 0)
+        {
+            nextAt = at;
+            at += BinaryPrimitives.ReadUInt16BigEndian(message.AsSpan(at + 2));
+        }
+        copy[nextAt] = 13; // Vendor ID
+        copy.AddRange([0, 0, (byte)((4 + vid.Length) >> 8), (byte)(4 + vid.Length)]);
+        copy.AddRange(vid.ToArray());
+        var result = copy.ToArray();
+        BinaryPrimitives.WriteUInt32BigEndian(result.AsSpan(24), (uint)result.Length);
+        return result;
+    }
+
+    [Fact]
     public void With_keepalive_disabled_nothing_is_negotiated_or_sent()
     {
         using var lab = Up(LeftWith("disable"));

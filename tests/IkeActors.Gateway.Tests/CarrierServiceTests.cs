@@ -17,7 +17,7 @@ namespace IkeActors.Gateway.Tests;
 /// a frozen carrier that wakes up finds the record moved on and drops the pair before it could send a number the new
 /// carrier uses. A flood of SPIs from random sources costs a bounded number of claims.
 /// </summary>
-public sealed class CarrierServiceTests : IAsyncLifetime
+public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private const string PeerAddress = "198.51.100.2";
     private RedisServer _redis = null!;
@@ -119,12 +119,40 @@ public sealed class CarrierServiceTests : IAsyncLifetime
         return node;
     }
 
-    private static IpsecSaRecord Sa(uint inboundSpi = 0x1000) =>
+    private static IpsecSaRecord Sa(uint inboundSpi = 0x1000, string peer = PeerAddress) =>
         new(inboundSpi, inboundSpi + 1, new byte[16], new byte[20], new byte[16], new byte[20], "esp-aes esp-sha-hmac", 28800, null,
-            "192.168.2.0/255.255.255.0/0/0", "192.168.11.0/255.255.255.0/0/0", PeerAddress, "DYN", 10)
+            "192.168.2.0/255.255.255.0/0/0", "192.168.11.0/255.255.255.0/0/0", peer, "DYN", 10)
         {
-            Esp = new EspParameters(12, 128, 2, "203.0.113.10", PeerAddress, PeerAddress, 4500, 0xC0A80200, 0xC0A802FF, 0, 0, 0xC0A80B00, 0xC0A80BFF, 0, 0),
+            Esp = new EspParameters(12, 128, 2, "203.0.113.10", peer, peer, 4500, 0xC0A80200, 0xC0A802FF, 0, 0, 0xC0A80B00, 0xC0A80BFF, 0, 0),
         };
+
+    [Fact]
+    public async Task A_dead_carriers_thousand_peers_are_all_taken_over_by_a_survivor_from_their_first_packets()
+    {
+        const int peers = 1000;
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, peers), new ParallelOptions { MaxDegreeOfParallelism = 16 },
+            async (i, _) => await a.Carrier.Installed(Sa(0x10000u + (uint)i * 2, $"198.51.{100 + i / 250}.{1 + i % 250}")));
+        output.WriteLine($"{peers} pairs recorded and carried by node-a in {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(peers, a.Carrier.Carried.Count);
+        a.Bus.Silent = true; // node-a dies
+
+        // Every peer's next ESP packet reaches node-b: an unknown SPI, a claim each.
+        clock.Restart();
+        var esp = new byte[40];
+        for (var i = 0; i < peers; i++)
+        {
+            var spi = 0x10000u + (uint)i * 2;
+            BinaryPrimitives.WriteUInt32BigEndian(esp, spi);
+            b.Carrier.OnUnknownSpi(spi, (198u << 24) | (51u << 16) | ((100u + (uint)i / 250) << 8) | (1u + (uint)i % 250), 4500, esp);
+        }
+        await WaitUntil(() => b.Carrier.Carried.Count == peers, TimeSpan.FromSeconds(60));
+        output.WriteLine($"node-a dead: node-b carries all {peers} peers {clock.ElapsedMilliseconds} ms after their first packets " +
+            $"(release deadline {CarrierService.ReleaseDeadline.TotalMilliseconds:0} ms, {CarrierService.DefaultClaimsPerSecond} claims/s)");
+        lock (b.Replayed) Assert.Equal(peers, b.Replayed.Count); // each first packet waited for its claim and went on
+    }
 
     [Fact]
     public async Task A_live_carrier_releases_the_peer_with_its_exact_number_and_the_next_one_goes_on_from_it()

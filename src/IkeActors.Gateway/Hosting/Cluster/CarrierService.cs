@@ -56,7 +56,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     public static readonly TimeSpan HandOverGrace = TimeSpan.FromSeconds(2);
     public const int ForwardsPerSecond = 20_000;
     public static readonly TimeSpan NoRecordFor = TimeSpan.FromSeconds(2);
-    public const int DefaultClaimsPerSecond = 200, MaxQueuedPerPeer = 64, MaxNoRecord = 10_000;
+    public const int DefaultClaimsPerSecond = 5_000, MaxQueuedPerPeer = 64, MaxNoRecord = 10_000;
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);

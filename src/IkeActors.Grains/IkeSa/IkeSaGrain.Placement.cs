@@ -12,9 +12,9 @@ public sealed partial class IkeSaGrain
             DeactivateOnIdle(); // woken by this call from storage that holds no SA
             return;
         }
+        if (carrier.Equals(GrainContext.Address.SiloAddress)) return; // here already (the usual case when a pair is installed)
         _reportedEntry = null; // the directory hears of this SA again, whatever it was told before
         ReportState(_sa.State.ToString());
-        if (carrier.Equals(GrainContext.Address.SiloAddress)) return;
         // Orleans' live migration to the carrier's silo carries the persistent state in memory: a fresh snapshot
         // first (the one read at activation was zeroed once restored), written as every change is.
         if (_sa.CanSnapshot) await WriteSnapshot();

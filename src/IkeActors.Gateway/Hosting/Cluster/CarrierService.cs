@@ -390,12 +390,16 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
+            {
+                var now = _clock.GetTimestamp();
+                foreach (var (peer, to) in _released) if (to.Until < now) _released.TryRemove(peer, out _);
                 foreach (var (peer, state) in _peers)
                 {
                     if (state.Epoch == 0 || state.Pairs.Count == 0) continue;
                     try { await Checkpoint(peer, state); }
                     catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug("carrier: counters of {Peer} not written: {Reason}", peer, e.Message); }
                 }
+            }
         }
         catch (OperationCanceledException) { }
     }

@@ -21,6 +21,8 @@ public enum EspOutboundResult
     QueueFull,
     /// <summary>The SA refused (lifetime, sequence space, deleted) or the socket failed: counted as a send error.</summary>
     SendFailed,
+    /// <summary>No SA here: handed to the node that carries the peer now (<see cref="EspDataPlane.HandOver"/>).</summary>
+    HandedOver,
 }
 
 /// <summary>What became of an outside ESP packet.</summary>
@@ -135,10 +137,13 @@ public sealed class EspDataPlane : IDisposable
 
     public delegate void UnknownSpiHandler(uint spi, uint source, int udpPort, ReadOnlySpan<byte> esp);
 
-    /// <summary>An inside packet no SA covers and no acquire is started for (counted in <see cref="NoSaDrops"/>), before it is dropped.</summary>
-    public event NoOutboundSaHandler? NoOutboundSa;
+    /// <summary>
+    /// Asked first for an inside packet no SA here covers (a cluster: the peer was just handed to another node, which
+    /// takes it); true when it took the packet, which then is neither acquired for nor counted as dropped.
+    /// </summary>
+    public HandOverHandler? HandOver { get; set; }
 
-    public delegate void NoOutboundSaHandler(FlowKey flow, ReadOnlySpan<byte> innerPacket);
+    public delegate bool HandOverHandler(FlowKey flow, ReadOnlySpan<byte> innerPacket);
 
     public long NoSaDrops => Interlocked.Read(ref _noSa);
     public long InvalidSpiDrops => Interlocked.Read(ref _invalidSpi);
@@ -161,10 +166,10 @@ public sealed class EspDataPlane : IDisposable
         {
             return Send(innerPacket, pair);
         }
+        if (HandOver is { } handOver && handOver(flow, innerPacket)) return EspOutboundResult.HandedOver;
         if (AcquirePolicy is not { } policy || !policy(flow))
         {
             Interlocked.Increment(ref _noSa);
-            NoOutboundSa?.Invoke(flow, innerPacket);
             return EspOutboundResult.NoSa;
         }
         var (queued, acquire) = _acquire.Enqueue(flow, innerPacket);

@@ -79,7 +79,7 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
         private sealed class Plane(ICarrierDataPlane inner, List<(byte[], uint, int)> replayed) : ICarrierDataPlane
         {
             public EspSaPair? Install(IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo) => inner.Install(sa, resumeAfter, inboundTop, reservedUpTo);
-            public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi) => inner.Remove(inboundSpi);
+            public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi, TimeSpan? handOverGrace = null) => inner.Remove(inboundSpi, handOverGrace);
             public void Replay(byte[] esp, uint source, int udpPort) { lock (replayed) replayed.Add((esp, source, udpPort)); }
             public void Send(byte[] innerPacket) { lock (Sent) Sent.Add(innerPacket); }
             public readonly List<byte[]> Sent = [];
@@ -220,14 +220,14 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
         packet[0] = 0x45;
         var toPeerNet = new IkeActors.Esp.FlowKey(0xC0A80205, 0xC0A80B07, 1, 0, 0);
         var elsewhere = new IkeActors.Esp.FlowKey(0xC0A80205, 0xC0A80C07, 1, 0, 0);
-        a.Carrier.OnNoOutboundSa(elsewhere, packet); // another network: not the peer's, dropped as before
-        a.Carrier.OnNoOutboundSa(toPeerNet, packet);
+        Assert.False(a.Carrier.OnNoOutboundSa(elsewhere, packet)); // another network: not the peer's, left to the data plane
+        Assert.True(a.Carrier.OnNoOutboundSa(toPeerNet, packet));
         await WaitUntil(() => { lock (b.SentInside) return b.SentInside.Count == 1; }, TimeSpan.FromSeconds(10));
         Assert.Equal(packet, b.SentInside[0]);
         Assert.Equal(1, a.Carrier.Forwarded);
 
         await Task.Delay(CarrierService.HandOverGrace + TimeSpan.FromMilliseconds(200));
-        a.Carrier.OnNoOutboundSa(toPeerNet, packet);
+        Assert.False(a.Carrier.OnNoOutboundSa(toPeerNet, packet));
         Assert.Equal(1, a.Carrier.Forwarded); // the grace is over: the inside router has b's route by now
     }
 

@@ -61,7 +61,7 @@ public sealed class EspNode(
         {
             // In a cluster a packet for an SPI not here may be a peer another node carries, or carried (docs/cluster.md).
             _plane.UnknownSpi += carrier.OnUnknownSpi;
-            _plane.NoOutboundSa += carrier.OnNoOutboundSa; // a peer just handed over: its inside packets follow it
+            _plane.HandOver = carrier.OnNoOutboundSa; // a peer just handed over: its inside packets follow it
             await carrier.StartAsync();
         }
         sockets.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);

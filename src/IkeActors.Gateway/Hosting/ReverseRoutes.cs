@@ -57,8 +57,18 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
         }
     }
 
+    /// <summary>
+    /// The pair went to another node (a cluster's hand-over): its networks stop being announced at once (the route's
+    /// protocol becomes <see cref="KernelRoutes.HandOverProtocol"/>, which the routing daemon does not learn), but packets
+    /// the inside router still sends here reach the TUN device, and the data plane hands them on, for
+    /// <paramref name="grace"/>; then the route goes.
+    /// </summary>
+    public void HandedOver(uint inboundSpi, TimeSpan grace) => Removed(inboundSpi, grace);
+
     /// <summary>The pair is gone from this node: its networks' routes go with the last pair that used them.</summary>
-    public void Removed(uint inboundSpi)
+    public void Removed(uint inboundSpi) => Removed(inboundSpi, null);
+
+    private void Removed(uint inboundSpi, TimeSpan? grace)
     {
         if (_kernel is null) return;
         lock (_lock)
@@ -69,6 +79,18 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
                 var users = _users.GetValueOrDefault(prefix) - 1;
                 if (users > 0) { _users[prefix] = users; continue; }
                 _users.Remove(prefix);
+                if (grace is { } wait && _kernel.Replace(prefix.Network, prefix.Length, _ifIndex, Metric, protocol: KernelRoutes.HandOverProtocol) == 0)
+                {
+                    // Gone after the grace, unless the pair came back meanwhile (its route is ours again: protocol 197, not matched).
+                    var kernel = _kernel;
+                    var ifIndex = _ifIndex;
+                    _ = Task.Delay(wait).ContinueWith(_ =>
+                    {
+                        try { kernel.Delete(prefix.Network, prefix.Length, ifIndex, Metric, KernelRoutes.HandOverProtocol); }
+                        catch (ObjectDisposedException) { }
+                    }, TaskScheduler.Default);
+                    continue;
+                }
                 var error = _kernel.Delete(prefix.Network, prefix.Length, _ifIndex, Metric);
                 if (error is not 0 and not -3) logger.LogWarning("reverse route {Network}/{Length} not removed: errno {Errno}", Ipv4.Format(prefix.Network), prefix.Length, -error);
             }

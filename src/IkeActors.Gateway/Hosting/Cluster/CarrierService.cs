@@ -16,8 +16,11 @@ public interface ICarrierDataPlane
     /// </summary>
     EspSaPair? Install(IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo);
 
-    /// <summary>Removes the pair (keys zeroed): the last number it sent and its window's right edge; null when it was not here.</summary>
-    (uint LastSent, uint InboundTop)? Remove(uint inboundSpi);
+    /// <summary>
+    /// Removes the pair (keys zeroed): the last number it sent and its window's right edge; null when it was not here.
+    /// With <paramref name="handOverGrace"/> (released to another node) its inside routes stay that long, unannounced.
+    /// </summary>
+    (uint LastSent, uint InboundTop)? Remove(uint inboundSpi, TimeSpan? handOverGrace = null);
 
     /// <summary>An ESP packet that waited for a claim, now that the pair is here (UDP port 0: raw ESP).</summary>
     void Replay(byte[] esp, uint source, int udpPort);
@@ -189,19 +192,19 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     /// An inside packet this node's data plane found no SA for: when it is for a peer this node released to a live
     /// claimant moments ago, it goes to that node (bounded by <see cref="ForwardsPerSecond"/>), else it is dropped as before.
     /// </summary>
-    public void OnNoOutboundSa(IkeActors.Esp.FlowKey flow, ReadOnlySpan<byte> packet)
+    public bool OnNoOutboundSa(IkeActors.Esp.FlowKey flow, ReadOnlySpan<byte> packet)
     {
-        if (_released.IsEmpty) return;
+        if (_released.IsEmpty) return false;
         var now = _clock.GetTimestamp();
         foreach (var (peer, to) in _released)
         {
-            if (to.Until < now) { _released.TryRemove(peer, out _); continue; }
-            if (!to.Remote.Any(r => flow.Destination >= r.First && flow.Destination <= r.Last)) continue;
-            if (!_forwards.TryTake()) return;
+            if (to.Until < now || !to.Remote.Any(r => flow.Destination >= r.First && flow.Destination <= r.Last)) continue;
+            if (!_forwards.TryTake()) return false;
             Interlocked.Increment(ref _forwarded);
             _ = bus.Forward(to.Node, peer, packet.ToArray());
-            return;
+            return true;
         }
+        return false;
     }
 
     /// <summary>An inside packet handed over for <paramref name="peer"/>: sent when carried here, kept while a claim of it runs.</summary>
@@ -293,7 +296,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             // What reaches this node for the peer until the inside router has the claimant's route goes to the claimant.
             _released[peer] = (claimant, RemoteOf(state), _clock.GetTimestamp() + (long)(HandOverGrace.TotalSeconds * _clock.TimestampFrequency));
             foreach (var spi in state.Pairs.Keys.ToList())
-                if (Drop(state, spi) is { } numbers) exact[spi] = numbers;
+                if (Drop(state, spi, handingOver: true) is { } numbers) exact[spi] = numbers;
             state.Epoch = 0;
             var record = await store.Read(peer);
             if (record is null || record.Epoch != epoch) return false;
@@ -350,11 +353,11 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     }
 
     /// <summary>The pair out of this node's data plane: its last numbers and its final counts; null when it was not here.</summary>
-    private (uint LastSent, uint InboundTop, CarrierCounters Counted)? Drop(Peer state, uint inboundSpi)
+    private (uint LastSent, uint InboundTop, CarrierCounters Counted)? Drop(Peer state, uint inboundSpi, bool handingOver = false)
     {
         state.Written.Remove(inboundSpi);
         state.Remote.Remove(inboundSpi);
-        if (!state.Pairs.Remove(inboundSpi, out var pair) || plane.Remove(inboundSpi) is not { } numbers) return null;
+        if (!state.Pairs.Remove(inboundSpi, out var pair) || plane.Remove(inboundSpi, handingOver ? HandOverGrace : null) is not { } numbers) return null;
         return (numbers.LastSent, numbers.InboundTop, Counted(pair)); // read after the removal: nothing counts any more
     }
 

@@ -23,12 +23,13 @@ public sealed class EspCarrierDataPlane(EspSaDatabase database, FrontEndOptions 
         return pair;
     }
 
-    public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi)
+    public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi, TimeSpan? handOverGrace = null)
     {
         if (!database.TryGetInbound(inboundSpi, out var pair)) return null;
         // Removed first: the SAs are disposed under their own lock, so no packet is being sent when the numbers are read.
         database.Remove(inboundSpi);
-        routes?.Removed(inboundSpi);
+        if (handOverGrace is { } grace) routes?.HandedOver(inboundSpi, grace);
+        else routes?.Removed(inboundSpi);
         return (pair.Outbound.LastSequenceNumber, pair.Inbound.ReplayWindow.Top);
     }
 

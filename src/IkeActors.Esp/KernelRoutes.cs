@@ -14,12 +14,6 @@ public sealed unsafe class KernelRoutes : IDisposable
     /// <summary>Our routes' protocol (rtm_protocol): above the kernel's and the daemons' registered numbers.</summary>
     public const byte Protocol = 197;
 
-    /// <summary>
-    /// A route kept for a moment after its pair went to another node (a cluster's hand-over): still into the TUN device,
-    /// but with a protocol the routing daemon does not learn, so its announcement is withdrawn at once.
-    /// </summary>
-    public const byte HandOverProtocol = 198;
-
     private const ushort RtmNewRoute = 24, RtmDelRoute = 25, NlmsgError = 2;
     private const ushort NlmFRequest = 0x1, NlmFAck = 0x4, NlmFReplace = 0x100, NlmFCreate = 0x400;
     private const byte RtTableMain = 254, RtScopeLink = 253, RtnUnicast = 1;

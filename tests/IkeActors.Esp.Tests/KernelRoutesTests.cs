@@ -40,15 +40,6 @@ public class KernelRoutesTests
     }
 
     [Fact]
-    public void A_handed_over_route_carries_the_protocol_the_routing_daemon_does_not_learn()
-    {
-        var m = new byte[64];
-        KernelRoutes.Build(m, 24, 0x1 | 0x4 | 0x100 | 0x400, 9, 0xC0A80B00, 24, 5, 100, null, KernelRoutes.HandOverProtocol);
-        Assert.Equal(198, m[21]); // rtm_protocol: not 197, which BIRD's `krt_source = 197` filter imports
-        Assert.NotEqual(KernelRoutes.Protocol, KernelRoutes.HandOverProtocol);
-    }
-
-    [Fact]
     public void A_prefix_longer_than_32_is_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => KernelRoutes.Build(new byte[64], 24, 1, 1, 0, 33, 1, 0, null));

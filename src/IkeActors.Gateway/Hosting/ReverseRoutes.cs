@@ -58,10 +58,10 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
     }
 
     /// <summary>
-    /// The pair went to another node (a cluster's hand-over): its networks stop being announced at once (the route's
-    /// protocol becomes <see cref="KernelRoutes.HandOverProtocol"/>, which the routing daemon does not learn), but packets
-    /// the inside router still sends here reach the TUN device, and the data plane hands them on, for
-    /// <paramref name="grace"/>; then the route goes.
+    /// The pair went to another node (a cluster's hand-over): its routes stay, still announced, for
+    /// <paramref name="grace"/>, then go unless a pair here uses them again. While both nodes announce a network the
+    /// inside router spreads over both, and what reaches this node is handed on by the data plane; withdrawing at once
+    /// would leave the inside router without any route until the new carrier's announcement arrives (a reply lost).
     /// </summary>
     public void HandedOver(uint inboundSpi, TimeSpan grace) => Removed(inboundSpi, grace);
 
@@ -79,22 +79,31 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
                 var users = _users.GetValueOrDefault(prefix) - 1;
                 if (users > 0) { _users[prefix] = users; continue; }
                 _users.Remove(prefix);
-                if (grace is { } wait && _kernel.Replace(prefix.Network, prefix.Length, _ifIndex, Metric, protocol: KernelRoutes.HandOverProtocol) == 0)
+                if (grace is { } wait)
                 {
-                    // Gone after the grace, unless the pair came back meanwhile (its route is ours again: protocol 197, not matched).
-                    var kernel = _kernel;
-                    var ifIndex = _ifIndex;
-                    _ = Task.Delay(wait).ContinueWith(_ =>
-                    {
-                        try { kernel.Delete(prefix.Network, prefix.Length, ifIndex, Metric, KernelRoutes.HandOverProtocol); }
-                        catch (ObjectDisposedException) { }
-                    }, TaskScheduler.Default);
+                    _ = Task.Delay(wait).ContinueWith(_ => DeleteUnused(prefix), TaskScheduler.Default);
                     continue;
                 }
-                var error = _kernel.Delete(prefix.Network, prefix.Length, _ifIndex, Metric);
-                if (error is not 0 and not -3) logger.LogWarning("reverse route {Network}/{Length} not removed: errno {Errno}", Ipv4.Format(prefix.Network), prefix.Length, -error);
+                Delete(prefix);
             }
         }
+    }
+
+    /// <summary>After a hand-over's grace: the route goes unless a pair here uses it again.</summary>
+    private void DeleteUnused((uint Network, int Length) prefix)
+    {
+        lock (_lock)
+        {
+            if (_kernel is null || _users.ContainsKey(prefix)) return;
+            try { Delete(prefix); }
+            catch (ObjectDisposedException) { } // the node stopped meanwhile: the route went with its TUN device
+        }
+    }
+
+    private void Delete((uint Network, int Length) prefix)
+    {
+        var error = _kernel!.Delete(prefix.Network, prefix.Length, _ifIndex, Metric);
+        if (error is not 0 and not -3) logger.LogWarning("reverse route {Network}/{Length} not removed: errno {Errno}", Ipv4.Format(prefix.Network), prefix.Length, -error);
     }
 
     /// <summary>The routes in place now (network, prefix length), for show and the tests.</summary>

@@ -179,9 +179,16 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         Wait(state, esp, source, udpPort);
         _ = Task.Run(async () =>
         {
-            try { await Claim(peer); }
+            var carried = false;
+            try { carried = await Claim(peer); }
             catch (Exception e) { logger.LogWarning("carrier: claim of {Peer} failed: {Reason}", peer, e.Message); }
-            finally { Volatile.Write(ref state.Claiming, 0); }
+            finally
+            {
+                Volatile.Write(ref state.Claiming, 0);
+                // A packet looked up just before the pairs went in may have joined the queue after its replay.
+                if (carried) ReplayWaiting(state);
+                else lock (state.Waiting) state.Waiting.Clear();
+            }
         });
     }
 

@@ -9,6 +9,7 @@ namespace IkeActors.Interop.Tests;
 /// killed with SIGKILL takes its node's path with it (the kernel removes the TUN device, BIRD withdraws the route,
 /// no detector of ours), the other node's path stays, and the gateway's return brings its path back.
 /// </summary>
+[Collection(ClusterLabCollection.Name)]
 public sealed class ClusterAddressTests(ITestOutputHelper output)
 {
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using IkeActors.Testing;
 using Xunit.Abstractions;
+using static IkeActors.Interop.Tests.ClusterReadings;
 
 namespace IkeActors.Interop.Tests;
 
@@ -13,18 +14,10 @@ namespace IkeActors.Interop.Tests;
 /// not part of this test until that is understood: docs/cluster.md.)
 /// The lab: tests/lab/cluster-lab.sh (upstream and inside routers, BIRD, BGP + BFD), Redis on the inside router.
 /// </summary>
+[Collection(ClusterLabCollection.Name)]
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
-    private const string Hub = """
-        hostname hub
-        interface GigabitEthernet0/0
-         nameif inside
-         security-level 100
-         ip address 172.31.0.1 255.255.255.0
-        interface GigabitEthernet0/1
-         nameif outside
-         security-level 0
-         ip address 203.0.113.10 255.255.255.0
+    private const string Hub = ClusterLab.HubInterfaces + """
         crypto ipsec ikev1 transform-set T esp-aes esp-sha-hmac
         crypto dynamic-map DYN 10 set ikev1 transform-set T
         crypto dynamic-map DYN 10 set reverse-route
@@ -107,15 +100,4 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         Assert.True(lostUntouched == 0 && untouched.Contains(" 60 received", StringComparison.Ordinal), untouched[^Math.Min(2000, untouched.Length)..]);
         Assert.Equal(ikeBefore, IkeSpis(lab.StrongSwan("list-sas", peer)));
     }
-
-    private static int LongestRun(List<int> seqs)
-    {
-        int longest = 0, run = 0, last = -2;
-        foreach (var s in seqs) { run = s == last + 1 ? run + 1 : 1; last = s; longest = Math.Max(longest, run); }
-        return longest;
-    }
-
-    private static string Spis(string listSas) => string.Join(",", Regex.Matches(listSas, @"\b(?:in|out)\s+([0-9a-f]{8})").Select(m => m.Groups[1].Value));
-
-    private static string IkeSpis(string listSas) => Regex.Match(listSas, @"[0-9a-f]{16}_i\*?\s+[0-9a-f]{16}_r\*?").Value;
 }

@@ -263,6 +263,9 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             {
                 var released = await bus.RequestRelease(record.Node, peer, record.Epoch, ReleaseDeadline);
                 how = released ? $"released by {record.Node}" : $"{record.Node} did not answer in {ReleaseDeadline.TotalMilliseconds:0} ms";
+                // Expected when that node died; worth an operator's eye when it did not (overloaded, or cut off).
+                if (!released) logger.LogWarning("carrier: {Node} did not release {Peer} within {Ms} ms: taken as dead, its reservation skipped",
+                    record.Node, peer, ReleaseDeadline.TotalMilliseconds);
                 record = await store.Read(peer);
                 if (record is null) return false;
             }

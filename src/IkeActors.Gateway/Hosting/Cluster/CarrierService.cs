@@ -18,7 +18,7 @@ public interface ICarrierDataPlane
 
     /// <summary>
     /// Removes the pair (keys zeroed): the last number it sent and its window's right edge; null when it was not here.
-    /// With <paramref name="handOverGrace"/> (released to another node) its inside routes stay that long, unannounced.
+    /// With <paramref name="handOverGrace"/> (released to another node) its inside routes stay that long (still announced).
     /// </summary>
     (uint LastSent, uint InboundTop)? Remove(uint inboundSpi, TimeSpan? handOverGrace = null);
 
@@ -196,8 +196,9 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     private const int InsidePacket = -1;
 
     /// <summary>
-    /// An inside packet this node's data plane found no SA for: when it is for a peer this node released to a live
-    /// claimant moments ago, it goes to that node (bounded by <see cref="ForwardsPerSecond"/>), else it is dropped as before.
+    /// An inside packet this node's data plane found no SA for (<see cref="EspDataPlane.HandOver"/>): when it is for a peer
+    /// this node released to a live claimant moments ago it goes to that node (bounded by <see cref="ForwardsPerSecond"/>)
+    /// and true is returned; otherwise false, and the data plane goes on as without a cluster (acquire or drop).
     /// </summary>
     public bool OnNoOutboundSa(IkeActors.Esp.FlowKey flow, ReadOnlySpan<byte> packet)
     {

@@ -38,22 +38,21 @@ public sealed unsafe class KernelRoutes : IDisposable
     public static int IndexOf(string device) => (int)LinuxNative.IfNameToIndex(device);
 
     /// <summary>Adds or replaces <paramref name="network"/>/<paramref name="prefixLength"/> via <paramref name="ifIndex"/>; 0 or a negative errno.</summary>
-    public int Replace(uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource = null, byte protocol = Protocol) =>
-        Request(RtmNewRoute, NlmFRequest | NlmFAck | NlmFCreate | NlmFReplace, network, prefixLength, ifIndex, metric, preferredSource, protocol);
+    public int Replace(uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource = null) =>
+        Request(RtmNewRoute, NlmFRequest | NlmFAck | NlmFCreate | NlmFReplace, network, prefixLength, ifIndex, metric, preferredSource);
 
     /// <summary>Removes that route (ours only: the protocol is part of the match); 0 or a negative errno (-3, ESRCH: not there).</summary>
-    public int Delete(uint network, int prefixLength, int ifIndex, uint metric, byte protocol = Protocol) =>
-        Request(RtmDelRoute, NlmFRequest | NlmFAck, network, prefixLength, ifIndex, metric, null, protocol);
+    public int Delete(uint network, int prefixLength, int ifIndex, uint metric) =>
+        Request(RtmDelRoute, NlmFRequest | NlmFAck, network, prefixLength, ifIndex, metric, null);
 
     /// <summary>The request's bytes (nlmsghdr, rtmsg, attributes; host byte order but the addresses): <see cref="Request"/> sends them.</summary>
-    public static int Build(Span<byte> m, ushort type, ushort flags, uint sequence, uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource,
-        byte protocol = Protocol)
+    public static int Build(Span<byte> m, ushort type, ushort flags, uint sequence, uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)prefixLength, 32u, nameof(prefixLength));
         m[..64].Clear();
         var length = 16 + 12;
         // rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
-        m[16] = 2; m[17] = (byte)prefixLength; m[20] = RtTableMain; m[21] = protocol; m[22] = RtScopeLink; m[23] = RtnUnicast;
+        m[16] = 2; m[17] = (byte)prefixLength; m[20] = RtTableMain; m[21] = Protocol; m[22] = RtScopeLink; m[23] = RtnUnicast;
         length = Attribute(m, length, RtaDst, network, bigEndian: true);
         length = Attribute(m, length, RtaOif, (uint)ifIndex, bigEndian: false);
         length = Attribute(m, length, RtaPriority, metric, bigEndian: false);
@@ -74,7 +73,7 @@ public sealed unsafe class KernelRoutes : IDisposable
         return at + 8;
     }
 
-    private int Request(ushort type, ushort flags, uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource, byte protocol)
+    private int Request(ushort type, ushort flags, uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("rtnetlink requests are written for little-endian hosts");
         lock (_lock)
@@ -82,7 +81,7 @@ public sealed unsafe class KernelRoutes : IDisposable
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             var sequence = ++_sequence;
             Span<byte> request = stackalloc byte[64];
-            var length = Build(request, type, flags, sequence, network, prefixLength, ifIndex, metric, preferredSource, protocol);
+            var length = Build(request, type, flags, sequence, network, prefixLength, ifIndex, metric, preferredSource);
             fixed (byte* p = request)
                 if (LinuxNative.Write(_fd, p, (nuint)length) != length) return -Marshal.GetLastPInvokeError();
             // The acknowledgement: an NLMSG_ERROR whose error is 0 (done) or a negative errno. Others' messages are skipped.

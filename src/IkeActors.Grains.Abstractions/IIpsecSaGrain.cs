@@ -25,4 +25,11 @@ public interface IIpsecSaGrain : IGrainWithStringKey
     Task<IpsecSaRecord?> Describe();
 
     public static string KeyFor(string peer, uint inboundSpi) => $"{peer}/{inboundSpi:x8}";
+
+    /// <summary>The peer and inbound SPI a key of <see cref="KeyFor"/> names; null for anything else.</summary>
+    public static (string Peer, uint InboundSpi)? ParseKey(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        return slash > 0 && uint.TryParse(key.AsSpan(slash + 1), System.Globalization.NumberStyles.HexNumber, null, out var spi) ? (key[..slash], spi) : null;
+    }
 }

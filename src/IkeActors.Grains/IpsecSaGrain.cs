@@ -28,18 +28,12 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
             if (_dataPlane is not null) await _dataPlane.RemoveAsync(sa);
             InMemoryIpsecSaInstaller.Zero(sa);
         }
-        else if (_dataPlane is not null && ParseKey(this.GetPrimaryKeyString()) is { } key)
+        else if (_dataPlane is not null && IIpsecSaGrain.ParseKey(this.GetPrimaryKeyString()) is { } key)
             await _dataPlane.RemoveAsync(key.Peer, key.InboundSpi); // this grain was lost with its node: the pair may be carried elsewhere
         DeactivateOnIdle();
     }
 
     private string? _owner;
-
-    private static (string Peer, uint InboundSpi)? ParseKey(string key)
-    {
-        var slash = key.LastIndexOf('/');
-        return slash > 0 && uint.TryParse(key.AsSpan(slash + 1), System.Globalization.NumberStyles.HexNumber, null, out var spi) ? (key[..slash], spi) : null;
-    }
 
     public Task SetOwner(string ikeSaKey)
     {

@@ -26,7 +26,7 @@ public interface ICarrierDataPlane
     void Replay(byte[] esp, uint source, int udpPort);
 
     /// <summary>An inside packet handed over by the node that carried the peer before: out through the pair here.</summary>
-    void Send(byte[] innerPacket) { }
+    void Send(byte[] innerPacket);
 }
 
 /// <summary>

@@ -28,6 +28,7 @@ internal sealed class BenchPeer(LoadRun run, int index, IPAddress source) : ITim
     private long _generation;
     private long _timeoutGeneration;
     private bool _ending;
+    private long _dpdRoundStart; // TimerQueue ticks of the current round's first R-U-THERE; 0: none unanswered
 
     public int Index { get; } = index;
     public PeerState State { get; private set; }
@@ -196,6 +197,15 @@ internal sealed class BenchPeer(LoadRun run, int index, IPAddress source) : ITim
                     break;
                 case PeerDead when State == PeerState.Up && !_ending:
                     run.LostAfterUp();
+                    break;
+                case DpdProbeSent probe:
+                    // RFC 3706 §5.5: a round is the first R-U-THERE and its retransmissions, until an ACK.
+                    if (probe.Retransmission == 0 || _dpdRoundStart == 0) _dpdRoundStart = TimerQueue.Now;
+                    run.DpdProbe(probe.Retransmission > 0);
+                    break;
+                case DpdAckReceived:
+                    if (_dpdRoundStart != 0) run.DpdAnswered(TimerQueue.Now - _dpdRoundStart);
+                    _dpdRoundStart = 0;
                     break;
             }
         }

@@ -21,6 +21,8 @@ public sealed record BenchReport
     public long Retransmissions { get; init; }
     /// <summary>Tunnels that were up and whose peer DPD declared dead during --hold.</summary>
     public long LostDuringHold { get; init; }
+    /// <summary>The peers' own DPD (--dpd) over the whole run.</summary>
+    public DpdFigures Dpd { get; init; } = new(0, 0, 0, 0);
     public double CpuSeconds { get; init; }
     public double ManagedBytesPerPeer { get; init; }
     public double RssBytesPerPeer { get; init; }
@@ -58,6 +60,8 @@ public sealed record BenchReport
         foreach (var (reason, count) in Failures.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
             s.AppendLine(string.Create(i, $"failures        {count} {reason}"));
         s.AppendLine(string.Create(i, $"retransmissions {Retransmissions}"));
+        if (Dpd.Probes > 0)
+            s.AppendLine(string.Create(i, $"dpd             {Dpd.Probes} R-U-THERE ({Dpd.Retries} retries), {Dpd.Acks} acked, longest wait for an ack {Dpd.LongestWaitMs:F0} ms"));
         if (LostDuringHold > 0) s.AppendLine(string.Create(i, $"lost in hold    {LostDuringHold} (DPD declared the responder dead)"));
         s.AppendLine(string.Create(i, $"cpu             {CpuSeconds:F2} s"));
         s.AppendLine(string.Create(i, $"memory/peer     {ManagedBytesPerPeer:F0} bytes managed, {RssBytesPerPeer:F0} bytes RSS"));
@@ -86,6 +90,12 @@ public sealed record BenchReport
             w.WriteEndObject();
             w.WriteNumber("retransmissions", Retransmissions);
             w.WriteNumber("lostDuringHold", LostDuringHold);
+            w.WriteStartObject("dpd");
+            w.WriteNumber("probes", Dpd.Probes);
+            w.WriteNumber("retries", Dpd.Retries);
+            w.WriteNumber("acks", Dpd.Acks);
+            w.WriteNumber("longestWaitMs", Math.Round(Dpd.LongestWaitMs));
+            w.WriteEndObject();
             w.WriteNumber("cpuSeconds", Math.Round(CpuSeconds, 2));
             w.WriteStartObject("memoryPerPeer");
             w.WriteNumber("managedBytes", Math.Round(ManagedBytesPerPeer));
@@ -96,3 +106,9 @@ public sealed record BenchReport
         return Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine;
     }
 }
+
+/// <param name="Probes">R-U-THEREs the peers sent (RFC 3706 §5.5), retransmissions included</param>
+/// <param name="Retries">Of those, retransmissions: the target had not answered within the retry interval</param>
+/// <param name="Acks">R-U-THERE-ACKs received</param>
+/// <param name="LongestWaitMs">The longest time from a round's first R-U-THERE to its ACK, over every peer</param>
+public sealed record DpdFigures(long Probes, long Retries, long Acks, double LongestWaitMs);

@@ -24,6 +24,7 @@ public sealed class LoadRun : IDisposable
     private readonly double[] _latencyMs;
     private int _initiated, _established, _failed;
     private long _retransmits, _sendErrors, _lost;
+    private long _dpdProbes, _dpdRetries, _dpdAcks, _dpdLongestWait;
     private long _firstMm1, _lastUp;
 
     public LoadRun(BenchSettings settings, TextWriter progress, TextWriter? debug = null)
@@ -129,6 +130,8 @@ public sealed class LoadRun : IDisposable
             Failures = NotStarted(new Dictionary<string, int>(_failures, StringComparer.Ordinal)),
             Retransmissions = Interlocked.Read(ref _retransmits),
             LostDuringHold = Interlocked.Read(ref _lost),
+            Dpd = new DpdFigures(Interlocked.Read(ref _dpdProbes), Interlocked.Read(ref _dpdRetries), Interlocked.Read(ref _dpdAcks),
+                (double)Interlocked.Read(ref _dpdLongestWait) * 1000 / Stopwatch.Frequency),
             CpuSeconds = (process.TotalProcessorTime - cpuBefore).TotalSeconds,
             ManagedBytesPerPeer = Math.Max(0, managedAfter - managedBefore) / (double)live,
             RssBytesPerPeer = Math.Max(0, rssAfter - rssBefore) / (double)live,
@@ -174,6 +177,8 @@ public sealed class LoadRun : IDisposable
             var rate = (established - lastEstablished) / Math.Max((now - lastAt).TotalSeconds, 0.001);
             var line = string.Create(CultureInfo.InvariantCulture,
                 $"{now.TotalSeconds,6:F0}s  initiated {initiated}  established {established}  failed {failed}  in flight {initiated - established - failed}  retransmits {Interlocked.Read(ref _retransmits)}  rate {rate:F0}/s");
+            if (Interlocked.Read(ref _dpdProbes) > 0)
+                line += string.Create(CultureInfo.InvariantCulture, $"  dpd acks {Interlocked.Read(ref _dpdAcks)} retries {Interlocked.Read(ref _dpdRetries)}");
             // The debug lines may go to the same writer from the peers' threads: one lock for both.
             lock (_progress) _progress.WriteLine(line);
             (lastEstablished, lastAt) = (established, now);
@@ -213,6 +218,19 @@ public sealed class LoadRun : IDisposable
     internal void Retransmitted() => Interlocked.Increment(ref _retransmits);
     internal void SendFailed() => Interlocked.Increment(ref _sendErrors);
     internal void LostAfterUp() => Interlocked.Increment(ref _lost);
+
+    internal void DpdProbe(bool retransmission)
+    {
+        Interlocked.Increment(ref _dpdProbes);
+        if (retransmission) Interlocked.Increment(ref _dpdRetries);
+    }
+
+    /// <summary>An R-U-THERE-ACK, <paramref name="waited"/> ticks after the round's first R-U-THERE.</summary>
+    internal void DpdAnswered(long waited)
+    {
+        Interlocked.Increment(ref _dpdAcks);
+        InterlockedMax(ref _dpdLongestWait, waited);
+    }
 
     internal void InputFailed(int peer, Exception e)
     {

@@ -136,6 +136,11 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
             using var report = JsonDocument.Parse(output.ToString());
             Assert.Equal(3, report.RootElement.GetProperty("established").GetInt32());
             Assert.Equal(0, report.RootElement.GetProperty("lostDuringHold").GetInt32());
+            // Each peer idle for 10 s sent an R-U-THERE within the 14 s hold and the node acknowledged it at once (RFC 3706 §5.5).
+            var dpd = report.RootElement.GetProperty("dpd");
+            Assert.True(dpd.GetProperty("probes").GetInt32() >= 3 && dpd.GetProperty("acks").GetInt32() == dpd.GetProperty("probes").GetInt32(), dpd.ToString());
+            Assert.Equal(0, dpd.GetProperty("retries").GetInt32());
+            Assert.InRange(dpd.GetProperty("longestWaitMs").GetDouble(), 0, 2000);
             // The first peer's lines: it sent R-U-THERE after 10 idle seconds and the node acknowledged it.
             Assert.Contains("Sending keep-alive of type DPD R-U-THERE (seq number", error.ToString(), StringComparison.Ordinal);
             Assert.Contains("Received keep-alive of type DPD R-U-THERE-ACK", error.ToString(), StringComparison.Ordinal);

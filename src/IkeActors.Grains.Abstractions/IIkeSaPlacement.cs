@@ -12,7 +12,10 @@ public interface IIkeSaPlacement : IGrainWithStringKey
     /// </summary>
     Task CarriedBy(SiloAddress carrier);
 
-    /// <summary>A node died (its SA directory partitions start empty): this SA reports itself to the directory again.</summary>
-    [Orleans.Concurrency.OneWay]
+    /// <summary>
+    /// A node died (its SA directory partitions start empty): this SA reports itself to the directory again, and returns
+    /// once the partition took the report (a partition being brought back on a survivor may refuse it for a moment:
+    /// the caller asks again).
+    /// </summary>
     Task Reannounce();
 }

@@ -62,6 +62,7 @@ public sealed class EspNode(
             // In a cluster a packet for an SPI not here may be a peer another node carries, or carried (docs/cluster.md).
             _plane.UnknownSpi += carrier.OnUnknownSpi;
             _plane.HandOver = carrier.OnNoOutboundSa; // a peer just handed over: its inside packets follow it
+            router.IkeDatagramOfEstablishedSa = peer => { if (peer.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) carrier.OnIkeDatagram(Ipv4.ToUInt32(peer)); };
             await carrier.StartAsync();
         }
         sockets.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);

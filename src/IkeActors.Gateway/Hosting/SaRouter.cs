@@ -39,6 +39,12 @@ public sealed class SaRouter(
     /// <summary>The IKE SAs this node routes to (every state but deleted): what a stop deletes.</summary>
     public IReadOnlyCollection<string> IkeSas => _sas.Keys.ToList();
 
+    /// <summary>
+    /// Told the peer of an IKE datagram of an established SA, or of an SA this node has not heard of (not an MM1), before
+    /// the grain is asked: in a cluster the peer may be one another node carries, or carried until it died (docs/cluster.md §3).
+    /// </summary>
+    public Action<IPAddress>? IkeDatagramOfEstablishedSa { get; set; }
+
     /// <summary>From now on datagrams from peers and key acquires no longer reach the grains; sending goes on.</summary>
     public void Stop() => _stopped = true;
 
@@ -149,7 +155,11 @@ public sealed class SaRouter(
                 counters.NoSa();
                 return;
             }
+
         }
+        // A datagram of an established SA (or of one this node has not heard of) from a peer another node may carry.
+        if (!queued.Mm1 && IkeDatagramOfEstablishedSa is { } heard
+            && (!_sas.TryGetValue(key, out var seen) || seen.State == nameof(MainModeState.MM_ACTIVE))) heard(from.Address);
         // Only an MM1 that creates an SA starts a trace; every later message's span joins the SA's trace.
         IkeStepResult result;
         using (mm1 ? default : UntracedCalls.Begin())

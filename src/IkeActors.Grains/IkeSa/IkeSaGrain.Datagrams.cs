@@ -147,15 +147,18 @@ public sealed partial class IkeSaGrain
     /// (half-open count, routing). The directory hears only real changes: state, Phase 1 rekey due time, IPsec pair
     /// count, not one call per datagram.
     /// </summary>
-    private void ReportState(string state)
+    private void ReportState(string state) => Report(state).Ignore();
+
+    /// <summary><see cref="ReportState"/>, with the directory's call to await (one-way unless awaited).</summary>
+    private Task Report(string state)
     {
         var ended = state is nameof(MainModeState.MM_NO_STATE) or nameof(MainModeState.MM_DELETED);
-        if (ended && _reportedEntry is null) return; // never started, or already removed: nothing to report
+        if (ended && _reportedEntry is null) return Task.CompletedTask; // never started, or already removed: nothing to report
         var key = Key;
         var initiator = _sa?.Role == IkeRole.Initiator;
         var update = new SaDirectoryUpdate(key, state, initiator, _sa is { RekeyOf: not 0 },
             _due.TryGetValue(new TimerKey(TimerKind.Phase1Rekey, 0), out var due) ? due : null, _sa?.IpsecSas.Count ?? 0);
-        if (update == _reportedEntry) return;
+        if (update == _reportedEntry) return Task.CompletedTask;
         var stateChanged = state != _reportedState;
         _reportedEntry = ended ? null : update;
         _reportedState = state;
@@ -163,8 +166,9 @@ public sealed partial class IkeSaGrain
         // Reports are one-way: the sequence lets the directory drop one that arrives after a newer one (it grows with the
         // clock across activations, so a reactivated grain's reports are newer than its earlier ones).
         var sequence = _reportSequence = Math.Max(_reportSequence + 1, DateTime.UtcNow.Ticks);
-        (ended ? directory.Ended(key, sequence) : directory.Set(update with { AdoptedIpsecSas = _adoptedUnreported, Sequence = sequence })).Ignore();
+        var call = ended ? directory.Ended(key, sequence) : directory.Set(update with { AdoptedIpsecSas = _adoptedUnreported, Sequence = sequence });
         _adoptedUnreported = 0;
         if (stateChanged) transmitter.SaStateChanged(key, state, initiator, _phase1Failure);
+        return call;
     }
 }

@@ -24,12 +24,12 @@ public sealed partial class IkeSaGrain
 
     public Task Reannounce()
     {
-        if (_sa is null) DeactivateOnIdle(); // woken by this call: nothing to report
-        else
+        if (_sa is null)
         {
-            _reportedEntry = null;
-            ReportState(_sa.State.ToString());
+            DeactivateOnIdle(); // woken by this call: nothing to report
+            return Task.CompletedTask;
         }
-        return Task.CompletedTask;
+        _reportedEntry = null;
+        return Report(_sa.State.ToString());
     }
 }

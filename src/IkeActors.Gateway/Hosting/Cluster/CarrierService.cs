@@ -34,7 +34,7 @@ public interface ICarrierDataPlane
 /// record (<see cref="ICarrierStore"/>) and the peer's pairs in this node's data plane while this node carries it.
 /// <list type="bullet">
 /// <item>A pair negotiated here goes into the record; this node carries it when nobody does, else the carrier is told.</item>
-/// <item>A packet of a peer this node does not carry (an unknown SPI) starts a claim: the carrier is asked to release
+/// <item>A packet of a peer this node does not carry (an unknown SPI, or IKE for an SA this node does not route to) starts a claim: the carrier is asked to release
 /// the peer (its exact numbers), and after <see cref="ReleaseDeadline"/> without an answer it is taken as dead (its
 /// reservation). Either way this node writes the next epoch, installs the pairs above the old numbers, and replays
 /// the packets that waited.</item>
@@ -177,6 +177,29 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         state ??= PeerOf(peer);
         if (Interlocked.CompareExchange(ref state.Claiming, 1, 0) != 0) { Wait(state, esp, source, udpPort); return; }
         Wait(state, esp, source, udpPort);
+        StartClaim(peer, state);
+    }
+
+    /// <summary>
+    /// An IKE datagram of an established IKE SA, or of one this node has not heard of (not an MM1; from the front-end's
+    /// lane): a peer this node does not carry is claimed as for an unknown SPI (the same rate, the same negative cache);
+    /// the datagram itself goes on to its grain. After a death an idle tunnel sends only DPD, perhaps to a node where its
+    /// IKE SA grain already is: without this its pairs and inside routes would wait for its next ESP packet, and inside
+    /// traffic towards it would find no node. A peer carried here costs a dictionary lookup.
+    /// </summary>
+    public void OnIkeDatagram(uint source)
+    {
+        var peer = Ipv4.Format(source);
+        if (_peers.TryGetValue(peer, out var state) && (Volatile.Read(ref state.Epoch) != 0 || Volatile.Read(ref state.Claiming) != 0)) return;
+        if (_noRecord.TryGetValue(peer, out var until) && _clock.GetTimestamp() < until) return;
+        if (!_claims.TryTake()) return;
+        state ??= PeerOf(peer);
+        if (Interlocked.CompareExchange(ref state.Claiming, 1, 0) != 0) return;
+        StartClaim(peer, state);
+    }
+
+    /// <summary>Runs the claim of <paramref name="peer"/> (its Claiming flag set by the caller), then replays or drops what waited.</summary>
+    private void StartClaim(string peer, Peer state) =>
         _ = Task.Run(async () =>
         {
             var carried = false;
@@ -190,7 +213,6 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
                 else lock (state.Waiting) state.Waiting.Clear();
             }
         });
-    }
 
     /// <summary>The port of a waiting entry that is an inside packet handed over, not an ESP packet.</summary>
     private const int InsidePacket = -1;

@@ -30,9 +30,29 @@ public sealed class SaDirectoryRepair(IClusterMembershipService membership, SaRo
                 var keys = router.IkeSas;
                 logger.LogInformation("cluster: {Silos} dead: {Count} IKE SA(s) of this node report to the SA directory again",
                     string.Join(", ", newlyDead.Select(m => m.SiloAddress)), keys.Count);
-                foreach (var key in keys) await grains.GetGrain<IIkeSaPlacement>(key).Reannounce();
+                await Reannounce(keys, stoppingToken);
             }
         }
         catch (OperationCanceledException) { }
     }
+
+    /// <summary>Rounds a second apart until every SA's report was taken (a partition coming back on a survivor refuses calls for a moment).</summary>
+    private async Task Reannounce(IReadOnlyCollection<string> keys, CancellationToken ct)
+    {
+        var left = keys;
+        for (var round = 0; round < Rounds && left.Count > 0; round++)
+        {
+            if (round > 0) await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            var failed = new System.Collections.Concurrent.ConcurrentBag<string>();
+            await Parallel.ForEachAsync(left, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (key, _) =>
+            {
+                try { await grains.GetGrain<IIkeSaPlacement>(key).Reannounce(); }
+                catch (Exception e) when (e is not OperationCanceledException) { failed.Add(key); }
+            });
+            left = failed;
+        }
+        if (left.Count > 0) logger.LogWarning("cluster: {Count} IKE SA(s) could not report to the SA directory after {Rounds} rounds", left.Count, Rounds);
+    }
+
+    private const int Rounds = 10;
 }

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using IkeActors.Testing;
+using Xunit.Abstractions;
+
+namespace IkeActors.Interop.Tests;
+
+/// <summary>
+/// Issue 16 at a concentrator's scale: hundreds of peers on the node that dies, not one. `ikeactors bench` acts as
+/// <see cref="Peers"/> peers, each from its own address behind the upstream router (which spreads them over three nodes
+/// by its multipath hash), brings their tunnels up through the hub's dynamic crypto map, and holds them with DPD every
+/// 10 s (RFC 3706; the hub's own DPD waits 30 s, so the peers' R-U-THEREs are what crosses the failover). The node carrying the most is SIGKILLed: its peers' next datagrams (R-U-THEREs and ACKs) reach
+/// survivors, which claim them from their carrier records and answer from their IKE SAs brought back from storage. Every
+/// tunnel must stay up (the bench's DPD would declare a peer dead after four unanswered R-U-THEREs, 8 s), every one of the
+/// dead node's peers must be carried by a survivor, and the cluster must still hold exactly one IKE SA per peer: nothing
+/// renegotiated. The figures (how long any peer waited for a DPD answer, how long until the last claim) go to the output.
+/// </summary>
+[Collection(ClusterLabCollection.Name)]
+public sealed class ClusterScaleTests(ITestOutputHelper output)
+{
+    private const int Peers = 600;
+    private const string Psk = "scale-Hub-4471";
+
+    private const string Hub = ClusterLab.HubInterfaces + """
+        crypto ipsec ikev1 transform-set AES128 esp-aes esp-sha-hmac
+        crypto dynamic-map DYN 10 set ikev1 transform-set AES128
+        crypto dynamic-map DYN 10 set reverse-route
+        crypto map MAP 65535 ipsec-isakmp dynamic DYN
+        crypto map MAP interface outside
+        crypto ikev1 enable outside
+        crypto ikev1 policy 10
+         authentication pre-share
+         encryption aes
+         hash sha
+         group 2
+         lifetime 86400
+        tunnel-group DefaultL2LGroup ipsec-attributes
+         ikev1 pre-shared-key scale-Hub-4471
+         isakmp keepalive threshold 30 retry 2
+        """;
+
+    [Fact]
+    public async Task A_node_carrying_hundreds_of_peers_is_killed_and_every_tunnel_stays_without_renegotiation()
+    {
+        using var lab = new ClusterLab(nodes: 3, insideAddress: "172.31.0.1");
+        await using var redis = await RedisServer.Start($"{lab.Prefix}-in", bind: "0.0.0.0");
+        var gateways = new Dictionary<int, InteropLab.Gateway>();
+        for (var i = 1; i <= 3; i++)
+            gateways[i] = lab.StartGateway(i, Hub, "--cluster", $"redis://10.92.{i}.1:{redis.Port}", "--advertise", $"10.92.{i}.2");
+        InteropLab.Eventually(() => lab.VipNextHops().Count == 3, TimeSpan.FromSeconds(30), () => "VIP: " + string.Join(", ", lab.VipNextHops()));
+
+        // The bench's namespace behind the upstream router; its peers' addresses 10.1.0.1… are its own (a local route) and
+        // the router routes them to it.
+        var bench = lab.Peer("bench", 1, "192.168.11.1/24");
+        Ip("-n", bench, "route", "add", "local", "10.1.0.0/16", "dev", "lo");
+        Ip("-n", $"{lab.Prefix}-up", "route", "add", "10.1.0.0/16", "via", "198.51.100.2");
+
+        var run = new InteropLab.Gateway(bench, ["bench", "--target", ClusterLab.Vip, "--sources", "10.1.0.1", "--peers", Peers.ToString(CultureInfo.InvariantCulture),
+            "--concurrency", "60", "--psk", Psk, "--ike", "aes128-sha1-modp1024", "--esp", "aes128-sha1", "--local-ts", "172.16.0.0/12",
+            "--remote-ts", "192.168.100.0/24", "--timeout", "90", "--hold", "45", "--dpd", "10", "--no-delete", "--json"]);
+        using var _ = run;
+        var clock = Stopwatch.StartNew();
+        InteropLab.Eventually(() => run.Lines.Any(l => l.Contains($" established {Peers} ", StringComparison.Ordinal)), TimeSpan.FromSeconds(120),
+            () => "the bench's tunnels did not all come up\n" + Tail(run.Output));
+        var setup = clock.Elapsed;
+
+        // Every peer's carrier from its record; the node carrying the most is the one to kill.
+        var before = Carriers(redis);
+        Assert.True(before.Count == Peers, $"{before.Count} carrier records for {Peers} peers");
+        var perNode = before.Values.GroupBy(n => n).ToDictionary(g => g.Key, g => g.Count());
+        output.WriteLine($"{Peers} tunnels up in {setup.TotalSeconds:0.0} s; carried: " + string.Join(", ", perNode.OrderBy(kv => kv.Key).Select(kv => $"node {kv.Key} {kv.Value}")));
+        Assert.True(perNode.Count == 3, "the upstream router did not spread the peers over three nodes");
+        var killed = perNode.MaxBy(kv => kv.Value).Key;
+        var moving = before.Where(kv => kv.Value == killed).Select(kv => kv.Key).ToHashSet();
+        var survivor = perNode.Keys.First(n => n != killed);
+
+        // Let DPD settle into its rhythm, then kill.
+        await Task.Delay(5000);
+        gateways[killed].Terminate(9);
+        var sinceKill = Stopwatch.StartNew();
+        TimeSpan? allMoved = null;
+        while (sinceKill.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            var now = Carriers(redis);
+            if (moving.All(p => now.TryGetValue(p, out var n) && n != killed)) { allMoved = sinceKill.Elapsed; break; }
+            await Task.Delay(200);
+        }
+        var after = Carriers(redis);
+        Assert.True(allMoved is not null, $"{moving.Count(p => !after.TryGetValue(p, out var n) || n == killed)} of node {killed}'s {moving.Count} peers not carried by a survivor 30 s after the kill: " +
+            string.Join(" ", moving.Where(p => !after.TryGetValue(p, out var n) || n == killed).Take(20)) + Diagnostics(gateways, killed) + "\n--- bench:\n" + Tail(run.Output));
+        // Peers of the live nodes stay where they were (the plain multipath route may move some: then a live hand-over).
+        var rehashed = before.Count(kv => kv.Value != killed && after[kv.Key] != kv.Value);
+        output.WriteLine($"node {killed} killed with {moving.Count} peers: all carried by survivors {allMoved!.Value.TotalSeconds:0.0} s after the kill " +
+            $"(each at its first datagram after it: DPD every 10 s); {rehashed} peers of live nodes moved by the router's rehash");
+
+        // Nothing renegotiated: the cluster holds one IKE SA per peer, as before the kill (once Orleans has declared the
+        // node dead, 1 s probes x 3, and its IKE SA grains are back on the survivors: show asks them).
+        var show = "";
+        InteropLab.Eventually(() => (show = InteropLab.Operator(lab.Node(survivor), "show", "crypto", "isakmp", "sa", "--node", $"10.92.{survivor}.2:30000"))
+            .Contains($"Total IKE SA: {Peers}\n", StringComparison.Ordinal), TimeSpan.FromSeconds(20), () => MissingFromShow(show, before, killed, after));
+        output.WriteLine($"show crypto isakmp sa on node {survivor}, {sinceKill.Elapsed.TotalSeconds:0.0} s after the kill: Total IKE SA: {Peers}");
+
+        // The bench ends after its hold: every tunnel still up, none declared dead by its DPD.
+        var (code, text) = run.WaitForExit(TimeSpan.FromSeconds(120));
+        Assert.True(code is not null, "the bench did not end\n" + Tail(text));
+        var json = Regex.Match(text, @"^\{.*^\}", RegexOptions.Singleline | RegexOptions.Multiline);
+        Assert.True(json.Success, Tail(text));
+        using var report = JsonDocument.Parse(json.Value);
+        var root = report.RootElement;
+        var dpd = root.GetProperty("dpd");
+        output.WriteLine($"bench: established {root.GetProperty("established")}, lost during hold {root.GetProperty("lostDuringHold")}; DPD {dpd}");
+        Assert.True(root.GetProperty("established").GetInt32() == Peers, json.Value);
+        Assert.True(root.GetProperty("lostDuringHold").GetInt32() == 0, json.Value + Tail(gateways[survivor].Output));
+        Assert.Equal(0, code);
+        // A peer waited for a DPD answer at most: the claim (0.25 s without an answer from the dead node) and Orleans
+        // declaring the node dead (1 s probes x 3) before its IKE SA grain activates on the survivor.
+        Assert.True(dpd.GetProperty("longestWaitMs").GetDouble() < 8000, dpd.ToString());
+
+        Assert.DoesNotContain(Psk, string.Concat(gateways.Values.Select(g => g.Output)) + text, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every carrier record's node (its inside address' last digit) by peer address, in one round trip.</summary>
+    private static Dictionary<string, int> Carriers(RedisServer redis)
+    {
+        const string script = """
+            local r = {}
+            for _, k in ipairs(redis.call('KEYS', 'ikeactors:carrier:*')) do
+              local v = redis.call('HGET', k, 'record')
+              if v then table.insert(r, k .. ' ' .. (string.match(v, '"node":"10%.92%.(%d)%.2:') or '?')) end
+            end
+            return r
+            """;
+        var result = new Dictionary<string, int>();
+        foreach (var line in redis.Cli("EVAL", script, "0").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var m = Regex.Match(line, @"ikeactors:carrier:(\S+) (\d)$");
+            if (m.Success) result[m.Groups[1].Value] = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        }
+        return result;
+    }
+
+    /// <summary>The peers `show crypto isakmp sa` does not list, with where they were carried before and after the kill.</summary>
+    private static string MissingFromShow(string show, Dictionary<string, int> before, int killed, Dictionary<string, int> after)
+    {
+        var listed = Regex.Matches(show, @"IKE Peer: (\S+)").Select(m => m.Groups[1].Value).ToHashSet();
+        var missing = before.Keys.Where(p => !listed.Contains(p)).ToList();
+        return show[..Math.Min(300, show.Length)] + $"\n{missing.Count} peers not listed (node {killed} killed): " +
+            string.Join(", ", missing.Take(40).Select(p => $"{p} {before[p]}->{(after.TryGetValue(p, out var n) ? n : 0)}"));
+    }
+
+    /// <summary>The survivors' carrier lines and warnings (counted, the last of each).</summary>
+    private static string Diagnostics(Dictionary<int, InteropLab.Gateway> gateways, int killed) =>
+        string.Concat(gateways.Where(g => g.Key != killed).Select(g =>
+        {
+            var lines = g.Value.Lines;
+            var carried = lines.Count(l => l.Contains("carried here", StringComparison.Ordinal));
+            var notable = lines.Where(l => l.Contains("carrier", StringComparison.Ordinal) || l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(30);
+            return $"\n--- node {g.Key}: {carried} claims\n" + string.Join("\n", notable);
+        }));
+
+    private static string Tail(string text) => text[^Math.Min(6000, text.Length)..];
+
+    private static void Ip(params string[] args)
+    {
+        var (code, stdout, stderr) = ProcessRunner.Run("ip", args);
+        Assert.True(code == 0, $"ip {string.Join(' ', args)}: {stdout}{stderr}");
+    }
+}

@@ -76,6 +76,12 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
         var moving = before.Where(kv => kv.Value == killed).Select(kv => kv.Key).ToHashSet();
         var survivor = perNode.Keys.First(n => n != killed);
 
+        // Every IKE SA's Phase 1 rekey point (absolute, in its stored state): they must be the same after the failover.
+        // (SAs negotiated in the front-end's lanes report theirs once their grains take them: FrontEndOptions.PromotionGrace.)
+        var timersBefore = "";
+        InteropLab.Eventually(() => (timersBefore = Timers(lab, survivor)).Contains($"Phase 1 rekey timers: {Peers} IKE SAs", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), () => timersBefore);
+
         // Let DPD settle into its rhythm, then kill.
         await Task.Delay(5000);
         gateways[killed].Terminate(9);
@@ -101,6 +107,9 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
         InteropLab.Eventually(() => (show = InteropLab.Operator(lab.Node(survivor), "show", "crypto", "isakmp", "sa", "--node", $"10.92.{survivor}.2:30000"))
             .Contains($"Total IKE SA: {Peers}\n", StringComparison.Ordinal), TimeSpan.FromSeconds(20), () => MissingFromShow(show, before, killed, after));
         output.WriteLine($"show crypto isakmp sa on node {survivor}, {sinceKill.Elapsed.TotalSeconds:0.0} s after the kill: Total IKE SA: {Peers}");
+        // The lifetimes went with the SAs: the moved ones' rekey timers were re-armed at their stored due times, not anew.
+        var timersAfter = Timers(lab, survivor);
+        Assert.True(timersAfter == timersBefore, $"the Phase 1 rekey points changed with the failover:\n{timersBefore}\n{timersAfter}");
 
         // The bench ends after its hold: every tunnel still up, none declared dead by its DPD.
         var (code, text) = run.WaitForExit(TimeSpan.FromSeconds(120));
@@ -140,6 +149,10 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
         }
         return result;
     }
+
+    /// <summary>`show crypto isakmp timers` without the "(in N s)" countdowns: the SAs' absolute Phase 1 rekey points.</summary>
+    private static string Timers(ClusterLab lab, int node) =>
+        Regex.Replace(InteropLab.Operator(lab.Node(node), "show", "crypto", "isakmp", "timers", "--node", $"10.92.{node}.2:30000"), @" \(in \d+ s\)", "");
 
     /// <summary>The peers `show crypto isakmp sa` does not list, with where they were carried before and after the kill.</summary>
     private static string MissingFromShow(string show, Dictionary<string, int> before, int killed, Dictionary<string, int> after)

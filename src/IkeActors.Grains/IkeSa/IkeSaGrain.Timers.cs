@@ -14,14 +14,14 @@ public sealed partial class IkeSaGrain
             var key = new TimerKey((TimerKind)t.Kind, t.MessageId);
             if (!key.Kind.IsLifetime() || _timerDue.ContainsKey(key)) continue;
             var due = t.DueUtc > now ? t.DueUtc - now : TimeSpan.Zero;
-            Arm(key, due);
+            Arm(key, due, t.DueUtc); // the stored point itself: moves and reactivations never shift it
         }
     }
 
-    private void Arm(TimerKey key, TimeSpan due)
+    private void Arm(TimerKey key, TimeSpan due, DateTime? dueUtc = null)
     {
         _timerDue[key] = Environment.TickCount64 + (long)Math.Ceiling(due.TotalMilliseconds);
-        if (key.Kind.IsLifetime()) _due[key] = DateTime.UtcNow + due;
+        if (key.Kind.IsLifetime()) _due[key] = dueUtc ?? DateTime.UtcNow + due;
         Reschedule();
     }
 

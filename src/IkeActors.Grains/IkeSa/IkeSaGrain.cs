@@ -99,8 +99,9 @@ public sealed partial class IkeSaGrain(
         var output = new NegotiationOutput(0);
         _sa.ResumeTimers(output);
         _telemetry.Resume(stored.State.TraceParent);
-        Apply(output);
+        // The lifetime timers first: Apply reports the SA to the directory, with its Phase 1 rekey point.
         RearmLifetimeTimers(stored.State.Timers);
+        Apply(output);
         _backstopRegistered = _sa.State == MainModeState.MM_ACTIVE; // registered by the previous activation
         _rekeyedBy = stored.State.RekeyedBy;
         _successorKey = stored.State.SuccessorKey;

@@ -15,6 +15,12 @@ public enum EspCipher
     Aes192Cbc,
     /// <summary>AES-CBC 256 (RFC 3602), esp-aes-256.</summary>
     Aes256Cbc,
+    /// <summary>AES-GCM 128 with a 16-octet ICV (RFC 4106, ESP_AES_GCM_16), esp-aes-gcm: encryption and integrity in one.</summary>
+    Aes128Gcm16,
+    /// <summary>AES-GCM 192, 16-octet ICV (RFC 4106), esp-aes-192-gcm.</summary>
+    Aes192Gcm16,
+    /// <summary>AES-GCM 256, 16-octet ICV (RFC 4106), esp-aes-256-gcm.</summary>
+    Aes256Gcm16,
 }
 
 /// <summary>ESP integrity transforms: HMACs truncated to the ICV length.</summary>
@@ -45,19 +51,38 @@ public static class EspAlgorithms
         EspCipher.Aes128Cbc => 16,
         EspCipher.Aes192Cbc => 24,
         EspCipher.Aes256Cbc => 32,
+        // RFC 4106 §8.1: KEYMAT gives the AES key and then the 4-octet salt.
+        EspCipher.Aes128Gcm16 => 16 + GcmSaltSize,
+        EspCipher.Aes192Gcm16 => 24 + GcmSaltSize,
+        EspCipher.Aes256Gcm16 => 32 + GcmSaltSize,
         _ => throw new ArgumentOutOfRangeException(nameof(c)),
     };
 
-    /// <summary>The cipher's block size; NULL pads to 4 (RFC 4303 §2.4: the trailer ends on a 4-byte boundary).</summary>
+    /// <summary>RFC 4106 §4: the nonce's implicit part, from the keying material.</summary>
+    public const int GcmSaltSize = 4;
+
+    /// <summary>A combined-mode transform (RFC 4303 §3.2.3): its own ICV, no separate integrity algorithm.</summary>
+    public static bool IsAead(this EspCipher c) => c is EspCipher.Aes128Gcm16 or EspCipher.Aes192Gcm16 or EspCipher.Aes256Gcm16;
+
+    /// <summary>The ICV a combined-mode transform appends (RFC 4106 §6: 16 octets for ESP_AES_GCM_16); 0 otherwise.</summary>
+    public static int AeadIcvSize(this EspCipher c) => c.IsAead() ? 16 : 0;
+
+    /// <summary>The padding alignment: the cipher's block; NULL and GCM pad to 4 (RFC 4303 §2.4, RFC 4106 §3.2).</summary>
     public static int BlockSize(this EspCipher c) => c switch
     {
         EspCipher.Null => 4,
         EspCipher.DesCbc or EspCipher.TripleDesCbc => 8,
+        _ when c.IsAead() => 4,
         _ => 16,
     };
 
-    /// <summary>Explicit IV carried in every packet (RFC 2451 §3, RFC 3602 §3): one cipher block; none for NULL.</summary>
-    public static int IvSize(this EspCipher c) => c == EspCipher.Null ? 0 : c.BlockSize();
+    /// <summary>Explicit IV carried in every packet (RFC 2451 §3, RFC 3602 §3: one cipher block; RFC 4106 §3.1: 8 octets); none for NULL.</summary>
+    public static int IvSize(this EspCipher c) => c switch
+    {
+        EspCipher.Null => 0,
+        _ when c.IsAead() => 8,
+        _ => c.BlockSize(),
+    };
 
     public static int KeySize(this EspIntegrity i) => i switch
     {
@@ -94,5 +119,5 @@ public static class EspAlgorithms
     };
 
     /// <summary>Largest ESP overhead for a transform pair: SPI+Seq 8, IV, max padding (block-1), pad length and next header 2, ICV.</summary>
-    public static int MaxOverhead(EspCipher c, EspIntegrity i) => 8 + c.IvSize() + (c.BlockSize() - 1) + 2 + i.IcvSize();
+    public static int MaxOverhead(EspCipher c, EspIntegrity i) => 8 + c.IvSize() + (c.BlockSize() - 1) + 2 + i.IcvSize() + c.AeadIcvSize();
 }

@@ -68,6 +68,7 @@ public sealed class EspSa : IDisposable
 
     private readonly EspCipherEngine _cipher;
     private readonly EspIntegrityEngine _integrity;
+    private readonly EspGcmEngine? _gcm; // a combined-mode transform (RFC 4106) instead of the two above
     private readonly int _blockSize, _ivSize, _icvSize;
     private long _sequence;        // last sequence number sent (outbound)
     private long _outboundLimit = long.MaxValue; // the highest number this node may send (a carrier's reservation)
@@ -87,16 +88,21 @@ public sealed class EspSa : IDisposable
         {
             throw new ArgumentException("ESP needs confidentiality or integrity (RFC 4303 §3.2)");
         }
+        if (cipher.IsAead() && integrity != EspIntegrity.None)
+        {
+            throw new ArgumentException("a combined-mode transform has no separate integrity algorithm (RFC 4303 §3.2.3, RFC 4106 §8.1)");
+        }
         Spi = spi;
         Direction = direction;
         Cipher = cipher;
         Integrity = integrity;
         Lifetime = lifetime;
-        _cipher = new EspCipherEngine(cipher, encryptionKey);
+        _cipher = cipher.IsAead() ? new EspCipherEngine(EspCipher.Null, []) : new EspCipherEngine(cipher, encryptionKey);
+        _gcm = cipher.IsAead() ? new EspGcmEngine(cipher, encryptionKey) : null;
         _integrity = new EspIntegrityEngine(integrity, integrityKey);
         _blockSize = cipher.BlockSize();
         _ivSize = cipher.IvSize();
-        _icvSize = integrity.IcvSize();
+        _icvSize = integrity.IcvSize() + cipher.AeadIcvSize();
     }
 
     public uint Spi { get; }
@@ -251,6 +257,12 @@ public sealed class EspSa : IDisposable
         {
             ivSource(iv);
         }
+        else if (_gcm is not null)
+        {
+            // RFC 4106 §3.1: never the same IV twice under one key; a counter is the suggested way. The sequence number is
+            // one that is never reused (RFC 4303 §3.3.3, and a successor carrier starts above any it may have been).
+            BinaryPrimitives.WriteUInt64BigEndian(iv, (ulong)seq);
+        }
         else
         {
             NextIv(iv);
@@ -267,8 +279,15 @@ public sealed class EspSa : IDisposable
         body[^1] = nextHeader;
         try
         {
-            _cipher.Encrypt(body, iv, body);
-            _integrity.Compute(packet[..(length - _icvSize)], packet[(length - _icvSize)..]);
+            if (_gcm is not null)
+            {
+                _gcm.Seal(iv, packet[..HeaderSize], body, packet[(length - _icvSize)..]); // AAD: SPI | sequence number (RFC 4106 §5)
+            }
+            else
+            {
+                _cipher.Encrypt(body, iv, body);
+                _integrity.Compute(packet[..(length - _icvSize)], packet[(length - _icvSize)..]);
+            }
         }
         catch (Exception e) when (e is ObjectDisposedException or CryptographicException)
         {
@@ -278,7 +297,7 @@ public sealed class EspSa : IDisposable
 
         EspSaCounters.Add(ref Counters.Encaps);
         if (Cipher != EspCipher.Null) EspSaCounters.Add(ref Counters.Encrypt);
-        if (Integrity != EspIntegrity.None) EspSaCounters.Add(ref Counters.Digest);
+        if (Integrity != EspIntegrity.None || _gcm is not null) EspSaCounters.Add(ref Counters.Digest);
         EspSaCounters.Add(ref Counters.BytesOut, innerPacket.Length);
         CheckLifetime();
         written = length;
@@ -336,12 +355,22 @@ public sealed class EspSa : IDisposable
         int icvOffset = esp.Length - _icvSize;
         try
         {
-            if (!_integrity.Verify(esp[..icvOffset], esp[icvOffset..]))
-            {
-                return Drop(ref Counters.VerifyFailed, EspDecapStatus.IcvFailure);
-            }
             Span<byte> body = esp.Slice(HeaderSize + _ivSize, bodyLength);
-            _cipher.Decrypt(body, esp.Slice(HeaderSize, _ivSize), body);
+            if (_gcm is not null)
+            {
+                if (!_gcm.Open(esp.Slice(HeaderSize, _ivSize), esp[..HeaderSize], body, esp[icvOffset..]))
+                {
+                    return Drop(ref Counters.VerifyFailed, EspDecapStatus.IcvFailure);
+                }
+            }
+            else
+            {
+                if (!_integrity.Verify(esp[..icvOffset], esp[icvOffset..]))
+                {
+                    return Drop(ref Counters.VerifyFailed, EspDecapStatus.IcvFailure);
+                }
+                _cipher.Decrypt(body, esp.Slice(HeaderSize, _ivSize), body);
+            }
             int padLength = body[^2];
             nextHeader = body[^1];
             int payloadLength = bodyLength - 2 - padLength;
@@ -370,7 +399,7 @@ public sealed class EspSa : IDisposable
             }
             EspSaCounters.Add(ref Counters.Decaps);
             if (Cipher != EspCipher.Null) EspSaCounters.Add(ref Counters.Decrypt);
-            if (Integrity != EspIntegrity.None) EspSaCounters.Add(ref Counters.Verify);
+            if (Integrity != EspIntegrity.None || _gcm is not null) EspSaCounters.Add(ref Counters.Verify);
             if (nextHeader == NextHeaderNone)
             {
                 return EspDecapStatus.DummyPacket; // RFC 4303 §2.6: discard silently
@@ -449,6 +478,7 @@ public sealed class EspSa : IDisposable
             {
                 _cipher.Dispose();
                 _integrity.Dispose();
+                _gcm?.Dispose();
             }
         }
     }

@@ -75,6 +75,9 @@ public sealed class GatewayContext
     public CryptoMapLookup Lookup { get; }
     public string OutsideInterface { get; }
 
+    /// <summary>`--save-keys`: the keys of every SA made from now on, for Wireshark (<see cref="IKeyLog"/>); null: none.</summary>
+    public IKeyLog? KeyLog { get; init; }
+
     /// <summary>The interface the traffic that triggered an acquire came in on (the ASA prints it in "New Phase 1").</summary>
     public string InsideInterfaceFor(IPAddress source) =>
         Config.Interfaces.FirstOrDefault(i => i.Address is { } a && a.Subnet.Contains(source))?.Nameif ?? "inside";

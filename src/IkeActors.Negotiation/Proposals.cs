@@ -106,9 +106,16 @@ public sealed record IpsecTransform(
             EspEncryption.Des => EspTransformId.Des,
             EspEncryption.TripleDes => EspTransformId.TripleDes,
             EspEncryption.Null => EspTransformId.Null,
+            EspEncryption.AesGcm or EspEncryption.AesGcm192 or EspEncryption.AesGcm256 => EspTransformId.AesGcm16, // RFC 4106 §8.1
             _ => EspTransformId.Aes,
         },
-        set.Encryption switch { EspEncryption.Aes => 128, EspEncryption.Aes192 => 192, EspEncryption.Aes256 => 256, _ => 0 },
+        set.Encryption switch
+        {
+            EspEncryption.Aes or EspEncryption.AesGcm => 128,
+            EspEncryption.Aes192 or EspEncryption.AesGcm192 => 192,
+            EspEncryption.Aes256 or EspEncryption.AesGcm256 => 256,
+            _ => 0,
+        },
         set.Integrity switch
         {
             EspAuthentication.Md5Hmac => IpsecAuthAlgorithm.HmacMd5,
@@ -179,10 +186,11 @@ public sealed record IpsecTransform(
     public bool IsUdpEncapsulated => Mode is EncapsulationMode.UdpEncapsulatedTunnel or EncapsulationMode.UdpEncapsulatedTransport
         or EncapsulationMode.UdpEncapsulatedTunnelDraft or EncapsulationMode.UdpEncapsulatedTransportDraft;
 
-    /// <summary>Bytes of encryption key (ESP_AES: key length attribute; 3DES 24; DES 8).</summary>
+    /// <summary>Bytes of encryption key (ESP_AES: key length attribute; 3DES 24; DES 8; ESP_AES_GCM_16: the key and its 4-octet salt, RFC 4106 §8.1).</summary>
     public int EncryptionKeyBytes => Cipher switch
     {
         EspTransformId.Aes => KeyLengthBits / 8,
+        EspTransformId.AesGcm16 => KeyLengthBits / 8 + 4,
         EspTransformId.TripleDes => 24,
         EspTransformId.Des => 8,
         _ => 0,
@@ -207,10 +215,12 @@ public sealed record IpsecTransform(
             var enc = Cipher switch
             {
                 EspTransformId.Aes => KeyLengthBits switch { 192 => "esp-aes-192", 256 => "esp-aes-256", _ => "esp-aes" },
+                EspTransformId.AesGcm16 => KeyLengthBits switch { 192 => "esp-aes-192-gcm", 256 => "esp-aes-256-gcm", _ => "esp-aes-gcm" },
                 EspTransformId.TripleDes => "esp-3des",
                 EspTransformId.Des => "esp-des",
                 _ => "esp-null",
             };
+            if (Cipher == EspTransformId.AesGcm16 && Integrity == 0) return enc; // no integrity transform with GCM
             var integ = Integrity switch
             {
                 IpsecAuthAlgorithm.HmacMd5 => " esp-md5-hmac",

@@ -11,9 +11,9 @@ namespace IkeActors.Benchmarks;
 [SimpleJob(RunStrategy.Throughput, launchCount: 1, warmupCount: 2, iterationCount: 5)]
 public class EspBenchmarks
 {
-    public enum Suite { Aes128Sha1, Aes256Sha256, TripleDesSha1 }
+    public enum Suite { Aes128Sha1, Aes256Sha256, TripleDesSha1, Aes128Gcm, Aes256Gcm }
 
-    [Params(Suite.Aes128Sha1, Suite.Aes256Sha256, Suite.TripleDesSha1)]
+    [Params(Suite.Aes128Sha1, Suite.Aes256Sha256, Suite.TripleDesSha1, Suite.Aes128Gcm, Suite.Aes256Gcm)]
     public Suite Transform;
 
     /// <summary>Inner IPv4 packet length.</summary>
@@ -35,6 +35,8 @@ public class EspBenchmarks
         {
             Suite.Aes128Sha1 => (EspCipher.Aes128Cbc, EspIntegrity.HmacSha1_96),
             Suite.Aes256Sha256 => (EspCipher.Aes256Cbc, EspIntegrity.HmacSha256_128),
+            Suite.Aes128Gcm => (EspCipher.Aes128Gcm16, EspIntegrity.None), // RFC 4106
+            Suite.Aes256Gcm => (EspCipher.Aes256Gcm16, EspIntegrity.None),
             _ => (EspCipher.TripleDesCbc, EspIntegrity.HmacSha1_96),
         };
         var ek = RandomNumberGenerator.GetBytes(cipher.KeySize());

@@ -214,6 +214,33 @@ public class ErrorTests
         Assert.Equal((line, column), (w.Location.Line, w.Location.Column));
     }
 
+    /// <summary>
+    /// AES-GCM (RFC 4106) in an IKEv1 transform set: accepted with a warning (strongSwan and Libreswan negotiate it in
+    /// Quick Mode, an ASA only in IKEv2 proposals), and never with a separate integrity transform (RFC 4106 §8.1).
+    /// </summary>
+    [Theory]
+    [InlineData("esp-aes-gcm")]
+    [InlineData("esp-aes-192-gcm")]
+    [InlineData("esp-aes-256-gcm esp-none")]
+    public void Aes_gcm_in_an_ikev1_transform_set_is_a_warning(string transforms)
+    {
+        var r = LoadReplacing("transform-set TRANSFORM esp-aes esp-sha-hmac", "transform-set TRANSFORM " + transforms);
+        Assert.True(r.IsValid, string.Join("\n", r.Errors));
+        var w = Assert.Single(r.Warnings, w => w.Message.Contains("a Cisco ASA offers AES-GCM in IKEv2 proposals only", StringComparison.Ordinal));
+        Assert.Equal((6, 44), (w.Location.Line, w.Location.Column));
+        Assert.StartsWith($"transform-set TRANSFORM: {transforms.Split(' ')[0]} is accepted here", w.Message);
+        Assert.Equal(transforms.Split(' ')[0], r.Config.TransformSets.Single().TransformText);
+    }
+
+    [Fact]
+    public void Aes_gcm_with_an_integrity_transform_is_an_error()
+    {
+        var r = LoadReplacing("transform-set TRANSFORM esp-aes esp-sha-hmac", "transform-set TRANSFORM esp-aes-gcm esp-sha-hmac");
+        var e = r.Errors.First(); // (then the crypto map's reference to the set it did not define)
+        Assert.Equal((6, 44), (e.Location.Line, e.Location.Column));
+        Assert.Contains("esp-aes-gcm authenticates by itself: no integrity transform with it", e.Message);
+    }
+
     [Fact]
     public void Crypto_map_on_an_interface_without_isakmp_enable_is_an_error()
     {

@@ -27,6 +27,7 @@ public class RunOptionsTests
     [InlineData("--peer-map 10.0.0.1=127.0.0.1:0", "--peer-map 10.0.0.1=127.0.0.1:0: expected PEER=ADDRESS:PORT")]
     [InlineData("--peer-map peer=127.0.0.1:5001", "--peer-map peer=127.0.0.1:5001: expected PEER=ADDRESS:PORT")]
     [InlineData("--debug 256", "--debug 256: expected a level 0-255")]
+    [InlineData("--save-keys /etc/hostname", "--save-keys /etc/hostname: expected a directory (made if missing)")]
     [InlineData("--dh-exponent half", "--dh-exponent half: expected full or short")]
     [InlineData("--otlp-debug-level -1", "--otlp-debug-level -1: expected a level 0-255")]
     [InlineData("--silo-port 0", "--silo-port 0: expected a port 1-65535")]

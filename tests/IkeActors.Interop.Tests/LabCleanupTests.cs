@@ -140,6 +140,36 @@ public sealed class LabCleanupTests
         Assert.All(started, pid => Assert.False(Running(pid), $"process {pid} outlived the lab"));
     }
 
+    /// <summary>
+    /// cluster-lab.sh down removes every namespace under the lab's prefix, not only its routers, nodes and `-p…` peers: a
+    /// load generator's namespace (ClusterScaleTests' `-bench`) was left behind once per run before.
+    /// </summary>
+    [Fact]
+    public void Cluster_lab_down_removes_every_namespace_under_its_prefix()
+    {
+        Assert.True(InteropLab.IsRoot, "needs root (network namespaces)");
+        RequiredProgram.Check("bird", "bird2");
+        var prefix = $"iclc{Environment.ProcessId % 10000}{Interlocked.Increment(ref _labs)}";
+        var state = Directory.CreateTempSubdirectory("ikeactors-cluster-cleanup-").FullName;
+        string[] env = [$"IKE_INTEROP_DIR={state}"];
+        try
+        {
+            var (code, stdout, stderr) = ProcessRunner.Run("env", [.. env, Path.Combine(Scripts, "cluster-lab.sh"), "up", prefix, "1"]);
+            Assert.True(code == 0, stdout + stderr);
+            ProcessRunner.Run("env", [.. env, Path.Combine(Scripts, "cluster-lab.sh"), "peer", prefix, "pa", "1"]);
+            ProcessRunner.Run("ip", ["netns", "add", $"{prefix}-bench"]);
+            Assert.Equal(5, Namespaces().Count(n => n.StartsWith(prefix + "-", StringComparison.Ordinal)));
+            (code, stdout, stderr) = ProcessRunner.Run("env", [.. env, Path.Combine(Scripts, "cluster-lab.sh"), "down", prefix]);
+            Assert.True(code == 0, stdout + stderr);
+            Assert.DoesNotContain(Namespaces(), n => n.StartsWith(prefix + "-", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var ns in Namespaces().Where(n => n.StartsWith(prefix + "-", StringComparison.Ordinal))) ProcessRunner.Run("ip", ["netns", "del", ns]);
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
     private static (string Left, string Right) UniqueNames()
     {
         var n = Interlocked.Increment(ref _labs);

@@ -59,7 +59,8 @@ down() {
         for ns in "$prefix-up" "$prefix-in" $(nodes_of "$prefix"); do in_ns "$pid" "$ns" && end_process "$pid" && break; done
         rm -f "$f"
     done
-    for ns in "$prefix-up" "$prefix-in" $(nodes_of "$prefix") $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E "^$prefix-p" || true); do
+    # every namespace of the lab: routers, nodes, and whatever the caller added under its prefix (peers, a load generator)
+    for ns in "$prefix-up" "$prefix-in" $(nodes_of "$prefix") $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E "^$prefix-" | grep -vE "^$prefix-(up|in|n[0-9]+)$" || true); do
         ns_exists "$ns" || continue
         for pid in $(ip netns pids "$ns" 2>/dev/null); do end_process "$pid"; done
         ip netns del "$ns"

@@ -13,7 +13,7 @@ public enum IkeHash { Md5, Sha, Sha256, Sha384, Sha512 }
 public enum IsakmpIdentity { Auto, Address, Hostname, KeyId }
 
 /// <summary>The ESP encryption transform of a transform set.</summary>
-public enum EspEncryption { Des, TripleDes, Aes, Aes192, Aes256, Null }
+public enum EspEncryption { Des, TripleDes, Aes, Aes192, Aes256, Null, AesGcm, AesGcm192, AesGcm256 }
 
 /// <summary>The ESP integrity transform of a transform set (None = `esp-none` or absent).</summary>
 public enum EspAuthentication { None, Md5Hmac, ShaHmac, Sha256Hmac, Sha384Hmac, Sha512Hmac }
@@ -31,6 +31,12 @@ public enum TunnelGroupType { IpsecL2L, RemoteAccess, IpsecRa, Webvpn }
 public enum AclAction { Permit, Deny }
 
 /// <summary>The text the ASA uses for each enum value, both ways.</summary>
+public static class EspEncryptionExtensions
+{
+    /// <summary>AES-GCM (RFC 4106): encryption and integrity in one transform, no separate integrity.</summary>
+    public static bool IsGcm(this EspEncryption e) => e is EspEncryption.AesGcm or EspEncryption.AesGcm192 or EspEncryption.AesGcm256;
+}
+
 public static class AsaKeywords
 {
     public static readonly IReadOnlyDictionary<IsakmpAuthentication, string> Authentication = new Dictionary<IsakmpAuthentication, string>
@@ -74,6 +80,10 @@ public static class AsaKeywords
         [EspEncryption.Aes192] = "esp-aes-192",
         [EspEncryption.Aes256] = "esp-aes-256",
         [EspEncryption.Null] = "esp-null",
+        // RFC 4106 in IKEv1 Quick Mode (strongSwan, Libreswan); an ASA offers GCM only in IKEv2 proposals (config check warns).
+        [EspEncryption.AesGcm] = "esp-aes-gcm",
+        [EspEncryption.AesGcm192] = "esp-aes-192-gcm",
+        [EspEncryption.AesGcm256] = "esp-aes-256-gcm",
     };
 
     public static readonly IReadOnlyDictionary<EspAuthentication, string> EspAuthenticationText = new Dictionary<EspAuthentication, string>

@@ -9,7 +9,7 @@ namespace IkeActors.Config.Parsing;
 internal sealed class CryptoIpsecParser(AsaConfigBuilder config, SourceIndex sources, List<ConfigDiagnostic> diagnostics)
     : CommandFamilyParser(config, sources, diagnostics)
 {
-    private static readonly string[] EncryptionTransforms = ["esp-des", "esp-3des", "esp-aes", "esp-aes-192", "esp-aes-256", "esp-null"];
+    private static readonly string[] EncryptionTransforms = ["esp-des", "esp-3des", "esp-aes", "esp-aes-192", "esp-aes-256", "esp-null", "esp-aes-gcm", "esp-aes-192-gcm", "esp-aes-256-gcm"];
     private static readonly string[] IntegrityTransforms = ["esp-md5-hmac", "esp-sha-hmac", "esp-sha256-hmac", "esp-sha384-hmac", "esp-sha512-hmac", "esp-none"];
 
     public SubMode ParseCryptoIpsec(CommandCursor c)
@@ -96,6 +96,10 @@ internal sealed class CryptoIpsecParser(AsaConfigBuilder config, SourceIndex sou
             if (count > 2) throw c.InvalidAt(column, "a transform set has at most two transforms", "end of command");
         }
         if (enc is null) throw c.InvalidAt(firstColumn, "a transform set needs an encryption transform (esp-aes, esp-3des, …)", EncryptionTransforms);
+        // RFC 4106 §8.1: GCM authenticates by itself; no Authentication Algorithm goes with it.
+        if (enc.Value.IsGcm() && integrity is not (null or EspAuthentication.None))
+            throw c.InvalidAt(firstColumn, $"{AsaKeywords.EspEncryptionText[enc.Value]} authenticates by itself: no integrity transform with it", "esp-none", "end of command");
+        Sources.TransformSetLines[name] = Sources.At(c, firstColumn);
         var set = new TransformSet(name, enc.Value, integrity ?? EspAuthentication.None);
         if (index < 0) sets.Add(set);
         else sets[index] = set with { Mode = sets[index].Mode };

@@ -73,6 +73,9 @@ internal sealed class SourceIndex(string file)
     /// <summary>`crypto dynamic-map NAME SEQ set peer …` lines (the ASA takes them; a dynamic entry answers any peer here).</summary>
     public Dictionary<(string Map, int Sequence), Located> DynamicMapPeerLines { get; } = [];
 
+    /// <summary>Each transform set's defining line, at its encryption transform.</summary>
+    public Dictionary<string, Located> TransformSetLines { get; } = new(StringComparer.Ordinal);
+
     public SourceLocation Location(CommandCursor c, int column) => new(file, c.LineNumber, column);
 
     public Located At(CommandCursor c, int column) => new(Location(c, column), c.Line);

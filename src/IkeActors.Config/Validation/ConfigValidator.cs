@@ -206,6 +206,9 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
             if (policy.Encryption == IkeEncryption.Des && policy.Group >= 14)
                 Warning(At("encryption"), $"ISAKMP policy {policy.Priority}: encryption des with group {policy.Group} pairs a 56-bit cipher with a strong group; use aes");
         }
+        foreach (var set in config.TransformSets.Where(t => t.Encryption.IsGcm()))
+            if (sources.TransformSetLines.TryGetValue(set.Name, out var setLine))
+                Warning(setLine, $"transform-set {set.Name}: {AsaKeywords.EspEncryptionText[set.Encryption]} is accepted here (RFC 4106 in IKEv1 Quick Mode, as strongSwan and Libreswan negotiate it), but a Cisco ASA offers AES-GCM in IKEv2 proposals only; an ASA peer will not match this transform set");
         var mapsInUse = config.CryptoMaps.Where(m => m.Interface is not null && m.Entries.Any(e => e.IsComplete || e.DynamicMap is not null)).ToList();
         if (mapsInUse.Count > 0 && config.IsakmpPolicies.Count == 0 && sources.MapInterfaceLines.TryGetValue(mapsInUse[0].Name, out var line))
             Error(line, "no ISAKMP policy is configured (`crypto ikev1 policy 10` with authentication pre-share …): phase 1 cannot be negotiated");

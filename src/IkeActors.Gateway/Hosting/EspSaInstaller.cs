@@ -65,6 +65,9 @@ public sealed class EspSaInstaller(EspSaDatabase database, FrontEndOptions optio
             EspTransformId.TripleDes => EspCipher.TripleDesCbc,
             EspTransformId.Des => EspCipher.DesCbc,
             EspTransformId.Null => EspCipher.Null,
+            EspTransformId.AesGcm16 when esp.KeyLengthBits is 128 => EspCipher.Aes128Gcm16,
+            EspTransformId.AesGcm16 when esp.KeyLengthBits is 192 => EspCipher.Aes192Gcm16,
+            EspTransformId.AesGcm16 when esp.KeyLengthBits is 256 => EspCipher.Aes256Gcm16,
             _ => (EspCipher)(-1),
         };
         integrity = (IpsecAuthAlgorithm)esp.AuthAlgorithm switch

@@ -29,6 +29,8 @@ public static class GatewayNode
             if (warm.Up) await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"warm-up: two tunnels through a node of its own, {warm.Took.TotalSeconds:0.00} s"));
             else await error.WriteLineAsync($"warm-up: {warm.Problem} (the node runs; its first peers compile what it would have)");
         }
+        if (options.SaveKeys is { } keys)
+            await error.WriteLineAsync($"warning: --save-keys {keys}: every SA's keys are written there (ikev1_decryption_table, esp_sa, mode 0600); anyone who reads them can decrypt this gateway's traffic");
         var builder = Host.CreateApplicationBuilder();
         // Debug lines own stdout; the host's own log goes to stderr, Orleans only when something is wrong.
         builder.Logging.ClearProviders();

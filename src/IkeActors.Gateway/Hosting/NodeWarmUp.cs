@@ -73,7 +73,7 @@ public static class NodeWarmUp
                 Config = loaded.Config, Outside = IPAddress.Loopback, Bind = new IPEndPoint(IPAddress.Loopback, 0),
                 NatT = new IPEndPoint(IPAddress.Loopback, 0), PeerMap = new Dictionary<IPAddress, IPEndPoint>(), Acquire = null,
                 SiloPort = FreeTcpPort(), GatewayPort = FreeTcpPort(), Redis = null, Tun = null, ExitAfter = null,
-                OtelConsole = false, Otlp = null, OtlpHeaders = null, OrleansDashboardPort = null,
+                OtelConsole = false, Otlp = null, OtlpHeaders = null, OrleansDashboardPort = null, SaveKeys = null,
             };
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
             builder.Logging.ClearProviders();

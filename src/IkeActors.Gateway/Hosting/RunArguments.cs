@@ -40,6 +40,9 @@ public sealed record RunArguments(string ConfigPath)
     /// <summary>`--dh-exponent full|short`: our MODP private exponents as long as the prime, or RFC 3526 §8's sizes.</summary>
     public string DhExponent { get; init; } = "full";
 
+    /// <summary>`--save-keys DIR`: write every SA's keys there for Wireshark (secrets: off by default).</summary>
+    public string? SaveKeys { get; init; }
+
     private const string RedisScheme = "redis://";
 
     /// <summary>The options checked first (the first bad one is reported), then the configuration file.</summary>
@@ -71,6 +74,7 @@ public sealed record RunArguments(string ConfigPath)
             OtelConsole = OtelConsole, Otlp = Otlp, OtlpHeaders = OtlpHeaders, OtlpDebugLevel = OtlpDebugLevel,
             OrleansDashboardPort = OrleansDashboard,
             RekeyJitterPercent = RekeyJitter, DpdJitterPercent = DpdJitter,
+            SaveKeys = SaveKeys is null ? null : Path.GetFullPath(SaveKeys),
             DhExponent = DhExponent == "short" ? IkeActors.Crypto.DhExponentPolicy.TwiceSecurityStrength : IkeActors.Crypto.DhExponentPolicy.FullLength,
         };
         return (options, []);
@@ -98,6 +102,7 @@ public sealed record RunArguments(string ConfigPath)
         if (ExitAfter < 0) return $"--exit-after {ExitAfter}: expected seconds, 0 to run until stopped";
         if (Cluster is not null && !IsRedis(Cluster)) return $"--cluster {Cluster}: expected redis://HOST:PORT";
         if (!IsAddress(Advertise)) return $"--advertise {Advertise}: expected an IP address";
+        if (SaveKeys is not null && (SaveKeys.Length == 0 || File.Exists(SaveKeys))) return $"--save-keys {SaveKeys}: expected a directory (made if missing)";
         return null;
     }
 

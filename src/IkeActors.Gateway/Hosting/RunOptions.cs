@@ -91,7 +91,13 @@ public sealed record RunOptions
     /// installs is lost). Rekey and DPD timers are spread (<see cref="RekeyJitterPercent"/>, <see cref="DpdJitterPercent"/>):
     /// 100,000 tunnels set up within minutes must not rekey or probe in the same second.
     /// </summary>
-    public GatewayContext CreateGateway() => new(Config, new IPEndPoint(Outside, NegotiationEngine.IsakmpPort), settings: Settings);
+    /// <summary>`--save-keys DIR`: Wireshark's key files for every SA made (<see cref="WiresharkKeyLog"/>); null: none.</summary>
+    public string? SaveKeys { get; init; }
+
+    public GatewayContext CreateGateway() => new(Config, new IPEndPoint(Outside, NegotiationEngine.IsakmpPort), settings: Settings)
+    {
+        KeyLog = SaveKeys is null ? null : new WiresharkKeyLog(SaveKeys),
+    };
 
     /// <summary>Rekeys up to this share of the lifetime earlier (`--rekey-jitter`, default 10 %; 0: the ASA's exact timers).</summary>
     public int RekeyJitterPercent { get; init; } = DefaultRekeyJitterPercent;

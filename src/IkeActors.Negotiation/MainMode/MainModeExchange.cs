@@ -355,6 +355,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
                 return false;
             }
             _sa.KeysDerived(keys, cipher);
+            _sa.Gateway.KeyLog?.IkeSa(_sa.InitiatorCookie, keys.EncryptionKey);
         }
         return true;
     }

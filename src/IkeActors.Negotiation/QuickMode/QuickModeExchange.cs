@@ -127,6 +127,12 @@ public sealed partial class QuickModeExchange : IDisposable
             return false;
         }
         using (pfsSecret) _pair = _keys.Pair(this, pfsSecret is null ? ReadOnlySpan<byte>.Empty : pfsSecret.ReadOnlySpan, _ni, _nr);
+        if (_sa.Gateway.KeyLog is { } keyLog)
+        {
+            var (local, peer) = (_sa.Gateway.Local.Address, _pair.Peer.Address);
+            keyLog.EspSa(peer, local, _pair.Inbound, _pair.Transform);
+            keyLog.EspSa(local, peer, _pair.Outbound, _pair.Transform);
+        }
         var match = Match!;
         if (match.AccessList is { } acl) AsaDebug.NpEncryptRuleLookup(output, Context, match.Tag, match.Entry.Sequence, acl.Name);
         if (Role == IkeRole.Initiator)

@@ -262,6 +262,7 @@ public static class ShowCommands
     private static string EspCipherName(IpsecTransform t) => t.Cipher switch
     {
         IkeActors.Protocol.EspTransformId.Aes => "AES" + t.KeyLengthBits,
+        IkeActors.Protocol.EspTransformId.AesGcm16 => "AES-GCM-" + t.KeyLengthBits,
         IkeActors.Protocol.EspTransformId.TripleDes => "3DES",
         IkeActors.Protocol.EspTransformId.Des => "DES",
         IkeActors.Protocol.EspTransformId.Null => "NULL",

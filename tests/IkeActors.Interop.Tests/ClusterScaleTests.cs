@@ -60,7 +60,7 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
 
         var run = new InteropLab.Gateway(bench, ["bench", "--target", ClusterLab.Vip, "--sources", "10.1.0.1", "--peers", Peers.ToString(CultureInfo.InvariantCulture),
             "--concurrency", "60", "--psk", Psk, "--ike", "aes128-sha1-modp1024", "--esp", "aes128-sha1", "--local-ts", "172.16.0.0/12",
-            "--remote-ts", "192.168.100.0/24", "--timeout", "90", "--hold", "45", "--dpd", "10", "--no-delete", "--json"]);
+            "--remote-ts", "192.168.100.0/24", "--timeout", "90", "--hold", "35", "--dpd", "10", "--no-delete", "--json"]);
         using var _ = run;
         var clock = Stopwatch.StartNew();
         InteropLab.Eventually(() => run.Lines.Any(l => l.Contains($" established {Peers} ", StringComparison.Ordinal)), TimeSpan.FromSeconds(60 + Peers / 20),

@@ -10,7 +10,7 @@ namespace IkeActors.Interop.Tests;
 /// them (the check can fail). The files are 0600 and hold no pre-shared key.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class SaveKeysTests
+public sealed class SaveKeysTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     public static TheoryData<string, string, string> Proposals => new()
     {
@@ -62,6 +62,8 @@ public sealed class SaveKeysTests
         var opaque = espFrames.Where(f => !f.Icmp).ToList();
         Assert.True(opaque.Count == 0, $"{opaque.Count} of {espFrames.Count} ESP frames not decrypted to ICMP:\n" + string.Join("\n", opaque));
 
+        output.WriteLine($"{name}: {encrypted.Count(f => f.Exchange == 2)} encrypted Main Mode, {encrypted.Count(f => f.Exchange == 32)} Quick Mode, " +
+            $"{encrypted.Count(f => f.Exchange == 5)} Informational messages and {espFrames.Count} ESP frames, all decrypted by tshark with the saved keys");
         // The same capture without the keys: nothing of it is readable (so the checks above can fail).
         var blind = Frames(pcap, Path.Combine(lab.State, "no-keys"));
         Assert.DoesNotContain(blind, f => (f.Encrypted && f.Hash) || (f.Esp && f.Icmp));
@@ -79,7 +81,7 @@ public sealed class SaveKeysTests
         Directory.CreateDirectory(configDir);
         var psi = new ProcessStartInfo("tshark") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in (string[])["-r", pcap, "-n", "-o", "esp.enable_encryption_decode:TRUE", "-T", "fields", "-E", "occurrence=f",
-                     "-e", "frame.number", "-e", "isakmp.exchtype", "-e", "isakmp.flags", "-e", "isakmp.hash", "-e", "esp.spi", "-e", "icmp.type"])
+                     "-e", "frame.number", "-e", "isakmp.exchangetype", "-e", "isakmp.flags", "-e", "isakmp.hash", "-e", "esp.spi", "-e", "icmp.type"])
             psi.ArgumentList.Add(a);
         psi.Environment["WIRESHARK_CONFIG_DIR"] = configDir;
         using var p = Process.Start(psi)!;

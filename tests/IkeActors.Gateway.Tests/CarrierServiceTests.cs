@@ -280,6 +280,41 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.Empty(b.Database.Pairs);
     }
 
+    /// <summary>
+    /// An idle tunnel sends no ESP after its carrier dies, only IKE (DPD): its IKE datagrams reaching a survivor claim
+    /// it too (ClusterScaleTests found a dead node's 251 idle peers never taken over). A peer carried here costs nothing.
+    /// </summary>
+    [Fact]
+    public async Task Ike_datagrams_of_a_dead_carriers_idle_peers_claim_them_and_a_carried_peer_costs_no_read()
+    {
+        const int peers = 200;
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        for (var i = 0; i < peers; i++) await a.Carrier.Installed(Sa(0x20000u + (uint)i * 2, $"198.51.101.{1 + i}"));
+        a.Bus.Silent = true; // node-a dies
+
+        for (var i = 0; i < peers; i++) b.Carrier.OnIkeDatagram((198u << 24) | (51u << 16) | (101u << 8) | (1u + (uint)i));
+        await WaitUntil(() => b.Carrier.Carried.Count == peers, TimeSpan.FromSeconds(30));
+
+        var reads = b.Store.Reads;
+        for (var i = 0; i < 1000; i++) b.Carrier.OnIkeDatagram((198u << 24) | (51u << 16) | (101u << 8) | (1u + (uint)(i % peers)));
+        await Task.Delay(200);
+        Assert.Equal(reads, b.Store.Reads);
+    }
+
+    [Fact]
+    public async Task A_flood_of_ike_datagrams_from_random_sources_costs_a_bounded_number_of_store_reads_and_no_state()
+    {
+        var b = await StartNode("node-b", claimsPerSecond: 20);
+        var random = new Random(11);
+        var started = DateTime.UtcNow;
+        for (var i = 0; i < 20_000; i++) b.Carrier.OnIkeDatagram((uint)random.Next());
+        var seconds = (DateTime.UtcNow - started).TotalSeconds;
+        await Task.Delay(500);
+        Assert.True(b.Store.Reads <= 20 + 20 * seconds + 1, $"{b.Store.Reads} reads in {seconds:0.00} s");
+        Assert.Empty(b.Carrier.Carried);
+    }
+
     [Fact]
     public async Task A_pair_negotiated_on_a_node_that_does_not_carry_the_peer_is_installed_where_it_is_carried()
     {

@@ -14,6 +14,12 @@ public sealed unsafe class KernelRoutes : IDisposable
     /// <summary>Our routes' protocol (rtm_protocol): above the kernel's and the daemons' registered numbers.</summary>
     public const byte Protocol = 197;
 
+    /// <summary>
+    /// A route being handed over (docs/cluster.md §3): still in the kernel, so packets that reach this node still enter
+    /// the TUN device and are handed on, but no longer ours to announce (the daemon learns only <see cref="Protocol"/>).
+    /// </summary>
+    public const byte HandedOverProtocol = 198;
+
     private const ushort RtmNewRoute = 24, RtmDelRoute = 25, NlmsgError = 2;
     private const ushort NlmFRequest = 0x1, NlmFAck = 0x4, NlmFReplace = 0x100, NlmFCreate = 0x400;
     private const byte RtTableMain = 254, RtScopeLink = 253, RtnUnicast = 1;
@@ -38,21 +44,21 @@ public sealed unsafe class KernelRoutes : IDisposable
     public static int IndexOf(string device) => (int)LinuxNative.IfNameToIndex(device);
 
     /// <summary>Adds or replaces <paramref name="network"/>/<paramref name="prefixLength"/> via <paramref name="ifIndex"/>; 0 or a negative errno.</summary>
-    public int Replace(uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource = null) =>
-        Request(RtmNewRoute, NlmFRequest | NlmFAck | NlmFCreate | NlmFReplace, network, prefixLength, ifIndex, metric, preferredSource);
+    public int Replace(uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource = null, byte protocol = Protocol) =>
+        Request(RtmNewRoute, NlmFRequest | NlmFAck | NlmFCreate | NlmFReplace, network, prefixLength, ifIndex, metric, preferredSource, protocol);
 
     /// <summary>Removes that route (ours only: the protocol is part of the match); 0 or a negative errno (-3, ESRCH: not there).</summary>
-    public int Delete(uint network, int prefixLength, int ifIndex, uint metric) =>
-        Request(RtmDelRoute, NlmFRequest | NlmFAck, network, prefixLength, ifIndex, metric, null);
+    public int Delete(uint network, int prefixLength, int ifIndex, uint metric, byte protocol = Protocol) =>
+        Request(RtmDelRoute, NlmFRequest | NlmFAck, network, prefixLength, ifIndex, metric, null, protocol);
 
     /// <summary>The request's bytes (nlmsghdr, rtmsg, attributes; host byte order but the addresses): <see cref="Request"/> sends them.</summary>
-    public static int Build(Span<byte> m, ushort type, ushort flags, uint sequence, uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource)
+    public static int Build(Span<byte> m, ushort type, ushort flags, uint sequence, uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource, byte protocol = Protocol)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)prefixLength, 32u, nameof(prefixLength));
         m[..64].Clear();
         var length = 16 + 12;
         // rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags
-        m[16] = 2; m[17] = (byte)prefixLength; m[20] = RtTableMain; m[21] = Protocol; m[22] = RtScopeLink; m[23] = RtnUnicast;
+        m[16] = 2; m[17] = (byte)prefixLength; m[20] = RtTableMain; m[21] = protocol; m[22] = RtScopeLink; m[23] = RtnUnicast;
         length = Attribute(m, length, RtaDst, network, bigEndian: true);
         length = Attribute(m, length, RtaOif, (uint)ifIndex, bigEndian: false);
         length = Attribute(m, length, RtaPriority, metric, bigEndian: false);
@@ -73,7 +79,7 @@ public sealed unsafe class KernelRoutes : IDisposable
         return at + 8;
     }
 
-    private int Request(ushort type, ushort flags, uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource)
+    private int Request(ushort type, ushort flags, uint network, int prefixLength, int ifIndex, uint metric, uint? preferredSource, byte protocol)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("rtnetlink requests are written for little-endian hosts");
         lock (_lock)
@@ -81,7 +87,7 @@ public sealed unsafe class KernelRoutes : IDisposable
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             var sequence = ++_sequence;
             Span<byte> request = stackalloc byte[64];
-            var length = Build(request, type, flags, sequence, network, prefixLength, ifIndex, metric, preferredSource);
+            var length = Build(request, type, flags, sequence, network, prefixLength, ifIndex, metric, preferredSource, protocol);
             fixed (byte* p = request)
                 if (LinuxNative.Write(_fd, p, (nuint)length) != length) return -Marshal.GetLastPInvokeError();
             // The acknowledgement: an NLMSG_ERROR whose error is 0 (done) or a negative errno. Others' messages are skipped.

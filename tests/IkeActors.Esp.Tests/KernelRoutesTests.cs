@@ -39,6 +39,15 @@ public class KernelRoutesTests
         Assert.Equal(new byte[] { 8, 0, 7, 0, 192, 168, 1, 1 }, m[52..60]); // RTA_PREFSRC
     }
 
+    /// <summary>A handed-over route: the same route under another protocol, which BIRD's `krt_source = 197` does not learn.</summary>
+    [Fact]
+    public void A_handed_over_route_carries_the_other_protocol()
+    {
+        var m = new byte[64];
+        KernelRoutes.Build(m, 24, 0x1 | 0x4 | 0x100 | 0x400, 2, 0xC0A80200, 24, 5, 100, null, KernelRoutes.HandedOverProtocol);
+        Assert.Equal(new byte[] { 2, 24, 0, 0, 254, 198, 253, 1 }, m[16..24]);
+    }
+
     [Fact]
     public void A_prefix_longer_than_32_is_refused()
     {

@@ -226,9 +226,13 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.Equal(packet, b.SentInside[0]);
         Assert.Equal(1, a.Carrier.Forwarded);
 
+        // Still handed on while the routes are withdrawn but in the kernel (ReverseRoutes.WithdrawDelay after the grace) ...
         await Task.Delay(CarrierService.HandOverGrace + TimeSpan.FromMilliseconds(200));
+        Assert.True(a.Carrier.OnNoOutboundSa(toPeerNet, packet));
+        // ... and not after.
+        await Task.Delay(ReverseRoutes.WithdrawDelay);
         Assert.False(a.Carrier.OnNoOutboundSa(toPeerNet, packet));
-        Assert.Equal(1, a.Carrier.Forwarded); // the grace is over: the inside router has b's route by now
+        Assert.Equal(2, a.Carrier.Forwarded); // the grace is over: the inside router has b's route by now
     }
 
     [Fact]

@@ -89,16 +89,38 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
         }
     }
 
-    /// <summary>After a hand-over's grace: the route goes unless a pair here uses it again.</summary>
+    /// <summary>
+    /// After a hand-over's grace the route is withdrawn in two steps, unless a pair here uses it again: first no longer
+    /// ours to announce (<see cref="KernelRoutes.HandedOverProtocol"/>: BIRD withdraws it, the inside router stops sending
+    /// here) while the kernel still routes what is already on its way into the TUN device, where it is handed on; then,
+    /// <see cref="WithdrawDelay"/> later, deleted. Deleting at once lost a reply now and then: one that reached this node
+    /// between the deletion and the inside router's update went nowhere.
+    /// </summary>
     private void DeleteUnused((uint Network, int Length) prefix)
     {
         lock (_lock)
         {
             if (_kernel is null || _users.ContainsKey(prefix)) return;
-            try { Delete(prefix); }
-            catch (ObjectDisposedException) { } // the node stopped meanwhile: the route went with its TUN device
+            try
+            {
+                var error = _kernel.Replace(prefix.Network, prefix.Length, _ifIndex, Metric, protocol: KernelRoutes.HandedOverProtocol);
+                if (error != 0) { Delete(prefix); return; }
+            }
+            catch (ObjectDisposedException) { return; } // the node stopped meanwhile: the route went with its TUN device
         }
+        _ = Task.Delay(WithdrawDelay).ContinueWith(_ =>
+        {
+            lock (_lock)
+            {
+                if (_kernel is null || _users.ContainsKey(prefix)) return; // ours again (replaced with our protocol)
+                try { _kernel.Delete(prefix.Network, prefix.Length, _ifIndex, Metric, KernelRoutes.HandedOverProtocol); }
+                catch (ObjectDisposedException) { }
+            }
+        }, TaskScheduler.Default);
     }
+
+    /// <summary>How long a handed-over route stays in the kernel once it is no longer announced.</summary>
+    public static readonly TimeSpan WithdrawDelay = TimeSpan.FromSeconds(1);
 
     private void Delete((uint Network, int Length) prefix)
     {

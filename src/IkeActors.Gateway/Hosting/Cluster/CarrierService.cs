@@ -327,7 +327,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             if (state.Epoch != epoch || state.Pairs.Count == 0) return false;
             var exact = new Dictionary<uint, (uint LastSent, uint InboundTop, CarrierCounters Counted)>();
             // What reaches this node for the peer until the inside router has the claimant's route goes to the claimant.
-            _released[peer] = (claimant, RemoteOf(state), _clock.GetTimestamp() + (long)(HandOverGrace.TotalSeconds * _clock.TimestampFrequency));
+            // (for as long as the routes stay in the kernel: the grace, then ReverseRoutes.WithdrawDelay unannounced)
+            _released[peer] = (claimant, RemoteOf(state), _clock.GetTimestamp() + (long)((HandOverGrace + ReverseRoutes.WithdrawDelay).TotalSeconds * _clock.TimestampFrequency));
             foreach (var spi in state.Pairs.Keys.ToList())
                 if (Drop(state, spi, handingOver: true) is { } numbers) exact[spi] = numbers;
             state.Epoch = 0;

@@ -12,6 +12,7 @@ public class TsharkDecodesOurEspTests
         foreach (var i in Enum.GetValues<EspIntegrity>())
         {
             if (c == EspCipher.Null && i == EspIntegrity.None) continue;
+            if (c.IsAead() && i != EspIntegrity.None) continue; // GCM has its own ICV (RFC 4106)
             d.Add(c, i);
         }
         return d;

@@ -12,6 +12,7 @@ internal static class Tshark
         EspCipher.Null => "NULL",
         EspCipher.DesCbc => "DES-CBC [RFC2405]",
         EspCipher.TripleDesCbc => "TripleDES-CBC [RFC2451]",
+        EspCipher.Aes128Gcm16 or EspCipher.Aes192Gcm16 or EspCipher.Aes256Gcm16 => "AES-GCM with 16 octet ICV [RFC4106]", // key | salt
         _ => "AES-CBC [RFC3602]",
     };
 

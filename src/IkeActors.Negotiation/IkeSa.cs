@@ -279,7 +279,14 @@ public sealed partial class IkeSa : IDisposable
     /// <summary>Traffic for another crypto map entry: a new Quick Mode now, or when phase 1 completes.</summary>
     public void Acquire(CryptoMapMatch acquire, NegotiationOutput output)
     {
-        if (_state == MainModeState.MM_ACTIVE) StartQuickMode(acquire, output);
+        if (_state == MainModeState.MM_ACTIVE)
+        {
+            // A Quick Mode for this traffic is already under way (ours, or the peer's waiting for its QM3, whose pair is not
+            // installed yet): a second would make a duplicate pair. The data plane holds the packet and asks again if the
+            // pair that comes does not cover it (strongSwan likewise ignores an acquire for a CHILD_SA being established).
+            if (Table.QuickModes.Values.Any(q => q.Covers(acquire))) return;
+            StartQuickMode(acquire, output);
+        }
         else if (_state != MainModeState.MM_DELETED)
         {
             AsaDebug.KeyAcquireQueued(output, Context);

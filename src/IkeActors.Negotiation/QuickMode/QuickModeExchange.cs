@@ -173,6 +173,16 @@ public sealed partial class QuickModeExchange : IDisposable
     }
 
     /// <summary>What is left of the exchange once it is over: its last request and answer (a retransmitted request is answered again).</summary>
+    /// <summary>In progress (not yet installed) with proxy IDs that overlap the traffic an acquire is for.</summary>
+    internal bool Covers(CryptoMapMatch acquire) =>
+        _state is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3
+        && Overlaps(Local, acquire.Local) && Overlaps(Remote, acquire.Remote);
+
+    /// <summary>Address ranges that meet, and protocol and port equal or one of them any (0).</summary>
+    private static bool Overlaps(ProxyId a, ProxyId b) =>
+        a.Range.First <= b.Range.Last && b.Range.First <= a.Range.Last
+        && (a.Protocol == 0 || b.Protocol == 0 || a.Protocol == b.Protocol) && (a.Port == 0 || b.Port == 0 || a.Port == b.Port);
+
     internal QuickModeMemo Memo() => new(MessageId, _state, Match, _ni.ToArray(), _nr.ToArray(), _lastReceived, _lastSent);
 
     /// <summary>Ends the exchange without a result (the IKE SA goes, or the peer refused it).</summary>

@@ -53,11 +53,15 @@ public sealed class ClusterLab : IDisposable
     /// <summary>`ikeactors run` in node <paramref name="i"/>: bound to the VIP, its TUN device `ike0` (what BIRD announces the VIP through).</summary>
     public InteropLab.Gateway StartGateway(int i, string config, params string[] args) => StartGatewayIn(i, config, args);
 
+    /// <summary>The nodes print their cluster events (carrier claims, hand-overs, directory repairs): a failure's diagnostics.</summary>
+    private const string ClusterLogging = "Logging__LogLevel__IkeActors.Gateway.Hosting.Cluster=Information";
+
     private InteropLab.Gateway StartGatewayIn(int i, string config, string[] args)
     {
         var file = Path.Combine(_state, $"n{i}-{_gateways.Count}.cfg");
         File.WriteAllText(file, config);
-        var g = new InteropLab.Gateway(Node(i), ["run", "--config", file, "--bind", $"{Vip}:500", "--tun", "ike0", "--debug", DebugLevel.ToString(), .. args]);
+        var g = new InteropLab.Gateway(Node(i), ["run", "--config", file, "--bind", $"{Vip}:500", "--tun", "ike0", "--debug", DebugLevel.ToString(), .. args],
+            [ClusterLogging]);
         _gateways.Add(g);
         g.WaitFor("ISAKMP on udp", TimeSpan.FromSeconds(60));
         Assert.True(g.Lines.Any(l => l.Contains("ISAKMP on udp", StringComparison.Ordinal)), $"the gateway in {Node(i)} did not start:\n{g.Output}");

@@ -106,7 +106,7 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
         // node dead, 1 s probes x 3, and its IKE SA grains are back on the survivors: show asks them).
         var show = "";
         InteropLab.Eventually(() => (show = InteropLab.Operator(lab.Node(survivor), "show", "crypto", "isakmp", "sa", "--node", $"10.92.{survivor}.2:30000"))
-            .Contains($"Total IKE SA: {Peers}\n", StringComparison.Ordinal), TimeSpan.FromSeconds(20), () => MissingFromShow(show, before, killed, after));
+            .Contains($"Total IKE SA: {Peers}\n", StringComparison.Ordinal), TimeSpan.FromSeconds(20), () => MissingFromShow(show, before, killed, after) + Diagnostics(gateways, killed));
         output.WriteLine($"show crypto isakmp sa on node {survivor}, {sinceKill.Elapsed.TotalSeconds:0.0} s after the kill: Total IKE SA: {Peers}");
         // The lifetimes went with the SAs: the moved ones' rekey timers were re-armed at their stored due times, not anew.
         var timersAfter = Timers(lab, survivor);
@@ -164,11 +164,12 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
             string.Join(", ", missing.Take(40).Select(p => $"{p} {before[p]}->{(after.TryGetValue(p, out var n) ? n : 0)}"));
     }
 
-    /// <summary>The survivors' warnings and carrier lines (the node prints warnings only at --debug 0), the last 30 of each.</summary>
+    /// <summary>The survivors' cluster events, warnings and failures (the last 30), and their last 10 carrier lines.</summary>
     private static string Diagnostics(Dictionary<int, InteropLab.Gateway> gateways, int killed) =>
         string.Concat(gateways.Where(g => g.Key != killed).Select(g =>
-            $"\n--- node {g.Key}:\n" + string.Join("\n", g.Value.Lines.Where(l => l.Contains("carrier", StringComparison.Ordinal)
-                || l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(30))));
+            $"\n--- node {g.Key}:\n" + string.Join("\n", g.Value.Lines.Where(l => l.Contains("cluster:", StringComparison.Ordinal)
+                || l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(30)
+                .Concat(g.Value.Lines.Where(l => l.Contains("carrier", StringComparison.Ordinal)).TakeLast(10)))));
 
     private static string Tail(string text) => text[^Math.Min(6000, text.Length)..];
 

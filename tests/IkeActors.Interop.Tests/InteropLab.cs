@@ -288,11 +288,12 @@ public sealed class InteropLab : IDisposable
         private readonly Process _process;
         private readonly ConcurrentQueue<string> _lines = new();
 
-        public Gateway(string ns, string[] args)
+        /// <param name="environment">NAME=VALUE settings for the process (e.g. a log category's level).</param>
+        public Gateway(string ns, string[] args, string[]? environment = null)
         {
             // env --default-signal (see StopSignal.DefaultSignals); env and `ip netns exec` exec in place: the PID is dotnet's.
             var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in (string[])[.. StopSignal.DefaultSignals, "ip", "netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]) psi.ArgumentList.Add(a);
+            foreach (var a in (string[])[.. StopSignal.DefaultSignals, .. environment ?? [], "ip", "netns", "exec", ns, "dotnet", Path.Combine(AppContext.BaseDirectory, "ikeactors.dll"), .. args]) psi.ArgumentList.Add(a);
             _process = Process.Start(psi)!;
             _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
             _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue("stderr: " + e.Data); };

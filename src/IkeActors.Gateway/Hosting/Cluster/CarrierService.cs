@@ -59,7 +59,15 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     public static readonly TimeSpan HandOverGrace = TimeSpan.FromSeconds(2);
     public const int ForwardsPerSecond = 20_000;
     public static readonly TimeSpan NoRecordFor = TimeSpan.FromSeconds(2);
-    public const int DefaultClaimsPerSecond = 5_000, MaxQueuedPerPeer = 64, MaxNoRecord = 10_000;
+    public const int DefaultClaimsPerSecond = 5_000, MaxNoRecord = 10_000;
+    /// <summary>
+    /// What may wait for one peer's claim: a tunnel at 100 Mbit/s brings ~8,500 packets a second, and a claim on a node
+    /// that has just started (code still being compiled) was measured at up to ~0.1 s; 64 packets lost pings under 20
+    /// Mbit/s of iperf3. All peers' waiting packets together stay within <see cref="MaxWaitingBytes"/> (a flood of
+    /// packets from peers' addresses holds at most that much).
+    /// </summary>
+    public const int MaxQueuedPerPeer = 2048;
+    public const long MaxWaitingBytes = 64L << 20;
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
@@ -68,10 +76,13 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     private readonly TokenBucket _forwards = new(ForwardsPerSecond, clock ?? TimeProvider.System);
     /// <summary>Peers released to a live claimant within <see cref="HandOverGrace"/>: where they went, their remote networks.</summary>
     private readonly ConcurrentDictionary<string, (string Node, (uint First, uint Last)[] Remote, long Until)> _released = new(StringComparer.Ordinal);
-    private long _forwarded;
+    private long _forwarded, _waitingBytes, _waitDrops;
 
     /// <summary>Inside packets handed to a peer's new carrier during hand-overs.</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <summary>Packets that found a claim's queue full (per peer or all together) and were dropped.</summary>
+    public long WaitDrops => Interlocked.Read(ref _waitDrops);
 
     private sealed class Peer
     {
@@ -82,6 +93,8 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         /// <summary>Per pair: its remote proxy range (where a hand-over's inside packets go).</summary>
         public readonly Dictionary<uint, (uint First, uint Last)> Remote = [];
         public readonly List<(byte[] Esp, uint Source, int Port)> Waiting = [];
+        /// <summary>Dropped from <see cref="Waiting"/> (full) since the claim began: in its log line.</summary>
+        public int Dropped;
         public long Epoch;
         public int Claiming;
     }
@@ -210,7 +223,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
                 Volatile.Write(ref state.Claiming, 0);
                 // A packet looked up just before the pairs went in may have joined the queue after its replay.
                 if (carried) ReplayWaiting(state);
-                else lock (state.Waiting) state.Waiting.Clear();
+                else ClearWaiting(state);
             }
         });
 
@@ -246,18 +259,49 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             // The claim installs, then replays what waits under this lock: a packet either waits for that or goes now.
             if (Volatile.Read(ref state.Epoch) == 0 && Volatile.Read(ref state.Claiming) != 0)
             {
-                if (state.Waiting.Count < MaxQueuedPerPeer) state.Waiting.Add((packet, 0, InsidePacket));
+                Enqueue(state, packet, 0, InsidePacket);
                 return;
             }
         }
         plane.Send(packet);
     }
 
-    private static void Wait(Peer state, ReadOnlySpan<byte> esp, uint source, int udpPort)
+    private void Wait(Peer state, ReadOnlySpan<byte> esp, uint source, int udpPort)
     {
-        lock (state.Waiting)
-            if (state.Waiting.Count < MaxQueuedPerPeer) state.Waiting.Add((esp.ToArray(), source, udpPort));
+        lock (state.Waiting) Enqueue(state, esp.ToArray(), source, udpPort);
     }
+
+    /// <summary>Under the peer's Waiting lock: queued within both bounds, or counted as dropped.</summary>
+    private void Enqueue(Peer state, byte[] packet, uint source, int port)
+    {
+        if (state.Waiting.Count >= MaxQueuedPerPeer || Interlocked.Add(ref _waitingBytes, packet.Length) > MaxWaitingBytes)
+        {
+            if (state.Waiting.Count < MaxQueuedPerPeer) Interlocked.Add(ref _waitingBytes, -packet.Length);
+            state.Dropped++;
+            Interlocked.Increment(ref _waitDrops);
+            return;
+        }
+        state.Waiting.Add((packet, source, port));
+    }
+
+    /// <summary>Takes what waits out of the queue, giving its bytes back to the budget.</summary>
+    private List<(byte[] Esp, uint Source, int Port)> TakeWaiting(Peer state, out int dropped)
+    {
+        List<(byte[] Esp, uint Source, int Port)> waiting;
+        lock (state.Waiting)
+        {
+            waiting = [.. state.Waiting];
+            state.Waiting.Clear();
+            dropped = state.Dropped;
+            state.Dropped = 0;
+        }
+        long bytes = 0;
+        foreach (var w in waiting) bytes += w.Esp.Length;
+        Interlocked.Add(ref _waitingBytes, -bytes);
+        return waiting;
+    }
+
+    private void ClearWaiting(Peer state) => TakeWaiting(state, out _);
 
     /// <summary>Takes <paramref name="peer"/> over (see the class summary); true when this node carries it afterwards.</summary>
     public async Task<bool> Claim(string peer)
@@ -272,7 +316,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
                 var now = _clock.GetTimestamp();
                 if (_noRecord.Count > MaxNoRecord) foreach (var (p, t) in _noRecord) if (t <= now) _noRecord.TryRemove(p, out _);
                 _noRecord[peer] = now + (long)(NoRecordFor.TotalSeconds * _clock.TimestampFrequency);
-                lock (state.Waiting) state.Waiting.Clear();
+                ClearWaiting(state);
                 if (state.Pairs.Count == 0) _peers.TryRemove(peer, out _);
                 return false;
             }
@@ -301,20 +345,21 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             foreach (var p in record.Pairs) Add(state, p.Sa, p.OutboundReserved, p.InboundMark, p.OutboundReserved + EspSa.OutboundReservation, p.Counters);
             Volatile.Write(ref state.Epoch, next.Epoch);
             BringHere(record.Pairs.Select(p => p.Sa));
-            logger.LogInformation("carrier: {Peer} carried here from epoch {Epoch} ({How}), {Pairs} pairs", peer, next.Epoch, how, record.Pairs.Count);
-            ReplayWaiting(state);
+            var (replayed, dropped) = ReplayWaiting(state);
+            logger.LogInformation("carrier: {Peer} carried here from epoch {Epoch} ({How}), {Pairs} pairs, {Replayed} packets waited{Dropped}",
+                peer, next.Epoch, how, record.Pairs.Count, replayed, dropped > 0 ? $", {dropped} dropped (queue full)" : "");
             return true;
         }
         finally { state.Gate.Release(); }
     }
 
-    private void ReplayWaiting(Peer state)
+    private (int Replayed, int Dropped) ReplayWaiting(Peer state)
     {
-        List<(byte[] Esp, uint Source, int Port)> waiting;
-        lock (state.Waiting) { waiting = [.. state.Waiting]; state.Waiting.Clear(); }
+        var waiting = TakeWaiting(state, out var dropped);
         foreach (var (packet, source, port) in waiting)
             if (port == InsidePacket) plane.Send(packet);
             else plane.Replay(packet, source, port);
+        return (waiting.Count, dropped);
     }
 
     /// <summary>Another node claims <paramref name="peer"/> at <paramref name="epoch"/>: stop carrying it and leave the exact numbers in the record.</summary>

@@ -23,6 +23,8 @@ public enum EspOutboundResult
     SendFailed,
     /// <summary>No SA here: handed to the node that carries the peer now (<see cref="EspDataPlane.HandOver"/>).</summary>
     HandedOver,
+    /// <summary>Too big for the tunnel with DF set: refused, ICMP "fragmentation needed" sent inside (#PMTUs sent).</summary>
+    FragmentationNeeded,
 }
 
 /// <summary>What became of an outside ESP packet.</summary>
@@ -61,6 +63,21 @@ public sealed record EspDataPlaneOptions
 
     /// <summary>Largest inside packet read from the TUN device.</summary>
     public int MaxInnerPacket { get; init; } = 65535;
+
+    /// <summary>The outside interface's MTU (the ASA's `mtu outside N`, 1500 by default): no ESP packet sent is larger.</summary>
+    public int OutsideMtu { get; init; } = 1500;
+
+    /// <summary>`crypto ipsec df-bit … outside`: clear-df lets a packet with DF set be fragmented rather than refused.</summary>
+    public DfBitPolicy DfBit { get; init; } = DfBitPolicy.CopyDf;
+
+    /// <summary>`crypto ipsec fragmentation before-encryption` (the ASA's default) or after-encryption (false: the ESP packet is fragmented).</summary>
+    public bool FragmentBeforeEncryption { get; init; } = true;
+
+    /// <summary>The source of the ICMP "fragmentation needed" written inside (the inside interface's address); 0: none is sent, and a packet with DF is fragmented.</summary>
+    public uint IcmpSource { get; init; }
+
+    /// <summary>ICMP errors written inside per second at most (the ASA rate-limits its unreachables likewise).</summary>
+    public int IcmpPerSecond { get; init; } = 100;
 }
 
 /// <summary>
@@ -189,6 +206,66 @@ public sealed class EspDataPlane : IDisposable
     }
 
     private EspOutboundResult Send(ReadOnlySpan<byte> innerPacket, EspSaPair pair)
+    {
+        var sa = pair.Outbound;
+        var maxInner = PathMtu.MaxInnerLength(sa, _options.OutsideMtu, pair.UdpEncapsulated);
+        return innerPacket.Length <= maxInner ? Encapsulate(innerPacket, pair) : TooBig(innerPacket, pair, maxInner);
+    }
+
+    /// <summary>
+    /// An inside packet bigger than the tunnel carries within the outside MTU, as the ASA treats it: with DF set (and not
+    /// df-bit clear-df) refused with ICMP "fragmentation needed" announcing the tunnel's MTU (RFC 1191), so the sender's
+    /// path MTU discovery adapts; otherwise fragmented before encryption, each fragment its own ESP packet (the peer's
+    /// inside host reassembles); with fragmentation after-encryption sent whole (the kernel fragments the ESP packet).
+    /// </summary>
+    private EspOutboundResult TooBig(ReadOnlySpan<byte> innerPacket, EspSaPair pair, int maxInner)
+    {
+        var counters = pair.Outbound.Counters;
+        // Without an address to send ICMP from, refusing would lose the packet without a word (a black hole for TCP): fragmented.
+        if (PathMtu.DontFragmentSet(innerPacket) && _options.DfBit != DfBitPolicy.ClearDf && _options.IcmpSource != 0)
+        {
+            if (PathMtu.MayAnswerWithIcmp(innerPacket) && TakeIcmpToken())
+            {
+                Span<byte> icmp = stackalloc byte[PathMtu.FragmentationNeededSize(innerPacket)];
+                PathMtu.WriteFragmentationNeeded(innerPacket, _options.IcmpSource, maxInner, icmp);
+                _inside.Write(icmp);
+                EspSaCounters.Add(ref counters.PmtusSent);
+            }
+            return EspOutboundResult.FragmentationNeeded;
+        }
+        if (!_options.FragmentBeforeEncryption) return Encapsulate(innerPacket, pair);
+        var scratch = ArrayPool<byte>.Shared.Rent(maxInner);
+        try
+        {
+            var sent = new FragmentSend(this, pair);
+            if (!PathMtu.TryFragment(innerPacket, maxInner, scratch, sent, static (f, s) => s.Plane.Encapsulate(f, s.Pair), out var fragments))
+            {
+                EspSaCounters.Add(ref counters.PreFragFailures);
+                return Encapsulate(innerPacket, pair);
+            }
+            EspSaCounters.Add(ref counters.PreFragSuccesses);
+            EspSaCounters.Add(ref counters.FragmentsCreated, fragments);
+            return EspOutboundResult.Sent;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private readonly record struct FragmentSend(EspDataPlane Plane, EspSaPair Pair);
+
+    private long _icmpWindow, _icmpInWindow;
+
+    /// <summary>At most <see cref="EspDataPlaneOptions.IcmpPerSecond"/> ICMP errors in each second.</summary>
+    private bool TakeIcmpToken()
+    {
+        var second = _time.GetTimestamp() / _time.TimestampFrequency;
+        if (Interlocked.Exchange(ref _icmpWindow, second) != second) Interlocked.Exchange(ref _icmpInWindow, 0);
+        return Interlocked.Increment(ref _icmpInWindow) <= _options.IcmpPerSecond;
+    }
+
+    private EspOutboundResult Encapsulate(ReadOnlySpan<byte> innerPacket, EspSaPair pair)
     {
         var sa = pair.Outbound;
         var buffer = ArrayPool<byte>.Shared.Rent(sa.MaxPacketSize(innerPacket.Length));

@@ -190,6 +190,13 @@ public sealed class EspSa : IDisposable
     /// <summary>The largest ESP packet an inner packet of <paramref name="innerLength"/> bytes becomes.</summary>
     public int MaxPacketSize(int innerLength) => innerLength + EspAlgorithms.MaxOverhead(Cipher, Integrity);
 
+    /// <summary>The largest inner packet whose ESP packet (<see cref="PacketSize"/>) is at most <paramref name="espLength"/> bytes.</summary>
+    public int MaxInnerLength(int espLength)
+    {
+        int padded = (espLength - HeaderSize - _ivSize - _icvSize) / _blockSize * _blockSize;
+        return Math.Max(0, padded - 2);
+    }
+
     /// <summary>The exact ESP packet length for an inner packet (RFC 4303 §2.4 padding to the block size).</summary>
     public int PacketSize(int innerLength)
     {

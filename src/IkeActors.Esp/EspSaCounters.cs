@@ -7,7 +7,8 @@ namespace IkeActors.Esp;
 public sealed class EspSaCounters
 {
     // Outbound
-    internal long Encaps, Encrypt, Digest, SendErrors, ReplayRolloverSend, EncapsFailedSend, BytesOut;
+    internal long Encaps, Encrypt, Digest, SendErrors, ReplayRolloverSend, EncapsFailedSend, BytesOut,
+        PmtusSent, PreFragSuccesses, PreFragFailures, FragmentsCreated;
     // Inbound
     internal long Decaps, Decrypt, Verify, RecvErrors, VerifyFailed, ReplayFailed, InvalidLength, InvalidPad,
         InvalidProtocol, InvalidIdentity, InvalidSpi, BytesIn;
@@ -16,7 +17,8 @@ public sealed class EspSaCounters
         Read(ref Encaps), Read(ref Encrypt), Read(ref Digest), Read(ref Decaps), Read(ref Decrypt), Read(ref Verify),
         Read(ref SendErrors), Read(ref RecvErrors), Read(ref VerifyFailed), Read(ref ReplayFailed),
         Read(ref InvalidLength), Read(ref InvalidPad), Read(ref InvalidProtocol), Read(ref InvalidIdentity),
-        Read(ref InvalidSpi), Read(ref ReplayRolloverSend), Read(ref EncapsFailedSend), Read(ref BytesOut), Read(ref BytesIn));
+        Read(ref InvalidSpi), Read(ref ReplayRolloverSend), Read(ref EncapsFailedSend), Read(ref BytesOut), Read(ref BytesIn),
+        Read(ref PmtusSent), Read(ref PreFragSuccesses), Read(ref PreFragFailures), Read(ref FragmentsCreated));
 
     /// <summary>
     /// Counts carried over from the node that carried this SA before (a cluster's hand-over, docs/cluster.md): the
@@ -53,8 +55,13 @@ public sealed class EspSaCounters
 /// <param name="EncapsFailedSend">#pkts encaps failed (send): hard lifetime reached, or the SA was deleted</param>
 /// <param name="BytesOut">inner bytes encapsulated (for the kilobyte lifetime)</param>
 /// <param name="BytesIn">inner bytes decapsulated</param>
+/// <param name="PmtusSent">#PMTUs sent: ICMP "fragmentation needed" sent inside for a packet too big for the tunnel with DF set</param>
+/// <param name="PreFragSuccesses">#pre-frag successes: packets too big for the tunnel fragmented before encryption</param>
+/// <param name="PreFragFailures">#pre-frag failures: such packets that could not be (IP options): sent whole, fragmented after encryption</param>
+/// <param name="FragmentsCreated">#fragments created: the fragments those made</param>
 public readonly record struct EspSaCounterSnapshot(
     long Encaps, long Encrypt, long Digest, long Decaps, long Decrypt, long Verify,
     long SendErrors, long RecvErrors, long VerifyFailed, long ReplayFailed,
     long InvalidLength, long InvalidPad, long InvalidProtocol, long InvalidIdentity, long InvalidSpi,
-    long ReplayRolloverSend, long EncapsFailedSend, long BytesOut, long BytesIn);
+    long ReplayRolloverSend, long EncapsFailedSend, long BytesOut, long BytesIn,
+    long PmtusSent = 0, long PreFragSuccesses = 0, long PreFragFailures = 0, long FragmentsCreated = 0);

@@ -130,7 +130,7 @@ public class ParserBehaviourTests
     [InlineData("access-list A extended permit ip user LOCAL\\alice any any")]
     [InlineData("access-list A extended permit ip security-group name Servers any any")]
     [InlineData("crypto ipsec inner-routing-lookup")]
-    [InlineData("crypto ipsec df-bit clear-df outside")]
+    [InlineData("crypto ipsec security-association pmtu-aging infinite")]
     [InlineData("crypto ikev1 am-disable")]
     [InlineData("crypto isakmp disconnect-notify")]
     [InlineData("crypto map M 10 set security-association replay window-size 1024")]

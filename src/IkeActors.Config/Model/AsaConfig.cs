@@ -27,6 +27,17 @@ public sealed record AsaConfig
     public IsakmpIdentitySetting Identity { get; init; } = IsakmpIdentitySetting.Default;
     public NatTraversal NatTraversal { get; init; } = NatTraversal.Default;
     public ValueList<TunnelGroup> TunnelGroups { get; init; } = ValueList<TunnelGroup>.Empty;
+    /// <summary>`mtu NAMEIF BYTES`, in file order (an interface without one has the ASA's 1500).</summary>
+    public ValueList<InterfaceMtu> Mtus { get; init; } = ValueList<InterfaceMtu>.Empty;
+    /// <summary>`crypto ipsec df-bit clear-df|copy-df|set-df NAMEIF` (copy-df where none is given).</summary>
+    public ValueList<InterfaceDfBit> DfBitPolicies { get; init; } = ValueList<InterfaceDfBit>.Empty;
+    /// <summary>`crypto ipsec fragmentation before-encryption|after-encryption NAMEIF` (before where none is given).</summary>
+    public ValueList<InterfaceFragmentation> FragmentationPolicies { get; init; } = ValueList<InterfaceFragmentation>.Empty;
+
+    /// <summary>An interface's MTU: its `mtu` line, else the ASA's default.</summary>
+    public int MtuOf(string nameif) => Mtus.LastOrDefault(m => m.Nameif == nameif)?.Bytes ?? AsaDefaults.Mtu;
+    public DfBitSetting DfBitOf(string nameif) => DfBitPolicies.LastOrDefault(d => d.Nameif == nameif)?.Policy ?? DfBitSetting.CopyDf;
+    public bool FragmentsBeforeEncryption(string nameif) => FragmentationPolicies.LastOrDefault(f => f.Nameif == nameif)?.BeforeEncryption ?? true;
 
     public AsaInterface? FindInterface(string nameif) => Interfaces.FirstOrDefault(i => i.Nameif == nameif);
     public NetworkObject? FindObject(string name) => NetworkObjects.FirstOrDefault(o => o.Name == name);
@@ -60,6 +71,18 @@ public sealed record AsaConfig
     public System.Net.IPAddress? LocalAddressOf(CryptoMap map) =>
         map.Interface is { } nameif && FindInterface(nameif)?.Address is { } a ? a.Address : null;
 }
+
+/// <summary>`mtu NAMEIF BYTES` (64-9198 on the ASA).</summary>
+public sealed record InterfaceMtu(string Nameif, int Bytes);
+
+/// <summary>The outer header's DF bit for tunnels on an interface (`crypto ipsec df-bit`).</summary>
+public enum DfBitSetting { CopyDf, ClearDf, SetDf }
+
+/// <summary>`crypto ipsec df-bit clear-df|copy-df|set-df NAMEIF`.</summary>
+public sealed record InterfaceDfBit(string Nameif, DfBitSetting Policy);
+
+/// <summary>`crypto ipsec fragmentation before-encryption|after-encryption NAMEIF`.</summary>
+public sealed record InterfaceFragmentation(string Nameif, bool BeforeEncryption);
 
 /// <summary>`name 192.168.1.0 HQ-LAN [description TEXT]` (ASA 8.x style names for addresses).</summary>
 public sealed record NameEntry(uint Address, string Name, string? Description = null);

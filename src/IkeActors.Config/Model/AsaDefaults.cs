@@ -5,6 +5,11 @@ namespace IkeActors.Config.Model;
 /// </summary>
 public static class AsaDefaults
 {
+    // Cisco ASA command reference, `mtu`: "The default bytes is 1500"; range 64-9198 (jumbo frames: up to 9198).
+    public const int Mtu = 1500;
+    public const int MtuMin = 64;
+    public const int MtuMax = 9198;
+
     // Cisco ASA command reference, `lifetime` (crypto ikev1/isakmp policy mode):
     // "The default is 86,400 seconds (24 hours)." Range 120–2147483647.
     public const int IsakmpPolicyLifetimeSeconds = 86400;

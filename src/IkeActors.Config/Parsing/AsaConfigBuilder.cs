@@ -44,6 +44,9 @@ internal sealed class AsaConfigBuilder
     public IsakmpIdentitySetting Identity { get; set; } = IsakmpIdentitySetting.Default;
     public NatTraversal NatTraversal { get; set; } = NatTraversal.Default;
     public List<TunnelGroup> TunnelGroups { get; } = [];
+    public List<InterfaceMtu> Mtus { get; } = [];
+    public List<InterfaceDfBit> DfBitPolicies { get; } = [];
+    public List<InterfaceFragmentation> FragmentationPolicies { get; } = [];
 
     /// <summary>`name A.B.C.D NAME [description TEXT]`: a later line for the same NAME replaces the earlier one.</summary>
     public void AddName(uint address, string name, string? description)
@@ -118,5 +121,8 @@ internal sealed class AsaConfigBuilder
         Identity = Identity,
         NatTraversal = NatTraversal,
         TunnelGroups = TunnelGroups.ToValueList(),
+        Mtus = Mtus.ToValueList(),
+        DfBitPolicies = DfBitPolicies.ToValueList(),
+        FragmentationPolicies = FragmentationPolicies.ToValueList(),
     };
 }

@@ -186,6 +186,7 @@ internal sealed class AsaConfigParser
     {
         "asa" => _system.ParseAsaVersion(c),
         "hostname" => _system.ParseHostname(c),
+        "mtu" => _system.ParseMtu(c),
         "names" => _system.ParseNames(c),
         "name" => _system.ParseName(c),
         "interface" => _interfaces.ParseInterface(c),

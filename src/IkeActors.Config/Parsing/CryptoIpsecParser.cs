@@ -31,6 +31,35 @@ internal sealed class CryptoIpsecParser(AsaConfigBuilder config, SourceIndex sou
             ParseGlobalLifetime(c);
             return SubMode.None;
         }
+        if (what == "df-bit")
+        {
+            // `crypto ipsec df-bit clear-df|copy-df|set-df NAMEIF`
+            var policy = c.Keyword("clear-df", "copy-df", "set-df") switch
+            {
+                "clear-df" => DfBitSetting.ClearDf,
+                "set-df" => DfBitSetting.SetDf,
+                _ => DfBitSetting.CopyDf,
+            };
+            var column = c.Column;
+            var nameif = c.Name("interface name");
+            Sources.AddReference(ReferenceKind.Interface, nameif, c, column, "crypto ipsec df-bit");
+            c.End();
+            Config.DfBitPolicies.RemoveAll(d => d.Nameif == nameif);
+            Config.DfBitPolicies.Add(new InterfaceDfBit(nameif, policy));
+            return SubMode.None;
+        }
+        if (what == "fragmentation")
+        {
+            // `crypto ipsec fragmentation before-encryption|after-encryption NAMEIF`
+            var before = c.Keyword("before-encryption", "after-encryption") == "before-encryption";
+            var column = c.Column;
+            var nameif = c.Name("interface name");
+            Sources.AddReference(ReferenceKind.Interface, nameif, c, column, "crypto ipsec fragmentation");
+            c.End();
+            Config.FragmentationPolicies.RemoveAll(f => f.Nameif == nameif);
+            Config.FragmentationPolicies.Add(new InterfaceFragmentation(nameif, before));
+            return SubMode.None;
+        }
         throw NotInterpreted();
     }
 

@@ -1,3 +1,5 @@
+using IkeActors.Config.Model;
+
 namespace IkeActors.Config.Parsing;
 
 /// <summary>
@@ -22,6 +24,20 @@ internal sealed class SystemParser(AsaConfigBuilder config, SourceIndex sources,
         c.Next("hostname");
         Config.Hostname = c.Name("host name", 63);
         c.End();
+        return SubMode.None;
+    }
+
+    /// <summary>`mtu NAMEIF BYTES`: the interface's MTU (the tunnels on it fit their ESP packets within it).</summary>
+    public SubMode ParseMtu(CommandCursor c)
+    {
+        c.Next("mtu");
+        var column = c.Column;
+        var nameif = c.Name("interface name");
+        Sources.AddReference(ReferenceKind.Interface, nameif, c, column, "mtu");
+        var bytes = c.Int(AsaDefaults.MtuMin, AsaDefaults.MtuMax, "mtu");
+        c.End();
+        Config.Mtus.RemoveAll(m => m.Nameif == nameif);
+        Config.Mtus.Add(new InterfaceMtu(nameif, bytes));
         return SubMode.None;
     }
 

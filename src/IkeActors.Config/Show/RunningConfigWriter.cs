@@ -48,6 +48,7 @@ public static class RunningConfigWriter
             else if (g.Type is ObjectGroupType.Service or ObjectGroupType.Protocol or ObjectGroupType.IcmpType) AppendServiceGroup(sb, g);
         }
         sb.Append(ShowAccessList(config));
+        foreach (var m in config.Mtus) sb.Append("mtu ").Append(m.Nameif).Append(' ').Append(N(m.Bytes)).Append('\n');
         foreach (var r in config.NatRules) sb.Append(FormatNat(r)).Append('\n');
         sb.Append(ShowCrypto(config));
         sb.Append(ShowTunnelGroup(config, options));
@@ -267,6 +268,11 @@ public static class RunningConfigWriter
             sb.Append("crypto ipsec security-association lifetime seconds ").Append(N(global.Seconds)).Append('\n');
         if (global.Kilobytes != AsaDefaults.IpsecSaLifetimeKilobytes)
             sb.Append("crypto ipsec security-association lifetime kilobytes ").Append(global.Kilobytes is { } kb ? N(kb) : "unlimited").Append('\n');
+        foreach (var d in config.DfBitPolicies)
+            sb.Append("crypto ipsec df-bit ").Append(d.Policy switch { DfBitSetting.ClearDf => "clear-df", DfBitSetting.SetDf => "set-df", _ => "copy-df" })
+                .Append(' ').Append(d.Nameif).Append('\n');
+        foreach (var f in config.FragmentationPolicies)
+            sb.Append("crypto ipsec fragmentation ").Append(f.BeforeEncryption ? "before-encryption " : "after-encryption ").Append(f.Nameif).Append('\n');
         // The ASA prints the dynamic maps before the crypto maps that refer to them.
         foreach (var map in config.DynamicMaps)
             foreach (var e in map.Entries)

@@ -15,8 +15,12 @@ public sealed record EspNodeOptions
     /// <summary>The TUN device for the inside (the kernel numbers a name with %d).</summary>
     public string Tun { get; init; } = "ike%d";
 
-    /// <summary>MTU of the TUN device: room for ESP-in-UDP in a 1500-byte outside link (RFC 4303 + RFC 3948 overhead).</summary>
-    public int Mtu { get; init; } = 1400;
+    /// <summary>
+    /// MTU of the TUN device; null: the inside interface's (`mtu inside N`, else the ASA's 1500). Inside packets too big
+    /// for a tunnel within the outside MTU are refused with ICMP or fragmented by the data plane (<see cref="PathMtu"/>),
+    /// with each SA's exact limit, as the ASA does; not by a TUN MTU below every tunnel's.
+    /// </summary>
+    public int? Mtu { get; init; }
 
     /// <summary>Open a raw IP protocol 50 socket for SAs without NAT-T.</summary>
     public bool RawEsp { get; init; } = true;
@@ -52,8 +56,13 @@ public sealed class EspNode(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _tun = TunDevice.Open(options.Tun);
-        Ip("link", "set", "dev", _tun.Name, "mtu", options.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        _plane = new EspDataPlane(database, _tun, options.DataPlane);
+        var inside = InsideInterface();
+        var tunMtu = options.Mtu ?? gateway.Config.MtuOf(inside?.Nameif ?? "inside");
+        Ip("link", "set", "dev", _tun.Name, "mtu", tunMtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // The data plane answers too-big packets with ICMP from the inside interface's address (PathMtu): a local address
+        // arriving on the TUN device, which the kernel drops as a martian unless the device accepts local sources.
+        AcceptLocalSources(_tun.Name);
+        _plane = new EspDataPlane(database, _tun, PathMtuOptions(options.DataPlane, inside));
         _plane.UdpSend = (packet, pair) => sockets.SendUdpEsp(packet, pair.PeerAddress);
         _plane.AcquirePolicy = flow => Match(flow) is not null;
         _plane.Acquire += OnAcquire;
@@ -124,6 +133,43 @@ public sealed class EspNode(
     }
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    private void AcceptLocalSources(string device)
+    {
+        var path = $"/proc/sys/net/ipv4/conf/{device}/accept_local";
+        try { File.WriteAllText(path, "1"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("{Path} not set ({Error}): inside hosts will not hear the tunnel's MTU from ICMP", path, e.Message);
+        }
+    }
+
+    /// <summary>The interface the inside hosts are behind: the first with an address that is not the outside one.</summary>
+    private AsaInterface? InsideInterface() =>
+        gateway.Config.Interfaces.FirstOrDefault(i => i.Nameif is { } n && n != gateway.OutsideInterface && i.Address is not null);
+
+    /// <summary>
+    /// The outside interface's `mtu`, `crypto ipsec df-bit` and `crypto ipsec fragmentation`, and the address the ICMP
+    /// "fragmentation needed" comes from: the inside interface's (else the outside one's, else none: then a packet with
+    /// DF is fragmented rather than lost without a word).
+    /// </summary>
+    private EspDataPlaneOptions PathMtuOptions(EspDataPlaneOptions o, AsaInterface? inside)
+    {
+        var outside = gateway.OutsideInterface;
+        var icmpSource = inside?.Address?.Address ?? (gateway.Local.Address.Equals(IPAddress.Any) ? null : gateway.Local.Address);
+        return o with
+        {
+            OutsideMtu = gateway.Config.MtuOf(outside),
+            DfBit = gateway.Config.DfBitOf(outside) switch
+            {
+                DfBitSetting.ClearDf => DfBitPolicy.ClearDf,
+                DfBitSetting.SetDf => DfBitPolicy.SetDf,
+                _ => DfBitPolicy.CopyDf,
+            },
+            FragmentBeforeEncryption = gateway.Config.FragmentsBeforeEncryption(outside),
+            IcmpSource = icmpSource is null ? 0 : Ipv4.ToUInt32(icmpSource),
+        };
+    }
+
     /// <summary>The crypto map entry (and its peer) that protects a flow, as the ASA's outbound lookup finds it.</summary>
     private IkeActors.Config.Lookup.CryptoMapMatch? Match(FlowKey flow)
     {
@@ -183,7 +229,8 @@ public sealed class EspNode(
         var i = p.Inbound.Counters.Snapshot();
         var o = p.Outbound.Counters.Snapshot();
         return new EspSaCounterReading(p.Peer.Address.ToString(), p.Inbound.Spi, p.Outbound.Spi,
-            o.Encaps, i.Decaps, o.BytesOut, i.BytesIn, o.SendErrors, i.RecvErrors, i.ReplayFailed, p.Inbound.ReplayWindow.Bitmap);
+            o.Encaps, i.Decaps, o.BytesOut, i.BytesIn, o.SendErrors, i.RecvErrors, i.ReplayFailed, p.Inbound.ReplayWindow.Bitmap,
+            new FragmentationCounts(o.PreFragSuccesses, o.PreFragFailures, o.FragmentsCreated, o.PmtusSent));
     }).ToList();
 
     /// <summary>

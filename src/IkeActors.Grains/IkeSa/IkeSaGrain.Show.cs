@@ -34,7 +34,8 @@ public sealed partial class IkeSaGrain
         var readings = (ServiceProvider.GetService(typeof(Telemetry.IEspCounterSource)) as Telemetry.IEspCounterSource)?.Read()
             .ToDictionary(r => r.InboundSpi);
         return readings is null ? null : p => readings.TryGetValue(p.Inbound.Spi, out var r)
-            ? new ShowCommands.EspCounters(r.PacketsOut, r.PacketsIn, r.SendErrors, r.ReceiveErrors, r.BytesIn / 1024, r.BytesOut / 1024, r.ReplayBitmap, r.BytesIn, r.BytesOut)
+            ? new ShowCommands.EspCounters(r.PacketsOut, r.PacketsIn, r.SendErrors, r.ReceiveErrors, r.BytesIn / 1024, r.BytesOut / 1024, r.ReplayBitmap, r.BytesIn, r.BytesOut,
+                r.Fragmentation.PreFragSuccesses, r.Fragmentation.PreFragFailures, r.Fragmentation.FragmentsCreated, r.Fragmentation.PmtusSent)
             : new ShowCommands.EspCounters(0, 0);
     }
 

@@ -18,10 +18,14 @@ namespace IkeActors.Grains.Telemetry;
 /// <param name="ReceiveErrors">#recv errors (every inbound drop, replay drops included)</param>
 /// <param name="ReplayDrops">#pkts replay failed (rcv): duplicate or left of the window (RFC 4303 §3.4.3)</param>
 /// <param name="ReplayBitmap">the inbound anti-replay window (bit 0: the highest sequence number received), the ASA's "Anti replay bitmap"</param>
+/// <param name="Fragmentation">#pre-frag successes and failures, #fragments created, #PMTUs sent (packets too big for the tunnel)</param>
 public readonly record struct EspSaCounterReading(
     string Peer, uint InboundSpi, uint OutboundSpi,
     long PacketsOut, long PacketsIn, long BytesOut, long BytesIn,
-    long SendErrors, long ReceiveErrors, long ReplayDrops, ulong ReplayBitmap = 0);
+    long SendErrors, long ReceiveErrors, long ReplayDrops, ulong ReplayBitmap = 0, FragmentationCounts Fragmentation = default);
+
+/// <summary>The ASA's `show crypto ipsec sa` fragmentation counters of one SA pair.</summary>
+public readonly record struct FragmentationCounts(long PreFragSuccesses, long PreFragFailures, long FragmentsCreated, long PmtusSent);
 
 /// <summary>
 /// Where the ESP metrics come from: the data plane of this node returns one reading per installed SA

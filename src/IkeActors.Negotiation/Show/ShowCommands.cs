@@ -15,7 +15,7 @@ public static class ShowCommands
     /// <summary>ESP packet counters of one SA pair, as the data plane reports them.</summary>
     /// <summary>A data plane's counters of one SA pair; <paramref name="ReplayBitmap"/> is the inbound anti-replay window (RFC 4303 §3.4.3, bit 0 = highest sequence received).</summary>
     public sealed record EspCounters(long Encaps, long Decaps, long SendErrors = 0, long ReceiveErrors = 0, long KilobytesIn = 0, long KilobytesOut = 0, ulong ReplayBitmap = 0,
-        long BytesIn = 0, long BytesOut = 0);
+        long BytesIn = 0, long BytesOut = 0, long PreFragSuccesses = 0, long PreFragFailures = 0, long FragmentsCreated = 0, long PmtusSent = 0);
 
     public static string CryptoIsakmpSa(IEnumerable<IkeSa> sas)
     {
@@ -100,8 +100,8 @@ public static class ShowCommands
                 sb.Append(CultureInfo.InvariantCulture, $"      #pkts decaps: {c.Decaps}, #pkts decrypt: {c.Decaps}, #pkts verify: {c.Decaps}\n");
                 sb.Append("      #pkts compressed: 0, #pkts decompressed: 0\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      #pkts not compressed: {c.Encaps}, #pkts comp failed: 0, #pkts decomp failed: 0\n");
-                sb.Append("      #pre-frag successes: 0, #pre-frag failures: 0, #fragments created: 0\n");
-                sb.Append("      #PMTUs sent: 0, #PMTUs rcvd: 0, #decapsulated frgs needing reassembly: 0\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      #pre-frag successes: {c.PreFragSuccesses}, #pre-frag failures: {c.PreFragFailures}, #fragments created: {c.FragmentsCreated}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"      #PMTUs sent: {c.PmtusSent}, #PMTUs rcvd: 0, #decapsulated frgs needing reassembly: 0\n");
                 sb.Append("      #TFC rcvd: 0, #TFC sent: 0\n");
                 sb.Append("      #Valid ICMP Errors rcvd: 0, #Invalid ICMP Errors rcvd: 0\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      #send errors: {c.SendErrors}, #recv errors: {c.ReceiveErrors}\n\n");
@@ -109,8 +109,11 @@ public static class ShowCommands
                 var (localPort, remotePort) = p.UdpEncapsulatedTo is { } natT ? (IkeSa.NatTPort, natT.Port) : (0, 0);
                 sb.Append(CultureInfo.InvariantCulture, $"      local crypto endpt.: {local}/{localPort}, remote crypto endpt.: {p.Peer.Address}/{remotePort}\n");
                 var (overhead, inner) = Overhead(p.Transform);
-                sb.Append(CultureInfo.InvariantCulture, $"      path mtu 1500, ipsec overhead {overhead}({inner}), media mtu 1500\n");
-                sb.Append("      PMTU time remaining (sec): 0, DF policy: copy-df\n");
+                var nameif = byInterface.Key;
+                var mtu = config.MtuOf(nameif);
+                sb.Append(CultureInfo.InvariantCulture, $"      path mtu {mtu}, ipsec overhead {overhead}({inner}), media mtu {mtu}\n");
+                var df = config.DfBitOf(nameif) switch { IkeActors.Config.Model.DfBitSetting.ClearDf => "clear-df", IkeActors.Config.Model.DfBitSetting.SetDf => "set-df", _ => "copy-df" };
+                sb.Append(CultureInfo.InvariantCulture, $"      PMTU time remaining (sec): 0, DF policy: {df}\n");
                 sb.Append("      ICMP error validation: disabled, TFC packets: disabled\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      current outbound spi: {p.Outbound.Spi:X8}\n");
                 sb.Append(CultureInfo.InvariantCulture, $"      current inbound spi : {p.Inbound.Spi:X8}\n\n");

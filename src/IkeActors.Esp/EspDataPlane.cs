@@ -7,6 +7,12 @@ namespace IkeActors.Esp;
 /// <summary>Sends an ESP packet (raw) or a UDP/4500 payload (NAT-T) to a pair's peer.</summary>
 public delegate void EspSend(ReadOnlySpan<byte> packet, EspSaPair pair);
 
+/// <summary>Sends equal-size UDP/4500 payloads (the last may be shorter) in one call: UDP GSO (<see cref="BatchSend.SendUdpSegments"/>).</summary>
+public delegate void EspSendUdpSegments(ReadOnlySpan<byte> datagrams, int segmentSize, EspSaPair pair);
+
+/// <summary>Sends several raw ESP packets (lengths in order) in one call: sendmmsg (<see cref="BatchSend.SendMany"/>).</summary>
+public delegate void EspSendBatch(ReadOnlySpan<byte> packets, ReadOnlySpan<int> lengths, EspSaPair pair);
+
 /// <summary>What became of an inside packet.</summary>
 public enum EspOutboundResult
 {
@@ -135,6 +141,12 @@ public sealed class EspDataPlane : IDisposable
     /// <summary>Sends a UDP/4500 payload from the gateway's NAT-T socket (which it shares with IKE).</summary>
     public EspSend? UdpSend { get; set; }
 
+    /// <summary>The segments of one TCP super-packet from the TUN device, ESP in UDP: one UDP GSO call (null: one by one).</summary>
+    public EspSendUdpSegments? UdpSendSegments { get; set; }
+
+    /// <summary>The segments of one TCP super-packet from the TUN device, raw ESP: one sendmmsg (null: one by one).</summary>
+    public EspSendBatch? RawSendBatch { get; set; }
+
     /// <summary>Whether a flow without an SA is one the crypto maps protect (so it should start negotiation).</summary>
     public Func<FlowKey, bool>? AcquirePolicy { get; set; }
 
@@ -169,6 +181,9 @@ public sealed class EspDataPlane : IDisposable
     public long AcquireQueueDrops => Interlocked.Read(ref _queueDrops) + _acquire.Expired;
     public long AcquiresRaised => Interlocked.Read(ref _acquires);
     public long NatKeepalivesSent => Interlocked.Read(ref _keepalivesSent);
+    /// <summary>TCP super-packets the TUN device handed over (offloads on), and the batched system calls that sent their segments.</summary>
+    public long SuperPackets => Interlocked.Read(ref _superPackets);
+    public long BatchedSends => Interlocked.Read(ref _batchedSends);
     public int QueuedPackets => _acquire.PacketCount;
 
     /// <summary>One inside packet: SPD lookup, encapsulation, send (or acquire and queue).</summary>
@@ -295,6 +310,126 @@ public sealed class EspDataPlane : IDisposable
         }
     }
 
+    // ------------------------------------------------------------------ TUN offloads (wireguard-go's approach, our code)
+
+    private long _superPackets, _batchedSends;
+    private OutboundBatch? _batch; // the inside pump thread's alone
+    private bool _udpSegmentsFailed;
+
+    /// <summary>The ESP packets of one super-packet on their way to one peer, and the scratch space its segments are cut in.</summary>
+    private sealed class OutboundBatch
+    {
+        public readonly byte[] Buffer = GC.AllocateUninitializedArray<byte>(BatchSend.MaxBytes + 4096, pinned: true);
+        public readonly byte[] Segment = GC.AllocateUninitializedArray<byte>(65535, pinned: true);
+        public readonly int[] Lengths = new int[BatchSend.MaxSegments];
+        public EspSaPair? Pair;
+        public int Count, Used, SegmentSize;
+    }
+
+    /// <summary>
+    /// One read from a TUN device opened with offloads (<see cref="TunDevice.VirtioHeader"/>): the virtio-net header, then a
+    /// packet (its checksum completed when the kernel left it partial) or a TCP super-packet, cut into segments of the
+    /// MSS (<see cref="TcpSegmenter"/>) whose ESP packets leave in one system call per peer (UDP GSO or sendmmsg).
+    /// </summary>
+    public void ProcessFromTun(Span<byte> read)
+    {
+        if (!VirtioNetHeader.TryRead(read, out var header))
+        {
+            Interlocked.Increment(ref _malformed);
+            return;
+        }
+        var packet = read[VirtioNetHeader.Size..];
+        var gso = header.GsoType & ~VirtioNetHeader.GsoEcn;
+        if (gso == VirtioNetHeader.GsoNone)
+        {
+            if ((header.Flags & VirtioNetHeader.NeedsChecksum) != 0 && !TcpSegmenter.TryCompleteChecksum(packet, header.ChecksumStart, header.ChecksumOffset))
+            {
+                Interlocked.Increment(ref _malformed);
+                return;
+            }
+            ProcessOutbound(packet);
+            return;
+        }
+        var batch = _batch ??= new OutboundBatch();
+        if (gso != VirtioNetHeader.GsoTcpV4
+            || !TcpSegmenter.TrySegment(packet, header.GsoSize, batch.Segment, this, static (segment, plane) => plane.ProcessSegment(segment), out _))
+        {
+            Interlocked.Increment(ref _malformed);
+        }
+        else Interlocked.Increment(ref _superPackets);
+        FlushBatch();
+    }
+
+    /// <summary>One segment of a super-packet: into the batch of its pair when it can go batched, else the usual way.</summary>
+    private void ProcessSegment(ReadOnlySpan<byte> segment)
+    {
+        var batch = _batch!;
+        if (!InnerPacket.TryReadIPv4Flow(segment, out var flow) || !_sad.TryGetOutbound(flow, out var pair))
+        {
+            FlushBatch();
+            ProcessOutbound(segment);
+            return;
+        }
+        var sa = pair.Outbound;
+        var batched = pair.UdpEncapsulated ? UdpSendSegments is not null && !_udpSegmentsFailed : RawSendBatch is not null;
+        if (!batched || segment.Length > PathMtu.MaxInnerLength(sa, _options.OutsideMtu, pair.UdpEncapsulated))
+        {
+            FlushBatch();
+            Send(segment, pair);
+            return;
+        }
+        var espLength = sa.PacketSize(segment.Length);
+        if (batch.Count > 0 && (batch.Pair != pair || batch.Count == BatchSend.MaxSegments || batch.Used + espLength > BatchSend.MaxBytes
+            || (pair.UdpEncapsulated && espLength > batch.SegmentSize)))
+            FlushBatch();
+        if (sa.TryEncapsulate(segment, batch.Buffer.AsSpan(batch.Used), out int length) != EspEncapStatus.Ok) return;
+        if (batch.Count == 0)
+        {
+            batch.Pair = pair;
+            batch.SegmentSize = length;
+        }
+        batch.Lengths[batch.Count++] = length;
+        batch.Used += length;
+        if (pair.UdpEncapsulated && length < batch.SegmentSize) FlushBatch(); // a shorter datagram ends a GSO buffer
+    }
+
+    private void FlushBatch()
+    {
+        var batch = _batch;
+        if (batch is null || batch.Count == 0) return;
+        var pair = batch.Pair!;
+        try
+        {
+            if (pair.UdpEncapsulated)
+            {
+                try { UdpSendSegments!(batch.Buffer.AsSpan(0, batch.Used), batch.SegmentSize, pair); }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // No UDP GSO on this path (EIO from a device without it): from now on one by one, this batch too.
+                    _udpSegmentsFailed = true;
+                    var at = 0;
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        UdpSend?.Invoke(batch.Buffer.AsSpan(at, batch.Lengths[i]), pair);
+                        at += batch.Lengths[i];
+                    }
+                }
+            }
+            else RawSendBatch!(batch.Buffer.AsSpan(0, batch.Used), batch.Lengths.AsSpan(0, batch.Count), pair);
+            Interlocked.Increment(ref _batchedSends);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or IOException)
+        {
+            EspSaCounters.Add(ref pair.Outbound.Counters.SendErrors, batch.Count);
+        }
+        finally
+        {
+            batch.Count = 0;
+            batch.Used = 0;
+            batch.Pair = null;
+        }
+    }
+
     private void FlushQueued(EspSaPair pair)
     {
         foreach (var (buffer, length) in _acquire.TakeFor(pair))
@@ -413,7 +548,8 @@ public sealed class EspDataPlane : IDisposable
         _keepaliveTimer = _time.CreateTimer(_ => { SendNatKeepalives(); ExpireQueued(); }, null, _options.NatKeepaliveInterval, _options.NatKeepaliveInterval);
         StartThread("esp-inside", () =>
         {
-            var buffer = GC.AllocateUninitializedArray<byte>(_options.MaxInnerPacket, pinned: true);
+            var virtio = _inside is TunDevice { VirtioHeader: true };
+            var buffer = GC.AllocateUninitializedArray<byte>(_options.MaxInnerPacket + VirtioNetHeader.Size, pinned: true);
             while (!_stop.IsCancellationRequested)
             {
                 int n;
@@ -429,7 +565,8 @@ public sealed class EspDataPlane : IDisposable
                 {
                     try
                     {
-                        ProcessOutbound(buffer.AsSpan(0, n));
+                        if (virtio) ProcessFromTun(buffer.AsSpan(0, n));
+                        else ProcessOutbound(buffer.AsSpan(0, n));
                     }
 #pragma warning disable CA1031 // the pump must survive anything one packet causes
                     catch (Exception)

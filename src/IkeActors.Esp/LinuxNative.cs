@@ -8,7 +8,10 @@ internal static unsafe partial class LinuxNative
     public const int O_RDWR = 2, O_CLOEXEC = 0x80000;
     public const short POLLIN = 1;
     public const uint TUNSETIFF = 0x400454ca; // _IOW('T', 202, int), linux/if_tun.h
-    public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000;
+    public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000;
+    public const uint TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int)
+    public const uint TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02; // linux/if_tun.h
+    public const int SOL_UDP = 17, UDP_SEGMENT = 103; // linux/udp.h: UDP generic segmentation offload
     public const int IFNAMSIZ = 16;
     public const int EINTR = 4, EAGAIN = 11;
 
@@ -33,6 +36,52 @@ internal static unsafe partial class LinuxNative
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, nuint request, IfReq* argument);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int IoctlValue(int fd, nuint request, nuint value);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MMsgHdr
+    {
+        public MsgHdr Header;
+        public uint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct CMsgHdr
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+    }
+
+    [LibraryImport("libc", EntryPoint = "writev", SetLastError = true)]
+    public static partial nint Writev(int fd, IoVec* iov, int count);
+
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    public static partial nint SendMsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "sendmmsg", SetLastError = true)]
+    public static partial int SendMMsg(int fd, MMsgHdr* messages, uint count, int flags);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buffer, nuint count);

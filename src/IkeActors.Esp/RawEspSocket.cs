@@ -43,5 +43,8 @@ public sealed class RawEspSocket : IDisposable
     /// <summary>The data plane's raw sender delegate over this socket.</summary>
     public void Send(ReadOnlySpan<byte> esp, EspSaPair pair) => Send(esp, pair.PeerAddress);
 
+    /// <summary>The data plane's batch sender: several ESP packets to one peer in one sendmmsg.</summary>
+    public void SendBatch(ReadOnlySpan<byte> packets, ReadOnlySpan<int> lengths, EspSaPair pair) => BatchSend.SendMany(_socket, pair.Peer, packets, lengths);
+
     public void Dispose() => _socket.Dispose();
 }

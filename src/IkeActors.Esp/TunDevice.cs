@@ -13,17 +13,26 @@ public sealed unsafe class TunDevice : IPacketDevice
 {
     private int _fd;
 
-    private TunDevice(int fd, string name)
+    private TunDevice(int fd, string name, bool virtioHeader)
     {
         _fd = fd;
         Name = name;
+        VirtioHeader = virtioHeader;
     }
+
+    /// <summary>
+    /// Opened with offloads (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4): every read starts with a
+    /// <see cref="VirtioNetHeader"/> and may be a TCP super-packet of up to 64 KB (segmented by <see cref="TcpSegmenter"/>);
+    /// writes get a header saying "nothing to do" prepended.
+    /// </summary>
+    public bool VirtioHeader { get; }
 
     /// <summary>The interface name the kernel gave (e.g. "esp0" for a requested "esp%d").</summary>
     public string Name { get; }
 
     /// <summary>Creates the interface; <paramref name="name"/> may contain %d for the kernel to number it.</summary>
-    public static TunDevice Open(string name = "esp%d")
+    /// <param name="offloads">The kernel hands over TCP super-packets and packets whose checksum is left to us (as wireguard-go's TUN).</param>
+    public static TunDevice Open(string name = "esp%d", bool offloads = false)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("TUN devices need Linux");
         var nameBytes = Encoding.ASCII.GetBytes(name);
@@ -32,7 +41,7 @@ public sealed unsafe class TunDevice : IPacketDevice
         if (fd < 0) throw new IOException($"open /dev/net/tun failed: errno {Marshal.GetLastPInvokeError()}");
         var req = default(LinuxNative.IfReq);
         nameBytes.CopyTo(new Span<byte>(req.Name, LinuxNative.IFNAMSIZ));
-        req.Flags = LinuxNative.IFF_TUN | LinuxNative.IFF_NO_PI;
+        req.Flags = (short)(LinuxNative.IFF_TUN | LinuxNative.IFF_NO_PI | (offloads ? LinuxNative.IFF_VNET_HDR : 0));
         if (LinuxNative.Ioctl(fd, LinuxNative.TUNSETIFF, &req) < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -41,7 +50,14 @@ public sealed unsafe class TunDevice : IPacketDevice
         }
         var given = new ReadOnlySpan<byte>(req.Name, LinuxNative.IFNAMSIZ);
         int end = given.IndexOf((byte)0);
-        return new TunDevice(fd, Encoding.ASCII.GetString(end < 0 ? given : given[..end]));
+        var device = new TunDevice(fd, Encoding.ASCII.GetString(end < 0 ? given : given[..end]), offloads);
+        if (offloads && LinuxNative.IoctlValue(fd, LinuxNative.TUNSETOFFLOAD, LinuxNative.TUN_F_CSUM | LinuxNative.TUN_F_TSO4) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            device.Dispose();
+            throw new IOException($"ioctl TUNSETOFFLOAD {name} failed: errno {errno}");
+        }
+        return device;
     }
 
     public int Read(Span<byte> buffer, int timeoutMilliseconds)
@@ -70,7 +86,19 @@ public sealed unsafe class TunDevice : IPacketDevice
         if (fd < 0) throw new ObjectDisposedException(nameof(TunDevice));
         fixed (byte* p = packet)
         {
-            if (LinuxNative.Write(fd, p, (nuint)packet.Length) < 0)
+            nint written;
+            if (VirtioHeader)
+            {
+                // A header of zeros: no segmentation, checksums complete (what decapsulation delivers).
+                byte* header = stackalloc byte[VirtioNetHeader.Size];
+                new Span<byte>(header, VirtioNetHeader.Size).Clear();
+                var iov = stackalloc LinuxNative.IoVec[2];
+                iov[0] = new LinuxNative.IoVec { Base = header, Length = VirtioNetHeader.Size };
+                iov[1] = new LinuxNative.IoVec { Base = p, Length = (nuint)packet.Length };
+                written = LinuxNative.Writev(fd, iov, 2);
+            }
+            else written = LinuxNative.Write(fd, p, (nuint)packet.Length);
+            if (written < 0)
             {
                 throw new IOException($"write {Name} failed: errno {Marshal.GetLastPInvokeError()}");
             }

@@ -285,6 +285,9 @@ public sealed partial class IkeSa : IDisposable
             // installed yet): a second would make a duplicate pair. The data plane holds the packet and asks again if the
             // pair that comes does not cover it (strongSwan likewise ignores an acquire for a CHILD_SA being established).
             if (Table.QuickModes.Values.Any(q => q.Covers(acquire))) return;
+            // A pair that covers it is installed (the acquire was raised while that pair was on its way to the data plane).
+            if (Table.Installed.Values.Any(p => p.State == IpsecSaState.Installed && p.RekeyedBy == 0
+                && QuickModeExchange.Overlaps(p.Local, acquire.Local) && QuickModeExchange.Overlaps(p.Remote, acquire.Remote))) return;
             StartQuickMode(acquire, output);
         }
         else if (_state != MainModeState.MM_DELETED)

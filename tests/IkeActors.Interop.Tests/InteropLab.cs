@@ -113,11 +113,12 @@ public sealed class InteropLab : IDisposable
     }
 
     /// <summary>dumpcap on a namespace's outside veth (capture.sh: udp 500/4500 and esp) into State/name; stopped on Dispose.</summary>
-    public string StartCapture(string ns, string name)
+    public string StartCapture(string ns, string name, string iface = "outside", string? filter = null)
     {
         RequiredProgram.Check("dumpcap", "wireshark-common");
         var pcap = Path.Combine(State, name);
-        Starting(() => Script("capture.sh", "start", ns, pcap), () => Script("capture.sh", "stop", pcap));
+        string[] args = filter is null ? ["start", ns, pcap, iface] : ["start", ns, pcap, iface, filter];
+        Starting(() => Script("capture.sh", args), () => Script("capture.sh", "stop", pcap));
         _captures.Add(pcap);
         return pcap;
     }

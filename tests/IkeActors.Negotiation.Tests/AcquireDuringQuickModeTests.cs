@@ -47,6 +47,21 @@ public class AcquireDuringQuickModeTests
     }
 
     [Fact]
+    public void An_acquire_raised_while_the_pair_was_on_its_way_to_the_data_plane_starts_nothing()
+    {
+        using var lab = new Lab(LeftConfig, RightConfig);
+        lab.AcquireAndRun();
+        Assert.Single(lab.RightOutput.OfType<InstallIpsecSa>());
+        var before = lab.RightOutput.Actions.Count;
+        Assert.True(lab.Right.Acquire(RightPing, lab.RightOutput));
+        Assert.Equal(0, QuickModesSent(lab.RightOutput, before));
+        // Traffic the installed pair does not cover (the ACL's tcp line) still gets its Quick Mode.
+        Assert.True(lab.Left.Acquire(LeftWeb, lab.LeftOutput));
+        lab.Run();
+        Assert.Equal(2, lab.RightOutput.OfType<InstallIpsecSa>().Count());
+    }
+
+    [Fact]
     public void Our_own_quick_mode_waiting_for_qm2_is_not_started_twice_but_other_traffic_gets_its_own()
     {
         using var lab = new Lab(LeftConfig, RightConfig);

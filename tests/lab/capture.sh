@@ -6,7 +6,8 @@ source "$(dirname "$0")/common.sh"
 
 usage() {
     cat >&2 <<'TEXT'
-usage: capture.sh start NS PCAP [IFACE]   dumpcap on IFACE (default outside) of namespace NS into PCAP;
+usage: capture.sh start NS PCAP [IFACE [FILTER]]   dumpcap on IFACE (default outside) of namespace NS into PCAP
+                                          (capture filter FILTER, default $CAPTURE_FILTER or IKE and ESP);
                                           returns once the file is open and dumpcap runs
        capture.sh stop PCAP               SIGINT (dumpcap writes what it holds and exits), SIGKILL after 5 s
        capture.sh list PCAP               one line per packet (tshark)
@@ -33,6 +34,7 @@ abandon_start() { [[ -z ${pid:-} ]] || end_process "$pid" INT; rm -f "$pcap.capt
 start() {
     ns=$1 pcap=$2
     local iface=${3:-outside}
+    [[ -z ${4:-} ]] || filter=$4
     need ip iproute2
     need dumpcap wireshark-common
     ns_exists "$ns" || fail "no namespace $ns (netns.sh up first)"

@@ -22,6 +22,12 @@ public sealed record EspNodeOptions
     /// </summary>
     public int? Mtu { get; init; }
 
+    /// <summary>
+    /// TUN offloads (IFF_VNET_HDR, TSO and checksum): the kernel hands over TCP super-packets of up to 64 KB, cut here
+    /// into segments whose ESP packets leave in one system call per peer (UDP GSO, sendmmsg).
+    /// </summary>
+    public bool Offloads { get; init; } = true;
+
     /// <summary>Open a raw IP protocol 50 socket for SAs without NAT-T.</summary>
     public bool RawEsp { get; init; } = true;
 
@@ -55,7 +61,7 @@ public sealed class EspNode(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _tun = TunDevice.Open(options.Tun);
+        _tun = TunDevice.Open(options.Tun, options.Offloads);
         var inside = InsideInterface();
         var tunMtu = options.Mtu ?? gateway.Config.MtuOf(inside?.Nameif ?? "inside");
         Ip("link", "set", "dev", _tun.Name, "mtu", tunMtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -64,6 +70,7 @@ public sealed class EspNode(
         AcceptLocalSources(_tun.Name);
         _plane = new EspDataPlane(database, _tun, PathMtuOptions(options.DataPlane, inside));
         _plane.UdpSend = (packet, pair) => sockets.SendUdpEsp(packet, pair.PeerAddress);
+        if (options.Offloads) _plane.UdpSendSegments = (datagrams, size, pair) => sockets.SendUdpEspSegments(datagrams, size, pair.Peer);
         _plane.AcquirePolicy = flow => Match(flow) is not null;
         _plane.Acquire += OnAcquire;
         if (carrier is not null)
@@ -81,6 +88,7 @@ public sealed class EspNode(
             {
                 _raw = new RawEspSocket(gateway.Local.Address.Equals(IPAddress.Any) ? null : gateway.Local.Address);
                 _plane.AttachRawSocket(_raw);
+                if (options.Offloads) _plane.RawSendBatch = _raw.SendBatch;
             }
             catch (System.Net.Sockets.SocketException e)
             {

@@ -117,6 +117,16 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
         catch (SocketException) { counters.Drop(); }
     }
 
+    /// <summary>
+    /// Equal-size ESP-in-UDP datagrams (the last may be shorter) to one peer in one call, cut by the kernel (UDP GSO).
+    /// A failure is thrown (the data plane then sends one by one); a send error is counted.
+    /// </summary>
+    public void SendUdpEspSegments(ReadOnlySpan<byte> datagrams, int segmentSize, IPEndPoint to)
+    {
+        if (_natT is null) return;
+        IkeActors.Esp.BatchSend.SendUdpSegments(_natT.Client, to, datagrams, segmentSize);
+    }
+
     /// <summary>From UDP 500; or, once the SA floated, from the NAT-T socket behind the non-ESP marker (RFC 3948 §2.2).</summary>
     public void Transmit(Datagram d)
     {

@@ -179,7 +179,7 @@ public sealed partial class QuickModeExchange : IDisposable
         && Overlaps(Local, acquire.Local) && Overlaps(Remote, acquire.Remote);
 
     /// <summary>Address ranges that meet, and protocol and port equal or one of them any (0).</summary>
-    private static bool Overlaps(ProxyId a, ProxyId b) =>
+    internal static bool Overlaps(ProxyId a, ProxyId b) =>
         a.Range.First <= b.Range.Last && b.Range.First <= a.Range.Last
         && (a.Protocol == 0 || b.Protocol == 0 || a.Protocol == b.Protocol) && (a.Port == 0 || b.Port == 0 || a.Port == b.Port);
 

@@ -1,0 +1,81 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace IkeActors.Esp;
+
+/// <summary>
+/// Many ESP packets to one peer in one system call: UDP generic segmentation offload (UDP_SEGMENT, Linux 4.18+: one
+/// buffer of equal-size datagrams, the last may be shorter, cut by the kernel) for ESP in UDP, sendmmsg for raw ESP.
+/// On the wire each is an ordinary datagram: the peer needs nothing (strongSwan's kernel receives them as always).
+/// </summary>
+public static unsafe class BatchSend
+{
+    /// <summary>At most this many datagrams in one call (the kernel's UDP_MAX_SEGMENTS is 64 on older kernels).</summary>
+    public const int MaxSegments = 64;
+    /// <summary>A UDP GSO buffer must fit one UDP datagram's payload.</summary>
+    public const int MaxBytes = 65_000;
+
+    /// <summary>Sends <paramref name="datagrams"/> (each <paramref name="segmentSize"/> bytes, the last at most that) to <paramref name="to"/>.</summary>
+    public static void SendUdpSegments(Socket socket, IPEndPoint to, ReadOnlySpan<byte> datagrams, int segmentSize)
+    {
+        var fd = (int)socket.SafeHandle.DangerousGetHandle();
+        byte* address = stackalloc byte[16];
+        WriteSockaddr(address, to);
+        // CMSG_SPACE(sizeof(u16)) = 16-byte header + data rounded up to 8.
+        byte* control = stackalloc byte[24];
+        new Span<byte>(control, 24).Clear();
+        var cmsg = (LinuxNative.CMsgHdr*)control;
+        cmsg->Length = (nuint)(sizeof(LinuxNative.CMsgHdr) + sizeof(ushort));
+        cmsg->Level = LinuxNative.SOL_UDP;
+        cmsg->Type = LinuxNative.UDP_SEGMENT;
+        *(ushort*)(control + sizeof(LinuxNative.CMsgHdr)) = (ushort)segmentSize;
+        fixed (byte* data = datagrams)
+        {
+            var iov = new LinuxNative.IoVec { Base = data, Length = (nuint)datagrams.Length };
+            var message = new LinuxNative.MsgHdr
+            {
+                Name = address, NameLength = 16, Iov = &iov, IovLength = 1, Control = control, ControlLength = 24,
+            };
+            if (LinuxNative.SendMsg(fd, &message, 0) < 0) throw new SocketException(Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>Sends the packets of <paramref name="buffer"/> (lengths in order) to <paramref name="to"/> with sendmmsg.</summary>
+    public static void SendMany(Socket socket, IPEndPoint to, ReadOnlySpan<byte> buffer, ReadOnlySpan<int> lengths)
+    {
+        if (lengths.Length > MaxSegments) throw new ArgumentOutOfRangeException(nameof(lengths));
+        var fd = (int)socket.SafeHandle.DangerousGetHandle();
+        byte* address = stackalloc byte[16];
+        WriteSockaddr(address, to);
+        var iovs = stackalloc LinuxNative.IoVec[lengths.Length];
+        var messages = stackalloc LinuxNative.MMsgHdr[lengths.Length];
+        fixed (byte* data = buffer)
+        {
+            var at = 0;
+            for (var i = 0; i < lengths.Length; i++)
+            {
+                iovs[i] = new LinuxNative.IoVec { Base = data + at, Length = (nuint)lengths[i] };
+                messages[i] = new LinuxNative.MMsgHdr { Header = new LinuxNative.MsgHdr { Name = address, NameLength = 16, Iov = iovs + i, IovLength = 1 } };
+                at += lengths[i];
+            }
+            var sent = 0;
+            while (sent < lengths.Length)
+            {
+                var n = LinuxNative.SendMMsg(fd, messages + sent, (uint)(lengths.Length - sent), 0);
+                if (n <= 0) throw new SocketException(Marshal.GetLastPInvokeError());
+                sent += n;
+            }
+        }
+    }
+
+    private static void WriteSockaddr(byte* address, IPEndPoint to)
+    {
+        var span = new Span<byte>(address, 16);
+        span.Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)AddressFamily.InterNetwork); // sa_family_t, host order
+        BinaryPrimitives.WriteUInt16BigEndian(span[2..], (ushort)to.Port);
+        to.Address.TryWriteBytes(span[4..8], out _);
+    }
+}

@@ -440,7 +440,13 @@ public sealed class EspDataPlane : IDisposable
     }
 
     /// <summary>A datagram from the raw ESP socket: outer IPv4 header, then ESP. Decrypted in place.</summary>
-    public EspInboundResult OnRawEsp(Span<byte> ipDatagram)
+    public EspInboundResult OnRawEsp(Span<byte> ipDatagram) => OnRawEsp(ipDatagram, null);
+
+    /// <summary>
+    /// <see cref="OnRawEsp(Span{byte})"/> within a receive batch: the inner packet goes to <paramref name="coalescer"/>
+    /// (flushed by the caller at the batch's end) rather than straight to the inside device.
+    /// </summary>
+    public EspInboundResult OnRawEsp(Span<byte> ipDatagram, TcpCoalescer? coalescer)
     {
         if (ipDatagram.Length < 20 || ipDatagram[0] >> 4 != 4 || ipDatagram[9] != 50)
         {
@@ -453,7 +459,7 @@ public sealed class EspDataPlane : IDisposable
             Interlocked.Increment(ref _malformed);
             return EspInboundResult.Malformed;
         }
-        return OnEsp(ipDatagram[headerLength..], null, BinaryPrimitives.ReadUInt32BigEndian(ipDatagram[12..]));
+        return OnEsp(ipDatagram[headerLength..], null, BinaryPrimitives.ReadUInt32BigEndian(ipDatagram[12..]), coalescer);
     }
 
     /// <summary>
@@ -462,7 +468,7 @@ public sealed class EspDataPlane : IDisposable
     /// </summary>
     public EspInboundResult OnUdpEsp(Span<byte> esp, IPEndPoint? from) => OnEsp(esp, from, 0);
 
-    private EspInboundResult OnEsp(Span<byte> esp, IPEndPoint? from, uint rawSource)
+    private EspInboundResult OnEsp(Span<byte> esp, IPEndPoint? from, uint rawSource, TcpCoalescer? coalescer = null)
     {
         if (esp.Length < 8)
         {
@@ -494,7 +500,8 @@ public sealed class EspDataPlane : IDisposable
         }
         try
         {
-            _inside.Write(inner);
+            if (coalescer is not null) coalescer.Add(inner, (IVirtioPacketDevice)_inside);
+            else _inside.Write(inner);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
@@ -585,23 +592,28 @@ public sealed class EspDataPlane : IDisposable
         RawSend = socket.Send;
         StartThread("esp-raw", () =>
         {
-            var buffer = GC.AllocateUninitializedArray<byte>(65535, pinned: true);
+            // Up to RawBatch datagrams per recvmmsg; with a TUN device that takes offloads, the TCP segments of one batch
+            // go to it coalesced (TcpCoalescer), each run of a connection as one super-packet.
+            var buffer = GC.AllocateUninitializedArray<byte>(RawBatch * RawSlot, pinned: true);
+            var lengths = new int[RawBatch];
+            var device = _inside as IVirtioPacketDevice is { VirtioHeader: true } v ? v : null;
+            var coalescer = device is null ? null : _rawCoalescer = new TcpCoalescer();
             while (!_stop.IsCancellationRequested)
             {
                 int n;
                 try
                 {
-                    n = socket.Receive(buffer, 200);
+                    n = socket.ReceiveMany(buffer, RawSlot, lengths, 200);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
                 {
                     return;
                 }
-                if (n > 0)
+                for (var i = 0; i < n; i++)
                 {
                     try
                     {
-                        OnRawEsp(buffer.AsSpan(0, n));
+                        OnRawEsp(buffer.AsSpan(i * RawSlot, lengths[i]), coalescer);
                     }
 #pragma warning disable CA1031 // the pump must survive anything one packet causes
                     catch (Exception)
@@ -610,9 +622,20 @@ public sealed class EspDataPlane : IDisposable
                         Interlocked.Increment(ref _internalErrors);
                     }
                 }
+                if (coalescer is not null && n > 0)
+                {
+                    try { coalescer.Flush(device!); }
+                    catch (Exception e) when (e is IOException or ObjectDisposedException) { Interlocked.Increment(ref _internalErrors); }
+                }
             }
         });
     }
+
+    private const int RawBatch = 16, RawSlot = 65536;
+    private TcpCoalescer? _rawCoalescer;
+
+    /// <summary>Decapsulated TCP segments merged into super-packets for the TUN device (raw ESP receive batches).</summary>
+    public long CoalescedSegments => _rawCoalescer?.Coalesced ?? 0;
 
     /// <summary>Bugs while handling one packet (never expected) are counted here instead of killing the pump thread and the process.</summary>
     public long InternalErrors => Interlocked.Read(ref _internalErrors);

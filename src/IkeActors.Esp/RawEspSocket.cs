@@ -37,6 +37,36 @@ public sealed class RawEspSocket : IDisposable
         return _socket.Receive(buffer, SocketFlags.None);
     }
 
+    /// <summary>
+    /// Receives up to <paramref name="lengths"/>.Length datagrams in one recvmmsg, each into its slot of
+    /// <paramref name="slotSize"/> bytes of <paramref name="buffer"/>; 0 when nothing arrived within the timeout.
+    /// </summary>
+    public unsafe int ReceiveMany(byte[] buffer, int slotSize, int[] lengths, int timeoutMilliseconds)
+    {
+        if (!_socket.Poll(timeoutMilliseconds * 1000, SelectMode.SelectRead)) return 0;
+        var fd = (int)_socket.SafeHandle.DangerousGetHandle();
+        var count = Math.Min(lengths.Length, buffer.Length / slotSize);
+        var iovs = stackalloc LinuxNative.IoVec[count];
+        var messages = stackalloc LinuxNative.MMsgHdr[count];
+        fixed (byte* data = buffer)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                iovs[i] = new LinuxNative.IoVec { Base = data + i * slotSize, Length = (nuint)slotSize };
+                messages[i] = new LinuxNative.MMsgHdr { Header = new LinuxNative.MsgHdr { Iov = iovs + i, IovLength = 1 } };
+            }
+            var n = LinuxNative.RecvMMsg(fd, messages, (uint)count, LinuxNative.MSG_DONTWAIT, null);
+            if (n < 0)
+            {
+                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                if (errno is LinuxNative.EAGAIN or LinuxNative.EINTR) return 0;
+                throw new SocketException(errno);
+            }
+            for (var i = 0; i < n; i++) lengths[i] = (int)messages[i].Length;
+            return n;
+        }
+    }
+
     /// <summary>Sends an ESP packet to the peer (a pair's <see cref="EspSaPair.PeerAddress"/>: no allocation).</summary>
     public void Send(ReadOnlySpan<byte> esp, SocketAddress peer) => _socket.SendTo(esp, SocketFlags.None, peer);
 

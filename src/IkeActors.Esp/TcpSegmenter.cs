@@ -13,6 +13,16 @@ public readonly record struct VirtioNetHeader(byte Flags, byte GsoType, ushort H
     public const byte NeedsChecksum = 1;
     public const byte GsoNone = 0, GsoTcpV4 = 1, GsoEcn = 0x80;
 
+    public void WriteTo(Span<byte> bytes)
+    {
+        bytes[0] = Flags;
+        bytes[1] = GsoType;
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes[2..], HeaderLength);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes[4..], GsoSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes[6..], ChecksumStart);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes[8..], ChecksumOffset);
+    }
+
     public static bool TryRead(ReadOnlySpan<byte> bytes, out VirtioNetHeader header)
     {
         header = default;

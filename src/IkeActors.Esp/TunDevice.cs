@@ -9,7 +9,7 @@ namespace IkeActors.Esp;
 /// kernel routed into the interface, each write injects one. The device lives in the network namespace of
 /// the thread that opens it and disappears when it is disposed. Needs CAP_NET_ADMIN.
 /// </summary>
-public sealed unsafe class TunDevice : IPacketDevice
+public sealed unsafe class TunDevice : IVirtioPacketDevice
 {
     private int _fd;
 
@@ -102,6 +102,24 @@ public sealed unsafe class TunDevice : IPacketDevice
             {
                 throw new IOException($"write {Name} failed: errno {Marshal.GetLastPInvokeError()}");
             }
+        }
+    }
+
+    /// <summary>Writes a packet or a TCP super-packet with its virtio-net header (a device opened with offloads).</summary>
+    public void Write(in VirtioNetHeader header, ReadOnlySpan<byte> packet)
+    {
+        if (!VirtioHeader) throw new InvalidOperationException($"{Name} was opened without offloads");
+        int fd = Volatile.Read(ref _fd);
+        if (fd < 0) throw new ObjectDisposedException(nameof(TunDevice));
+        byte* h = stackalloc byte[VirtioNetHeader.Size];
+        var span = new Span<byte>(h, VirtioNetHeader.Size);
+        header.WriteTo(span);
+        fixed (byte* p = packet)
+        {
+            var iov = stackalloc LinuxNative.IoVec[2];
+            iov[0] = new LinuxNative.IoVec { Base = h, Length = VirtioNetHeader.Size };
+            iov[1] = new LinuxNative.IoVec { Base = p, Length = (nuint)packet.Length };
+            if (LinuxNative.Writev(fd, iov, 2) < 0) throw new IOException($"write {Name} failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 

@@ -197,3 +197,104 @@ public class TcpSegmenterTests
         Assert.Equal(41, pair.Outbound.Counters.Snapshot().Encaps);
     }
 }
+
+/// <summary>
+/// Receive-side coalescing: the segments TcpSegmenter cut from a super-packet, once decapsulated, become one
+/// super-packet again whose payload is the original's, with the GSO header the kernel needs; a gap, another
+/// connection, PSH, a short segment or a non-TCP packet ends a run and nothing is reordered.
+/// </summary>
+public class TcpCoalescerTests
+{
+    private sealed class VirtioDevice : IVirtioPacketDevice
+    {
+        public readonly List<(VirtioNetHeader Header, byte[] Packet)> Written = [];
+        public bool VirtioHeader => true;
+        public void Write(in VirtioNetHeader header, ReadOnlySpan<byte> packet) => Written.Add((header, packet.ToArray()));
+        public void Write(ReadOnlySpan<byte> packet) => Written.Add((default, packet.ToArray()));
+        public int Read(Span<byte> buffer, int timeoutMilliseconds) => 0;
+        public void Dispose() { }
+    }
+
+    private static List<byte[]> Segments(byte[] super, int mss)
+    {
+        var list = new List<byte[]>();
+        Assert.True(TcpSegmenter.TrySegment(super, mss, new byte[65535], list, static (s, l) => l.Add(s.ToArray()), out _));
+        return list;
+    }
+
+    private static byte[] Super(int payload, byte flags, ushort port = 40000, uint seq = 1000)
+    {
+        var p = new byte[52 + payload];
+        p[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
+        p[6] = 0x40;
+        p[8] = 64;
+        p[9] = 6;
+        IPAddress.Parse("192.168.2.1").TryWriteBytes(p.AsSpan(12), out _);
+        IPAddress.Parse("192.168.1.1").TryWriteBytes(p.AsSpan(16), out _);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(20), port);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(22), 5201);
+        BinaryPrimitives.WriteUInt32BigEndian(p.AsSpan(24), seq);
+        p[32] = 8 << 4;
+        p[33] = flags;
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(34), 1000);
+        p[40] = 1; p[41] = 1; p[42] = 8; p[43] = 10;
+        for (var i = 0; i < payload; i++) p[52 + i] = (byte)(i * 7);
+        return p;
+    }
+
+    [Fact]
+    public void A_run_of_segments_becomes_one_super_packet_the_kernel_can_cut_again()
+    {
+        var original = Super(20 * 1386 + 500, 0x18);
+        var segments = Segments(original, 1386);
+        var device = new VirtioDevice();
+        var coalescer = new TcpCoalescer();
+        foreach (var s in segments) coalescer.Add(s, device);
+        coalescer.Flush(device);
+        var (header, packet) = Assert.Single(device.Written);
+        Assert.Equal((VirtioNetHeader.NeedsChecksum, VirtioNetHeader.GsoTcpV4, (ushort)52, (ushort)1386, (ushort)20, (ushort)16),
+            (header.Flags, header.GsoType, header.HeaderLength, header.GsoSize, header.ChecksumStart, header.ChecksumOffset));
+        Assert.Equal(original.Length, BinaryPrimitives.ReadUInt16BigEndian(packet.AsSpan(2)));
+        Assert.Equal(0, Make.Checksum(packet.AsSpan(0, 20)));
+        Assert.Equal(original.AsSpan(52).ToArray(), packet.AsSpan(52).ToArray());
+        Assert.Equal(0x18, packet[33]); // PSH of the last segment kept
+        // What the kernel does with it: complete the checksum and cut it; the segments are the ones that came.
+        Assert.True(TcpSegmenter.TryCompleteChecksum(packet, 20, 16));
+        var again = Segments(packet, 1386);
+        Assert.Equal(segments.Count, again.Count);
+        for (var i = 0; i < again.Count; i++) Assert.Equal(segments[i].AsSpan(20).ToArray(), again[i].AsSpan(20).ToArray());
+        Assert.Equal(20, coalescer.Coalesced);
+    }
+
+    [Fact]
+    public void Gaps_other_connections_and_other_packets_end_a_run_and_keep_their_order()
+    {
+        var a = Segments(Super(5 * 1000, 0x10), 1000);
+        var b = Segments(Super(3 * 1000, 0x10, port: 40001, seq: 9_000_000), 1000);
+        var udp = Make.Udp("192.168.2.1", "192.168.1.1", 1, 2, 100);
+        var device = new VirtioDevice();
+        var coalescer = new TcpCoalescer();
+        // a0 a1 | b0 b1 | udp | a3 (a2 lost: a gap) a4 | b2
+        foreach (var p in new[] { a[0], a[1], b[0], b[1], udp, a[3], a[4], b[2] }) coalescer.Add(p, device);
+        coalescer.Flush(device);
+        var w = device.Written;
+        Assert.Equal(5, w.Count);
+        Assert.Equal((VirtioNetHeader.GsoTcpV4, 52 + 2000), (w[0].Header.GsoType, w[0].Packet.Length));
+        Assert.Equal((VirtioNetHeader.GsoTcpV4, 52 + 2000), (w[1].Header.GsoType, w[1].Packet.Length));
+        Assert.Equal(udp, w[2].Packet);
+        Assert.Equal(VirtioNetHeader.GsoNone, w[2].Header.GsoType);
+        Assert.Equal((VirtioNetHeader.GsoTcpV4, 52 + 2000), (w[3].Header.GsoType, w[3].Packet.Length)); // a3 a4 follow each other
+        Assert.Equal(b[2], w[4].Packet); // alone: written as it came, its own checksum
+        Assert.Equal(VirtioNetHeader.GsoNone, w[4].Header.GsoType);
+
+        // SYN, FIN, RST are never merged; a shorter segment closes a run.
+        device.Written.Clear();
+        var syn = Super(0, 0x02);
+        var fin = Segments(Super(2 * 1000, 0x11), 1000);
+        foreach (var p in new[] { syn, fin[0], fin[1] }) coalescer.Add(p, device);
+        coalescer.Flush(device);
+        Assert.Equal(3, device.Written.Count);
+        Assert.All(device.Written, x => Assert.Equal(VirtioNetHeader.GsoNone, x.Header.GsoType));
+    }
+}

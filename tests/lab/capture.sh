@@ -68,7 +68,7 @@ list() {
 
 (($# >= 2)) || usage
 case $1 in
-    start) (($# >= 3)) || usage; start "$2" "$3" "${4:-outside}" ;;
+    start) (($# >= 3)) || usage; start "$2" "$3" "${4:-outside}" "${5:-}" ;;
     stop) stop "$2" ;;
     list) list "$2" ;;
     *) usage ;;

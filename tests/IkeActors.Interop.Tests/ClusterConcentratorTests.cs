@@ -283,7 +283,18 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
                 + (r.LostBefore > 0 ? $"; {r.LostBefore} of them ({r.MissingBefore} never answered) before the action" : ""));
         var iperf = round["iperf3"].Output;
         output.WriteLine($"{step}: iperf3 from B: " + string.Join(" | ", Regex.Matches(iperf, @"(\S+ [KMG]?bits/sec)\s+(\d+)?\s*(sender|receiver)?").Select(m => m.Value.Trim()).TakeLast(4)));
+        // The claims this step made: by whom, from whom, and how many packets waited for each (or found its queue full).
+        if (_gateways is null) return;
+        foreach (var (node, g) in _gateways)
+        {
+            var claims = g.Lines.Where(l => l.Contains("carried here", StringComparison.Ordinal)).ToList();
+            var seen = _claimsReported.GetValueOrDefault(g);
+            foreach (var line in claims.Skip(seen)) output.WriteLine($"{step}: node {node}: {Regex.Replace(line, @"^.*?carrier: ", "")}");
+            _claimsReported[g] = claims.Count;
+        }
     }
+
+    private readonly Dictionary<InteropLab.Gateway, int> _claimsReported = [];
 
     private static void SameSas(string before, string after, string name)
     {

@@ -196,7 +196,7 @@ internal sealed class BenchPeer(LoadRun run, int index, IPAddress source) : ITim
                     Fail(FailureNames.Of(f));
                     break;
                 case PeerDead when State == PeerState.Up && !_ending:
-                    run.LostAfterUp();
+                    run.LostAfterUp(source);
                     break;
                 case DpdProbeSent probe:
                     // RFC 3706 §5.5: a round is the first R-U-THERE and its retransmissions, until an ACK.

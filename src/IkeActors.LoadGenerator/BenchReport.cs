@@ -21,6 +21,8 @@ public sealed record BenchReport
     public long Retransmissions { get; init; }
     /// <summary>Tunnels that were up and whose peer DPD declared dead during --hold.</summary>
     public long LostDuringHold { get; init; }
+    /// <summary>The source addresses of the first of those (at most 20), and when DPD gave each up: for a failure's story.</summary>
+    public IReadOnlyList<string> LostPeers { get; init; } = [];
     /// <summary>The peers' own DPD (--dpd) over the whole run.</summary>
     public DpdFigures Dpd { get; init; } = new(0, 0, 0, 0);
     public double CpuSeconds { get; init; }
@@ -90,6 +92,9 @@ public sealed record BenchReport
             w.WriteEndObject();
             w.WriteNumber("retransmissions", Retransmissions);
             w.WriteNumber("lostDuringHold", LostDuringHold);
+            w.WriteStartArray("lostPeers");
+            foreach (var p in LostPeers) w.WriteStringValue(p);
+            w.WriteEndArray();
             w.WriteStartObject("dpd");
             w.WriteNumber("probes", Dpd.Probes);
             w.WriteNumber("retries", Dpd.Retries);

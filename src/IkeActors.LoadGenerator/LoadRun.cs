@@ -130,6 +130,7 @@ public sealed class LoadRun : IDisposable
             Failures = NotStarted(new Dictionary<string, int>(_failures, StringComparer.Ordinal)),
             Retransmissions = Interlocked.Read(ref _retransmits),
             LostDuringHold = Interlocked.Read(ref _lost),
+            LostPeers = [.. _lostPeers],
             Dpd = new DpdFigures(Interlocked.Read(ref _dpdProbes), Interlocked.Read(ref _dpdRetries), Interlocked.Read(ref _dpdAcks),
                 (double)Interlocked.Read(ref _dpdLongestWait) * 1000 / Stopwatch.Frequency),
             CpuSeconds = (process.TotalProcessorTime - cpuBefore).TotalSeconds,
@@ -217,7 +218,13 @@ public sealed class LoadRun : IDisposable
 
     internal void Retransmitted() => Interlocked.Increment(ref _retransmits);
     internal void SendFailed() => Interlocked.Increment(ref _sendErrors);
-    internal void LostAfterUp() => Interlocked.Increment(ref _lost);
+    internal void LostAfterUp(IPAddress source)
+    {
+        Interlocked.Increment(ref _lost);
+        if (_lostPeers.Count < 20) _lostPeers.Add($"{source} at {DateTime.UtcNow:HH:mm:ss.fff}");
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> _lostPeers = [];
 
     internal void DpdProbe(bool retransmission)
     {

@@ -58,12 +58,13 @@ public sealed class ClusterConcentratorTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A peer handed over between live nodes (the router's re-hash when a path goes or comes back) lost one ping in 1 of
-    /// 5 runs on 2026-12-05 after the two-step route withdrawal (on the node's return; before it: 3 of 11, 2.3-2.7 s after
-    /// a kill); the issue asks for none, so it stays open on this. Every loss is printed; more than one fails the test, as
-    /// does any loss of a peer not moved.
+    /// A peer handed over between live nodes (the router's re-hash when a path goes or comes back) loses nothing. Two
+    /// causes of a lost reply were found and fixed: the old carrier deleting its inside routes before the inside router
+    /// had the new carrier's (2.3-2.7 s after a kill; now withdrawn in two steps), and the claim's queue: B's iperf3 at
+    /// 20 Mbit/s put 96-142 packets behind one claim on the returning node, and the queue held 64 (now 2,048 a peer).
+    /// Each step prints its claims and how many packets waited for each.
     /// </summary>
-    private const int MaxLostInLiveHandOver = 1;
+    private const int MaxLostInLiveHandOver = 0;
 
     /// <summary>B's lifetimes (strongswan-peer.sh): its CHILD_SA rekeyed at 108 s, its IKE SA reauthenticated at 144 s.</summary>
     private const int EspLifetime = 120, IkeLifetime = 160;

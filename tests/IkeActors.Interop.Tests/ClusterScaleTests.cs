@@ -86,6 +86,7 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
         // Let DPD settle into its rhythm, then kill.
         await Task.Delay(5000);
         gateways[killed].Terminate(9);
+        var killedAt = DateTime.UtcNow;
         var sinceKill = Stopwatch.StartNew();
         TimeSpan? allMoved = null;
         while (sinceKill.Elapsed < TimeSpan.FromSeconds(30))
@@ -122,7 +123,11 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
         var dpd = root.GetProperty("dpd");
         output.WriteLine($"bench: established {root.GetProperty("established")}, lost during hold {root.GetProperty("lostDuringHold")}; DPD {dpd}");
         Assert.True(root.GetProperty("established").GetInt32() == Peers, json.Value);
-        Assert.True(root.GetProperty("lostDuringHold").GetInt32() == 0, json.Value + Tail(gateways[survivor].Output));
+        var lost = root.GetProperty("lostPeers").EnumerateArray().Select(e => e.GetString()!.Split(' ')[0]).ToList();
+        Assert.True(root.GetProperty("lostDuringHold").GetInt32() == 0, json.Value + $"\nnode {killed} killed at {killedAt:HH:mm:ss.fff}; the lost peers' carriers before -> after: "
+            + string.Join(", ", lost.Select(p => $"{p} {before.GetValueOrDefault(p)}->{after.GetValueOrDefault(p)}")) + Diagnostics(gateways, killed)
+            + string.Concat(gateways.Where(g => g.Key != killed).Select(g => $"\n--- node {g.Key} on the lost peers:\n"
+                + string.Join("\n", g.Value.Lines.Where(l => lost.Any(p => l.Contains(p + " ", StringComparison.Ordinal) || l.EndsWith(p, StringComparison.Ordinal))).TakeLast(40)))));
         Assert.Equal(0, code);
         // A peer waited for a DPD answer at most: the claim (0.25 s without an answer from the dead node) and Orleans
         // declaring the node dead (1 s probes x 3) before its IKE SA grain activates on the survivor.

@@ -79,3 +79,45 @@ public static unsafe class BatchSend
         to.Address.TryWriteBytes(span[4..8], out _);
     }
 }
+
+/// <summary>Many UDP datagrams in one system call (recvmmsg), each with its sender's IPv4 address.</summary>
+public static unsafe class BatchReceive
+{
+    /// <summary>The bytes of one sender's sockaddr_in (family, port, IPv4 address, zeros).</summary>
+    public const int AddressSize = 16;
+
+    /// <summary>
+    /// Waits (up to the socket's receive timeout) for one datagram, then takes as many as are there, up to
+    /// <paramref name="lengths"/>.Length: datagram i in <paramref name="buffer"/> at i x <paramref name="slotSize"/>, its
+    /// sender at i x <see cref="AddressSize"/> in <paramref name="addresses"/>. 0 when the timeout passed.
+    /// </summary>
+    public static int ReceiveMany(Socket socket, byte[] buffer, int slotSize, int[] lengths, byte[] addresses)
+    {
+        const int MSG_WAITFORONE = 0x10000;
+        var fd = (int)socket.SafeHandle.DangerousGetHandle();
+        var count = Math.Min(Math.Min(lengths.Length, buffer.Length / slotSize), addresses.Length / AddressSize);
+        var iovs = stackalloc LinuxNative.IoVec[count];
+        var messages = stackalloc LinuxNative.MMsgHdr[count];
+        fixed (byte* data = buffer)
+        fixed (byte* names = addresses)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                iovs[i] = new LinuxNative.IoVec { Base = data + i * slotSize, Length = (nuint)slotSize };
+                messages[i] = new LinuxNative.MMsgHdr
+                {
+                    Header = new LinuxNative.MsgHdr { Name = names + i * AddressSize, NameLength = AddressSize, Iov = iovs + i, IovLength = 1 },
+                };
+            }
+            var n = LinuxNative.RecvMMsg(fd, messages, (uint)count, MSG_WAITFORONE, null);
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno is LinuxNative.EAGAIN or LinuxNative.EINTR) return 0;
+                throw new SocketException(errno);
+            }
+            for (var i = 0; i < n; i++) lengths[i] = (int)messages[i].Length;
+            return n;
+        }
+    }
+}

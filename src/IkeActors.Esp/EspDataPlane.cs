@@ -468,6 +468,27 @@ public sealed class EspDataPlane : IDisposable
     /// </summary>
     public EspInboundResult OnUdpEsp(Span<byte> esp, IPEndPoint? from) => OnEsp(esp, from, 0);
 
+    /// <summary>
+    /// <see cref="OnUdpEsp(Span{byte}, IPEndPoint?)"/> for a datagram of a receive batch (the NAT-T socket's one receiving
+    /// thread): with a TUN device that takes offloads its TCP segments are merged (<see cref="TcpCoalescer"/>) until
+    /// <see cref="EndUdpBatch"/>.
+    /// </summary>
+    public EspInboundResult OnUdpEspInBatch(Span<byte> esp, IPEndPoint? from)
+    {
+        if (_inside is not IVirtioPacketDevice { VirtioHeader: true }) return OnEsp(esp, from, 0);
+        return OnEsp(esp, from, 0, _udpCoalescer ??= new TcpCoalescer());
+    }
+
+    /// <summary>The end of a receive batch of ESP in UDP: what was merged goes to the TUN device.</summary>
+    public void EndUdpBatch()
+    {
+        if (_udpCoalescer is not { } coalescer || _inside is not IVirtioPacketDevice device) return;
+        try { coalescer.Flush(device); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException) { Interlocked.Increment(ref _internalErrors); }
+    }
+
+    private TcpCoalescer? _udpCoalescer;
+
     private EspInboundResult OnEsp(Span<byte> esp, IPEndPoint? from, uint rawSource, TcpCoalescer? coalescer = null)
     {
         if (esp.Length < 8)
@@ -635,7 +656,7 @@ public sealed class EspDataPlane : IDisposable
     private TcpCoalescer? _rawCoalescer;
 
     /// <summary>Decapsulated TCP segments merged into super-packets for the TUN device (raw ESP receive batches).</summary>
-    public long CoalescedSegments => _rawCoalescer?.Coalesced ?? 0;
+    public long CoalescedSegments => (_rawCoalescer?.Coalesced ?? 0) + (_udpCoalescer?.Coalesced ?? 0);
 
     /// <summary>Bugs while handling one packet (never expected) are counted here instead of killing the pump thread and the process.</summary>
     public long InternalErrors => Interlocked.Read(ref _internalErrors);

@@ -82,13 +82,25 @@ tunnel_up() {  # pings until one answers (the first starts the negotiation where
     return 1
 }
 
-iperf() {  # KEY ARGS...: one iperf3 client run, prints "KEY value unit" from the JSON
+engine_cpu() {  # NS: CPU seconds used so far by the IPsec engine in NS (every process there but iperf3)
+    local total=0 pid
+    for pid in $(ip netns pids "$1" 2>/dev/null); do
+        [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = iperf3 ] && continue
+        total=$(awk -v t="$total" '{ print t + $14 + $15 }' /proc/"$pid"/stat 2>/dev/null || echo "$total")
+    done
+    echo "$total"
+}
+
+iperf() {  # KEY ARGS...: one iperf3 client run, prints "KEY value unit" from the JSON, then the engines' CPU per packet
     local key=$1; shift
     sleep 1  # the server is ready for the next test
+    local l0 r0 l1 r1
+    l0=$(engine_cpu "$L"); r0=$(engine_cpu "$R")
     ip netns exec "$L" iperf3 -c 192.168.2.1 -B 192.168.1.1 -t "$SECS" -J "$@" >"$IKE_INTEROP_DIR/$key.json" 2>"$IKE_INTEROP_DIR/$key.err" || true
-    python3 - "$key" "$IKE_INTEROP_DIR/$key.json" <<'EOF'
+    l1=$(engine_cpu "$L"); r1=$(engine_cpu "$R")
+    python3 - "$key" "$IKE_INTEROP_DIR/$key.json" "$((l1 - l0))" "$((r1 - r0))" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
-key, path = sys.argv[1], sys.argv[2]
+key, path, lcpu, rcpu, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 try:
     j = json.load(open(path))
     s = j["end"]
@@ -97,8 +109,12 @@ try:
     if "packets" in s.get("sum", {}):   # UDP: datagrams delivered per second (sent minus lost, as the server counted)
         u = s["sum"]
         print(key, round((u["packets"] - u["lost_packets"]) / u["seconds"]), "pkt/s")
+        packets = u["packets"] - u["lost_packets"]
     else:                                # TCP: what the receiver got
         print(key, round(s["sum_received"]["bits_per_second"] / 1e6, 1), "Mbit/s")
+        packets = s["sum_received"]["bytes"] / 1400   # per 1400 bytes of TCP data
+    if packets > 0:
+        print(key + "-cpu", round(lcpu / hz / packets * 1e6, 2), "us/pkt-sender", round(rcpu / hz / packets * 1e6, 2), "us/pkt-receiver")
 except Exception as e:
     print(key, "n/a", "(" + str(e)[:60] + ")")
 EOF

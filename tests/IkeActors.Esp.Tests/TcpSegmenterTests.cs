@@ -267,6 +267,43 @@ public class TcpCoalescerTests
         Assert.Equal(20, coalescer.Coalesced);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Esp_received_in_one_batch_reaches_a_tun_device_with_offloads_as_one_super_packet(bool udp)
+    {
+        using var leftSad = new EspSaDatabase();
+        using var rightSad = new EspSaDatabase();
+        var device = new VirtioDevice();
+        using var left = new EspDataPlane(leftSad, new FakeDevice());
+        using var right = new EspDataPlane(rightSad, device);
+        var leftNet = TrafficSelector.Subnet(IPAddress.Parse("192.168.2.0"), 24);
+        var rightNet = TrafficSelector.Subnet(IPAddress.Parse("192.168.1.0"), 24);
+        leftSad.Add(new EspSaPair(Make.Sa(1, EspDirection.Inbound), Make.Sa(2, EspDirection.Outbound), leftNet, rightNet,
+            new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500), udp));
+        rightSad.Add(new EspSaPair(Make.Sa(2, EspDirection.Inbound), Make.Sa(1, EspDirection.Outbound), rightNet, leftNet,
+            new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500), udp));
+        var esp = new List<byte[]>();
+        left.UdpSend = left.RawSend = (p, _) => esp.Add(p.ToArray());
+        var original = Super(30 * 1000, 0x10);
+        foreach (var segment in Segments(original, 1000)) Assert.Equal(EspOutboundResult.Sent, left.ProcessOutbound(segment));
+        Assert.Equal(30, esp.Count);
+
+        var from = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500);
+        var coalescer = new TcpCoalescer();
+        foreach (var e in esp)
+        {
+            var result = udp ? right.OnUdpEspInBatch(e, from) : right.OnRawEsp([0x45, .. new byte[8], 50, .. new byte[10], .. e], coalescer);
+            Assert.Equal(EspInboundResult.Delivered, result);
+        }
+        Assert.Empty(device.Written); // merged, waiting for the batch's end
+        if (udp) right.EndUdpBatch();
+        else coalescer.Flush(device);
+        var (header, packet) = Assert.Single(device.Written);
+        Assert.Equal((VirtioNetHeader.GsoTcpV4, (ushort)1000), (header.GsoType, header.GsoSize));
+        Assert.Equal(original.AsSpan(52).ToArray(), packet.AsSpan(52).ToArray());
+    }
+
     [Fact]
     public void Gaps_other_connections_and_other_packets_end_a_run_and_keep_their_order()
     {

@@ -81,7 +81,8 @@ public sealed class EspNode(
             router.IkeDatagramOfEstablishedSa = peer => { if (peer.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) carrier.OnIkeDatagram(Ipv4.ToUInt32(peer)); };
             await carrier.StartAsync();
         }
-        sockets.UdpEsp = (bytes, from) => _plane.OnUdpEsp(bytes, from);
+        sockets.UdpEsp = (bytes, from) => _plane.OnUdpEspInBatch(bytes, from);
+        sockets.UdpEspBatchEnd = _plane.EndUdpBatch;
         if (options.RawEsp)
         {
             try

@@ -30,6 +30,9 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
     /// <summary>ESP that arrives in UDP on the NAT-T socket (RFC 3948) goes to the data plane, when this node has one.</summary>
     public UdpEspHandler? UdpEsp { get; set; }
 
+    /// <summary>Told after each receive batch (<see cref="UdpEsp"/> was called for its ESP datagrams): the data plane flushes what it merged.</summary>
+    public Action? UdpEspBatchEnd { get; set; }
+
     /// <summary>
     /// The receive loops of both sockets, each IKE datagram handed to <paramref name="deliver"/> on the receiving thread
     /// (false: no room, dropped and counted); they end when <paramref name="ct"/> is cancelled.
@@ -67,11 +70,69 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
         socket.ReceiveTimeout = 500; // wakes up to see the stop request while idle
         var thread = new Thread(() =>
         {
-            try { ReceiveNatT(socket, ct); }
+            try
+            {
+                if (socket.AddressFamily == AddressFamily.InterNetwork && OperatingSystem.IsLinux()) ReceiveNatTBatches(socket, ct);
+                else ReceiveNatT(socket, ct);
+            }
             finally { done.TrySetResult(); }
         }) { IsBackground = true, Name = "natt-receive" };
         thread.Start();
         return done.Task;
+    }
+
+    /// <summary>
+    /// As <see cref="ReceiveNatT"/>, up to <see cref="NatTBatch"/> datagrams per recvmmsg (Linux, IPv4): the ESP of one
+    /// batch is decapsulated back to back and the data plane merges its TCP segments for the TUN device.
+    /// </summary>
+    private void ReceiveNatTBatches(Socket socket, CancellationToken ct)
+    {
+        const int Slot = 65536;
+        var buffer = GC.AllocateUninitializedArray<byte>(NatTBatch * Slot, pinned: true);
+        var addresses = GC.AllocateUninitializedArray<byte>(NatTBatch * IkeActors.Esp.BatchReceive.AddressSize, pinned: true);
+        var lengths = new int[NatTBatch];
+        var last = new byte[IkeActors.Esp.BatchReceive.AddressSize];
+        IPEndPoint? from = null;
+        while (!ct.IsCancellationRequested)
+        {
+            int count;
+            try { count = IkeActors.Esp.BatchReceive.ReceiveMany(socket, buffer, Slot, lengths, addresses); }
+            catch (SocketException) { continue; }
+            catch (ObjectDisposedException) { return; }
+            for (var i = 0; i < count; i++)
+            {
+                var address = addresses.AsSpan(i * IkeActors.Esp.BatchReceive.AddressSize, IkeActors.Esp.BatchReceive.AddressSize);
+                if (from is null || !address.SequenceEqual(last))
+                {
+                    // sockaddr_in: family (host order), port and address (network order); a new endpoint only when the sender changes.
+                    from = new IPEndPoint(new IPAddress(address.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(address[2..]));
+                    address.CopyTo(last);
+                }
+                Classify(buffer.AsSpan(i * Slot, lengths[i]), from);
+            }
+            if (count > 0) UdpEspBatchEnd?.Invoke();
+        }
+    }
+
+    private const int NatTBatch = 16;
+
+    /// <summary>One UDP 4500 datagram: NAT keepalive, IKE behind the non-ESP marker, or ESP (RFC 3948 §2).</summary>
+    private void Classify(Span<byte> bytes, IPEndPoint from)
+    {
+        var n = bytes.Length;
+        if (n == 1 && bytes[0] == 0xFF) { counters.Keepalive(); return; }
+        if (n < 4) { counters.MalformedDatagram(); return; }
+        if (BinaryPrimitives.ReadUInt32BigEndian(bytes) == 0)
+        {
+            counters.Received(n);
+            if (!_deliver(new(bytes[4..].ToArray(), options.Configured(from, natT: true), true))) counters.Drop();
+        }
+        else if (UdpEsp is { } esp)
+        {
+            try { esp(bytes, from); }
+            catch (Exception e) when (e is not OutOfMemoryException) { counters.Drop(); logger.LogDebug(e, "ESP in UDP from {From} failed", from); }
+        }
+        else counters.Drop();
     }
 
     private void ReceiveNatT(Socket socket, CancellationToken ct)
@@ -92,20 +153,8 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
                 address.Buffer.Span.CopyTo(lastAddress.Buffer.Span);
                 lastAddress.Size = address.Size;
             }
-            var bytes = buffer.AsSpan(0, n);
-            if (n == 1 && bytes[0] == 0xFF) { counters.Keepalive(); continue; }
-            if (n < 4) { counters.MalformedDatagram(); continue; }
-            if (BinaryPrimitives.ReadUInt32BigEndian(bytes) == 0)
-            {
-                counters.Received(n);
-                if (!_deliver(new(bytes[4..].ToArray(), options.Configured(from, natT: true), true))) counters.Drop();
-            }
-            else if (UdpEsp is { } esp)
-            {
-                try { esp(bytes, from); }
-                catch (Exception e) when (e is not OutOfMemoryException) { counters.Drop(); logger.LogDebug(e, "ESP in UDP from {From} failed", from); }
-            }
-            else counters.Drop();
+            Classify(buffer.AsSpan(0, n), from);
+            UdpEspBatchEnd?.Invoke();
         }
     }
 

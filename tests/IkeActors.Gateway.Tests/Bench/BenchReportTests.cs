@@ -46,7 +46,7 @@ public class BenchReportTests
         using var doc = JsonDocument.Parse(report.ToJson());
         var root = doc.RootElement;
         Assert.Equal(["requested", "established", "failed", "setupSeconds", "establishedPerSecond", "latencyMs", "failures",
-            "retransmissions", "lostDuringHold", "dpd", "cpuSeconds", "memoryPerPeer"], root.EnumerateObject().Select(p => p.Name));
+            "retransmissions", "lostDuringHold", "lostPeers", "dpd", "cpuSeconds", "memoryPerPeer"], root.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["probes", "retries", "acks", "longestWaitMs"], root.GetProperty("dpd").EnumerateObject().Select(p => p.Name));
         Assert.Equal(3, root.GetProperty("requested").GetInt32());
         Assert.Equal(4.0, root.GetProperty("establishedPerSecond").GetDouble());

@@ -13,9 +13,9 @@ public interface IIkeSaPlacement : IGrainWithStringKey
     Task CarriedBy(SiloAddress carrier);
 
     /// <summary>
-    /// A node died (its SA directory partitions start empty): this SA reports itself to the directory again, and returns
-    /// once the partition took the report (a partition being brought back on a survivor may refuse it for a moment:
-    /// the caller asks again).
+    /// A node died (its SA directory partitions start empty): the report this SA's directory partition is to hear again
+    /// (null: none). The caller sends it (<see cref="SaDirectory.ForKey"/>) and asks again if the partition, being brought
+    /// back on a survivor, refuses it: the grain itself never waits for the directory here.
     /// </summary>
-    Task Reannounce();
+    Task<SaDirectoryUpdate?> Reannounce();
 }

@@ -53,6 +53,16 @@ internal abstract class CommandFamilyParser(AsaConfigBuilder config, SourceIndex
 
     protected static NotInterpretedSignal NotInterpreted() => new();
 
+    /// <summary>An interface's nameif, the last word of the command, remembered as a reference `config check` resolves.</summary>
+    protected string InterfaceAtEnd(CommandCursor c, string context)
+    {
+        var column = c.Column;
+        var nameif = c.Name("interface name");
+        Sources.AddReference(ReferenceKind.Interface, nameif, c, column, context);
+        c.End();
+        return nameif;
+    }
+
     protected void Warn(CommandCursor c, int column, string message)
     {
         var echoed = SecretMasker.Mask(c.Line, ref column);

@@ -40,10 +40,7 @@ internal sealed class CryptoIpsecParser(AsaConfigBuilder config, SourceIndex sou
                 "set-df" => DfBitSetting.SetDf,
                 _ => DfBitSetting.CopyDf,
             };
-            var column = c.Column;
-            var nameif = c.Name("interface name");
-            Sources.AddReference(ReferenceKind.Interface, nameif, c, column, "crypto ipsec df-bit");
-            c.End();
+            var nameif = InterfaceAtEnd(c, "crypto ipsec df-bit");
             Config.DfBitPolicies.RemoveAll(d => d.Nameif == nameif);
             Config.DfBitPolicies.Add(new InterfaceDfBit(nameif, policy));
             return SubMode.None;
@@ -52,10 +49,7 @@ internal sealed class CryptoIpsecParser(AsaConfigBuilder config, SourceIndex sou
         {
             // `crypto ipsec fragmentation before-encryption|after-encryption NAMEIF`
             var before = c.Keyword("before-encryption", "after-encryption") == "before-encryption";
-            var column = c.Column;
-            var nameif = c.Name("interface name");
-            Sources.AddReference(ReferenceKind.Interface, nameif, c, column, "crypto ipsec fragmentation");
-            c.End();
+            var nameif = InterfaceAtEnd(c, "crypto ipsec fragmentation");
             Config.FragmentationPolicies.RemoveAll(f => f.Nameif == nameif);
             Config.FragmentationPolicies.Add(new InterfaceFragmentation(nameif, before));
             return SubMode.None;

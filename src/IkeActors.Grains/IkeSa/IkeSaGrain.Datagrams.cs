@@ -152,23 +152,33 @@ public sealed partial class IkeSaGrain
     /// <summary><see cref="ReportState"/>, with the directory's call to await (one-way unless awaited).</summary>
     private Task Report(string state)
     {
+        if (PrepareReport(state) is not var (update, ended)) return Task.CompletedTask;
+        var directory = SaDirectory.ForKey(GrainFactory, update.Key);
+        return ended ? directory.Ended(update.Key, update.Sequence) : directory.Set(update);
+    }
+
+    /// <summary>
+    /// What the directory is to hear of this SA now (null: nothing new), as sent: its sequence taken, the front-end told of
+    /// a change of state. <c>Ended</c>: the SA is gone (the directory's <c>Ended</c>, not <c>Set</c>).
+    /// </summary>
+    private (SaDirectoryUpdate Update, bool Ended)? PrepareReport(string state)
+    {
         var ended = state is nameof(MainModeState.MM_NO_STATE) or nameof(MainModeState.MM_DELETED);
-        if (ended && _reportedEntry is null) return Task.CompletedTask; // never started, or already removed: nothing to report
+        if (ended && _reportedEntry is null) return null; // never started, or already removed: nothing to report
         var key = Key;
         var initiator = _sa?.Role == IkeRole.Initiator;
         var update = new SaDirectoryUpdate(key, state, initiator, _sa is { RekeyOf: not 0 },
             _due.TryGetValue(new TimerKey(TimerKind.Phase1Rekey, 0), out var due) ? due : null, _sa?.IpsecSas.Count ?? 0);
-        if (update == _reportedEntry) return Task.CompletedTask;
+        if (update == _reportedEntry) return null;
         var stateChanged = state != _reportedState;
         _reportedEntry = ended ? null : update;
         _reportedState = state;
-        var directory = SaDirectory.ForKey(GrainFactory, key);
         // Reports are one-way: the sequence lets the directory drop one that arrives after a newer one (it grows with the
         // clock across activations, so a reactivated grain's reports are newer than its earlier ones).
         var sequence = _reportSequence = Math.Max(_reportSequence + 1, DateTime.UtcNow.Ticks);
-        var call = ended ? directory.Ended(key, sequence) : directory.Set(update with { AdoptedIpsecSas = _adoptedUnreported, Sequence = sequence });
+        var sent = update with { AdoptedIpsecSas = _adoptedUnreported, Sequence = sequence };
         _adoptedUnreported = 0;
         if (stateChanged) transmitter.SaStateChanged(key, state, initiator, _phase1Failure);
-        return call;
+        return (sent, ended);
     }
 }

@@ -22,14 +22,16 @@ public sealed partial class IkeSaGrain
         MigrateOnIdle();
     }
 
-    public Task Reannounce()
+    public Task<SaDirectoryUpdate?> Reannounce()
     {
         if (_sa is null)
         {
             DeactivateOnIdle(); // woken by this call: nothing to report
-            return Task.CompletedTask;
+            return Task.FromResult<SaDirectoryUpdate?>(null);
         }
         _reportedEntry = null;
-        return Report(_sa.State.ToString());
+        // Returned, not sent from here: waiting for a partition that is coming back on a survivor would keep this grain
+        // from its peer's datagrams (a DPD R-U-THERE unanswered for seconds) while the repair waits for the directory.
+        return Task.FromResult(PrepareReport(_sa.State.ToString()) is ({ } update, false) ? update : null);
     }
 }

@@ -62,7 +62,10 @@ public sealed class SaDirectoryRepair(IClusterMembershipService membership, SaRo
             var failed = new System.Collections.Concurrent.ConcurrentBag<string>();
             await Parallel.ForEachAsync(left, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (key, _) =>
             {
-                try { await grains.GetGrain<IIkeSaPlacement>(key).Reannounce(); }
+                try
+                {
+                    if (await grains.GetGrain<IIkeSaPlacement>(key).Reannounce() is { } update) await SaDirectory.ForKey(grains, key).Set(update);
+                }
                 catch (Exception e) when (e is not OperationCanceledException) { failed.Add(key); }
             });
             left = failed;

@@ -112,7 +112,11 @@ public sealed class EspDataPlane : IDisposable
         _time = time ?? TimeProvider.System;
         _acquire = new AcquireQueue(_time, _options.AcquireQueuePerFlow, _options.AcquireQueueFlows, _options.AcquireHoldTime, _options.AcquireInterval);
         _sad.PairAdded += OnPairAdded;
+        _virtio = inside is IVirtioPacketDevice { VirtioHeader: true } v ? v : null;
     }
+
+    /// <summary>The inside device when it takes virtio-net headers (a TUN device with offloads): super-packets both ways.</summary>
+    private readonly IVirtioPacketDevice? _virtio;
 
     /// <summary>
     /// Packets queued during the negotiation go out once the pair may carry them: at once, or when a pair this
@@ -475,15 +479,14 @@ public sealed class EspDataPlane : IDisposable
     /// </summary>
     public EspInboundResult OnUdpEspInBatch(Span<byte> esp, IPEndPoint? from)
     {
-        if (_inside is not IVirtioPacketDevice { VirtioHeader: true }) return OnEsp(esp, from, 0);
-        return OnEsp(esp, from, 0, _udpCoalescer ??= new TcpCoalescer());
+        return _virtio is null ? OnEsp(esp, from, 0) : OnEsp(esp, from, 0, _udpCoalescer ??= new TcpCoalescer());
     }
 
     /// <summary>The end of a receive batch of ESP in UDP: what was merged goes to the TUN device.</summary>
     public void EndUdpBatch()
     {
-        if (_udpCoalescer is not { } coalescer || _inside is not IVirtioPacketDevice device) return;
-        try { coalescer.Flush(device); }
+        if (_udpCoalescer is not { } coalescer || _virtio is null) return;
+        try { coalescer.Flush(_virtio); }
         catch (Exception e) when (e is IOException or ObjectDisposedException) { Interlocked.Increment(ref _internalErrors); }
     }
 
@@ -521,7 +524,7 @@ public sealed class EspDataPlane : IDisposable
         }
         try
         {
-            if (coalescer is not null) coalescer.Add(inner, (IVirtioPacketDevice)_inside);
+            if (coalescer is not null && _virtio is not null) coalescer.Add(inner, _virtio);
             else _inside.Write(inner);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
@@ -576,7 +579,7 @@ public sealed class EspDataPlane : IDisposable
         _keepaliveTimer = _time.CreateTimer(_ => { SendNatKeepalives(); ExpireQueued(); }, null, _options.NatKeepaliveInterval, _options.NatKeepaliveInterval);
         StartThread("esp-inside", () =>
         {
-            var virtio = _inside is TunDevice { VirtioHeader: true };
+            var virtio = _virtio is not null;
             var buffer = GC.AllocateUninitializedArray<byte>(_options.MaxInnerPacket + VirtioNetHeader.Size, pinned: true);
             while (!_stop.IsCancellationRequested)
             {
@@ -617,7 +620,7 @@ public sealed class EspDataPlane : IDisposable
             // go to it coalesced (TcpCoalescer), each run of a connection as one super-packet.
             var buffer = GC.AllocateUninitializedArray<byte>(RawBatch * RawSlot, pinned: true);
             var lengths = new int[RawBatch];
-            var device = _inside as IVirtioPacketDevice is { VirtioHeader: true } v ? v : null;
+            var device = _virtio;
             var coalescer = device is null ? null : _rawCoalescer = new TcpCoalescer();
             while (!_stop.IsCancellationRequested)
             {

@@ -106,6 +106,8 @@ public enum FailureReason
     PeerNotified,
     InvalidKeyExchange,
     DeadPeer,
+    /// <summary>An Aggressive Mode refused by `crypto ikev1 am-disable`.</summary>
+    AggressiveModeDisabled,
 }
 
 /// <summary>

@@ -16,6 +16,8 @@ public enum IkeExchange
     QuickMode,
     /// <summary>RFC 2409 §5.7: notifications and deletes.</summary>
     Informational,
+    /// <summary>RFC 2409 §5.4: AM1..AM3.</summary>
+    AggressiveMode,
 }
 
 /// <summary>An exchange's message as the debug lines and the dashboard name it: MM1..MM6, QM1..QM3, or an Informational.</summary>
@@ -24,6 +26,7 @@ public readonly record struct ExchangeMessage(IkeExchange Exchange, int Number, 
     public static ExchangeMessage MainMode(int number) => new(IkeExchange.MainMode, number, 0);
     public static ExchangeMessage QuickMode(int number, uint messageId) => new(IkeExchange.QuickMode, number, messageId);
     public static ExchangeMessage Informational(uint messageId) => new(IkeExchange.Informational, 0, messageId);
+    public static ExchangeMessage Aggressive(int number) => new(IkeExchange.AggressiveMode, number, 0);
 
     /// <summary>"MM3", "QM2", "INFO".</summary>
     public string Label => Exchange switch
@@ -31,6 +34,7 @@ public readonly record struct ExchangeMessage(IkeExchange Exchange, int Number, 
         IkeExchange.MainMode => $"MM{Number}",
         IkeExchange.QuickMode => $"QM{Number}",
         IkeExchange.Informational => "INFO",
+        IkeExchange.AggressiveMode => $"AM{Number}",
         _ => "ISAKMP",
     };
 
@@ -68,7 +72,7 @@ public enum DropReason
     MalformedDpdNotify,
     /// <summary>An R-U-THERE-ACK that answers no outstanding R-U-THERE (RFC 3706 §7).</summary>
     UnmatchedDpdAck,
-    /// <summary>An MM1 from an address no pre-shared key is configured for (admission).</summary>
+    /// <summary>An MM1 (or AM1) from an address no pre-shared key is configured for (admission).</summary>
     NoPreSharedKey,
     /// <summary>An MM1 refused by the half-open limits (admission).</summary>
     HalfOpenLimit,

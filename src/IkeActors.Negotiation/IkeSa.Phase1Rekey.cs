@@ -23,8 +23,9 @@ public sealed partial class IkeSa
         ArgumentOutOfRangeException.ThrowIfZero(rekeyOf);
         var sa = new IkeSa(gateway, IkeRole.Initiator, peer, initiatorCookie) { RekeyOf = rekeyOf };
         sa._initialContactSent = true;
-        sa._mainMode = new MainModeExchange(sa, sa._transcript);
-        sa._mainMode.SendMainMode1(entry, output);
+        var mm = new MainModeExchange(sa, sa._transcript);
+        sa._phase1 = mm;
+        mm.SendMainMode1(entry, output);
         return sa;
     }
 

@@ -49,7 +49,7 @@ public sealed partial class IkeSa
     internal void ResumeAt(MainModeState state)
     {
         _state = state;
-        if (state != MainModeState.MM_ACTIVE) _mainMode = new MainModeExchange(this, _transcript);
+        if (state != MainModeState.MM_ACTIVE) _phase1 = Aggressive ? new AggressiveModeExchange(this, _transcript) : new MainModeExchange(this, _transcript);
     }
 
     /// <summary>

@@ -20,8 +20,8 @@ public sealed partial class IkeSa : IDisposable
     private readonly GatewayContext _gateway;
     private MainModeState _state = MainModeState.MM_NO_STATE;
 
-    /// <summary>The running Main Mode; null once MM_ACTIVE (or restored there): its transcript stays.</summary>
-    private MainModeExchange? _mainMode;
+    /// <summary>The running Main Mode or Aggressive Mode; null once MM_ACTIVE (or restored there): its transcript stays.</summary>
+    private Phase1Exchange? _phase1;
     private MainModeTranscript _transcript = new();
 
     // Secrets live in Phase1Keys and are disposed with the SA.
@@ -57,6 +57,12 @@ public sealed partial class IkeSa : IDisposable
     public ulong ResponderCookie { get; internal set; }
     public MainModeState State => _state;
     public string? TunnelGroup { get; internal set; }
+
+    /// <summary>Phase 1 ran as Aggressive Mode (RFC 2409 §5.4) rather than Main Mode; `show crypto isakmp sa` says AM_ACTIVE.</summary>
+    public bool Aggressive { get; internal set; }
+
+    /// <summary>The state as `show crypto isakmp sa` names it: Aggressive Mode's established state is AM_ACTIVE.</summary>
+    public string ShowState => Aggressive && _state == MainModeState.MM_ACTIVE ? "AM_ACTIVE" : _state.ToString();
     public Phase1Transform? Transform { get; internal set; }
     public IReadOnlyCollection<QuickModeExchange> QuickModes => Table.QuickModes.Values;
 
@@ -135,24 +141,55 @@ public sealed partial class IkeSa : IDisposable
         ArgumentOutOfRangeException.ThrowIfZero(initiatorCookie);
         var sa = new IkeSa(gateway, IkeRole.Initiator, peer, initiatorCookie);
         sa._initialAcquire = acquire;
-        sa._mainMode = new MainModeExchange(sa, sa._transcript);
-        sa._mainMode.SendMainMode1(acquire, output);
+        if (acquire.Entry.AggressiveModeGroup is { } group)
+        {
+            // `set ikev1 phase1-mode aggressive`: the tunnel group (and its key) is the peer's, known before AM1.
+            sa.Aggressive = true;
+            sa.TunnelGroup = gateway.Config.TunnelGroupForPeer(peer.Address)?.Name;
+            var am = new AggressiveModeExchange(sa, sa._transcript);
+            sa._phase1 = am;
+            // `crypto isakmp identity key-id NAME`: the ASA names itself by key ID (a remote-access group) instead of its address.
+            var identity = gateway.Config.Identity;
+            am.SendAggressive1(acquire, group, identity.Kind == IkeActors.Config.Model.IsakmpIdentity.KeyId ? identity.KeyId : null, output);
+            return sa;
+        }
+        var mm = new MainModeExchange(sa, sa._transcript);
+        sa._phase1 = mm;
+        mm.SendMainMode1(acquire, output);
         return sa;
     }
 
+    /// <summary>The first message of a phase 1 from a peer without an SA here (RFC 2408 §3.1: responder cookie zero): MM1 or AM1.</summary>
+    public static bool IsFirstMessage(in IsakmpHeaderView header) => IsFirstMessage(header.InitiatorCookie, header.ResponderCookie, header.ExchangeType);
+
+    /// <inheritdoc cref="IsFirstMessage(in IsakmpHeaderView)"/>
+    public static bool IsFirstMessage(ulong initiatorCookie, ulong responderCookie, ExchangeType exchange) =>
+        responderCookie == 0 && initiatorCookie != 0 && exchange is ExchangeType.IdentityProtection or ExchangeType.Aggressive;
+
     /// <summary>
-    /// A first Main Mode message from an unknown peer: returns the responder SA when MM1 is
-    /// acceptable (MM2 is in the output), or null after answering with the notify the RFC requires.
+    /// A first phase 1 message from an unknown peer (<see cref="IsFirstMessage"/>): returns the responder SA when MM1 or
+    /// AM1 is acceptable (MM2 or AM2 is in the output), or null after answering with the notify the RFC requires.
     /// </summary>
-    public static IkeSa? AcceptMainMode1(GatewayContext gateway, IPEndPoint peer, ReadOnlySpan<byte> datagram, NegotiationOutput output)
+    public static IkeSa? AcceptFirstMessage(GatewayContext gateway, IPEndPoint peer, ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
-        if (!IsakmpMessage.TryParse(datagram, out var message, out _) || message.IsEncrypted
-            || message.Header.ExchangeType != ExchangeType.IdentityProtection || message.Header.ResponderCookie != 0
-            || message.Header.InitiatorCookie == 0)
+        if (!IsakmpMessage.TryParse(datagram, out var message, out _) || message.IsEncrypted || !IsFirstMessage(message.Header))
             return null;
         var sa = new IkeSa(gateway, IkeRole.Responder, peer, message.Header.InitiatorCookie);
-        sa._mainMode = new MainModeExchange(sa, sa._transcript);
-        if (!sa._mainMode.ReceiveMainMode1(datagram, output))
+        bool accepted;
+        if (message.Header.ExchangeType == ExchangeType.Aggressive)
+        {
+            sa.Aggressive = true;
+            var am = new AggressiveModeExchange(sa, sa._transcript);
+            sa._phase1 = am;
+            accepted = am.ReceiveAggressive1(datagram, output);
+        }
+        else
+        {
+            var mm = new MainModeExchange(sa, sa._transcript);
+            sa._phase1 = mm;
+            accepted = mm.ReceiveMainMode1(datagram, output);
+        }
+        if (!accepted)
         {
             sa.Dispose();
             return null;
@@ -184,7 +221,10 @@ public sealed partial class IkeSa : IDisposable
         // Checked before the cookies: a retransmitted MM1 still carries a zero responder cookie.
         if (_lastReceived is not null && datagram.SequenceEqual(_lastReceived) && header.MessageId == 0)
         {
-            if (_lastSent is not null && Role == IkeRole.Responder)
+            // Main Mode: the responder answers every repeat. Aggressive Mode: the responder a repeated AM1 (with AM2), the
+            // initiator a repeated AM2 (its AM3 was lost: AM3 again); a repeated AM3 has no answer.
+            var answers = Aggressive ? Role == IkeRole.Responder != (_state == MainModeState.MM_ACTIVE) : Role == IkeRole.Responder;
+            if (_lastSent is not null && answers)
             {
                 AsaDebug.DuplicatePhase1Packet(output, IpContext);
                 Resend(output);
@@ -192,7 +232,7 @@ public sealed partial class IkeSa : IDisposable
             return;
         }
 
-        if (header.InitiatorCookie != InitiatorCookie || (header.ResponderCookie != ResponderCookie && !(_state == MainModeState.MM_WAIT_MSG2 && header.ResponderCookie != 0)))
+        if (header.InitiatorCookie != InitiatorCookie || (header.ResponderCookie != ResponderCookie && !(_state is MainModeState.MM_WAIT_MSG2 or MainModeState.AM_WAIT_MSG2 && header.ResponderCookie != 0)))
         {
             output.Add(new MessageDropped(IkeExchange.Isakmp, header.MessageId, DropReason.CookieMismatch, "cookies do not match this SA"));
             return;
@@ -200,8 +240,11 @@ public sealed partial class IkeSa : IDisposable
 
         switch (header.ExchangeType)
         {
-            case ExchangeType.IdentityProtection:
+            case ExchangeType.IdentityProtection when !Aggressive:
                 ReceiveMainMode(datagram, message.IsEncrypted, output);
+                break;
+            case ExchangeType.Aggressive when Aggressive:
+                ReceiveAggressive(datagram, message.IsEncrypted, output);
                 break;
             case ExchangeType.QuickMode:
                 Table.ReceiveQuickMode(datagram, header.MessageId, output);
@@ -229,14 +272,39 @@ public sealed partial class IkeSa : IDisposable
             return;
         }
         var expected = MainModeExchange.Inbound.FirstOrDefault(m => m.Encrypted == encrypted && StateGraphs.Permits(Role, _state, m.Trigger));
-        if (_mainMode is null || expected.Number == 0)
+        if (_phase1 is not MainModeExchange mm || expected.Number == 0)
         {
             output.Add(new MessageDropped(IkeExchange.MainMode, 0, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
             return;
         }
         output.Add(new MessageReceived(ExchangeMessage.MainMode(expected.Number)));
-        _mainMode.Receive(expected.Trigger, datagram, output);
+        mm.Receive(expected.Trigger, datagram, output);
     }
+
+    /// <summary>AM2 (initiator, in the clear) or AM3 (responder, encrypted or not: RFC 2409 §5.4 leaves it open, strongSwan accepts both).</summary>
+    private void ReceiveAggressive(ReadOnlySpan<byte> datagram, bool encrypted, NegotiationOutput output)
+    {
+        if (_phase1 is not AggressiveModeExchange am
+            || (Role == IkeRole.Initiator ? encrypted || !StateGraphs.Permits(Role, _state, MainModeTrigger.ReceivedAm2) : !StateGraphs.Permits(Role, _state, MainModeTrigger.ReceivedAm3)))
+        {
+            output.Add(new MessageDropped(IkeExchange.AggressiveMode, 0, DropReason.UnexpectedMessage, $"unexpected message in {_state}"));
+            return;
+        }
+        if (Role == IkeRole.Initiator)
+        {
+            output.Add(new MessageReceived(ExchangeMessage.Aggressive(2)));
+            am.ReceiveAggressive2(datagram, output);
+        }
+        else
+        {
+            output.Add(new MessageReceived(ExchangeMessage.Aggressive(3)));
+            am.ReceiveAggressive3(datagram, encrypted, output);
+        }
+    }
+
+    /// <summary>The pre-shared key of this SA's tunnel group (RFC 2409 §5: SKEYID's key); null: none configured.</summary>
+    internal IkeActors.Config.Model.PreSharedKey? PreSharedKey() =>
+        TunnelGroup is null ? null : _gateway.Config.FindTunnelGroup(TunnelGroup)?.PreSharedKey;
 
     /// <summary>A timer this SA armed has fired.</summary>
     public void TimerFired(TimerKey key, NegotiationOutput output)
@@ -345,8 +413,8 @@ public sealed partial class IkeSa : IDisposable
     /// <summary>MM_ACTIVE: the Main Mode exchange is done and dropped; the rekey timer and DPD start.</summary>
     internal void Phase1Complete(NegotiationOutput output)
     {
-        _mainMode?.Dispose();
-        _mainMode = null;
+        _phase1?.Dispose();
+        _phase1 = null;
         AsaDebug.Phase1Completed(output, Context);
         Dpd.StartKeepalives(output);
         var share = Role == IkeRole.Initiator ? Settings.InitiatorPhase1RekeyShare : Settings.ResponderPhase1RekeyShare;
@@ -372,7 +440,7 @@ public sealed partial class IkeSa : IDisposable
     public void Dispose()
     {
         Table.Dispose();
-        _mainMode?.Dispose();
+        _phase1?.Dispose();
         _keys?.Dispose();
         _cipher?.Dispose();
     }

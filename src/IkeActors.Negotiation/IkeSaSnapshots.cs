@@ -16,11 +16,14 @@ internal static class IkeSaSnapshots
         MainModeState.MM_ACTIVE => true,
         MainModeState.MM_WAIT_MSG2 or MainModeState.MM_WAIT_MSG6 => role == IkeRole.Initiator,
         MainModeState.MM_WAIT_MSG3 or MainModeState.MM_WAIT_MSG5 => role == IkeRole.Responder,
+        // Aggressive Mode: the responder waits for AM3 with its keys derived (no DH private value left); the initiator
+        // waits for AM2 holding its DH private value, which is never persisted.
+        MainModeState.AM_WAIT_MSG3 => role == IkeRole.Responder,
         _ => false,
     };
 
     /// <summary>Whether the phase-1 keys exist in this state.</summary>
-    private static bool HasKeys(MainModeState state) => state is MainModeState.MM_ACTIVE or MainModeState.MM_WAIT_MSG5 or MainModeState.MM_WAIT_MSG6;
+    private static bool HasKeys(MainModeState state) => state is MainModeState.MM_ACTIVE or MainModeState.MM_WAIT_MSG5 or MainModeState.MM_WAIT_MSG6 or MainModeState.AM_WAIT_MSG3;
 
     public static IkeSaSnapshot Snapshot(IkeSa sa)
     {
@@ -45,6 +48,7 @@ internal static class IkeSaSnapshots
         {
             Role = sa.Role,
             State = sa.State,
+            Aggressive = sa.Aggressive,
             PeerAddress = sa.Peer.Address.ToString(),
             PeerPort = sa.Peer.Port,
             LocalAddress = sa.Gateway.Local.Address.ToString(),
@@ -119,6 +123,8 @@ internal static class IkeSaSnapshots
         try
         {
             sa.ResponderCookie = s.ResponderCookie;
+            if (s.State == MainModeState.AM_WAIT_MSG3 && !s.Aggressive) throw Bad("AM_WAIT_MSG3 in a Main Mode SA");
+            sa.Aggressive = s.Aggressive;
             sa.ResumeAt(s.State);
             sa.Transform = transform;
             sa.Transcript.SaiBody = s.SaiBody.ToArray();

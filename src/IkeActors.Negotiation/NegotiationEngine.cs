@@ -85,10 +85,10 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
                 sa.Successor = PeerPolicy.SuccessorOf(Describe(sa), PeerSas(sa.Peer.Address))?.InitiatorCookie ?? 0;
             sa.Receive(datagram, output, from, natT);
         }
-        else if (header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection && !_sas.ContainsKey(header.InitiatorCookie))
+        else if (IkeSa.IsFirstMessage(header) && !_sas.ContainsKey(header.InitiatorCookie))
         {
             var key = HalfOpenKey(header.InitiatorCookie);
-            var verdict = Admission.Admit(key, from.Address, output);
+            var verdict = Admission.Admit(key, from.Address, output, aggressive: header.ExchangeType == ExchangeType.Aggressive);
             if (!verdict.Admitted)
             {
                 output.Add(verdict.Refusal == Mm1Refusal.NoPreSharedKey
@@ -100,7 +100,7 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
             if (verdict.Evicted is { } evicted && _sas.TryGetValue(ulong.Parse(evicted, System.Globalization.NumberStyles.HexNumber), out var given))
                 given.Delete(output, notifyPeer: false);
             if (RefusedAsRekeyCollision(from.Address, output)) { Admission.Ledger.Release(key); return; }
-            var accepted = IkeSa.AcceptMainMode1(Context, new IPEndPoint(from.Address, from.Port), datagram, output);
+            var accepted = IkeSa.AcceptFirstMessage(Context, new IPEndPoint(from.Address, from.Port), datagram, output);
             if (accepted is not null) Track(accepted);
             else Admission.Ledger.Release(key);
         }

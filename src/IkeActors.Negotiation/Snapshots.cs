@@ -38,6 +38,8 @@ public sealed class IkeSaSnapshot
     public int Version { get; init; } = CurrentVersion;
     public IkeRole Role { get; init; }
     public MainModeState State { get; init; }
+    /// <summary>Phase 1 was (or is) Aggressive Mode (RFC 2409 §5.4).</summary>
+    public bool Aggressive { get; init; }
     public string PeerAddress { get; init; } = "";
     public int PeerPort { get; init; }
     /// <summary>The gateway's own endpoint when the snapshot was taken (the restoring gateway must have the same address).</summary>

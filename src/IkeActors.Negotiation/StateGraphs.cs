@@ -27,6 +27,11 @@ public static class StateGraphs
                 .Permit(MainModeTrigger.ReceivedMm4, MainModeState.MM_WAIT_MSG6).PermitReentry(MainModeTrigger.Retransmit);
             m.Configure(MainModeState.MM_WAIT_MSG6).SubstateOf(MainModeState.MM_KEY_AUTH)
                 .Permit(MainModeTrigger.ReceivedMm6, MainModeState.MM_ACTIVE).PermitReentry(MainModeTrigger.Retransmit);
+            // Aggressive Mode (RFC 2409 §5.4): AM2 authenticates the responder, the initiator sends AM3 and is done.
+            m.Configure(MainModeState.MM_NO_STATE).Permit(MainModeTrigger.AcquireAggressive, MainModeState.AM_WAIT_MSG2);
+            m.Configure(MainModeState.AM_WAIT_MSG2)
+                .Permit(MainModeTrigger.ReceivedAm2, MainModeState.MM_ACTIVE).PermitReentry(MainModeTrigger.Retransmit)
+                .Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED).Permit(MainModeTrigger.Delete, MainModeState.MM_DELETED);
         }
         else
         {
@@ -36,6 +41,11 @@ public static class StateGraphs
             // MM5 authenticates the initiator; the responder sends MM6 and is done (no wait in MM_KEY_AUTH).
             m.Configure(MainModeState.MM_WAIT_MSG5).SubstateOf(MainModeState.MM_KEY_EXCH)
                 .Permit(MainModeTrigger.ReceivedMm5, MainModeState.MM_ACTIVE).PermitReentry(MainModeTrigger.Retransmit);
+            // Aggressive Mode: AM1 answered with AM2; AM3's HASH_I authenticates the initiator.
+            m.Configure(MainModeState.MM_NO_STATE).Permit(MainModeTrigger.ReceivedAm1, MainModeState.AM_WAIT_MSG3);
+            m.Configure(MainModeState.AM_WAIT_MSG3)
+                .Permit(MainModeTrigger.ReceivedAm3, MainModeState.MM_ACTIVE).PermitReentry(MainModeTrigger.Retransmit)
+                .Permit(MainModeTrigger.Fail, MainModeState.MM_DELETED).Permit(MainModeTrigger.Delete, MainModeState.MM_DELETED);
         }
         m.Configure(MainModeState.MM_ACTIVE)
             .Permit(MainModeTrigger.Delete, MainModeState.MM_DELETED)

@@ -18,6 +18,10 @@ public enum MainModeState
     MM_WAIT_MSG6,
     MM_ACTIVE,
     MM_DELETED,
+    /// <summary>Aggressive Mode initiator: AM1 sent (RFC 2409 §5.4); established it is MM_ACTIVE, shown as AM_ACTIVE.</summary>
+    AM_WAIT_MSG2,
+    /// <summary>Aggressive Mode responder: AM2 sent, waiting for the initiator's HASH_I.</summary>
+    AM_WAIT_MSG3,
 }
 
 public enum MainModeTrigger
@@ -36,6 +40,11 @@ public enum MainModeTrigger
     Fail,
     /// <summary>Delete requested locally or by the peer (RFC 2408 §3.15).</summary>
     Delete,
+    /// <summary>An acquire on an entry set to Aggressive Mode (or a remote-access client dialling in): send AM1.</summary>
+    AcquireAggressive,
+    ReceivedAm1,
+    ReceivedAm2,
+    ReceivedAm3,
 }
 
 /// <summary>Quick Mode states (RFC 2409 §5.5): one machine per message ID.</summary>

@@ -131,10 +131,8 @@ public class ParserBehaviourTests
     [InlineData("access-list A extended permit ip security-group name Servers any any")]
     [InlineData("crypto ipsec inner-routing-lookup")]
     [InlineData("crypto ipsec security-association pmtu-aging infinite")]
-    [InlineData("crypto ikev1 am-disable")]
     [InlineData("crypto isakmp disconnect-notify")]
     [InlineData("crypto map M 10 set security-association replay window-size 1024")]
-    [InlineData("crypto map M 10 set ikev1 phase1-mode aggressive group2")]
     [InlineData("crypto dynamic-map DYN 10 set nat-t-disable")]
     [InlineData("nat (inside,outside) source dynamic any pat-pool POOL round-robin")]
     [InlineData("nat (inside) 1 0.0.0.0 0.0.0.0")]
@@ -146,6 +144,33 @@ public class ParserBehaviourTests
         var r = AsaConfigLoader.Load(command, "ni.cfg");
         TestFiles.AssertValid(r);
         Assert.Single(r.NotInterpreted);
+    }
+
+    [Theory]
+    [InlineData("crypto ikev1 am-disable")]
+    [InlineData("crypto isakmp am-disable")]
+    public void Am_disable_is_read_and_printed(string command)
+    {
+        var r = AsaConfigLoader.Load(command, "am.cfg");
+        TestFiles.AssertValid(r);
+        Assert.Empty(r.NotInterpreted);
+        Assert.True(r.Config.AggressiveModeDisabled);
+        Assert.Contains("crypto ikev1 am-disable\n", IkeActors.Config.Show.RunningConfigWriter.ShowRunningConfig(r.Config));
+        Assert.False(AsaConfigLoader.Load("crypto ikev1 enable outside", "no-am.cfg").Config.AggressiveModeDisabled);
+    }
+
+    [Theory]
+    [InlineData("crypto map M 10 set ikev1 phase1-mode aggressive group5", 5)]
+    [InlineData("crypto map M 10 set phase1-mode aggressive", 2)]
+    [InlineData("crypto map M 10 set ikev1 phase1-mode main", null)]
+    public void Phase1_mode_of_a_crypto_map_entry(string command, int? group)
+    {
+        var r = AsaConfigLoader.Load(command, "p1.cfg");
+        TestFiles.AssertValid(r);
+        Assert.Empty(r.NotInterpreted);
+        Assert.Equal(group, r.Config.CryptoMaps.Single().Entries.Single().AggressiveModeGroup);
+        var shown = IkeActors.Config.Show.RunningConfigWriter.ShowRunningConfig(r.Config);
+        Assert.Equal(group is not null, shown.Contains($"crypto map M 10 set ikev1 phase1-mode aggressive group{group}\n"));
     }
 
     [Fact]

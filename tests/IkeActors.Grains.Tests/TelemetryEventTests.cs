@@ -195,7 +195,7 @@ public class TelemetryEventTests
         {
             var datagram = Assert.Single(datagrams);
             _telemetry.Received(datagram, peer);
-            if (Sa is null) Sa = IkeSa.AcceptMainMode1(gateway, peer, datagram, output);
+            if (Sa is null) Sa = IkeSa.AcceptFirstMessage(gateway, peer, datagram, output);
             else
             {
                 Sa.TraceParent = _telemetry.TraceParent; // carried to an IkeActors responder in MM5

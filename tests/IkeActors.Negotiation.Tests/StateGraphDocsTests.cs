@@ -16,12 +16,12 @@ public class StateGraphDocsTests
     {
         {
             IkeRole.Initiator,
-            ["MM_NO_STATE", "MM_SA_SETUP", "MM_WAIT_MSG2", "MM_KEY_EXCH", "MM_WAIT_MSG4", "MM_KEY_AUTH", "MM_WAIT_MSG6", "MM_ACTIVE", "MM_DELETED"],
+            ["MM_NO_STATE", "MM_SA_SETUP", "MM_WAIT_MSG2", "MM_KEY_EXCH", "MM_WAIT_MSG4", "MM_KEY_AUTH", "MM_WAIT_MSG6", "MM_ACTIVE", "MM_DELETED", "AM_WAIT_MSG2"],
             ["QM_IDLE", "QM_WAIT_MSG2", "QM_ACTIVE", "QM_DELETED"]
         },
         {
             IkeRole.Responder,
-            ["MM_NO_STATE", "MM_SA_SETUP", "MM_WAIT_MSG3", "MM_KEY_EXCH", "MM_WAIT_MSG5", "MM_ACTIVE", "MM_DELETED"],
+            ["MM_NO_STATE", "MM_SA_SETUP", "MM_WAIT_MSG3", "MM_KEY_EXCH", "MM_WAIT_MSG5", "MM_ACTIVE", "MM_DELETED", "AM_WAIT_MSG3"],
             ["QM_IDLE", "QM_WAIT_MSG3", "QM_ACTIVE", "QM_DELETED"]
         },
     };
@@ -76,7 +76,8 @@ public class StateGraphDocsTests
                  run `UPDATE_DOCS=1 dotnet test tests/IkeActors.Negotiation.Tests`. -->
 
             The IKEv1 exchanges of one gateway, as [Stateless](https://github.com/dotnet-state-machine/stateless)
-            machines: Main Mode with pre-shared keys (RFC 2409 §5) and Quick Mode (RFC 2409 §5.5), each in
+            machines: Main Mode with pre-shared keys (RFC 2409 §5) and its Aggressive Mode branch (§5.4: AM_WAIT_MSG2/3,
+            established as MM_ACTIVE, shown as AM_ACTIVE), and Quick Mode (RFC 2409 §5.5), each in
             both roles, and the Informational exchange (RFC 2409 §5.7: notifies and deletes). The states are
             named as the ASA names them in `show crypto isakmp sa`, and the debug output is the ASA's
             `debug crypto ikev1` text, taken from the generated catalog (`schemas/debug-ikev1.isakmp`).

@@ -26,6 +26,8 @@ public sealed record AsaConfig
     public ValueList<IsakmpPolicy> IsakmpPolicies { get; init; } = ValueList<IsakmpPolicy>.Empty;
     public IsakmpIdentitySetting Identity { get; init; } = IsakmpIdentitySetting.Default;
     public NatTraversal NatTraversal { get; init; } = NatTraversal.Default;
+    /// <summary>`crypto ikev1 am-disable`: inbound Aggressive Mode is refused (ASA default: allowed).</summary>
+    public bool AggressiveModeDisabled { get; init; }
     public ValueList<TunnelGroup> TunnelGroups { get; init; } = ValueList<TunnelGroup>.Empty;
     /// <summary>`mtu NAMEIF BYTES`, in file order (an interface without one has the ASA's 1500).</summary>
     public ValueList<InterfaceMtu> Mtus { get; init; } = ValueList<InterfaceMtu>.Empty;
@@ -62,6 +64,13 @@ public sealed record AsaConfig
     /// <summary>The pre-shared key phase 1 uses with a peer (its tunnel-group's, else DefaultL2LGroup's).</summary>
     public PreSharedKey? PreSharedKeyForPeer(System.Net.IPAddress peer) =>
         FindTunnelGroup(peer.ToString())?.PreSharedKey ?? FindTunnelGroup(AsaDefaults.DefaultL2LGroup)?.PreSharedKey;
+
+    /// <summary>
+    /// Whether an Aggressive Mode from any address could authenticate: Aggressive Mode is not disabled and a
+    /// remote-access tunnel group has a pre-shared key (its clients name the group in AM1's ID_KEY_ID).
+    /// </summary>
+    public bool AcceptsAggressiveModeByGroup =>
+        !AggressiveModeDisabled && TunnelGroups.Any(g => g.Type == TunnelGroupType.RemoteAccess && g.PreSharedKey is not null);
 
     /// <summary>The transform sets an entry proposes, in its order (names that do not exist are left out).</summary>
     public IReadOnlyList<TransformSet> TransformSetsOf(CryptoMapEntry entry) =>
@@ -304,6 +313,11 @@ public sealed record CryptoMapEntry(int Sequence)
     public bool LifetimeKilobytesUnlimited { get; init; }
     public bool ReverseRoute { get; init; }
     public ConnectionType ConnectionType { get; init; } = AsaDefaults.CryptoMapConnectionType;
+    /// <summary>
+    /// `set ikev1 phase1-mode aggressive [groupN]` (8.2: `set phase1-mode …`): this entry initiates Aggressive Mode with
+    /// DH group N (the KE goes in the first message, so the group is fixed up front; group 2 when not given). Null: Main Mode.
+    /// </summary>
+    public int? AggressiveModeGroup { get; init; }
 
     /// <summary>An entry needs an ACL, a peer and a transform set to be used (ASA "incomplete" otherwise).</summary>
     public bool IsComplete => MatchAddress is not null && Peers.Count > 0 && TransformSets.Count > 0;

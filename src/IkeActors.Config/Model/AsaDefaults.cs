@@ -60,6 +60,8 @@ public static class AsaDefaults
     // Cisco ASA command reference, `crypto map set pfs`: "If you do not specify a
     // Diffie-Hellman group, the ASA uses group2" (set pfs without a group).
     public const int PfsGroupWhenUnspecified = 2;
+    /// <summary>`set ikev1 phase1-mode aggressive` without a group: group 2 (ASA command reference).</summary>
+    public const int AggressiveModeGroupWhenUnspecified = 2;
 
     // Cisco ASA command reference, `crypto ipsec ikev1 transform-set mode transport`:
     // "The default encapsulation mode is tunnel."
@@ -89,4 +91,6 @@ public static class AsaDefaults
     // The tunnel-group an L2L peer without its own group lands on (Cisco ASA configuration guide,
     // "Default Connection Profiles": DefaultL2LGroup).
     public const string DefaultL2LGroup = "DefaultL2LGroup";
+    /// <summary>The built-in remote-access connection profile: the group of a client whose group name matches no tunnel group.</summary>
+    public const string DefaultRAGroup = "DefaultRAGroup";
 }

@@ -43,6 +43,7 @@ internal sealed class AsaConfigBuilder
 
     public IsakmpIdentitySetting Identity { get; set; } = IsakmpIdentitySetting.Default;
     public NatTraversal NatTraversal { get; set; } = NatTraversal.Default;
+    public bool AggressiveModeDisabled { get; set; }
     public List<TunnelGroup> TunnelGroups { get; } = [];
     public List<InterfaceMtu> Mtus { get; } = [];
     public List<InterfaceDfBit> DfBitPolicies { get; } = [];
@@ -120,6 +121,7 @@ internal sealed class AsaConfigBuilder
         IsakmpPolicies = IsakmpPolicies.Values.ToValueList(),
         Identity = Identity,
         NatTraversal = NatTraversal,
+        AggressiveModeDisabled = AggressiveModeDisabled,
         TunnelGroups = TunnelGroups.ToValueList(),
         Mtus = Mtus.ToValueList(),
         DfBitPolicies = DfBitPolicies.ToValueList(),

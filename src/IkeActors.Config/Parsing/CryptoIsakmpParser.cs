@@ -5,7 +5,7 @@ namespace IkeActors.Config.Parsing;
 /// <summary>
 /// IKEv1 phase 1, spelled `crypto ikev1 …` (ASA 8.4+) or `crypto isakmp …` (8.2): `enable NAMEIF`,
 /// `policy N` with its `authentication`, `encryption`, `hash`, `group` and `lifetime`,
-/// `identity address|hostname|key-id|auto`, `nat-traversal [SECONDS]`, and `no crypto ikev1 nat-traversal`.
+/// `identity address|hostname|key-id|auto`, `nat-traversal [SECONDS]`, `am-disable`, and `no crypto ikev1 nat-traversal`.
 /// </summary>
 internal sealed class CryptoIsakmpParser(AsaConfigBuilder config, SourceIndex sources, List<ConfigDiagnostic> diagnostics)
     : CommandFamilyParser(config, sources, diagnostics)
@@ -53,6 +53,11 @@ internal sealed class CryptoIsakmpParser(AsaConfigBuilder config, SourceIndex so
                 Config.NatTraversal = new NatTraversal(true, keepalive);
                 return SubMode.None;
             }
+            case "am-disable":
+                // Inbound Aggressive Mode refused (RFC 2409 §5.4 exposes a hash of the PSK to offline guessing).
+                c.End();
+                Config.AggressiveModeDisabled = true;
+                return SubMode.None;
             default:
                 throw NotInterpreted();
         }

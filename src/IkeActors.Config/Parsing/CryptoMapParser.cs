@@ -116,8 +116,27 @@ internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sourc
                 return;
             }
             case "ikev1":
-                if (c.Keyword("transform-set", "phase1-mode") == "phase1-mode") throw NotInterpreted();
+                if (c.Keyword("transform-set", "phase1-mode") == "phase1-mode") goto case "phase1-mode";
                 goto case "transform-set";
+            case "phase1-mode":
+            {
+                // set [ikev1] phase1-mode main | aggressive [group1|group2|group5|…]: the initiator's phase 1 exchange.
+                if (c.Keyword("main", "aggressive") == "main")
+                {
+                    c.End();
+                    UpdateEntry(c, entry, e => e with { AggressiveModeGroup = null });
+                    return;
+                }
+                var group = AsaDefaults.AggressiveModeGroupWhenUnspecified;
+                if (!c.AtEnd)
+                {
+                    var options = AsaKeywords.DhGroups.Select(g => $"group{g}").ToArray();
+                    group = int.Parse(c.Keyword(options)[5..], System.Globalization.CultureInfo.InvariantCulture);
+                }
+                c.End();
+                UpdateEntry(c, entry, e => e with { AggressiveModeGroup = group });
+                return;
+            }
             case "transform-set":
             {
                 // set [ikev1] transform-set NAME [NAME …]: offered in order.

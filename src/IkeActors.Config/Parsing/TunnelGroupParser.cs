@@ -14,7 +14,7 @@ internal sealed class TunnelGroupParser(AsaConfigBuilder config, SourceIndex sou
     {
         // The ASA's built-in connection profiles exist without a `type` line.
         [AsaDefaults.DefaultL2LGroup] = TunnelGroupType.IpsecL2L,
-        ["DefaultRAGroup"] = TunnelGroupType.RemoteAccess,
+        [AsaDefaults.DefaultRAGroup] = TunnelGroupType.RemoteAccess,
         ["DefaultWEBVPNGroup"] = TunnelGroupType.Webvpn,
     };
 

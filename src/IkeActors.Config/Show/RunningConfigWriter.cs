@@ -249,6 +249,7 @@ public static class RunningConfigWriter
         if (e.LifetimeSeconds is { } s) sb.Append(prefix).Append("set security-association lifetime seconds ").Append(N(s)).Append('\n');
         if (e.LifetimeKilobytesUnlimited) sb.Append(prefix).Append("set security-association lifetime kilobytes unlimited\n");
         else if (e.LifetimeKilobytes is { } k) sb.Append(prefix).Append("set security-association lifetime kilobytes ").Append(N(k)).Append('\n');
+        if (e.AggressiveModeGroup is { } amGroup) sb.Append(prefix).Append("set ikev1 phase1-mode aggressive group").Append(N(amGroup)).Append('\n');
         if (e.ReverseRoute) sb.Append(prefix).Append("set reverse-route\n");
         if (e.ConnectionType != AsaDefaults.CryptoMapConnectionType)
             sb.Append(prefix).Append("set connection-type ").Append(AsaKeywords.ConnectionTypeText[e.ConnectionType]).Append('\n');
@@ -296,6 +297,7 @@ public static class RunningConfigWriter
         if (!config.NatTraversal.Enabled) sb.Append("no crypto isakmp nat-traversal\n");
         else if (config.NatTraversal.KeepaliveSeconds != AsaDefaults.NatTraversalKeepaliveSeconds)
             sb.Append("crypto isakmp nat-traversal ").Append(N(config.NatTraversal.KeepaliveSeconds)).Append('\n');
+        if (config.AggressiveModeDisabled) sb.Append("crypto ikev1 am-disable\n");
         foreach (var iface in config.IsakmpEnabledInterfaces) sb.Append("crypto ikev1 enable ").Append(iface).Append('\n');
         foreach (var p in config.IsakmpPolicies)
         {
@@ -316,7 +318,7 @@ public static class RunningConfigWriter
         var sb = new StringBuilder();
         foreach (var g in config.TunnelGroups)
         {
-            var implicitType = g.Name is AsaDefaults.DefaultL2LGroup or "DefaultRAGroup" or "DefaultWEBVPNGroup";
+            var implicitType = g.Name is AsaDefaults.DefaultL2LGroup or AsaDefaults.DefaultRAGroup or "DefaultWEBVPNGroup";
             if (!implicitType) sb.Append("tunnel-group ").Append(g.Name).Append(" type ").Append(AsaKeywords.TunnelGroupTypeText[g.Type]).Append('\n');
             var hasAttributes = g.HasIpsecAttributes || g.PreSharedKey is not null || g.Keepalive != IsakmpKeepalive.Default;
             if (!hasAttributes) continue;

@@ -94,7 +94,7 @@ public sealed class FrontEndNegotiations(
         var telemetry = recordsTelemetry ? new IkeSaTelemetry { Export = host.Export } : null;
         var output = new NegotiationOutput(Math.Max(host.DebugLevel, telemetry?.ExportLevel ?? 0));
         telemetry?.Received(datagram, from);
-        var sa = IkeSa.AcceptMainMode1(gateway, from, datagram, output);
+        var sa = IkeSa.AcceptFirstMessage(gateway, from, datagram, output);
         if (sa is null)
         {
             telemetry?.Step(null, output);

@@ -82,7 +82,7 @@ public sealed class SaRouter(
         var key = IIkeSaGrain.KeyFor(datagram.From.Address.ToString(), header.InitiatorCookie);
         var kind = RoutingLane.ClassOf(_sas.TryGetValue(key, out var known) ? known.State : null);
         var lane = lanes[LaneOf(datagram.From.Address, lanes.Length)];
-        var mm1 = header.ResponderCookie == 0 && header.ExchangeType == ExchangeType.IdentityProtection;
+        var mm1 = IkeSa.IsFirstMessage(header.InitiatorCookie, header.ResponderCookie, header.ExchangeType);
         return lane.TryEnqueue(new QueuedDatagram(datagram, key, mm1, kind, lane.Now));
     }
 
@@ -140,7 +140,7 @@ public sealed class SaRouter(
         {
             if (queued.Mm1)
             {
-                if (!Admit(key, from.Address)) return;
+                if (!Admit(key, from.Address, aggressive: IsakmpHeaderView.TryParse(bytes, out var h, out _) && h.ExchangeType == ExchangeType.Aggressive)) return;
                 if (NegotiatesInLane(from.Address))
                 {
                     if (!negotiations.Start(key, bytes, from)) HalfOpen.Release(key);
@@ -183,10 +183,10 @@ public sealed class SaRouter(
         options.NegotiateInLanes && !_peers.ContainsKey(peer.ToString()) && gateway.Config.FindTunnelGroup(peer.ToString()) is null;
 
     /// <summary>An MM1 for a new SA: the half-open rule decides (Negotiation.Admission); refusals are counted and printed there.</summary>
-    private bool Admit(string key, IPAddress peer)
+    private bool Admit(string key, IPAddress peer, bool aggressive)
     {
         var lines = new NegotiationOutput(debug.Level);
-        var verdict = _admission.Admit(key, peer, lines);
+        var verdict = _admission.Admit(key, peer, lines, aggressive);
         if (lines.Actions.Count > 0) debug.Print(lines.DebugLines.ToList()); // a refusal line at most once a second
         if (!verdict.Admitted)
         {

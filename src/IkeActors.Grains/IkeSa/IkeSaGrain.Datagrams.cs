@@ -18,7 +18,7 @@ public sealed partial class IkeSaGrain
         if (_sa is null || _sa.State == MainModeState.MM_DELETED)
         {
             // MM1 from an unknown peer: the key names the SA the initiator's cookie starts.
-            _sa = IkeSa.AcceptMainMode1(gateway, from, datagram.Bytes, output);
+            _sa = IkeSa.AcceptFirstMessage(gateway, from, datagram.Bytes, output);
         }
         else
         {

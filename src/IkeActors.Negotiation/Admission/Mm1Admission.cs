@@ -17,10 +17,14 @@ public sealed class Mm1Admission(GatewayContext gateway, HalfOpenLedger ledger, 
 
     public HalfOpenLedger Ledger { get; } = ledger;
 
-    /// <summary>Decides for the MM1 of SA <paramref name="key"/> from <paramref name="peer"/> (the configured address); refusal lines go to <paramref name="output"/>.</summary>
-    public Mm1Verdict Admit(string key, IPAddress peer, IDebugSink output)
+    /// <summary>
+    /// Decides for the MM1 (or, <paramref name="aggressive"/>, AM1) of SA <paramref name="key"/> from <paramref name="peer"/>;
+    /// refusal lines go to <paramref name="output"/>. An AM1 may name a remote-access group whose key any address may hold.
+    /// </summary>
+    public Mm1Verdict Admit(string key, IPAddress peer, IDebugSink output, bool aggressive = false)
     {
-        var verdict = Ledger.TryAdmit(key, peer, gateway.Config.PreSharedKeyForPeer(peer) is not null);
+        var hasKey = gateway.Config.PreSharedKeyForPeer(peer) is not null || aggressive && gateway.Config.AcceptsAggressiveModeByGroup;
+        var verdict = Ledger.TryAdmit(key, peer, hasKey);
         if (verdict.Admitted || !LineDue(verdict.Refusal)) return verdict;
         var context = new DebugContext(peer);
         if (verdict.Refusal == Mm1Refusal.NoPreSharedKey) AsaDebug.GroupNotFoundNoDefaultKey(output, context, peer.ToString());

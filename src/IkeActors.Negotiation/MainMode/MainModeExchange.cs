@@ -9,12 +9,8 @@ namespace IkeActors.Negotiation;
 /// SA, KE + nonce + NAT-D, then ID + HASH encrypted. It fills the IKE SA's transcript, derives its keys and
 /// holds the DH key pair; the IKE SA drops it at MM_ACTIVE (as a Quick Mode exchange is dropped).
 /// </summary>
-internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) : IDisposable
+internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) : Phase1Exchange(sa, transcript)
 {
-    private readonly IkeSa _sa = sa;
-    private readonly MainModeTranscript _t = transcript;
-    private readonly Phase1Authentication _auth = new(sa, transcript);
-    private DhKeyPair? _dh;
 
     // ------------------------------------------------------------------ MM1 (initiator)
 
@@ -34,23 +30,7 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         }
 
         AsaDebug.ConstructingIsakmpSaPayload(output, _sa.IpContext);
-        var sa = new SaPayload
-        {
-            Doi = Doi.Ipsec,
-            Situation = Situation.IdentityOnly,
-            Proposals =
-            [
-                new ProposalPayload
-                {
-                    ProposalNumber = 1,
-                    ProtocolId = ProtocolId.Isakmp,
-                    // ASA: every ISAKMP policy, by priority, is one transform of the one proposal.
-                    // Policies this gateway cannot carry out (DES, RSA signatures) are not offered.
-                    Transforms = _sa.Gateway.Config.IsakmpPolicies.OrderBy(p => p.Priority).Select(Phase1Transform.FromPolicy)
-                        .Where(t => t.IsImplemented).Select((t, i) => t.ToTransform((byte)(i + 1))).ToList(),
-                },
-            ],
-        };
+        var sa = Offer();
         _t.SaiBody = IkeSa.Body(sa);
         var payloads = new List<IIsakmpPayload> { sa };
         _sa.Vendors.AddMainMode1(payloads, output);
@@ -86,58 +66,14 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         _sa.Vendors.Log(vids, output);
         AsaDebug.ProcessingIkeSaPayload(output, _sa.IpContext);
 
-        // ASA selection: the peer's transforms in its order, each against our policies by priority.
-        var policies = _sa.Gateway.Config.IsakmpPolicies.OrderBy(p => p.Priority).ToList();
-        (int Proposal, int Transform, Phase1Transform Offered, IsakmpPolicy Policy)? choice = null;
-        var proposalIndex = 0;
-        foreach (var proposal in sa.Proposals)
+        if (Choose(sa, output, out var failure) is not { } chosen)
         {
-            proposalIndex++;
-            if (proposal.ProtocolId != ProtocolId.Isakmp) continue;
-            var transformIndex = 0;
-            foreach (var t in proposal.Transforms)
-            {
-                transformIndex++;
-                if (Phase1Transform.FromTransform(t) is not { IsImplemented: true } offered) continue;
-                var policy = policies.FirstOrDefault(p => Phase1Transform.FromPolicy(p).Matches(offered));
-                if (policy is null) continue;
-                choice = (proposal.ProposalNumber, t.TransformNumber, offered, policy);
-                break;
-            }
-            if (choice is not null) break;
-        }
-        if (choice is not { } c)
-        {
-            AsaDebug.AllSaProposalsUnacceptable(output, _sa.IpContext);
-            AsaDebug.ErrorProcessingPayload(output, _sa.IpContext, (long)PayloadType.SecurityAssociation);
-            _sa.Informational.SendPlainNotify(NotifyMessageType.NoProposalChosen, output);
-            output.Add(new NegotiationFailed(IkeExchange.MainMode, FailureReason.NoProposalChosen, "no ISAKMP policy matches the peer's proposal"));
+            output.Add(new NegotiationFailed(IkeExchange.MainMode, failure, "no ISAKMP policy matches the peer's proposal"));
             return false;
         }
-        AsaDebug.IkeSaProposalAcceptable(output, _sa.IpContext, c.Proposal, c.Transform, c.Policy.Priority);
-        // The shorter lifetime wins (RFC 2409 §4 leaves it to policy; the ASA takes the smaller).
-        _sa.Transform = c.Offered with { LifetimeSeconds = Math.Min(c.Offered.LifetimeSeconds, c.Policy.LifetimeSeconds) };
-        _t.SaiBody = sa.Raw[4..].ToArray();
         _sa.RememberReceived(datagram);
-
         _sa.ResponderCookie = IkeSa.NewCookie(_sa.Gateway.Environment);
-
         AsaDebug.ConstructingIsakmpSaPayload(output, _sa.IpContext);
-        var chosen = new SaPayload
-        {
-            Doi = Doi.Ipsec,
-            Situation = Situation.IdentityOnly,
-            Proposals =
-            [
-                new ProposalPayload
-                {
-                    ProposalNumber = (byte)c.Proposal,
-                    ProtocolId = ProtocolId.Isakmp,
-                    // RFC 2408 §4.2: the responder returns the one transform it chose, with the peer's number.
-                    Transforms = [_sa.Transform.ToTransform((byte)c.Transform) with { }],
-                },
-            ],
-        };
         var payloads = new List<IIsakmpPayload> { chosen };
         _sa.Nat.Version = NatDetection.VersionOf(vids);
         _sa.Vendors.AddMainMode2(vids, payloads, output);
@@ -182,15 +118,8 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
             if (p.Type == (byte)PayloadType.SecurityAssociation && !haveSa) haveSa = SaPayloadView.TryParse(p.Raw, out sa, out _);
             else if (p.Type == (byte)PayloadType.VendorId) vids.Add(VendorIds.Identify(p.Body));
         }
-        Phase1Transform? chosen = null;
-        if (haveSa)
-            foreach (var proposal in sa.Proposals)
-                foreach (var t in proposal.Transforms)
-                    chosen ??= Phase1Transform.FromTransform(t) is { IsImplemented: true } offered ? offered : null;
-        // RFC 2408 §4.2: the answer must be one of the transforms we offered.
-        var policy = chosen is null ? null : _sa.Gateway.Config.IsakmpPolicies.FirstOrDefault(p => Phase1Transform.FromPolicy(p).Matches(chosen));
         _sa.LogReceived(datagram, output);
-        if (chosen is null || policy is null)
+        if (!AcceptChosen(haveSa, sa))
         {
             AsaDebug.AllSaProposalsUnacceptable(output, _sa.IpContext);
             _sa.Fail(FailureReason.NoProposalChosen, "the responder chose a transform we did not offer", output);
@@ -198,7 +127,6 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         }
         _sa.CancelRetransmit(0, output);
         _sa.ResponderCookie = message.Header.ResponderCookie;
-        _sa.Transform = chosen with { LifetimeSeconds = Math.Min(chosen.LifetimeSeconds, policy.LifetimeSeconds) };
         AsaDebug.ProcessingSaPayload(output, _sa.IpContext);
         AsaDebug.OakleyProposalAcceptable(output, _sa.IpContext);
         _sa.Vendors.Log(vids, output);
@@ -213,20 +141,8 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
     /// <summary>MM3 (initiator) or MM2's follow-up MM4 (responder): KE, nonce, vendor IDs, NAT-D.</summary>
     private void SendKeyExchange(NegotiationOutput output)
     {
-        var group = IkeSa.DhGroupOf(_sa.Transform!.Group, _sa.Gateway.Settings.DhExponent);
-        _dh = _sa.Gateway.Environment.CreateKeyPair(group);
-        var nonce = new byte[20];
-        _sa.Gateway.Environment.Fill(nonce);
-        if (_sa.Role == IkeRole.Initiator) { _t.Gxi = _dh.PublicValue.ToArray(); _t.Ni = nonce; }
-        else { _t.Gxr = _dh.PublicValue.ToArray(); _t.Nr = nonce; }
-
-        AsaDebug.ConstructingKePayload(output, _sa.IpContext);
-        AsaDebug.ConstructingNoncePayload(output, _sa.IpContext);
-        var payloads = new List<IIsakmpPayload>
-        {
-            new KePayload { KeyExchangeData = _dh.PublicValue.ToArray() },
-            new NoncePayload { NonceData = nonce },
-        };
+        var (ke, nonce) = NewKeyExchange(_sa.Transform!.Group, output);
+        var payloads = new List<IIsakmpPayload> { ke, nonce };
         _sa.Vendors.AddKeyExchange(payloads, output);
         _sa.Nat.AddDiscoveryPayloads(payloads, output);
 
@@ -292,31 +208,8 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         }
         _sa.Vendors.Note(vids);
         _sa.LogReceived(datagram, output);
-        var group = IkeSa.DhGroupOf(_sa.Transform!);
-        if (ke is null || nonce is null)
-        {
-            AsaDebug.ErrorProcessingPayload(output, _sa.IpContext, ke is null ? (long)PayloadType.KeyExchange : (long)PayloadType.Nonce);
-            _sa.Fail(FailureReason.MalformedMessage, "KE or nonce missing", output);
-            return false;
-        }
-        AsaDebug.ProcessingKePayload(output, _sa.IpContext);
-        AsaDebug.ProcessingIsaKePayload(output, _sa.IpContext);
-        if (ke.Length != group.PublicValueLength || group.ValidatePublicValue(ke) != DhStatus.Ok)
-        {
-            AsaDebug.DhKeyBadLength(output, _sa.IpContext, ke.Length, group.PublicValueLength);
-            _sa.Fail(FailureReason.InvalidKeyExchange, "invalid DH public value", output);
-            return false;
-        }
-        AsaDebug.ProcessingNoncePayload(output, _sa.IpContext);
-        if (nonce.Length is < 8 or > 256)
-        {
-            AsaDebug.NonceLengthOutOfRange(output, _sa.IpContext, nonce.Length);
-            _sa.Fail(FailureReason.MalformedMessage, "nonce length out of range (RFC 2409 §5)", output);
-            return false;
-        }
+        if (!AcceptKeyExchange(ke, nonce, _sa.Transform!.Group, output)) return false;
         _sa.Vendors.Log(vids, output);
-        if (_sa.Role == IkeRole.Initiator) { _t.Gxr = ke; _t.Nr = nonce; }
-        else { _t.Gxi = ke; _t.Ni = nonce; }
         nat = _sa.Nat.Compare(natd, output);
         _sa.TunnelGroup = _sa.Gateway.Config.TunnelGroupForPeer(_sa.Peer.Address)?.Name;
         if (_sa.TunnelGroup is null)
@@ -328,37 +221,6 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         return true;
     }
 
-
-    private bool DeriveKeys(NegotiationOutput output)
-    {
-        var tg = _sa.TunnelGroup is null ? null : _sa.Gateway.Config.FindTunnelGroup(_sa.TunnelGroup);
-        if (tg?.PreSharedKey is not { } psk)
-        {
-            AsaDebug.GroupNotFoundNoDefaultKey(output, _sa.IpContext, _sa.TunnelGroup ?? _sa.Peer.Address.ToString());
-            _sa.Fail(FailureReason.NoTunnelGroup, "no pre-shared key for the peer", output);
-            return false;
-        }
-        var peerPublic = _sa.Role == IkeRole.Initiator ? _t.Gxr : _t.Gxi;
-        if (_dh!.ComputeSharedSecret(peerPublic, out var shared) != DhStatus.Ok || shared is null)
-        {
-            _sa.Fail(FailureReason.InvalidKeyExchange, "DH computation failed", output);
-            return false;
-        }
-        using (shared)
-        {
-            var status = Phase1Keys.TryDerivePreSharedKey(_sa.Transform!.CryptoHash, _sa.Transform.CryptoCipher, _sa.Transform.KeyLengthBits,
-                psk.Bytes, _t.Ni, _t.Nr, shared.ReadOnlySpan, IsakmpMessages.Cookie(_sa.InitiatorCookie), IsakmpMessages.Cookie(_sa.ResponderCookie), _t.Gxi, _t.Gxr, out var keys);
-            if (status != Phase1KeyStatus.Ok || keys is null || !IsakmpCipher.TryCreate(keys, out var cipher))
-            {
-                keys?.Dispose();
-                _sa.Fail(FailureReason.InvalidKeyExchange, $"key derivation failed ({status})", output);
-                return false;
-            }
-            _sa.KeysDerived(keys, cipher);
-            _sa.Gateway.KeyLog?.IkeSa(_sa.InitiatorCookie, keys.EncryptionKey);
-        }
-        return true;
-    }
 
     private void ReceiveMainMode5(ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
@@ -391,11 +253,5 @@ internal sealed class MainModeExchange(IkeSa sa, MainModeTranscript transcript) 
         AsaDebug.ConnectionLandedOnTunnelGroup(output, _sa.IpContext, _sa.TunnelGroup!);
         _sa.Fire(MainModeTrigger.ReceivedMm6);
         _sa.InitiatorEstablished(output);
-    }
-
-    public void Dispose()
-    {
-        _dh?.Dispose();
-        _dh = null;
     }
 }

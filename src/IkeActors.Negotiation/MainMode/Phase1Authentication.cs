@@ -71,7 +71,8 @@ internal sealed class Phase1Authentication(IkeSa sa, MainModeTranscript transcri
     }
 
 
-    private byte[] ComputeHash(bool initiator)
+    /// <summary>HASH_I (<paramref name="initiator"/>) or HASH_R from the transcript (RFC 2409 §5; the same in Aggressive Mode, §5.4).</summary>
+    internal byte[] ComputeHash(bool initiator)
     {
         var hash = new byte[IkeAlgorithms.HashLength(_sa.Transform!.CryptoHash)];
         var ckyI = IsakmpMessages.Cookie(_sa.InitiatorCookie);

@@ -34,7 +34,7 @@ public static class ShowCommands
         + string.Create(CultureInfo.InvariantCulture, $"Total IKE SA: {count}\n\n");
 
     /// <summary>One numbered SA of `show crypto isakmp sa`.</summary>
-    public static string IsakmpEntry(int number, IkeSa sa) => IsakmpEntry(number, sa.Peer.Address.ToString(), sa.Role == IkeRole.Initiator, StateName(sa.State));
+    public static string IsakmpEntry(int number, IkeSa sa) => IsakmpEntry(number, sa.Peer.Address.ToString(), sa.Role == IkeRole.Initiator, sa.ShowState);
 
     /// <summary>The same entry from what a directory knows of an SA (peer address, role, state name).</summary>
     public static string IsakmpEntry(int number, string peer, bool initiator, string state) =>
@@ -74,8 +74,6 @@ public static class ShowCommands
             + string.Create(CultureInfo.InvariantCulture, $"    Lifetime Remaining: {remaining}\n");
     }
 
-    /// <summary>The ASA shows the waiting states by message (MM_WAIT_MSG2...), never the phase groups.</summary>
-    private static string StateName(MainModeState s) => s.ToString();
 
     public static string CryptoIpsecSa(IkeActors.Config.Model.AsaConfig config, IPAddress local, IEnumerable<IkeSa> sas,
         TimeSpan elapsed, Func<IpsecSaPair, EspCounters>? counters = null)

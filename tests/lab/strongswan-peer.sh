@@ -28,6 +28,8 @@ options of start (defaults: the left ASA of the seed's LAN-to-LAN example):
   --esp PROPOSAL                 phase 2 proposal, -modpN adds PFS             [aes128-sha1]
   --ike-lifetime S, --esp-lifetime S  lifetimes charon proposes                [86400, 3600]
   --role initiator|responder     initiate as soon as loaded, or only answer    [responder]
+  --aggressive yes|no            phase 1 as Aggressive Mode (RFC 2409 §5.4); charon refuses it with
+                                 PSK unless told it does not care about security, which this sets  [no]
   --port N, --natt-port N, --remote-port N  IKE and NAT-T ports                [500, 4500, --port]
   --name NAME                    connection and child name                     [gw]
   --retransmit TIMEOUT,BASE,TRIES  charon's retransmission schedule            [4,1.8,5]
@@ -92,6 +94,7 @@ charon {
     port_nat_t = $natt_port
     install_routes = yes
     install_virtual_ip = no
+    i_dont_care_about_security_and_use_aggressive_mode_psk = $aggressive
     retransmit_timeout = $timeout
     retransmit_base = $base
     retransmit_tries = $tries
@@ -143,7 +146,7 @@ CONF
 connections {
     $name {
         version = 1
-        aggressive = no
+        aggressive = $aggressive
         local_addrs = $local_ip
         remote_addrs = $remote_ip
         local_port = $port
@@ -222,7 +225,7 @@ start() {
     shift
     local local_ip=10.0.0.1 remote_ip=10.0.0.2 local_id= remote_id= local_ts=192.168.1.0/24 remote_ts=192.168.2.0/24
     local psk=cisco ike=3des-sha1-modp1024 esp=aes128-sha1 ike_life=86400 esp_life=3600 role=responder
-    local port=500 natt_port=4500 remote_port= retransmit=4,1.8,5 log_level=2
+    local port=500 natt_port=4500 remote_port= retransmit=4,1.8,5 log_level=2 aggressive=no
     while (($#)); do
         (($# >= 2)) || fail "option $1 needs a value"
         case $1 in
@@ -230,6 +233,7 @@ start() {
             --natt-port) natt_port=$2 ;;
             --remote-port) remote_port=$2 ;;
             --retransmit) retransmit=$2 ;;
+            --aggressive) [[ $2 == yes || $2 == no ]] || fail "--aggressive is yes or no"; aggressive=$2 ;;
             *) peer_option "$1" "$2" || fail "unknown option $1" ;;
         esac
         shift 2

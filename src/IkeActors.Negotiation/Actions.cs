@@ -108,6 +108,8 @@ public enum FailureReason
     DeadPeer,
     /// <summary>An Aggressive Mode refused by `crypto ikev1 am-disable`.</summary>
     AggressiveModeDisabled,
+    /// <summary>Mode Config could give the client no address (pool exhausted, simultaneous logins exceeded).</summary>
+    NoAddress,
 }
 
 /// <summary>

@@ -75,6 +75,9 @@ public sealed class GatewayContext
     public CryptoMapLookup Lookup { get; }
     public string OutsideInterface { get; }
 
+    /// <summary>The user database and address pools of remote-access groups (XAUTH, Mode Config); null: remote access is refused after phase 1.</summary>
+    public IRemoteAccessService? RemoteAccess { get; init; }
+
     /// <summary>`--save-keys`: the keys of every SA made from now on, for Wireshark (<see cref="IKeyLog"/>); null: none.</summary>
     public IKeyLog? KeyLog { get; init; }
 

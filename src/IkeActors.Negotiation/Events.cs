@@ -18,6 +18,8 @@ public enum IkeExchange
     Informational,
     /// <summary>RFC 2409 §5.4: AM1..AM3.</summary>
     AggressiveMode,
+    /// <summary>Exchange type 6 (draft-dukes-ike-mode-cfg-02): XAUTH and Mode Config.</summary>
+    Transaction,
 }
 
 /// <summary>An exchange's message as the debug lines and the dashboard name it: MM1..MM6, QM1..QM3, or an Informational.</summary>
@@ -27,6 +29,7 @@ public readonly record struct ExchangeMessage(IkeExchange Exchange, int Number, 
     public static ExchangeMessage QuickMode(int number, uint messageId) => new(IkeExchange.QuickMode, number, messageId);
     public static ExchangeMessage Informational(uint messageId) => new(IkeExchange.Informational, 0, messageId);
     public static ExchangeMessage Aggressive(int number) => new(IkeExchange.AggressiveMode, number, 0);
+    public static ExchangeMessage Transaction(uint messageId) => new(IkeExchange.Transaction, 0, messageId);
 
     /// <summary>"MM3", "QM2", "INFO".</summary>
     public string Label => Exchange switch
@@ -35,6 +38,7 @@ public readonly record struct ExchangeMessage(IkeExchange Exchange, int Number, 
         IkeExchange.QuickMode => $"QM{Number}",
         IkeExchange.Informational => "INFO",
         IkeExchange.AggressiveMode => $"AM{Number}",
+        IkeExchange.Transaction => "TRANS",
         _ => "ISAKMP",
     };
 
@@ -118,6 +122,12 @@ public sealed record DpdAckReceived(uint Sequence) : NegotiationAction;
 
 /// <summary>The peer's authenticated DELETE (RFC 2408 §3.15): of the IKE SA (<see cref="ProtocolId.Isakmp"/>, SPI 0) or of an ESP SPI.</summary>
 public sealed record DeleteReceived(ProtocolId Protocol, uint MessageId, uint Spi) : NegotiationAction;
+
+/// <summary>XAUTH ended for <paramref name="User"/> (printable form; never the password): accepted or refused.</summary>
+public sealed record XauthCompleted(string User, bool Accepted) : NegotiationAction;
+
+/// <summary>Mode Config gave (head-end) or got (client) <paramref name="Address"/>: the client's inside address, its remote proxy ID.</summary>
+public sealed record ModeConfigCompleted(System.Net.IPAddress Address, string? User) : NegotiationAction;
 
 /// <summary>The responder received the initiator's trace context (W3C traceparent) in MM5's private vendor ID.</summary>
 public sealed record TraceContextReceived(string TraceParent) : NegotiationAction;

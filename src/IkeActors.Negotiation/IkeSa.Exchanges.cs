@@ -15,6 +15,7 @@ public sealed partial class IkeSa
     {
         if (_phase1Rekey.HandOverOnPeerDelete(output)) return;
         Fire(MainModeTrigger.Delete);
+        RemoteAccess.End();
         Table.DropAll("peer deleted the IKE SA", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer deleted the IKE SA"));
         Dispose();
@@ -43,6 +44,7 @@ public sealed partial class IkeSa
             Informational.SendIsakmpDelete(output);
         }
         Fire(MainModeTrigger.Delete);
+        RemoteAccess.End();
         Table.DropAll("deleted locally", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "deleted locally"));
         Dispose();
@@ -53,6 +55,7 @@ public sealed partial class IkeSa
     {
         output.Add(new PeerDead(InitiatorCookie, Peer));
         Fire(MainModeTrigger.Delete);
+        RemoteAccess.End();
         Table.DropAllOfDeadPeer(output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer dead (DPD)"));
         Dispose();

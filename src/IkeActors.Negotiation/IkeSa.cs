@@ -46,6 +46,7 @@ public sealed partial class IkeSa : IDisposable
         Vendors = new VendorIdHandler(this);
         Dpd = new DpdMonitor(this);
         Informational = new InformationalExchange(this);
+        RemoteAccess = new RemoteAccessSession(this);
         Table = new IpsecSaTable(this);
         Phase2Rekey = new Phase2Rekey(this, Table);
         _phase1Rekey = new Phase1Rekey(this, Table);
@@ -74,6 +75,13 @@ public sealed partial class IkeSa : IDisposable
     internal VendorIdHandler Vendors { get; }
     internal DpdMonitor Dpd { get; }
     internal InformationalExchange Informational { get; }
+    internal RemoteAccessSession RemoteAccess { get; }
+
+    /// <summary>The user XAUTH authenticated on this SA; null without XAUTH.</summary>
+    public string? User => RemoteAccess.User;
+
+    /// <summary>The address Mode Config gave the client of this SA; null without Mode Config.</summary>
+    public ModeConfigLease? ModeConfig => RemoteAccess.Lease;
     internal IpsecSaTable Table { get; }
     internal Phase2Rekey Phase2Rekey { get; }
     private readonly Phase1Rekey _phase1Rekey;
@@ -156,6 +164,23 @@ public sealed partial class IkeSa : IDisposable
         var mm = new MainModeExchange(sa, sa._transcript);
         sa._phase1 = mm;
         mm.SendMainMode1(acquire, output);
+        return sa;
+    }
+
+    /// <summary>
+    /// Our own remote-access client dialling a head-end (the EzVPN client role): Aggressive Mode naming the group as
+    /// ID_KEY_ID in DH group <paramref name="group"/>, authenticated with the group key, then XAUTH with the user's
+    /// credentials and Mode Config pulled; <see cref="ModeConfigCompleted"/> says which address it got.
+    /// </summary>
+    public static IkeSa StartRemoteAccessClient(GatewayContext gateway, RemoteAccessCredentials credentials, IPEndPoint headEnd, NegotiationOutput output,
+        ulong initiatorCookie, int group = 2)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(initiatorCookie);
+        var sa = new IkeSa(gateway, IkeRole.Initiator, headEnd, initiatorCookie) { Aggressive = true, TunnelGroup = credentials.Group };
+        sa.RemoteAccess.Credentials = credentials;
+        var am = new AggressiveModeExchange(sa, sa._transcript);
+        sa._phase1 = am;
+        am.SendAggressive1(acquire: null, group, credentials.Group, output);
         return sa;
     }
 
@@ -252,6 +277,9 @@ public sealed partial class IkeSa : IDisposable
             case ExchangeType.Informational:
                 Informational.Receive(datagram, header.MessageId, message.IsEncrypted, output);
                 break;
+            case ExchangeType.Transaction:
+                RemoteAccess.Receive(datagram, header.MessageId, output);
+                break;
             default:
                 output.Add(new MessageDropped(IkeExchange.Isakmp, header.MessageId, DropReason.ExchangeNotSupported, $"exchange type {header.ExchangeType} not supported"));
                 break;
@@ -304,7 +332,7 @@ public sealed partial class IkeSa : IDisposable
 
     /// <summary>The pre-shared key of this SA's tunnel group (RFC 2409 §5: SKEYID's key); null: none configured.</summary>
     internal IkeActors.Config.Model.PreSharedKey? PreSharedKey() =>
-        TunnelGroup is null ? null : _gateway.Config.FindTunnelGroup(TunnelGroup)?.PreSharedKey;
+        RemoteAccess.Credentials?.GroupKey ?? (TunnelGroup is null ? null : _gateway.Config.FindTunnelGroup(TunnelGroup)?.PreSharedKey);
 
     /// <summary>A timer this SA armed has fired.</summary>
     public void TimerFired(TimerKey key, NegotiationOutput output)
@@ -328,6 +356,7 @@ public sealed partial class IkeSa : IDisposable
                 break;
             case TimerKind.Retransmit:
                 if (Table.QuickModes.TryGetValue(key.MessageId, out var qm)) qm.TimerFired(key, output);
+                else RemoteAccess.TimerFired(key.MessageId, output);
                 break;
             case TimerKind.Phase2Rekey:
                 if (Table.Installed.TryGetValue(key.MessageId, out var due)) Phase2Rekey.Due(due, output);
@@ -425,13 +454,16 @@ public sealed partial class IkeSa : IDisposable
         output.Add(new ArmTimer(InitiatorCookie, new TimerKey(TimerKind.Phase1Rekey, 0), TimeSpan.FromSeconds(rekey)));
         Dpd.ArmFirst(output);
         output.Add(new Phase1Established(Summary));
+        // A remote-access group's client is authenticated (XAUTH) and configured (Mode Config) before its Quick Mode.
+        if (Role == IkeRole.Responder) RemoteAccess.Begin(output);
     }
 
     internal void Fail(FailureReason reason, string detail, NegotiationOutput output)
     {
         if (_state == MainModeState.MM_DELETED) return;
-        output.Add(new NegotiationFailed(_state == MainModeState.MM_ACTIVE ? IkeExchange.QuickMode : IkeExchange.MainMode, reason, detail));
+        output.Add(new NegotiationFailed(_state == MainModeState.MM_ACTIVE ? IkeExchange.QuickMode : Aggressive ? IkeExchange.AggressiveMode : IkeExchange.MainMode, reason, detail));
         CancelRetransmit(0, output);
+        RemoteAccess.End();
         Fire(MainModeTrigger.Fail);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, reason.ToString()));
         Dispose();

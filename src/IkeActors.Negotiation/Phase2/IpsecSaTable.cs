@@ -50,6 +50,13 @@ internal sealed class IpsecSaTable(IkeSa sa)
             existing.Receive(datagram, output);
             return;
         }
+        if (sa.RemoteAccess.Pending)
+        {
+            // A remote-access client's Quick Mode waits for XAUTH and Mode Config (the client retransmits it).
+            AsaDebug.DelayQuickMode(output, sa.Context);
+            output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.BeforePhase1, "XAUTH or Mode Config in progress"));
+            return;
+        }
         if (ReceiveForFinished(messageId, datagram, output)) return;
         // Bounded resources: a peer cannot open unlimited half-finished Quick Modes.
         if (QuickModes.Values.Count(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3) >= sa.Settings.MaxConcurrentQuickModes)

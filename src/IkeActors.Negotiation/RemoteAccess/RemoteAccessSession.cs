@@ -1,0 +1,344 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Text;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation;
+
+/// <summary>The credentials and group of our own remote-access client (the EzVPN client role): never logged.</summary>
+public sealed record RemoteAccessCredentials(string Group, IkeActors.Config.Model.PreSharedKey GroupKey, string User, string Password)
+{
+    public override string ToString() => $"RemoteAccessCredentials({Group}, {User})";
+}
+
+/// <summary>
+/// The remote-access part of one IKE SA after phase 1, over Transaction exchanges (exchange type 6): XAUTH
+/// (draft-beaulieu-ike-xauth-02: the head-end's REQUEST, the client's REPLY, the head-end's SET with XAUTH-STATUS, the
+/// client's ACK) and then Mode Config pulled by the client (draft-dukes-ike-mode-cfg-02: REQUEST, REPLY). The head-end
+/// holds Quick Mode back until both are done; the client starts its Quick Mode from the address it was given.
+/// </summary>
+internal sealed class RemoteAccessSession(IkeSa sa)
+{
+    /// <summary>XAUTH attempts a client gets before the head-end gives up (the ASA's default, `isakmp ikev1-user-authentication` retries).</summary>
+    public const int MaxXauthAttempts = 3;
+
+    private uint _pendingMessageId;
+    private byte[]? _pendingMessage;
+    private int _attempts;
+    private ushort _identifier;
+
+    /// <summary>Our client's credentials; null on a head-end.</summary>
+    public RemoteAccessCredentials? Credentials { get; set; }
+
+    /// <summary>The user XAUTH authenticated (head-end) or that we are (client); null before.</summary>
+    public string? User { get; private set; }
+
+    /// <summary>The address Mode Config gave (both roles); null before.</summary>
+    public ModeConfigLease? Lease { get; private set; }
+
+    /// <summary>Head-end: phase 1 is up but XAUTH or Mode Config has not finished; Quick Mode waits.</summary>
+    public bool Pending { get; private set; }
+
+    /// <summary>The lease key of this session (the IKE SA's initiator cookie).</summary>
+    private string Session => sa.InitiatorCookie.ToString("x16");
+
+    // ------------------------------------------------------------------ head-end
+
+    /// <summary>Phase 1 is up on a head-end: a remote-access group starts XAUTH, or without XAUTH waits for the Mode Config request.</summary>
+    public void Begin(NegotiationOutput output)
+    {
+        if (sa.Gateway.RemoteAccess is not { } service || sa.TunnelGroup is null || Credentials is not null) return;
+        var group = sa.Gateway.Config.FindTunnelGroup(sa.TunnelGroup);
+        if (group?.Type != IkeActors.Config.Model.TunnelGroupType.RemoteAccess) return;
+        Pending = true;
+        if (service.RequiresXauth(sa.TunnelGroup)) SendXauthRequest(output);
+    }
+
+    private void SendXauthRequest(NegotiationOutput output)
+    {
+        _attempts++;
+        AsaDebug.ConstructingBlankHashPayload(output, sa.Context);
+        AsaDebug.ConstructingQmHashPayload(output, sa.Context);
+        // xauth-02 §6.1: the type, and the name and password asked for with empty values.
+        Send(ConfigMessageType.Request, [
+            DataAttribute.Basic((ushort)ModeConfigAttribute.XauthType, (ushort)XauthType.Generic),
+            DataAttribute.Variable((ushort)ModeConfigAttribute.XauthUserName, ReadOnlyMemory<byte>.Empty),
+            DataAttribute.Variable((ushort)ModeConfigAttribute.XauthUserPassword, ReadOnlyMemory<byte>.Empty),
+        ], output, expectAnswer: true);
+    }
+
+    /// <summary>A Transaction message for this SA (cookies matched), either role.</summary>
+    public void Receive(ReadOnlySpan<byte> datagram, uint messageId, NegotiationOutput output)
+    {
+        output.Add(new MessageReceived(ExchangeMessage.Transaction(messageId)));
+        if (sa.State != MainModeState.MM_ACTIVE || messageId == 0)
+        {
+            output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.BeforePhase1, $"Transaction exchange in {sa.State}"));
+            return;
+        }
+        if (TransactionMessages.Open(sa, datagram, messageId, output) is not { } m) return;
+        sa.PeerAlive(output);
+        if (Credentials is not null) { ReceiveAsClient(messageId, m, output); return; }
+        switch (m.Type)
+        {
+            case ConfigMessageType.Reply when messageId == _pendingMessageId && m.Has(ModeConfigAttribute.XauthUserName):
+                Finish(output);
+                ReceiveXauthReply(m, output);
+                break;
+            case ConfigMessageType.Ack when messageId == _pendingMessageId:
+                Finish(output);
+                sa.Cipher!.ForgetMessageId(messageId);
+                if (User is null) { sa.Fail(FailureReason.AuthenticationFailed, "XAUTH failed", output); return; }
+                break;
+            case ConfigMessageType.Request when User is not null || !RequiresXauth:
+                ReceiveModeConfigRequest(messageId, m, output);
+                break;
+            default:
+                output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.UnexpectedMessage, $"{m.Type} not expected now"));
+                break;
+        }
+    }
+
+    private bool RequiresXauth => sa.TunnelGroup is { } g && sa.Gateway.RemoteAccess?.RequiresXauth(g) == true;
+
+    private void ReceiveXauthReply(TransactionMessages.Received m, NegotiationOutput output)
+    {
+        var name = m.Find(ModeConfigAttribute.XauthUserName)?.Value.ToArray() ?? [];
+        var password = m.Find(ModeConfigAttribute.XauthUserPassword)?.Value ?? ReadOnlyMemory<byte>.Empty;
+        var user = Encoding.UTF8.GetString(name);
+        var verdict = sa.Gateway.RemoteAccess!.Authenticate(sa.TunnelGroup!, user, password.Span, sa.Peer.Address);
+        var printable = Printable(user);
+        if (verdict == XauthVerdict.Accepted)
+        {
+            User = user;
+            AsaDebug.UserAuthenticated(output, UserContext, printable);
+            output.Add(new XauthCompleted(printable, true));
+            Send(ConfigMessageType.Set, [DataAttribute.Basic((ushort)ModeConfigAttribute.XauthStatus, 1)], output, expectAnswer: true);
+            return;
+        }
+        AsaDebug.UserAuthenticationRejected(output, sa.Context, printable, verdict == XauthVerdict.Throttled ? "throttled" : "rejected");
+        output.Add(new XauthCompleted(printable, false));
+        if (verdict == XauthVerdict.Rejected && _attempts < MaxXauthAttempts)
+        {
+            SendXauthRequest(output); // another try, as the ASA prompts again
+            return;
+        }
+        // xauth-02 §4.2: XAUTH-STATUS FAIL, then the IKE SA goes once the client acknowledges (or the retries run out).
+        Send(ConfigMessageType.Set, [DataAttribute.Basic((ushort)ModeConfigAttribute.XauthStatus, 0)], output, expectAnswer: true);
+    }
+
+    private void ReceiveModeConfigRequest(uint messageId, TransactionMessages.Received m, NegotiationOutput output)
+    {
+        AsaDebug.ProcessingCfgRequestAttributes(output, UserContext);
+        foreach (var a in m.Attributes) AsaDebug.ModeCfgReceivedRequest(output, UserContext, ModeCfgRequestName(a.Type));
+        Lease ??= sa.Gateway.RemoteAccess!.Lease(sa.TunnelGroup!, User, Session, out var refusal);
+        if (Lease is null)
+        {
+            AsaDebug.CannotObtainAddress(output, UserContext);
+            output.Add(new NegotiationFailed(IkeExchange.Transaction, FailureReason.NoAddress, "no address for the client (pool exhausted or simultaneous logins exceeded)"));
+            sa.Delete(output);
+            return;
+        }
+        AsaDebug.AssignedPrivateAddress(output, UserContext, Lease.Address);
+        var reply = new List<DataAttribute>();
+        foreach (var asked in m.Attributes)
+        {
+            switch ((ModeConfigAttribute)asked.Type)
+            {
+                case ModeConfigAttribute.InternalIp4Address: reply.Add(DataAttribute.Variable(asked.Type, Lease.Address.GetAddressBytes())); break;
+                case ModeConfigAttribute.InternalIp4Netmask: reply.Add(DataAttribute.Variable(asked.Type, Lease.Netmask.GetAddressBytes())); break;
+                case ModeConfigAttribute.InternalIp4Dns:
+                    foreach (var dns in Lease.DnsServers) reply.Add(DataAttribute.Variable(asked.Type, dns.GetAddressBytes()));
+                    break;
+                case ModeConfigAttribute.UnityDefaultDomain when Lease.DefaultDomain is { } domain:
+                    reply.Add(DataAttribute.Variable(asked.Type, Encoding.ASCII.GetBytes(domain)));
+                    break;
+                case ModeConfigAttribute.UnitySplitDnsName when Lease.SplitDns.Count > 0:
+                    reply.Add(DataAttribute.Variable(asked.Type, Encoding.ASCII.GetBytes(string.Join(',', Lease.SplitDns))));
+                    break;
+                case ModeConfigAttribute.UnityBanner when Lease.Banner is { } banner:
+                    reply.Add(DataAttribute.Variable(asked.Type, Encoding.UTF8.GetBytes(banner)));
+                    break;
+                case ModeConfigAttribute.UnitySavePassword:
+                    reply.Add(DataAttribute.Basic(asked.Type, (ushort)(Lease.SavePassword ? 1 : 0)));
+                    break;
+                case ModeConfigAttribute.UnitySplitInclude when Lease.SplitInclude.Count > 0:
+                    reply.Add(DataAttribute.Variable(asked.Type, SplitNetworks(Lease.SplitInclude)));
+                    break;
+                case ModeConfigAttribute.UnityLocalLan when Lease.SplitExclude.Count > 0:
+                    reply.Add(DataAttribute.Variable(asked.Type, SplitNetworks(Lease.SplitExclude)));
+                    break;
+                case ModeConfigAttribute.UnityPfs:
+                    reply.Add(DataAttribute.Basic(asked.Type, 0));
+                    break;
+            }
+        }
+        _identifier = m.Identifier;
+        TransactionMessages.Send(sa, messageId, ConfigMessageType.Reply, m.Identifier, reply, output);
+        sa.Cipher!.ForgetMessageId(messageId);
+        Pending = false;
+        output.Add(new ModeConfigCompleted(Lease.Address, User));
+    }
+
+    /// <summary>Cisco Unity split networks: 14 bytes each, address, mask, protocol (0), source and destination ports (0).</summary>
+    private static byte[] SplitNetworks(IReadOnlyList<(IPAddress Address, IPAddress Mask)> networks)
+    {
+        var bytes = new byte[networks.Count * 14];
+        for (var i = 0; i < networks.Count; i++)
+        {
+            networks[i].Address.GetAddressBytes().CopyTo(bytes, i * 14);
+            networks[i].Mask.GetAddressBytes().CopyTo(bytes, i * 14 + 4);
+        }
+        return bytes;
+    }
+
+    private static string ModeCfgRequestName(ushort type) => (ModeConfigAttribute)type switch
+    {
+        ModeConfigAttribute.InternalIp4Address => "IPV4 address",
+        ModeConfigAttribute.InternalIp4Netmask => "IPV4 net mask",
+        ModeConfigAttribute.InternalIp4Dns => "DNS server address",
+        ModeConfigAttribute.InternalIp4Nbns => "WINS server address",
+        ModeConfigAttribute.UnityBanner => "Banner",
+        ModeConfigAttribute.UnitySavePassword => "Save PW setting",
+        ModeConfigAttribute.UnityDefaultDomain => "Default Domain Name",
+        ModeConfigAttribute.UnitySplitInclude => "Split Tunnel List",
+        ModeConfigAttribute.UnitySplitDnsName => "Split DNS",
+        ModeConfigAttribute.UnityPfs => "PFS setting",
+        ModeConfigAttribute.ApplicationVersion => "Application Version",
+        ModeConfigAttribute.UnityFirewallType => "FWTYPE",
+        ModeConfigAttribute.UnityBackupServers => "backup ip-sec peer list",
+        ModeConfigAttribute.UnityNattPort => "UDP Port",
+        _ => $"attribute {type}",
+    };
+
+    // ------------------------------------------------------------------ client
+
+    private void ReceiveAsClient(uint messageId, TransactionMessages.Received m, NegotiationOutput output)
+    {
+        var c = Credentials!;
+        switch (m.Type)
+        {
+            case ConfigMessageType.Request when m.Has(ModeConfigAttribute.XauthType) || m.Has(ModeConfigAttribute.XauthUserName):
+                // xauth-02 §6.1: answer with the name and password (never logged).
+                TransactionMessages.Send(sa, messageId, ConfigMessageType.Reply, m.Identifier, [
+                    DataAttribute.Basic((ushort)ModeConfigAttribute.XauthType, (ushort)XauthType.Generic),
+                    DataAttribute.Variable((ushort)ModeConfigAttribute.XauthUserName, Encoding.UTF8.GetBytes(c.User)),
+                    DataAttribute.Variable((ushort)ModeConfigAttribute.XauthUserPassword, Encoding.UTF8.GetBytes(c.Password)),
+                ], output);
+                sa.Cipher!.ForgetMessageId(messageId);
+                break;
+            case ConfigMessageType.Set when m.Find(ModeConfigAttribute.XauthStatus) is { } status:
+                TransactionMessages.Send(sa, messageId, ConfigMessageType.Ack, m.Identifier, [DataAttribute.Basic((ushort)ModeConfigAttribute.XauthStatus, status.BasicValue)], output);
+                sa.Cipher!.ForgetMessageId(messageId);
+                output.Add(new XauthCompleted(Printable(c.User), status.BasicValue == 1));
+                if (status.BasicValue != 1) { sa.Fail(FailureReason.AuthenticationFailed, "the head-end refused our XAUTH credentials", output); return; }
+                User = c.User;
+                RequestModeConfig(output);
+                break;
+            case ConfigMessageType.Reply when messageId == _pendingMessageId:
+                Finish(output);
+                sa.Cipher!.ForgetMessageId(messageId);
+                ReceiveModeConfigReply(m, output);
+                break;
+            default:
+                output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.UnexpectedMessage, $"{m.Type} not expected now"));
+                break;
+        }
+    }
+
+    /// <summary>Client: Mode Config pulled (draft-dukes-ike-mode-cfg-02 §3.2): address, mask, DNS and the Unity attributes.</summary>
+    public void RequestModeConfig(NegotiationOutput output)
+    {
+        ReadOnlyMemory<byte> none = ReadOnlyMemory<byte>.Empty;
+        Send(ConfigMessageType.Request, [
+            DataAttribute.Variable((ushort)ModeConfigAttribute.InternalIp4Address, none),
+            DataAttribute.Variable((ushort)ModeConfigAttribute.InternalIp4Netmask, none),
+            DataAttribute.Variable((ushort)ModeConfigAttribute.InternalIp4Dns, none),
+            DataAttribute.Variable((ushort)ModeConfigAttribute.UnityBanner, none),
+            DataAttribute.Variable((ushort)ModeConfigAttribute.UnityDefaultDomain, none),
+            DataAttribute.Variable((ushort)ModeConfigAttribute.UnitySplitInclude, none),
+            DataAttribute.Variable((ushort)ModeConfigAttribute.UnitySplitDnsName, none),
+            DataAttribute.Basic((ushort)ModeConfigAttribute.UnitySavePassword, 0),
+        ], output, expectAnswer: true);
+    }
+
+    private void ReceiveModeConfigReply(TransactionMessages.Received m, NegotiationOutput output)
+    {
+        IPAddress? address = null, mask = null;
+        var dns = new List<IPAddress>();
+        var include = new List<(IPAddress, IPAddress)>();
+        string? domain = null, banner = null;
+        foreach (var a in m.Attributes)
+        {
+            var v = a.Value.Span;
+            switch ((ModeConfigAttribute)a.Type)
+            {
+                case ModeConfigAttribute.InternalIp4Address when v.Length == 4: address = new IPAddress(v); break;
+                case ModeConfigAttribute.InternalIp4Netmask when v.Length == 4: mask = new IPAddress(v); break;
+                case ModeConfigAttribute.InternalIp4Dns when v.Length == 4: dns.Add(new IPAddress(v)); break;
+                case ModeConfigAttribute.UnityDefaultDomain: domain = Encoding.ASCII.GetString(v); break;
+                case ModeConfigAttribute.UnityBanner: banner = Encoding.UTF8.GetString(v); break;
+                case ModeConfigAttribute.UnitySplitInclude:
+                    for (var i = 0; i + 14 <= v.Length; i += 14) include.Add((new IPAddress(v.Slice(i, 4)), new IPAddress(v.Slice(i + 4, 4))));
+                    break;
+            }
+        }
+        if (address is null)
+        {
+            sa.Fail(FailureReason.NoAddress, "Mode Config gave no INTERNAL_IP4_ADDRESS", output);
+            return;
+        }
+        Lease = new ModeConfigLease(address, mask ?? IPAddress.Broadcast) { DnsServers = dns, DefaultDomain = domain, Banner = banner, SplitInclude = include };
+        output.Add(new ModeConfigCompleted(address, User));
+    }
+
+    // ------------------------------------------------------------------ both
+
+    /// <summary>A new Transaction exchange of ours (new message ID), retransmitted until answered when <paramref name="expectAnswer"/>.</summary>
+    private void Send(ConfigMessageType type, List<DataAttribute> attributes, NegotiationOutput output, bool expectAnswer)
+    {
+        var messageId = sa.NewMessageId();
+        _identifier++;
+        var bytes = TransactionMessages.Send(sa, messageId, type, _identifier, attributes, output);
+        output.Add(new MessageSent(ExchangeMessage.Transaction(messageId)));
+        if (!expectAnswer) { sa.Cipher!.ForgetMessageId(messageId); return; }
+        _pendingMessageId = messageId;
+        _pendingMessage = bytes;
+        sa.ArmRetransmit(messageId, 0, output);
+    }
+
+    private void Finish(NegotiationOutput output)
+    {
+        sa.CancelRetransmit(_pendingMessageId, output);
+        _pendingMessageId = 0;
+        _pendingMessage = null;
+        _retransmits = 0;
+    }
+
+    private int _retransmits;
+
+    /// <summary>Our Transaction message was not answered: sent again, until the retransmission limit ends the SA.</summary>
+    public bool TimerFired(uint messageId, NegotiationOutput output)
+    {
+        if (messageId != _pendingMessageId || _pendingMessage is null) return false;
+        if (_retransmits >= sa.Settings.RetransmitLimit)
+        {
+            sa.Fail(FailureReason.RetransmissionsExhausted, "no answer to our Transaction exchange", output);
+            return true;
+        }
+        _retransmits++;
+        output.Add(sa.Datagram(_pendingMessage, retransmission: true));
+        sa.ArmRetransmit(messageId, _retransmits, output);
+        return true;
+    }
+
+    /// <summary>The session ended: its address goes back to the pool (head-end).</summary>
+    public void End()
+    {
+        if (Credentials is null && Lease is not null) sa.Gateway.RemoteAccess?.Release(Session);
+    }
+
+    private DebugContext UserContext => sa.Context;
+
+    private static string Printable(string text) => new(text.Select(c => c is >= ' ' and <= '~' ? c : '?').Take(64).ToArray());
+}

@@ -1,0 +1,202 @@
+using System.Net;
+using System.Text;
+using IkeActors.Negotiation.Tests.Support;
+using IkeActors.Protocol;
+
+namespace IkeActors.Negotiation.Tests;
+
+/// <summary>
+/// A remote-access client and a head-end, both our engine: Aggressive Mode naming group EZ, XAUTH against the head-end's
+/// user check (draft-beaulieu-ike-xauth-02: REQUEST, REPLY, SET, ACK), Mode Config pulled by the client
+/// (draft-dukes-ike-mode-cfg-02: REQUEST, REPLY) in Transaction exchanges, the client's Quick Mode held back until then.
+/// The user database and pool here are a test double of <see cref="IRemoteAccessService"/> (the configuration-backed
+/// one has its own tests); the values are the Cisco document 113595's (user cisco, 192.168.1.100/24, DNS 192.168.1.99).
+/// </summary>
+public class RemoteAccessTests
+{
+    private const string HeadEndConfig = """
+        interface GigabitEthernet0/0
+         nameif outside
+         security-level 0
+         ip address 10.0.0.2 255.255.255.0
+        crypto ipsec ikev1 transform-set TRA esp-aes esp-sha-hmac
+        crypto dynamic-map DYN 10 set ikev1 transform-set TRA
+        crypto map MAP 65000 ipsec-isakmp dynamic DYN
+        crypto map MAP interface outside
+        crypto ikev1 enable outside
+        crypto ikev1 policy 10
+         authentication pre-share
+         encryption aes
+         hash sha
+         group 2
+         lifetime 86400
+        tunnel-group EZ type remote-access
+        tunnel-group EZ ipsec-attributes
+         ikev1 pre-shared-key cisco
+        """;
+
+    private const string ClientConfig = """
+        interface GigabitEthernet0/0
+         nameif outside
+         security-level 0
+         ip address 10.0.0.1 255.255.255.0
+        crypto ikev1 policy 10
+         authentication pre-share
+         encryption aes
+         hash sha
+         group 2
+         lifetime 86400
+        """;
+
+    private sealed class TestDirectory(string password = "cisco") : IRemoteAccessService
+    {
+        public List<string> Released { get; } = [];
+        public int Leases { get; private set; }
+        public bool RequiresXauth(string tunnelGroup) => tunnelGroup == "EZ";
+
+        public XauthVerdict Authenticate(string tunnelGroup, string user, ReadOnlySpan<byte> password, IPAddress source) =>
+            user == "cisco" && password.SequenceEqual(Encoding.UTF8.GetBytes(this.password)) ? XauthVerdict.Accepted : XauthVerdict.Rejected;
+
+        private readonly string password = password;
+
+        public ModeConfigLease? Lease(string tunnelGroup, string? user, string session, out string? refusal)
+        {
+            refusal = null;
+            Leases++;
+            return new ModeConfigLease(IPAddress.Parse("192.168.1.100"), IPAddress.Parse("255.255.255.0"))
+            {
+                DnsServers = [IPAddress.Parse("192.168.1.99")],
+                DefaultDomain = "jyoungta-labdomain.cisco.com",
+                SplitInclude = [(IPAddress.Parse("172.16.0.0"), IPAddress.Parse("255.255.0.0"))],
+            };
+        }
+
+        public void Release(string session) => Released.Add(session);
+    }
+
+    private static (Lab Lab, TestDirectory Directory, IkeSa Client) Dial(string password = "cisco", string groupKey = "cisco", string userPassword = "cisco", string headEndKey = "cisco")
+    {
+        var lab = new Lab(ClientConfig, HeadEndConfig);
+        var directory = new TestDirectory(userPassword);
+        var headEnd = HeadEndConfig.Replace("ikev1 pre-shared-key cisco", "ikev1 pre-shared-key " + headEndKey);
+        lab.Right = new NegotiationEngine(new GatewayContext(Lab.Load(headEnd), Lab.RightAddress, new SeededEnvironment(7)) { RemoteAccess = directory });
+        var client = IkeSa.StartRemoteAccessClient(lab.Left.Context,
+            new RemoteAccessCredentials("EZ", new IkeActors.Config.Model.PreSharedKey(groupKey), "cisco", password), Lab.RightAddress, lab.LeftOutput, 0x1122334455667788);
+        lab.Left.Adopt(client);
+        lab.Run();
+        return (lab, directory, client);
+    }
+
+    private static List<(bool Left, ConfigMessageType? Type)> Transactions(Lab lab) =>
+        lab.LeftOutput.OfType<SendDatagram>().Select(s => (true, s.Datagram)).Concat(lab.RightOutput.OfType<SendDatagram>().Select(s => (false, s.Datagram)))
+            .Where(d => IsakmpMessage.TryParse(d.Datagram, out var m, out _) && m.Header.ExchangeType == ExchangeType.Transaction)
+            .Select(d => (d.Item1, (ConfigMessageType?)null)).ToList();
+
+    [Fact]
+    public void The_client_is_authenticated_and_configured_with_the_pool_address()
+    {
+        var (lab, directory, client) = Dial();
+        using var _ = lab;
+        var headEnd = lab.Right.Sas.Single();
+        Assert.Equal(MainModeState.MM_ACTIVE, client.State);
+        Assert.Equal("AM_ACTIVE", headEnd.ShowState);
+        Assert.Equal("cisco", headEnd.User);
+        Assert.Equal(IPAddress.Parse("192.168.1.100"), headEnd.ModeConfig!.Address);
+        Assert.Equal(IPAddress.Parse("192.168.1.100"), client.ModeConfig!.Address);
+        Assert.Equal(IPAddress.Parse("255.255.255.0"), client.ModeConfig.Netmask);
+        Assert.Equal([IPAddress.Parse("192.168.1.99")], client.ModeConfig.DnsServers);
+        Assert.Equal("jyoungta-labdomain.cisco.com", client.ModeConfig.DefaultDomain);
+        Assert.Equal([(IPAddress.Parse("172.16.0.0"), IPAddress.Parse("255.255.0.0"))], client.ModeConfig.SplitInclude);
+        Assert.Equal(1, directory.Leases);
+
+        // Four XAUTH messages (REQUEST, REPLY, SET, ACK) and two of Mode Config (REQUEST, REPLY): six Transaction exchanges' messages.
+        Assert.Equal(6, Transactions(lab).Count);
+        Assert.Contains(lab.RightLines, l => l.EndsWith("Group = EZ, IP = 10.0.0.1, User (cisco) authenticated."));
+        Assert.Contains(lab.RightLines, l => l.EndsWith("MODE_CFG: Received request for IPV4 address!"));
+        Assert.Contains(lab.RightLines, l => l.EndsWith("Assigned private IP address 192.168.1.100 to remote user"));
+        Assert.Contains(lab.RightLines, l => l.Contains("IKE_DECODE SENDING Message (msgid=") && l.Contains("with payloads : HDR + HASH (8) + ATTR (14) + NONE (0)"));
+        Assert.Single(lab.RightOutput.OfType<XauthCompleted>(), x => x.User == "cisco" && x.Accepted);
+        Assert.Single(lab.LeftOutput.OfType<ModeConfigCompleted>(), m => m.Address.Equals(IPAddress.Parse("192.168.1.100")));
+
+    }
+
+    [Fact]
+    public void Neither_the_password_nor_the_group_key_appears_in_any_line_or_action()
+    {
+        var (lab, _, client) = Dial(password: "Xa-7f3!pw", groupKey: "Gk-91c?key", userPassword: "Xa-7f3!pw", headEndKey: "Gk-91c?key");
+        using var __ = lab;
+        Assert.Equal("cisco", lab.Right.Sas.Single().User);
+        var everything = string.Join("\n", lab.LeftLines.Concat(lab.RightLines)
+            .Concat(lab.LeftOutput.Actions.Concat(lab.RightOutput.Actions).Select(a => a.ToString()))
+            .Append(client.Summary.ToString()));
+        Assert.DoesNotContain("Xa-7f3!pw", everything);
+        Assert.DoesNotContain("Gk-91c?key", everything);
+    }
+
+    [Fact]
+    public void Ending_the_session_gives_the_address_back()
+    {
+        var (lab, directory, _) = Dial();
+        using var __ = lab;
+        lab.Right.Sas.Single().Delete(lab.RightOutput);
+        Assert.Equal(["1122334455667788"], directory.Released);
+    }
+
+    [Fact]
+    public void A_wrong_password_is_asked_again_three_times_then_the_SA_goes_without_an_address()
+    {
+        var (lab, directory, client) = Dial(password: "wrong");
+        using var _ = lab;
+        Assert.Equal(3, lab.RightOutput.OfType<XauthCompleted>().Count(x => !x.Accepted));
+        Assert.Empty(lab.Right.Sas);
+        Assert.Equal(MainModeState.MM_DELETED, client.State);
+        Assert.Equal(0, directory.Leases);
+        Assert.Null(client.ModeConfig);
+        Assert.Contains(lab.RightLines, l => l.Contains("Remote peer has failed user authentication"));
+        Assert.Contains(lab.LeftOutput.OfType<NegotiationFailed>(), f => f.Reason == FailureReason.AuthenticationFailed);
+    }
+
+    [Fact]
+    public void A_wrong_group_key_fails_in_aggressive_mode_before_any_user_is_asked()
+    {
+        var (lab, directory, client) = Dial(groupKey: "not-the-group-key");
+        using var _ = lab;
+        Assert.Equal(MainModeState.MM_DELETED, client.State);
+        Assert.Empty(Transactions(lab));
+        Assert.Equal(0, directory.Leases);
+    }
+
+    [Fact]
+    public void A_transaction_message_with_a_bad_hash_changes_nothing()
+    {
+        using var lab = new Lab(ClientConfig, HeadEndConfig);
+        var directory = new TestDirectory();
+        lab.Right = new NegotiationEngine(new GatewayContext(Lab.Load(HeadEndConfig), Lab.RightAddress, new SeededEnvironment(7)) { RemoteAccess = directory });
+        // Flip one byte of the client's XAUTH REPLY ciphertext: it no longer decrypts to a message whose HASH verifies.
+        var spoiled = false;
+        lab.Tamper = (fromLeft, n, bytes) =>
+        {
+            if (fromLeft && !spoiled && IsakmpMessage.TryParse(bytes, out var m, out _) && m.Header.ExchangeType == ExchangeType.Transaction)
+            {
+                spoiled = true;
+                var copy = bytes.ToArray();
+                copy[^5] ^= 0x40;
+                return copy;
+            }
+            return bytes;
+        };
+        var client = IkeSa.StartRemoteAccessClient(lab.Left.Context,
+            new RemoteAccessCredentials("EZ", new IkeActors.Config.Model.PreSharedKey("cisco"), "cisco", "cisco"), Lab.RightAddress, lab.LeftOutput, 0x1122334455667788);
+        lab.Left.Adopt(client);
+        lab.Run();
+        Assert.True(spoiled);
+        var headEnd = lab.Right.Sas.Single();
+        Assert.Null(headEnd.User);
+        Assert.Contains(lab.RightOutput.OfType<MessageDropped>(), d => d.Exchange == IkeExchange.Transaction && d.Reason is DropReason.HashMismatch or DropReason.DecryptionFailed or DropReason.Malformed);
+        // The head-end's retransmission asks again and the untouched answer authenticates.
+        lab.FireTimers(left: false, TimerKind.Retransmit);
+        lab.Run();
+        Assert.Equal("cisco", headEnd.User);
+        Assert.Equal(IPAddress.Parse("192.168.1.100"), client.ModeConfig?.Address);
+    }
+}

@@ -30,6 +30,8 @@ install_programs() {
     "chromium         chromium                 headless rendering (Explain tests, scripts/screenshots.sh)"
     "python3          python3                  tests/IkeActors.Benchmarks/throughput.sh (no test needs it)"
     "iperf3           iperf3                   traffic through the tunnel (tests/IkeActors.Benchmarks/throughput.sh)"
+    "vpnc             vpnc                     a real remote-access client: Aggressive Mode, XAUTH, Mode Config (Interop RemoteAccess tests)"
+    "ike-scan         ike-scan                 Aggressive Mode probing and psk-crack, the offline guessing am-disable prevents (Interop tests)"
   )
   # libraries with no program of their own
   libraries=(
@@ -49,6 +51,8 @@ install_programs() {
     if ! have_prog /usr/lib/ipsec/charon || ! ls /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so >/dev/null 2>&1; then
       printf '%s\n' "${extra_pkgs[@]}"
     fi
+    # strongSwan as an IKEv1 XAUTH client (xauth-generic; the unity plugin is in libstrongswan-standard-plugins)
+    ls /usr/lib/ipsec/plugins/libstrongswan-xauth-generic.so >/dev/null 2>&1 || echo libcharon-extauth-plugins
   }
 
   mapfile -t need < <(missing_pkgs | sort -u)

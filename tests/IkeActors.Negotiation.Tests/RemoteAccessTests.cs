@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using IkeActors.Negotiation.Tests.Support;
+using IkeActors.Config.Model;
 using IkeActors.Protocol;
 
 namespace IkeActors.Negotiation.Tests;
@@ -40,6 +41,7 @@ public class RemoteAccessTests
          nameif outside
          security-level 0
          ip address 10.0.0.1 255.255.255.0
+        crypto ipsec ikev1 transform-set TRA esp-aes esp-sha-hmac
         crypto ikev1 policy 10
          authentication pre-share
          encryption aes
@@ -118,6 +120,28 @@ public class RemoteAccessTests
         Assert.Single(lab.RightOutput.OfType<XauthCompleted>(), x => x.User == "cisco" && x.Accepted);
         Assert.Single(lab.LeftOutput.OfType<ModeConfigCompleted>(), m => m.Address.Equals(IPAddress.Parse("192.168.1.100")));
 
+        // Then the client's Quick Mode from its address to the split network; the head-end's dynamic map takes it.
+        var clientPair = Assert.Single(lab.LeftOutput.OfType<InstallIpsecSa>()).Pair;
+        var headEndPair = Assert.Single(lab.RightOutput.OfType<InstallIpsecSa>()).Pair;
+        LabAssert.KeysMirror(clientPair, headEndPair);
+        Assert.Equal(IkeActors.Config.Lookup.ProxyId.Host(IPAddress.Parse("192.168.1.100")), headEndPair.Remote);
+        Assert.Equal(IkeActors.Config.Lookup.ProxyId.Subnet("172.16.0.0/16"), headEndPair.Local);
+        Assert.Contains(lab.RightLines, l => l.EndsWith("IKE Remote Peer configured for crypto map: DYN"));
+    }
+
+    [Fact]
+    public void A_client_that_claims_another_address_is_refused_its_Quick_Mode()
+    {
+        var (lab, _, client) = Dial();
+        using var _ = lab;
+        var installed = lab.RightOutput.OfType<InstallIpsecSa>().Count();
+        var map = new IkeActors.Config.Model.CryptoMap("ezvpn");
+        var entry = new IkeActors.Config.Model.CryptoMapEntry(1) { TransformSets = new[] { "TRA" }.ToValueList() };
+        client.StartQuickMode(new IkeActors.Config.Lookup.CryptoMapMatch(map, entry, null, null,
+            IkeActors.Config.Lookup.ProxyId.Host(IPAddress.Parse("192.168.1.200")), IkeActors.Config.Lookup.ProxyId.Subnet("0.0.0.0/0")), lab.LeftOutput);
+        lab.Run();
+        Assert.Equal(installed, lab.RightOutput.OfType<InstallIpsecSa>().Count());
+        Assert.Contains(lab.RightLines, l => l.Contains("Rejecting IPSec tunnel: no matching crypto map entry for remote proxy 192.168.1.200/255.255.255.255"));
     }
 
     [Fact]

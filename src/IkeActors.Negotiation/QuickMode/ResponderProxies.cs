@@ -20,6 +20,15 @@ internal static class ResponderProxies
         // A pair for these proxies already installed: the initiator is rekeying it (the old one goes with its DELETE or lifetime).
         if (!sa.HasActivePairFor(local, remote)) AsaDebug.QmIsRekeyedOldSaNotFound(output, context);
 
+        // A remote-access client speaks only for the address Mode Config gave it (its remote proxy ID is that host).
+        if (sa.RemoteAccess.Lease is { } lease && sa.RemoteAccess.Credentials is null && remote != ProxyId.Host(lease.Address))
+        {
+            var rp = remote.Prefix ?? new Ipv4Prefix(remote.Range.First, 32);
+            var lp = local.Prefix ?? new Ipv4Prefix(local.Range.First, 32);
+            AsaDebug.RejectingIpsecTunnelNoCryptoMap(output, context, rp.Address, rp.MaskAddress, remote.Protocol, remote.Port,
+                lp.Address, lp.MaskAddress, local.Protocol, local.Port, sa.Gateway.OutsideInterface);
+            return (local, remote, null);
+        }
         var check = sa.Gateway.Lookup.StaticCryptoMapCheck(sa.Peer.Address, local, remote, sa.Gateway.OutsideInterface);
         foreach (var step in check.Steps)
         {

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Text;
+using IkeActors.Config.Lookup;
 using IkeActors.Protocol;
 
 namespace IkeActors.Negotiation;
@@ -290,6 +291,35 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         }
         Lease = new ModeConfigLease(address, mask ?? IPAddress.Broadcast) { DnsServers = dns, DefaultDomain = domain, Banner = banner, SplitInclude = include };
         output.Add(new ModeConfigCompleted(address, User));
+        StartClientQuickModes(output);
+    }
+
+    /// <summary>
+    /// Client: one Quick Mode from the given address to each split-include network, or to everything (0.0.0.0/0), with the
+    /// transform sets of our crypto map entry for the head-end (as an EzVPN client proposes its configured sets).
+    /// </summary>
+    private void StartClientQuickModes(NegotiationOutput output)
+    {
+        var config = sa.Gateway.Config;
+        var entry = config.CryptoMaps.SelectMany(m => m.Entries.Select(e => (Map: m, Entry: e)))
+            .FirstOrDefault(x => x.Entry.Peers.Contains(sa.Peer.Address));
+        if (entry.Map is null)
+        {
+            // No entry names the head-end: every transform set, in configuration order (an EzVPN client's default proposals).
+            if (config.TransformSets.Count == 0)
+            {
+                sa.Fail(FailureReason.TransformSetMismatch, "no transform set to propose in Quick Mode", output);
+                return;
+            }
+            var sets = config.TransformSets.Select(t => t.Name).ToValueList();
+            entry = (new IkeActors.Config.Model.CryptoMap("ezvpn"), new IkeActors.Config.Model.CryptoMapEntry(1) { Peers = new[] { sa.Peer.Address }.ToValueList(), TransformSets = sets });
+        }
+        var local = ProxyId.Host(Lease!.Address);
+        var remotes = Lease.SplitInclude.Count > 0
+            ? Lease.SplitInclude.Select(n => ProxyId.Subnet(n.Address, n.Mask)).ToList()
+            : [ProxyId.Subnet(IPAddress.Any, IPAddress.Any)];
+        foreach (var remote in remotes)
+            sa.StartQuickMode(new CryptoMapMatch(entry.Map, entry.Entry, null, null, local, remote), output);
     }
 
     // ------------------------------------------------------------------ both

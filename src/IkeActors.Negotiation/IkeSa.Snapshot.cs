@@ -61,6 +61,7 @@ public sealed partial class IkeSa
         if (_state is not (MainModeState.MM_ACTIVE or MainModeState.MM_DELETED or MainModeState.MM_NO_STATE) && _lastSent is not null)
             ArmRetransmit(0, _retransmits, output);
         foreach (var qm in Table.QuickModes.Values) qm.ResumeTimers(output);
+        RemoteAccess.ResumeTimers(output);
         // DPD restarts its wait: the idle threshold, or the retry interval when R-U-THEREs are unanswered.
         Dpd.Resume(output);
     }

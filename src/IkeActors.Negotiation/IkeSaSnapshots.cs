@@ -85,6 +85,7 @@ internal static class IkeSaSnapshots
             RekeyOf = sa.RekeyOf,
             RekeyedBy = sa.RekeyedBy,
             Successor = sa.Successor,
+            RemoteAccess = sa.RemoteAccess.Snapshot(),
         };
     }
 
@@ -163,6 +164,11 @@ internal static class IkeSaSnapshots
             if (s.InitialAcquire is { } initial) sa.InitialAcquire = ResolveAcquire(gateway, initial, peerAddress);
             foreach (var pending in s.PendingAcquires) sa.PendingAcquires.Add(ResolveAcquire(gateway, pending ?? throw Bad("a pending acquire is null"), peerAddress));
 
+            if (s.RemoteAccess is { } ra)
+            {
+                if (s.State != MainModeState.MM_ACTIVE) throw Bad($"remote-access state in {s.State}, before phase 1 completed");
+                sa.RemoteAccess.Restore(ra);
+            }
             if (HasKeys(s.State)) RestoreKeys(sa, s);
             else if (s.Keys is not null) throw Bad($"keys present in {s.State}, before they are derived");
             if (s.State == MainModeState.MM_ACTIVE)

@@ -31,6 +31,23 @@ namespace IkeActors.Negotiation;
 /// left out of the snapshot (its peer retransmits or renegotiates); active Quick Modes are always in it.
 /// </para>
 /// </summary>
+/// <summary>
+/// The remote-access state of an IKE SA: who XAUTH authenticated, the address Mode Config gave, and the Transaction
+/// exchange of ours waiting for an answer (its message, to retransmit). The client's credentials are never persisted.
+/// </summary>
+public sealed class RemoteAccessSnapshot
+{
+    public string? User { get; init; }
+    public bool Pending { get; init; }
+    public int XauthAttempts { get; init; }
+    public ushort Identifier { get; init; }
+    public uint PendingMessageId { get; init; }
+    public byte[]? PendingMessage { get; init; }
+    public int Retransmits { get; init; }
+    public string? LeaseAddress { get; init; }
+    public string? LeaseNetmask { get; init; }
+}
+
 public sealed class IkeSaSnapshot
 {
     public const int CurrentVersion = 1;
@@ -95,6 +112,9 @@ public sealed class IkeSaSnapshot
     public ulong RekeyedBy { get; init; }
     /// <summary>The IKE SA the peer's Phase 1 rekey made to replace this one (<see cref="IkeSa.Successor"/>; 0: none).</summary>
     public ulong Successor { get; init; }
+
+    /// <summary>Remote access (head-end or client); null for a LAN-to-LAN SA.</summary>
+    public RemoteAccessSnapshot? RemoteAccess { get; init; }
 
     /// <summary>Zeroes every key array of this snapshot (phase 1 and IPsec) once it has been persisted.</summary>
     public void ClearSecrets()

@@ -223,4 +223,43 @@ public class RemoteAccessTests
         Assert.Equal("cisco", headEnd.User);
         Assert.Equal(IPAddress.Parse("192.168.1.100"), client.ModeConfig?.Address);
     }
+
+    [Fact]
+    public void A_head_end_restored_from_its_snapshot_in_the_middle_of_XAUTH_finishes_it()
+    {
+        using var lab = new Lab(ClientConfig, HeadEndConfig);
+        var directory = new TestDirectory();
+        lab.Right = new NegotiationEngine(new GatewayContext(Lab.Load(HeadEndConfig), Lab.RightAddress, new SeededEnvironment(7)) { RemoteAccess = directory });
+        // The client's first XAUTH REPLY is lost: the head-end waits with its REQUEST outstanding.
+        var dropped = false;
+        lab.Tamper = (fromLeft, n, bytes) =>
+        {
+            if (fromLeft && !dropped && IsakmpMessage.TryParse(bytes, out var m, out _) && m.Header.ExchangeType == ExchangeType.Transaction)
+            {
+                dropped = true;
+                return null;
+            }
+            return bytes;
+        };
+        var client = IkeSa.StartRemoteAccessClient(lab.Left.Context,
+            new RemoteAccessCredentials("EZ", new PreSharedKey("cisco"), "cisco", "cisco"), Lab.RightAddress, lab.LeftOutput, 0x1122334455667788);
+        lab.Left.Adopt(client);
+        lab.Run();
+        var snapshot = lab.Right.Sas.Single().Snapshot();
+        Assert.NotNull(snapshot.RemoteAccess);
+        Assert.True(snapshot.RemoteAccess!.Pending);
+        Assert.NotEqual(0u, snapshot.RemoteAccess.PendingMessageId);
+
+        // Another process takes the SA over from the JSON the hosts store, and re-arms the REQUEST's retransmission.
+        var json = IkeSaSnapshotJson.Serialize(snapshot);
+        lab.Right.Dispose();
+        lab.Right = new NegotiationEngine(new GatewayContext(Lab.Load(HeadEndConfig), Lab.RightAddress, new SeededEnvironment(99)) { RemoteAccess = directory });
+        var restored = lab.Right.Restore(IkeSaSnapshotJson.Deserialize(json)!, lab.RightOutput);
+        restored.ResumeTimers(lab.RightOutput);
+        lab.FireTimers(left: false, TimerKind.Retransmit);
+        lab.Run();
+        Assert.Equal("cisco", restored.User);
+        Assert.Equal(IPAddress.Parse("192.168.1.100"), client.ModeConfig?.Address);
+        Assert.Single(lab.RightOutput.OfType<InstallIpsecSa>());
+    }
 }

@@ -362,6 +362,49 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         return true;
     }
 
+    /// <summary>The state to persist; null when this SA has none (a LAN-to-LAN SA).</summary>
+    public RemoteAccessSnapshot? Snapshot() => User is null && Lease is null && !Pending && _pendingMessage is null ? null : new RemoteAccessSnapshot
+    {
+        User = User,
+        Pending = Pending,
+        XauthAttempts = _attempts,
+        Identifier = _identifier,
+        PendingMessageId = _pendingMessageId,
+        PendingMessage = _pendingMessage?.ToArray(),
+        Retransmits = _retransmits,
+        LeaseAddress = Lease?.Address.ToString(),
+        LeaseNetmask = Lease?.Netmask.ToString(),
+    };
+
+    /// <summary>
+    /// Takes up a persisted state. A head-end's lease is looked up again from the service (it holds the attributes; the
+    /// snapshot only the address), so a restored session keeps its address.
+    /// </summary>
+    public void Restore(RemoteAccessSnapshot s)
+    {
+        if (s.XauthAttempts is < 0 or > MaxXauthAttempts) throw IkeSa.Bad($"XAUTH attempts {s.XauthAttempts} out of range");
+        if (s.PendingMessage is not null && s.PendingMessageId == 0) throw IkeSa.Bad("a pending Transaction message without its message ID");
+        User = s.User;
+        Pending = s.Pending;
+        _attempts = s.XauthAttempts;
+        _identifier = s.Identifier;
+        _pendingMessageId = s.PendingMessageId;
+        _pendingMessage = s.PendingMessage?.ToArray();
+        _retransmits = s.Retransmits;
+        if (s.LeaseAddress is not null)
+        {
+            if (!IPAddress.TryParse(s.LeaseAddress, out var address) || !IPAddress.TryParse(s.LeaseNetmask ?? "255.255.255.255", out var mask))
+                throw IkeSa.Bad($"lease address {s.LeaseAddress} does not parse");
+            Lease = new ModeConfigLease(address, mask);
+        }
+    }
+
+    /// <summary>After a restore: our Transaction message still waiting is retransmitted on its timer again.</summary>
+    public void ResumeTimers(NegotiationOutput output)
+    {
+        if (_pendingMessage is not null) sa.ArmRetransmit(_pendingMessageId, _retransmits, output);
+    }
+
     /// <summary>The session ended: its address goes back to the pool (head-end).</summary>
     public void End()
     {

@@ -482,6 +482,19 @@ public class RemoteAccessConfigTests
     }
 
     [Fact]
+    public void Only_webvpn_opens_a_nested_block()
+    {
+        // A deeper line after another attribute kept as not interpreted is still read (pasted with uneven indentation).
+        var r = Load("group-policy G internal\ngroup-policy G attributes\n wins-server none\n  dns-server value 10.0.0.53\n"
+            + "username u password Secr3t-u\nusername u attributes\n webvpn\n  anyconnect keep-installer none\n vpn-simultaneous-logins 2\n");
+        TestFiles.AssertValid(r);
+        Assert.Equal([A("10.0.0.53")], r.Config.FindGroupPolicy("G")!.DnsServers!);
+        Assert.Equal(2, r.Config.FindUser("u")!.SimultaneousLogins);
+        Assert.Equal([("wins-server none", 0), ("webvpn", 1)], r.NotInterpreted.Select(u => (u.Text, u.SubLines)).ToArray());
+        Assert.Equal("username u attributes", r.NotInterpreted[1].Context);
+    }
+
+    [Fact]
     public void Asa_82_and_84_spellings_give_the_same_model()
     {
         var v82 = Load("""

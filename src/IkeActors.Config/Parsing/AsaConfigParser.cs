@@ -34,9 +34,9 @@ internal sealed class AsaConfigParser
     private SubMode _mode = SubMode.None;
     private string _modeHeader = "";
     private int _uninterpretedIndex = -1;
-    // Under `group-policy … attributes` and `username … attributes`, a sub-command kept as not
-    // interpreted (`webvpn`) may open a nested mode: lines indented deeper than it (its
-    // indentation here) are its own, counted with it.
+    // Under `group-policy … attributes` and `username … attributes`, `webvpn` (kept as not
+    // interpreted) opens a nested mode: lines indented deeper than it (its indentation here)
+    // are its own, counted with it.
     private int _nestedIndent = -1;
 
     public AsaConfigParser(string file)
@@ -114,7 +114,8 @@ internal sealed class AsaConfigParser
             _nestedIndent = -1;
             var kept = _notInterpreted.Count;
             Run(cursor, () => ParseSubCommand(cursor), isSubCommand: true);
-            if (_notInterpreted.Count > kept && _mode.Kind is SubModeKind.GroupPolicyAttributes or SubModeKind.UsernameAttributes)
+            if (_notInterpreted.Count > kept && _mode.Kind is SubModeKind.GroupPolicyAttributes or SubModeKind.UsernameAttributes
+                && CommandCursor.Tokenize(trimmed)[0].Text.Equals("webvpn", StringComparison.OrdinalIgnoreCase))
             {
                 _nestedIndent = indent;
                 _uninterpretedIndex = _notInterpreted.Count - 1;

@@ -125,7 +125,7 @@ internal sealed class TunnelGroupParser(AsaConfigBuilder config, SourceIndex sou
         "ipv6-address-pool", "secondary-authentication-server-group", "authorization-server-group", "accounting-server-group",
         "dhcp-server", "strip-realm", "strip-group", "password-management", "authorization-required", "authorization-dn-attributes",
         "username-from-certificate", "secondary-username-from-certificate", "override-account-disable", "nat-assigned-to-public-ip",
-        "scep-enrollment", "authenticated-session-username", "annotation", "management-access",
+        "scep-enrollment", "authenticated-session-username", "annotation",
     };
 
     internal static readonly string[] GeneralAttributes = ["address-pool", "default-group-policy", "authentication-server-group"];

@@ -112,7 +112,8 @@ public static class AsaDefaults
     public const long PoolMaxAddresses = 65536;
 
     // Cisco ASA command reference, `address-pool` (tunnel-group general-attributes) and
-    // `address-pools` (group-policy): up to six pools, tried in order.
+    // `address-pools` (group-policy): up to six pools, tried in order (as recalled; Cisco's FTD
+    // documentation states the same maximum of six for a group policy).
     public const int MaxPoolsPerLine = 6;
 
     // Cisco ASA configuration guide, "Connection Profiles, Group Policies, and Users": the built-in
@@ -122,17 +123,19 @@ public static class AsaDefaults
     // Cisco ASA 5500 Series Configuration Guide using the CLI (8.4), "Configuring VPN-Specific
     // Attributes": vpn-simultaneous-logins "The default value is 3. The range is an integer in the
     // range 0 through 2147483647"; vpn-idle-timeout "The minimum time is 1 minute, and the maximum
-    // time is 35791394 minutes. The default is 30 minutes." vpn-session-timeout takes the same range.
+    // time is 35791394 minutes. The default is 30 minutes." vpn-session-timeout is taken to have the same
+    // range (not quoted from a stored copy).
     public const int SimultaneousLogins = 3;
     public const int SimultaneousLoginsMax = 2147483647;
     public const int IdleTimeoutMinutes = 30;
     public const int TimeoutMinutesMin = 1;
     public const int TimeoutMinutesMax = 35791394;
 
-    // DfltGrpPolicy as the ASA prints it with `show running-config all` (7.2 output; 8.x/9.x keep these
-    // values): ` vpn-session-timeout none`, ` password-storage disable`, ` split-tunnel-policy tunnelall`,
-    // ` split-tunnel-network-list none`, ` default-domain none`, ` split-dns none`, ` dns-server none`,
-    // ` banner none`, ` address-pools none`.
+    // DfltGrpPolicy's attributes as an ASA 7.2 `show running-config` lists them (it prints all of them
+    // once one is changed): ` vpn-session-timeout none`, ` password-storage disable`, ` split-tunnel-policy
+    // tunnelall`, ` split-tunnel-network-list none`, ` default-domain none`, ` split-dns none`,
+    // ` dns-server none`, ` banner none`, ` address-pools none`. These are the well-known defaults, but
+    // that one listing cannot show that none of them was changed by its administrator.
     public const bool PasswordStorage = false;
     public const SplitTunnelPolicy SplitTunnel = SplitTunnelPolicy.TunnelAll;
 
@@ -146,12 +149,13 @@ public static class AsaDefaults
     public const int MaxDnsServers = 2;
 
     // Cisco ASA command reference, `banner` (group-policy): the text is limited to 500 characters
-    // (as recalled; the guide's figure could not be read from a stored copy).
+    // (as recalled; the figure could not be read from a stored copy).
     public const int BannerMaxLength = 500;
 
-    // Cisco ASA command reference, `username`: privilege level 0-15, "the default is 2"; the password
-    // is 3 to 127 printable characters without spaces (9.x; 32 before 9.6). A hash (`encrypted`,
-    // `pbkdf2`) is longer than the password it stands for; 256 bounds it here.
+    // Cisco ASA command reference, `username`: privilege level 0-15, default 2; the password is 3 to 127
+    // printable characters without spaces (9.x; 32 in older releases). Recalled, not quoted: no stored
+    // copy of the page was found. A hash (`encrypted`, `pbkdf2`) is longer than the password it stands
+    // for; 256 bounds it here.
     public const int UserPrivilege = 2;
     public const int UserPrivilegeMax = 15;
     public const int PasswordMinLength = 3;
@@ -159,10 +163,10 @@ public static class AsaDefaults
     public const int PasswordHashMaxLength = 256;
 
     // Cisco ASA command reference, `authentication-server-group` (tunnel-group general-attributes):
-    // "The default is LOCAL" (the local user database).
+    // the default is LOCAL, the local user database (recalled, not quoted).
     public const string LocalServerGroup = "LOCAL";
 
     // Cisco ASA command reference, `isakmp ikev1-user-authentication` / `ikev1 user-authentication`
-    // (tunnel-group ipsec-attributes): for remote-access groups the default is xauth.
+    // (tunnel-group ipsec-attributes): for remote-access groups the default is xauth (recalled, not quoted).
     public const IkeUserAuthentication RemoteAccessUserAuthentication = IkeUserAuthentication.Xauth;
 }

@@ -93,6 +93,12 @@ public class HostileInputTests
             "crypto map M 10 set peer 10.0.0.2", "crypto map M 10 match address A", "access-list A extended permit ip any any",
             "crypto ikev1 policy 10", " hash sha512", "tunnel-group 10.0.0.2 type ipsec-l2l", "tunnel-group 10.0.0.2 ipsec-attributes",
             "aaa-server R (inside) host 10.1.1.1", "garbage line",
+            // Local users: a password alone, with a hash keyword, with spaces, with non-ASCII, and a pasted placeholder.
+            "username bob password {0}", "username bob password {0} pbkdf2 privilege 15", "username bob password {0} {0}",
+            "username bob password {0}\u00e9 privilege 3", "username bob password x{0} more words privilege 99",
+            "username bob attributes", " vpn-framed-ip-address 10.0.0.1", "group-policy G external server-group S password {0}",
+            "group-policy G internal", "group-policy G attributes", " banner value hello", "tunnel-group RA type remote-access",
+            "tunnel-group RA ipsec-attributes", "tunnel-group RA general-attributes", " default-group-policy G",
         };
         Gen.Select(Gen.Char["abcdefghijklmnopqrstuvwxyz0123456789"].Array[6, 20], Gen.Int[0, templates.Length - 1].Array[1, 25])
             .Sample(t =>
@@ -163,7 +169,10 @@ public class HostileInputTests
         var words = new[] { "crypto", "map", "M", "10", "set", "peer", "1.2.3.4", "ikev1", "isakmp", "policy", "transform-set",
             "access-list", "extended", "permit", "ip", "any", "host", "object", "object-group", "network", "tunnel-group",
             "ipsec-attributes", "pre-shared-key", "nat", "(inside,outside)", "source", "static", "interface", "nameif", " ",
-            "255.255.255.0", "99999999999999999999", "-1", "\t", "é", "\u0000", "eq", "range", "group", "lifetime", "!" };
+            "255.255.255.0", "99999999999999999999", "-1", "\t", "é", "\u0000", "eq", "range", "group", "lifetime", "!",
+            "ip", "local", "pool", "10.0.0.1-10.0.0.9", "mask", "group-policy", "internal", "attributes", "value", "none", "banner",
+            "username", "password", "general-attributes", "address-pool", "(outside)", "standard", "split-tunnel-network-list",
+            "vpn-framed-ip-address", "webvpn", "DfltGrpPolicy", "DefaultRAGroup", "ikev1-user-authentication", "user-authentication" };
         Gen.Select(Gen.Int[0, words.Length - 1].Array[0, 12], Gen.Bool)
             .Array[0, 30]
             .Sample(lines =>

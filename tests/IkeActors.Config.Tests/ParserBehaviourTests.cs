@@ -137,7 +137,10 @@ public class ParserBehaviourTests
     [InlineData("nat (inside,outside) source dynamic any pat-pool POOL round-robin")]
     [InlineData("nat (inside) 1 0.0.0.0 0.0.0.0")]
     [InlineData("static (inside,outside) 203.0.113.5 10.0.0.5 netmask 255.255.255.255")]
-    [InlineData("tunnel-group DefaultRAGroup general-attributes")]
+    [InlineData("tunnel-group DefaultRAGroup webvpn-attributes")]
+    [InlineData("ip verify reverse-path interface outside")]
+    [InlineData("group-policy RADIUS-GP external server-group ISE password s3cr3t")]
+    [InlineData("username bob password Str0ngPass mschap")]
     [InlineData("name 2001:db8::10 web6")]
     public void Valid_asa_commands_outside_the_model_are_not_interpreted(string command)
     {

@@ -66,6 +66,10 @@ public class RealisticConfigTests
         Assert.Equal(28800, c.IsakmpPolicies[1].LifetimeSeconds);
 
         Assert.Equal(new IsakmpKeepalive(false, 30, 5), c.FindTunnelGroup("198.51.100.20")!.Keepalive);
+        // Branch 1's general-attributes name GP-BRANCHES, which allows IKEv1 only.
+        Assert.Equal("GP-BRANCHES", c.FindTunnelGroup("198.51.100.20")!.DefaultGroupPolicy);
+        Assert.Equal([VpnTunnelProtocol.Ikev1], c.FindGroupPolicy("GP-BRANCHES")!.TunnelProtocols!);
+        Assert.Equal(AsaDefaults.DfltGrpPolicy, c.FindTunnelGroup("192.0.2.30")!.DefaultGroupPolicy);
         Assert.True(c.FindTunnelGroup("192.0.2.31")!.Keepalive.Disabled);
         Assert.Equal(new PreSharedKey("York.Key.2"), c.FindTunnelGroup("192.0.2.31")!.PreSharedKey);
 
@@ -122,7 +126,12 @@ public class RealisticConfigTests
         Assert.Contains(r.NotInterpreted, u => u.Text == "nat (inside) 1 0.0.0.0 0.0.0.0");
         Assert.Contains(r.NotInterpreted, u => u.Text == "global (outside) 1 interface");
         Assert.Contains(r.NotInterpreted, u => u.Text == "snmp-server host inside 10.1.0.20 community ***** version 2c");
-        Assert.Contains(r.NotInterpreted, u => u.Text == "username admin password ***** encrypted privilege 15");
+        // The local user: its password given as the ASA's legacy hash, privilege 15; never printed.
+        var admin = c.FindUser("admin")!;
+        Assert.Equal((PasswordForm.Encrypted, 15), (admin.Password!.Form, admin.Privilege));
+        Assert.Equal(PasswordCheck.CannotVerify, admin.Password.Check("anything"));
+        Assert.DoesNotContain("e1z89R3cZe9Kt6Ib", admin.ToString());
+        Assert.Contains("username admin password ***** pbkdf2 privilege 15\n", RunningConfigWriter.ShowRunningConfig(c));
 
         Assert.Equal(IsakmpIdentity.Address, c.Identity.Kind);
         Assert.Equal(new NatTraversal(true, 30), c.NatTraversal);

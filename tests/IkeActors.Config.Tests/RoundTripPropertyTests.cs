@@ -200,6 +200,101 @@ public class RoundTripPropertyTests
     private static readonly Gen<(int Kind, int Proto, (int Kind, ServiceSpec Spec, PortSpec Port, int Ref)[] Members, string? Description)> RawServiceGroup =
         Gen.Select(Gen.Int[0, 2], Gen.Int[0, 3], Gen.Select(Gen.Int[0, 3], RawService, Port, Gen.Int[0, 1000]).Array[0, 5], Maybe(Text));
 
+    // ---- Remote access: pools, group policies, users, tunnel-group general attributes, standard ACLs ----
+
+    private static readonly Gen<IpLocalPool> RawPool =
+        Gen.Select(Gen.UInt, Gen.Int[1, (int)AsaDefaults.PoolMaxAddresses], MaybeValue(Gen.Int[0, 32]))
+            .Select(t =>
+            {
+                var (first, size, maskLength) = t;
+                var start = (uint)Math.Min(first, uint.MaxValue - (uint)size + 1);
+                return new IpLocalPool("", new Ipv4Range(start, (uint)(start + (uint)size - 1)))
+                {
+                    Mask = maskLength is { } l ? Ipv4.MaskFromLength(l) : null,
+                };
+            });
+
+    /// <summary>Not written (null), `none` (empty) or a value list of 1-max distinct items.</summary>
+    private static Gen<ValueList<T>?> NoneOrList<T>(Gen<T> item, int max)
+    {
+        ValueList<T>? unset = null;
+        return Gen.Int[0, 2].SelectMany(k => k switch
+        {
+            0 => Gen.Const(unset),
+            1 => Gen.Const<ValueList<T>?>(ValueList<T>.Empty),
+            _ => item.Array[1, max].Select(a => (ValueList<T>?)a.Distinct().ToValueList()),
+        });
+    }
+
+    private static Gen<NoneOr<T>?> NoneOrOne<T>(Gen<T> item)
+    {
+        NoneOr<T>? unset = null, none = NoneOr<T>.None;
+        return Gen.Int[0, 2].SelectMany(k => k switch
+        {
+            0 => Gen.Const(unset),
+            1 => Gen.Const(none),
+            _ => item.Select(v => (NoneOr<T>?)NoneOr<T>.Of(v)),
+        });
+    }
+
+    private static readonly Gen<GroupPolicy> RawGroupPolicy =
+        Gen.Select(NoneOrList(Text, 3), NoneOrList(Address, AsaDefaults.MaxDnsServers), MaybeValue(Gen.Int[0, int.MaxValue]),
+                NoneOrOne(Gen.Int[1, AsaDefaults.TimeoutMinutesMax]), NoneOrOne(Gen.Int[1, AsaDefaults.TimeoutMinutesMax]),
+                Maybe(OneOf(Enum.GetValues<VpnTunnelProtocol>()).Array[1, 5].Select(a => a.Distinct().Order().ToValueList())),
+                MaybeValue(Gen.Bool), MaybeValue(OneOf(Enum.GetValues<SplitTunnelPolicy>())))
+            .SelectMany(t => Gen.Select(NoneOrOne(Word), NoneOrOne(Word), NoneOrList(Word, 4), NoneOrList(Word, AsaDefaults.MaxPoolsPerLine),
+                (acl, domain, splitDns, pools) => new GroupPolicy("")
+                {
+                    Banner = t.Item1,
+                    DnsServers = t.Item2,
+                    SimultaneousLogins = t.Item3,
+                    IdleTimeoutMinutes = t.Item4,
+                    SessionTimeoutMinutes = t.Item5,
+                    TunnelProtocols = t.Item6,
+                    PasswordStorage = t.Item7,
+                    SplitTunnelPolicy = t.Item8,
+                    SplitTunnelNetworkList = acl,
+                    DefaultDomain = domain,
+                    SplitDns = splitDns,
+                    AddressPools = pools,
+                }));
+
+    private static readonly Gen<LocalUser> RawUser =
+        Gen.Select(Gen.Int[0, 4], Secret, Gen.Int[0, 15], MaybeValue(Gen.Select(Address, MaybeValue(Gen.Int[0, 32]))),
+                Maybe(Word), MaybeValue(OneOf(Enum.GetValues<UserServiceType>())), MaybeValue(Gen.Int[0, int.MaxValue]))
+            .Select(t =>
+            {
+                var (form, secret, privilege, framed, policy, service, logins) = t;
+                return new LocalUser("")
+                {
+                    // A clear password has at least 3 characters; a hash is taken as written.
+                    Password = form == 0 ? null : new UserPassword(form == 1 ? "pw" + secret : secret, (PasswordForm)(form - 1)),
+                    Privilege = privilege,
+                    FramedAddress = framed is { } f ? new FramedAddress(f.Item1, f.Item2 is { } l ? Ipv4.MaskFromLength(l) : null) : null,
+                    VpnGroupPolicy = policy,
+                    ServiceType = service,
+                    SimultaneousLogins = logins,
+                };
+            });
+
+    /// <summary>General attributes and user authentication of a tunnel group; interfaces are indices, resolved later.</summary>
+    private static readonly Gen<(int[] PoolIfs, string[][] Pools, string? Policy, (int If, string Group, bool Fallback)[] Servers, (int If, IkeUserAuthentication Mode)[] Auth, bool General)> RawGeneral =
+        Gen.Select(Gen.Int[-1, 3].Array[0, 2], Word.Array[1, AsaDefaults.MaxPoolsPerLine].Array[2], Maybe(Word),
+            Gen.Select(Gen.Int[-1, 3], Gen.Int[0, 1].SelectMany(l => l == 0 ? Gen.Const(AsaDefaults.LocalServerGroup) : Word), Gen.Bool).Array[0, 2],
+            Gen.Select(Gen.Int[-1, 3], OneOf(Enum.GetValues<IkeUserAuthentication>())).Array[0, 2], Gen.Bool);
+
+    private static readonly Gen<(AccessListEntry[][] Standard, IpLocalPool[] Pools, GroupPolicy[] Policies, bool Dflt, LocalUser[] Users, int[] Refs)> RawRemoteAccess =
+        Gen.Select(
+            Gen.Select(Gen.Bool, Gen.Int[0, 3], Address, Prefix, Maybe(Text)).Select(t => t.Item5 is { } remark && t.Item2 == 0
+                ? AccessListEntry.ForRemark(remark)
+                : new AccessListEntry
+                {
+                    Standard = true,
+                    Action = t.Item1 ? AclAction.Permit : AclAction.Deny,
+                    Destination = t.Item2 switch { 0 => AddressSpec.Any, 1 => new AddressSpec(AddressKind.Any4), 2 => AddressSpec.ForHost(t.Item3), _ => AddressSpec.ForSubnet(t.Item4) },
+                }).Array[1, 4].Array[0, 3],
+            RawPool.Array[0, 4], RawGroupPolicy.Array[0, 4], Gen.Bool, RawUser.Array[0, 4], Gen.Int[0, 1000].Array[8]);
+
     private static readonly Gen<AsaConfig> Model =
         Gen.Select(
                 Gen.Select(Maybe(Word), RawInterface.Array[0, 4], Gen.Select(Address, Maybe(Text)).Array[0, 3], RawObject.Array[0, 6],
@@ -209,15 +304,18 @@ public class RoundTripPropertyTests
                     Gen.Select(Gen.Int[120, int.MaxValue], Gen.Int[0, 2], Gen.Long[10, 2147483647])),
                 Gen.Select(RawEntry.Array[1, 4].Array[0, 3], Gen.Int[0, 1000].Array[0, 3], RawPolicy.Array[0, 4], Gen.Int[1, 65535].Array[0, 4]),
                 Gen.Select(OneOf(Enum.GetValues<IsakmpIdentity>()), Word, Gen.Int[0, 2], Gen.Int[10, 3600], RawTunnelGroup.Array[0, 4], Gen.Bool),
-                Gen.Select(Gen.Select(RawService, Maybe(Text)).Array[0, 3], RawServiceGroup.Array[0, 5], Gen.Int[0, 1000].Array[40]))
-            .Select(t => Build(t.Item1, t.Item2, t.Item3, t.Item4, t.Item5));
+                Gen.Select(Gen.Select(RawService, Maybe(Text)).Array[0, 3], RawServiceGroup.Array[0, 5], Gen.Int[0, 1000].Array[40]),
+                Gen.Select(RawRemoteAccess, RawGeneral.Array[4]))
+            .Select(t => Build(t.Item1, t.Item2, t.Item3, t.Item4, t.Item5, t.Item6));
 
     private static AsaConfig Build(
         (string? Host, AsaInterface[] Ifs, (uint, string?)[] Names, NetworkObject[] Objects, (int Kind, uint Host, Ipv4Prefix Subnet, int Ref)[][] Groups, string? GroupDescription) a,
         (AccessListEntry[][] Acls, NatRule[] Nat, (EspEncryption, EspAuthentication, bool)[] Sets, (int Seconds, int KbMode, long Kb) Global) b,
         (CryptoMapEntry[][] Maps, int[] MapInterfaces, IsakmpPolicy[] Policies, int[] Priorities) c,
         (IsakmpIdentity Identity, string KeyId, int NatMode, int NatKeepalive, TunnelGroup[] Groups, bool DefaultL2L) d,
-        ((ServiceSpec, string?)[] Objects, (int Kind, int Proto, (int Kind, ServiceSpec Spec, PortSpec Port, int Ref)[] Members, string? Description)[] Groups, int[] Choices) e)
+        ((ServiceSpec, string?)[] Objects, (int Kind, int Proto, (int Kind, ServiceSpec Spec, PortSpec Port, int Ref)[] Members, string? Description)[] Groups, int[] Choices) e,
+        ((AccessListEntry[][] Standard, IpLocalPool[] Pools, GroupPolicy[] Policies, bool Dflt, LocalUser[] Users, int[] Refs) Ra,
+            (int[] PoolIfs, string[][] Pools, string? Policy, (int If, string Group, bool Fallback)[] Servers, (int If, IkeUserAuthentication Mode)[] Auth, bool General)[] General) f)
     {
         // Service objects and service / protocol / icmp-type groups, each referring only to earlier ones.
         var serviceObjects = e.Objects.Select((o, i) => new ServiceObject($"SVC{i}") { Service = o.Item1, Description = o.Item2 }).ToList();
@@ -358,7 +456,37 @@ public class RoundTripPropertyTests
         }).ToList();
 
         var policies = c.Policies.Zip(c.Priorities.Distinct(), (p, prio) => p with { Priority = prio }).OrderBy(p => p.Priority).ToList();
-        var tunnelGroups = d.Groups.Select((g, i) => g with { Name = i % 2 == 0 ? $"192.0.2.{i + 1}" : $"TG{i}" }).ToList();
+        // Remote access: pools, policies (DfltGrpPolicy only when it sets something), users, general attributes.
+        var pools = f.Ra.Pools.Select((p, i) => p with { Name = $"POOL{i}" }).ToList();
+        var poolNames = pools.Select(p => p.Name).ToList();
+        var groupPolicies = f.Ra.Policies.Select((p, i) => p with
+        {
+            Name = i == 0 && f.Ra.Dflt && p.HasAttributes ? AsaDefaults.DfltGrpPolicy : $"GP{i}",
+            AddressPools = p.AddressPools is { Count: > 0 } && poolNames.Count > 0 ? p.AddressPools.Select((_, k) => poolNames[(k + f.Ra.Refs[0]) % poolNames.Count]).Distinct().ToValueList() : p.AddressPools,
+        }).ToList();
+        var users = f.Ra.Users.Select((u, i) => u with { Name = $"user{i}@example.com" }).ToList();
+        string? Nameif(int index) => index < 0 || nameifs.Count == 0 ? null : nameifs[index % nameifs.Count];
+        ValueList<InterfaceScoped<T>> Scoped<T>(IEnumerable<(int If, T Value)> settings) =>
+            settings.Select(x => new InterfaceScoped<T>(Nameif(x.If), x.Value)).GroupBy(x => x.Interface).Select(g => g.Last()).ToValueList();
+
+        var tunnelGroups = d.Groups.Select((g, i) =>
+        {
+            var general = f.General[i % f.General.Length];
+            var withGeneral = g with
+            {
+                Name = i % 2 == 0 ? $"192.0.2.{i + 1}" : $"TG{i}",
+                AddressPoolSettings = Scoped(general.PoolIfs.Select((x, k) => (x, general.Pools[k].Distinct().ToValueList()))),
+                DefaultGroupPolicy = general.Policy ?? AsaDefaults.DfltGrpPolicy,
+                AuthenticationServerSettings = Scoped(general.Servers.Select(x => (x.If, new AuthenticationServer(x.Group, x.Fallback && x.Group != AsaDefaults.LocalServerGroup)))),
+                UserAuthenticationSettings = Scoped(general.Auth.Select(x => (x.If, x.Mode))),
+            };
+            return withGeneral with
+            {
+                HasGeneralAttributes = general.General || withGeneral.AddressPoolSettings.Count > 0 || withGeneral.AuthenticationServerSettings.Count > 0
+                    || withGeneral.DefaultGroupPolicy != AsaDefaults.DfltGrpPolicy,
+                HasIpsecAttributes = withGeneral.HasIpsecAttributes || withGeneral.UserAuthenticationSettings.Count > 0,
+            };
+        }).ToList();
         if (d.DefaultL2L)
             tunnelGroups.Add(new TunnelGroup(AsaDefaults.DefaultL2LGroup, TunnelGroupType.IpsecL2L) { HasIpsecAttributes = true, PreSharedKey = new PreSharedKey("default-key") });
 
@@ -370,7 +498,7 @@ public class RoundTripPropertyTests
             NetworkObjects = objects.ToValueList(),
             ServiceObjects = serviceObjects.ToValueList(),
             ObjectGroups = groups.Concat(serviceGroups).ToValueList(),
-            AccessLists = acls.ToValueList(),
+            AccessLists = acls.Concat(f.Ra.Standard.Select((entries, i) => new AccessList($"STD{i}") { Entries = entries.ToValueList() })).ToValueList(),
             NatRules = nat.ToValueList(),
             TransformSets = sets.ToValueList(),
             GlobalSaLifetime = new IpsecSaLifetime(b.Global.Seconds, b.Global.KbMode switch { 0 => AsaDefaults.IpsecSaLifetimeKilobytes, 1 => null, _ => b.Global.Kb }),
@@ -380,6 +508,9 @@ public class RoundTripPropertyTests
             Identity = new IsakmpIdentitySetting(d.Identity, d.Identity == IsakmpIdentity.KeyId ? d.KeyId : null),
             NatTraversal = d.NatMode switch { 0 => NatTraversal.Default, 1 => new NatTraversal(false, AsaDefaults.NatTraversalKeepaliveSeconds), _ => new NatTraversal(true, d.NatKeepalive) },
             TunnelGroups = tunnelGroups.ToValueList(),
+            IpLocalPools = pools.ToValueList(),
+            GroupPolicies = groupPolicies.ToValueList(),
+            Users = users.ToValueList(),
         };
     }
 
@@ -398,12 +529,32 @@ public class RoundTripPropertyTests
     }
 
     [Fact]
+    public void The_generator_covers_the_remote_access_part()
+    {
+        // Guards the property above: the models it checks do carry pools, policies, users and the rest.
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        Model.Sample(m =>
+        {
+            if (m.IpLocalPools.Any(p => p.Mask is null) && m.IpLocalPools.Any(p => p.Mask is not null)) seen.TryAdd("pools", true);
+            if (m.GroupPolicies.Any(g => g.Name == AsaDefaults.DfltGrpPolicy)) seen.TryAdd("DfltGrpPolicy", true);
+            if (m.GroupPolicies.Any(g => g.Banner is { Count: > 1 } && g.IdleTimeoutMinutes is { IsNone: true })) seen.TryAdd("policy", true);
+            if (m.Users.Any(u => u.Password is null) && m.Users.Any(u => u.Password is { IsHash: true }) && m.Users.Any(u => u.HasAttributes)) seen.TryAdd("users", true);
+            if (m.TunnelGroups.Any(g => g.AddressPoolSettings.Any(x => x.Interface is not null) && g.UserAuthenticationSettings.Count > 0)) seen.TryAdd("general", true);
+            if (m.AccessLists.Any(a => a.IsStandard)) seen.TryAdd("standard", true);
+        }, iter: 300);
+        Assert.Equal(["DfltGrpPolicy", "general", "policy", "pools", "standard", "users"], seen.Keys.Order().ToArray());
+    }
+
+    [Fact]
     public void Masked_rendering_reparses_to_the_same_model_except_keys()
     {
         Model.Sample(model =>
         {
             var text = RunningConfigWriter.ShowRunningConfig(model);
             Assert.DoesNotContain("default-key", text);
+            // No password, nor a hash of one, is printed: every one is `*****`.
+            Assert.All(model.Users.Where(u => u.Password is not null), u => Assert.Contains($"username {u.Name} password ***** pbkdf2", text));
+            Assert.All(model.Users.Where(u => u.Password is not null), u => Assert.DoesNotContain(" password " + u.Password!.Reveal() + "\n", text));
             var again = AsaConfigLoader.Load(text, "masked.cfg").Config;
             Assert.Equal(model.CryptoMaps, again.CryptoMaps);
             Assert.All(again.TunnelGroups, g => Assert.True(g.PreSharedKey is null || g.PreSharedKey.IsMaskPlaceholder));

@@ -19,6 +19,11 @@ internal static class TestFiles
 
     public static string Config(string name) => Path.Combine(AppContext.BaseDirectory, "Configs", name);
 
+    /// <summary>A file of tests/data/seed (the seed document's device output and configurations).</summary>
+    public static string Seed(string name) => Path.Combine(RepoRoot, "tests", "data", "seed", name);
+
+    public static ConfigLoadResult LoadSeed(string name) => AsaConfigLoader.LoadFile(Seed(name));
+
     public static ConfigLoadResult LoadSample(string name) => AsaConfigLoader.LoadFile(Sample(name));
 
     public static ConfigLoadResult LoadConfig(string name) => AsaConfigLoader.LoadFile(Config(name));

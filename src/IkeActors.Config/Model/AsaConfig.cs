@@ -35,6 +35,12 @@ public sealed record AsaConfig
     public ValueList<InterfaceDfBit> DfBitPolicies { get; init; } = ValueList<InterfaceDfBit>.Empty;
     /// <summary>`crypto ipsec fragmentation before-encryption|after-encryption NAMEIF` (before where none is given).</summary>
     public ValueList<InterfaceFragmentation> FragmentationPolicies { get; init; } = ValueList<InterfaceFragmentation>.Empty;
+    /// <summary>`ip local pool NAME FIRST-LAST [mask MASK]`, in file order.</summary>
+    public ValueList<IpLocalPool> IpLocalPools { get; init; } = ValueList<IpLocalPool>.Empty;
+    /// <summary>`group-policy NAME internal` and their attributes; DfltGrpPolicy only when its attributes are written.</summary>
+    public ValueList<GroupPolicy> GroupPolicies { get; init; } = ValueList<GroupPolicy>.Empty;
+    /// <summary>`username NAME …`: the local user database (the `LOCAL` server group XAUTH checks).</summary>
+    public ValueList<LocalUser> Users { get; init; } = ValueList<LocalUser>.Empty;
 
     /// <summary>An interface's MTU: its `mtu` line, else the ASA's default.</summary>
     public int MtuOf(string nameif) => Mtus.LastOrDefault(m => m.Nameif == nameif)?.Bytes ?? AsaDefaults.Mtu;
@@ -50,6 +56,98 @@ public sealed record AsaConfig
     public CryptoMap? FindCryptoMap(string name) => CryptoMaps.FirstOrDefault(m => m.Name == name);
     public DynamicMap? FindDynamicMap(string name) => DynamicMaps.FirstOrDefault(m => m.Name == name);
     public TunnelGroup? FindTunnelGroup(string name) => TunnelGroups.FirstOrDefault(t => t.Name == name);
+    public IpLocalPool? FindPool(string name) => IpLocalPools.FirstOrDefault(p => p.Name == name);
+    public LocalUser? FindUser(string name) => Users.FirstOrDefault(u => u.Name == name);
+
+    /// <summary>
+    /// A group policy by name. DfltGrpPolicy always exists: the one written, else the built-in one
+    /// (no attribute set, so every value is the ASA default).
+    /// </summary>
+    public GroupPolicy? FindGroupPolicy(string name) =>
+        GroupPolicies.FirstOrDefault(g => g.Name == name) ?? (name == AsaDefaults.DfltGrpPolicy ? new GroupPolicy(name) : null);
+
+    /// <summary>
+    /// The remote-access tunnel group a client's group name (AM1's ID_KEY_ID, the EzVPN group) selects:
+    /// a remote-access group of that name, else DefaultRAGroup, which the ASA always has (built-in,
+    /// without a key, when not written).
+    /// </summary>
+    public TunnelGroup RemoteAccessGroup(string groupName) =>
+        FindTunnelGroup(groupName) is { Type: TunnelGroupType.RemoteAccess or TunnelGroupType.IpsecRa } g ? g
+        : FindTunnelGroup(AsaDefaults.DefaultRAGroup) ?? new TunnelGroup(AsaDefaults.DefaultRAGroup, TunnelGroupType.RemoteAccess);
+
+    /// <summary>
+    /// A group policy's attributes with inheritance resolved: each from the first of
+    /// <paramref name="chain"/> that sets it (names that are null or not defined are skipped), then from
+    /// DfltGrpPolicy, then the ASA default.
+    /// </summary>
+    public EffectiveGroupPolicy EffectiveGroupPolicy(params IEnumerable<string?> chain)
+    {
+        var policies = chain.OfType<string>().Select(n => GroupPolicies.FirstOrDefault(g => g.Name == n)).OfType<GroupPolicy>().ToList();
+        policies.Add(FindGroupPolicy(AsaDefaults.DfltGrpPolicy)!);
+        T? First<T>(Func<GroupPolicy, T?> attribute) where T : class => policies.Select(attribute).FirstOrDefault(v => v is not null);
+        T? FirstValue<T>(Func<GroupPolicy, T?> attribute) where T : struct => policies.Select(attribute).FirstOrDefault(v => v is not null);
+        var idle = FirstValue(p => p.IdleTimeoutMinutes);
+        var session = FirstValue(p => p.SessionTimeoutMinutes);
+        var split = FirstValue(p => p.SplitTunnelNetworkList);
+        var domain = FirstValue(p => p.DefaultDomain);
+        return new EffectiveGroupPolicy(policies[0].Name)
+        {
+            Banner = First(p => p.Banner) ?? ValueList<string>.Empty,
+            DnsServers = First(p => p.DnsServers) ?? ValueList<uint>.Empty,
+            SimultaneousLogins = FirstValue(p => p.SimultaneousLogins) ?? AsaDefaults.SimultaneousLogins,
+            IdleTimeoutMinutes = idle is { } i ? (i.IsNone ? null : i.Value) : AsaDefaults.IdleTimeoutMinutes,
+            SessionTimeoutMinutes = session is { IsNone: false } s ? s.Value : null,
+            TunnelProtocols = First(p => p.TunnelProtocols) ?? AsaDefaults.TunnelProtocols,
+            PasswordStorage = FirstValue(p => p.PasswordStorage) ?? AsaDefaults.PasswordStorage,
+            SplitTunnelPolicy = FirstValue(p => p.SplitTunnelPolicy) ?? AsaDefaults.SplitTunnel,
+            SplitTunnelNetworkList = split is { IsNone: false } l ? l.Value : null,
+            DefaultDomain = domain is { IsNone: false } d ? d.Value : null,
+            SplitDns = First(p => p.SplitDns) ?? ValueList<string>.Empty,
+            AddressPools = First(p => p.AddressPools) ?? ValueList<string>.Empty,
+        };
+    }
+
+    /// <summary>
+    /// What a remote-access session gets, as the ASA resolves it: the user's attributes, then the user's
+    /// `vpn-group-policy`, then the tunnel group's `default-group-policy`, then DfltGrpPolicy, then the
+    /// ASA defaults (Cisco ASA configuration guide, "Connection Profiles, Group Policies, and Users").
+    /// </summary>
+    public EffectiveGroupPolicy EffectiveGroupPolicyFor(TunnelGroup group, LocalUser? user = null)
+    {
+        var policy = EffectiveGroupPolicy(user?.VpnGroupPolicy, group.DefaultGroupPolicy);
+        return user?.SimultaneousLogins is { } logins ? policy with { SimultaneousLogins = logins } : policy;
+    }
+
+    /// <summary>
+    /// The pools a session's address comes from, in the order to try them: the group policy's
+    /// `address-pools` when it has any, else the tunnel group's `address-pool` for the interface
+    /// (a group policy's pools take precedence over the connection profile's). A user with a
+    /// `vpn-framed-ip-address` gets that address instead (<see cref="LocalUser.FramedAddress"/>).
+    /// </summary>
+    public IReadOnlyList<IpLocalPool> AddressPoolsFor(TunnelGroup group, LocalUser? user = null, string? nameif = null)
+    {
+        var names = EffectiveGroupPolicyFor(group, user).AddressPools;
+        if (names.Count == 0) names = group.AddressPoolsOn(nameif);
+        return names.Select(FindPool).OfType<IpLocalPool>().ToList();
+    }
+
+    /// <summary>
+    /// A split-tunnel network list as the (address, mask) pairs sent to the client (Mode-Config
+    /// SPLIT_INCLUDE / SPLIT_EXCLUDE): the permitted addresses of a standard ACL, or the permitted
+    /// destinations of an extended one (objects and groups expanded, ranges cut into prefixes).
+    /// Deny, inactive and remark lines send nothing. Empty when the ACL does not exist.
+    /// </summary>
+    public IReadOnlyList<Ipv4Prefix> SplitTunnelNetworks(string aclName)
+    {
+        if (FindAccessList(aclName) is not { } acl) return [];
+        var lookup = new Lookup.CryptoMapLookup(this);
+        var result = new List<Ipv4Prefix>();
+        foreach (var e in acl.Entries.Where(e => !e.IsRemark && !e.Inactive && e.Action == AclAction.Permit))
+            foreach (var range in lookup.Resolve(e.Destination))
+                foreach (var prefix in range.ToPrefixes())
+                    if (!result.Contains(prefix)) result.Add(prefix);
+        return result;
+    }
 
     /// <summary>The crypto map applied to an interface (`crypto map NAME interface IF`).</summary>
     public CryptoMap? CryptoMapOnInterface(string nameif) => CryptoMaps.FirstOrDefault(m => m.Interface == nameif);
@@ -212,12 +310,16 @@ public sealed record PortSpec(PortOperator Operator, int Low = 0, int High = 0, 
 }
 
 /// <summary>
-/// One line of an access-list: a remark, or an extended entry
-/// `permit|deny PROTO SRC [port] DST [port|icmp-type] [log…] [time-range N] [inactive]`.
+/// One line of an access-list: a remark, an extended entry
+/// `permit|deny PROTO SRC [port] DST [port|icmp-type] [log…] [time-range N] [inactive]`, or a
+/// standard entry `permit|deny any4|host A|A MASK` (<see cref="Standard"/>: its address is the
+/// <see cref="Destination"/>, as the ASA's standard ACLs name destination addresses).
 /// </summary>
 public sealed record AccessListEntry
 {
     public string? Remark { get; init; }
+    /// <summary>`access-list NAME standard …`: only <see cref="Action"/> and <see cref="Destination"/> are used.</summary>
+    public bool Standard { get; init; }
     public AclAction Action { get; init; }
     /// <summary>IP protocol number; 0 is `ip` (any protocol), -1 when a service object(-group) stands in its place.</summary>
     public int Protocol { get; init; }
@@ -245,6 +347,9 @@ public sealed record AccessListEntry
 public sealed record AccessList(string Name)
 {
     public ValueList<AccessListEntry> Entries { get; init; } = ValueList<AccessListEntry>.Empty;
+
+    /// <summary>A standard ACL (`access-list NAME standard …`): destination addresses only, for split tunnelling.</summary>
+    public bool IsStandard => Entries.Any(e => e.Standard);
 }
 
 public enum NatKind { Twice, Exemption }
@@ -381,9 +486,47 @@ public sealed record IsakmpKeepalive(bool Disabled, int? ThresholdSeconds, int R
     public bool Infinite => !Disabled && ThresholdSeconds is null;
 }
 
-/// <summary>A `tunnel-group NAME` with its type and ipsec-attributes.</summary>
+/// <summary>A `tunnel-group NAME` with its type, general-attributes and ipsec-attributes.</summary>
 public sealed record TunnelGroup(string Name, TunnelGroupType Type)
 {
+    /// <summary>`address-pool [(IF)] POOL…` lines, one per interface (Interface null: all interfaces).</summary>
+    public ValueList<InterfaceScoped<ValueList<string>>> AddressPoolSettings { get; init; } = ValueList<InterfaceScoped<ValueList<string>>>.Empty;
+    /// <summary>`default-group-policy NAME` (DfltGrpPolicy when not written).</summary>
+    public string DefaultGroupPolicy { get; init; } = AsaDefaults.DfltGrpPolicy;
+    /// <summary>`authentication-server-group [(IF)] NAME [LOCAL]` lines (LOCAL when none is written).</summary>
+    public ValueList<InterfaceScoped<AuthenticationServer>> AuthenticationServerSettings { get; init; } = ValueList<InterfaceScoped<AuthenticationServer>>.Empty;
+    /// <summary>True when a `general-attributes` block was present.</summary>
+    public bool HasGeneralAttributes { get; init; }
+    /// <summary>`ikev1 user-authentication [(IF)] none|xauth|hybrid` lines (8.2: `isakmp ikev1-user-authentication`).</summary>
+    public ValueList<InterfaceScoped<IkeUserAuthentication>> UserAuthenticationSettings { get; init; } = ValueList<InterfaceScoped<IkeUserAuthentication>>.Empty;
+
+    /// <summary>The pools of the `address-pool` line without an interface.</summary>
+    public ValueList<string> AddressPools => AddressPoolsOn(null);
+
+    /// <summary>The pools for sessions on an interface: that interface's `address-pool` line, else the one for all.</summary>
+    public ValueList<string> AddressPoolsOn(string? nameif) => Scoped(AddressPoolSettings, nameif) ?? ValueList<string>.Empty;
+
+    /// <summary>Who checks XAUTH passwords: the `authentication-server-group` for all interfaces, else LOCAL.</summary>
+    public AuthenticationServer AuthenticationServer => AuthenticationServerOn(null);
+
+    public AuthenticationServer AuthenticationServerOn(string? nameif) => Scoped(AuthenticationServerSettings, nameif) ?? AuthenticationServer.Local;
+
+    /// <summary>
+    /// Whether remote-access clients of this group authenticate with XAUTH after phase 1 (xauth, the
+    /// default for remote-access groups), or not (none); hybrid is XAUTH with a certificate on the
+    /// ASA's side only. For a LAN-to-LAN group: none.
+    /// </summary>
+    public IkeUserAuthentication UserAuthentication => UserAuthenticationOn(null);
+
+    public IkeUserAuthentication UserAuthenticationOn(string? nameif) =>
+        Type is not (TunnelGroupType.RemoteAccess or TunnelGroupType.IpsecRa) ? IkeUserAuthentication.None
+        : UserAuthenticationSettings.FirstOrDefault(s => s.Interface == nameif && nameif is not null)?.Value
+          ?? UserAuthenticationSettings.FirstOrDefault(s => s.Interface is null)?.Value
+          ?? AsaDefaults.RemoteAccessUserAuthentication;
+
+    private static T? Scoped<T>(ValueList<InterfaceScoped<T>> settings, string? nameif) where T : class =>
+        (nameif is null ? null : settings.FirstOrDefault(s => s.Interface == nameif)?.Value) ?? settings.FirstOrDefault(s => s.Interface is null)?.Value;
+
     /// <summary>`pre-shared-key` (8.x) / `ikev1 pre-shared-key` (9.x); ToString() masks it.</summary>
     public PreSharedKey? PreSharedKey { get; init; }
     public IsakmpKeepalive Keepalive { get; init; } = IsakmpKeepalive.Default;

@@ -93,4 +93,80 @@ public static class AsaDefaults
     public const string DefaultL2LGroup = "DefaultL2LGroup";
     /// <summary>The built-in remote-access connection profile: the group of a client whose group name matches no tunnel group.</summary>
     public const string DefaultRAGroup = "DefaultRAGroup";
+
+    // ---- Remote access: address pools, group policies, local users, remote-access tunnel groups ----
+
+    // Cisco ASA VPN CLI configuration guide, "Configure Local IPv4 Address Pools" (`ip local pool
+    // poolname first-address-last-address [mask mask]`): the mask is optional, and without it the
+    // ASA uses the address's class mask ("10.10.10.0-10.10.10.255 ... by default is a Class A
+    // network"), which is why the guide says to give the mask for a non-classful range.
+    // (The guide's text as recalled; no stored copy of the page could be read to quote it.)
+    public static uint PoolMaskWhenUnspecified(uint firstAddress) => (firstAddress >> 24) switch
+    {
+        < 128 => 0xFF000000u,  // class A
+        < 192 => 0xFFFF0000u,  // class B
+        _ => 0xFFFFFF00u,      // class C (D and E are not host addresses; the ASA does not document them)
+    };
+
+    // This gateway's limit on one pool: 65,536 addresses (a /16). Not an ASA figure we could confirm.
+    public const long PoolMaxAddresses = 65536;
+
+    // Cisco ASA command reference, `address-pool` (tunnel-group general-attributes) and
+    // `address-pools` (group-policy): up to six pools, tried in order (as recalled; Cisco's FTD
+    // documentation states the same maximum of six for a group policy).
+    public const int MaxPoolsPerLine = 6;
+
+    // Cisco ASA configuration guide, "Connection Profiles, Group Policies, and Users": the built-in
+    // group policy every connection profile uses unless it names another.
+    public const string DfltGrpPolicy = "DfltGrpPolicy";
+
+    // Cisco ASA 5500 Series Configuration Guide using the CLI (8.4), "Configuring VPN-Specific
+    // Attributes": vpn-simultaneous-logins "The default value is 3. The range is an integer in the
+    // range 0 through 2147483647"; vpn-idle-timeout "The minimum time is 1 minute, and the maximum
+    // time is 35791394 minutes. The default is 30 minutes." vpn-session-timeout is taken to have the same
+    // range (not quoted from a stored copy).
+    public const int SimultaneousLogins = 3;
+    public const int SimultaneousLoginsMax = 2147483647;
+    public const int IdleTimeoutMinutes = 30;
+    public const int TimeoutMinutesMin = 1;
+    public const int TimeoutMinutesMax = 35791394;
+
+    // DfltGrpPolicy's attributes as an ASA 7.2 `show running-config` lists them (it prints all of them
+    // once one is changed): ` vpn-session-timeout none`, ` password-storage disable`, ` split-tunnel-policy
+    // tunnelall`, ` split-tunnel-network-list none`, ` default-domain none`, ` split-dns none`,
+    // ` dns-server none`, ` banner none`, ` address-pools none`. These are the well-known defaults, but
+    // that one listing cannot show that none of them was changed by its administrator.
+    public const bool PasswordStorage = false;
+    public const SplitTunnelPolicy SplitTunnel = SplitTunnelPolicy.TunnelAll;
+
+    // DfltGrpPolicy's `vpn-tunnel-protocol`: 7.2 printed `IPSec`; ASA 9.x DfltGrpPolicy allows
+    // `ikev1 ikev2 l2tp-ipsec` (as recalled: not confirmed from a stored 9.x `show running-config all`).
+    // What matters here is that IKEv1 is allowed unless a policy says otherwise.
+    public static readonly ValueList<VpnTunnelProtocol> TunnelProtocols =
+        ValueList.From(VpnTunnelProtocol.Ikev1, VpnTunnelProtocol.Ikev2, VpnTunnelProtocol.L2tpIpsec);
+
+    // Cisco ASA command reference, `dns-server` (group-policy): `dns-server {value ip_address [ip_address] | none}`.
+    public const int MaxDnsServers = 2;
+
+    // Cisco ASA command reference, `banner` (group-policy): the text is limited to 500 characters
+    // (as recalled; the figure could not be read from a stored copy).
+    public const int BannerMaxLength = 500;
+
+    // Cisco ASA command reference, `username`: privilege level 0-15, default 2; the password is 3 to 127
+    // printable characters without spaces (9.x; 32 in older releases). Recalled, not quoted: no stored
+    // copy of the page was found. A hash (`encrypted`, `pbkdf2`) is longer than the password it stands
+    // for; 256 bounds it here.
+    public const int UserPrivilege = 2;
+    public const int UserPrivilegeMax = 15;
+    public const int PasswordMinLength = 3;
+    public const int PasswordMaxLength = 127;
+    public const int PasswordHashMaxLength = 256;
+
+    // Cisco ASA command reference, `authentication-server-group` (tunnel-group general-attributes):
+    // the default is LOCAL, the local user database (recalled, not quoted).
+    public const string LocalServerGroup = "LOCAL";
+
+    // Cisco ASA command reference, `isakmp ikev1-user-authentication` / `ikev1 user-authentication`
+    // (tunnel-group ipsec-attributes): for remote-access groups the default is xauth (recalled, not quoted).
+    public const IkeUserAuthentication RemoteAccessUserAuthentication = IkeUserAuthentication.Xauth;
 }

@@ -151,6 +151,23 @@ public readonly record struct Ipv4Range(uint First, uint Last)
         return prefix.First == First ? prefix : null;
     }
 
+    /// <summary>The fewest prefixes that cover exactly this range, lowest first.</summary>
+    public IReadOnlyList<Ipv4Prefix> ToPrefixes()
+    {
+        var result = new List<Ipv4Prefix>();
+        ulong start = First;
+        while (start <= Last)
+        {
+            // The largest block aligned at start that stays within the range.
+            var length = start == 0 ? 0 : 32 - System.Numerics.BitOperations.TrailingZeroCount((uint)start);
+            while ((start | (~Ipv4.MaskFromLength(length) & 0xFFFFFFFFul)) > Last) length++;
+            var prefix = new Ipv4Prefix((uint)start, length);
+            result.Add(prefix);
+            start = (ulong)prefix.Last + 1;
+        }
+        return result;
+    }
+
     public override string ToString() => $"{Ipv4.Format(First)}-{Ipv4.Format(Last)}";
 }
 

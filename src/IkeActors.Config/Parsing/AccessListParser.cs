@@ -3,8 +3,10 @@ using IkeActors.Config.Model;
 namespace IkeActors.Config.Parsing;
 
 /// <summary>
-/// `access-list NAME extended permit|deny PROTO SOURCE [PORT] DESTINATION [PORT] [log …] [time-range NAME] [inactive]`
-/// and `access-list NAME remark TEXT`. Standard, ethertype and webtype lists are kept as not interpreted.
+/// `access-list NAME extended permit|deny PROTO SOURCE [PORT] DESTINATION [PORT] [log …] [time-range NAME] [inactive]`,
+/// `access-list NAME standard permit|deny any|any4|host A.B.C.D|A.B.C.D MASK` (destination addresses, as
+/// split-tunnel lists use them) and `access-list NAME remark TEXT`. Ethertype and webtype lists are kept
+/// as not interpreted.
 /// </summary>
 internal sealed class AccessListParser(AsaConfigBuilder config, SourceIndex sources, List<ConfigDiagnostic> diagnostics)
     : CommandFamilyParser(config, sources, diagnostics)
@@ -16,15 +18,20 @@ internal sealed class AccessListParser(AsaConfigBuilder config, SourceIndex sour
     {
         c.Next("access-list");
         var name = c.Name("access-list name");
+        var kindColumn = c.Column;
         var kind = c.Keyword("extended", "remark", "standard", "ethertype", "webtype", "line");
         AccessListEntry entry;
         if (kind == "remark")
         {
             entry = AccessListEntry.ForRemark(c.Rest("remark text"));
         }
-        else if (kind == "extended")
+        else if (kind is "extended" or "standard")
         {
-            entry = ParseAce(c);
+            // The ASA keeps one type per access-list: a standard line cannot join an extended list, nor the reverse.
+            var earlier = Config.AccessListEntries(name).FirstOrDefault(e => !e.IsRemark);
+            if (earlier is not null && earlier.Standard != (kind == "standard"))
+                throw c.InvalidAt(kindColumn, $"access-list '{name}' is {(earlier.Standard ? "a standard" : "an extended")} access-list: a {kind} entry cannot be added to it", earlier.Standard ? "standard" : "extended");
+            entry = kind == "extended" ? ParseAce(c) : ParseStandardAce(c);
         }
         else
         {
@@ -32,6 +39,29 @@ internal sealed class AccessListParser(AsaConfigBuilder config, SourceIndex sour
         }
         Config.AddAccessListEntry(name, entry);
         return SubMode.None;
+    }
+
+    /// <summary>A standard ACE from `permit|deny` on: `any`, `any4`, `host A.B.C.D` or `A.B.C.D MASK`.</summary>
+    private AccessListEntry ParseStandardAce(CommandCursor c)
+    {
+        var action = c.Keyword("permit", "deny") == "permit" ? AclAction.Permit : AclAction.Deny;
+        var names = Config.NameTable;
+        var expected = new[] { "any", "any4", "host", "A.B.C.D" };
+        if (c.AtEnd) c.Next("address", expected);
+        var t = c.Peek!.Value;
+        AddressSpec address;
+        if (c.TryKeyword("any")) address = AddressSpec.Any;
+        else if (c.TryKeyword("any4")) address = new AddressSpec(AddressKind.Any4);
+        else if (c.TryKeyword("host"))
+        {
+            if (c.Peek is { } h && IsIpv6(h.Text)) throw NotInterpreted();
+            address = AddressSpec.ForHost(c.Address("host address", names));
+        }
+        else if (Ipv4.TryParse(t.Text, out _) || names.ContainsKey(t.Text)) address = AddressSpec.ForSubnet(c.Prefix("address", names));
+        else if (IsIpv6(t.Text) || t.Text.Equals("any6", StringComparison.OrdinalIgnoreCase)) throw NotInterpreted();
+        else throw c.Invalid($"expected an address (any4, host A.B.C.D, A.B.C.D MASK), found '{CommandCursor.Printable(t.Text)}'", expected);
+        c.End();
+        return new AccessListEntry { Standard = true, Action = action, Destination = address };
     }
 
     /// <summary>An extended ACE from `permit|deny` on.</summary>

@@ -48,6 +48,15 @@ internal sealed class AsaConfigBuilder
     public List<InterfaceMtu> Mtus { get; } = [];
     public List<InterfaceDfBit> DfBitPolicies { get; } = [];
     public List<InterfaceFragmentation> FragmentationPolicies { get; } = [];
+    public List<IpLocalPool> IpLocalPools { get; } = [];
+    public List<GroupPolicy> GroupPolicies { get; } = [];
+    /// <summary>`group-policy NAME external …`: kept as not interpreted, known by name.</summary>
+    public HashSet<string> ExternalGroupPolicies { get; } = new(StringComparer.Ordinal);
+    public List<LocalUser> Users { get; } = [];
+
+    /// <summary>The entries of access-list NAME so far (empty when it has none).</summary>
+    public IReadOnlyList<AccessListEntry> AccessListEntries(string name) =>
+        _accessLists.TryGetValue(name, out var list) ? list : [];
 
     /// <summary>`name A.B.C.D NAME [description TEXT]`: a later line for the same NAME replaces the earlier one.</summary>
     public void AddName(uint address, string name, string? description)
@@ -126,5 +135,9 @@ internal sealed class AsaConfigBuilder
         Mtus = Mtus.ToValueList(),
         DfBitPolicies = DfBitPolicies.ToValueList(),
         FragmentationPolicies = FragmentationPolicies.ToValueList(),
+        IpLocalPools = IpLocalPools.ToValueList(),
+        // DfltGrpPolicy exists without being written: it is listed only when it sets something.
+        GroupPolicies = GroupPolicies.Where(g => g.Name != AsaDefaults.DfltGrpPolicy || g.HasAttributes).ToValueList(),
+        Users = Users.ToValueList(),
     };
 }

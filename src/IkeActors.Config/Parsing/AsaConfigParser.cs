@@ -5,7 +5,8 @@ namespace IkeActors.Config.Parsing;
 /// <summary>
 /// Reads ASA CLI text line by line into an <see cref="AsaConfig"/>: follows the sub-command
 /// modes (`interface`, `object`, `object-group`, `crypto ikev1 policy`, `tunnel-group …
-/// ipsec-attributes`) and hands each command to the parser of its family. One bad command
+/// general-attributes|ipsec-attributes`, `group-policy … attributes`, `username … attributes`)
+/// and hands each command to the parser of its family. One bad command
 /// gives one diagnostic and the next line is read; nothing a file contains makes it throw.
 /// </summary>
 internal sealed class AsaConfigParser
@@ -24,12 +25,19 @@ internal sealed class AsaConfigParser
     private readonly CryptoMapParser _cryptoMaps;
     private readonly CryptoIsakmpParser _cryptoIsakmp;
     private readonly TunnelGroupParser _tunnelGroups;
+    private readonly IpLocalPoolParser _pools;
+    private readonly GroupPolicyParser _groupPolicies;
+    private readonly UsernameParser _users;
 
     // The sub-command mode the last global command opened, that command (secrets masked),
     // and under a command kept as not interpreted, its place in _notInterpreted.
     private SubMode _mode = SubMode.None;
     private string _modeHeader = "";
     private int _uninterpretedIndex = -1;
+    // Under `group-policy … attributes` and `username … attributes`, `webvpn` (kept as not
+    // interpreted) opens a nested mode: lines indented deeper than it (its indentation here)
+    // are its own, counted with it.
+    private int _nestedIndent = -1;
 
     public AsaConfigParser(string file)
     {
@@ -44,6 +52,9 @@ internal sealed class AsaConfigParser
         _cryptoMaps = new CryptoMapParser(_config, Sources, _diagnostics);
         _cryptoIsakmp = new CryptoIsakmpParser(_config, Sources, _diagnostics);
         _tunnelGroups = new TunnelGroupParser(_config, Sources, _diagnostics);
+        _pools = new IpLocalPoolParser(_config, Sources, _diagnostics);
+        _groupPolicies = new GroupPolicyParser(_config, Sources, _diagnostics);
+        _users = new UsernameParser(_config, Sources, _diagnostics);
     }
 
     /// <summary>Where each name was defined and used, for the checks made after the whole file is read.</summary>
@@ -91,17 +102,31 @@ internal sealed class AsaConfigParser
             if (_mode.Kind == SubModeKind.Skipped) return; // under a header that had an error: the error explains them
             if (_mode.Kind == SubModeKind.Uninterpreted)
             {
-                var u = _notInterpreted[_uninterpretedIndex];
-                _notInterpreted[_uninterpretedIndex] = u with { SubLines = u.SubLines + 1 };
+                CountSubLine();
                 return;
             }
+            var indent = line.Length - line.TrimStart().Length;
+            if (_nestedIndent >= 0 && indent > _nestedIndent)
+            {
+                CountSubLine();
+                return;
+            }
+            _nestedIndent = -1;
+            var kept = _notInterpreted.Count;
             Run(cursor, () => ParseSubCommand(cursor), isSubCommand: true);
+            if (_notInterpreted.Count > kept && _mode.Kind is SubModeKind.GroupPolicyAttributes or SubModeKind.UsernameAttributes
+                && CommandCursor.Tokenize(trimmed)[0].Text.Equals("webvpn", StringComparison.OrdinalIgnoreCase))
+            {
+                _nestedIndent = indent;
+                _uninterpretedIndex = _notInterpreted.Count - 1;
+            }
             return;
         }
         if (!indented && IsUnindentedSubCommand(cursor))
         {
             // Pasted configuration often loses its indentation; the ASA stays in the sub-mode
             // until a global command comes, and so do we.
+            _nestedIndent = -1;
             Run(cursor, () => ParseSubCommand(cursor), isSubCommand: true);
             return;
         }
@@ -119,6 +144,11 @@ internal sealed class AsaConfigParser
         [SubModeKind.ObjectGroupService] = new(StringComparer.OrdinalIgnoreCase) { "port-object", "service-object", "protocol-object", "icmp-object", "group-object", "description" },
         [SubModeKind.IsakmpPolicy] = new(StringComparer.OrdinalIgnoreCase) { "authentication", "encryption", "hash", "group", "lifetime" },
         [SubModeKind.TunnelGroupIpsec] = new(StringComparer.OrdinalIgnoreCase) { "pre-shared-key", "ikev1", "ikev2", "peer-id-validate", "chain" },
+        [SubModeKind.TunnelGroupGeneral] = new(TunnelGroupParser.GeneralAttributes.Concat(TunnelGroupParser.OtherGeneralAttributes), StringComparer.OrdinalIgnoreCase),
+        // `banner` and `webvpn` are global commands too (`banner motd …`, `webvpn`): see below.
+        [SubModeKind.GroupPolicyAttributes] = new(GroupPolicyParser.Attributes.Concat(GroupPolicyParser.OtherAttributes).Except(["banner", "webvpn", "description"]), StringComparer.OrdinalIgnoreCase),
+        // `ssh`, `email`, `banner` and `webvpn` are global commands too.
+        [SubModeKind.UsernameAttributes] = new(UsernameParser.Attributes.Concat(UsernameParser.OtherAttributes).Except(["ssh", "email", "banner", "webvpn"]), StringComparer.OrdinalIgnoreCase),
     };
 
     /// <summary>Whether an unindented line is a sub-command of the current mode rather than a global command.</summary>
@@ -131,7 +161,11 @@ internal sealed class AsaConfigParser
         return _mode.Kind switch
         {
             SubModeKind.Interface => first.Text.Equals("ip", StringComparison.OrdinalIgnoreCase) && "address".Equals(second, StringComparison.OrdinalIgnoreCase),
-            SubModeKind.TunnelGroupIpsec => first.Text.Equals("isakmp", StringComparison.OrdinalIgnoreCase) && "keepalive".Equals(second, StringComparison.OrdinalIgnoreCase),
+            SubModeKind.TunnelGroupIpsec => first.Text.Equals("isakmp", StringComparison.OrdinalIgnoreCase)
+                && ("keepalive".Equals(second, StringComparison.OrdinalIgnoreCase) || "ikev1-user-authentication".Equals(second, StringComparison.OrdinalIgnoreCase)),
+            // The group-policy `banner value|none`, unlike the global `banner motd|exec|login|asdm`.
+            SubModeKind.GroupPolicyAttributes => first.Text.Equals("banner", StringComparison.OrdinalIgnoreCase)
+                && ("value".Equals(second, StringComparison.OrdinalIgnoreCase) || "none".Equals(second, StringComparison.OrdinalIgnoreCase)),
             _ => false,
         };
     }
@@ -140,6 +174,14 @@ internal sealed class AsaConfigParser
     {
         _mode = SubMode.None;
         _uninterpretedIndex = -1;
+        _nestedIndent = -1;
+    }
+
+    /// <summary>A line that belongs to the not-interpreted command or sub-command before it.</summary>
+    private void CountSubLine()
+    {
+        var u = _notInterpreted[_uninterpretedIndex];
+        _notInterpreted[_uninterpretedIndex] = u with { SubLines = u.SubLines + 1 };
     }
 
     /// <summary>
@@ -196,6 +238,9 @@ internal sealed class AsaConfigParser
         "nat" => _nat.ParseNat(c),
         "crypto" => ParseCrypto(c),
         "tunnel-group" => _tunnelGroups.ParseTunnelGroup(c),
+        "ip" => _pools.ParseIp(c),
+        "group-policy" => _groupPolicies.ParseGroupPolicy(c),
+        "username" => _users.ParseUsername(c),
         "no" => _cryptoIsakmp.ParseNo(c),
         _ => throw new NotInterpretedSignal(),
     };
@@ -227,6 +272,9 @@ internal sealed class AsaConfigParser
             case SubModeKind.ObjectGroupService: _objectGroups.ParseServiceSubCommand(c, _mode.Name); return;
             case SubModeKind.IsakmpPolicy: _cryptoIsakmp.ParsePolicySubCommand(c, _mode.Priority); return;
             case SubModeKind.TunnelGroupIpsec: _tunnelGroups.ParseIpsecSubCommand(c, _mode.Name); return;
+            case SubModeKind.TunnelGroupGeneral: _tunnelGroups.ParseGeneralSubCommand(c, _mode.Name); return;
+            case SubModeKind.GroupPolicyAttributes: _groupPolicies.ParseAttribute(c, _mode.Name); return;
+            case SubModeKind.UsernameAttributes: _users.ParseAttribute(c, _mode.Name); return;
         }
     }
 }

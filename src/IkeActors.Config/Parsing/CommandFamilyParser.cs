@@ -23,6 +23,12 @@ internal enum SubModeKind
     IsakmpPolicy,
     /// <summary>`tunnel-group NAME ipsec-attributes` (config-tunnel-ipsec).</summary>
     TunnelGroupIpsec,
+    /// <summary>`tunnel-group NAME general-attributes` (config-tunnel-general).</summary>
+    TunnelGroupGeneral,
+    /// <summary>`group-policy NAME attributes` (config-group-policy).</summary>
+    GroupPolicyAttributes,
+    /// <summary>`username NAME attributes` (config-username).</summary>
+    UsernameAttributes,
     /// <summary>Under a command kept as not interpreted: its sub-commands are counted with it.</summary>
     Uninterpreted,
     /// <summary>Under a header that had an error: its sub-commands are skipped, the error explains them.</summary>
@@ -61,6 +67,36 @@ internal abstract class CommandFamilyParser(AsaConfigBuilder config, SourceIndex
         Sources.AddReference(ReferenceKind.Interface, nameif, c, column, context);
         c.End();
         return nameif;
+    }
+
+    /// <summary>
+    /// An optional `(NAMEIF)` word, as in `address-pool (inside) POOL`: the interface name, remembered as a
+    /// reference `config check` resolves; null when the next word is not in parentheses.
+    /// </summary>
+    protected string? OptionalInterfaceInParentheses(CommandCursor c, string context)
+    {
+        if (c.Peek is not { } t || !t.Text.StartsWith('(')) return null;
+        if (t.Text.Length < 3 || !t.Text.EndsWith(')'))
+            throw c.Invalid($"expected (interface name), found '{CommandCursor.Printable(t.Text)}'", "(interface name)");
+        var inner = new Token(t.Text[1..^1], t.Start + 1);
+        c.CheckName(inner, "interface name", 48);
+        c.Next("(interface name)");
+        Sources.AddReference(ReferenceKind.Interface, inner.Text, c, inner.Column, context);
+        return inner.Text;
+    }
+
+    /// <summary>One or more names to the end of the command (pools, domains), at most <paramref name="max"/>.</summary>
+    protected static List<(string Name, int Column)> NamesToEnd(CommandCursor c, string what, int max, int maxLength = 64)
+    {
+        var names = new List<(string, int)>();
+        do
+        {
+            var column = c.Column;
+            if (names.Count == max) throw c.Invalid($"at most {max} {what}s can be given", "end of command");
+            names.Add((c.Name(what, maxLength), column));
+        }
+        while (!c.AtEnd);
+        return names;
     }
 
     protected void Warn(CommandCursor c, int column, string message)

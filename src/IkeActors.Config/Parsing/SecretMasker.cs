@@ -18,10 +18,18 @@ public static class SecretMasker
         return Mask(command, ref column);
     }
 
+    /// <summary>The words that may follow a `username NAME password …` password (the password ends before them).</summary>
+    private static readonly HashSet<string> UsernamePasswordEnd = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "encrypted", "pbkdf2", "nt-encrypted", "privilege", "mschap",
+    };
+
     /// <summary>
     /// Masks secrets in a line echoed with a diagnostic, and moves the diagnostic's 1-based
     /// column so the caret still points at the same word. After `pre-shared-key` the whole
     /// rest of the line is masked (a key is one word; anything after it may be part of it).
+    /// In `username NAME password …` every word up to `encrypted`, `pbkdf2`, `nt-encrypted`,
+    /// `privilege` or `mschap` is masked as one (a password written with spaces is still a password).
     /// </summary>
     public static string Mask(string command, ref int column)
     {
@@ -35,6 +43,14 @@ public static class SecretMasker
             if (tokens[i].Text.Equals("pre-shared-key", StringComparison.OrdinalIgnoreCase))
             {
                 masked.Add((secret.Start, command.TrimEnd().Length - secret.Start));
+                break;
+            }
+            if (i == 2 && tokens[0].Text.Equals("username", StringComparison.OrdinalIgnoreCase)
+                && tokens[i].Text.Equals("password", StringComparison.OrdinalIgnoreCase))
+            {
+                var last = i + 1;
+                while (last + 1 < tokens.Length && !UsernamePasswordEnd.Contains(tokens[last + 1].Text)) last++;
+                masked.Add((secret.Start, tokens[last].Start + tokens[last].Text.Length - secret.Start));
                 break;
             }
             // `crypto key generate rsa`, `ntp server A key 1`: a verb or a key number, not a secret.

@@ -26,6 +26,12 @@ internal enum ReferenceKind
     IcmpGroup,
     /// <summary>`crypto map NAME SEQ ipsec-isakmp dynamic DYN`.</summary>
     DynamicMap,
+    /// <summary>An `ip local pool` (tunnel-group `address-pool`, group-policy `address-pools`).</summary>
+    Pool,
+    /// <summary>A group policy (`default-group-policy`, `vpn-group-policy`).</summary>
+    GroupPolicy,
+    /// <summary>`split-tunnel-network-list value ACL`: a standard or extended access-list.</summary>
+    SplitTunnelAccessList,
 }
 
 /// <summary>A `crypto map NAME SEQ set peer A.B.C.D` peer, checked against the tunnel-groups.</summary>
@@ -75,6 +81,21 @@ internal sealed class SourceIndex(string file)
 
     /// <summary>Each transform set's defining line, at its encryption transform.</summary>
     public Dictionary<string, Located> TransformSetLines { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>`ip local pool NAME …`, at the pool's name.</summary>
+    public Dictionary<string, Located> PoolLines { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The `[ikev1] pre-shared-key` line of each tunnel group, at the key.</summary>
+    public Dictionary<string, Located> PreSharedKeyLines { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>`authentication-server-group` lines by tunnel group and interface ("" for all), at the server group.</summary>
+    public Dictionary<(string Group, string Interface), Located> AuthenticationServerLines { get; } = [];
+
+    /// <summary>Group-policy attribute lines by policy and attribute word, at the value.</summary>
+    public Dictionary<(string Policy, string Attribute), Located> GroupPolicyLines { get; } = [];
+
+    /// <summary>Username lines by user and field ("" for the `username NAME password` line itself), at the value.</summary>
+    public Dictionary<(string User, string Field), Located> UserLines { get; } = [];
 
     public SourceLocation Location(CommandCursor c, int column) => new(file, c.LineNumber, column);
 

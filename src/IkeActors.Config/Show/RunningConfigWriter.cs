@@ -7,7 +7,10 @@ namespace IkeActors.Config.Show;
 /// <summary>How to print: `show running-config` masks keys; `more system:running-config` shows them.</summary>
 public sealed record ShowOptions
 {
-    /// <summary>False (the default) prints `ikev1 pre-shared-key *****` as the ASA's `show running-config` does.</summary>
+    /// <summary>
+    /// False (the default) prints `ikev1 pre-shared-key *****` and `username NAME password ***** pbkdf2` as the
+    /// ASA's `show running-config` does; true prints keys and passwords as they were written.
+    /// </summary>
     public bool RevealSecrets { get; init; }
 
     public static readonly ShowOptions Masked = new();
@@ -39,6 +42,8 @@ public static class RunningConfigWriter
                 sb.Append('\n');
             }
         }
+        // ASA 9.x prints the address pools right after `names`, before the interfaces.
+        sb.Append(ShowIpLocalPool(config));
         foreach (var i in config.Interfaces) AppendInterface(sb, i);
         foreach (var o in config.NetworkObjects) AppendObject(sb, o);
         foreach (var o in config.ServiceObjects) AppendServiceObject(sb, o);
@@ -51,7 +56,115 @@ public static class RunningConfigWriter
         foreach (var m in config.Mtus) sb.Append("mtu ").Append(m.Nameif).Append(' ').Append(N(m.Bytes)).Append('\n');
         foreach (var r in config.NatRules) sb.Append(FormatNat(r)).Append('\n');
         sb.Append(ShowCrypto(config));
+        // Then, as the ASA orders them: group policies, users, tunnel groups.
+        sb.Append(ShowGroupPolicy(config));
+        sb.Append(ShowUsername(config, options));
         sb.Append(ShowTunnelGroup(config, options));
+        return sb.ToString();
+    }
+
+    /// <summary>`show running-config ip local pool`: `ip local pool NAME FIRST-LAST [mask MASK]`.</summary>
+    public static string ShowIpLocalPool(AsaConfig config)
+    {
+        var sb = new StringBuilder();
+        foreach (var p in config.IpLocalPools)
+        {
+            sb.Append("ip local pool ").Append(p.Name).Append(' ').Append(p.Range.ToString());
+            if (p.Mask is { } m) sb.Append(" mask ").Append(Ipv4.Format(m));
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// `show running-config group-policy`: `group-policy NAME internal` (not for the built-in DfltGrpPolicy),
+    /// then `group-policy NAME attributes` with the attributes written, in the order the ASA prints them
+    /// (banner, dns-server, vpn-simultaneous-logins, vpn-idle-timeout, vpn-session-timeout,
+    /// vpn-tunnel-protocol, password-storage, split-tunnel-policy, split-tunnel-network-list,
+    /// default-domain, split-dns, address-pools: the order of the ASA's own listing of DfltGrpPolicy).
+    /// </summary>
+    public static string ShowGroupPolicy(AsaConfig config)
+    {
+        var sb = new StringBuilder();
+        foreach (var g in config.GroupPolicies)
+        {
+            if (g.Name != AsaDefaults.DfltGrpPolicy) sb.Append("group-policy ").Append(g.Name).Append(" internal\n");
+            if (!g.HasAttributes) continue;
+            sb.Append("group-policy ").Append(g.Name).Append(" attributes\n");
+            if (g.Banner is { } banner)
+            {
+                if (banner.Count == 0) sb.Append(" banner none\n");
+                foreach (var line in banner) sb.Append(" banner value ").Append(line).Append('\n');
+            }
+            if (g.DnsServers is { } dns) sb.Append(dns.Count == 0 ? " dns-server none\n" : $" dns-server value {string.Join(' ', dns.Select(Ipv4.Format))}\n");
+            if (g.SimultaneousLogins is { } logins) sb.Append(" vpn-simultaneous-logins ").Append(N(logins)).Append('\n');
+            if (g.IdleTimeoutMinutes is { } idle) sb.Append(" vpn-idle-timeout ").Append(idle.IsNone ? "none" : N(idle.Value)).Append('\n');
+            if (g.SessionTimeoutMinutes is { } session) sb.Append(" vpn-session-timeout ").Append(session.IsNone ? "none" : N(session.Value)).Append('\n');
+            if (g.TunnelProtocols is { } protocols) sb.Append(" vpn-tunnel-protocol ").Append(string.Join(' ', protocols.Select(TunnelProtocolText))).Append('\n');
+            if (g.PasswordStorage is { } storage) sb.Append(" password-storage ").Append(storage ? "enable" : "disable").Append('\n');
+            if (g.SplitTunnelPolicy is { } split)
+                sb.Append(" split-tunnel-policy ").Append(split switch
+                {
+                    SplitTunnelPolicy.TunnelAll => "tunnelall",
+                    SplitTunnelPolicy.TunnelSpecified => "tunnelspecified",
+                    _ => "excludespecified",
+                }).Append('\n');
+            if (g.SplitTunnelNetworkList is { } list) sb.Append(" split-tunnel-network-list ").Append(list.IsNone ? "none" : "value " + list.Value).Append('\n');
+            if (g.DefaultDomain is { } domain) sb.Append(" default-domain ").Append(domain.IsNone ? "none" : "value " + domain.Value).Append('\n');
+            if (g.SplitDns is { } splitDns) sb.Append(" split-dns ").Append(splitDns.Count == 0 ? "none" : "value " + string.Join(' ', splitDns)).Append('\n');
+            if (g.AddressPools is { } pools) sb.Append(" address-pools ").Append(pools.Count == 0 ? "none" : "value " + string.Join(' ', pools)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    public static string TunnelProtocolText(VpnTunnelProtocol p) => p switch
+    {
+        VpnTunnelProtocol.Ikev1 => "ikev1",
+        VpnTunnelProtocol.Ikev2 => "ikev2",
+        VpnTunnelProtocol.L2tpIpsec => "l2tp-ipsec",
+        VpnTunnelProtocol.SslClient => "ssl-client",
+        _ => "ssl-clientless",
+    };
+
+    /// <summary>
+    /// `show running-config username`. The ASA prints a password as its hash
+    /// (`username NAME password HASH encrypted|pbkdf2`). This gateway prints no hash, not even one it
+    /// could compute from a clear password: a hash printed is a hash that can be guessed offline, so
+    /// every password is `*****` with the keyword of the ASA's current format (`pbkdf2`), as ASA 9.x
+    /// itself masks it in some outputs. `nopassword` stays. <see cref="ShowOptions.RevealSecrets"/>
+    /// prints the password as it was written (clear text, or the hash with its keyword).
+    /// </summary>
+    public static string ShowUsername(AsaConfig config, ShowOptions? options = null)
+    {
+        options ??= ShowOptions.Masked;
+        var sb = new StringBuilder();
+        foreach (var u in config.Users)
+        {
+            sb.Append("username ").Append(u.Name);
+            if (u.Password is not { } password) sb.Append(" nopassword");
+            else if (!options.RevealSecrets) sb.Append(" password ").Append(UserPassword.Mask).Append(" pbkdf2");
+            else
+            {
+                sb.Append(" password ").Append(password.Reveal());
+                if (password.IsHash)
+                    sb.Append(password.Form switch { PasswordForm.Encrypted => " encrypted", PasswordForm.Pbkdf2 => " pbkdf2", _ => " nt-encrypted" });
+            }
+            // Privilege 2 is the default and is not printed.
+            if (u.Privilege != AsaDefaults.UserPrivilege) sb.Append(" privilege ").Append(N(u.Privilege));
+            sb.Append('\n');
+            if (!u.HasAttributes) continue;
+            sb.Append("username ").Append(u.Name).Append(" attributes\n");
+            if (u.VpnGroupPolicy is not null) sb.Append(" vpn-group-policy ").Append(u.VpnGroupPolicy).Append('\n');
+            if (u.SimultaneousLogins is { } logins) sb.Append(" vpn-simultaneous-logins ").Append(N(logins)).Append('\n');
+            if (u.FramedAddress is { } framed) sb.Append(" vpn-framed-ip-address ").Append(framed.ToString()).Append('\n');
+            if (u.ServiceType is { } type)
+                sb.Append(" service-type ").Append(type switch
+                {
+                    UserServiceType.RemoteAccess => "remote-access",
+                    UserServiceType.Admin => "admin",
+                    _ => "nas-prompt",
+                }).Append('\n');
+        }
         return sb.ToString();
     }
 
@@ -152,6 +265,7 @@ public static class RunningConfigWriter
     public static string FormatAccessListEntry(string aclName, AccessListEntry e)
     {
         if (e.IsRemark) return $"access-list {aclName} remark {e.Remark}";
+        if (e.Standard) return $"access-list {aclName} standard {(e.Action == AclAction.Permit ? "permit" : "deny")} {FormatAddress(e.Destination)}";
         var sb = new StringBuilder();
         sb.Append("access-list ").Append(aclName).Append(" extended ").Append(e.Action == AclAction.Permit ? "permit" : "deny").Append(' ');
         if (e.ServiceObject is not null) sb.Append(e.ServiceIsGroup ? "object-group " : "object ").Append(e.ServiceObject);
@@ -311,6 +425,8 @@ public static class RunningConfigWriter
         return sb.ToString();
     }
 
+    private static string Scope(string? nameif) => nameif is null ? "" : $"({nameif}) ";
+
     /// <summary>`show running-config tunnel-group`: keys masked unless <see cref="ShowOptions.RevealSecrets"/>.</summary>
     public static string ShowTunnelGroup(AsaConfig config, ShowOptions? options = null)
     {
@@ -320,11 +436,28 @@ public static class RunningConfigWriter
         {
             var implicitType = g.Name is AsaDefaults.DefaultL2LGroup or AsaDefaults.DefaultRAGroup or "DefaultWEBVPNGroup";
             if (!implicitType) sb.Append("tunnel-group ").Append(g.Name).Append(" type ").Append(AsaKeywords.TunnelGroupTypeText[g.Type]).Append('\n');
-            var hasAttributes = g.HasIpsecAttributes || g.PreSharedKey is not null || g.Keepalive != IsakmpKeepalive.Default;
+            if (g.HasGeneralAttributes || g.AddressPoolSettings.Count > 0 || g.AuthenticationServerSettings.Count > 0 || g.DefaultGroupPolicy != AsaDefaults.DfltGrpPolicy)
+            {
+                // As the ASA prints them: address-pool, authentication-server-group, default-group-policy.
+                sb.Append("tunnel-group ").Append(g.Name).Append(" general-attributes\n");
+                foreach (var pools in g.AddressPoolSettings)
+                    sb.Append(" address-pool ").Append(Scope(pools.Interface)).Append(string.Join(' ', pools.Value)).Append('\n');
+                foreach (var server in g.AuthenticationServerSettings)
+                    sb.Append(" authentication-server-group ").Append(Scope(server.Interface)).Append(server.Value.Group).Append(server.Value.LocalFallback ? " LOCAL" : "").Append('\n');
+                if (g.DefaultGroupPolicy != AsaDefaults.DfltGrpPolicy) sb.Append(" default-group-policy ").Append(g.DefaultGroupPolicy).Append('\n');
+            }
+            var hasAttributes = g.HasIpsecAttributes || g.PreSharedKey is not null || g.Keepalive != IsakmpKeepalive.Default || g.UserAuthenticationSettings.Count > 0;
             if (!hasAttributes) continue;
             sb.Append("tunnel-group ").Append(g.Name).Append(" ipsec-attributes\n");
             if (g.PreSharedKey is not null)
                 sb.Append(" ikev1 pre-shared-key ").Append(options.RevealSecrets ? g.PreSharedKey.Reveal() : PreSharedKey.Mask).Append('\n');
+            foreach (var auth in g.UserAuthenticationSettings)
+                sb.Append(" ikev1 user-authentication ").Append(Scope(auth.Interface)).Append(auth.Value switch
+                {
+                    IkeUserAuthentication.Xauth => "xauth",
+                    IkeUserAuthentication.None => "none",
+                    _ => "hybrid",
+                }).Append('\n');
             var k = g.Keepalive;
             if (k.Disabled) sb.Append(" isakmp keepalive disable\n");
             else if (k != IsakmpKeepalive.Default)

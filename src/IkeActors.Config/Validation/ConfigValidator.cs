@@ -8,7 +8,8 @@ namespace IkeActors.Config.Validation;
 /// <summary>
 /// Checks made once the whole file is read: every name a command uses exists, every
 /// crypto map peer can authenticate, ISAKMP policies are ones this gateway can negotiate,
-/// and crypto maps sit on interfaces where ISAKMP is enabled.
+/// crypto maps sit on interfaces where ISAKMP is enabled, and the remote-access parts (pools,
+/// group policies, users, remote-access tunnel groups) hold together.
 /// </summary>
 internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
 {
@@ -28,6 +29,7 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
         CheckInterfaces();
         CheckObjects();
         CheckNatExemption();
+        CheckRemoteAccess();
         return _out;
     }
 
@@ -52,6 +54,21 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
             {
                 case ReferenceKind.AccessList when !_acls.Contains(r.Name):
                     Error(r.Location, r.SourceLine, $"access-list '{r.Name}' does not exist ({r.Context})");
+                    break;
+                case ReferenceKind.AccessList when config.FindAccessList(r.Name)!.IsStandard:
+                    // Crypto maps and NAT exemption match source and destination: a standard ACL has destinations only.
+                    Error(r.Location, r.SourceLine, $"access-list '{r.Name}' is a standard access-list ({r.Context}): an extended access-list is needed here");
+                    break;
+                // The ASA takes these names before they are defined (it checks them when a client connects),
+                // so they are warnings: the session then misses what the name was for.
+                case ReferenceKind.Pool when config.FindPool(r.Name) is null:
+                    Add(DiagnosticSeverity.Warning, r.Location, r.SourceLine, $"ip local pool '{r.Name}' is not defined ({r.Context}): no address can come from it; define it with `ip local pool {r.Name} FIRST-LAST mask MASK`");
+                    break;
+                case ReferenceKind.GroupPolicy when config.FindGroupPolicy(r.Name) is null:
+                    Add(DiagnosticSeverity.Warning, r.Location, r.SourceLine, $"group-policy '{r.Name}' is not defined ({r.Context}): its sessions get DfltGrpPolicy's attributes; define it with `group-policy {r.Name} internal`");
+                    break;
+                case ReferenceKind.SplitTunnelAccessList when !_acls.Contains(r.Name):
+                    Add(DiagnosticSeverity.Warning, r.Location, r.SourceLine, $"access-list '{r.Name}' is not defined ({r.Context}): no split-tunnel networks are sent to clients");
                     break;
                 case ReferenceKind.TransformSet when !_sets.Contains(r.Name):
                     Error(r.Location, r.SourceLine, $"transform-set '{r.Name}' does not exist ({r.Context}); define it with `crypto ipsec ikev1 transform-set {r.Name} …`");
@@ -302,5 +319,69 @@ internal sealed class ConfigValidator(AsaConfig config, SourceIndex sources)
             if (ReachesItself(start, m.Name, seen, depth + 1)) return true;
         }
         return false;
+    }
+
+    /// <summary>The remote-access checks: pools, group policies, users, remote-access tunnel groups.</summary>
+    private void CheckRemoteAccess()
+    {
+        // Pools: two pools, or a pool and an interface's own subnet, sharing addresses would hand
+        // out an address twice, or one the ASA or its neighbours use.
+        var pools = config.IpLocalPools;
+        for (var i = 0; i < pools.Count; i++)
+        {
+            if (!sources.PoolLines.TryGetValue(pools[i].Name, out var at)) continue;
+            foreach (var other in pools.Take(i).Where(o => o.Range.Overlaps(pools[i].Range)))
+                Warning(at, $"ip local pool {pools[i].Name} ({pools[i].Range}) overlaps ip local pool {other.Name} ({other.Range}): the same address could be given to two clients");
+            foreach (var iface in config.Interfaces.Where(x => x.Address is not null))
+            {
+                var subnet = iface.Address!.Value.Subnet;
+                if (!subnet.ToRange().Overlaps(pools[i].Range)) continue;
+                var own = pools[i].Contains(iface.Address.Value.Host) ? $", including the interface's own address {Ipv4.Format(iface.Address.Value.Host)}" : "";
+                Warning(at, $"ip local pool {pools[i].Name} ({pools[i].Range}) overlaps the subnet {subnet} of interface {iface.Nameif ?? iface.HardwareName}{own}: clients would get addresses of hosts on that subnet");
+            }
+        }
+
+        // Users: a fixed address inside a pool can also be handed to another client from that pool
+        // (one outside every pool, as the seed document assigns it, is the usual way).
+        foreach (var user in config.Users)
+        {
+            if (user.FramedAddress is not { } framed || !sources.UserLines.TryGetValue((user.Name, "vpn-framed-ip-address"), out var at)) continue;
+            if (pools.FirstOrDefault(p => p.Contains(framed.Address)) is { } pool)
+                Warning(at, $"user {user.Name}'s vpn-framed-ip-address {Ipv4.Format(framed.Address)} is inside ip local pool {pool.Name} ({pool.Range}): the pool may give the same address to another client; take it out of the pool's range");
+        }
+
+        // Group policies: a split-tunnel policy needs its list; this gateway speaks IKEv1 only.
+        foreach (var policy in config.GroupPolicies)
+        {
+            if (policy.SplitTunnelPolicy is SplitTunnelPolicy.TunnelSpecified or SplitTunnelPolicy.ExcludeSpecified
+                && sources.GroupPolicyLines.TryGetValue((policy.Name, "split-tunnel-policy"), out var splitAt)
+                && config.EffectiveGroupPolicy(policy.Name).SplitTunnelNetworkList is null)
+            {
+                var what = policy.SplitTunnelPolicy == SplitTunnelPolicy.TunnelSpecified ? "tunnelspecified" : "excludespecified";
+                Warning(splitAt, $"group-policy {policy.Name}: split-tunnel-policy {what} without a split-tunnel-network-list: clients are sent no networks (add `split-tunnel-network-list value ACL`)");
+            }
+            if (policy.TunnelProtocols is { } protocols && !protocols.Contains(VpnTunnelProtocol.Ikev1)
+                && sources.GroupPolicyLines.TryGetValue((policy.Name, "vpn-tunnel-protocol"), out var protocolAt))
+                Warning(protocolAt, $"group-policy {policy.Name}: vpn-tunnel-protocol does not include ikev1: IKEv1 clients given this policy are refused (ASA syslog 713206), and IKEv1 is all this gateway speaks");
+        }
+
+        foreach (var group in config.TunnelGroups)
+        {
+            foreach (var server in group.AuthenticationServerSettings.Where(s => !s.Value.IsLocal))
+            {
+                if (!sources.AuthenticationServerLines.TryGetValue((group.Name, server.Interface ?? ""), out var at)) continue;
+                Warning(at, $"tunnel-group {group.Name}: authentication-server-group {server.Value.Group}: only LOCAL is supported (the `username` database); "
+                    + (server.Value.LocalFallback ? "XAUTH is checked against LOCAL, the fallback" : "XAUTH cannot succeed for this group"));
+            }
+
+            // RFC 2409 §5.4: in Aggressive Mode the responder's second message carries HASH_R, a MAC keyed
+            // with SKEYID = prf(pre-shared-key, Ni | Nr), before any encryption, to anyone who sends
+            // AM1 with the group's name. An observer or a fake client can then try keys offline.
+            if (group.Type is TunnelGroupType.RemoteAccess or TunnelGroupType.IpsecRa && group.PreSharedKey is not null
+                && !config.AggressiveModeDisabled && sources.PreSharedKeyLines.TryGetValue(group.Name, out var keyAt))
+                Warning(keyAt, $"tunnel-group {group.Name} is a remote-access group with a pre-shared key and Aggressive Mode is enabled: "
+                    + "anyone who names the group gets a hash of the group key in the clear and can guess the key offline (ike-scan --pskcrack, psk-crack); "
+                    + "use a long random group key at least, and better `crypto ikev1 am-disable` with clients that use Main Mode, or certificates (rsa-sig) instead of a group key");
+        }
     }
 }

@@ -30,6 +30,10 @@ options of start (defaults: the left ASA of the seed's LAN-to-LAN example):
   --role initiator|responder     initiate as soon as loaded, or only answer    [responder]
   --aggressive yes|no            phase 1 as Aggressive Mode (RFC 2409 §5.4); charon refuses it with
                                  PSK unless told it does not care about security, which this sets  [no]
+  --xauth USER                   a remote-access client: after the group PSK, XAUTH as USER (its password
+                                 from --xauth-password), a virtual IP pulled by Mode Config and installed,
+                                 the Cisco Unity attributes asked (split networks narrow the CHILD_SA)
+  --xauth-password PASSWORD      the XAUTH password                            [cisco]
   --port N, --natt-port N, --remote-port N  IKE and NAT-T ports                [500, 4500, --port]
   --name NAME                    connection and child name                     [gw]
   --retransmit TIMEOUT,BASE,TRIES  charon's retransmission schedule            [4,1.8,5]
@@ -89,11 +93,12 @@ write_config() {
 # strongswan.conf of the lab peer in namespace $ns (strongswan-peer.sh)
 charon {
     load_modular = no
-    load = random nonce openssl aes sha1 sha2 md5 hmac kdf gmp pem pkcs1 x509 pubkey $kernel socket-default vici
+    load = random nonce openssl aes sha1 sha2 md5 hmac kdf gmp pem pkcs1 x509 pubkey $kernel socket-default vici${xauth_user:+ xauth-generic unity attr}
+    cisco_unity = ${xauth_user:+yes}${xauth_user:-no}
     port = $port
     port_nat_t = $natt_port
     install_routes = yes
-    install_virtual_ip = no
+    install_virtual_ip = ${xauth_user:+yes}${xauth_user:-no}
     i_dont_care_about_security_and_use_aggressive_mode_psk = $aggressive
     retransmit_timeout = $timeout
     retransmit_base = $base
@@ -161,6 +166,7 @@ connections {
             auth = psk
             id = $local_id
         }
+        $([[ -n $xauth_user ]] && printf 'local-xauth {\n            auth = xauth\n            xauth_id = %s\n        }\n        vips = 0.0.0.0' "$xauth_user")
         remote {
             auth = psk
             id = $remote_id
@@ -168,7 +174,7 @@ connections {
         children {
             $name {
                 mode = tunnel
-                local_ts = $local_ts
+                local_ts = ${xauth_user:+dynamic}${xauth_user:-$local_ts}
                 remote_ts = $remote_ts
                 esp_proposals = $esp
                 rekey_time = ${esp_rekey}s
@@ -189,6 +195,7 @@ secrets {
         $([[ $remote_id == %any ]] || echo "id-remote = $remote_id")
         secret = "$psk"
     }
+    $([[ -n $xauth_user ]] && printf 'xauth-user {\n        id = %s\n        secret = "%s"\n    }' "$xauth_user" "$xauth_password")
 }
 CONF
     chmod 600 "$dir/swanctl/swanctl.conf"
@@ -225,7 +232,7 @@ start() {
     shift
     local local_ip=10.0.0.1 remote_ip=10.0.0.2 local_id= remote_id= local_ts=192.168.1.0/24 remote_ts=192.168.2.0/24
     local psk=cisco ike=3des-sha1-modp1024 esp=aes128-sha1 ike_life=86400 esp_life=3600 role=responder
-    local port=500 natt_port=4500 remote_port= retransmit=4,1.8,5 log_level=2 aggressive=no
+    local port=500 natt_port=4500 remote_port= retransmit=4,1.8,5 log_level=2 aggressive=no xauth_user= xauth_password=cisco
     while (($#)); do
         (($# >= 2)) || fail "option $1 needs a value"
         case $1 in
@@ -234,6 +241,8 @@ start() {
             --remote-port) remote_port=$2 ;;
             --retransmit) retransmit=$2 ;;
             --aggressive) [[ $2 == yes || $2 == no ]] || fail "--aggressive is yes or no"; aggressive=$2 ;;
+            --xauth) xauth_user=$2 ;;
+            --xauth-password) xauth_password=$2 ;;
             *) peer_option "$1" "$2" || fail "unknown option $1" ;;
         esac
         shift 2

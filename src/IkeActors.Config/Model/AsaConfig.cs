@@ -168,7 +168,7 @@ public sealed record AsaConfig
     /// remote-access tunnel group has a pre-shared key (its clients name the group in AM1's ID_KEY_ID).
     /// </summary>
     public bool AcceptsAggressiveModeByGroup =>
-        !AggressiveModeDisabled && TunnelGroups.Any(g => g.Type == TunnelGroupType.RemoteAccess && g.PreSharedKey is not null);
+        !AggressiveModeDisabled && TunnelGroups.Any(g => g.IsRemoteAccess && g.PreSharedKey is not null);
 
     /// <summary>The transform sets an entry proposes, in its order (names that do not exist are left out).</summary>
     public IReadOnlyList<TransformSet> TransformSetsOf(CryptoMapEntry entry) =>
@@ -489,6 +489,9 @@ public sealed record IsakmpKeepalive(bool Disabled, int? ThresholdSeconds, int R
 /// <summary>A `tunnel-group NAME` with its type, general-attributes and ipsec-attributes.</summary>
 public sealed record TunnelGroup(string Name, TunnelGroupType Type)
 {
+    /// <summary>A remote-access connection profile (`remote-access`, or 8.x's `ipsec-ra`): clients name it by group.</summary>
+    public bool IsRemoteAccess => Type is TunnelGroupType.RemoteAccess or TunnelGroupType.IpsecRa;
+
     /// <summary>`address-pool [(IF)] POOL…` lines, one per interface (Interface null: all interfaces).</summary>
     public ValueList<InterfaceScoped<ValueList<string>>> AddressPoolSettings { get; init; } = ValueList<InterfaceScoped<ValueList<string>>>.Empty;
     /// <summary>`default-group-policy NAME` (DfltGrpPolicy when not written).</summary>

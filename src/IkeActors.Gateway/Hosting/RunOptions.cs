@@ -97,6 +97,8 @@ public sealed record RunOptions
     public GatewayContext CreateGateway() => new(Config, new IPEndPoint(Outside, NegotiationEngine.IsakmpPort), settings: Settings)
     {
         KeyLog = SaveKeys is null ? null : new WiresharkKeyLog(SaveKeys),
+        // Remote-access groups: this node's user database and pools (one node; a cluster shares no pool yet).
+        RemoteAccess = new LocalRemoteAccessService(Config),
     };
 
     /// <summary>Rekeys up to this share of the lifetime earlier (`--rekey-jitter`, default 10 %; 0: the ASA's exact timers).</summary>

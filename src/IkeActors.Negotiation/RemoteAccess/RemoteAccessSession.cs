@@ -50,7 +50,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
     {
         if (sa.Gateway.RemoteAccess is not { } service || sa.TunnelGroup is null || Credentials is not null) return;
         var group = sa.Gateway.Config.FindTunnelGroup(sa.TunnelGroup);
-        if (group?.Type != IkeActors.Config.Model.TunnelGroupType.RemoteAccess) return;
+        if (group?.IsRemoteAccess != true) return;
         Pending = true;
         if (service.RequiresXauth(sa.TunnelGroup)) SendXauthRequest(output);
     }

@@ -79,7 +79,7 @@ public sealed record Phase1Transform(
     /// there; AES needs a 128/192/256-bit key, RFC 3602 §5). Others are neither offered nor accepted.
     /// </summary>
     public bool IsImplemented =>
-        Authentication == OakleyAuthMethod.PreSharedKey
+        IsPreShared
         && IkeActors.Crypto.DhGroup.TryGet((int)Group, out _)
         && IkeAlgorithms.IsSupported(CryptoHash)
         && Encryption switch
@@ -89,10 +89,16 @@ public sealed record Phase1Transform(
             _ => false,
         };
 
-    /// <summary>ASA policy matching: cipher, key length, hash, group and authentication must agree; lifetimes need not.</summary>
+    /// <summary>
+    /// Pre-shared keys, alone or followed by XAUTH (XAUTHInitPreShared, 65001: remote-access clients offer it; the ASA's
+    /// `authentication pre-share` policy accepts it, and phase 1 is computed the same way).
+    /// </summary>
+    public bool IsPreShared => Authentication is OakleyAuthMethod.PreSharedKey or OakleyAuthMethod.XauthInitPreShared;
+
+    /// <summary>ASA policy matching: cipher, key length, hash, group and authentication must agree (PSK and XAUTH-PSK count as one); lifetimes need not.</summary>
     public bool Matches(Phase1Transform other) =>
         Encryption == other.Encryption && KeyLengthBits == other.KeyLengthBits && Hash == other.Hash
-        && Group == other.Group && Authentication == other.Authentication;
+        && Group == other.Group && (Authentication == other.Authentication || IsPreShared && other.IsPreShared);
 }
 
 /// <summary>One ESP transform of a Quick Mode proposal (RFC 2407 §4.4.4, §4.5).</summary>

@@ -94,11 +94,11 @@ write_config() {
 charon {
     load_modular = no
     load = random nonce openssl aes sha1 sha2 md5 hmac kdf gmp pem pkcs1 x509 pubkey $kernel socket-default vici${xauth_user:+ xauth-generic unity attr}
-    cisco_unity = ${xauth_user:+yes}${xauth_user:-no}
+    cisco_unity = $([[ -n $xauth_user ]] && echo yes || echo no)
     port = $port
     port_nat_t = $natt_port
     install_routes = yes
-    install_virtual_ip = ${xauth_user:+yes}${xauth_user:-no}
+    install_virtual_ip = $([[ -n $xauth_user ]] && echo yes || echo no)
     i_dont_care_about_security_and_use_aggressive_mode_psk = $aggressive
     retransmit_timeout = $timeout
     retransmit_base = $base
@@ -174,7 +174,7 @@ connections {
         children {
             $name {
                 mode = tunnel
-                local_ts = ${xauth_user:+dynamic}${xauth_user:-$local_ts}
+                local_ts = $([[ -n $xauth_user ]] && echo dynamic || echo "$local_ts")
                 remote_ts = $remote_ts
                 esp_proposals = $esp
                 rekey_time = ${esp_rekey}s

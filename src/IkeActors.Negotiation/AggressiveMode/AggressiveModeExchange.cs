@@ -43,7 +43,7 @@ internal sealed class AggressiveModeExchange(IkeSa sa, MainModeTranscript transc
                 _sa.Peer.Address, local, IkeActors.Config.Model.Ipv4.ToAddress(a.Remote.Range.First), a.Map.Name);
         }
         AsaDebug.ConstructingIsakmpSaPayload(output, _sa.IpContext);
-        var offer = Offer((OakleyGroup)group);
+        var offer = Offer((OakleyGroup)group, xauth: _sa.RemoteAccess.Credentials is not null);
         if (offer.Proposals[0].Transforms.Count == 0)
         {
             // ASA: no ISAKMP policy of the aggressive group, nothing to offer.

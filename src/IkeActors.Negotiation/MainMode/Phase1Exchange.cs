@@ -21,7 +21,7 @@ internal abstract class Phase1Exchange(IkeSa sa, MainModeTranscript transcript) 
     /// policies this gateway cannot carry out are not offered). <paramref name="group"/>: only policies of that
     /// DH group (Aggressive Mode sends its KE with the offer, so every transform must share the group).
     /// </summary>
-    protected SaPayload Offer(OakleyGroup? group = null) => new()
+    protected SaPayload Offer(OakleyGroup? group = null, bool xauth = false) => new()
     {
         Doi = Doi.Ipsec,
         Situation = Situation.IdentityOnly,
@@ -32,7 +32,10 @@ internal abstract class Phase1Exchange(IkeSa sa, MainModeTranscript transcript) 
                 ProposalNumber = 1,
                 ProtocolId = ProtocolId.Isakmp,
                 Transforms = _sa.Gateway.Config.IsakmpPolicies.OrderBy(p => p.Priority).Select(Phase1Transform.FromPolicy)
-                    .Where(t => t.IsImplemented && (group is null || t.Group == group)).Select((t, i) => t.ToTransform((byte)(i + 1))).ToList(),
+                    .Where(t => t.IsImplemented && (group is null || t.Group == group))
+                    // A remote-access client says it will authenticate its user too (XAUTHInitPreShared, as vpnc and Cisco's clients do).
+                    .Select(t => xauth ? t with { Authentication = OakleyAuthMethod.XauthInitPreShared } : t)
+                    .Select((t, i) => t.ToTransform((byte)(i + 1))).ToList(),
             },
         ],
     };

@@ -1,0 +1,86 @@
+using System.Text.RegularExpressions;
+
+namespace IkeActors.Interop.Tests;
+
+/// <summary>
+/// Remote access with real clients against `ikeactors run --tun` in `ike-left` (10.0.0.1, inside 192.168.1.1): strongSwan
+/// 5.9.8 as an IKEv1 XAUTH client in `ike-right` (Aggressive Mode naming group EZ as ID_KEY_ID, the group key, XAUTH
+/// with xauth-generic, a virtual IP pulled by Mode Config, the unity plugin narrowing its CHILD_SA to the split network)
+/// gets the pool's first address and pings the head-end's inside address through the tunnel.
+/// </summary>
+public sealed class RemoteAccessInteropTests
+{
+    internal const string HeadEnd = """
+        interface GigabitEthernet0/0
+         nameif inside
+         security-level 100
+         ip address 192.168.1.1 255.255.255.0
+        interface GigabitEthernet0/1
+         nameif outside
+         security-level 0
+         ip address 10.0.0.1 255.255.255.0
+        crypto ipsec ikev1 transform-set TRA esp-aes esp-sha-hmac
+        crypto dynamic-map DYN 10 set ikev1 transform-set TRA
+        crypto dynamic-map DYN 10 set reverse-route
+        crypto map MAP 65000 ipsec-isakmp dynamic DYN
+        crypto map MAP interface outside
+        crypto ikev1 enable outside
+        crypto ikev1 policy 10
+         authentication pre-share
+         encryption aes
+         hash sha
+         group 2
+         lifetime 86400
+        ip local pool EZPOOL 192.168.100.10-192.168.100.20 mask 255.255.255.0
+        access-list SPLIT standard permit 192.168.1.0 255.255.255.0
+        username cisco password cisco
+        group-policy EZ internal
+        group-policy EZ attributes
+         dns-server value 192.168.1.53
+         vpn-tunnel-protocol ikev1
+         split-tunnel-policy tunnelspecified
+         split-tunnel-network-list value SPLIT
+         default-domain value lab.example
+        tunnel-group EZ type remote-access
+        tunnel-group EZ general-attributes
+         address-pool EZPOOL
+         default-group-policy EZ
+        tunnel-group EZ ipsec-attributes
+         ikev1 pre-shared-key ezkey
+
+        """;
+
+    private static void WaitEstablished(InteropLab lab, InteropLab.Gateway gateway)
+    {
+        try { lab.StrongSwan("wait-established", "30"); }
+        catch (Exception e) { throw new Xunit.Sdk.XunitException($"{e.Message}\n--- ours\n{gateway.Output}\n--- charon\n{lab.StrongSwanLog}"); }
+    }
+
+    [Fact]
+    public void Strongswan_dials_in_with_xauth_gets_the_first_pool_address_and_pings_the_inside()
+    {
+        using var lab = new InteropLab();
+        var gateway = lab.StartGateway(lab.Left, HeadEnd, "10.0.0.1:500", "--tun", "ike%d");
+        lab.StartStrongSwan("--role", "initiator", "--aggressive", "yes", "--local-id", "keyid:EZ", "--psk", "ezkey",
+            "--xauth", "cisco", "--xauth-password", "cisco", "--remote-ts", "192.168.1.0/24",
+            "--ike", "aes128-sha1-modp1024", "--esp", "aes128-sha1");
+        WaitEstablished(lab, gateway);
+        var sas = lab.StrongSwan("list-sas");
+        // charon's virtual IP is the pool's first address, its CHILD_SA from there to the split network.
+        Assert.Matches(@"\[192\.168\.100\.10\]", sas);
+        Assert.Matches(@"local\s+192\.168\.100\.10/32", sas);
+        Assert.Matches(@"remote\s+192\.168\.1\.0/24", sas);
+        var log = lab.StrongSwanLog;
+        Assert.Contains("XAuth authentication of 'cisco' (myself) successful", log);
+        Assert.Matches(@"installing new virtual IP 192\.168\.100\.10", log);
+
+        var (_, ping) = InteropLab.Exec(lab.Right, "ping", "-n", "-c", "5", "-i", "0.2", "-W", "3", "-I", "192.168.100.10", "192.168.1.1");
+        Assert.True(Regex.IsMatch(ping, @"5 packets transmitted, 5 received"), ping + "\n" + gateway.Output);
+
+        Assert.Contains("User (cisco) authenticated.", gateway.Output);
+        Assert.Contains("Assigned private IP address 192.168.100.10 to remote user", gateway.Output);
+        Assert.DoesNotContain("ezkey", gateway.Output);
+        var isakmp = InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa");
+        Assert.Contains("State   : AM_ACTIVE", isakmp);
+    }
+}

@@ -23,7 +23,7 @@ public sealed class InteropLab : IDisposable
     private readonly IReadOnlyDictionary<string, string> _scriptEnvironment;
     private readonly List<Gateway> _gateways = [];
     private readonly List<string> _captures = [];
-    private bool _strongSwan, _libreswan, _up;
+    private bool _strongSwan, _libreswan, _vpnc, _up;
     private string? _libreswanRoot;
 
     public InteropLab()
@@ -96,6 +96,18 @@ public sealed class InteropLab : IDisposable
     }
 
     public string StrongSwanLog => File.ReadAllText(Path.Combine(State, "strongswan-" + Right, "charon.log"));
+
+    /// <summary>vpnc 0.5.3 as a remote-access client in the right namespace (vpnc-peer.sh: its own TUN, our script for routes).</summary>
+    public void StartVpnc(params string[] args)
+    {
+        RequiredProgram.Check("vpnc", "vpnc");
+        _vpnc = true;
+        Starting(() => Script("vpnc-peer.sh", ["start", Right, .. args]), () => Script("vpnc-peer.sh", "stop", Right));
+    }
+
+    public string Vpnc(params string[] args) => Script("vpnc-peer.sh", [args[0], Right, .. args[1..]]);
+
+    public string VpncLog => File.Exists(Path.Combine(State, "vpnc-" + Right, "vpnc.log")) ? File.ReadAllText(Path.Combine(State, "vpnc-" + Right, "vpnc.log")) : "";
 
     public string StrongSwan(params string[] args) => Script("strongswan-peer.sh", [args[0], Right, .. args[1..]]);
 
@@ -272,9 +284,10 @@ public sealed class InteropLab : IDisposable
         foreach (var c in _captures) Quietly(() => Script("capture.sh", "stop", c));
         _captures.Clear();
         if (_strongSwan) Quietly(() => Script("strongswan-peer.sh", "stop", Right));
+        if (_vpnc) Quietly(() => Script("vpnc-peer.sh", "stop", Right));
         if (_libreswan) Quietly(() => Script("libreswan-peer.sh", "stop", Right));
         if (_up) Quietly(() => Script("netns.sh", "down", Left, Right));
-        _strongSwan = _libreswan = _up = false;
+        _strongSwan = _libreswan = _vpnc = _up = false;
         try { Directory.Delete(State, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 

@@ -83,4 +83,37 @@ public sealed class RemoteAccessInteropTests
         var isakmp = InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa");
         Assert.Contains("State   : AM_ACTIVE", isakmp);
     }
+
+    [Fact]
+    public void Vpnc_connects_gets_the_first_pool_address_routes_the_split_network_only_and_pings_through()
+    {
+        using var lab = new InteropLab();
+        var gateway = lab.StartGateway(lab.Left, HeadEnd, "10.0.0.1:500", "--tun", "ike%d");
+        lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "cisco");
+        try { lab.Vpnc("wait-connected", "30"); }
+        catch (Exception e) { throw new Xunit.Sdk.XunitException($"{e.Message}\n--- ours\n{gateway.Output}\n--- vpnc\n{lab.VpncLog}"); }
+        var given = lab.Vpnc("status");
+        Assert.Contains("INTERNAL_IP4_ADDRESS=192.168.100.10", given);
+        Assert.Contains("INTERNAL_IP4_NETMASK=255.255.255.0", given);
+        Assert.Contains("INTERNAL_IP4_DNS=192.168.1.53", given);
+        Assert.Contains("CISCO_DEF_DOMAIN=lab.example", given);
+        Assert.Contains("CISCO_SPLIT_INC=1", given);
+        Assert.Contains("CISCO_SPLIT_INC_0_ADDR=192.168.1.0", given);
+        Assert.Contains("CISCO_SPLIT_INC_0_MASKLEN=24", given);
+
+        // Its routing table: the split network through its TUN device, nothing else (no default route into the tunnel).
+        var (_, routes) = InteropLab.Exec(lab.Right, "ip", "route", "show");
+        Assert.Matches(@"192\.168\.1\.0/24 dev vpnc0", routes);
+        Assert.DoesNotMatch(@"default[^\n]*vpnc0", routes);
+
+        var (_, ping) = InteropLab.Exec(lab.Right, "ping", "-n", "-c", "5", "-i", "0.2", "-W", "3", "192.168.1.1");
+        Assert.True(Regex.IsMatch(ping, @"5 packets transmitted, 5 received"), ping + "\n" + gateway.Output);
+        Assert.Contains("User (cisco) authenticated.", gateway.Output);
+        Assert.Contains("Assigned private IP address 192.168.100.10 to remote user", gateway.Output);
+
+        // vpnc-disconnect: SIGTERM, vpnc deletes its SAs, the head-end has no SA left and the address is free again.
+        lab.Vpnc("stop");
+        InteropLab.Eventually(() => InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa").Contains("There are no IKEv1 SAs"),
+            TimeSpan.FromSeconds(15), () => InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa") + gateway.Output);
+    }
 }

@@ -9,6 +9,9 @@ public interface IIkeSaReport : IGrainWithStringKey
     /// <summary>This SA's block of `show vpn-sessiondb l2l`, or null when it is not established.</summary>
     Task<string?> ShowVpnSession(int index);
 
+    /// <summary>This SA's block of `show vpn-sessiondb [detail] remote`, or null when it is not an established remote-access session.</summary>
+    Task<string?> ShowVpnSessionRemote(int index, bool detailed);
+
     /// <summary>This SA's numbered entry of `show crypto isakmp sa detail`, or null when there is none.</summary>
     Task<string?> ShowIsakmpDetail(int number);
 }

@@ -111,9 +111,29 @@ public sealed class RemoteAccessInteropTests
         Assert.Contains("User (cisco) authenticated.", gateway.Output);
         Assert.Contains("Assigned private IP address 192.168.100.10 to remote user", gateway.Output);
 
-        // vpnc-disconnect: SIGTERM, vpnc deletes its SAs, the head-end has no SA left and the address is free again.
+        // The session as the ASA lists it: user, addresses, protocol, groups; the detail says Aggressive Mode with XAUTH.
+        var sessions = InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "remote");
+        Assert.StartsWith("Session Type: IPsec\n", sessions);
+        Assert.Contains("Username     : cisco                  Index        : 1\n", sessions);
+        Assert.Contains("Assigned IP  : 192.168.100.10         Public IP    : 10.0.0.2\n", sessions);
+        Assert.Contains("Protocol     : IKEv1 IPsec\n", sessions);
+        Assert.Contains("Encryption   : IKEv1: (1)AES", sessions);
+        Assert.Contains("Group Policy : EZ                     Tunnel Group : EZ\n", sessions);
+        var detail = InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "detail", "remote");
+        Assert.Contains("IKE Neg Mode : Aggressive             Auth Mode    : preSharedKeysXauth\n", detail);
+        Assert.Contains("Remote Addr  : 192.168.100.10/255.255.255.255/0/0\n", detail);
+        Assert.Matches(@"Pkts Tx      : [1-9]\d*\s+Pkts Rx      : [1-9]", detail);
+        Assert.Contains("no active sessions", InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "l2l"));
+
+        // vpnc-disconnect: SIGTERM, vpnc deletes its SAs, the head-end has no SA and no session left.
         lab.Vpnc("stop");
         InteropLab.Eventually(() => InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa").Contains("There are no IKEv1 SAs"),
             TimeSpan.FromSeconds(15), () => InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa") + gateway.Output);
+        Assert.Equal("INFO: There are presently no active sessions of the type specified\n", InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "remote"));
+
+        // The address went back to the pool: dialling in again gets the first address again.
+        lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "cisco");
+        lab.Vpnc("wait-connected", "30");
+        Assert.Contains("INTERNAL_IP4_ADDRESS=192.168.100.10", lab.Vpnc("status"));
     }
 }

@@ -73,6 +73,10 @@ public static class ShowCommand
         summary.Options.Add(node);
         summary.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, Sessions, ct));
         sessionDb.Subcommands.Add(summary);
+        var remote = new Command("remote", "show vpn-sessiondb remote: remote-access (IKEv1 IPsec) sessions");
+        remote.Options.Add(node);
+        remote.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, (c, s) => Remote(c, s, detailed: false), ct));
+        sessionDb.Subcommands.Add(remote);
         var sessionSummary = new Command("summary", "show vpn-sessiondb summary: L2L sessions and tunnels, active, cumulative and peak");
         sessionSummary.Options.Add(node);
         sessionSummary.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, SessionSummary, ct, needsEntries: false));
@@ -82,6 +86,10 @@ public static class ShowCommand
         l2l.Options.Add(node);
         l2l.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, SessionsDetail, ct));
         detail.Subcommands.Add(l2l);
+        var remoteDetail = new Command("remote", "show vpn-sessiondb detail remote");
+        remoteDetail.Options.Add(node);
+        remoteDetail.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, (c, s) => Remote(c, s, detailed: true), ct));
+        detail.Subcommands.Add(remoteDetail);
         sessionDb.Subcommands.Add(detail);
         show.Subcommands.Add(sessionDb);
         return show;
@@ -119,6 +127,13 @@ public static class ShowCommand
     {
         var blocks = await Numbered(sas, (key, n) => client.GetGrain<IIkeSaReport>(key).ShowVpnSession(n));
         return blocks.Count == 0 ? "INFO: There are presently no active sessions of the type specified\n" : "Session Type: LAN-to-LAN\n\n" + string.Concat(blocks);
+    }
+
+    private static async Task<string> Remote(IClusterClient client, IReadOnlyList<SaDirectoryEntry> sas, bool detailed)
+    {
+        var blocks = await Numbered(sas, (key, n) => client.GetGrain<IIkeSaReport>(key).ShowVpnSessionRemote(n, detailed));
+        return blocks.Count == 0 ? "INFO: There are presently no active sessions of the type specified\n"
+            : (detailed ? "Session Type: IPsec Detailed\n\n" : "Session Type: IPsec\n\n") + string.Concat(blocks);
     }
 
     private static async Task<string> SessionsDetail(IClusterClient client, IReadOnlyList<SaDirectoryEntry> sas)

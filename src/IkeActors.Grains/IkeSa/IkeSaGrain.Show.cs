@@ -11,7 +11,7 @@ public sealed partial class IkeSaGrain
 
     public async Task<string?> ShowVpnSessionDetail(int index)
     {
-        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return null;
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE || ShowCommands.IsRemoteAccess(_sa)) return null;
         // In a cluster with a data plane: which node carries this peer's traffic (docs/cluster.md).
         var carrier = ServiceProvider.GetService(typeof(ICarrierDirectory)) is ICarrierDirectory directory
             ? await directory.CarrierOf(_sa.Peer.Address.ToString()) ?? "none"
@@ -21,9 +21,16 @@ public sealed partial class IkeSaGrain
         return ShowCommands.VpnSessionDetail(index, _sa, _phase1At ?? now, now - (_lastInstall ?? now), now, DataPlaneCounters(), carrier);
     }
 
+    public Task<string?> ShowVpnSessionRemote(int index, bool detailed)
+    {
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE || !ShowCommands.IsRemoteAccess(_sa)) return Task.FromResult<string?>(null);
+        var now = DateTime.UtcNow;
+        return Task.FromResult<string?>(ShowCommands.VpnSessionRemote(index, _sa, _phase1At ?? now, now, detailed, DataPlaneCounters()));
+    }
+
     public Task<string?> ShowVpnSession(int index)
     {
-        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE) return Task.FromResult<string?>(null);
+        if (_sa is null || _sa.State != MainModeState.MM_ACTIVE || ShowCommands.IsRemoteAccess(_sa)) return Task.FromResult<string?>(null);
         var now = DateTime.UtcNow;
         return Task.FromResult<string?>(ShowCommands.VpnSessionSummary(index, _sa, _phase1At ?? now, now, DataPlaneCounters()));
     }

@@ -219,6 +219,76 @@ public static class ShowCommands
         return sb.ToString();
     }
 
+    /// <summary>A remote-access session: XAUTH authenticated a user or Mode Config gave an address (head-end side).</summary>
+    public static bool IsRemoteAccess(IkeSa sa) => sa.User is not null || sa.ModeConfig is not null;
+
+    /// <summary>
+    /// One session of `show vpn-sessiondb remote` (<paramref name="detailed"/>: `detail remote`), in the ASA 9.x layout of an
+    /// IPsec remote-access session: user, assigned and public address, protocol, ciphers, bytes, group policy and tunnel
+    /// group, login time and duration; the detailed view adds packets and the IKEv1 and IPsec sections.
+    /// </summary>
+    public static string VpnSessionRemote(int index, IkeSa sa, DateTime phase1Utc, DateTime nowUtc, bool detailed,
+        Func<IpsecSaPair, EspCounters>? counters = null)
+    {
+        var t = sa.Transform;
+        var pairs = ActivePairs(sa);
+        var duration = nowUtc - phase1Utc;
+        var (tx, rx, ptx, prx) = (0L, 0L, 0L, 0L);
+        foreach (var p in pairs)
+            if (counters?.Invoke(p) is { } c) { tx += c.BytesOut; rx += c.BytesIn; ptx += c.Encaps; prx += c.Decaps; }
+        var ike = t is null ? "" : $"IKEv1: (1){IkeCipherName(t)}";
+        var esp = pairs.Count == 0 ? "" : $"  IPsec: ({pairs.Count}){EspCipherName(pairs[0].Transform)}";
+        var ikeHash = t is null ? "" : $"IKEv1: (1){HashName(t.Hash)}";
+        var espHash = pairs.Count == 0 ? "" : $"  IPsec: ({pairs.Count}){EspHashName(pairs[0].Transform)}";
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"Username     : {sa.User ?? "(none)",-22} Index        : {index}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Assigned IP  : {sa.ModeConfig?.Address.ToString() ?? "0.0.0.0",-22} Public IP    : {sa.Peer.Address}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Protocol     : {(sa.NatTPeer is null ? "IKEv1 IPsec" : "IKEv1 IPsecOverNatT")}\n");
+        sb.Append("License      : Other VPN\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Encryption   : {ike}{esp}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Hashing      : {ikeHash}{espHash}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Bytes Tx     : {tx,-22} Bytes Rx     : {rx}\n");
+        if (detailed)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"Pkts Tx      : {ptx,-22} Pkts Rx      : {prx}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"Pkts Tx Drop : {0,-22} Pkts Rx Drop : {0}\n");
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"Group Policy : {sa.ModeConfig?.GroupPolicy ?? "DfltGrpPolicy",-22} Tunnel Group : {sa.TunnelGroup}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Login Time   : {phase1Utc:HH:mm:ss} UTC {phase1Utc:ddd MMM d yyyy}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Duration     : {(int)duration.TotalHours}h:{duration.Minutes:00}m:{duration.Seconds:00}s\n");
+        sb.Append("Inactivity   : 0h:00m:00s\n");
+        sb.Append(CultureInfo.InvariantCulture, $"VLAN Mapping : {"N/A",-22} VLAN         : none\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Audt Sess ID : {sa.InitiatorCookie:x16}{sa.ResponderCookie >> 32:x8}\n");
+        sb.Append("Security Grp : none\n\n");
+        if (!detailed || t is null) return sb.ToString();
+        var left = Math.Max(0, t.LifetimeSeconds - (int)duration.TotalSeconds);
+        var (srcPort, dstPort) = sa.NatTPeer is { } natT ? (IkeSa.NatTPort, natT.Port) : (NegotiationEngine.IsakmpPort, sa.Peer.Port);
+        sb.Append(CultureInfo.InvariantCulture, $"IKEv1 Tunnels: 1\nIPsec Tunnels: {pairs.Count}\n\n");
+        sb.Append("IKEv1:\n");
+        sb.Append("  Tunnel ID    : 1.1\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  UDP Src Port : {srcPort,-22} UDP Dst Port : {dstPort}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  IKE Neg Mode : {(sa.Aggressive ? "Aggressive" : "Main"),-22} Auth Mode    : {(sa.User is null ? "preSharedKeys" : "preSharedKeysXauth")}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  Encryption   : {IkeCipherName(t),-22} Hashing      : {HashName(t.Hash)}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  Rekey Int (T): {t.LifetimeSeconds + " Seconds",-22} Rekey Left(T): {left} Seconds\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  D/H Group    : {(int)t.Group}\n");
+        sb.Append("  Filter Name  :\n\n");
+        var id = 2;
+        foreach (var p in pairs)
+        {
+            var c = counters?.Invoke(p) ?? new EspCounters(0, 0);
+            sb.Append("IPsec:\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Tunnel ID    : 1.{id++}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Local Addr   : {Ident(p.Local)}/{p.Local.Protocol}/{p.Local.Port}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Remote Addr  : {Ident(p.Remote)}/{p.Remote.Protocol}/{p.Remote.Port}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Encryption   : {EspCipherName(p.Transform),-22} Hashing      : {EspHashName(p.Transform)}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Encapsulation: {(p.Transform.Mode == IkeActors.Protocol.EncapsulationMode.Transport ? "Transport" : "Tunnel")}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Rekey Int (T): {p.LifetimeSeconds + " Seconds"}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Bytes Tx     : {c.BytesOut,-22} Bytes Rx     : {c.BytesIn}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  Pkts Tx      : {c.Encaps,-22} Pkts Rx      : {c.Decaps}\n\n");
+        }
+        return sb.ToString();
+    }
+
     private static List<IpsecSaPair> ActivePairs(IkeSa sa) =>
         sa.IpsecSas.Select(s => s.Pair).ToList();
 

@@ -75,7 +75,8 @@ public sealed class AggressiveModeInteropTests
         var gateway = lab.StartGateway(lab.Left, config, "10.0.0.1:500", "--tun", "ike%d");
         lab.StartStrongSwan("--role", "initiator", "--aggressive", "yes", "--local-id", "keyid:EZ", "--psk", "ez-group-key",
             "--ike", "3des-sha1-modp1024", "--esp", "aes128-sha1");
-        WaitEstablished(lab, gateway);
+        // Phase 1 with the group's key (a remote-access group then asks XAUTH, which this strongSwan is not configured for:
+        // RemoteAccessInteropTests has the whole dial-in).
         gateway.WaitFor("PHASE 1 COMPLETED", TimeSpan.FromSeconds(30));
         Assert.Contains("ID_KEY_ID ID received--EZ", gateway.Output);
         Assert.Contains("Group = EZ, IP = 10.0.0.2, PHASE 1 COMPLETED", gateway.Output);

@@ -92,6 +92,9 @@ public sealed class RemoteAccessInteropTests
         lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "cisco");
         try { lab.Vpnc("wait-connected", "30"); }
         catch (Exception e) { throw new Xunit.Sdk.XunitException($"{e.Message}\n--- ours\n{gateway.Output}\n--- vpnc\n{lab.VpncLog}"); }
+        // The head-end installs the pair on QM3 (RFC 2409 §5.5): once the session lists its IPsec tunnel, traffic passes.
+        InteropLab.Eventually(() => InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "detail", "remote").Contains("IPsec Tunnels: 1"),
+            TimeSpan.FromSeconds(10), () => gateway.Output);
         var given = lab.Vpnc("status");
         Assert.Contains("INTERNAL_IP4_ADDRESS=192.168.100.10", given);
         Assert.Contains("INTERNAL_IP4_NETMASK=255.255.255.0", given);
@@ -133,6 +136,69 @@ public sealed class RemoteAccessInteropTests
 
         // The address went back to the pool: dialling in again gets the first address again.
         lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "cisco");
+        lab.Vpnc("wait-connected", "30");
+        Assert.Contains("INTERNAL_IP4_ADDRESS=192.168.100.10", lab.Vpnc("status"));
+    }
+
+    [Fact]
+    public void A_wrong_xauth_password_is_asked_three_times_then_refused_and_nothing_is_left()
+    {
+        using var lab = new InteropLab();
+        var gateway = lab.StartGateway(lab.Left, HeadEnd, "10.0.0.1:500", "--tun", "ike%d");
+        lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "not-cisco", "--expect-failure", "yes");
+        // vpnc's side: the head-end refused the credentials.
+        Assert.Matches(new Regex("authentication unsuccessful|Authentication failed|xauth", RegexOptions.IgnoreCase), lab.VpncLog);
+        // Ours: the ASA's refusal line, no session, no SA, the password in no line.
+        Assert.Contains("Remote peer has failed user authentication", gateway.Output);
+        Assert.DoesNotContain("not-cisco", gateway.Output);
+        Assert.DoesNotContain("Assigned private IP address", gateway.Output);
+        InteropLab.Eventually(() => InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa").Contains("There are no IKEv1 SAs"),
+            TimeSpan.FromSeconds(15), () => InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa") + gateway.Output);
+        Assert.Contains("no active sessions", InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "remote"));
+    }
+
+    [Fact]
+    public void An_unknown_group_gets_no_answer_and_a_wrong_group_key_fails_on_the_client()
+    {
+        using var lab = new InteropLab();
+        var gateway = lab.StartGateway(lab.Left, HeadEnd, "10.0.0.1:500", "--tun", "ike%d");
+        // A group the head-end does not have (and DefaultRAGroup has no key): AM1 is not answered.
+        lab.StartVpnc("--gateway", "10.0.0.1", "--group", "NOPE", "--secret", "ezkey", "--user", "cisco", "--password", "cisco", "--expect-failure", "yes");
+        Assert.Contains("ID_KEY_ID ID received--NOPE", gateway.Output);
+        Assert.Contains("Can't find a valid tunnel group, aborting...!", gateway.Output);
+        Assert.Contains("There are no IKEv1 SAs", InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa"));
+
+        // The right group with the wrong key: our AM2's HASH_R does not verify on the client (RFC 2409 §5.4), it stops there.
+        lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "not-the-key", "--user", "cisco", "--password", "cisco", "--expect-failure", "yes");
+        Assert.Matches(new Regex("hash comparison failed|AUTHENTICATION_FAILED|authentication", RegexOptions.IgnoreCase), lab.VpncLog);
+        Assert.DoesNotContain("User (cisco) authenticated.", gateway.Output);
+        Assert.DoesNotContain("not-the-key", gateway.Output);
+        // Our half waits for an AM3 that never comes (in the front-end's lane, not listed before it is up) and goes when its
+        // retransmissions run out, as the ASA's does: nothing established, no session.
+        Assert.DoesNotContain("AM_ACTIVE", InteropLab.Operator(lab.Left, "show", "crypto", "isakmp", "sa"));
+        Assert.Contains("no active sessions", InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "remote"));
+    }
+
+    [Fact]
+    public void An_exhausted_pool_refuses_the_next_client_until_DPD_frees_the_address_of_a_vanished_one()
+    {
+        using var lab = new InteropLab();
+        var onePool = HeadEnd.Replace("ip local pool EZPOOL 192.168.100.10-192.168.100.20", "ip local pool EZPOOL 192.168.100.10-192.168.100.10");
+        var gateway = lab.StartGateway(lab.Left, onePool, "10.0.0.1:500", "--tun", "ike%d");
+        lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "cisco");
+        lab.Vpnc("wait-connected", "30");
+        Assert.Contains("INTERNAL_IP4_ADDRESS=192.168.100.10", lab.Vpnc("status"));
+        // The client vanishes without a word: its address stays leased while the head-end still believes in it. The next
+        // client dials from another address (10.0.0.3: the same address's INITIAL-CONTACT would end the old session).
+        lab.Vpnc("kill");
+        var (_, iface) = InteropLab.Exec(lab.Right, "sh", "-c", "ip -o -4 addr show | awk '/ 10[.]0[.]0[.]2[/]/ { print $2 }'");
+        InteropLab.Exec(lab.Right, "ip", "addr", "add", "10.0.0.3/24", "dev", iface.Trim());
+        lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "cisco", "--local-addr", "10.0.0.3", "--expect-failure", "yes");
+        Assert.Contains("Cannot obtain an IP address for remote peer", gateway.Output);
+        // DPD declares the vanished client dead (threshold 10 s, 2 s retries): its address is free again.
+        InteropLab.Eventually(() => InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "remote").Contains("no active sessions"),
+            TimeSpan.FromSeconds(40), () => InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "remote") + gateway.Output);
+        lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "cisco", "--local-addr", "10.0.0.3");
         lab.Vpnc("wait-connected", "30");
         Assert.Contains("INTERNAL_IP4_ADDRESS=192.168.100.10", lab.Vpnc("status"));
     }

@@ -9,9 +9,12 @@ source "$(dirname "$0")/common.sh"
 usage() {
     cat >&2 <<'TEXT'
 usage: vpnc-peer.sh start NS --gateway IP --group NAME --secret KEY --user NAME --password PW [--dh dh2] [--port N]
+                           [--local-addr IP]        (the source address, when the namespace has several)
+                           [--expect-failure yes]   (a refused connection is the outcome: success when vpnc fails)
        vpnc-peer.sh wait-connected NS [SECONDS]   until Mode Config's address is on the TUN device
        vpnc-peer.sh status NS                     what Mode Config gave (INTERNAL_*, CISCO_* as vpnc passed them)
        vpnc-peer.sh stop NS                       SIGTERM to the vpnc this script started (it sends its DELETEs)
+       vpnc-peer.sh kill NS                       SIGKILL to it: gone without a word, as a client whose laptop closed
        vpnc-peer.sh paths NS                      state directory, pid
 TEXT
     exit 2
@@ -25,12 +28,14 @@ dir="$(state_root)/vpnc-$ns"
 vpnc_pid() { [[ -f $dir/vpnc.pid ]] && pid=$(cat "$dir/vpnc.pid") && running "$pid" && in_ns "$pid" "$ns" && echo "$pid"; }
 
 start() {
-    local gateway= group= secret= user= password= dh=dh2 port=500
+    local gateway= group= secret= user= password= dh=dh2 port=500 expect_failure=no local_addr=
     while (($#)); do
         (($# >= 2)) || fail "option $1 needs a value"
         case $1 in
             --gateway) gateway=$2 ;; --group) group=$2 ;; --secret) secret=$2 ;;
             --user) user=$2 ;; --password) password=$2 ;; --dh) dh=$2 ;; --port) port=$2 ;;
+            --expect-failure) expect_failure=$2 ;;
+            --local-addr) local_addr=$2 ;;
             *) fail "unknown option $1" ;;
         esac
         shift 2
@@ -78,13 +83,19 @@ Perfect Forward Secrecy nopfs
 Interface name vpnc0
 Interface mode tun
 Local Port $port
+$([[ -n $local_addr ]] && echo "Local Addr $local_addr")
 NAT Traversal Mode natt
-DPD idle timeout (our side) 0
+DPD idle timeout (our side) 300
 Script $dir/lab-vpnc-script
 Pidfile $dir/vpnc.pid
 CONF
-    ip netns exec "$ns" env LAB_VPNC_DIR="$dir" vpnc --debug 1 "$dir/vpnc.conf" >"$dir/vpnc.log" 2>&1 \
-        || { cat "$dir/vpnc.log" >&2; fail "vpnc did not start in $ns"; }
+    if ! ip netns exec "$ns" env LAB_VPNC_DIR="$dir" timeout 60 vpnc --debug 1 "$dir/vpnc.conf" >"$dir/vpnc.log" 2>&1; then
+        # A refused connection is an outcome a test may expect: its log says why.
+        [[ $expect_failure == yes ]] && { say "vpnc in $ns failed, as expected: $(tail -1 "$dir/vpnc.log")"; return 0; }
+        cat "$dir/vpnc.log" >&2
+        fail "vpnc did not start in $ns"
+    fi
+    [[ $expect_failure == yes ]] && fail "vpnc in $ns connected where it should have failed"
     wait_for 10 vpnc_pid >/dev/null || { cat "$dir/vpnc.log" >&2; fail "vpnc in $ns wrote no pid file"; }
     say "vpnc $(vpnc_pid) in $ns: group $group to $gateway, log $dir/vpnc.log"
 }
@@ -99,6 +110,10 @@ case $command in
     status) cat "$dir/connect.env" ;;
     stop)
         if pid=$(vpnc_pid); then end_process "$pid" TERM; fi
+        ;;
+    kill)
+        if pid=$(vpnc_pid); then end_process "$pid" KILL; fi
+        rm -f "$dir/vpnc.pid"
         ;;
     paths) echo "dir=$dir"; echo "pid=$(vpnc_pid || true)" ;;
     *) usage ;;

@@ -82,6 +82,8 @@ public enum DropReason
     HalfOpenLimit,
     /// <summary>An MM1 that collides with our own Phase 1 rekey, which wins.</summary>
     RekeyCollision,
+    /// <summary>An AM1 while `crypto ikev1 am-disable` is configured.</summary>
+    AggressiveModeDisabled,
 }
 
 /// <summary>A datagram dropped: nothing changed. <paramref name="Detail"/> is for an operator; never key material.</summary>

@@ -91,9 +91,12 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
             var verdict = Admission.Admit(key, from.Address, output, aggressive: header.ExchangeType == ExchangeType.Aggressive);
             if (!verdict.Admitted)
             {
-                output.Add(verdict.Refusal == Mm1Refusal.NoPreSharedKey
-                    ? new MessageDropped(IkeExchange.MainMode, 0, DropReason.NoPreSharedKey, "no pre-shared key for the peer")
-                    : new MessageDropped(IkeExchange.MainMode, 0, DropReason.HalfOpenLimit, "half-open SA limit reached"));
+                output.Add(verdict.Refusal switch
+                {
+                    Mm1Refusal.NoPreSharedKey => new MessageDropped(IkeExchange.MainMode, 0, DropReason.NoPreSharedKey, "no pre-shared key for the peer"),
+                    Mm1Refusal.AggressiveModeDisabled => new MessageDropped(IkeExchange.AggressiveMode, 0, DropReason.AggressiveModeDisabled, "Aggressive Mode is disabled (crypto ikev1 am-disable)"),
+                    _ => new MessageDropped(IkeExchange.MainMode, 0, DropReason.HalfOpenLimit, "half-open SA limit reached"),
+                });
                 return;
             }
             // Under pressure the oldest half-open SA of the busiest address gave way: it goes without a word.

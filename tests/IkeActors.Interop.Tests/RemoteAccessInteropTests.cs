@@ -1,3 +1,4 @@
+using IkeActors.Testing;
 using System.Text.RegularExpressions;
 
 namespace IkeActors.Interop.Tests;
@@ -201,5 +202,35 @@ public sealed class RemoteAccessInteropTests
         lab.StartVpnc("--gateway", "10.0.0.1", "--group", "EZ", "--secret", "ezkey", "--user", "cisco", "--password", "cisco", "--local-addr", "10.0.0.3");
         lab.Vpnc("wait-connected", "30");
         Assert.Contains("INTERNAL_IP4_ADDRESS=192.168.100.10", lab.Vpnc("status"));
+    }
+
+    /// <summary>
+    /// Why `config check` warns about Aggressive Mode with a group key: ike-scan (as an attacker who knows only the group
+    /// name) gets our AM2, whose HASH_R is a function of the key, and psk-crack finds the key offline from a word list.
+    /// With `crypto ikev1 am-disable` ike-scan gets no answer at all.
+    /// </summary>
+    [Fact]
+    public void Ike_scan_recovers_a_weak_group_key_from_aggressive_mode_and_am_disable_stops_it()
+    {
+        RequiredProgram.Check("ike-scan", "ike-scan");
+        using var lab = new InteropLab();
+        var gateway = lab.StartGateway(lab.Left, HeadEnd, "10.0.0.1:500", "--tun", "ike%d");
+        var psk = lab.WriteFile("ez.psk", "");
+        var dictionary = lab.WriteFile("words.txt", "password\ncisco\nletmein\nezkey\nsecret\n");
+        // AES-128 (7/128), SHA-1 (2), pre-shared key (1), group 2: the head-end's policy; the group name as ID_KEY_ID (11).
+        var (_, scan) = InteropLab.Exec(lab.Right, "ike-scan", "-A", "-M", "--id=EZ", "--idtype=11", "--trans=7/128,2,1,2", "--dhgroup=2",
+            "--pskcrack=" + psk, "10.0.0.1");
+        Assert.Contains("Aggressive Mode Handshake returned", scan);
+        var (_, crack, crackErrors) = ProcessRunner.Run("psk-crack", ["-d", dictionary, psk]);
+        Assert.Matches(@"key ""ezkey"" matches", crack + crackErrors);
+        Assert.Contains("Group = EZ", gateway.Output);
+
+        // The same probe against a head-end with Aggressive Mode disabled: no answer, nothing to crack.
+        using var closed = new InteropLab();
+        var refusing = closed.StartGateway(closed.Left, HeadEnd + "crypto ikev1 am-disable\n", "10.0.0.1:500", "--tun", "ike%d");
+        var (_, nothing) = InteropLab.Exec(closed.Right, "ike-scan", "-A", "-M", "--id=EZ", "--idtype=11", "--trans=7/128,2,1,2", "--dhgroup=2", "10.0.0.1");
+        Assert.DoesNotContain("Aggressive Mode Handshake returned", nothing);
+        Assert.Matches(@"0 returned handshake", nothing);
+        Assert.Contains("Aggressive Mode is disabled", refusing.Output);
     }
 }

@@ -144,7 +144,7 @@ public class AggressiveModeTests
         Assert.Empty(lab.RightOutput.OfType<SendDatagram>());
         Assert.Empty(lab.Right.Sas);
         Assert.Contains(lab.RightLines, l => l.Contains("Aggressive Mode"));
-        Assert.Equal(FailureReason.AggressiveModeDisabled, lab.RightOutput.OfType<NegotiationFailed>().Single().Reason);
+        Assert.Equal(DropReason.AggressiveModeDisabled, lab.RightOutput.OfType<MessageDropped>().Single().Reason);
     }
 
     [Fact]

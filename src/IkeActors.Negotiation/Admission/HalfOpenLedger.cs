@@ -33,6 +33,8 @@ public enum Mm1Refusal
     PeerHalfOpenLimit,
     /// <summary>The node holds <see cref="HalfOpenLimits.MaxHalfOpen"/> and no busier address had one to give way.</summary>
     HalfOpenLimit,
+    /// <summary>An Aggressive Mode while `crypto ikev1 am-disable` is configured.</summary>
+    AggressiveModeDisabled,
 }
 
 /// <summary>The ledger's answer to an MM1: admitted (maybe after another SA gave way) or refused, and why.</summary>

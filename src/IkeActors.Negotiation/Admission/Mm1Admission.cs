@@ -23,10 +23,16 @@ public sealed class Mm1Admission(GatewayContext gateway, HalfOpenLedger ledger, 
     /// </summary>
     public Mm1Verdict Admit(string key, IPAddress peer, IDebugSink output, bool aggressive = false)
     {
+        var context = new DebugContext(peer);
+        if (aggressive && gateway.Config.AggressiveModeDisabled)
+        {
+            // `crypto ikev1 am-disable`: refused before any room is taken or any hash of a key computed.
+            if (LineDue(Mm1Refusal.AggressiveModeDisabled)) AsaDebug.AggressiveModeDisabled(output, context);
+            return new Mm1Verdict(Mm1Refusal.AggressiveModeDisabled);
+        }
         var hasKey = gateway.Config.PreSharedKeyForPeer(peer) is not null || aggressive && gateway.Config.AcceptsAggressiveModeByGroup;
         var verdict = Ledger.TryAdmit(key, peer, hasKey);
         if (verdict.Admitted || !LineDue(verdict.Refusal)) return verdict;
-        var context = new DebugContext(peer);
         if (verdict.Refusal == Mm1Refusal.NoPreSharedKey) AsaDebug.GroupNotFoundNoDefaultKey(output, context, peer.ToString());
         else AsaDebug.MaxConcurrentNegotiations(output, context);
         return verdict;

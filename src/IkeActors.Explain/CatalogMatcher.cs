@@ -50,7 +50,7 @@ public sealed partial class CatalogMatcher
     [GeneratedRegex(@"\{(\w+):(\w+)\}")]
     private static partial Regex HoleRegex();
 
-    [GeneratedRegex(@"^(?:Group = (?<g>[^,]{1,128}), )?IP = (?<ip>[0-9A-Fa-f.:]{2,45}),\s?")]
+    [GeneratedRegex(@"^(?:Group = (?<g>[^,]{1,128}), )?(?:Username = (?<u>[^,]{1,128}), )?IP = (?<ip>[0-9A-Fa-f.:]{2,45}),\s?")]
     private static partial Regex ContextRegex();
 
     [GeneratedRegex(@"\s+")]
@@ -104,7 +104,7 @@ public sealed partial class CatalogMatcher
             group = ctx.Groups["g"].Success ? ctx.Groups["g"].Value : null;
             rest = body[ctx.Length..].TrimStart();
         }
-        else if (body.StartsWith("IP = ", StringComparison.Ordinal) || body.StartsWith("Group = ", StringComparison.Ordinal))
+        else if (body.StartsWith("IP = ", StringComparison.Ordinal) || body.StartsWith("Group = ", StringComparison.Ordinal) || body.StartsWith("Username = ", StringComparison.Ordinal))
         {
             return null; // cut inside the context: nothing of the message is left
         }

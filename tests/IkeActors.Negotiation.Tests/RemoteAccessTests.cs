@@ -113,7 +113,7 @@ public class RemoteAccessTests
 
         // Four XAUTH messages (REQUEST, REPLY, SET, ACK) and two of Mode Config (REQUEST, REPLY): six Transaction exchanges' messages.
         Assert.Equal(6, Transactions(lab).Count);
-        Assert.Contains(lab.RightLines, l => l.EndsWith("Group = EZ, IP = 10.0.0.1, User (cisco) authenticated."));
+        Assert.Contains(lab.RightLines, l => l.EndsWith("Group = EZ, Username = cisco, IP = 10.0.0.1, User (cisco) authenticated."));
         Assert.Contains(lab.RightLines, l => l.EndsWith("MODE_CFG: Received request for IPV4 address!"));
         Assert.Contains(lab.RightLines, l => l.EndsWith("Assigned private IP address 192.168.1.100 to remote user"));
         Assert.Contains(lab.RightLines, l => l.Contains("IKE_DECODE SENDING Message (msgid=") && l.Contains("with payloads : HDR + HASH (8) + ATTR (14) + NONE (0)"));

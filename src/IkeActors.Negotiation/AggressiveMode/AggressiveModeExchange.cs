@@ -170,7 +170,7 @@ internal sealed class AggressiveModeExchange(IkeSa sa, MainModeTranscript transc
         if (id.IdType == IdType.KeyId)
         {
             var name = Encoding.ASCII.GetString(id.IdentificationData);
-            AsaDebug.IdKeyIdReceived(output, _sa.IpContext, Printable(name));
+            AsaDebug.IdKeyIdReceived(output, _sa.IpContext, RemoteAccessSession.Printable(name));
             // ASA: the key ID is a tunnel group's name; an unknown one falls to DefaultRAGroup.
             group = config.FindTunnelGroup(name) ?? config.FindTunnelGroup(IkeActors.Config.Model.AsaDefaults.DefaultRAGroup);
         }
@@ -190,12 +190,6 @@ internal sealed class AggressiveModeExchange(IkeSa sa, MainModeTranscript transc
         return true;
     }
 
-    /// <summary>A key ID as it may be printed: printable ASCII only, at most 64 characters (it comes from the wire).</summary>
-    private static string Printable(string name)
-    {
-        var clean = new string(name.Select(c => c is >= ' ' and <= '~' ? c : '?').Take(64).ToArray());
-        return clean;
-    }
 
     // ------------------------------------------------------------------ AM2 (initiator) -> AM3
 

@@ -111,7 +111,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         var printable = Printable(user);
         if (verdict == XauthVerdict.Accepted)
         {
-            User = user;
+            User = user; // the ASA's lines name the user from here on (Group = g, Username = u, IP = p)
             AsaDebug.UserAuthenticated(output, UserContext, printable);
             output.Add(new XauthCompleted(printable, true));
             Send(ConfigMessageType.Set, [DataAttribute.Basic((ushort)ModeConfigAttribute.XauthStatus, 1)], output, expectAnswer: true);
@@ -413,5 +413,6 @@ internal sealed class RemoteAccessSession(IkeSa sa)
 
     private DebugContext UserContext => sa.Context;
 
-    private static string Printable(string text) => new(text.Select(c => c is >= ' ' and <= '~' ? c : '?').Take(64).ToArray());
+    /// <summary>A user name as it may be printed: printable ASCII only, at most 64 characters (it comes from the wire).</summary>
+    internal static string Printable(string text) => new(text.Select(c => c is >= ' ' and <= '~' ? c : '?').Take(64).ToArray());
 }

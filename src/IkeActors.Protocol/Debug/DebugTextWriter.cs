@@ -57,13 +57,19 @@ public ref struct DebugTextWriter
         _length += n;
     }
 
-    /// <summary>"Group = g, IP = p, " or "IP = p, " (the ASA's line prefixes).</summary>
+    /// <summary>"Group = g, [Username = u, ]IP = p, " or "IP = p, " (the ASA's line prefixes).</summary>
     public void AppendContext(in DebugContext context)
     {
         if (context.Group is { } group)
         {
             Append("Group = ");
             Append(group);
+            Append(", ");
+        }
+        if (context.User is { } user)
+        {
+            Append("Username = ");
+            Append(user);
             Append(", ");
         }
         if (context.Peer is not null || context.Group is not null)

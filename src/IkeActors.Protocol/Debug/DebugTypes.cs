@@ -37,15 +37,18 @@ public sealed record DebugMessageInfo(
 /// </summary>
 public readonly struct DebugContext
 {
-    public DebugContext(IPAddress? peer, string? group = null)
+    public DebugContext(IPAddress? peer, string? group = null, string? user = null)
     {
-        Peer = peer; Group = group;
+        Peer = peer; Group = group; User = user;
     }
 
     public IPAddress? Peer { get; }
     public string? Group { get; }
 
-    public DebugContext WithGroup(string? group) => new(Peer, group);
+    /// <summary>The remote-access user once XAUTH authenticated it: the ASA then prints "Group = g, Username = u, IP = p, ".</summary>
+    public string? User { get; }
+
+    public DebugContext WithGroup(string? group) => new(Peer, group, User);
 }
 
 /// <summary>A formatted debug line, valid only during the sink's Write call.</summary>

@@ -5,6 +5,7 @@ using IkeActors.Config;
 using IkeActors.Config.Lookup;
 using IkeActors.Config.Model;
 using IkeActors.Config.Parsing;
+using IkeActors.Negotiation;
 
 namespace IkeActors.LoadGenerator;
 
@@ -35,6 +36,12 @@ public sealed record BenchArguments
     public int IkeLifetime { get; init; } = 86400;
     public int EspLifetime { get; init; } = 28800;
     public int Dpd { get; init; }
+    /// <summary>Remote-access profile: the group named in Aggressive Mode; with <see cref="User"/> and <see cref="Password"/> for XAUTH.</summary>
+    public string? Group { get; init; }
+    public string? User { get; init; }
+    public string? Password { get; init; }
+
+    public override string ToString() => $"BenchArguments({Peers} peers to {Target}{(Group is null ? "" : ", group " + Group)})";
 
     public (BenchSettings? Settings, IReadOnlyList<string> Errors) Validate()
     {
@@ -95,12 +102,22 @@ public sealed record BenchArguments
                 acquire = new Packet(Ipv4.ToAddress(localTs.Value.First + 1), Ipv4.ToAddress(remoteTs.Value.First + 1), 1);
             }
         }
+        RemoteAccessCredentials? remoteAccess = null;
+        if (Group is not null)
+        {
+            if (ConfigFile is not null) errors.Add("--group: not with --config (the remote-access profile takes its proposals from the options)");
+            if (Group.Length is 0 or > 64 || Group.Any(c => c is < '!' or > '~')) errors.Add("--group: 1-64 printable characters (a tunnel-group name)");
+            if (string.IsNullOrEmpty(User) || string.IsNullOrEmpty(Password)) errors.Add("--group: needs --user and --password for XAUTH");
+            if (ProposalNames.ParseIke(Ike) is { } p1 && errors.Count == 0)
+                remoteAccess = new RemoteAccessCredentials(Group, new PreSharedKey(Psk ?? ""), User!, Password!) { DhGroup = (int)p1.Group };
+        }
+        else if (User is not null || Password is not null) errors.Add("--user/--password: only with --group (the remote-access profile)");
         if (errors.Count > 0) return (null, errors);
         return (new BenchSettings
         {
             FirstSource = first!, SourcePort = SourcePort, Target = target!, TargetNatTPort = TargetNatTPort, Peers = Peers, Rate = Rate,
             Concurrency = Concurrency, Hold = TimeSpan.FromSeconds(Hold), Timeout = TimeSpan.FromSeconds(Timeout), DeleteAtEnd = !NoDelete,
-            Debug = Debug, Config = config!, LocalTs = localTs, Acquire = acquire!.Value,
+            Debug = Debug, Config = config!, LocalTs = localTs, Acquire = acquire!.Value, RemoteAccess = remoteAccess,
         }, errors);
     }
 

@@ -55,7 +55,9 @@ internal sealed class BenchPeer(LoadRun run, int index, IPAddress source) : ITim
             _timeoutGeneration = ++_generation;
             run.Timers.Arm(this, TimeoutSlot, _timeoutGeneration, run.Settings.Timeout);
             var output = NewOutput();
-            _engine.Adopt(IkeSa.StartInitiator(context, match, configuredPeer, output));
+            _engine.Adopt(run.Settings.RemoteAccess is { } client
+                ? IkeSa.StartRemoteAccessClient(context, client, configuredPeer, output)
+                : IkeSa.StartInitiator(context, match, configuredPeer, output));
             Apply(output);
             if (_socket is null) return;
         }
@@ -194,6 +196,9 @@ internal sealed class BenchPeer(LoadRun run, int index, IPAddress source) : ITim
                     break;
                 case NegotiationFailed f when State == PeerState.InFlight && !_ending:
                     Fail(FailureNames.Of(f));
+                    break;
+                case ModeConfigCompleted m:
+                    run.AddressAssigned(m.Address);
                     break;
                 case PeerDead when State == PeerState.Up && !_ending:
                     run.LostAfterUp(source);

@@ -29,6 +29,10 @@ public sealed record BenchReport
     public double ManagedBytesPerPeer { get; init; }
     public double RssBytesPerPeer { get; init; }
 
+    /// <summary>Remote-access profile: Mode Config answers received, and how many different addresses they gave (equal: none given twice).</summary>
+    public int AddressesAssigned { get; init; }
+    public int DistinctAddresses { get; init; }
+
     public double EstablishedPerSecond => SetupSeconds > 0 ? Established / SetupSeconds : 0;
     public bool AllUp => Established == Requested;
 
@@ -62,6 +66,8 @@ public sealed record BenchReport
         foreach (var (reason, count) in Failures.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
             s.AppendLine(string.Create(i, $"failures        {count} {reason}"));
         s.AppendLine(string.Create(i, $"retransmissions {Retransmissions}"));
+        if (AddressesAssigned > 0)
+            s.AppendLine(string.Create(i, $"mode config     {AddressesAssigned} addresses assigned, {DistinctAddresses} distinct"));
         if (Dpd.Probes > 0)
             s.AppendLine(string.Create(i, $"dpd             {Dpd.Probes} R-U-THERE ({Dpd.Retries} retries), {Dpd.Acks} acked, longest wait for an ack {Dpd.LongestWaitMs:F0} ms"));
         if (LostDuringHold > 0) s.AppendLine(string.Create(i, $"lost in hold    {LostDuringHold} (DPD declared the responder dead)"));
@@ -91,6 +97,10 @@ public sealed record BenchReport
             foreach (var (reason, count) in Failures.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteNumber(reason, count);
             w.WriteEndObject();
             w.WriteNumber("retransmissions", Retransmissions);
+            w.WriteStartObject("modeConfig");
+            w.WriteNumber("addressesAssigned", AddressesAssigned);
+            w.WriteNumber("distinctAddresses", DistinctAddresses);
+            w.WriteEndObject();
             w.WriteNumber("lostDuringHold", LostDuringHold);
             w.WriteStartArray("lostPeers");
             foreach (var p in LostPeers) w.WriteStringValue(p);

@@ -27,6 +27,9 @@ public sealed record BenchSettings
     public int Debug { get; init; }
     /// <summary>The initiator configuration every peer shares (generated from the options or read from --config).</summary>
     public required AsaConfig Config { get; init; }
+
+    /// <summary>The remote-access profile (Aggressive Mode + XAUTH + Mode Config, as EzVPN clients dial in); null: LAN-to-LAN peers.</summary>
+    public IkeActors.Negotiation.RemoteAccessCredentials? RemoteAccess { get; init; }
     /// <summary>Peer i proposes the i-th subnet of this range as its local proxy ID (null: the crypto ACL's source as it is).</summary>
     public Ipv4Prefix? LocalTs { get; init; }
 

@@ -131,6 +131,8 @@ public sealed class LoadRun : IDisposable
             Retransmissions = Interlocked.Read(ref _retransmits),
             LostDuringHold = Interlocked.Read(ref _lost),
             LostPeers = [.. _lostPeers],
+            AddressesAssigned = Volatile.Read(ref _assigned),
+            DistinctAddresses = _addresses.Count,
             Dpd = new DpdFigures(Interlocked.Read(ref _dpdProbes), Interlocked.Read(ref _dpdRetries), Interlocked.Read(ref _dpdAcks),
                 (double)Interlocked.Read(ref _dpdLongestWait) * 1000 / Stopwatch.Frequency),
             CpuSeconds = (process.TotalProcessorTime - cpuBefore).TotalSeconds,
@@ -217,6 +219,16 @@ public sealed class LoadRun : IDisposable
     }
 
     internal void Retransmitted() => Interlocked.Increment(ref _retransmits);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IPAddress, int> _addresses = new();
+    private int _assigned;
+
+    /// <summary>Mode Config gave a peer this address (remote-access profile): counted, and any address given twice shows.</summary>
+    internal void AddressAssigned(IPAddress address)
+    {
+        Interlocked.Increment(ref _assigned);
+        _addresses.AddOrUpdate(address, 1, (_, n) => n + 1);
+    }
     internal void SendFailed() => Interlocked.Increment(ref _sendErrors);
     internal void LostAfterUp(IPAddress source)
     {

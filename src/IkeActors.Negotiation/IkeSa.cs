@@ -172,6 +172,10 @@ public sealed partial class IkeSa : IDisposable
     /// ID_KEY_ID in DH group <paramref name="group"/>, authenticated with the group key, then XAUTH with the user's
     /// credentials and Mode Config pulled; <see cref="ModeConfigCompleted"/> says which address it got.
     /// </summary>
+    public static IkeSa StartRemoteAccessClient(GatewayContext gateway, RemoteAccessCredentials credentials, IPEndPoint headEnd, NegotiationOutput output) =>
+        StartRemoteAccessClient(gateway, credentials, headEnd, output, NewCookie(gateway.Environment), credentials.DhGroup);
+
+    /// <inheritdoc cref="StartRemoteAccessClient(GatewayContext, RemoteAccessCredentials, IPEndPoint, NegotiationOutput)"/>
     public static IkeSa StartRemoteAccessClient(GatewayContext gateway, RemoteAccessCredentials credentials, IPEndPoint headEnd, NegotiationOutput output,
         ulong initiatorCookie, int group = 2)
     {

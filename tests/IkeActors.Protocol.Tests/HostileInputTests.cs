@@ -183,6 +183,7 @@ public class HostileInputTests
                 11 => Add(ref b, NotificationPayload.TryDecode(e.Raw, out var v11, out _), v11),
                 12 => Add(ref b, DeletePayload.TryDecode(e.Raw, out var v12, out _), v12),
                 13 => Add(ref b, VendorIdPayload.TryDecode(e.Raw, out var v13, out _), v13),
+                14 => Add(ref b, AttributePayload.TryDecode(e.Raw, out var v14, out _), v14),
                 20 => Add(ref b, NatDPayload.TryDecode(e.Raw, out var v20, out _), v20),
                 21 => Add(ref b, NatOaPayload.TryDecode(e.Raw, out var v21, out _), v21),
                 128 => Add(ref b, IosKeepalivePayload.TryDecode(e.Raw, out var v128, out _), v128),
@@ -276,6 +277,16 @@ public class HostileInputTests
                 }
                 break;
             case 13: ok = VendorIdPayloadView.TryParse(data, out var vid, out error); raw = vid.Raw; if (ok) _ = VendorIds.Identify(vid.VendorId); break;
+            case 14:
+                ok = AttributePayloadView.TryParse(data, out var attr, out error); raw = attr.Raw;
+                if (ok)
+                {
+                    _ = (attr.CfgType, attr.Identifier);
+                    var covered = 8;
+                    foreach (var a in attr.Attributes) { _ = a.TryGetInteger(out _); covered += a.IsBasic ? 4 : 4 + a.Value.Length; }
+                    if (covered != attr.Raw.Length) deep = $"mode-config attributes cover {covered} of {attr.Raw.Length} bytes";
+                }
+                break;
             case 20: ok = NatDPayloadView.TryParse(data, out var natd, out error); raw = natd.Raw; if (ok) _ = natd.HashOfAddressAndPort.Length; break;
             case 21: ok = NatOaPayloadView.TryParse(data, out var oa, out error); raw = oa.Raw; if (ok) _ = (oa.IdType, oa.Address.Length); break;
             case 128:

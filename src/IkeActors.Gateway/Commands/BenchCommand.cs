@@ -38,10 +38,13 @@ internal static class BenchCommand
         var remoteTs = new Option<string>("--remote-ts") { Description = "Remote network every peer proposes", DefaultValueFactory = _ => d.RemoteTs };
         var ikeLifetime = new Option<int>("--ike-lifetime") { Description = "IKE SA lifetime, seconds", DefaultValueFactory = _ => d.IkeLifetime };
         var espLifetime = new Option<int>("--esp-lifetime") { Description = "IPsec SA lifetime, seconds", DefaultValueFactory = _ => d.EspLifetime };
+        var group = new Option<string?>("--group") { Description = "Remote-access profile: dial in as EzVPN clients do, Aggressive Mode naming this group (ID_KEY_ID) with --psk as the group key, then XAUTH (--user/--password) and Mode Config; each peer's Quick Mode runs from the address it is given" };
+        var user = new Option<string?>("--user") { Description = "XAUTH user name of the remote-access profile (every peer the same user: the head-end's vpn-simultaneous-logins must allow them)" };
+        var password = new Option<string?>("--password") { Description = "XAUTH password of --user (never printed)" };
         var dpd = new Option<int>("--dpd") { Description = "Send DPD (RFC 3706) after this many idle seconds (0 = off; R-U-THERE is always answered)", DefaultValueFactory = _ => d.Dpd };
         var command = new Command("bench", "Load generator: N IKEv1 peers bring up tunnels against any responder and report the rate, latencies and failures");
         foreach (var o in new Option[] { sources, sourcePort, target, targetNatT, peers, rate, concurrency, hold, timeout, noDelete, debug, json, config, psk,
-                     ike, esp, pfs, localTs, remoteTs, ikeLifetime, espLifetime, dpd })
+                     ike, esp, pfs, localTs, remoteTs, ikeLifetime, espLifetime, dpd, group, user, password })
             command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
         {
@@ -55,6 +58,7 @@ internal static class BenchCommand
                 Psk = parse.GetValue(psk), Ike = parse.GetValue(ike)!, Esp = parse.GetValue(esp)!, Pfs = parse.GetValue(pfs),
                 LocalTs = parse.GetValue(localTs)!, RemoteTs = parse.GetValue(remoteTs)!, IkeLifetime = parse.GetValue(ikeLifetime),
                 EspLifetime = parse.GetValue(espLifetime), Dpd = parse.GetValue(dpd),
+                Group = parse.GetValue(group), User = parse.GetValue(user), Password = parse.GetValue(password),
             };
             return await Run(arguments, parse.GetValue(json), output, error, ct);
         });

@@ -9,6 +9,9 @@ namespace IkeActors.Negotiation;
 /// <summary>The credentials and group of our own remote-access client (the EzVPN client role): never logged.</summary>
 public sealed record RemoteAccessCredentials(string Group, IkeActors.Config.Model.PreSharedKey GroupKey, string User, string Password)
 {
+    /// <summary>The DH group of Aggressive Mode's KE (the offer's transforms all use it).</summary>
+    public int DhGroup { get; init; } = 2;
+
     public override string ToString() => $"RemoteAccessCredentials({Group}, {User})";
 }
 

@@ -100,6 +100,72 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
         });
     }
 
+    /// <summary>A remote-access head-end on loopback: group RA, a pool of 250 addresses, one user allowed many logins.</summary>
+    internal static string RemoteAccessConfig(string pool = "10.200.0.1-10.200.0.250") => $"""
+        hostname headend
+        interface GigabitEthernet0/1
+         nameif outside
+         security-level 0
+         ip address 127.0.0.1 255.0.0.0
+        crypto ipsec ikev1 transform-set TS esp-aes esp-sha-hmac
+        crypto dynamic-map DYN 10 set ikev1 transform-set TS
+        crypto map MAP 65535 ipsec-isakmp dynamic DYN
+        crypto map MAP interface outside
+        crypto ikev1 enable outside
+        crypto ikev1 policy 10
+         authentication pre-share
+         encryption aes-256
+         hash sha
+         group 2
+         lifetime 86400
+        ip local pool RAPOOL {pool} mask 255.255.255.0
+        username benchuser password bench-user-pw
+        group-policy RA internal
+        group-policy RA attributes
+         vpn-simultaneous-logins 100000
+         vpn-tunnel-protocol ikev1
+        tunnel-group RA type remote-access
+        tunnel-group RA general-attributes
+         address-pool RAPOOL
+         default-group-policy RA
+        tunnel-group RA ipsec-attributes
+         ikev1 pre-shared-key {Key}
+
+        """;
+
+    [Fact]
+    public async Task Remote_access_clients_dial_in_with_xauth_and_each_gets_its_own_pool_address()
+    {
+        const int clients = 200;
+        await WithNode(RemoteAccessConfig(), 300, async (port, gateway) =>
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            var code = await Task.Run(() => CliApp.Run(["bench", "--target", $"127.0.0.1:{port}", "--sources", "127.2.0.1", "--peers", clients.ToString(CultureInfo.InvariantCulture),
+                "--group", "RA", "--psk", Key, "--user", "benchuser", "--password", "bench-user-pw", "--ike", "aes256-sha1-modp1024", "--esp", "aes128-sha1",
+                "--concurrency", "50", "--timeout", "60", "--no-delete", "--json"], output, error));
+            log.WriteLine(output.ToString());
+            log.WriteLine(string.Join("\n", error.ToString().Split('\n').TakeLast(5)));
+            Assert.DoesNotContain(Key, output.ToString() + error.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("bench-user-pw", output.ToString() + error.ToString(), StringComparison.Ordinal);
+            using var report = JsonDocument.Parse(output.ToString());
+            Assert.Equal(clients, report.RootElement.GetProperty("established").GetInt32());
+            Assert.Equal(0, code);
+            // Pool accounting: every client got an address, no address twice.
+            Assert.Equal(clients, report.RootElement.GetProperty("modeConfig").GetProperty("addressesAssigned").GetInt32());
+            Assert.Equal(clients, report.RootElement.GetProperty("modeConfig").GetProperty("distinctAddresses").GetInt32());
+
+            var sessions = ProcessRunner.Run("dotnet", [Dll, "show", "vpn-sessiondb", "remote", "--node", $"127.0.0.1:{gateway}"]);
+            Assert.True(sessions.Code == 0, sessions.Stdout + sessions.Stderr);
+            var assigned = Regex.Matches(sessions.Stdout, @"Assigned IP  : (10\.200\.0\.\d+)").Select(m => m.Groups[1].Value).ToList();
+            Assert.Equal(clients, assigned.Count);
+            Assert.Equal(clients, assigned.Distinct().Count());
+            Assert.Equal(clients, Regex.Matches(sessions.Stdout, @"Username     : benchuser ").Count);
+            var isakmp = ProcessRunner.Run("dotnet", [Dll, "show", "crypto", "isakmp", "sa", "--node", $"127.0.0.1:{gateway}"]);
+            Assert.Equal(clients, Regex.Matches(isakmp.Stdout, @"State\s+: AM_ACTIVE").Count);
+        });
+    }
+
     [Fact]
     public async Task A_proposal_the_node_refuses_fails_every_tunnel_by_its_notify_and_exits_1()
     {

@@ -146,6 +146,63 @@ public class TelemetryEventTests
     private static object? Tag(ActivityEvent e, string key) => e.Tags.FirstOrDefault(t => t.Key == key).Value;
 
     /// <summary>The seed's initiator (10.0.0.1, traffic 192.168.1.10 → 192.168.2.10) and a responder with <paramref name="responderConfig"/>.</summary>
+    [Fact]
+    public void A_remote_access_session_shows_aggressive_mode_and_each_transaction_message_with_what_it_settled()
+    {
+        TelemetryCapture.EnsureStarted();
+        var headEndConfig = IkeActors.Config.AsaConfigLoader.Load("""
+            interface GigabitEthernet0/1
+             nameif outside
+             security-level 0
+             ip address 10.0.0.2 255.255.255.0
+            crypto ipsec ikev1 transform-set TRA esp-aes esp-sha-hmac
+            crypto dynamic-map DYN 10 set ikev1 transform-set TRA
+            crypto map MAP 65535 ipsec-isakmp dynamic DYN
+            crypto map MAP interface outside
+            crypto ikev1 enable outside
+            crypto ikev1 policy 10
+             authentication pre-share
+             encryption aes
+             hash sha
+             group 2
+             lifetime 86400
+            ip local pool P 192.168.100.10-192.168.100.20 mask 255.255.255.0
+            username cisco password cisco
+            tunnel-group EZ type remote-access
+            tunnel-group EZ general-attributes
+             address-pool P
+            tunnel-group EZ ipsec-attributes
+             ikev1 pre-shared-key ezkey
+            """).Config;
+        var clientConfig = IkeActors.Config.AsaConfigLoader.Load("""
+            crypto ipsec ikev1 transform-set TRA esp-aes esp-sha-hmac
+            crypto ikev1 policy 10
+             authentication pre-share
+             encryption aes
+             hash sha
+             group 2
+             lifetime 86400
+            """).Config;
+        var client = new Side(new GatewayContext(clientConfig, Left), Right, "test.ra-client");
+        var headEnd = new Side(new GatewayContext(headEndConfig, Right) { RemoteAccess = new LocalRemoteAccessService(headEndConfig) }, Left, "test.ra-head-end");
+        Pump(client, headEnd, client.Dial(new RemoteAccessCredentials("EZ", new IkeActors.Config.Model.PreSharedKey("ezkey"), "cisco", "cisco")));
+        Assert.Equal("cisco", headEnd.Sa!.User);
+
+        var spans = headEnd.Spans();
+        var am = Assert.Single(spans, s => s.OperationName == NegotiationTelemetry.AggressiveModeSpan);
+        Assert.Equal(ActivityStatusCode.Ok, am.Status);
+        Assert.Equal(["AM1", "AM2", "AM3"], Messages(spans).Where(s => s.OperationName.StartsWith("AM", StringComparison.Ordinal)).Select(s => s.OperationName));
+        var transactions = spans.Where(s => s.OperationName == NegotiationTelemetry.TransactionSpan).OrderBy(s => s.StartTimeUtc).ToList();
+        // XAUTH: REQUEST out, REPLY in, SET out, ACK in; Mode Config: REQUEST in, REPLY out.
+        Assert.Equal(["out", "in", "out", "in", "in", "out"], transactions.Select(s => (string?)s.GetTagItem(A.Direction)));
+        Assert.Contains(transactions.SelectMany(s => s.Events), e => e.Name == "xauth" && (bool?)e.Tags.FirstOrDefault(t => t.Key == "ikev1.xauth.accepted").Value == true);
+        Assert.Contains(transactions.SelectMany(s => s.Events), e => e.Name == "mode_config" && (string?)e.Tags.FirstOrDefault(t => t.Key == "ikev1.assigned_address").Value == "192.168.100.10");
+        // The password and the group key appear in no span or record.
+        var text = string.Join("\n", spans.SelectMany(s => s.Tags.Select(t => t.Value ?? "").Concat(s.Events.SelectMany(e => e.Tags.Select(t => t.Value?.ToString() ?? "")))))
+            + string.Join("\n", headEnd.Records.Select(r => r.Line));
+        Assert.DoesNotContain("ezkey", text);
+    }
+
     private static (Side Initiator, Side Responder) Pair(IkeActors.Config.Model.AsaConfig responderConfig)
     {
         TelemetryCapture.EnsureStarted();
@@ -190,6 +247,10 @@ public class TelemetryEventTests
             Assert.NotNull(match);
             return Under(output => Sa = IkeSa.StartInitiator(gateway, match, peer, output));
         }
+
+        /// <summary>Our remote-access client dialling the head-end (Aggressive Mode, XAUTH, Mode Config).</summary>
+        public List<byte[]> Dial(RemoteAccessCredentials credentials) =>
+            Under(output => Sa = IkeSa.StartRemoteAccessClient(gateway, credentials, peer, output, 0x5151515151515151));
 
         public List<byte[]> Deliver(List<byte[]> datagrams) => Under(output =>
         {

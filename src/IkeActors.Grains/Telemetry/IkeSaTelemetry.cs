@@ -107,11 +107,19 @@ public sealed class IkeSaTelemetry : IDisposable
                         _spans.Informational("in", m.MessageId, actions, at);
                         break;
                     }
+                    if (m.Exchange == IkeExchange.Transaction)
+                    {
+                        _spans.Transaction("in", m.MessageId, actions, at);
+                        break;
+                    }
                     StartExchange(m, at, actions);
                     inSpan = _spans.Message(m, "in", at, sa);
                     _lastIn[m.MessageId] = m.Label;
                     break;
-                case MessageSent { Message: var m } when m.Exchange is IkeExchange.MainMode or IkeExchange.QuickMode:
+                case MessageSent { Message: var m } when m.Exchange == IkeExchange.Transaction:
+                    _spans.Transaction("out", m.MessageId, actions, _spans.Now());
+                    break;
+                case MessageSent { Message: var m } when m.Exchange is IkeExchange.MainMode or IkeExchange.QuickMode or IkeExchange.AggressiveMode:
                     StartExchange(m, _spans.Now(), actions);
                     _spans.End(_spans.Message(m, "out", _spans.Now(), sa));
                     _lastOut[m.MessageId] = m.Label;
@@ -190,6 +198,11 @@ public sealed class IkeSaTelemetry : IDisposable
             var defer = _identity.IsResponder && !_spans.Reactivated && !actions.Any(EndsExchange);
             if (_spans.StartMainMode(at, defer)) _metrics.MainModeStarted();
         }
+        else if (m == ExchangeMessage.Aggressive(1))
+        {
+            // Aggressive Mode carries no trace context (it has no MM5): its span starts at once.
+            if (_spans.StartMainMode(at, defer: false, aggressive: true)) _metrics.MainModeStarted();
+        }
         else if (m.Exchange == IkeExchange.QuickMode && m.Number == 1 && _spans.StartQuickMode(m.MessageId, at))
         {
             _metrics.QuickModeStarted(m.MessageId);
@@ -224,7 +237,7 @@ public sealed class IkeSaTelemetry : IDisposable
 
     private static bool EndsExchange(NegotiationAction a) => a is NegotiationFailed or IkeSaDeleted or Phase1Established;
 
-    private static bool IsMainMode(NegotiationFailed f) => f.Exchange == IkeExchange.MainMode;
+    private static bool IsMainMode(NegotiationFailed f) => f.Exchange is IkeExchange.MainMode or IkeExchange.AggressiveMode or IkeExchange.Transaction;
 
     /// <summary>The exchange as the span and metric tags name it.</summary>
     private static string ExchangeName(IkeExchange exchange) => exchange switch
@@ -232,6 +245,8 @@ public sealed class IkeSaTelemetry : IDisposable
         IkeExchange.MainMode => "Main Mode",
         IkeExchange.QuickMode => "Quick Mode",
         IkeExchange.Informational => "Informational",
+        IkeExchange.AggressiveMode => "Aggressive Mode",
+        IkeExchange.Transaction => "Transaction",
         _ => "ISAKMP",
     };
 }

@@ -18,6 +18,9 @@ public static class NegotiationTelemetry
     public const string MainModeSpan = "ikev1.main_mode";
     public const string QuickModeSpan = "ikev1.quick_mode";
     public const string InformationalSpan = "ikev1.informational";
+    public const string AggressiveModeSpan = "ikev1.aggressive_mode";
+    /// <summary>One Transaction exchange message (XAUTH or Mode Config, draft-dukes-ike-mode-cfg-02), in or out.</summary>
+    public const string TransactionSpan = "ikev1.transaction";
 
     public static readonly ActivitySource Source = new(Name, "1.0.0");
     public static readonly Meter Meter = new(Name, "1.0.0");

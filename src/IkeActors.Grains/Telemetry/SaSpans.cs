@@ -47,13 +47,13 @@ internal sealed class SaSpans(SaIdentity sa, DeferredSpans deferred)
     public void BeginStep() => StepSpan = null;
 
     /// <summary>Starts <c>ikev1.main_mode</c> unless it runs; false when it did. <paramref name="defer"/>: the responder's, kept aside (<see cref="DeferredSpans"/>).</summary>
-    public bool StartMainMode(DateTime at, bool defer)
+    public bool StartMainMode(DateTime at, bool defer, bool aggressive = false)
     {
         if (_mainMode is not null) return false;
         // The first message's call is the parent: with Orleans activity propagation it is the front-end's trace.
         var parent = Activity.Current?.Context ?? default;
         if (defer) deferred.Begin();
-        _mainMode = Start(NegotiationTelemetry.MainModeSpan, parent, at, ActivityKind.Server);
+        _mainMode = Start(aggressive ? NegotiationTelemetry.AggressiveModeSpan : NegotiationTelemetry.MainModeSpan, parent, at, ActivityKind.Server);
         if (_mainMode is not null)
         {
             _context = _mainMode.Context;
@@ -85,7 +85,7 @@ internal sealed class SaSpans(SaIdentity sa, DeferredSpans deferred)
         span.SetTag(A.Message, m.Label);
         span.SetTag(A.Direction, direction);
         span.SetTag(A.MessageId, Hex(m.MessageId));
-        span.SetTag(A.Exchange, m.Exchange == IkeExchange.QuickMode ? "Quick Mode" : "Main Mode");
+        span.SetTag(A.Exchange, m.Exchange switch { IkeExchange.QuickMode => "Quick Mode", IkeExchange.AggressiveMode => "Aggressive Mode", _ => "Main Mode" });
         sa.Describe(span);
         if (m.Exchange == IkeExchange.QuickMode && state?.QuickModes.FirstOrDefault(q => q.MessageId == m.MessageId) is { } exchange)
             SaIdentity.Describe(span, exchange);
@@ -115,6 +115,28 @@ internal sealed class SaSpans(SaIdentity sa, DeferredSpans deferred)
                 {
                     [A.InboundSpi] = Hex(d.InboundSpi), [A.OutboundSpi] = Hex(d.OutboundSpi), [A.Detail] = d.Reason,
                 }));
+        }
+        End(span);
+    }
+
+    /// <summary>
+    /// One message of a Transaction exchange (XAUTH or Mode Config), in or out, under the SA's trace, with what it settled:
+    /// the XAUTH verdict (the user name, never the password) and the address Mode Config gave.
+    /// </summary>
+    public void Transaction(string direction, uint messageId, IEnumerable<NegotiationAction> actions, DateTime at)
+    {
+        var span = Start(NegotiationTelemetry.TransactionSpan, ParentContext(), at, direction == "in" ? ActivityKind.Server : ActivityKind.Producer);
+        if (span is null) return;
+        span.SetTag(A.Direction, direction);
+        span.SetTag(A.MessageId, Hex(messageId));
+        span.SetTag(A.Exchange, "Transaction");
+        sa.Describe(span);
+        foreach (var a in actions)
+        {
+            if (a is XauthCompleted x)
+                span.AddEvent(new ActivityEvent("xauth", tags: new ActivityTagsCollection { ["ikev1.user"] = x.User, ["ikev1.xauth.accepted"] = x.Accepted }));
+            else if (a is ModeConfigCompleted mc)
+                span.AddEvent(new ActivityEvent("mode_config", tags: new ActivityTagsCollection { ["ikev1.assigned_address"] = mc.Address.ToString() }));
         }
         End(span);
     }

@@ -179,6 +179,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         }
         _identifier = m.Identifier;
         TransactionMessages.Send(sa, messageId, ConfigMessageType.Reply, m.Identifier, reply, output);
+        output.Add(new MessageSent(ExchangeMessage.Transaction(messageId)));
         sa.Cipher!.ForgetMessageId(messageId);
         Pending = false;
         output.Add(new ModeConfigCompleted(Lease.Address, User));
@@ -229,10 +230,12 @@ internal sealed class RemoteAccessSession(IkeSa sa)
                     DataAttribute.Variable((ushort)ModeConfigAttribute.XauthUserName, Encoding.UTF8.GetBytes(c.User)),
                     DataAttribute.Variable((ushort)ModeConfigAttribute.XauthUserPassword, Encoding.UTF8.GetBytes(c.Password)),
                 ], output);
+                output.Add(new MessageSent(ExchangeMessage.Transaction(messageId)));
                 sa.Cipher!.ForgetMessageId(messageId);
                 break;
             case ConfigMessageType.Set when m.Find(ModeConfigAttribute.XauthStatus) is { } status:
                 TransactionMessages.Send(sa, messageId, ConfigMessageType.Ack, m.Identifier, [DataAttribute.Basic((ushort)ModeConfigAttribute.XauthStatus, status.BasicValue)], output);
+                output.Add(new MessageSent(ExchangeMessage.Transaction(messageId)));
                 sa.Cipher!.ForgetMessageId(messageId);
                 output.Add(new XauthCompleted(Printable(c.User), status.BasicValue == 1));
                 if (status.BasicValue != 1) { sa.Fail(FailureReason.AuthenticationFailed, "the head-end refused our XAUTH credentials", output); return; }

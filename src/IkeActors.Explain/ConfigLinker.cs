@@ -38,15 +38,24 @@ public sealed partial class ConfigIndex
 
     /// <summary>
     /// Never show a key: "pre-shared-key *****" as the ASA's show running-config does
-    /// (`pre-shared-key`, `ikev1 pre-shared-key`, `crypto isakmp key … address …`).
+    /// (`pre-shared-key`, `ikev1 pre-shared-key`, `crypto isakmp key … address …`), nor any other secret the
+    /// configuration parser knows (a `username … password`, SNMP communities, …: <see cref="IkeActors.Config.Parsing.SecretMasker"/>).
     /// </summary>
     public static string Mask(string line) => SecretRegex().Replace(line, m => m.Groups[1].Value + m.Groups[2].Value + PreSharedKey.Mask);
+
+    /// <summary>A configuration line as it may be shown: <see cref="Mask"/>, then the parser's own masking of the command.</summary>
+    public static string MaskConfigLine(string line)
+    {
+        var keyless = Mask(line);
+        var body = keyless.TrimStart();
+        return body.Length == 0 ? keyless : keyless[..(keyless.Length - body.Length)] + IkeActors.Config.Parsing.SecretMasker.Mask(body);
+    }
 
     public IEnumerable<ConfigReference> Lines(string pattern, string why)
     {
         var rx = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
         for (var i = 0; i < _lines.Length; i++)
-            if (rx.IsMatch(_lines[i])) yield return new ConfigReference(File, i + 1, Mask(_lines[i].TrimEnd()), why);
+            if (rx.IsMatch(_lines[i])) yield return new ConfigReference(File, i + 1, MaskConfigLine(_lines[i].TrimEnd()), why);
     }
 
     /// <summary>A command and its indented sub-commands.</summary>
@@ -56,9 +65,9 @@ public sealed partial class ConfigIndex
         for (var i = 0; i < _lines.Length; i++)
         {
             if (!rx.IsMatch(_lines[i])) continue;
-            yield return new ConfigReference(File, i + 1, Mask(_lines[i].TrimEnd()), why);
+            yield return new ConfigReference(File, i + 1, MaskConfigLine(_lines[i].TrimEnd()), why);
             for (var k = i + 1; k < _lines.Length && _lines[k].StartsWith(' '); k++)
-                yield return new ConfigReference(File, k + 1, Mask(_lines[k].TrimEnd()), why);
+                yield return new ConfigReference(File, k + 1, MaskConfigLine(_lines[k].TrimEnd()), why);
         }
     }
 

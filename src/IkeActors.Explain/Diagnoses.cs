@@ -70,6 +70,7 @@ public sealed class DiagnosisCatalog
     public static readonly IReadOnlySet<string> Topics = new HashSet<string>(StringComparer.Ordinal)
     {
         "isakmp-policy", "tunnel-group", "crypto-map", "acl", "transform-set", "p1-lifetime", "p2-lifetime", "nat-t", "dpd",
+        "am-disable", "username", "ip-local-pool", "group-policy",
     };
 
     private static readonly Lazy<DiagnosisCatalog> EmbeddedLazy = new(() =>
@@ -270,6 +271,19 @@ public sealed class Diagnoser(DiagnosisCatalog catalog)
                         refs.AddRange(ka.Count > 0 ? ka : [c.Default("isakmp keepalive threshold 10 retry 2", "DPD of the tunnel-group")]);
                         break;
                     }
+                    case "am-disable":
+                        refs.AddRange(c.Lines(@"^\s*crypto (isakmp|ikev1) am-disable", "Aggressive Mode refused"));
+                        break;
+                    case "username":
+                        // The line names the user; the password it holds is masked as every secret is.
+                        refs.AddRange(c.Lines(@"^\s*username \S+ (password|nopassword|attributes)", "local user database (XAUTH)"));
+                        break;
+                    case "ip-local-pool":
+                        refs.AddRange(c.Lines(@"^\s*(ip local pool |address-pool |vpn-framed-ip-address |vpn-simultaneous-logins )", "addresses given by Mode Config"));
+                        break;
+                    case "group-policy":
+                        refs.AddRange(c.Lines(@"^\s*(group-policy |default-group-policy )", "group policy (Mode Config attributes)"));
+                        break;
                 }
             }
         }

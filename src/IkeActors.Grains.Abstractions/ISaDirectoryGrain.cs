@@ -48,7 +48,7 @@ public interface ISaDirectoryGrain : IGrainWithIntegerKey
 public sealed record SaDirectoryUpdate(
     [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator,
     [property: Id(3)] bool Rekey = false, [property: Id(4)] DateTime? Phase1RekeyDueUtc = null, [property: Id(5)] int IpsecSas = 0,
-    [property: Id(6)] int AdoptedIpsecSas = 0, [property: Id(7)] long Sequence = 0, [property: Id(8)] bool Aggressive = false);
+    [property: Id(6)] int AdoptedIpsecSas = 0, [property: Id(7)] long Sequence = 0, [property: Id(8)] bool Aggressive = false, [property: Id(9)] bool RemoteAccess = false);
 
 /// <summary>
 /// One IKE SA grain as the directory knows it. <see cref="Order"/>: when it was first reported, cluster-wide
@@ -59,7 +59,7 @@ public sealed record SaDirectoryUpdate(
 public sealed record SaDirectoryEntry(
     [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator, [property: Id(3)] long Order,
     [property: Id(4)] bool Rekey = false, [property: Id(5)] DateTime? Phase1RekeyDueUtc = null, [property: Id(6)] int IpsecSas = 0,
-    [property: Id(7)] long Sequence = 0, [property: Id(8)] bool Aggressive = false)
+    [property: Id(7)] long Sequence = 0, [property: Id(8)] bool Aggressive = false, [property: Id(9)] bool RemoteAccess = false)
 {
     /// <summary>The state as `show crypto isakmp sa` prints it: an established Aggressive Mode SA is AM_ACTIVE.</summary>
     public string ShowState => Aggressive && State == "MM_ACTIVE" ? "AM_ACTIVE" : State;

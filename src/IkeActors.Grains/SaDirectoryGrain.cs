@@ -34,7 +34,7 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
             return Task.CompletedTask;
         // A cluster-wide order: the time of the first report, unique within the partition (one peer's SAs share it).
         var order = known?.Order ?? (_lastOrder = Math.Max(DateTime.UtcNow.Ticks, _lastOrder + 1));
-        var entry = new SaDirectoryEntry(u.Key, u.State, u.Initiator, order, u.Rekey, u.Phase1RekeyDueUtc, Math.Max(0, u.IpsecSas), u.Sequence, u.Aggressive);
+        var entry = new SaDirectoryEntry(u.Key, u.State, u.Initiator, order, u.Rekey, u.Phase1RekeyDueUtc, Math.Max(0, u.IpsecSas), u.Sequence, u.Aggressive, u.RemoteAccess);
         Count(known, -1);
         Count(entry, +1);
         if (entry.State == Active && known?.State != Active)

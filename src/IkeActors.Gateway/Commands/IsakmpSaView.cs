@@ -16,7 +16,7 @@ public static class IsakmpSaView
         if (sas.Count == 0) return "There are no IKEv1 SAs\n";
         var text = new StringBuilder(ShowCommands.IsakmpHeader(sas.Count), 120 * sas.Count + 200);
         for (var i = 0; i < sas.Count; i++)
-            ShowCommands.AppendIsakmpEntry(text, i + 1, SaDirectory.PeerSpanOf(sas[i].Key), sas[i].Initiator, sas[i].ShowState);
+            ShowCommands.AppendIsakmpEntry(text, i + 1, SaDirectory.PeerSpanOf(sas[i].Key), sas[i].Initiator, sas[i].ShowState, sas[i].RemoteAccess);
         return text.ToString();
     }
 }

@@ -138,7 +138,8 @@ public sealed partial class QuickModeExchange : IDisposable
         if (Role == IkeRole.Initiator)
             AsaDebug.SecurityNegotiationCompleteL2LInitiator(output, Context, _sa.TunnelGroup ?? "", InboundSpi, OutboundSpi);
         else
-            AsaDebug.SecurityNegotiationCompleteL2LResponder(output, Context, _sa.TunnelGroup ?? "", InboundSpi, OutboundSpi);
+            if (_sa.User is { } user) AsaDebug.SecurityNegotiationCompleteUserResponder(output, Context, RemoteAccessSession.Printable(user), InboundSpi, OutboundSpi);
+            else AsaDebug.SecurityNegotiationCompleteL2LResponder(output, Context, _sa.TunnelGroup ?? "", InboundSpi, OutboundSpi);
         return true;
     }
 

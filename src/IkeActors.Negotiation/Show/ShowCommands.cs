@@ -34,16 +34,18 @@ public static class ShowCommands
         + string.Create(CultureInfo.InvariantCulture, $"Total IKE SA: {count}\n\n");
 
     /// <summary>One numbered SA of `show crypto isakmp sa`.</summary>
-    public static string IsakmpEntry(int number, IkeSa sa) => IsakmpEntry(number, sa.Peer.Address.ToString(), sa.Role == IkeRole.Initiator, sa.ShowState);
+    public static string IsakmpEntry(int number, IkeSa sa) =>
+        AppendIsakmpEntry(new StringBuilder(128), number, sa.Peer.Address.ToString(), sa.Role == IkeRole.Initiator, sa.ShowState, remoteAccess: IsRemoteAccess(sa)).ToString();
 
     /// <summary>The same entry from what a directory knows of an SA (peer address, role, state name).</summary>
     public static string IsakmpEntry(int number, string peer, bool initiator, string state) =>
         AppendIsakmpEntry(new StringBuilder(128), number, peer, initiator, state).ToString();
 
     /// <summary>The same entry appended to <paramref name="text"/> (100,000 of them in a hub's listing: no string each).</summary>
-    public static StringBuilder AppendIsakmpEntry(StringBuilder text, int number, ReadOnlySpan<char> peer, bool initiator, string state) =>
+    /// <param name="remoteAccess">A remote-access client's SA: the ASA says Type user.</param>
+    public static StringBuilder AppendIsakmpEntry(StringBuilder text, int number, ReadOnlySpan<char> peer, bool initiator, string state, bool remoteAccess = false) =>
         text.Append(CultureInfo.InvariantCulture, $"{number,-3} IKE Peer: ").Append(peer)
-            .Append("\n    Type    : L2L             Role    : ").Append(initiator ? "initiator" : "responder")
+            .Append(remoteAccess ? "\n    Type    : user            Role    : " : "\n    Type    : L2L             Role    : ").Append(initiator ? "initiator" : "responder")
             .Append("\n    Rekey   : no              State   : ").Append(state).Append('\n');
 
     /// <summary>One numbered SA of `show crypto isakmp sa detail`: the entry plus cipher, hash, authentication and lifetimes.</summary>

@@ -74,6 +74,9 @@ public sealed class RemoteAccessInteropTests
         var log = lab.StrongSwanLog;
         Assert.Contains("XAuth authentication of 'cisco' (myself) successful", log);
         Assert.Matches(@"installing new virtual IP 192\.168\.100\.10", log);
+        // charon's CHILD_SA is up once it sent QM3; ours once QM3 arrived (RFC 2409 §5.5): wait for our side too.
+        InteropLab.Eventually(() => InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "detail", "remote").Contains("IPsec Tunnels: 1"),
+            TimeSpan.FromSeconds(10), () => gateway.Output);
 
         var (_, ping) = InteropLab.Exec(lab.Right, "ping", "-n", "-c", "5", "-i", "0.2", "-W", "3", "-I", "192.168.100.10", "192.168.1.1");
         Assert.True(Regex.IsMatch(ping, @"5 packets transmitted, 5 received"), ping + "\n" + gateway.Output);

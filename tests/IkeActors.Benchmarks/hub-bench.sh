@@ -7,6 +7,7 @@
 #   tests/IkeActors.Benchmarks/hub-bench.sh capacity [--peers 100000] [--store memory|redis] [--rate R] [--no-drain]
 #       [--hub-dpd SECONDS]   (the hub's `isakmp keepalive threshold`, default 300; 3600 = no probe within the run)
 #   tests/IkeActors.Benchmarks/hub-bench.sh overload [--held 4000] [--flood 16000] [--hub-dpd 20]
+#   tests/IkeActors.Benchmarks/hub-bench.sh ra [--peers 1000]   (remote access beside site-to-site on one node)
 #   NODE_ENV="DOTNET_gcServer=1 ..." : environment of the node only (runtime knobs), not of the bench processes
 #
 # rate: for each proposal set (seed: 3DES/SHA/group 2 + ESP AES/SHA; modern: AES-256/SHA-256/group 14 + ESP
@@ -297,10 +298,74 @@ overload_mode() {
     stop_ours
 }
 
+# remote access: one node serving both a remote-access group (pool, user, group policy) and the hub's dynamic map, a
+# fresh node per profile: N LAN-to-LAN peers (Main Mode) at once then N more, against N remote-access clients
+# (Aggressive Mode + XAUTH + Mode Config + Quick Mode from the given address) then N more; the rate, the node's CPU per
+# tunnel, and the pool's accounting: addresses Mode Config gave, how many distinct, sessions `show vpn-sessiondb remote`
+# lists and how many distinct assigned addresses it shows.
+ra_config() {
+    local file=$OUT/hub-ra.cfg
+    { cat "$(hub_config seed "$dpd_threshold")"
+      cat <<'CFG'
+ip local pool RAPOOL 10.200.0.1-10.200.63.254 mask 255.255.192.0
+username benchuser password bench-user-pw
+group-policy RA internal
+group-policy RA attributes
+ vpn-simultaneous-logins 100000
+ vpn-tunnel-protocol ikev1
+ dns-server value 10.200.0.53
+tunnel-group RA type remote-access
+tunnel-group RA general-attributes
+ address-pool RAPOOL
+ default-group-policy RA
+tunnel-group RA ipsec-attributes
+ ikev1 pre-shared-key cisco
+ isakmp keepalive threshold 3600 retry 2
+CFG
+    } >"$file"
+    echo "$file"
+}
+ra_mode() {
+    echo "| profile | burst | up/s | node CPU/tunnel | up | addresses given | distinct | sessions listed | distinct listed |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    local first=0 profile
+    for profile in l2l ra; do
+        env ${NODE_ENV:-} ip netns exec "$ns" "$node/ikeactors" run --config "$(ra_config)" --bind 10.0.0.2:500 --debug 0 --dh-exponent short \
+            >"$OUT/node-$profile.log" 2>&1 &
+        responder_pid=$!
+        pids+=("$responder_pid")
+        for _ in $(seq 1 300); do grep -qs "ISAKMP on" "$OUT/node-$profile.log" && break; sleep 0.1; done
+        sleep 1
+        local extra=()
+        [[ $profile == ra ]] && extra=(--group RA --user benchuser --password bench-user-pw)
+        for burst_name in cold warm; do
+            local c0 c1 label=$profile-$burst_name
+            c0=$(cpu_ticks "$responder_pid")
+            bench "$OUT/$label.json" "$first" "$peers" 0 seed "${extra[@]}" || true
+            sleep 3
+            c1=$(cpu_ticks "$responder_pid")
+            first=$((first + peers))
+            local given distinct listed="-" listed_distinct="-"
+            given=$(json "$OUT/$label.json" "d['modeConfig']['addressesAssigned']")
+            distinct=$(json "$OUT/$label.json" "d['modeConfig']['distinctAddresses']")
+            if [[ $profile == ra ]]; then
+                ip netns exec "$ns" "$node/ikeactors" show vpn-sessiondb remote >"$OUT/$label-sessions.txt" 2>/dev/null || true
+                listed=$(grep -c "^Username     : benchuser" "$OUT/$label-sessions.txt" || true)
+                listed_distinct=$(grep -o "^Assigned IP  : [0-9.]*" "$OUT/$label-sessions.txt" | sort -u | wc -l)
+            fi
+            echo "| $profile | $burst_name | $(json "$OUT/$label.json" "round(d['establishedPerSecond'])") |" \
+                "$(echo "scale=2; ($c1 - $c0) * 1000 / $hz / $peers" | bc) ms | $(json "$OUT/$label.json" "d['established']") |" \
+                "$given | $distinct | $listed | $listed_distinct |"
+        done
+        stop_ours
+    done
+}
+
 case $mode in
     rate) rate_mode ;;
+    ra) ra_mode ;;
     capacity) capacity_mode ;;
     overload) overload_mode ;;
-    *) echo "usage: hub-bench.sh rate|capacity|overload [options]" >&2; exit 2 ;;
+    *) echo "usage: hub-bench.sh rate|capacity|overload|ra [options]" >&2; exit 2 ;;
 esac
 log "raw reports in $OUT"

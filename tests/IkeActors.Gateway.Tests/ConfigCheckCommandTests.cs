@@ -95,15 +95,18 @@ public sealed class ConfigCheckCommandTests : IDisposable
     public void Commands_not_interpreted_are_listed_as_warnings_with_secrets_masked()
     {
         var text = File.ReadAllText(Sample("asa1-initiator.cfg")).Replace(": end", "", StringComparison.Ordinal)
-            + "logging enable\nroute outside 0.0.0.0 0.0.0.0 10.0.0.254 1\nusername admin password Sup3rS3cret encrypted privilege 15\n";
+            + "logging enable\nroute outside 0.0.0.0 0.0.0.0 10.0.0.254 1\nsnmp-server community Sup3rS3cret\nusername admin password Adm1nS3cret privilege 15\n";
         var path = Write("full.cfg", text);
         var (exit, output, error) = Run("config", "check", path);
         Assert.Equal(0, exit);
         Assert.Equal("", error);
         Assert.Contains("warning: not interpreted: logging enable\n", output);
         Assert.Contains("warning: not interpreted: route outside 0.0.0.0 0.0.0.0 10.0.0.254 1\n", output);
-        Assert.Contains("warning: not interpreted: username admin password ***** encrypted privilege 15\n", output);
+        Assert.Contains("warning: not interpreted: snmp-server community *****\n", output);
         Assert.DoesNotContain("Sup3rS3cret", output);
+        // A local user is read (remote access uses it), its password never echoed.
+        Assert.DoesNotContain("not interpreted: username", output);
+        Assert.DoesNotContain("Adm1nS3cret", output);
         Assert.Contains("valid (0 warning(s), 3 command(s) not interpreted)", output);
 
         var quiet = Run("config", "check", "--quiet", path);

@@ -37,10 +37,14 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
         return _kernel is not null && _ifIndex != 0;
     }
 
-    /// <summary>The pair is carried here now: its remote networks are routed when its crypto map entry says set reverse-route.</summary>
+    /// <summary>
+    /// The pair is carried here now: its remote networks are routed when its crypto map entry says set reverse-route, and
+    /// a remote-access client's address always (the ASA's "Adding static route for client address", 713204).
+    /// </summary>
     public void Added(IpsecSaRecord sa)
     {
-        if (_kernel is null || sa.Esp is not { } esp || !ReverseRouteSet(sa.CryptoMap, sa.Sequence)) return;
+        if (_kernel is null || sa.Esp is not { } esp) return;
+        if (!ReverseRouteSet(sa.CryptoMap, sa.Sequence) && !IsRemoteAccessClient(esp.RemoteFirst, esp.RemoteLast)) return;
         var prefixes = Prefixes(esp.RemoteFirst, esp.RemoteLast);
         if (prefixes.Count == 0) return;
         lock (_lock)
@@ -130,6 +134,10 @@ public sealed class ReverseRoutes(GatewayContext gateway, ILogger<ReverseRoutes>
 
     /// <summary>The routes in place now (network, prefix length), for show and the tests.</summary>
     public IReadOnlyList<(uint Network, int Length)> Routes { get { lock (_lock) return [.. _users.Keys]; } }
+
+    /// <summary>One address that Mode Config gives: in an `ip local pool` or a user's `vpn-framed-ip-address`.</summary>
+    private bool IsRemoteAccessClient(uint first, uint last) =>
+        first == last && (gateway.Config.IpLocalPools.Any(p => p.Contains(first)) || gateway.Config.Users.Any(u => u.FramedAddress?.Address == first));
 
     private bool ReverseRouteSet(string mapName, int sequence) =>
         (gateway.Config.FindCryptoMap(mapName)?.Entry(sequence) ?? gateway.Config.FindDynamicMap(mapName)?.Entries.FirstOrDefault(e => e.Sequence == sequence))

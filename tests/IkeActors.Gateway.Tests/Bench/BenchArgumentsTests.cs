@@ -34,6 +34,19 @@ public class BenchArgumentsTests
     }
 
     [Fact]
+    public void The_remote_access_profile_needs_its_user_and_password_and_never_shows_them()
+    {
+        Assert.Contains(ErrorsOf(Good with { Group = "EZ", User = "cisco" }), e => e == "--group: needs --user and --password for XAUTH");
+        Assert.Contains(ErrorsOf(Good with { User = "cisco", Password = "pw" }), e => e.StartsWith("--user/--password: only with --group", StringComparison.Ordinal));
+        Assert.Contains(ErrorsOf(Good with { Group = "E Z", User = "cisco", Password = "pw" }), e => e.StartsWith("--group: 1-64 printable", StringComparison.Ordinal));
+        var (settings, errors) = (Good with { Group = "EZ", User = "cisco", Password = "Xa-pw-1" }).Validate();
+        Assert.Empty(errors);
+        Assert.Equal(("EZ", "cisco", 2), (settings!.RemoteAccess!.Group, settings.RemoteAccess.User, settings.RemoteAccess.DhGroup));
+        Assert.DoesNotContain("Xa-pw-1", settings.RemoteAccess.ToString());
+        Assert.DoesNotContain(Psk, settings.RemoteAccess.ToString());
+    }
+
+    [Fact]
     public void A_bad_remote_ts_is_named() =>
         Assert.Contains(ErrorsOf(Good with { RemoteTs = "192.168.2.0/40" }), e => e.StartsWith("--remote-ts 192.168.2.0/40:", StringComparison.Ordinal));
 

@@ -46,7 +46,8 @@ public class BenchReportTests
         using var doc = JsonDocument.Parse(report.ToJson());
         var root = doc.RootElement;
         Assert.Equal(["requested", "established", "failed", "setupSeconds", "establishedPerSecond", "latencyMs", "failures",
-            "retransmissions", "lostDuringHold", "lostPeers", "dpd", "cpuSeconds", "memoryPerPeer"], root.EnumerateObject().Select(p => p.Name));
+            "retransmissions", "modeConfig", "lostDuringHold", "lostPeers", "dpd", "cpuSeconds", "memoryPerPeer"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["addressesAssigned", "distinctAddresses"], root.GetProperty("modeConfig").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["probes", "retries", "acks", "longestWaitMs"], root.GetProperty("dpd").EnumerateObject().Select(p => p.Name));
         Assert.Equal(3, root.GetProperty("requested").GetInt32());
         Assert.Equal(4.0, root.GetProperty("establishedPerSecond").GetDouble());

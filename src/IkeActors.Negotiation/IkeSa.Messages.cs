@@ -40,6 +40,19 @@ public sealed partial class IkeSa
         return bytes;
     }
 
+    /// <summary>
+    /// HDR*, HASH, PAYLOAD under phase 1's keys with HASH = prf(SKEYID_a, M-ID | PAYLOAD): an Informational's HASH(1) (RFC
+    /// 2409 §5.7) and a Transaction exchange's HASH (draft-dukes-ike-mode-cfg-02 §3.1) alike. Built, hashed, encrypted, sent.
+    /// </summary>
+    internal byte[] SendHashProtected<T>(ExchangeType exchange, uint messageId, T payload, NegotiationOutput output) where T : struct, IIsakmpPayload
+    {
+        var hashLength = IkeActors.Crypto.IkeAlgorithms.HashLength(Transform!.CryptoHash);
+        var plain = IsakmpMessages.Build(Header(exchange, messageId), [new HashPayload { HashData = new byte[hashLength] }, payload]);
+        var afterHash = IsakmpMessages.HeaderSize + 4 + hashLength;
+        IkeActors.Crypto.IkeHashes.InformationalHash(Transform.CryptoHash, _keys!.SkeyidA, messageId, plain.AsSpan(afterHash), plain.AsSpan(IsakmpMessages.HeaderSize + 4, hashLength));
+        return SendEncrypted(plain, messageId, output, remember: false);
+    }
+
     private void Resend(NegotiationOutput output)
     {
         if (_lastSent is null) return;

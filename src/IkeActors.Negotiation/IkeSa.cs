@@ -132,7 +132,7 @@ public sealed partial class IkeSa : IDisposable
     internal DebugContext IpContext => new(Peer.Address);
 
     /// <summary>"Group = g, IP = peer, " once the tunnel group is known.</summary>
-    internal DebugContext Context => new(Peer.Address, TunnelGroup, RemoteAccess.User is { } user ? RemoteAccessSession.Printable(user) : null);
+    internal DebugContext Context => new(Peer.Address, TunnelGroup, RemoteAccess.PrintableUser);
 
     // ------------------------------------------------------------------ entry points
 

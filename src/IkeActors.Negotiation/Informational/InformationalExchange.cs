@@ -181,12 +181,8 @@ internal sealed class InformationalExchange(IkeSa sa)
             return;
         }
         var messageId = sa.NewMessageId();
-        var hashLength = IkeAlgorithms.HashLength(sa.Transform!.CryptoHash);
-        var plain = IsakmpMessages.Build(sa.Header(ExchangeType.Informational, messageId), [new HashPayload { HashData = new byte[hashLength] }, payload]);
-        var afterHash = IsakmpMessages.HeaderSize + 4 + hashLength;
         // RFC 2409 §5.7: HASH(1) = prf(SKEYID_a, M-ID | N/D).
-        IkeHashes.InformationalHash(sa.Transform.CryptoHash, sa.Keys.SkeyidA, messageId, plain.AsSpan(afterHash), plain.AsSpan(IsakmpMessages.HeaderSize + 4, hashLength));
-        sa.SendEncrypted(plain, messageId, output, remember: false);
+        sa.SendHashProtected(ExchangeType.Informational, messageId, payload, output);
         sa.Cipher.ForgetMessageId(messageId);
     }
 }

@@ -23,6 +23,11 @@ public sealed class LocalRemoteAccessService(AsaConfig config, TimeProvider? clo
     private readonly Dictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly HashSet<uint> _leased = [];
     private readonly Dictionary<string, (int Failures, DateTimeOffset Since)> _failures = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Each pool's lowest address that may be free: every address below it is leased (first fit, as a scan from the pool's
+    /// first address would find, without the scan: a lease moves it up, a release down).
+    /// </summary>
+    private readonly Dictionary<string, uint> _lowestFree = new(StringComparer.Ordinal);
 
     private sealed record Session(uint Address, string? User, string Group);
 
@@ -108,11 +113,7 @@ public sealed class LocalRemoteAccessService(AsaConfig config, TimeProvider? clo
             {
                 foreach (var pool in config.AddressPoolsFor(group, local))
                 {
-                    for (var a = pool.Range.First; ; a++)
-                    {
-                        if (!_leased.Contains(a)) { address = a; break; }
-                        if (a == pool.Range.Last) break;
-                    }
+                    address = NextFree(pool);
                     if (address is not null) break;
                 }
             }
@@ -125,6 +126,21 @@ public sealed class LocalRemoteAccessService(AsaConfig config, TimeProvider? clo
             _sessions[session] = new Session(given, user, tunnelGroup);
             return Describe(given, policy, group, local);
         }
+    }
+
+    /// <summary>The lowest free address of <paramref name="pool"/>; null when all are leased.</summary>
+    private uint? NextFree(IpLocalPool pool)
+    {
+        var (first, last) = (pool.Range.First, pool.Range.Last);
+        var a = _lowestFree.TryGetValue(pool.Name, out var low) && low > first ? low : first;
+        for (; a <= last && a >= first; a++)
+        {
+            if (_leased.Contains(a)) continue;
+            _lowestFree[pool.Name] = a; // a itself is taken by the caller; the next search starts here and skips it
+            return a;
+        }
+        _lowestFree[pool.Name] = last;
+        return null;
     }
 
     private ModeConfigLease Describe(uint address, EffectiveGroupPolicy policy, TunnelGroup group, LocalUser? user)
@@ -153,6 +169,8 @@ public sealed class LocalRemoteAccessService(AsaConfig config, TimeProvider? clo
         {
             if (!_sessions.Remove(session, out var s)) return;
             _leased.Remove(s.Address);
+            foreach (var pool in config.IpLocalPools)
+                if (pool.Contains(s.Address) && (!_lowestFree.TryGetValue(pool.Name, out var low) || s.Address < low)) _lowestFree[pool.Name] = s.Address;
         }
     }
 }

@@ -35,7 +35,20 @@ internal sealed class RemoteAccessSession(IkeSa sa)
     public RemoteAccessCredentials? Credentials { get; set; }
 
     /// <summary>The user XAUTH authenticated (head-end) or that we are (client); null before.</summary>
-    public string? User { get; private set; }
+    public string? User
+    {
+        get => _user;
+        private set
+        {
+            _user = value;
+            PrintableUser = value is null ? null : Printable(value);
+        }
+    }
+
+    private string? _user;
+
+    /// <summary><see cref="User"/> as the debug lines print it (computed once).</summary>
+    public string? PrintableUser { get; private set; }
 
     /// <summary>The address Mode Config gave (both roles); null before.</summary>
     public ModeConfigLease? Lease { get; private set; }

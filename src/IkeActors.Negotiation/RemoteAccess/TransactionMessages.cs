@@ -23,15 +23,8 @@ internal static class TransactionMessages
     }
 
     /// <summary>HDR*, HASH, ATTR with <paramref name="messageId"/>: built, hashed, encrypted and sent.</summary>
-    public static byte[] Send(IkeSa sa, uint messageId, ConfigMessageType type, ushort identifier, List<DataAttribute> attributes, NegotiationOutput output)
-    {
-        var hashLength = IkeAlgorithms.HashLength(sa.Transform!.CryptoHash);
-        var attr = new AttributePayload { CfgType = type, Identifier = identifier, Attributes = attributes };
-        var plain = IsakmpMessages.Build(sa.Header(ExchangeType.Transaction, messageId), [new HashPayload { HashData = new byte[hashLength] }, attr]);
-        var afterHash = IsakmpMessages.HeaderSize + 4 + hashLength;
-        IkeHashes.InformationalHash(sa.Transform.CryptoHash, sa.Keys!.SkeyidA, messageId, plain.AsSpan(afterHash), plain.AsSpan(IsakmpMessages.HeaderSize + 4, hashLength));
-        return sa.SendEncrypted(plain, messageId, output, remember: false);
-    }
+    public static byte[] Send(IkeSa sa, uint messageId, ConfigMessageType type, ushort identifier, List<DataAttribute> attributes, NegotiationOutput output) =>
+        sa.SendHashProtected(ExchangeType.Transaction, messageId, new AttributePayload { CfgType = type, Identifier = identifier, Attributes = attributes }, output);
 
     /// <summary>
     /// Decrypts and authenticates a Transaction message; null (nothing changed but a debug line) when it does not decrypt,

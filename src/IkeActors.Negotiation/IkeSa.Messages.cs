@@ -53,6 +53,14 @@ public sealed partial class IkeSa
         return SendEncrypted(plain, messageId, output, remember: false);
     }
 
+    /// <summary>The received HASH of an Informational or Transaction message against prf(SKEYID_a, M-ID | the payloads after it), in constant time.</summary>
+    internal bool HashProtectedVerifies(uint messageId, byte[] plain, int afterHash, ReadOnlySpan<byte> hash)
+    {
+        var expected = new byte[IkeActors.Crypto.IkeAlgorithms.HashLength(Transform!.CryptoHash)];
+        IkeActors.Crypto.IkeHashes.InformationalHash(Transform.CryptoHash, _keys!.SkeyidA, messageId, plain.AsSpan(afterHash, IsakmpMessages.ChainEnd(plain) - afterHash), expected);
+        return IkeActors.Crypto.IkePrf.FixedTimeEquals(expected, hash);
+    }
+
     private void Resend(NegotiationOutput output)
     {
         if (_lastSent is null) return;

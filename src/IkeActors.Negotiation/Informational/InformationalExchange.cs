@@ -69,10 +69,8 @@ internal sealed class InformationalExchange(IkeSa sa)
         byte[]? hash = null; var afterHash = 0;
         foreach (var p in message.Payloads)
             if (p.Type == (byte)PayloadType.Hash && hash is null) { hash = p.Body.ToArray(); afterHash = p.Offset + p.Raw.Length; }
-        var expected = new byte[IkeAlgorithms.HashLength(sa.Transform!.CryptoHash)];
         if (hash is null) { AsaDebug.InformationExchangeProcessingFailed(output, sa.IpContext); return false; }
-        IkeHashes.InformationalHash(sa.Transform.CryptoHash, sa.Keys!.SkeyidA, messageId, plain.AsSpan(afterHash, IsakmpMessages.ChainEnd(plain) - afterHash), expected);
-        if (!IkePrf.FixedTimeEquals(expected, hash))
+        if (!sa.HashProtectedVerifies(messageId, plain, afterHash, hash))
         {
             AsaDebug.InformationExchangeProcessingFailed(output, sa.IpContext);
             return false;

@@ -128,7 +128,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         if (verdict == XauthVerdict.Accepted)
         {
             User = user; // the ASA's lines name the user from here on (Group = g, Username = u, IP = p)
-            AsaDebug.UserAuthenticated(output, UserContext, printable);
+            AsaDebug.UserAuthenticated(output, sa.Context, printable);
             output.Add(new XauthCompleted(printable, true));
             Send(ConfigMessageType.Set, [DataAttribute.Basic((ushort)ModeConfigAttribute.XauthStatus, 1)], output, expectAnswer: true);
             return;
@@ -146,17 +146,17 @@ internal sealed class RemoteAccessSession(IkeSa sa)
 
     private void ReceiveModeConfigRequest(uint messageId, TransactionMessages.Received m, NegotiationOutput output)
     {
-        AsaDebug.ProcessingCfgRequestAttributes(output, UserContext);
-        foreach (var a in m.Attributes) AsaDebug.ModeCfgReceivedRequest(output, UserContext, ModeCfgRequestName(a.Type));
+        AsaDebug.ProcessingCfgRequestAttributes(output, sa.Context);
+        foreach (var a in m.Attributes) AsaDebug.ModeCfgReceivedRequest(output, sa.Context, ModeCfgRequestName(a.Type));
         Lease ??= sa.Gateway.RemoteAccess!.Lease(sa.TunnelGroup!, User, Session, out var refusal);
         if (Lease is null)
         {
-            AsaDebug.CannotObtainAddress(output, UserContext);
+            AsaDebug.CannotObtainAddress(output, sa.Context);
             output.Add(new NegotiationFailed(IkeExchange.Transaction, FailureReason.NoAddress, "no address for the client (pool exhausted or simultaneous logins exceeded)"));
             sa.Delete(output);
             return;
         }
-        AsaDebug.AssignedPrivateAddress(output, UserContext, Lease.Address);
+        AsaDebug.AssignedPrivateAddress(output, sa.Context, Lease.Address);
         var reply = new List<DataAttribute>();
         foreach (var asked in m.Attributes)
         {
@@ -429,8 +429,6 @@ internal sealed class RemoteAccessSession(IkeSa sa)
     {
         if (Credentials is null && Lease is not null) sa.Gateway.RemoteAccess?.Release(Session);
     }
-
-    private DebugContext UserContext => sa.Context;
 
     /// <summary>A user name as it may be printed: printable ASCII only, at most 64 characters (it comes from the wire).</summary>
     internal static string Printable(string text) => new(text.Select(c => c is >= ' ' and <= '~' ? c : '?').Take(64).ToArray());

@@ -1,4 +1,3 @@
-using IkeActors.Crypto;
 using IkeActors.Protocol;
 
 namespace IkeActors.Negotiation;
@@ -59,9 +58,7 @@ internal static class TransactionMessages
             output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.Malformed, hash is null ? "no HASH first" : "no ATTR payload"));
             return null;
         }
-        var expected = new byte[IkeAlgorithms.HashLength(sa.Transform!.CryptoHash)];
-        IkeHashes.InformationalHash(sa.Transform.CryptoHash, sa.Keys.SkeyidA, messageId, plain.AsSpan(afterHash, IsakmpMessages.ChainEnd(plain) - afterHash), expected);
-        if (!IkePrf.FixedTimeEquals(expected, hash))
+        if (!sa.HashProtectedVerifies(messageId, plain, afterHash, hash))
         {
             output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.HashMismatch, "Transaction HASH does not verify"));
             return null;

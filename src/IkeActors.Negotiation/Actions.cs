@@ -88,6 +88,16 @@ public sealed record IpsecSasReleased(ulong From, ulong To, IReadOnlyList<IpsecS
 /// <summary>DPD (RFC 3706) declared the peer dead: its IKE SA and IPsec SAs are deleted without a DELETE.</summary>
 public sealed record PeerDead(ulong Sa, IPEndPoint Peer) : NegotiationAction;
 
+/// <summary>
+/// A remote-access client asked Mode Config for its address: the host leases one as <paramref name="Plan"/> says from
+/// its address book (<see cref="AddressLeasing.LeaseAsync"/>; one process, or the cluster's ledgers) and gives the outcome
+/// to <see cref="IkeSa.AddressLeaseDecided"/>. The Mode Config reply waits for it.
+/// </summary>
+public sealed record AddressLeaseRequested(ulong Sa, AddressPlan Plan) : NegotiationAction;
+
+/// <summary>A remote-access session ended (DELETE, DPD, clear, failure): its address and login go back (<see cref="AddressLeasing.ReleaseAsync"/>).</summary>
+public sealed record AddressLeaseReleased(ulong Sa, AddressRelease Release) : NegotiationAction;
+
 /// <summary>A negotiation failed; the reason is one an operator can filter on.</summary>
 public sealed record NegotiationFailed(IkeExchange Exchange, FailureReason Reason, string Detail) : NegotiationAction;
 

@@ -78,6 +78,12 @@ public sealed class GatewayContext
     /// <summary>The user database and address pools of remote-access groups (XAUTH, Mode Config); null: remote access is refused after phase 1.</summary>
     public IRemoteAccessService? RemoteAccess { get; init; }
 
+    /// <summary>
+    /// The address leases of an in-process host (<see cref="NegotiationEngine"/>); a cluster's SA grains keep theirs in
+    /// pool and user grains instead.
+    /// </summary>
+    public LocalAddressBook AddressBook { get; init; } = new();
+
     /// <summary>`--save-keys`: the keys of every SA made from now on, for Wireshark (<see cref="IKeyLog"/>); null: none.</summary>
     public IKeyLog? KeyLog { get; init; }
 

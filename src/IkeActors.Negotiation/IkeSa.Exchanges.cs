@@ -15,7 +15,7 @@ public sealed partial class IkeSa
     {
         if (_phase1Rekey.HandOverOnPeerDelete(output)) return;
         Fire(MainModeTrigger.Delete);
-        RemoteAccess.End();
+        RemoteAccess.End(output);
         Table.DropAll("peer deleted the IKE SA", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer deleted the IKE SA"));
         Dispose();
@@ -44,7 +44,7 @@ public sealed partial class IkeSa
             Informational.SendIsakmpDelete(output);
         }
         Fire(MainModeTrigger.Delete);
-        RemoteAccess.End();
+        RemoteAccess.End(output);
         Table.DropAll("deleted locally", output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "deleted locally"));
         Dispose();
@@ -55,7 +55,7 @@ public sealed partial class IkeSa
     {
         output.Add(new PeerDead(InitiatorCookie, Peer));
         Fire(MainModeTrigger.Delete);
-        RemoteAccess.End();
+        RemoteAccess.End(output);
         Table.DropAllOfDeadPeer(output);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, "peer dead (DPD)"));
         Dispose();

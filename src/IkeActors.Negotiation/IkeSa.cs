@@ -188,6 +188,13 @@ public sealed partial class IkeSa : IDisposable
         return sa;
     }
 
+    /// <summary>
+    /// The host's answer to this SA's <see cref="AddressLeaseRequested"/> (head-end): the client's waiting Mode Config
+    /// request is answered with the address, or the session ends ("Cannot obtain an IP address"). An answer nobody asked
+    /// for changes nothing.
+    /// </summary>
+    public void AddressLeaseDecided(AddressLeaseResult result, NegotiationOutput output) => RemoteAccess.AddressLeaseDecided(result, output);
+
     /// <summary>The first message of a phase 1 from a peer without an SA here (RFC 2408 §3.1: responder cookie zero): MM1 or AM1.</summary>
     public static bool IsFirstMessage(in IsakmpHeaderView header) => IsFirstMessage(header.InitiatorCookie, header.ResponderCookie, header.ExchangeType);
 
@@ -467,7 +474,7 @@ public sealed partial class IkeSa : IDisposable
         if (_state == MainModeState.MM_DELETED) return;
         output.Add(new NegotiationFailed(_state == MainModeState.MM_ACTIVE ? IkeExchange.QuickMode : Aggressive ? IkeExchange.AggressiveMode : IkeExchange.MainMode, reason, detail));
         CancelRetransmit(0, output);
-        RemoteAccess.End();
+        RemoteAccess.End(output);
         Fire(MainModeTrigger.Fail);
         output.Add(new IkeSaDeleted(InitiatorCookie, ResponderCookie, reason.ToString()));
         Dispose();

@@ -46,6 +46,8 @@ public sealed class RemoteAccessSnapshot
     public int Retransmits { get; init; }
     public string? LeaseAddress { get; init; }
     public string? LeaseNetmask { get; init; }
+    /// <summary>The range the address was leased from (what the session's end releases it to).</summary>
+    public string? LeasePool { get; init; }
 }
 
 public sealed class IkeSaSnapshot

@@ -13,6 +13,22 @@ namespace IkeActors.Negotiation.Tests;
 /// </summary>
 public class LocalRemoteAccessServiceTests
 {
+    /// <summary>A lease as an in-process host carries it out: the service's plan, the book's lease, the service's attributes.</summary>
+    private sealed class Leases(LocalRemoteAccessService service)
+    {
+        public LocalAddressBook Book { get; } = new();
+
+        public ModeConfigLease? Lease(string group, string? user, string session, out string? refusal)
+        {
+            if (service.PlanAddress(group, user, session, out refusal) is not { } plan) return null;
+            var result = AddressLeasing.Lease(Book, plan);
+            refusal = result.Refusal;
+            return result.Address is { } a ? service.Describe(group, user, a) : null;
+        }
+
+        public void Release(string session, string? user, params string[] pools) => AddressLeasing.Release(Book, new AddressRelease(session, user, pools));
+    }
+
     private static readonly string SeedServer = Path.Combine(Lab.RepoRoot, "tests", "data", "seed", "asa-ezvpn-server-aggressive-mode.indented.cfg");
     private static readonly IPAddress Client = IPAddress.Parse("10.48.66.23");
 
@@ -24,7 +40,8 @@ public class LocalRemoteAccessServiceTests
         var service = new LocalRemoteAccessService(Lab.Load(SeedServer));
         Assert.True(service.RequiresXauth("EZ")); // remote-access groups default to XAUTH
         Assert.Equal(XauthVerdict.Accepted, service.Authenticate("EZ", "cisco", Utf8("cisco"), Client));
-        var lease = service.Lease("EZ", "cisco", "s1", out var refusal);
+        var leases = new Leases(service);
+        var lease = leases.Lease("EZ", "cisco", "s1", out var refusal);
         Assert.Null(refusal);
         Assert.Equal(IPAddress.Parse("192.168.1.100"), lease!.Address);
         Assert.Equal(IPAddress.Parse("255.255.255.0"), lease.Netmask);
@@ -34,10 +51,10 @@ public class LocalRemoteAccessServiceTests
         Assert.Empty(lease.SplitInclude);                // split-tunnel-policy tunnelall
         Assert.Equal("EZ", lease.GroupPolicy);
         // The framed address is the user's: a second session of the same user gets none (and logins default to 3).
-        Assert.Null(service.Lease("EZ", "cisco", "s2", out refusal));
-        Assert.NotNull(refusal);
-        service.Release("s1");
-        Assert.Equal(IPAddress.Parse("192.168.1.100"), service.Lease("EZ", "cisco", "s2", out _)!.Address);
+        Assert.Null(leases.Lease("EZ", "cisco", "s2", out refusal));
+        Assert.Equal("the user's vpn-framed-ip-address is in use", refusal);
+        leases.Release("s1", "cisco", "framed 192.168.1.100");
+        Assert.Equal(IPAddress.Parse("192.168.1.100"), leases.Lease("EZ", "cisco", "s2", out _)!.Address);
     }
 
     [Theory]
@@ -79,23 +96,23 @@ public class LocalRemoteAccessServiceTests
     [Fact]
     public void A_pool_gives_each_address_once_then_refuses_and_takes_addresses_back()
     {
-        var service = new LocalRemoteAccessService(Lab.Load(PoolConfig));
-        var given = Enumerable.Range(1, 3).Select(i => service.Lease("RA", "alice", "a" + i, out _)!.Address).ToList();
+        var leases = new Leases(new LocalRemoteAccessService(Lab.Load(PoolConfig)));
+        var given = Enumerable.Range(1, 3).Select(i => leases.Lease("RA", null, "a" + i, out _)!.Address).ToList();
         Assert.Equal(["10.10.0.1", "10.10.0.2", "10.10.0.3"], given.Select(a => a.ToString()));
-        Assert.Null(service.Lease("RA", "alice", "a4", out var refusal)); // exhausted
+        Assert.Null(leases.Lease("RA", null, "a4", out var refusal)); // exhausted
         Assert.Contains("no free address", refusal);
-        service.Release("a2");
-        service.Release("a2"); // idempotent
-        Assert.Equal(IPAddress.Parse("10.10.0.2"), service.Lease("RA", "alice", "a4", out _)!.Address);
-        Assert.Equal(3, service.LeasedCount);
+        leases.Release("a2", null, "CLIENTS");
+        leases.Release("a2", null, "CLIENTS"); // idempotent
+        Assert.Equal(IPAddress.Parse("10.10.0.2"), leases.Lease("RA", null, "a4", out _)!.Address);
+        Assert.Equal(3, leases.Book.LeasedCount);
         // The same session asking again keeps its address (a retransmitted request).
-        Assert.Equal(IPAddress.Parse("10.10.0.1"), service.Lease("RA", "alice", "a1", out _)!.Address);
+        Assert.Equal(IPAddress.Parse("10.10.0.1"), leases.Lease("RA", null, "a1", out _)!.Address);
     }
 
     [Fact]
     public void The_group_policy_sends_its_split_networks_dns_and_banner()
     {
-        var lease = new LocalRemoteAccessService(Lab.Load(PoolConfig)).Lease("RA", "alice", "s", out _)!;
+        var lease = new Leases(new LocalRemoteAccessService(Lab.Load(PoolConfig))).Lease("RA", "alice", "s", out _)!;
         Assert.Equal(IPAddress.Parse("255.255.255.0"), lease.Netmask);
         Assert.Equal([(IPAddress.Parse("172.16.0.0"), IPAddress.Parse("255.255.0.0")), (IPAddress.Parse("192.168.50.5"), IPAddress.Parse("255.255.255.255"))], lease.SplitInclude);
         Assert.Equal(["10.10.0.53", "10.10.0.54"], lease.DnsServers.Select(d => d.ToString()));
@@ -106,12 +123,13 @@ public class LocalRemoteAccessServiceTests
     [Fact]
     public void Vpn_simultaneous_logins_refuses_a_second_session_of_the_user()
     {
-        var service = new LocalRemoteAccessService(Lab.Load(PoolConfig));
-        Assert.NotNull(service.Lease("RA", "bob", "b1", out _));
-        Assert.Null(service.Lease("RA", "bob", "b2", out var refusal));
+        var leases = new Leases(new LocalRemoteAccessService(Lab.Load(PoolConfig)));
+        Assert.NotNull(leases.Lease("RA", "bob", "b1", out _));
+        Assert.Null(leases.Lease("RA", "bob", "b2", out var refusal));
         Assert.Contains("vpn-simultaneous-logins 1", refusal);
-        service.Release("b1");
-        Assert.NotNull(service.Lease("RA", "bob", "b2", out _));
+        Assert.Equal(1, leases.Book.LeasedCount); // the refused session holds nothing
+        leases.Release("b1", "bob", "CLIENTS");
+        Assert.NotNull(leases.Lease("RA", "bob", "b2", out _));
     }
 
     [Fact]

@@ -52,7 +52,6 @@ public class RemoteAccessTests
 
     private sealed class TestDirectory(string password = "cisco") : IRemoteAccessService
     {
-        public List<string> Released { get; } = [];
         public int Leases { get; private set; }
         public bool RequiresXauth(string tunnelGroup) => tunnelGroup == "EZ";
 
@@ -61,19 +60,22 @@ public class RemoteAccessTests
 
         private readonly string password = password;
 
-        public ModeConfigLease? Lease(string tunnelGroup, string? user, string session, out string? refusal)
+        /// <summary>One address, 192.168.1.100, in a range of its own ("TEST").</summary>
+        public AddressPlan? PlanAddress(string tunnelGroup, string? user, string session, out string? refusal)
         {
             refusal = null;
             Leases++;
-            return new ModeConfigLease(IPAddress.Parse("192.168.1.100"), IPAddress.Parse("255.255.255.0"))
+            var a = IkeActors.Config.Model.Ipv4.ToUInt32(IPAddress.Parse("192.168.1.100"));
+            return new AddressPlan(session, tunnelGroup, user, [new AddressRange("TEST", a, a)], 3);
+        }
+
+        public ModeConfigLease Describe(string tunnelGroup, string? user, IPAddress address) =>
+            new(address, IPAddress.Parse("255.255.255.0"))
             {
                 DnsServers = [IPAddress.Parse("192.168.1.99")],
                 DefaultDomain = "jyoungta-labdomain.cisco.com",
                 SplitInclude = [(IPAddress.Parse("172.16.0.0"), IPAddress.Parse("255.255.0.0"))],
             };
-        }
-
-        public void Release(string session) => Released.Add(session);
     }
 
     private static (Lab Lab, TestDirectory Directory, IkeSa Client) Dial(string password = "cisco", string groupKey = "cisco", string userPassword = "cisco", string headEndKey = "cisco")
@@ -160,10 +162,13 @@ public class RemoteAccessTests
     [Fact]
     public void Ending_the_session_gives_the_address_back()
     {
-        var (lab, directory, _) = Dial();
+        var (lab, _, _) = Dial();
         using var __ = lab;
+        Assert.Equal(1, lab.Right.Context.AddressBook.LeasedCount);
         lab.Right.Sas.Single().Delete(lab.RightOutput);
-        Assert.Equal(["1122334455667788"], directory.Released);
+        var released = Assert.Single(lab.RightOutput.OfType<AddressLeaseReleased>()).Release;
+        Assert.Equal(("1122334455667788", "cisco"), (released.Session, released.User));
+        Assert.Equal(["TEST"], released.Pools);
     }
 
     [Fact]
@@ -261,5 +266,133 @@ public class RemoteAccessTests
         Assert.Equal("cisco", restored.User);
         Assert.Equal(IPAddress.Parse("192.168.1.100"), client.ModeConfig?.Address);
         Assert.Single(lab.RightOutput.OfType<InstallIpsecSa>());
+    }
+
+    // ------------------------------------------------------------------ a host that leases later (the cluster's grains)
+
+    /// <summary>
+    /// The head-end as a host that answers <see cref="AddressLeaseRequested"/> when it chooses (as an SA grain does after
+    /// asking the pool grains), the client our engine; datagrams shuttled by hand.
+    /// </summary>
+    private sealed class LaterHeadEnd : IDisposable
+    {
+        private readonly GatewayContext _context;
+        private int _leftSeen, _rightSeen;
+
+        public LaterHeadEnd()
+        {
+            Lab = new Lab(ClientConfig, HeadEndConfig);
+            _context = new GatewayContext(Lab.Load(HeadEndConfig), Lab.RightAddress, new SeededEnvironment(7)) { RemoteAccess = new TestDirectory() };
+            Client = IkeSa.StartRemoteAccessClient(Lab.Left.Context,
+                new RemoteAccessCredentials("EZ", new IkeActors.Config.Model.PreSharedKey("cisco"), "cisco", "cisco"), Lab.RightAddress, Lab.LeftOutput, 0x1122334455667788);
+            Lab.Left.Adopt(Client);
+            Pump();
+        }
+
+        public Lab Lab { get; }
+        public IkeSa Client { get; }
+        public IkeSa HeadEnd { get; private set; } = null!;
+        public NegotiationOutput Output { get; } = new();
+        public IEnumerable<AddressLeaseRequested> Asked => Output.OfType<AddressLeaseRequested>();
+
+        public void Pump()
+        {
+            for (var moved = true; moved;)
+            {
+                moved = false;
+                foreach (var send in Lab.LeftOutput.Actions.Skip(_leftSeen).OfType<SendDatagram>().ToList())
+                {
+                    var from = send.NatT ? new IPEndPoint(Lab.LeftAddress.Address, Lab.NatTPort) : Lab.LeftAddress;
+                    if (HeadEnd is null) HeadEnd = IkeSa.AcceptFirstMessage(_context, from, send.Datagram, Output)!;
+                    else HeadEnd.Receive(send.Datagram, Output, from, send.NatT);
+                    moved = true;
+                }
+                _leftSeen = Lab.LeftOutput.Actions.Count;
+                foreach (var send in Output.Actions.Skip(_rightSeen).OfType<SendDatagram>().ToList())
+                {
+                    Lab.Left.Receive(send.Datagram, send.NatT ? new IPEndPoint(Lab.RightAddress.Address, Lab.NatTPort) : Lab.RightAddress, Lab.LeftOutput, send.NatT);
+                    moved = true;
+                }
+                _rightSeen = Output.Actions.Count;
+            }
+        }
+
+        public void Dispose() => Lab.Dispose();
+    }
+
+    private static readonly IPAddress Given = IPAddress.Parse("192.168.1.100");
+
+    [Fact]
+    public void The_Mode_Config_reply_waits_for_the_hosts_lease_and_a_retransmitted_request_does_not_ask_twice()
+    {
+        using var later = new LaterHeadEnd();
+        var asked = Assert.Single(later.Asked);
+        Assert.Equal((later.HeadEnd.InitiatorCookie, "cisco", "EZ"), (asked.Sa, asked.Plan.User, asked.Plan.TunnelGroup));
+        Assert.Null(later.Client.ModeConfig);
+        Assert.Empty(later.Output.OfType<ModeConfigCompleted>());
+        Assert.Empty(later.Output.OfType<InstallIpsecSa>()); // Quick Mode is held back meanwhile
+
+        later.Lab.FireTimers(left: true, TimerKind.Retransmit); // the client asks again
+        later.Pump();
+        Assert.Single(later.Asked);
+        Assert.Single(later.Output.OfType<MessageDropped>(), d => d.Exchange == IkeExchange.Transaction && d.Detail.Contains("being leased"));
+        Assert.Null(later.Client.ModeConfig);
+
+        later.HeadEnd.AddressLeaseDecided(new AddressLeaseResult(Given, "TEST", null), later.Output);
+        later.Pump();
+        Assert.Equal(Given, later.Client.ModeConfig!.Address);
+        Assert.Equal(Given, later.HeadEnd.ModeConfig!.Address);
+        Assert.Contains(later.Output.DebugLines, l => l.EndsWith("Assigned private IP address 192.168.1.100 to remote user"));
+        Assert.Single(later.Output.OfType<InstallIpsecSa>());
+
+        // An answer nobody asked for changes nothing.
+        var count = later.Output.Actions.Count;
+        later.HeadEnd.AddressLeaseDecided(new AddressLeaseResult(IPAddress.Parse("192.168.1.101"), "TEST", null), later.Output);
+        Assert.Equal(count, later.Output.Actions.Count);
+        Assert.Equal(Given, later.HeadEnd.ModeConfig!.Address);
+    }
+
+    [Fact]
+    public void A_refused_lease_ends_the_session_with_the_ASAs_line_and_holds_nothing()
+    {
+        using var later = new LaterHeadEnd();
+        later.HeadEnd.AddressLeaseDecided(AddressLeaseResult.Refused("no free address in the group's pools"), later.Output);
+        later.Pump();
+        Assert.Equal(MainModeState.MM_DELETED, later.HeadEnd.State);
+        Assert.Contains(later.Output.DebugLines, l => l.EndsWith("Cannot obtain an IP address for remote peer"));
+        Assert.Contains(later.Output.OfType<NegotiationFailed>(), f => f.Reason == FailureReason.NoAddress);
+        Assert.Empty(later.Output.OfType<AddressLeaseReleased>()); // the refusal held nothing
+        Assert.Equal(MainModeState.MM_DELETED, later.Client.State); // the head-end's DELETE reached the client
+    }
+
+    [Fact]
+    public void An_unreachable_ledger_leaves_the_session_and_the_clients_retransmission_asks_again()
+    {
+        using var later = new LaterHeadEnd();
+        later.HeadEnd.AddressLeaseDecided(AddressLeaseResult.Unavailable("pool grain unreachable"), later.Output);
+        later.Pump();
+        Assert.Equal(MainModeState.MM_ACTIVE, later.HeadEnd.State);
+        Assert.Single(later.Asked);
+        later.Lab.FireTimers(left: true, TimerKind.Retransmit);
+        later.Pump();
+        Assert.Equal(2, later.Asked.Count());
+        later.HeadEnd.AddressLeaseDecided(new AddressLeaseResult(Given, "TEST", null), later.Output);
+        later.Pump();
+        Assert.Equal(Given, later.Client.ModeConfig!.Address);
+    }
+
+    [Fact]
+    public void A_session_that_ends_while_its_lease_is_asked_gives_back_whatever_the_lease_got()
+    {
+        using var later = new LaterHeadEnd();
+        later.HeadEnd.Delete(later.Output);
+        var first = Assert.Single(later.Output.OfType<AddressLeaseReleased>()).Release;
+        Assert.Equal(["TEST"], first.Pools); // the ranges it asked of
+        later.HeadEnd.AddressLeaseDecided(new AddressLeaseResult(Given, "TEST", null), later.Output);
+        Assert.Equal(2, later.Output.OfType<AddressLeaseReleased>().Count()); // what the late lease got goes back at once
+        var last = later.Output.OfType<AddressLeaseReleased>().Last().Release;
+        Assert.Equal("1122334455667788", last.Session);
+        Assert.Equal(["TEST"], last.Pools);
+        Assert.Null(later.HeadEnd.ModeConfig);
     }
 }

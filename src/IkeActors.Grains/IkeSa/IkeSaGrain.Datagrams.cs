@@ -83,6 +83,7 @@ public sealed partial class IkeSaGrain
     /// </summary>
     private async Task<IkeStepResult> Step(NegotiationOutput output, bool transmit)
     {
+        await LeaseAddresses(output);
         var result = Apply(output);
         await PersistIfCompleted(output);
         if (transmit) Transmit(result);
@@ -90,6 +91,47 @@ public sealed partial class IkeSaGrain
         await UpdateBackstop();
         return result;
     }
+
+    /// <summary>
+    /// Address leases the step asked for or gave back, carried out against the cluster's pool and user grains within this
+    /// turn (the client's next message finds its address decided); the answer's own actions (the Mode Config reply, or
+    /// the delete and its release) join the step's.
+    /// </summary>
+    private async Task LeaseAddresses(NegotiationOutput output)
+    {
+        var actions = output.Actions;
+        for (var i = 0; i < actions.Count; i++)
+        {
+            switch (actions[i])
+            {
+                case AddressLeaseRequested asked when _sa is not null && asked.Sa == _sa.InitiatorCookie:
+                    AddressLeaseResult result;
+                    try
+                    {
+                        result = await AddressLeasing.LeaseAsync(AddressBook, asked.Plan);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        logger.LogWarning(e, "Address lease for {Session} failed; the client's retransmission asks again", asked.Plan.Session);
+                        result = AddressLeaseResult.Unavailable(e.Message);
+                    }
+                    _sa.AddressLeaseDecided(result, output);
+                    break;
+                case AddressLeaseReleased released:
+                    try
+                    {
+                        await AddressLeasing.ReleaseAsync(AddressBook, released.Release);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        logger.LogWarning(e, "Address release for {Session} failed; its address stays held", released.Release.Session);
+                    }
+                    break;
+            }
+        }
+    }
+
+    private ClusterAddressBook AddressBook => _addressBook ??= new ClusterAddressBook(GrainFactory);
 
     /// <summary>The step's datagrams, its debug lines printed once (with the first, or alone when nothing is sent).</summary>
     private void Transmit(IkeStepResult result)

@@ -73,6 +73,9 @@ public sealed partial class IkeSaGrain(
     private DateTime? _lastInstall;
     private DateTime? _phase1At;
 
+    // Remote-access address leases: the cluster's pool and user grains.
+    private ClusterAddressBook? _addressBook;
+
     private readonly Guid _activation = Guid.NewGuid();
 
     private string Key => this.GetPrimaryKeyString();

@@ -4,8 +4,9 @@ namespace IkeActors.Negotiation;
 
 /// <summary>
 /// What a head-end's IKE SAs ask beyond their own state when remote-access clients dial in: whether a group wants
-/// XAUTH, the local user database, and the address pools. Shared by every SA of a gateway (pools must never give one
-/// address twice), so it is the host's: an in-process gateway uses <see cref="LocalRemoteAccessService"/>.
+/// XAUTH, the local user database, and what the address pools and group policies give. The configuration (the same on every
+/// node) and the node's failure counts; the leases are kept by the host's <see cref="IAddressBook"/>. <see cref="LocalRemoteAccessService"/> reads an
+/// <see cref="IkeActors.Config.Model.AsaConfig"/>.
 /// </summary>
 public interface IRemoteAccessService
 {
@@ -19,15 +20,15 @@ public interface IRemoteAccessService
     XauthVerdict Authenticate(string tunnelGroup, string user, ReadOnlySpan<byte> password, IPAddress source);
 
     /// <summary>
-    /// The Mode Config reply for an authenticated session (<paramref name="user"/> null without XAUTH): an address from
-    /// the user's `vpn-framed-ip-address` or the group's pools, leased to <paramref name="session"/> until
-    /// <see cref="Release"/>, and the group policy's attributes. Null when no address can be given (pool exhausted,
-    /// simultaneous logins exceeded: <paramref name="refusal"/> says which).
+    /// Where an authenticated session's address may come from (<paramref name="user"/> null without XAUTH): the user's
+    /// `vpn-framed-ip-address`, else the group's pools in order, and the user's `vpn-simultaneous-logins`. The lease itself
+    /// is the host's (<see cref="AddressLeasing"/> against its <see cref="IAddressBook"/>: one process, or the cluster's
+    /// ledgers). Null when the group has none (<paramref name="refusal"/> says why).
     /// </summary>
-    ModeConfigLease? Lease(string tunnelGroup, string? user, string session, out string? refusal);
+    AddressPlan? PlanAddress(string tunnelGroup, string? user, string session, out string? refusal);
 
-    /// <summary>The session ended (DPD, DELETE, clear): its address goes back to the pool. Idempotent.</summary>
-    void Release(string session);
+    /// <summary>The Mode Config reply for a session given <paramref name="address"/>: its mask and the group policy's attributes.</summary>
+    ModeConfigLease Describe(string tunnelGroup, string? user, IPAddress address);
 }
 
 /// <summary>The answer to an XAUTH reply.</summary>

@@ -6,10 +6,10 @@ namespace IkeActors.Negotiation;
 
 /// <summary>
 /// The remote-access service of one gateway process, from its configuration: the `username` database (constant-time
-/// password checks, failures throttled per user and per source), `ip local pool` leases (no address given twice, back
-/// when the session ends), `vpn-framed-ip-address`, `vpn-simultaneous-logins` and the group policy's attributes
-/// (DNS, domain, split tunnel, banner, password storage), with DfltGrpPolicy's inheritance. Thread-safe: every SA of
-/// the gateway shares it. A cluster needs the pools shared across its nodes (not this class).
+/// password checks, failures throttled per user and per source), where addresses come from (`ip local pool`,
+/// `vpn-framed-ip-address`, `vpn-simultaneous-logins`: the leases themselves are the host's <see cref="IAddressBook"/>)
+/// and the group policy's attributes (DNS, domain, split tunnel, banner, password storage), with DfltGrpPolicy's
+/// inheritance. Thread-safe: every SA of the gateway shares it.
 /// </summary>
 public sealed class LocalRemoteAccessService(AsaConfig config, TimeProvider? clock = null) : IRemoteAccessService
 {
@@ -20,19 +20,7 @@ public sealed class LocalRemoteAccessService(AsaConfig config, TimeProvider? clo
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Session> _sessions = new(StringComparer.Ordinal);
-    private readonly HashSet<uint> _leased = [];
     private readonly Dictionary<string, (int Failures, DateTimeOffset Since)> _failures = new(StringComparer.Ordinal);
-    /// <summary>
-    /// Each pool's lowest address that may be free: every address below it is leased (first fit, as a scan from the pool's
-    /// first address would find, without the scan: a lease moves it up, a release down).
-    /// </summary>
-    private readonly Dictionary<string, uint> _lowestFree = new(StringComparer.Ordinal);
-
-    private sealed record Session(uint Address, string? User, string Group);
-
-    /// <summary>Addresses leased now (for `show` and tests).</summary>
-    public int LeasedCount { get { lock (_gate) return _leased.Count; } }
 
     public bool RequiresXauth(string tunnelGroup) =>
         config.FindTunnelGroup(tunnelGroup) is { } g && g.UserAuthentication == IkeUserAuthentication.Xauth;
@@ -84,63 +72,32 @@ public sealed class LocalRemoteAccessService(AsaConfig config, TimeProvider? clo
         _failures[key] = _failures.TryGetValue(key, out var f) && now - f.Since <= FailureWindow ? (f.Failures + 1, f.Since) : (1, now);
     }
 
-    public ModeConfigLease? Lease(string tunnelGroup, string? user, string session, out string? refusal)
+    public AddressPlan? PlanAddress(string tunnelGroup, string? user, string session, out string? refusal)
     {
         refusal = null;
-        var group = config.FindTunnelGroup(tunnelGroup);
-        if (group is null)
+        if (config.FindTunnelGroup(tunnelGroup) is not { } group)
         {
             refusal = $"no tunnel-group {tunnelGroup}";
             return null;
         }
         var local = user is null ? null : config.FindUser(user);
         var policy = config.EffectiveGroupPolicyFor(group, local);
-        lock (_gate)
+        IReadOnlyList<AddressRange> ranges = local?.FramedAddress is { } framed
+            ? [AddressRange.Framed(framed.Address)]
+            : config.AddressPoolsFor(group, local).Select(p => new AddressRange(p.Name, p.Range.First, p.Range.Last)).ToList();
+        if (ranges.Count == 0)
         {
-            if (_sessions.TryGetValue(session, out var existing)) return Describe(existing.Address, policy, group, local);
-            var logins = local?.SimultaneousLogins ?? policy.SimultaneousLogins;
-            if (user is not null && _sessions.Values.Count(s => s.User == user) >= logins)
-            {
-                refusal = $"vpn-simultaneous-logins {logins} reached for user {user}";
-                return null;
-            }
-            uint? address = null;
-            if (local?.FramedAddress is { } framed)
-            {
-                if (!_leased.Contains(framed.Address)) address = framed.Address;
-            }
-            else
-            {
-                foreach (var pool in config.AddressPoolsFor(group, local))
-                {
-                    address = NextFree(pool);
-                    if (address is not null) break;
-                }
-            }
-            if (address is not { } given)
-            {
-                refusal = "no free address in the group's pools";
-                return null;
-            }
-            _leased.Add(given);
-            _sessions[session] = new Session(given, user, tunnelGroup);
-            return Describe(given, policy, group, local);
+            refusal = "no address pool for the group";
+            return null;
         }
+        return new AddressPlan(session, tunnelGroup, user, ranges, local?.SimultaneousLogins ?? policy.SimultaneousLogins);
     }
 
-    /// <summary>The lowest free address of <paramref name="pool"/>; null when all are leased.</summary>
-    private uint? NextFree(IpLocalPool pool)
+    public ModeConfigLease Describe(string tunnelGroup, string? user, IPAddress address)
     {
-        var (first, last) = (pool.Range.First, pool.Range.Last);
-        var a = _lowestFree.TryGetValue(pool.Name, out var low) && low > first ? low : first;
-        for (; a <= last && a >= first; a++)
-        {
-            if (_leased.Contains(a)) continue;
-            _lowestFree[pool.Name] = a; // a itself is taken by the caller; the next search starts here and skips it
-            return a;
-        }
-        _lowestFree[pool.Name] = last;
-        return null;
+        var group = config.FindTunnelGroup(tunnelGroup) ?? throw new ArgumentException($"no tunnel-group {tunnelGroup}", nameof(tunnelGroup));
+        var local = user is null ? null : config.FindUser(user);
+        return Describe(Ipv4.ToUInt32(address), config.EffectiveGroupPolicyFor(group, local), group, local);
     }
 
     private ModeConfigLease Describe(uint address, EffectiveGroupPolicy policy, TunnelGroup group, LocalUser? user)
@@ -161,16 +118,5 @@ public sealed class LocalRemoteAccessService(AsaConfig config, TimeProvider? clo
             SavePassword = policy.PasswordStorage,
             GroupPolicy = policy.Name,
         };
-    }
-
-    public void Release(string session)
-    {
-        lock (_gate)
-        {
-            if (!_sessions.Remove(session, out var s)) return;
-            _leased.Remove(s.Address);
-            foreach (var pool in config.IpLocalPools)
-                if (pool.Contains(s.Address) && (!_lowestFree.TryGetValue(pool.Name, out var low) || s.Address < low)) _lowestFree[pool.Name] = s.Address;
-        }
     }
 }

@@ -31,6 +31,14 @@ internal sealed class RemoteAccessSession(IkeSa sa)
     private int _attempts;
     private ushort _identifier;
 
+    // Head-end address lease: asked of the host and not answered yet; the request that waits for it; the ranges asked
+    // of, and the one the address came from (what a release gives back to).
+    private bool _leaseRequested;
+    private ModeConfigRequest? _waiting;
+    private string[]? _planned;
+    private string? _leasePool;
+    private bool _released;
+
     /// <summary>Our client's credentials; null on a head-end.</summary>
     public RemoteAccessCredentials? Credentials { get; set; }
 
@@ -93,6 +101,13 @@ internal sealed class RemoteAccessSession(IkeSa sa)
             output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.BeforePhase1, $"Transaction exchange in {sa.State}"));
             return;
         }
+        if (_waiting is { } waiting && messageId == waiting.MessageId && datagram.SequenceEqual(waiting.Datagram))
+        {
+            // The client's retransmission of the request that waits for its address (its IV is the one already used:
+            // RFC 2409 appendix B): the answer goes out when the lease is decided.
+            output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.UnexpectedMessage, "a retransmitted Mode Config request: its address is being leased"));
+            return;
+        }
         if (TransactionMessages.Open(sa, datagram, messageId, output) is not { } m) return;
         sa.PeerAlive(output);
         if (Credentials is not null) { ReceiveAsClient(messageId, m, output); return; }
@@ -108,7 +123,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
                 if (User is null) { sa.Fail(FailureReason.AuthenticationFailed, "XAUTH failed", output); return; }
                 break;
             case ConfigMessageType.Request when User is not null || !RequiresXauth:
-                ReceiveModeConfigRequest(messageId, m, output);
+                ReceiveModeConfigRequest(messageId, m, datagram, output);
                 break;
             default:
                 output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.UnexpectedMessage, $"{m.Type} not expected now"));
@@ -144,58 +159,111 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         Send(ConfigMessageType.Set, [DataAttribute.Basic((ushort)ModeConfigAttribute.XauthStatus, 0)], output, expectAnswer: true);
     }
 
-    private void ReceiveModeConfigRequest(uint messageId, TransactionMessages.Received m, NegotiationOutput output)
+    private void ReceiveModeConfigRequest(uint messageId, TransactionMessages.Received m, ReadOnlySpan<byte> datagram, NegotiationOutput output)
     {
         AsaDebug.ProcessingCfgRequestAttributes(output, sa.Context);
         foreach (var a in m.Attributes) AsaDebug.ModeCfgReceivedRequest(output, sa.Context, ModeCfgRequestName(a.Type));
-        Lease ??= sa.Gateway.RemoteAccess!.Lease(sa.TunnelGroup!, User, Session, out var refusal);
-        if (Lease is null)
+        var request = new ModeConfigRequest(messageId, m.Identifier, m.Attributes.Select(a => a.Type).ToArray(), datagram.ToArray());
+        if (Lease is not null)
         {
-            AsaDebug.CannotObtainAddress(output, sa.Context);
-            output.Add(new NegotiationFailed(IkeExchange.Transaction, FailureReason.NoAddress, "no address for the client (pool exhausted or simultaneous logins exceeded)"));
-            sa.Delete(output);
+            Reply(request, output); // a retransmitted request: the same address again
             return;
         }
-        AsaDebug.AssignedPrivateAddress(output, sa.Context, Lease.Address);
-        var reply = new List<DataAttribute>();
-        foreach (var asked in m.Attributes)
+        _waiting = request;
+        if (_leaseRequested) return; // the host has not answered yet; the latest request is answered when it does
+        if (sa.Gateway.RemoteAccess!.PlanAddress(sa.TunnelGroup!, User, Session, out var refusal) is not { } plan)
         {
-            switch ((ModeConfigAttribute)asked.Type)
+            NoAddress(refusal ?? "no address pool", output);
+            return;
+        }
+        _leaseRequested = true;
+        _planned = plan.Ranges.Select(r => r.Pool).ToArray();
+        output.Add(new AddressLeaseRequested(sa.InitiatorCookie, plan));
+    }
+
+    /// <summary>The host's answer to <see cref="AddressLeaseRequested"/>: the waiting Mode Config request is answered, or the session ends.</summary>
+    public void AddressLeaseDecided(AddressLeaseResult result, NegotiationOutput output)
+    {
+        if (!_leaseRequested) return; // not asked (or answered already): nothing changes
+        _leaseRequested = false;
+        if (result.Retry)
+        {
+            // The client's retransmission asks again: it is read as the first was (the message ID's IV from the start).
+            if (_waiting is { } waiting) sa.Cipher!.ForgetMessageId(waiting.MessageId);
+            _waiting = null;
+            return;
+        }
+        if (sa.State != MainModeState.MM_ACTIVE)
+        {
+            // The SA went while the host leased: what it got goes straight back.
+            if (result.Address is not null) output.Add(new AddressLeaseReleased(sa.InitiatorCookie, new AddressRelease(Session, User, [result.Pool!])));
+            return;
+        }
+        if (result.Address is not { } address)
+        {
+            NoAddress(result.Refusal ?? "no address", output);
+            return;
+        }
+        Lease = sa.Gateway.RemoteAccess!.Describe(sa.TunnelGroup!, User, address);
+        _leasePool = result.Pool;
+        AsaDebug.AssignedPrivateAddress(output, sa.Context, Lease.Address);
+        if (_waiting is { } request) Reply(request, output);
+    }
+
+    private void NoAddress(string refusal, NegotiationOutput output)
+    {
+        _waiting = null;
+        AsaDebug.CannotObtainAddress(output, sa.Context);
+        output.Add(new NegotiationFailed(IkeExchange.Transaction, FailureReason.NoAddress, $"no address for the client: {refusal}"));
+        sa.Delete(output);
+    }
+
+    /// <summary>A client's Mode Config request (draft-dukes-ike-mode-cfg-02 §3.2): its message ID, identifier and what it asked for.</summary>
+    private sealed record ModeConfigRequest(uint MessageId, ushort Identifier, ushort[] Asked, byte[] Datagram);
+
+    private void Reply(ModeConfigRequest request, NegotiationOutput output)
+    {
+        _waiting = null;
+        var lease = Lease!;
+        var reply = new List<DataAttribute>();
+        foreach (var asked in request.Asked)
+        {
+            switch ((ModeConfigAttribute)asked)
             {
-                case ModeConfigAttribute.InternalIp4Address: reply.Add(DataAttribute.Variable(asked.Type, Lease.Address.GetAddressBytes())); break;
-                case ModeConfigAttribute.InternalIp4Netmask: reply.Add(DataAttribute.Variable(asked.Type, Lease.Netmask.GetAddressBytes())); break;
+                case ModeConfigAttribute.InternalIp4Address: reply.Add(DataAttribute.Variable(asked, lease.Address.GetAddressBytes())); break;
+                case ModeConfigAttribute.InternalIp4Netmask: reply.Add(DataAttribute.Variable(asked, lease.Netmask.GetAddressBytes())); break;
                 case ModeConfigAttribute.InternalIp4Dns:
-                    foreach (var dns in Lease.DnsServers) reply.Add(DataAttribute.Variable(asked.Type, dns.GetAddressBytes()));
+                    foreach (var dns in lease.DnsServers) reply.Add(DataAttribute.Variable(asked, dns.GetAddressBytes()));
                     break;
-                case ModeConfigAttribute.UnityDefaultDomain when Lease.DefaultDomain is { } domain:
-                    reply.Add(DataAttribute.Variable(asked.Type, Encoding.ASCII.GetBytes(domain)));
+                case ModeConfigAttribute.UnityDefaultDomain when lease.DefaultDomain is { } domain:
+                    reply.Add(DataAttribute.Variable(asked, Encoding.ASCII.GetBytes(domain)));
                     break;
-                case ModeConfigAttribute.UnitySplitDnsName when Lease.SplitDns.Count > 0:
-                    reply.Add(DataAttribute.Variable(asked.Type, Encoding.ASCII.GetBytes(string.Join(',', Lease.SplitDns))));
+                case ModeConfigAttribute.UnitySplitDnsName when lease.SplitDns.Count > 0:
+                    reply.Add(DataAttribute.Variable(asked, Encoding.ASCII.GetBytes(string.Join(',', lease.SplitDns))));
                     break;
-                case ModeConfigAttribute.UnityBanner when Lease.Banner is { } banner:
-                    reply.Add(DataAttribute.Variable(asked.Type, Encoding.UTF8.GetBytes(banner)));
+                case ModeConfigAttribute.UnityBanner when lease.Banner is { } banner:
+                    reply.Add(DataAttribute.Variable(asked, Encoding.UTF8.GetBytes(banner)));
                     break;
                 case ModeConfigAttribute.UnitySavePassword:
-                    reply.Add(DataAttribute.Basic(asked.Type, (ushort)(Lease.SavePassword ? 1 : 0)));
+                    reply.Add(DataAttribute.Basic(asked, (ushort)(lease.SavePassword ? 1 : 0)));
                     break;
-                case ModeConfigAttribute.UnitySplitInclude when Lease.SplitInclude.Count > 0:
-                    reply.Add(DataAttribute.Variable(asked.Type, SplitNetworks(Lease.SplitInclude)));
+                case ModeConfigAttribute.UnitySplitInclude when lease.SplitInclude.Count > 0:
+                    reply.Add(DataAttribute.Variable(asked, SplitNetworks(lease.SplitInclude)));
                     break;
-                case ModeConfigAttribute.UnityLocalLan when Lease.SplitExclude.Count > 0:
-                    reply.Add(DataAttribute.Variable(asked.Type, SplitNetworks(Lease.SplitExclude)));
+                case ModeConfigAttribute.UnityLocalLan when lease.SplitExclude.Count > 0:
+                    reply.Add(DataAttribute.Variable(asked, SplitNetworks(lease.SplitExclude)));
                     break;
                 case ModeConfigAttribute.UnityPfs:
-                    reply.Add(DataAttribute.Basic(asked.Type, 0));
+                    reply.Add(DataAttribute.Basic(asked, 0));
                     break;
             }
         }
-        _identifier = m.Identifier;
-        TransactionMessages.Send(sa, messageId, ConfigMessageType.Reply, m.Identifier, reply, output);
-        output.Add(new MessageSent(ExchangeMessage.Transaction(messageId)));
-        sa.Cipher!.ForgetMessageId(messageId);
+        _identifier = request.Identifier;
+        TransactionMessages.Send(sa, request.MessageId, ConfigMessageType.Reply, request.Identifier, reply, output);
+        output.Add(new MessageSent(ExchangeMessage.Transaction(request.MessageId)));
+        sa.Cipher!.ForgetMessageId(request.MessageId);
         Pending = false;
-        output.Add(new ModeConfigCompleted(Lease.Address, User));
+        output.Add(new ModeConfigCompleted(lease.Address, User));
     }
 
     /// <summary>Cisco Unity split networks: 14 bytes each, address, mask, protocol (0), source and destination ports (0).</summary>
@@ -393,6 +461,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         Retransmits = _retransmits,
         LeaseAddress = Lease?.Address.ToString(),
         LeaseNetmask = Lease?.Netmask.ToString(),
+        LeasePool = _leasePool,
     };
 
     /// <summary>
@@ -414,7 +483,11 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         {
             if (!IPAddress.TryParse(s.LeaseAddress, out var address) || !IPAddress.TryParse(s.LeaseNetmask ?? "255.255.255.255", out var mask))
                 throw IkeSa.Bad($"lease address {s.LeaseAddress} does not parse");
-            Lease = new ModeConfigLease(address, mask);
+            // The attributes come from the configuration again (the snapshot holds only the address).
+            Lease = Credentials is null && sa.TunnelGroup is { } group && sa.Gateway.RemoteAccess is { } service && sa.Gateway.Config.FindTunnelGroup(group) is not null
+                ? service.Describe(group, User, address) with { Netmask = mask }
+                : new ModeConfigLease(address, mask);
+            _leasePool = s.LeasePool;
         }
     }
 
@@ -424,10 +497,21 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         if (_pendingMessage is not null) sa.ArmRetransmit(_pendingMessageId, _retransmits, output);
     }
 
-    /// <summary>The session ended: its address goes back to the pool (head-end).</summary>
-    public void End()
+    /// <summary>The session ended: its address and login go back (head-end), once.</summary>
+    public void End(NegotiationOutput output)
     {
-        if (Credentials is null && Lease is not null) sa.Gateway.RemoteAccess?.Release(Session);
+        if (Credentials is not null || _released || (Lease is null && !_leaseRequested)) return;
+        _released = true;
+        string[] pools = _leasePool is { } pool ? [pool] : _planned ?? PoolsHolding(Lease?.Address);
+        output.Add(new AddressLeaseReleased(sa.InitiatorCookie, new AddressRelease(Session, User, pools)));
+    }
+
+    /// <summary>The ranges the configuration would lease <paramref name="address"/> from (a snapshot that does not name its pool).</summary>
+    private string[] PoolsHolding(IPAddress? address)
+    {
+        if (address is null || sa.TunnelGroup is null || sa.Gateway.RemoteAccess?.PlanAddress(sa.TunnelGroup, User, Session, out _) is not { } plan) return [];
+        var a = Ipv4.ToUInt32(address);
+        return plan.Ranges.Where(r => r.Contains(a)).Select(r => r.Pool).ToArray();
     }
 
     /// <summary>A user name as it may be printed: printable ASCII only, at most 64 characters (it comes from the wire).</summary>

@@ -258,7 +258,8 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
     /// <summary>Forgets deleted SAs, whichever way they were deleted (failure, peer, IkeSa.Delete, DeleteAll).</summary>
     private void Collect(NegotiationOutput output, int start)
     {
-        Lease(output, start);
+        // Address leases against this process's book, answered within the step.
+        AddressLeasing.CarryOut(Context.AddressBook, output, cookie => _sas.GetValueOrDefault(cookie), start);
         if (Of<Phase1RekeyDue>(output, start) is { } dues) foreach (var due in dues) StartPhase1Rekey(due, output);
         // A rekeying SA is MM_ACTIVE: the SA it replaces hands over its IPsec SAs and is deleted (make-before-break).
         if (Of<Phase1Established>(output, start) is { } established)
@@ -293,27 +294,6 @@ public sealed class NegotiationEngine(GatewayContext context) : IDisposable
                 _admission?.Ledger.Release(HalfOpenKey(cookie));
             }
         if (Of<Phase1Established>(output, start) is { } up1) foreach (var up in up1) _admission?.Ledger.Release(HalfOpenKey(up.Sa.InitiatorCookie));
-    }
-
-    /// <summary>
-    /// Address leases asked and given back in the step, carried out at once against the context's address book (the
-    /// answer may add actions of its own: the Mode Config reply, or a delete and its release).
-    /// </summary>
-    private void Lease(NegotiationOutput output, int start)
-    {
-        var actions = output.Actions;
-        for (var i = start; i < actions.Count; i++)
-        {
-            switch (actions[i])
-            {
-                case AddressLeaseRequested asked when _sas.TryGetValue(asked.Sa, out var sa):
-                    sa.AddressLeaseDecided(AddressLeasing.Lease(Context.AddressBook, asked.Plan), output);
-                    break;
-                case AddressLeaseReleased released:
-                    AddressLeasing.Release(Context.AddressBook, released.Release);
-                    break;
-            }
-        }
     }
 
     /// <summary>The step's actions of one kind (null: none, and nothing allocated: most steps have none).</summary>

@@ -122,6 +122,10 @@ public static class InMemoryLaneTunnel
         public int DebugLevel => debugLevel;
         public DebugLogExport? Export => null;
 
+        public IAddressBook AddressBook { get; } = new LocalAddressBook();
+
+        public void LeaseFailed(Exception error, string session) => throw error;
+
         public void Emit(IkeStepResult result) => _sent.AddRange(result.Send.Select(d => d.Bytes));
 
         public void StateChanged(string key, string state, string? phase1Failure) { }

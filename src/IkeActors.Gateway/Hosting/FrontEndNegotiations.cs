@@ -26,6 +26,12 @@ public interface IFrontEndNegotiationHost
     /// Null: the grain could not be reached and never took it; the SA is still the caller's.
     /// </summary>
     Task<IkeStepResult?> Promote(string key, FrontEndHandOver handOver, IkeSa sa);
+
+    /// <summary>Where remote-access clients' addresses are leased (the cluster's pool and user grains).</summary>
+    IAddressBook AddressBook { get; }
+
+    /// <summary>A lease or release the address book could not carry out (logged; the client's retransmission asks again).</summary>
+    void LeaseFailed(Exception error, string session);
 }
 
 /// <summary>
@@ -118,6 +124,7 @@ public sealed class FrontEndNegotiations(
         var output = NewOutput(negotiation);
         negotiation.Telemetry?.Received(datagram, from);
         negotiation.Sa.Receive(datagram, output, from, natT);
+        await LeaseAddresses(negotiation, output);
         Apply(negotiation, output);
         await PromoteIfReady(negotiation);
         UpdateNextDue();
@@ -136,11 +143,27 @@ public sealed class FrontEndNegotiations(
                 negotiation.Timers.Remove(key);
                 var output = NewOutput(negotiation);
                 negotiation.Sa.TimerFired(key, output);
+                await LeaseAddresses(negotiation, output);
                 Apply(negotiation, output);
             }
             if (_held.ContainsKey(negotiation.Key)) await PromoteIfReady(negotiation);
         }
         UpdateNextDue();
+    }
+
+    /// <summary>
+    /// A remote-access client's address asked or given back in the step (XAUTH and Mode Config run here until the SA
+    /// goes to its grain): carried out against the host's address book before the step's effects are applied, as a
+    /// grain does. The lane waits for the answer, as it waits for a promotion.
+    /// </summary>
+    private async Task LeaseAddresses(Negotiation n, NegotiationOutput output)
+    {
+        foreach (var action in output.Actions)
+        {
+            if (action is not (AddressLeaseRequested or AddressLeaseReleased)) continue;
+            await AddressLeasing.CarryOutAsync(host.AddressBook, output, cookie => cookie == n.Sa.InitiatorCookie ? n.Sa : null, failed: host.LeaseFailed);
+            return;
+        }
     }
 
     private NegotiationOutput NewOutput(Negotiation n) => new(Math.Max(host.DebugLevel, n.Telemetry?.ExportLevel ?? 0));
@@ -240,6 +263,7 @@ public sealed class FrontEndNegotiations(
         }
         var output = NewOutput(n);
         n.Sa.Delete(output);
+        await LeaseAddresses(n, output);
         Apply(n, output);
     }
 

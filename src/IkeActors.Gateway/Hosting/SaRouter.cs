@@ -276,6 +276,12 @@ public sealed class SaRouter(
     public DebugLogExport? Export => _export ??= services.GetService(typeof(DebugLogExport)) as DebugLogExport;
     private DebugLogExport? _export;
 
+    public IAddressBook AddressBook => _addressBook ??= new ClusterAddressBook(grains);
+    private ClusterAddressBook? _addressBook;
+
+    public void LeaseFailed(Exception error, string session) =>
+        logger.LogWarning(error, "Address lease or release for session {Session} failed", session);
+
     void IFrontEndNegotiationHost.StateChanged(string key, string state, string? phase1Failure) =>
         SaStateChanged(key, state, initiator: false, phase1Failure);
 

@@ -97,39 +97,9 @@ public sealed partial class IkeSaGrain
     /// turn (the client's next message finds its address decided); the answer's own actions (the Mode Config reply, or
     /// the delete and its release) join the step's.
     /// </summary>
-    private async Task LeaseAddresses(NegotiationOutput output)
-    {
-        var actions = output.Actions;
-        for (var i = 0; i < actions.Count; i++)
-        {
-            switch (actions[i])
-            {
-                case AddressLeaseRequested asked when _sa is not null && asked.Sa == _sa.InitiatorCookie:
-                    AddressLeaseResult result;
-                    try
-                    {
-                        result = await AddressLeasing.LeaseAsync(AddressBook, asked.Plan);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        logger.LogWarning(e, "Address lease for {Session} failed; the client's retransmission asks again", asked.Plan.Session);
-                        result = AddressLeaseResult.Unavailable(e.Message);
-                    }
-                    _sa.AddressLeaseDecided(result, output);
-                    break;
-                case AddressLeaseReleased released:
-                    try
-                    {
-                        await AddressLeasing.ReleaseAsync(AddressBook, released.Release);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        logger.LogWarning(e, "Address release for {Session} failed; its address stays held", released.Release.Session);
-                    }
-                    break;
-            }
-        }
-    }
+    private async Task LeaseAddresses(NegotiationOutput output) =>
+        await AddressLeasing.CarryOutAsync(AddressBook, output, cookie => cookie == _sa?.InitiatorCookie ? _sa : null,
+            failed: (e, session) => logger.LogWarning(e, "Address lease or release for session {Session} failed", session));
 
     private ClusterAddressBook AddressBook => _addressBook ??= new ClusterAddressBook(GrainFactory);
 

@@ -78,6 +78,55 @@ public static class AddressLeasing
     }
 
     /// <summary>
+    /// Carries out the address leases a step asked for or gave back (from action <paramref name="start"/> on), as every host
+    /// does: each <see cref="AddressLeaseRequested"/> answered to its SA (<paramref name="find"/>, by initiator cookie), whose
+    /// answer's actions (the Mode Config reply; a delete and its release) join the step and are carried out too. A book
+    /// that fails (a cluster's grain unreachable) is reported to <paramref name="failed"/>: a lease then counts as
+    /// <see cref="AddressLeaseResult.Unavailable"/> (the client's retransmission asks again), a release is lost.
+    /// </summary>
+    public static async ValueTask CarryOutAsync(IAddressBook book, NegotiationOutput output, Func<ulong, IkeSa?> find, int start = 0,
+        Action<Exception, string>? failed = null)
+    {
+        var actions = output.Actions;
+        for (var i = start; i < actions.Count; i++)
+        {
+            switch (actions[i])
+            {
+                case AddressLeaseRequested asked when find(asked.Sa) is { } sa:
+                    AddressLeaseResult result;
+                    try
+                    {
+                        result = await LeaseAsync(book, asked.Plan);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        failed?.Invoke(e, asked.Plan.Session);
+                        result = AddressLeaseResult.Unavailable(e.Message);
+                    }
+                    sa.AddressLeaseDecided(result, output);
+                    break;
+                case AddressLeaseReleased released:
+                    try
+                    {
+                        await ReleaseAsync(book, released.Release);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        failed?.Invoke(e, released.Release.Session);
+                    }
+                    break;
+            }
+        }
+    }
+
+    /// <summary><see cref="CarryOutAsync"/> against a book that answers at once (a host that runs its steps synchronously).</summary>
+    public static void CarryOut(LocalAddressBook book, NegotiationOutput output, Func<ulong, IkeSa?> find, int start = 0)
+    {
+        var done = CarryOutAsync(book, output, find, start);
+        if (!done.IsCompletedSuccessfully) throw new InvalidOperationException("a local address book answered asynchronously");
+    }
+
+    /// <summary>
     /// <see cref="LeaseAsync"/> for a book that answers at once (<see cref="LocalAddressBook"/>): for hosts that run an
     /// engine step synchronously.
     /// </summary>

@@ -213,6 +213,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
     private void NoAddress(string refusal, NegotiationOutput output)
     {
         _waiting = null;
+        _planned = null; // a refused lease holds nothing (the lease rule gave back what it took)
         AsaDebug.CannotObtainAddress(output, sa.Context);
         output.Add(new NegotiationFailed(IkeExchange.Transaction, FailureReason.NoAddress, $"no address for the client: {refusal}"));
         sa.Delete(output);
@@ -500,7 +501,8 @@ internal sealed class RemoteAccessSession(IkeSa sa)
     /// <summary>The session ended: its address and login go back (head-end), once.</summary>
     public void End(NegotiationOutput output)
     {
-        if (Credentials is not null || _released || (Lease is null && !_leaseRequested)) return;
+        // A lease asked of the host may hold an address or a login even when no answer came (a ledger unreachable).
+        if (Credentials is not null || _released || (Lease is null && _planned is null)) return;
         _released = true;
         string[] pools = _leasePool is { } pool ? [pool] : _planned ?? PoolsHolding(Lease?.Address);
         output.Add(new AddressLeaseReleased(sa.InitiatorCookie, new AddressRelease(Session, User, pools)));

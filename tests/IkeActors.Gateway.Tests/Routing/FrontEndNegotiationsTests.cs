@@ -28,6 +28,10 @@ public class FrontEndNegotiationsTests
         public List<(string Key, FrontEndHandOver HandOver, IkeSaSnapshot Snapshot, IkeSa Sa)> Promoted { get; } = [];
         public int DebugLevel => 127;
         public DebugLogExport? Export => null;
+
+        public IAddressBook AddressBook { get; } = new LocalAddressBook();
+
+        public void LeaseFailed(Exception error, string session) => throw error;
         public void Emit(IkeStepResult result) => Emitted.Add(result);
         public void StateChanged(string key, string state, string? phase1Failure) => States.Add((key, state, phase1Failure));
 

@@ -48,6 +48,8 @@ public sealed class RemoteAccessSnapshot
     public string? LeaseNetmask { get; init; }
     /// <summary>The range the address was leased from (what the session's end releases it to).</summary>
     public string? LeasePool { get; init; }
+    /// <summary>Our pushed Mode Config SET waits for the client's ACK (<see cref="PendingMessage"/> is it).</summary>
+    public bool Pushing { get; init; }
 }
 
 public sealed class IkeSaSnapshot

@@ -155,6 +155,29 @@ public class RemoteAccessConfigTests
 
     // ---- ip local pool ----
 
+    [Fact]
+    public void Crypto_map_client_configuration_address_initiate_pushes_mode_config_and_respond_is_the_default()
+    {
+        // ASA command reference: `crypto map map-name client configuration address {initiate | respond}`.
+        var r = Load("""
+            crypto dynamic-map DYN 10 set ikev1 transform-set TS
+            crypto map MAP 65535 ipsec-isakmp dynamic DYN
+            crypto map MAP client configuration address initiate
+            crypto map OTHER 10 ipsec-isakmp dynamic DYN
+            crypto map OTHER client configuration address initiate
+            crypto map OTHER client configuration address respond
+            crypto map MAP client authentication LOCAL
+            """);
+        Assert.True(r.Config.CryptoMaps.Single(m => m.Name == "MAP").ModeConfigInitiate);
+        Assert.False(r.Config.CryptoMaps.Single(m => m.Name == "OTHER").ModeConfigInitiate);
+        Assert.Single(r.NotInterpreted); // `client authentication` is not carried out
+        var shown = RunningConfigWriter.ShowRunningConfig(r.Config);
+        Assert.Contains("crypto map MAP client configuration address initiate\n", shown);
+        Assert.DoesNotContain("crypto map OTHER client configuration", shown);
+        Assert.True(AsaConfigLoader.Load(shown, "again.cfg").Config.CryptoMaps.Single(m => m.Name == "MAP").ModeConfigInitiate);
+        Assert.NotEmpty(Load("crypto map MAP client configuration address sideways").Errors);
+    }
+
     [Theory]
     // Without a mask: the class mask (ASA configuration guide: 10.10.10.0-10.10.10.255 "is a Class A network").
     [InlineData("ip local pool P 10.10.10.1-10.10.10.254", "10.10.10.1", "10.10.10.254", "255.0.0.0")]

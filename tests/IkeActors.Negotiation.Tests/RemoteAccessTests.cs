@@ -78,11 +78,12 @@ public class RemoteAccessTests
             };
     }
 
-    private static (Lab Lab, TestDirectory Directory, IkeSa Client) Dial(string password = "cisco", string groupKey = "cisco", string userPassword = "cisco", string headEndKey = "cisco")
+    private static (Lab Lab, TestDirectory Directory, IkeSa Client) Dial(string password = "cisco", string groupKey = "cisco", string userPassword = "cisco", string headEndKey = "cisco",
+        string headEndExtra = "")
     {
         var lab = new Lab(ClientConfig, HeadEndConfig);
         var directory = new TestDirectory(userPassword);
-        var headEnd = HeadEndConfig.Replace("ikev1 pre-shared-key cisco", "ikev1 pre-shared-key " + headEndKey);
+        var headEnd = HeadEndConfig.Replace("ikev1 pre-shared-key cisco", "ikev1 pre-shared-key " + headEndKey) + "\n" + headEndExtra;
         lab.Right = new NegotiationEngine(new GatewayContext(Lab.Load(headEnd), Lab.RightAddress, new SeededEnvironment(7)) { RemoteAccess = directory });
         var client = IkeSa.StartRemoteAccessClient(lab.Left.Context,
             new RemoteAccessCredentials("EZ", new IkeActors.Config.Model.PreSharedKey(groupKey), "cisco", password), Lab.RightAddress, lab.LeftOutput, 0x1122334455667788);
@@ -266,6 +267,27 @@ public class RemoteAccessTests
         Assert.Equal("cisco", restored.User);
         Assert.Equal(IPAddress.Parse("192.168.1.100"), client.ModeConfig?.Address);
         Assert.Single(lab.RightOutput.OfType<InstallIpsecSa>());
+    }
+
+    [Fact]
+    public void A_head_end_that_initiates_Mode_Config_pushes_the_address_in_a_SET_the_client_acknowledges()
+    {
+        // draft-dukes-ike-mode-cfg-02 §3.2: SET from the head-end, ACK from the client; the ASA's
+        // `crypto map MAP client configuration address initiate`.
+        var (lab, _, client) = Dial(headEndExtra: "crypto map MAP client configuration address initiate\n");
+        using var _ = lab;
+        var headEnd = lab.Right.Sas.Single();
+        Assert.Equal(IPAddress.Parse("192.168.1.100"), client.ModeConfig!.Address);
+        Assert.Equal([IPAddress.Parse("192.168.1.99")], client.ModeConfig.DnsServers);
+        Assert.Equal(IPAddress.Parse("192.168.1.100"), headEnd.ModeConfig!.Address);
+        // XAUTH's four, then the head-end's SET and the client's ACK; our client also pulls (REQUEST, REPLY), as Cisco
+        // clients do, and takes the first answer only: one Quick Mode each way.
+        Assert.Equal(8, Transactions(lab).Count);
+        Assert.Single(lab.LeftOutput.OfType<ModeConfigCompleted>());
+        Assert.Single(lab.LeftOutput.OfType<InstallIpsecSa>());
+        Assert.Single(lab.RightOutput.OfType<InstallIpsecSa>());
+        Assert.Single(lab.RightOutput.OfType<AddressLeaseRequested>());
+        Assert.Equal(1, lab.Right.Context.AddressBook.LeasedCount);
     }
 
     // ------------------------------------------------------------------ a host that leases later (the cluster's grains)

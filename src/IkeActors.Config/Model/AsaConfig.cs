@@ -441,6 +441,8 @@ public sealed record CryptoMap(string Name)
 {
     public ValueList<CryptoMapEntry> Entries { get; init; } = ValueList<CryptoMapEntry>.Empty;
     public string? Interface { get; init; }
+    /// <summary>`client configuration address initiate`: the head-end pushes Mode Config (SET) instead of answering a request.</summary>
+    public bool ModeConfigInitiate { get; init; }
 
     public CryptoMapEntry? Entry(int sequence) => Entries.FirstOrDefault(e => e.Sequence == sequence);
 }

@@ -15,6 +15,7 @@ internal sealed class AsaConfigBuilder
     private readonly List<string> _dynamicMapOrder = [];
     private readonly Dictionary<string, List<CryptoMapEntry>> _dynamicMapEntries = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _cryptoMapInterfaces = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _modeConfigInitiate = new(StringComparer.Ordinal);
     private readonly Dictionary<string, uint> _nameTable = new(StringComparer.Ordinal);
 
     /// <summary>From `ASA Version 9.12(4)`.</summary>
@@ -108,6 +109,13 @@ internal sealed class AsaConfigBuilder
         _cryptoMapInterfaces[map] = iface;
     }
 
+    public void SetModeConfigInitiate(string map, bool initiate)
+    {
+        CryptoMapEntries(map);
+        if (initiate) _modeConfigInitiate.Add(map);
+        else _modeConfigInitiate.Remove(map);
+    }
+
     public AsaConfig Build() => new()
     {
         Hostname = Hostname,
@@ -124,6 +132,7 @@ internal sealed class AsaConfigBuilder
         {
             Entries = _cryptoMapEntries[n].ToValueList(),
             Interface = _cryptoMapInterfaces.GetValueOrDefault(n),
+            ModeConfigInitiate = _modeConfigInitiate.Contains(n),
         }).ToValueList(),
         DynamicMaps = _dynamicMapOrder.Select(n => new DynamicMap(n) { Entries = _dynamicMapEntries[n].ToValueList() }).ToValueList(),
         IsakmpEnabledInterfaces = IsakmpEnabledInterfaces.ToValueList(),

@@ -25,7 +25,20 @@ internal sealed class CryptoMapParser(AsaConfigBuilder config, SourceIndex sourc
             Sources.MapInterfaceLines[mapName] = Sources.At(c, column);
             return SubMode.None;
         }
-        if (c.PeekIs("client") || c.PeekIs("redundancy")) throw NotInterpreted();
+        if (c.PeekIs("client"))
+        {
+            // `crypto map NAME client configuration address initiate|respond`: Mode Config pushed by the head-end (SET,
+            // draft-dukes-ike-mode-cfg-02 §3.2) or given on the client's request (the default). `client authentication` is not interpreted.
+            c.Keyword("client");
+            if (!c.PeekIs("configuration")) throw NotInterpreted();
+            c.Keyword("configuration");
+            c.Keyword("address");
+            var mode = c.Keyword("initiate", "respond");
+            c.End();
+            Config.SetModeConfigInitiate(mapName, mode == "initiate");
+            return SubMode.None;
+        }
+        if (c.PeekIs("redundancy")) throw NotInterpreted();
         if (!c.AtEnd && !c.Peek!.Value.Text.All(char.IsAsciiDigit))
             throw c.Invalid($"expected a sequence number (1-65535) or 'interface', found '{CommandCursor.Printable(c.Peek!.Value.Text)}'", "sequence number (1-65535)", "interface");
         var seqColumn = c.Column;

@@ -401,6 +401,7 @@ public static class RunningConfigWriter
                 else AppendEntry(sb, prefix, e);
             }
             if (map.Interface is not null) sb.Append("crypto map ").Append(map.Name).Append(" interface ").Append(map.Interface).Append('\n');
+            if (map.ModeConfigInitiate) sb.Append("crypto map ").Append(map.Name).Append(" client configuration address initiate\n");
         }
         if (config.Identity.Kind != AsaDefaults.Identity)
         {

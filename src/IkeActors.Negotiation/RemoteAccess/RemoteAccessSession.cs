@@ -38,6 +38,8 @@ internal sealed class RemoteAccessSession(IkeSa sa)
     private string[]? _planned;
     private string? _leasePool;
     private bool _released;
+    /// <summary>Our pushed SET waits for the client's ACK.</summary>
+    private bool _pushing;
 
     /// <summary>Our client's credentials; null on a head-end.</summary>
     public RemoteAccessCredentials? Credentials { get; set; }
@@ -77,7 +79,15 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         if (group?.IsRemoteAccess != true) return;
         Pending = true;
         if (service.RequiresXauth(sa.TunnelGroup)) SendXauthRequest(output);
+        else if (Push) AskLease(output);
     }
+
+    /// <summary>
+    /// The head-end pushes Mode Config (`crypto map MAP client configuration address initiate`): a SET with the address
+    /// once the user is known, answered by the client's ACK (draft-dukes-ike-mode-cfg-02 §3.2); otherwise it answers the
+    /// client's REQUEST.
+    /// </summary>
+    private bool Push => sa.Gateway.Config.CryptoMaps.Any(m => m.ModeConfigInitiate && (m.Interface is null || m.Interface == sa.Gateway.OutsideInterface));
 
     private void SendXauthRequest(NegotiationOutput output)
     {
@@ -117,10 +127,18 @@ internal sealed class RemoteAccessSession(IkeSa sa)
                 Finish(output);
                 ReceiveXauthReply(m, output);
                 break;
+            case ConfigMessageType.Ack when messageId == _pendingMessageId && _pushing:
+                // The client took the pushed configuration (draft-dukes-ike-mode-cfg-02 §3.2).
+                Finish(output);
+                sa.Cipher!.ForgetMessageId(messageId);
+                _pushing = false;
+                Configured(output);
+                break;
             case ConfigMessageType.Ack when messageId == _pendingMessageId:
                 Finish(output);
                 sa.Cipher!.ForgetMessageId(messageId);
                 if (User is null) { sa.Fail(FailureReason.AuthenticationFailed, "XAUTH failed", output); return; }
+                if (Push && Lease is null) AskLease(output);
                 break;
             case ConfigMessageType.Request when User is not null || !RequiresXauth:
                 ReceiveModeConfigRequest(messageId, m, datagram, output);
@@ -170,7 +188,12 @@ internal sealed class RemoteAccessSession(IkeSa sa)
             return;
         }
         _waiting = request;
-        if (_leaseRequested) return; // the host has not answered yet; the latest request is answered when it does
+        if (!_leaseRequested) AskLease(output); // else the host has not answered yet: the latest request is answered when it does
+    }
+
+    /// <summary>Asks the host for the client's address (<see cref="AddressLeaseRequested"/>), or ends the session when the group has none.</summary>
+    private void AskLease(NegotiationOutput output)
+    {
         if (sa.Gateway.RemoteAccess!.PlanAddress(sa.TunnelGroup!, User, Session, out var refusal) is not { } plan)
         {
             NoAddress(refusal ?? "no address pool", output);
@@ -208,7 +231,21 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         _leasePool = result.Pool;
         AsaDebug.AssignedPrivateAddress(output, sa.Context, Lease.Address);
         if (_waiting is { } request) Reply(request, output);
+        else if (Push && _pendingMessage is null)
+        {
+            // Pushed: everything the group policy gives, unasked; retransmitted until the client's ACK.
+            _pushing = true;
+            Send(ConfigMessageType.Set, Attributes(Lease, PushedAttributes), output, expectAnswer: true);
+        }
     }
+
+    /// <summary>What a pushed SET carries (a pulled REPLY carries what the client asked of these).</summary>
+    private static readonly ushort[] PushedAttributes = [.. new[]
+    {
+        ModeConfigAttribute.InternalIp4Address, ModeConfigAttribute.InternalIp4Netmask, ModeConfigAttribute.InternalIp4Dns,
+        ModeConfigAttribute.UnityDefaultDomain, ModeConfigAttribute.UnitySplitDnsName, ModeConfigAttribute.UnityBanner,
+        ModeConfigAttribute.UnitySavePassword, ModeConfigAttribute.UnitySplitInclude, ModeConfigAttribute.UnityLocalLan,
+    }.Select(a => (ushort)a)];
 
     private void NoAddress(string refusal, NegotiationOutput output)
     {
@@ -225,46 +262,57 @@ internal sealed class RemoteAccessSession(IkeSa sa)
     private void Reply(ModeConfigRequest request, NegotiationOutput output)
     {
         _waiting = null;
-        var lease = Lease!;
+        _identifier = request.Identifier;
+        TransactionMessages.Send(sa, request.MessageId, ConfigMessageType.Reply, request.Identifier, Attributes(Lease!, request.Asked), output);
+        output.Add(new MessageSent(ExchangeMessage.Transaction(request.MessageId)));
+        sa.Cipher!.ForgetMessageId(request.MessageId);
+        Configured(output);
+    }
+
+    /// <summary>The client has its configuration: Quick Mode may go on.</summary>
+    private void Configured(NegotiationOutput output)
+    {
+        Pending = false;
+        output.Add(new ModeConfigCompleted(Lease!.Address, User));
+    }
+
+    /// <summary>The attributes of <paramref name="asked"/> that <paramref name="lease"/> has values for, in that order.</summary>
+    private static List<DataAttribute> Attributes(ModeConfigLease lease, IEnumerable<ushort> asked)
+    {
         var reply = new List<DataAttribute>();
-        foreach (var asked in request.Asked)
+        foreach (var type in asked)
         {
-            switch ((ModeConfigAttribute)asked)
+            switch ((ModeConfigAttribute)type)
             {
-                case ModeConfigAttribute.InternalIp4Address: reply.Add(DataAttribute.Variable(asked, lease.Address.GetAddressBytes())); break;
-                case ModeConfigAttribute.InternalIp4Netmask: reply.Add(DataAttribute.Variable(asked, lease.Netmask.GetAddressBytes())); break;
+                case ModeConfigAttribute.InternalIp4Address: reply.Add(DataAttribute.Variable(type, lease.Address.GetAddressBytes())); break;
+                case ModeConfigAttribute.InternalIp4Netmask: reply.Add(DataAttribute.Variable(type, lease.Netmask.GetAddressBytes())); break;
                 case ModeConfigAttribute.InternalIp4Dns:
-                    foreach (var dns in lease.DnsServers) reply.Add(DataAttribute.Variable(asked, dns.GetAddressBytes()));
+                    foreach (var dns in lease.DnsServers) reply.Add(DataAttribute.Variable(type, dns.GetAddressBytes()));
                     break;
                 case ModeConfigAttribute.UnityDefaultDomain when lease.DefaultDomain is { } domain:
-                    reply.Add(DataAttribute.Variable(asked, Encoding.ASCII.GetBytes(domain)));
+                    reply.Add(DataAttribute.Variable(type, Encoding.ASCII.GetBytes(domain)));
                     break;
                 case ModeConfigAttribute.UnitySplitDnsName when lease.SplitDns.Count > 0:
-                    reply.Add(DataAttribute.Variable(asked, Encoding.ASCII.GetBytes(string.Join(',', lease.SplitDns))));
+                    reply.Add(DataAttribute.Variable(type, Encoding.ASCII.GetBytes(string.Join(',', lease.SplitDns))));
                     break;
                 case ModeConfigAttribute.UnityBanner when lease.Banner is { } banner:
-                    reply.Add(DataAttribute.Variable(asked, Encoding.UTF8.GetBytes(banner)));
+                    reply.Add(DataAttribute.Variable(type, Encoding.UTF8.GetBytes(banner)));
                     break;
                 case ModeConfigAttribute.UnitySavePassword:
-                    reply.Add(DataAttribute.Basic(asked, (ushort)(lease.SavePassword ? 1 : 0)));
+                    reply.Add(DataAttribute.Basic(type, (ushort)(lease.SavePassword ? 1 : 0)));
                     break;
                 case ModeConfigAttribute.UnitySplitInclude when lease.SplitInclude.Count > 0:
-                    reply.Add(DataAttribute.Variable(asked, SplitNetworks(lease.SplitInclude)));
+                    reply.Add(DataAttribute.Variable(type, SplitNetworks(lease.SplitInclude)));
                     break;
                 case ModeConfigAttribute.UnityLocalLan when lease.SplitExclude.Count > 0:
-                    reply.Add(DataAttribute.Variable(asked, SplitNetworks(lease.SplitExclude)));
+                    reply.Add(DataAttribute.Variable(type, SplitNetworks(lease.SplitExclude)));
                     break;
                 case ModeConfigAttribute.UnityPfs:
-                    reply.Add(DataAttribute.Basic(asked, 0));
+                    reply.Add(DataAttribute.Basic(type, 0));
                     break;
             }
         }
-        _identifier = request.Identifier;
-        TransactionMessages.Send(sa, request.MessageId, ConfigMessageType.Reply, request.Identifier, reply, output);
-        output.Add(new MessageSent(ExchangeMessage.Transaction(request.MessageId)));
-        sa.Cipher!.ForgetMessageId(request.MessageId);
-        Pending = false;
-        output.Add(new ModeConfigCompleted(lease.Address, User));
+        return reply;
     }
 
     /// <summary>Cisco Unity split networks: 14 bytes each, address, mask, protocol (0), source and destination ports (0).</summary>
@@ -327,7 +375,15 @@ internal sealed class RemoteAccessSession(IkeSa sa)
             case ConfigMessageType.Reply when messageId == _pendingMessageId:
                 Finish(output);
                 sa.Cipher!.ForgetMessageId(messageId);
-                ReceiveModeConfigReply(m, output);
+                if (Lease is null) ReceiveModeConfigReply(m, output); // else the head-end pushed it first
+                break;
+            case ConfigMessageType.Set when m.Has(ModeConfigAttribute.InternalIp4Address):
+                // Pushed (draft-dukes-ike-mode-cfg-02 §3.2): acknowledged with the attributes taken, values empty.
+                TransactionMessages.Send(sa, messageId, ConfigMessageType.Ack, m.Identifier,
+                    [.. m.Attributes.Select(a => a.Type).Distinct().Select(t => DataAttribute.Variable(t, ReadOnlyMemory<byte>.Empty))], output);
+                output.Add(new MessageSent(ExchangeMessage.Transaction(messageId)));
+                sa.Cipher!.ForgetMessageId(messageId);
+                if (Lease is null) ReceiveModeConfigReply(m, output);
                 break;
             default:
                 output.Add(new MessageDropped(IkeExchange.Transaction, messageId, DropReason.UnexpectedMessage, $"{m.Type} not expected now"));
@@ -463,6 +519,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
         LeaseAddress = Lease?.Address.ToString(),
         LeaseNetmask = Lease?.Netmask.ToString(),
         LeasePool = _leasePool,
+        Pushing = _pushing,
     };
 
     /// <summary>
@@ -490,6 +547,7 @@ internal sealed class RemoteAccessSession(IkeSa sa)
                 : new ModeConfigLease(address, mask);
             _leasePool = s.LeasePool;
         }
+        _pushing = s.Pushing && _pendingMessage is not null;
     }
 
     /// <summary>After a restore: our Transaction message still waiting is retransmitted on its timer again.</summary>

@@ -88,6 +88,32 @@ public sealed class RemoteAccessInteropTests
         Assert.Contains("State   : AM_ACTIVE", isakmp);
     }
 
+    /// <summary>
+    /// Mode Config pushed (`crypto map MAP client configuration address initiate`): charon with `pull = no` asks nothing
+    /// and waits for the head-end's SET (draft-dukes-ike-mode-cfg-02 §3.2), acknowledges it, installs the address and pings.
+    /// </summary>
+    [Fact]
+    public void Strongswan_waiting_for_a_pushed_mode_config_gets_its_address_from_the_head_ends_SET()
+    {
+        using var lab = new InteropLab();
+        var gateway = lab.StartGateway(lab.Left, HeadEnd + "crypto map MAP client configuration address initiate\n", "10.0.0.1:500", "--tun", "ike%d");
+        lab.StartStrongSwan("--role", "initiator", "--aggressive", "yes", "--local-id", "keyid:EZ", "--psk", "ezkey",
+            "--xauth", "cisco", "--xauth-password", "cisco", "--modecfg", "push", "--remote-ts", "192.168.1.0/24",
+            "--ike", "aes128-sha1-modp1024", "--esp", "aes128-sha1");
+        WaitEstablished(lab, gateway);
+        var log = lab.StrongSwanLog;
+        // charon's own account: a SET received, an ACK sent, the address installed (it sent no Mode Config REQUEST).
+        Assert.Matches(@"parsed TRANSACTION \w+ \d+ \[ HASH CPS\(ADDR", log);
+        Assert.Matches(@"generating TRANSACTION \w+ \d+ \[ HASH CPA\(ADDR", log);
+        Assert.DoesNotMatch(@"generating TRANSACTION \w+ \d+ \[ HASH CPRQ\(ADDR", log);
+        Assert.Matches(@"installing new virtual IP 192\.168\.100\.10", log);
+        InteropLab.Eventually(() => InteropLab.Operator(lab.Left, "show", "vpn-sessiondb", "detail", "remote").Contains("IPsec Tunnels: 1"),
+            TimeSpan.FromSeconds(10), () => gateway.Output);
+        var (_, ping) = InteropLab.Exec(lab.Right, "ping", "-n", "-c", "3", "-i", "0.2", "-W", "3", "-I", "192.168.100.10", "192.168.1.1");
+        Assert.True(Regex.IsMatch(ping, @"3 packets transmitted, 3 received"), ping + "\n" + gateway.Output);
+        Assert.Contains("Assigned private IP address 192.168.100.10 to remote user", gateway.Output);
+    }
+
     [Fact]
     public void Vpnc_connects_gets_the_first_pool_address_routes_the_split_network_only_and_pings_through()
     {

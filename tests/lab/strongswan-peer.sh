@@ -34,6 +34,8 @@ options of start (defaults: the left ASA of the seed's LAN-to-LAN example):
                                  from --xauth-password), a virtual IP pulled by Mode Config and installed,
                                  the Cisco Unity attributes asked (split networks narrow the CHILD_SA)
   --xauth-password PASSWORD      the XAUTH password                            [cisco]
+  --modecfg pull|push            with --xauth: ask for the virtual IP (pull), or wait for the head-end's
+                                 Mode Config SET (push, draft-dukes-ike-mode-cfg-02 §3.2)  [pull]
   --port N, --natt-port N, --remote-port N  IKE and NAT-T ports                [500, 4500, --port]
   --name NAME                    connection and child name                     [gw]
   --retransmit TIMEOUT,BASE,TRIES  charon's retransmission schedule            [4,1.8,5]
@@ -166,7 +168,7 @@ connections {
             auth = psk
             id = $local_id
         }
-        $([[ -n $xauth_user ]] && printf 'local-xauth {\n            auth = xauth\n            xauth_id = %s\n        }\n        vips = 0.0.0.0' "$xauth_user")
+        $([[ -n $xauth_user ]] && printf 'local-xauth {\n            auth = xauth\n            xauth_id = %s\n        }\n        vips = 0.0.0.0\n        pull = %s' "$xauth_user" "$([[ $modecfg == push ]] && echo no || echo yes)")
         remote {
             auth = psk
             id = $remote_id
@@ -232,7 +234,7 @@ start() {
     shift
     local local_ip=10.0.0.1 remote_ip=10.0.0.2 local_id= remote_id= local_ts=192.168.1.0/24 remote_ts=192.168.2.0/24
     local psk=cisco ike=3des-sha1-modp1024 esp=aes128-sha1 ike_life=86400 esp_life=3600 role=responder
-    local port=500 natt_port=4500 remote_port= retransmit=4,1.8,5 log_level=2 aggressive=no xauth_user= xauth_password=cisco
+    local port=500 natt_port=4500 remote_port= retransmit=4,1.8,5 log_level=2 aggressive=no xauth_user= xauth_password=cisco modecfg=pull
     while (($#)); do
         (($# >= 2)) || fail "option $1 needs a value"
         case $1 in
@@ -243,6 +245,7 @@ start() {
             --aggressive) [[ $2 == yes || $2 == no ]] || fail "--aggressive is yes or no"; aggressive=$2 ;;
             --xauth) xauth_user=$2 ;;
             --xauth-password) xauth_password=$2 ;;
+            --modecfg) [[ $2 == pull || $2 == push ]] || fail "--modecfg is pull or push"; modecfg=$2 ;;
             *) peer_option "$1" "$2" || fail "unknown option $1" ;;
         esac
         shift 2

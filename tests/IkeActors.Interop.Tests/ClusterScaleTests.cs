@@ -137,7 +137,7 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
     }
 
     /// <summary>Every carrier record's node (its inside address' last digit) by peer address, in one round trip.</summary>
-    private static Dictionary<string, int> Carriers(RedisServer redis)
+    internal static Dictionary<string, int> Carriers(RedisServer redis)
     {
         const string script = """
             local r = {}
@@ -170,15 +170,15 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
     }
 
     /// <summary>The survivors' cluster events, warnings and failures (the last 30), and their last 10 carrier lines.</summary>
-    private static string Diagnostics(Dictionary<int, InteropLab.Gateway> gateways, int killed) =>
+    internal static string Diagnostics(Dictionary<int, InteropLab.Gateway> gateways, int killed) =>
         string.Concat(gateways.Where(g => g.Key != killed).Select(g =>
             $"\n--- node {g.Key}:\n" + string.Join("\n", g.Value.Lines.Where(l => l.Contains("cluster:", StringComparison.Ordinal)
                 || l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(30)
                 .Concat(g.Value.Lines.Where(l => l.Contains("carrier", StringComparison.Ordinal)).TakeLast(10)))));
 
-    private static string Tail(string text) => text[^Math.Min(6000, text.Length)..];
+    internal static string Tail(string text) => text[^Math.Min(6000, text.Length)..];
 
-    private static void Ip(params string[] args)
+    internal static void Ip(params string[] args)
     {
         var (code, stdout, stderr) = ProcessRunner.Run("ip", args);
         Assert.True(code == 0, $"ip {string.Join(' ', args)}: {stdout}{stderr}");

@@ -148,6 +148,43 @@ public class RemoteAccessTests
     }
 
     [Fact]
+    public void A_client_that_asks_no_address_but_starts_Quick_Mode_is_held_a_few_times_then_its_session_ends()
+    {
+        var lab = new Lab(ClientConfig, HeadEndConfig);
+        using var __ = lab;
+        lab.Right = new NegotiationEngine(new GatewayContext(Lab.Load(HeadEndConfig), Lab.RightAddress, new SeededEnvironment(7)) { RemoteAccess = new TestDirectory() });
+        // The client's XAUTH REPLY and ACK go through; its Mode Config REQUEST never reaches the head-end.
+        var fromClient = 0;
+        lab.Tamper = (fromLeft, index, bytes) =>
+            fromLeft && IsakmpMessage.TryParse(bytes, out var m, out _) && m.Header.ExchangeType == ExchangeType.Transaction && ++fromClient > 2 ? null : bytes;
+        var client = IkeSa.StartRemoteAccessClient(lab.Left.Context,
+            new RemoteAccessCredentials("EZ", new IkeActors.Config.Model.PreSharedKey("cisco"), "cisco", "cisco"), Lab.RightAddress, lab.LeftOutput, 0x1122334455667788);
+        lab.Left.Adopt(client);
+        lab.Run();
+        var headEnd = lab.Right.Sas.Single();
+        Assert.Equal("cisco", headEnd.User);
+        Assert.Null(headEnd.ModeConfig);
+
+        var map = new IkeActors.Config.Model.CryptoMap("ezvpn");
+        var entry = new IkeActors.Config.Model.CryptoMapEntry(1) { TransformSets = new[] { "TRA" }.ToValueList() };
+        client.StartQuickMode(new IkeActors.Config.Lookup.CryptoMapMatch(map, entry, null, null,
+            IkeActors.Config.Lookup.ProxyId.Host(IPAddress.Parse("10.0.0.1")), IkeActors.Config.Lookup.ProxyId.Subnet("172.16.0.0/16")), lab.LeftOutput);
+        lab.Run();
+        Assert.Single(lab.Right.Sas); // the first is held, as any while XAUTH or Mode Config may still come
+        for (var i = 0; i < 6 && lab.Right.Sas.Count > 0; i++)
+        {
+            lab.FireTimers(left: true, TimerKind.Retransmit);
+            lab.Run();
+        }
+        Assert.Empty(lab.Right.Sas);
+        Assert.Equal(RemoteAccessSession.MaxQuickModesWithoutModeConfig, lab.RightLines.Count(l => l.EndsWith("Delay Quick Mode processing, Cert/Trans Exch/RM DSID in progress")));
+        Assert.Contains(lab.RightOutput.OfType<NegotiationFailed>(), f => f.Reason == FailureReason.NoAddress && f.Detail.Contains("without asking Mode Config"));
+        Assert.Contains(lab.RightLines, l => l.EndsWith("Cannot obtain an IP address for remote peer"));
+        Assert.Empty(lab.RightOutput.OfType<InstallIpsecSa>());
+        Assert.Empty(lab.RightOutput.OfType<AddressLeaseRequested>());
+    }
+
+    [Fact]
     public void Neither_the_password_nor_the_group_key_appears_in_any_line_or_action()
     {
         var (lab, _, client) = Dial(password: "Xa-7f3!pw", groupKey: "Gk-91c?key", userPassword: "Xa-7f3!pw", headEndKey: "Gk-91c?key");

@@ -50,10 +50,9 @@ internal sealed class IpsecSaTable(IkeSa sa)
             existing.Receive(datagram, output);
             return;
         }
-        if (sa.RemoteAccess.Pending)
+        if (sa.RemoteAccess.HoldsQuickMode(output))
         {
             // A remote-access client's Quick Mode waits for XAUTH and Mode Config (the client retransmits it).
-            AsaDebug.DelayQuickMode(output, sa.Context);
             output.Add(new MessageDropped(IkeExchange.QuickMode, messageId, DropReason.BeforePhase1, "XAUTH or Mode Config in progress"));
             return;
         }

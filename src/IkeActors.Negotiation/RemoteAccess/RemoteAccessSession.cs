@@ -71,6 +71,30 @@ internal sealed class RemoteAccessSession(IkeSa sa)
 
     // ------------------------------------------------------------------ head-end
 
+    /// <summary>Quick Mode messages a client may send while its user is known but it asked for no address, before the session ends.</summary>
+    public const int MaxQuickModesWithoutModeConfig = 4;
+
+    private int _heldWithoutModeConfig;
+
+    /// <summary>
+    /// Head-end: a client's Quick Mode waits while XAUTH or Mode Config is under way ("Delay Quick Mode processing").
+    /// Bounded: a client whose user is known (or needs none) and that asks for no address at all would wait for ever; after
+    /// <see cref="MaxQuickModesWithoutModeConfig"/> held Quick Mode messages its session ends (it cannot be given a proxy
+    /// ID without an address: the remote proxy of a remote-access client is its Mode Config address).
+    /// </summary>
+    public bool HoldsQuickMode(NegotiationOutput output)
+    {
+        if (!Pending) return false;
+        AsaDebug.DelayQuickMode(output, sa.Context);
+        var waitingForXauth = RequiresXauth && User is null;
+        if (waitingForXauth || _planned is not null || Lease is not null || _pendingMessage is not null) return true;
+        if (++_heldWithoutModeConfig < MaxQuickModesWithoutModeConfig) return true;
+        AsaDebug.CannotObtainAddress(output, sa.Context);
+        output.Add(new NegotiationFailed(IkeExchange.Transaction, FailureReason.NoAddress, "the client started Quick Mode without asking Mode Config for an address"));
+        sa.Delete(output);
+        return true;
+    }
+
     /// <summary>Phase 1 is up on a head-end: a remote-access group starts XAUTH, or without XAUTH waits for the Mode Config request.</summary>
     public void Begin(NegotiationOutput output)
     {

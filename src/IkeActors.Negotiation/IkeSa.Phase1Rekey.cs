@@ -23,9 +23,7 @@ public sealed partial class IkeSa
         ArgumentOutOfRangeException.ThrowIfZero(rekeyOf);
         var sa = new IkeSa(gateway, IkeRole.Initiator, peer, initiatorCookie) { RekeyOf = rekeyOf };
         sa._initialContactSent = true;
-        var mm = new MainModeExchange(sa, sa._transcript);
-        sa._phase1 = mm;
-        mm.SendMainMode1(entry, output);
+        sa.SendFirstMessage(entry, output); // the same mode as the SA it replaces: the entry's
         return sa;
     }
 

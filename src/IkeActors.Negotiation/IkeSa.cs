@@ -149,22 +149,31 @@ public sealed partial class IkeSa : IDisposable
         ArgumentOutOfRangeException.ThrowIfZero(initiatorCookie);
         var sa = new IkeSa(gateway, IkeRole.Initiator, peer, initiatorCookie);
         sa._initialAcquire = acquire;
+        sa.SendFirstMessage(acquire, output);
+        return sa;
+    }
+
+    /// <summary>
+    /// Our phase 1 as initiator for a crypto map entry, a new SA's or a rekey's: Main Mode (MM1), or Aggressive Mode (AM1)
+    /// when the entry says `set ikev1 phase1-mode aggressive`.
+    /// </summary>
+    private void SendFirstMessage(CryptoMapMatch acquire, NegotiationOutput output)
+    {
         if (acquire.Entry.AggressiveModeGroup is { } group)
         {
             // `set ikev1 phase1-mode aggressive`: the tunnel group (and its key) is the peer's, known before AM1.
-            sa.Aggressive = true;
-            sa.TunnelGroup = gateway.Config.TunnelGroupForPeer(peer.Address)?.Name;
-            var am = new AggressiveModeExchange(sa, sa._transcript);
-            sa._phase1 = am;
+            Aggressive = true;
+            TunnelGroup = _gateway.Config.TunnelGroupForPeer(Peer.Address)?.Name;
+            var am = new AggressiveModeExchange(this, _transcript);
+            _phase1 = am;
             // `crypto isakmp identity key-id NAME`: the ASA names itself by key ID (a remote-access group) instead of its address.
-            var identity = gateway.Config.Identity;
+            var identity = _gateway.Config.Identity;
             am.SendAggressive1(acquire, group, identity.Kind == IkeActors.Config.Model.IsakmpIdentity.KeyId ? identity.KeyId : null, output);
-            return sa;
+            return;
         }
-        var mm = new MainModeExchange(sa, sa._transcript);
-        sa._phase1 = mm;
+        var mm = new MainModeExchange(this, _transcript);
+        _phase1 = mm;
         mm.SendMainMode1(acquire, output);
-        return sa;
     }
 
     /// <summary>

@@ -83,6 +83,31 @@ public class AggressiveModeTests
     }
 
     [Fact]
+    public void The_initiator_rekeys_phase_1_in_Aggressive_Mode_as_its_entry_says_and_the_IPsec_SAs_survive()
+    {
+        using var lab = NewLab();
+        lab.AcquireAndRun();
+        var (leftPair, _) = LabAssert.TunnelUp(lab);
+        var old = lab.Left.Sas.Single();
+        var before = lab.LeftLines.Count;
+        lab.FireTimers(left: true, TimerKind.Phase1Rekey);
+        lab.Run();
+        var fresh = Assert.Single(lab.Left.Sas);
+        Assert.NotEqual(old.InitiatorCookie, fresh.InitiatorCookie);
+        Assert.Equal(MainModeState.MM_DELETED, old.State);
+        // The rekey is an Aggressive Mode too (the entry's `set ikev1 phase1-mode aggressive`), on both ends.
+        Assert.True(fresh.Aggressive && lab.Right.Sas.Single().Aggressive);
+        Assert.Equal("AM_ACTIVE", lab.Right.Sas.Single().ShowState);
+        var rekeyLines = lab.LeftLines.Skip(before).ToList();
+        Assert.Contains(rekeyLines, l => l.Contains("IKE Initiator: Rekeying Phase 1"));
+        Assert.DoesNotContain(rekeyLines, l => l.Contains("New Phase 1"));
+        var sent = lab.LeftOutput.OfType<SendDatagram>().Select(d => Parse(d.Datagram).Exchange).ToList();
+        Assert.DoesNotContain(ExchangeType.IdentityProtection, sent);
+        Assert.Equal(leftPair.Inbound.Spi, Assert.Single(fresh.IpsecSas).InboundSpi);
+        Assert.Empty(lab.LeftOutput.OfType<IpsecSaDeleted>());
+    }
+
+    [Fact]
     public void Every_transform_offered_in_AM1_shares_the_configured_group()
     {
         var left = Initiator().Replace("crypto isakmp policy 10", "crypto isakmp policy 5\n authentication pre-share\n encryption aes-256\n hash sha\n group 14\n lifetime 86400\ncrypto isakmp policy 10");

@@ -35,7 +35,13 @@ internal sealed class AggressiveModeExchange(IkeSa sa, MainModeTranscript transc
     {
         _keyId = keyId;
         _group = group;
-        if (acquire is { } a)
+        if (acquire is { } rekey && _sa.RekeyOf != 0)
+        {
+            var local = IkeActors.Config.Model.Ipv4.ToAddress(rekey.Local.Range.First);
+            AsaDebug.InitiatorRekeyingPhase1(output, new DebugContext(_sa.Peer.Address, _sa.TunnelGroup),
+                _sa.Gateway.InsideInterfaceFor(local), _sa.Peer.Address, local, IkeActors.Config.Model.Ipv4.ToAddress(rekey.Remote.Range.First), rekey.Map.Name);
+        }
+        else if (acquire is { } a)
         {
             AsaDebug.PitcherKeyAcquire(output, 0);
             var local = IkeActors.Config.Model.Ipv4.ToAddress(a.Local.Range.First);

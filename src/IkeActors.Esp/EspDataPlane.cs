@@ -120,8 +120,8 @@ public sealed class EspDataPlane : IDisposable
 
     /// <summary>
     /// Packets queued during the negotiation go out once the pair may carry them: at once, or when a pair this
-    /// side initiated becomes preferred (<see cref="EspSaPair.OutboundPreferredFromTick"/>: the responder
-    /// installs on QM3, and ESP that overtakes QM3 is dropped there).
+    /// side initiated becomes preferred (<see cref="EspSaPair.OutboundPreferredFromTick"/>: a responder that
+    /// installs its inbound SA only on QM3 drops ESP that overtakes QM3).
     /// </summary>
     private void OnPairAdded(EspSaPair pair)
     {

@@ -8,7 +8,9 @@ namespace IkeActors.Esp;
 /// installing and deleting SAs) take a lock and publish a new immutable snapshot; packet threads read the
 /// current snapshot without locks or allocation.
 /// During a rekey two pairs with the same selectors coexist: outbound picks the newest
-/// (make-before-break), inbound accepts both SPIs until the old pair is removed.
+/// (make-before-break), inbound accepts both SPIs until the old pair is removed. A Quick Mode
+/// responder's new inbound SA may come first, alone (<see cref="AddInbound"/>): it is found by SPI
+/// only, and <see cref="Add"/> of its pair completes it.
 /// </summary>
 public sealed class EspSaDatabase : IDisposable
 {
@@ -25,25 +27,56 @@ public sealed class EspSaDatabase : IDisposable
 
     public int Count => Pairs.Count;
 
-    /// <summary>Installs a pair. Throws if its inbound SPI is already in use (RFC 4301 §4.1: the SPI names the SA).</summary>
-    public void Add(EspSaPair pair)
+    /// <summary>
+    /// Installs a pair and returns it as installed. When its inbound SPI is installed alone (<see cref="AddInbound"/>),
+    /// the pair completes that SA: the inbound SA already there stays, with the packets it has counted and its replay
+    /// window (RFC 4303 §3.4.3: a packet received before the pair completed is not accepted again), and the pair's
+    /// own copy of it is disposed. Throws if a whole pair has the inbound SPI already (RFC 4301 §4.1: the SPI names
+    /// the SA).
+    /// </summary>
+    public EspSaPair Add(EspSaPair pair)
     {
+        if (pair.IsInboundOnly) throw new ArgumentException("an inbound SA alone is installed with AddInbound", nameof(pair));
+        var installed = pair;
         lock (_gate)
         {
             var s = _current;
-            if (s.BySpi.ContainsKey(pair.Inbound.Spi))
+            if (s.BySpi.TryGetValue(pair.Inbound.Spi, out var existing))
             {
-                throw new InvalidOperationException($"inbound SPI 0x{pair.Inbound.Spi:X8} is already installed");
+                if (!existing.IsInboundOnly) throw new InvalidOperationException($"inbound SPI 0x{pair.Inbound.Spi:X8} is already installed");
+                installed = existing.CompletedBy(pair);
             }
-            pair.Generation = ++_generation;
-            var bySpi = new Dictionary<uint, EspSaPair>(s.BySpi) { [pair.Inbound.Spi] = pair };
-            EspSaPair[] list = [pair, .. s.NewestFirst];
+            installed.Generation = ++_generation;
+            var bySpi = new Dictionary<uint, EspSaPair>(s.BySpi) { [pair.Inbound.Spi] = installed };
+            EspSaPair[] list = [installed, .. s.NewestFirst];
             Volatile.Write(ref _current, new Snapshot(bySpi.ToFrozenDictionary(), list));
         }
-        PairAdded?.Invoke(pair);
+        if (!ReferenceEquals(installed, pair)) pair.Inbound.Dispose();
+        PairAdded?.Invoke(installed);
+        return installed;
     }
 
-    /// <summary>Removes the pair with this inbound SPI and zeroes its keys; false if none.</summary>
+    /// <summary>
+    /// Installs an inbound SA alone (<see cref="EspSaPair.InboundOnly"/>): a Quick Mode responder's between its QM2 and
+    /// QM3, so that ESP the initiator sends on the new SA before its QM3 arrives is received (RFC 2409 §5.5). It is
+    /// found by <see cref="TryGetInbound"/> only: not in <see cref="Pairs"/>, never chosen to send. False (nothing
+    /// changed, the caller keeps <paramref name="inbound"/>) when the SPI is installed already: the same SA announced
+    /// again after a restore.
+    /// </summary>
+    public bool AddInbound(EspSaPair inbound)
+    {
+        if (!inbound.IsInboundOnly) throw new ArgumentException("a whole pair is installed with Add", nameof(inbound));
+        lock (_gate)
+        {
+            var s = _current;
+            if (s.BySpi.ContainsKey(inbound.Inbound.Spi)) return false;
+            var bySpi = new Dictionary<uint, EspSaPair>(s.BySpi) { [inbound.Inbound.Spi] = inbound };
+            Volatile.Write(ref _current, s with { BySpi = bySpi.ToFrozenDictionary() });
+        }
+        return true;
+    }
+
+    /// <summary>Removes the pair (or the inbound SA alone) with this inbound SPI and zeroes its keys; false if none.</summary>
     public bool Remove(uint inboundSpi)
     {
         EspSaPair? removed;
@@ -99,13 +132,13 @@ public sealed class EspSaDatabase : IDisposable
         return notYet is not null;
     }
 
-    /// <summary>Removes and zeroes every pair.</summary>
+    /// <summary>Removes and zeroes every pair and inbound SA alone.</summary>
     public void Dispose()
     {
         EspSaPair[] all;
         lock (_gate)
         {
-            all = _current.NewestFirst;
+            all = [.. _current.BySpi.Values];
             _current = new Snapshot(FrozenDictionary<uint, EspSaPair>.Empty, []);
         }
         foreach (var p in all) p.Dispose();

@@ -7,12 +7,26 @@ namespace IkeActors.Esp;
 /// The two SAs one Quick Mode installs, with what the SAD/SPD needs about them (RFC 4301 §4.4.2.1):
 /// the traffic selectors as seen from this gateway, the peer, and whether ESP travels in UDP (NAT-T,
 /// RFC 3948) and to which port. Owns both SAs: <see cref="Dispose"/> zeroes their keys.
+/// A Quick Mode responder's inbound SA goes in alone between its QM2 and QM3 (<see cref="InboundOnly"/>,
+/// <see cref="EspSaDatabase.AddInbound"/>): found by its SPI, never used to send, completed by the pair.
 /// </summary>
 public sealed class EspSaPair : IDisposable
 {
+    private readonly EspSa? _outbound;
+
     public EspSaPair(EspSa inbound, EspSa outbound, TrafficSelector local, TrafficSelector remote, IPEndPoint peer, bool udpEncapsulated)
+        : this(inbound, (EspSa?)outbound ?? throw new ArgumentNullException(nameof(outbound)), local, remote, peer, udpEncapsulated, 0)
     {
-        if (inbound.Direction != EspDirection.Inbound || outbound.Direction != EspDirection.Outbound)
+    }
+
+    /// <summary>An inbound SA alone: it decapsulates (and checks the selectors) but has no outbound SA to send with.</summary>
+    public static EspSaPair InboundOnly(EspSa inbound, TrafficSelector local, TrafficSelector remote, IPEndPoint peer, bool udpEncapsulated) =>
+        new(inbound, null, local, remote, peer, udpEncapsulated, 0);
+
+    private EspSaPair(EspSa inbound, EspSa? outbound, TrafficSelector local, TrafficSelector remote, IPEndPoint peer, bool udpEncapsulated,
+        long outboundPreferredFromTick)
+    {
+        if (inbound.Direction != EspDirection.Inbound || (outbound is not null && outbound.Direction != EspDirection.Outbound))
         {
             throw new ArgumentException("an SA pair is one inbound and one outbound SA");
         }
@@ -21,16 +35,22 @@ public sealed class EspSaPair : IDisposable
             throw new ArgumentException("IPv4 peers only", nameof(peer));
         }
         Inbound = inbound;
-        Outbound = outbound;
+        _outbound = outbound;
         Local = local;
         Remote = remote;
         Peer = udpEncapsulated ? peer : new IPEndPoint(peer.Address, 0);
         UdpEncapsulated = udpEncapsulated;
         PeerAddress = Peer.Serialize();
+        OutboundPreferredFromTick = outboundPreferredFromTick;
     }
 
     public EspSa Inbound { get; }
-    public EspSa Outbound { get; }
+
+    /// <summary>The outbound SA; an inbound SA alone (<see cref="IsInboundOnly"/>) has none.</summary>
+    public EspSa Outbound => _outbound ?? throw new InvalidOperationException($"inbound SA 0x{Inbound.Spi:X8} is installed alone: it has no outbound SA yet");
+
+    /// <summary>The inbound SA alone (a Quick Mode responder's between QM2 and QM3): only in the database's SPI lookup.</summary>
+    public bool IsInboundOnly => _outbound is null;
 
     /// <summary>Our side's selector (the crypto ACL's source).</summary>
     public TrafficSelector Local { get; }
@@ -49,8 +69,9 @@ public sealed class EspSaPair : IDisposable
 
     /// <summary>
     /// <see cref="Environment.TickCount64"/> before which an older pair with the same selectors still carries
-    /// outbound traffic. The Quick Mode initiator installs when it sends QM3, the responder when QM3 arrives:
-    /// ESP on the new SA that overtakes QM3 is dropped by the responder. 0: preferred at once.
+    /// outbound traffic. The Quick Mode initiator installs when it sends QM3; a responder that installs its
+    /// outbound SA only when QM3 arrives (and its inbound one only then too, unlike ours) drops ESP on the new SA
+    /// that overtakes QM3. 0: preferred at once.
     /// </summary>
     public long OutboundPreferredFromTick { get; set; }
 
@@ -65,12 +86,20 @@ public sealed class EspSaPair : IDisposable
     public bool MatchesInbound(in FlowKey f) =>
         Remote.Matches(f.Source, f.Protocol, f.SourcePort) && Local.Matches(f.Destination, f.Protocol, f.DestinationPort);
 
+    /// <summary>
+    /// This inbound SA alone with the outbound SA of <paramref name="pair"/> (the same Quick Mode's, installed at QM3):
+    /// the inbound SA stays the same object, its replay window and counters go on (RFC 4303 §3.4.3); selectors and
+    /// peer are the pair's. The pair's own inbound SA is not used (the caller disposes it).
+    /// </summary>
+    internal EspSaPair CompletedBy(EspSaPair pair) =>
+        new(Inbound, pair.Outbound, pair.Local, pair.Remote, pair.Peer, pair.UdpEncapsulated, pair.OutboundPreferredFromTick);
+
     public void Dispose()
     {
         Inbound.Dispose();
-        Outbound.Dispose();
+        _outbound?.Dispose();
     }
 
     public override string ToString() =>
-        $"in 0x{Inbound.Spi:X8} out 0x{Outbound.Spi:X8} {Local} <-> {Remote} peer {Peer}{(UdpEncapsulated ? " NAT-T" : "")}";
+        $"in 0x{Inbound.Spi:X8} out {(_outbound is null ? "(none yet)" : $"0x{_outbound.Spi:X8}")} {Local} <-> {Remote} peer {Peer}{(UdpEncapsulated ? " NAT-T" : "")}";
 }

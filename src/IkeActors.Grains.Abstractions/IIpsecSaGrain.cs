@@ -3,8 +3,15 @@ namespace IkeActors.Grains;
 /// <summary>One IPsec SA pair, keyed by "peer/inbound SPI" (hex): pushes its keys to the data plane and withdraws them.</summary>
 public interface IIpsecSaGrain : IGrainWithStringKey
 {
-    /// <summary>The pair, and the IKE SA grain that owns it (see <see cref="SetOwner"/>).</summary>
+    /// <summary>The pair, and the IKE SA grain that owns it (see <see cref="SetOwner"/>); it completes an inbound SA installed alone.</summary>
     Task Install(IpsecSaRecord record, string ownerIkeSaKey);
+
+    /// <summary>
+    /// The inbound SA alone (a Quick Mode responder's, at QM2: the record has no outbound keys): the data plane receives
+    /// on it until <see cref="Install"/> completes the pair at QM3, or <see cref="Withdraw"/> takes it out. A second
+    /// call while the grain holds this SPI changes nothing (the engine announces it again after a restore).
+    /// </summary>
+    Task InstallInbound(IpsecSaRecord record, string ownerIkeSaKey);
 
     Task Withdraw(string reason);
 
@@ -21,7 +28,7 @@ public interface IIpsecSaGrain : IGrainWithStringKey
     /// IKE SA's DPD idle clock restarts (RFC 3706 §5.3: R-U-THERE only after an idle period). Forwarded without waiting.</summary>
     Task PeerTraffic();
 
-    /// <summary>SPIs, transform, lifetimes and proxies (keys zeroed in the copy).</summary>
+    /// <summary>SPIs, transform, lifetimes and proxies (keys zeroed in the copy) of the installed pair; null while none (or only its inbound SA) is.</summary>
     Task<IpsecSaRecord?> Describe();
 
     public static string KeyFor(string peer, uint inboundSpi) => $"{peer}/{inboundSpi:x8}";

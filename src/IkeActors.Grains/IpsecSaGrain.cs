@@ -12,12 +12,30 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
     // A silo without a data plane (an IKE-only node, a test cluster) keeps the record only.
     private readonly IIpsecSaInstaller? _dataPlane = services.GetService(typeof(IIpsecSaInstaller)) as IIpsecSaInstaller;
     private IpsecSaRecord? _sa;
+    /// <summary><see cref="_sa"/> is an inbound SA alone (<see cref="InstallInbound"/>), not yet its pair.</summary>
+    private bool _inboundOnly;
 
     public async Task Install(IpsecSaRecord record, string ownerIkeSaKey)
     {
+        var alone = _inboundOnly ? _sa : null;
         _owner = ownerIkeSaKey;
         _sa = record;
-        if (_dataPlane is not null) await _dataPlane.AddAsync(record);
+        _inboundOnly = false;
+        if (_dataPlane is not null) await _dataPlane.AddAsync(record); // completes the inbound SA alone, if there is one
+        if (alone is not null) InMemoryIpsecSaInstaller.Zero(alone);
+    }
+
+    public async Task InstallInbound(IpsecSaRecord record, string ownerIkeSaKey)
+    {
+        if (_sa is { } held && held.InboundSpi == record.InboundSpi)
+        {
+            InMemoryIpsecSaInstaller.Zero(record); // announced again: the SA here stays
+            return;
+        }
+        _owner = ownerIkeSaKey;
+        _sa = record;
+        _inboundOnly = true;
+        if (_dataPlane is not null) await _dataPlane.AddInboundAsync(record);
     }
 
     public async Task Withdraw(string reason)
@@ -25,6 +43,7 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
         if (_sa is { } sa)
         {
             _sa = null;
+            _inboundOnly = false;
             if (_dataPlane is not null) await _dataPlane.RemoveAsync(sa);
             InMemoryIpsecSaInstaller.Zero(sa);
         }
@@ -44,7 +63,7 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
     /// <summary>Not awaited: the IKE SA grain may be waiting on this grain (Install/Withdraw), a call cycle otherwise.</summary>
     public Task AccountTraffic(long kilobytes)
     {
-        if (_owner is not null && _sa is not null)
+        if (_owner is not null && _sa is not null && !_inboundOnly)
             GrainFactory.Reference<IIkeSaGrain>(_owner).AccountTraffic(_sa.InboundSpi, kilobytes).Ignore();
         return Task.CompletedTask;
     }
@@ -56,7 +75,7 @@ public sealed class IpsecSaGrain(IServiceProvider services) : Grain, IIpsecSaGra
         return Task.CompletedTask;
     }
 
-    public Task<IpsecSaRecord?> Describe() => Task.FromResult(_sa is null ? null : _sa with
+    public Task<IpsecSaRecord?> Describe() => Task.FromResult(_sa is null || _inboundOnly ? null : _sa with
     {
         InboundEncryptionKey = [], InboundIntegrityKey = [], OutboundEncryptionKey = [], OutboundIntegrityKey = [],
     });

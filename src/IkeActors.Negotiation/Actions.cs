@@ -59,11 +59,32 @@ public sealed record InitialContactReceived(ulong Sa, IPAddress Peer) : Negotiat
 /// <summary>Phase 1 finished: the IKE SA is MM_ACTIVE.</summary>
 public sealed record Phase1Established(IkeSaSummary Sa) : NegotiationAction;
 
-/// <summary>Quick Mode finished: install these two SAs in the data plane.</summary>
+/// <summary>
+/// Quick Mode finished: install these two SAs in the data plane. When we were the responder, the inbound SA of the
+/// pair is there already (<see cref="InstallInboundSa"/>, same inbound SPI): the pair completes it, and its outbound
+/// SA is the one traffic for the proxies takes from now on.
+/// </summary>
 public sealed record InstallIpsecSa(IpsecSaPair Pair) : NegotiationAction;
+
+/// <summary>
+/// The Quick Mode responder sends QM2: install the new inbound SA alone (<see cref="IpsecSaPair.InboundOnly"/>: the
+/// outbound carries the peer's SPI and no keys), so it can receive before QM3 arrives. RFC 2409 §5.5: the initiator
+/// has the keys once it has QM2 and strongSwan sends on its new outbound SA as soon as its QM3 is out, while the
+/// responder sends on the new SA only once QM3 tells it the initiator has the keys (Libreswan installs the
+/// responder's inbound SA at QM2 too). Not an installed pair yet: <see cref="InstallIpsecSa"/> with the same inbound
+/// SPI completes it when QM3 verifies; <see cref="InboundSaDeleted"/> removes it if the exchange ends without that.
+/// </summary>
+public sealed record InstallInboundSa(IpsecSaPair Pair) : NegotiationAction;
 
 /// <summary>An installed IPsec SA pair is gone (the peer's DELETE, a local delete, its IKE SA deleted): remove it from the data plane.</summary>
 public sealed record IpsecSaDeleted(uint InboundSpi, uint OutboundSpi, IPEndPoint Peer, string Reason) : NegotiationAction;
+
+/// <summary>
+/// A Quick Mode whose inbound SA went in early (<see cref="InstallInboundSa"/>) ended without QM3 (it failed, its
+/// retransmissions ran out, the peer refused it, its IKE SA went): remove that inbound SA from the data plane. It was
+/// never an installed pair, so nothing else (counts, directory) changes.
+/// </summary>
+public sealed record InboundSaDeleted(uint InboundSpi, uint OutboundSpi, IPEndPoint Peer, string Reason) : NegotiationAction;
 
 /// <summary>
 /// The Phase 1 rekey point of an IKE SA was reached and this side rekeys: a new Main Mode with the

@@ -53,8 +53,9 @@ public sealed partial class IkeSa
     }
 
     /// <summary>
-    /// After <see cref="Restore"/>: re-arms the retransmission timers of the exchanges that wait for the
-    /// peer (Main Mode and Quick Modes), counting the retransmissions already made.
+    /// After <see cref="Restore"/> (or when another host takes the live SA over): re-arms the retransmission timers of
+    /// the exchanges that wait for the peer (Main Mode and Quick Modes), counting the retransmissions already made; a
+    /// Quick Mode responder waiting for QM3 announces its inbound SA again (<see cref="InstallInboundSa"/>).
     /// </summary>
     public void ResumeTimers(NegotiationOutput output)
     {

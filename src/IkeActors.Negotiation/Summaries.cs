@@ -32,4 +32,10 @@ public sealed record IpsecSaPair(
 {
     /// <summary>ESP travels in UDP to this endpoint (RFC 3948) when the SA is UDP-encapsulated; raw ESP (IP protocol 50) to the peer otherwise.</summary>
     public bool IsUdpEncapsulated => UdpEncapsulatedTo is not null;
+
+    /// <summary>
+    /// The pair as <see cref="InstallInboundSa"/> hands it out: the inbound keys (shared with this pair) and the
+    /// outbound SPI without keys, which go to the data plane only with <see cref="InstallIpsecSa"/>.
+    /// </summary>
+    public IpsecSaPair InboundOnly() => this with { Outbound = new IpsecSaKeys(Outbound.Spi, [], []) };
 }

@@ -88,6 +88,53 @@ public class EspDataPlaneTests
         Assert.Equal(udp ? 20 : 0, lab.UdpSent.Count);
     }
 
+    /// <summary>
+    /// A Phase 2 rekey strongSwan initiates, ESP ahead of QM3: the initiator (left) installs its new pair when QM2 arrives
+    /// and sends on it at once; the responder (right) has installed the new inbound SA alone when it sent QM2, so the
+    /// packet is received. Its replies stay on the old pair until QM3 completes the new one (RFC 2409 §5.5), and a
+    /// packet received before completion is a replay afterwards (the same inbound SA, RFC 4303 §3.4.3).
+    /// </summary>
+    [Fact]
+    public void ESP_that_overtakes_QM3_is_received_by_the_responder_s_inbound_SA_installed_at_QM2()
+    {
+        using var lab = new Lab(udp: false);
+        var (oldLeft, oldRight) = lab.Install(0x10, 0x20, udp: false);
+
+        // QM2 sent: the right's new inbound SA alone. QM2 received: the left's whole new pair.
+        var rightAlone = EspSaPair.InboundOnly(Make.Sa(0x21, EspDirection.Inbound), EspSaDatabaseTests.Right, EspSaDatabaseTests.Left,
+            new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500), false);
+        Assert.True(lab.RightSad.AddInbound(rightAlone));
+        lab.LeftSad.Add(new EspSaPair(Make.Sa(0x11, EspDirection.Inbound), Make.Sa(0x21, EspDirection.Outbound),
+            EspSaDatabaseTests.Left, EspSaDatabaseTests.Right, new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500), false));
+
+        // The left sends on its new SA before QM3 has reached the right: delivered.
+        byte[]? inFlight = null;
+        lab.Left.RawSend = (p, _) => inFlight = WithOuterHeader(p);
+        Assert.Equal(EspOutboundResult.Sent, lab.Left.ProcessOutbound(Ping(1)));
+        Assert.Equal(0x21u, BinaryPrimitives.ReadUInt32BigEndian(inFlight.AsSpan(20)));
+        Assert.Equal(EspInboundResult.Delivered, lab.Right.OnRawEsp(inFlight!));
+        Assert.Equal(Ping(1), lab.RightInside.Written.Last());
+
+        // The right's answer goes on the old pair: it has no outbound SA of the new one yet.
+        byte[]? reply = null;
+        lab.Right.RawSend = (p, _) => reply = WithOuterHeader(p);
+        Assert.Equal(EspOutboundResult.Sent, lab.Right.ProcessOutbound(Make.IcmpEcho("192.168.2.1", "192.168.1.1", 1, type: 0)));
+        Assert.Equal(0x10u, BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(20)));
+        Assert.Equal(1, oldRight.Outbound.Counters.Snapshot().Encaps);
+
+        // QM3: the pair completes the inbound SA; the reply now takes the new outbound SA, and the early packet is a replay.
+        var rightNew = lab.RightSad.Add(new EspSaPair(Make.Sa(0x21, EspDirection.Inbound), Make.Sa(0x11, EspDirection.Outbound),
+            EspSaDatabaseTests.Right, EspSaDatabaseTests.Left, new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500), false));
+        Assert.Same(rightAlone.Inbound, rightNew.Inbound);
+        Assert.Equal(EspOutboundResult.Sent, lab.Right.ProcessOutbound(Make.IcmpEcho("192.168.2.1", "192.168.1.1", 2, type: 0)));
+        Assert.Equal(0x11u, BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(20)));
+        Assert.Equal(EspInboundResult.DecapFailed, lab.Right.OnRawEsp(inFlight!));
+        Assert.Equal(1, rightNew.Inbound.Counters.Snapshot().ReplayFailed);
+        Assert.Equal(1, rightNew.Inbound.Counters.Snapshot().Decaps);
+        Assert.Equal(EspInboundResult.Delivered, lab.Left.OnRawEsp(reply!));
+        GC.KeepAlive(oldLeft);
+    }
+
     [Fact]
     public void Acquire_queues_then_flushes_when_the_sa_arrives()
     {

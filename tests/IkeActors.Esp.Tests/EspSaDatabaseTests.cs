@@ -71,6 +71,89 @@ public class EspSaDatabaseTests
         Assert.Throws<InvalidOperationException>(() => sad.Add(clash));
     }
 
+    internal static EspSaPair InboundAlone(uint inSpi, TrafficSelector? local = null, TrafficSelector? remote = null) =>
+        EspSaPair.InboundOnly(Make.Sa(inSpi, EspDirection.Inbound), local ?? Left, remote ?? Right, new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500), false);
+
+    [Fact]
+    public void An_inbound_SA_alone_receives_sends_nothing_and_its_pair_completes_it_with_the_same_inbound_SA()
+    {
+        using var sad = new EspSaDatabase();
+        var ping = Flow("192.168.1.1", "192.168.2.1");
+        var old = Pair(0x100, 0x200);
+        sad.Add(old);
+        var added = new List<EspSaPair>();
+        sad.PairAdded += added.Add;
+
+        // A Quick Mode responder's new inbound SA, at QM2: found by its SPI, not a pair, never chosen to send.
+        var alone = InboundAlone(0x101);
+        Assert.True(sad.AddInbound(alone));
+        Assert.True(alone.IsInboundOnly);
+        Assert.Throws<InvalidOperationException>(() => alone.Outbound);
+        Assert.True(sad.TryGetInbound(0x101, out var p) && ReferenceEquals(p, alone));
+        Assert.True(sad.TryGetOutbound(ping, out p) && ReferenceEquals(p, old)); // the old pair still sends
+        Assert.Equal(1, sad.Count);
+        Assert.Empty(added);
+
+        // Announced again (a restore): nothing changes, the caller keeps (and disposes) the copy.
+        using (var again = InboundAlone(0x101)) Assert.False(sad.AddInbound(again));
+        Assert.True(sad.TryGetInbound(0x101, out p) && ReferenceEquals(p, alone));
+
+        // QM3: the pair completes it. The inbound SA is the same object (its replay window goes on, RFC 4303 §3.4.3);
+        // the pair's own inbound copy is disposed, its outbound SA now sends.
+        var pair = Pair(0x101, 0x201);
+        var installed = sad.Add(pair);
+        Assert.False(installed.IsInboundOnly);
+        Assert.Same(alone.Inbound, installed.Inbound);
+        Assert.Same(pair.Outbound, installed.Outbound);
+        Assert.True(pair.Inbound.IsDisposed);
+        Assert.False(installed.Inbound.IsDisposed);
+        Assert.True(sad.TryGetInbound(0x101, out p) && ReferenceEquals(p, installed));
+        Assert.True(sad.TryGetOutbound(ping, out p) && ReferenceEquals(p, installed)); // make-before-break: the newest sends
+        Assert.Equal(2, sad.Count);
+        Assert.Same(installed, Assert.Single(added));
+
+        // A whole pair with that SPI again is a clash, as before.
+        using var clash = Pair(0x101, 0x301);
+        Assert.Throws<InvalidOperationException>(() => sad.Add(clash));
+        using var late = InboundAlone(0x101);
+        Assert.False(sad.AddInbound(late));
+    }
+
+    [Fact]
+    public void An_inbound_SA_alone_whose_pair_never_comes_is_removed_with_its_keys()
+    {
+        using var sad = new EspSaDatabase();
+        var alone = InboundAlone(0x101);
+        Assert.True(sad.AddInbound(alone));
+        Assert.True(sad.Remove(0x101));
+        Assert.False(sad.TryGetInbound(0x101, out _));
+        Assert.True(alone.Inbound.IsDisposed);
+        Assert.Equal(0, sad.Count);
+        // Its SPI can be used again (by a new Quick Mode's pair).
+        sad.Add(Pair(0x101, 0x201));
+        Assert.True(sad.TryGetInbound(0x101, out _));
+    }
+
+    [Fact]
+    public void A_disposed_database_zeroes_inbound_SAs_alone_too()
+    {
+        var sad = new EspSaDatabase();
+        var alone = InboundAlone(0x101);
+        sad.AddInbound(alone);
+        sad.Dispose();
+        Assert.True(alone.Inbound.IsDisposed);
+    }
+
+    [Fact]
+    public void Whole_pairs_and_inbound_SAs_alone_go_in_through_their_own_calls()
+    {
+        using var sad = new EspSaDatabase();
+        using var alone = InboundAlone(0x101);
+        using var pair = Pair(0x102, 0x202);
+        Assert.Throws<ArgumentException>(() => sad.Add(alone));
+        Assert.Throws<ArgumentException>(() => sad.AddInbound(pair));
+    }
+
     [Fact]
     public void Outbound_lookup_follows_the_selectors()
     {

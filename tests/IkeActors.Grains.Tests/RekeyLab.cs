@@ -32,6 +32,12 @@ public sealed class RecordingIpsecSaInstaller : IIpsecSaInstaller
         Events.Enqueue(("remove", inboundSpi, _clock.Elapsed));
         Inner.Remove(inboundSpi, outboundSpi);
     }
+
+    public void AddInbound(IpsecSaRecord sa)
+    {
+        Inner.AddInbound(sa);
+        Events.Enqueue(("add-inbound", sa.InboundSpi, _clock.Elapsed));
+    }
 }
 
 /// <summary>
@@ -155,9 +161,16 @@ public sealed class RekeyLab : IAsyncDisposable
         while (_held.TryDequeue(out var datagram)) await DeliverToPeer(datagram);
     }
 
+    /// <summary>Sees every datagram before the peer does (on the delivering thread).</summary>
+    public Action<byte[]>? ToPeerObserver;
+
+    /// <summary>True for a datagram of the peer's that the cluster must not receive (a lost message).</summary>
+    public Func<byte[], bool>? DropToGrains;
+
     public async Task DeliverToPeer(byte[] datagram)
     {
         if (PeerSilent) return;
+        ToPeerObserver?.Invoke(datagram);
         if (HoldToPeer)
         {
             _held.Enqueue(datagram);
@@ -201,6 +214,7 @@ public sealed class RekeyLab : IAsyncDisposable
     {
         foreach (var send in sends)
         {
+            if (DropToGrains?.Invoke(send.Datagram) == true) continue;
             var cookie = BinaryPrimitives.ReadUInt64BigEndian(send.Datagram);
             var result = await GrainFor(cookie).Receive(new Datagram(send.Datagram, Left.Address.ToString(), Left.Port), 127);
             foreach (var l in result.DebugLines) GrainLines.Enqueue(l);

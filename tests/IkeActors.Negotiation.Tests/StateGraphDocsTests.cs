@@ -103,7 +103,9 @@ public class StateGraphDocsTests
             | `DebugEvent` | one ASA debug line (level-filtered like `debug crypto ikev1 <level>`) |
             | `ArmTimer` / `CancelTimer` | retransmission (2 s doubling, 4 resends), rekey, hard-lifetime and DPD timers |
             | `Phase1Established` | the IKE SA is `MM_ACTIVE` |
-            | `InstallIpsecSa` | an inbound/outbound ESP SA pair with its keys (RFC 2409 §5.5 KEYMAT) |
+            | `InstallIpsecSa` | an inbound/outbound ESP SA pair with its keys (RFC 2409 §5.5 KEYMAT); as responder it completes the inbound SA of `InstallInboundSa` |
+            | `InstallInboundSa` | the Quick Mode responder sends QM2: its new inbound SA alone, so ESP the initiator sends before its QM3 arrives is received (RFC 2409 §5.5) |
+            | `InboundSaDeleted` | that early inbound SA's Quick Mode ended without QM3 (failed, retransmissions exhausted, abandoned): remove it |
             | `IpsecSaDeleted` | an installed pair is gone (the peer's DELETE, a local delete) |
             | `NegotiationFailed` | exchange and `FailureReason` (no proposal, authentication, proxy IDs, …) |
             | `IkeSaDeleted` | the IKE SA is gone; its host may forget it |
@@ -215,7 +217,7 @@ public class StateGraphDocsTests
             A snapshot holds the SA's derived keys (never the pre-shared key, g^xy or a DH private value):
             storage holding snapshots must be protected like the keys. Its `ToString` prints no secret;
             `ClearSecrets()` zeroes its key arrays once written. Rekey and expiry timers are the host's (the
-            engine has no clock; `ResumeTimers` re-arms retransmissions and DPD only). A snapshot that is inconsistent (lengths, states, missing fields), for another
+            engine has no clock; `ResumeTimers` re-arms retransmissions and DPD only, and a Quick Mode responder waiting for QM3 announces its inbound SA again). A snapshot that is inconsistent (lengths, states, missing fields), for another
             gateway address, or naming configuration that is gone is refused with `IkeSaSnapshotException`.
 
             The diagrams below are exported from the same configurations the live machines use

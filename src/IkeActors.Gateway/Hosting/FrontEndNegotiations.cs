@@ -196,6 +196,8 @@ public sealed class FrontEndNegotiations(
                 case InstallIpsecSa:
                     n.LastInstall = DateTime.UtcNow;
                     break;
+                // InstallInboundSa / InboundSaDeleted: a lane installs nothing in the data plane (its grain installs the
+                // pairs on take-over, and the inbound SA of a Quick Mode still waiting for QM3: IkeSa.ResumeTimers).
                 case Phase1Established:
                     n.Phase1At = DateTime.UtcNow;
                     n.PromoteBy = _clock() + (long)promotionGrace.TotalMilliseconds;

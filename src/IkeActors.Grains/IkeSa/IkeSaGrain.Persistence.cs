@@ -66,6 +66,8 @@ public sealed partial class IkeSaGrain
     private bool ChangesState(NegotiationAction a) => a switch
     {
         Phase1Established or InstallIpsecSa or IpsecSaDeleted or Phase1RekeyDue or Phase1Rekeyed or IkeActors.Negotiation.PeerDead => true,
+        // A responder's Quick Mode waiting for QM3 (its inbound SA in), or over without it (a restore must not announce it again).
+        InstallInboundSa or InboundSaDeleted => true,
         SendDatagram s => !s.IsRetransmission && _sa?.State == MainModeState.MM_ACTIVE, // DPD sequence, QM started, DELETE
         // DPD's idle timer restarts on every valid message and data-plane report: not worth a write by itself (a
         // round's start and end change DpdUnanswered, checked by the caller).

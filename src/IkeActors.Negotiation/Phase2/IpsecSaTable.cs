@@ -110,7 +110,7 @@ internal sealed class IpsecSaTable(IkeSa sa)
         foreach (var qm in QuickModes.Values.Where(q => q.State is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3).ToList())
         {
             sa.CancelRetransmit(qm.MessageId, output);
-            qm.Abandon();
+            qm.Abandon($"peer sent {name}", output);
             QuickModes.Remove(qm.MessageId);
             output.Add(new NegotiationFailed(IkeExchange.QuickMode, reason, $"peer sent {name}"));
         }
@@ -132,7 +132,7 @@ internal sealed class IpsecSaTable(IkeSa sa)
             var replaced = Installed.Values.Any(s => s.Local == qm.Local && s.Remote == qm.Remote
                 && s.Match.Tag == qm.Match?.Tag && s.Match.Entry.Sequence == qm.Match?.Entry.Sequence);
             LogPeerDelete(spi, qm.MessageId, qm.InboundSpi, qm.Local, qm.Remote, replaced, output);
-            qm.Abandon();
+            qm.Abandon($"peer deleted SPI 0x{spi:x8}", output);
             QuickModes.Remove(qm.MessageId);
         }
     }
@@ -181,7 +181,7 @@ internal sealed class IpsecSaTable(IkeSa sa)
     public void DropAll(string reason, NegotiationOutput output)
     {
         foreach (var ipsecSa in Installed.Values) ipsecSa.Delete(output, reason);
-        foreach (var qm in QuickModes.Values) qm.Abandon();
+        foreach (var qm in QuickModes.Values) qm.Abandon(reason, output);
         Forget();
     }
 
@@ -198,7 +198,7 @@ internal sealed class IpsecSaTable(IkeSa sa)
         foreach (var qm in QuickModes.Values)
         {
             CancelTimers(qm.MessageId, output);
-            qm.Abandon();
+            qm.Abandon(reason, output);
         }
         Forget();
     }

@@ -28,7 +28,7 @@ public sealed partial class QuickModeExchange
         Transform = choice.Offered;
         (Lifetime, var responderLifetime) = _proposals.NegotiateLifetime(choice.Offered, lifetime, output);
         if (!StartPfs(choice.Offered, output)) return false;
-        SendQm2(choice, echoIds: q.Ids.Count >= 2, responderLifetime, output);
+        if (!SendQm2(choice, echoIds: q.Ids.Count >= 2, responderLifetime, output)) return false;
         if (q.InitialContact) output.Add(new InitialContactReceived(_sa.InitiatorCookie, _sa.Peer.Address));
         return true;
     }
@@ -78,8 +78,12 @@ public sealed partial class QuickModeExchange
         return false;
     }
 
-    /// <summary>QM2: HASH(2) SA Nr [KE] [IDci IDcr] [RESPONDER-LIFETIME]; HASH(2) = prf(SKEYID_a, M-ID | Ni_b | everything after HASH).</summary>
-    private void SendQm2(ProposalChoice choice, bool echoIds, List<DataAttribute> responderLifetime, NegotiationOutput output)
+    /// <summary>
+    /// QM2: HASH(2) SA Nr [KE] [IDci IDcr] [RESPONDER-LIFETIME]; HASH(2) = prf(SKEYID_a, M-ID | Ni_b | everything after HASH).
+    /// The keys are known now: our inbound SA goes into the data plane before QM2 goes out. False when they cannot be
+    /// derived (an invalid PFS public value: the exchange has failed).
+    /// </summary>
+    private bool SendQm2(ProposalChoice choice, bool echoIds, List<DataAttribute> responderLifetime, NegotiationOutput output)
     {
         AsaDebug.RequestingSpi(output, Context);
         TakeInboundSpi(output);
@@ -102,11 +106,16 @@ public sealed partial class QuickModeExchange
         var plain = IsakmpMessages.Build(_sa.Header(ExchangeType.QuickMode, MessageId), payloads);
         var hashEnd = IsakmpMessages.HeaderSize + 4 + HashLength;
         IkeHashes.QuickModeHash2(HashAlgorithm, _sa.Keys!.SkeyidA, MessageId, _ni, plain.AsSpan(hashEnd), plain.AsSpan(IsakmpMessages.HeaderSize + 4, HashLength));
+        if (!DeriveKeys(output)) return false;
         AsaDebug.ResponderSending2ndQmPacket(output, Context, MessageId);
         Fire(QuickModeTrigger.ReceivedQm1);
+        // RFC 2409 §5.5: the initiator has the keys once it has QM2, and may send on the new SA before its QM3 reaches
+        // us (strongSwan installs both its SAs on QM2, before sending QM3): the inbound SA must be there first.
+        InstallInbound(output);
         _lastSent = _sa.SendEncrypted(plain, MessageId, output, remember: false);
         _sa.ArmRetransmit(MessageId, 0, output);
         output.Add(new MessageSent(ExchangeMessage.QuickMode(2, MessageId)));
+        return true;
     }
 
     private void ReceiveQm3(byte[] plain, ReadOnlySpan<byte> datagram, NegotiationOutput output)
@@ -119,7 +128,9 @@ public sealed partial class QuickModeExchange
         {
             // RFC 2408 §5.11: the notify is a MAY. The initiator has installed its SAs already, so
             // failing here would leave the two sides apart; a damaged QM3 is dropped (IV untouched,
-            // RFC 2409 Appendix B) and our QM2 retransmission brings the initiator's QM3 again.
+            // RFC 2409 Appendix B) and our QM2 retransmission brings the initiator's QM3 again. The
+            // outbound SA is not installed (RFC 2409 §5.5: only an authentic QM3 says the initiator has the
+            // keys); the inbound one stays for the QM3 that does verify.
             output.Add(new MessageDropped(IkeExchange.QuickMode, MessageId, DropReason.HashMismatch, "HASH(3) does not verify"));
             return;
         }

@@ -17,10 +17,16 @@ public sealed partial class QuickModeExchange
         (_lastSent, _lastReceived) = (q.LastSent?.ToArray(), q.LastReceived?.ToArray());
     }
 
-    /// <summary>Re-arms the retransmission timer of an exchange that waits for the peer (after a restore).</summary>
+    /// <summary>
+    /// After a restore or a move to another host: re-arms the retransmission timer of an exchange that waits for the
+    /// peer, and a responder waiting for QM3 installs its inbound SA again (<see cref="SendQm2"/>: the host now holding
+    /// the exchange may not have it; hosts take a second install of the same inbound SPI as done). A snapshot never
+    /// holds a PFS exchange, so the keys are derived again from the nonces, SPIs and SKEYID_d alone.
+    /// </summary>
     internal void ResumeTimers(NegotiationOutput output)
     {
         if (StateGraphs.Permits(Role, _state, QuickModeTrigger.Retransmit) && _lastSent is not null)
             _sa.ArmRetransmit(MessageId, _retransmits, output);
+        if (Role == IkeRole.Responder && _state == QuickModeState.QM_WAIT_MSG3 && DeriveKeys(output)) InstallInbound(output);
     }
 }

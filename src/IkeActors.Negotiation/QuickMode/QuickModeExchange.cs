@@ -22,8 +22,10 @@ public sealed partial class QuickModeExchange : IDisposable
     private int _retransmits;
     private DhKeyPair? _pfs;
     private byte[] _peerPfsPublic = [];
-    /// <summary>The keys from KEYMAT, between <see cref="Install"/> and <see cref="Complete"/>.</summary>
+    /// <summary>The keys from KEYMAT, between <see cref="DeriveKeys"/> (the responder's QM2, the initiator's QM2 in) and <see cref="Complete"/>.</summary>
     private IpsecSaPair? _pair;
+    /// <summary>The responder's inbound SA is in the data plane (<see cref="InstallInboundSa"/>) and not yet part of an installed pair.</summary>
+    private bool _inboundInstalled;
 
     internal QuickModeExchange(IkeSa sa, uint messageId, IkeRole role)
     {
@@ -115,11 +117,11 @@ public sealed partial class QuickModeExchange : IDisposable
         _sa.ArmRetransmit(MessageId, _retransmits, output);
     }
 
-    /// <summary>KEYMAT for both directions (RFC 2409 §5.5), kept in <see cref="_pair"/> for <see cref="Complete"/>.</summary>
-    private bool Install(NegotiationOutput output)
+    /// <summary>KEYMAT for both directions (RFC 2409 §5.5), kept in <see cref="_pair"/> for <see cref="Complete"/>; once per exchange.</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNullWhen(true, nameof(_pair))]
+    private bool DeriveKeys(NegotiationOutput output)
     {
-        AsaDebug.LoadingAllIpsecSas(output, Context);
-        AsaDebug.GeneratingQuickModeKey(output, Context);
+        if (_pair is not null) return true;
         SecretBuffer? pfsSecret = null;
         if (_pfs is not null && _pfs.ComputeSharedSecret(_peerPfsPublic, out pfsSecret) != DhStatus.Ok)
         {
@@ -127,6 +129,33 @@ public sealed partial class QuickModeExchange : IDisposable
             return false;
         }
         using (pfsSecret) _pair = _keys.Pair(this, pfsSecret is null ? ReadOnlySpan<byte>.Empty : pfsSecret.ReadOnlySpan, _ni, _nr);
+        return true;
+    }
+
+    /// <summary>
+    /// The responder's new inbound SA into the data plane, before QM2 goes out (RFC 2409 §5.5: the initiator may
+    /// send on it once it has QM2; we send on the pair only after QM3, <see cref="Complete"/>).
+    /// </summary>
+    private void InstallInbound(NegotiationOutput output)
+    {
+        _inboundInstalled = true;
+        output.Add(new InstallInboundSa(_pair!.InboundOnly()));
+    }
+
+    /// <summary>The early inbound SA of an exchange that ends without its pair leaves the data plane (no SPI left behind).</summary>
+    private void RemoveInbound(string reason, NegotiationOutput output)
+    {
+        if (!_inboundInstalled) return;
+        _inboundInstalled = false;
+        output.Add(new InboundSaDeleted(InboundSpi, OutboundSpi, _sa.Peer, reason));
+    }
+
+    /// <summary>The pair is complete (the initiator's QM2, the responder's QM3): the ASA's lines, and the key log.</summary>
+    private bool Install(NegotiationOutput output)
+    {
+        AsaDebug.LoadingAllIpsecSas(output, Context);
+        AsaDebug.GeneratingQuickModeKey(output, Context);
+        if (!DeriveKeys(output)) return false;
         if (_sa.Gateway.KeyLog is { } keyLog)
         {
             var (local, peer) = (_sa.Gateway.Local.Address, _pair.Peer.Address);
@@ -157,6 +186,7 @@ public sealed partial class QuickModeExchange : IDisposable
         AsaDebug.Phase2Completed(output, Context, MessageId);
         var pair = _pair!;
         _pair = null;
+        _inboundInstalled = false; // the pair's now: IpsecSaDeleted takes it out
         output.Add(new InstallIpsecSa(pair));
         var ipsecSa = new IpsecSa(Match!, pair, Memo()) { RekeyOf = RekeyOf };
         _sa.QuickModeCompleted(this, ipsecSa, output);
@@ -168,12 +198,12 @@ public sealed partial class QuickModeExchange : IDisposable
         if (_state is not QuickModeState.QM_IDLE) _sa.CancelRetransmit(MessageId, output);
         AsaDebug.QmFsmError(output, Context, (ulong)GetHashCode(), MessageId);
         Fire(QuickModeTrigger.Fail);
+        RemoveInbound(detail, output);
         output.Add(new NegotiationFailed(IkeExchange.QuickMode, reason, detail));
         if (notify is { } n) _sa.SendNotify(n, ProtocolId.IpsecEsp, InboundSpi == 0 ? [] : SpiBytes(InboundSpi), output);
         _sa.QuickModeFailed(this);
     }
 
-    /// <summary>What is left of the exchange once it is over: its last request and answer (a retransmitted request is answered again).</summary>
     /// <summary>In progress (not yet installed) with proxy IDs that overlap the traffic an acquire is for.</summary>
     internal bool Covers(CryptoMapMatch acquire) =>
         _state is QuickModeState.QM_WAIT_MSG2 or QuickModeState.QM_WAIT_MSG3
@@ -184,12 +214,14 @@ public sealed partial class QuickModeExchange : IDisposable
         a.Range.First <= b.Range.Last && b.Range.First <= a.Range.Last
         && (a.Protocol == 0 || b.Protocol == 0 || a.Protocol == b.Protocol) && (a.Port == 0 || b.Port == 0 || a.Port == b.Port);
 
+    /// <summary>What is left of the exchange once it is over: its last request and answer (a retransmitted request is answered again).</summary>
     internal QuickModeMemo Memo() => new(MessageId, _state, Match, _ni.ToArray(), _nr.ToArray(), _lastReceived, _lastSent);
 
-    /// <summary>Ends the exchange without a result (the IKE SA goes, or the peer refused it).</summary>
-    internal void Abandon()
+    /// <summary>Ends the exchange without a result (the IKE SA goes, or the peer refused it); an early inbound SA goes too.</summary>
+    internal void Abandon(string reason, NegotiationOutput output)
     {
         if (_state != QuickModeState.QM_DELETED) Fire(_state == QuickModeState.QM_IDLE ? QuickModeTrigger.Fail : QuickModeTrigger.Delete);
+        RemoveInbound(reason, output);
         Dispose();
     }
 

@@ -5,6 +5,8 @@ namespace IkeActors.Gateway.Hosting.Cluster;
 /// <summary>
 /// The IPsec SA grains' installer on a node of a cluster with a data plane: a pair goes through the carrier service
 /// (the cluster's record first, then the data plane of whichever node carries the peer: docs/cluster.md §3).
+/// A Quick Mode responder's inbound SA is not installed alone at QM2 here (<see cref="IIpsecSaInstaller.AddInbound"/>
+/// is not implemented: the record holds whole pairs), only with its pair at QM3.
 /// </summary>
 public sealed class CarrierIpsecSaInstaller(CarrierService carrier) : IIpsecSaInstaller
 {

@@ -104,6 +104,8 @@ internal sealed class Tracker
     private Path _path = MainMode;
     /// <summary>Transaction exchange IKE_DECODE lines (by line index): the message each one is.</summary>
     private Dictionary<int, string> _transactions = new();
+    /// <summary>The Transaction decode lines that open an exchange (the first line of their message ID).</summary>
+    private readonly HashSet<int> _opening = new();
     /// <summary>For each line, the index of the next IKE_DECODE line at or after it (the count of lines when none).</summary>
     private int[] _nextDecode = [];
     private bool _mirrored;
@@ -139,10 +141,10 @@ internal sealed class Tracker
         }
         _active = _fixed == Side.Unknown ? Side.Initiator : _fixed;
         _path = FirstPhase1Mode() ?? MainMode;
-        _transactions = LabelTransactions();
         _nextDecode = new int[_lines.Count + 1];
         _nextDecode[_lines.Count] = _lines.Count;
         for (var n = _lines.Count - 1; n >= 0; n--) _nextDecode[n] = IsDecode(_lines[n]) ? n : _nextDecode[n + 1];
+        _transactions = LabelTransactions();
 
         for (var n = 0; n < _lines.Count; n++)
         {
@@ -298,7 +300,8 @@ internal sealed class Tracker
         if (Knowledge.IsInformational(m)) return false;
         var hints = Knowledge.HintsOf(m);
         var next = _nextDecode[n];
-        if (!Knowledge.IsTransaction(m) && hints.Count > 0 && hints.All(h => h.Stage == Stage.Construct)
+        var builds = !Knowledge.IsTransaction(m) && hints.Count > 0 && hints.All(h => h.Stage == Stage.Construct);
+        if ((builds || (IsPushedAddress(m) && _opening.Contains(next)))
             && next < _lines.Count && _transactions.TryGetValue(next, out var outgoing) && _lines[next].Message!.Name != "IkeDecodeReceived")
         {
             var side = _mirrored ? Messages.SenderOf(outgoing) : Sides().First();
@@ -337,6 +340,12 @@ internal sealed class Tracker
         if (line.Message.Name == "IkeDecodeResending") line.Notes.Add("retransmission of " + message);
     }
 
+    /// <summary>
+    /// The address line printed before the decode line that opens an exchange: the head-end pushes the client's
+    /// configuration in a Mode Config SET (draft-dukes-ike-mode-cfg-02 §3.2, `client configuration address initiate`).
+    /// </summary>
+    private static bool IsPushedAddress(DebugMessageInfo m) => m.Name is "AssignedPrivateAddress" or "CannotObtainAddress";
+
     private enum TransactionKind { Unknown, Xauth, ModeConfig }
 
     /// <summary>One Transaction exchange (one message ID): who started it, what it carried.</summary>
@@ -360,29 +369,38 @@ internal sealed class Tracker
     /// Without such a line, what the protocol allows: XAUTH is the head-end's (draft-beaulieu-ike-xauth-02 §4.1),
     /// so an exchange the client starts is Mode Config's pull; the head-end's first is its XAUTH REQUEST, the one after
     /// a REPLY it did not refuse (or refused the last time) its SET with XAUTH-STATUS; after that, Mode Config's push (SET).
-    /// An exchange's first message is its REQUEST or SET, the answer with the same message ID its REPLY or ACK.
+    /// An exchange's first message is its REQUEST or SET, the answer with the same message ID its REPLY or ACK. An
+    /// address assigned just before the head-end opens an exchange is for that one: its Mode Config SET (a push).
     /// </summary>
     private Dictionary<int, string> LabelTransactions()
     {
         var exchanges = new List<TransactionExchange>();
         var byId = new Dictionary<string, TransactionExchange>(StringComparer.OrdinalIgnoreCase);
+        static string Id(ExplainedLine decode) => decode.Values["msgid"].TrimStart('0');
         TransactionExchange? current = null;
+        var pushed = false; // an address assigned for the exchange the next decode line opens
+        _opening.Clear();
         for (var n = 0; n < _lines.Count; n++)
         {
             var l = _lines[n];
             if (IsDecode(l))
             {
                 current = null;
-                if (!IsTransactionDecode(l)) continue;
-                var id = l.Values["msgid"].TrimStart('0');
-                if (!byId.TryGetValue(id, out current))
+                if (!IsTransactionDecode(l)) { pushed = false; continue; }
+                if (!byId.TryGetValue(Id(l), out current))
                 {
                     current = new TransactionExchange(l.Message!.Name != "IkeDecodeReceived");
-                    byId[id] = current;
+                    if (pushed && current.StartedHere) current.Kind = TransactionKind.ModeConfig;
+                    byId[Id(l)] = current;
                     exchanges.Add(current);
+                    _opening.Add(n);
                 }
                 current.Lines.Add(n);
+                pushed = false;
             }
+            else if (l.Message is { } pm && IsPushedAddress(pm) && _nextDecode[n] is var next && next < _lines.Count
+                && IsTransactionDecode(_lines[next]) && _lines[next].Message!.Name != "IkeDecodeReceived" && !byId.ContainsKey(Id(_lines[next])))
+                pushed = true;
             else if (current is not null && l.Message is { } m)
             {
                 if (Knowledge.ModeConfigLines.Contains(m.Name)) { if (current.Kind == TransactionKind.Unknown) current.Kind = TransactionKind.ModeConfig; }

@@ -256,6 +256,36 @@ public class AggressiveModeTrackingTests
     }
 
     [Fact]
+    public void A_pushed_mode_config_is_the_head_ends_SET_and_the_clients_ACK()
+    {
+        // `crypto map MAP client configuration address initiate`: after XAUTH the head-end sends the address in a Mode
+        // Config SET (draft-dukes-ike-mode-cfg-02 §3.2) instead of waiting for the client's REQUEST.
+        string[] push =
+        [
+            G("ConstructingBlankHashPayload"),
+            G("ConstructingQmHashPayload"),
+            Decode("IkeDecodeSending", "e8a1816d", "HDR + HASH (8) + ATTR (14) + NONE (0)", 72),
+            Decode("IkeDecodeReceived", "e8a1816d", "HDR + HASH (8) + ATTR (14) + NONE (0)", 85),
+            G("ProcessingHashPayload"),
+            G("UserAuthenticated", ("user", "cisco")),
+            Decode("IkeDecodeSending", "143c0c43", "HDR + HASH (8) + ATTR (14) + NONE (0)", 64),
+            Decode("IkeDecodeReceived", "143c0c43", "HDR + HASH (8) + ATTR (14) + NONE (0)", 64),
+            G("ProcessingHashPayload"),
+            G("AssignedPrivateAddress", ("address", "192.168.1.100")),
+            G("ConstructingBlankHashPayload"),
+            G("ConstructingQmHashPayload"),
+            Decode("IkeDecodeSending", "5a3c1e07", "HDR + HASH (8) + ATTR (14) + NONE (0)", 92),
+            Decode("IkeDecodeReceived", "5a3c1e07", "HDR + HASH (8) + ATTR (14) + NONE (0)", 60),
+            G("ProcessingHashPayload"),
+        ];
+        var r = Explain(Log(AggressiveMode(), PhaseOneCompleted(), push, QuickMode()));
+        Assert.Equal(["AM1", "AM2", "AM3", Messages.XauthRequest, Messages.XauthReply, Messages.XauthSet, Messages.XauthAck,
+            Messages.ModeCfgSet, Messages.ModeCfgAck, "QM1", "QM2", "QM3"], Steps(r));
+        Assert.Equal((Messages.ModeCfgSet, Stage.Construct, "Mode Config"),
+            (Line(r, "AssignedPrivateAddress").ExchangeMessage, Line(r, "AssignedPrivateAddress").Stage, Line(r, "AssignedPrivateAddress").Exchange));
+    }
+
+    [Fact]
     public void A_main_mode_log_is_still_told_in_main_mode_and_a_new_phase_1_in_the_other_mode_starts_the_count_again()
     {
         var (am, _) = RemoteAccessLogTests.HeadEndLog(RemoteAccessLogTests.HeadEnd, ("EZ", "cisco", "cisco"));

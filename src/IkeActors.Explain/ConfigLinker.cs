@@ -215,7 +215,7 @@ public sealed class ConfigLinker
                     lines = TunnelGroup(c, l2l[0].Name, $"the log names tunnel-group {name}; the only LAN-to-LAN tunnel-group of this configuration is {l2l[0].Name}").ToList();
                 return lines;
             }
-            case "ConstructingIdPayload" when l.ExchangeMessage is "MM5" or "MM6":
+            case "ConstructingIdPayload" when l.ExchangeMessage is "MM5" or "MM6" or "AM1" or "AM2":
             {
                 var id = c.Lines(@"^\s*crypto (isakmp|ikev1) identity", "the phase 1 identity sent in the ID payload").ToList();
                 return id.Count > 0 ? id : [c.Default("crypto isakmp identity auto", "the phase 1 identity sent in the ID payload: the interface address")];

@@ -225,7 +225,7 @@ public static partial class Explainer
             {
                 var own = lines.Where(l => l.Stream == s.Id && l.State is not null && l.Side == side).ToList();
                 if (own.Count == 0) continue;
-                s.States[side] = (own.LastOrDefault(l => l.State!.StartsWith("MM", StringComparison.Ordinal))?.State,
+                s.States[side] = (own.LastOrDefault(l => l.State!.StartsWith("MM", StringComparison.Ordinal) || l.State.StartsWith("AM", StringComparison.Ordinal))?.State,
                     own.LastOrDefault(l => l.State!.StartsWith("QM", StringComparison.Ordinal))?.State);
             }
         }

@@ -7,7 +7,8 @@ namespace IkeActors.Explain;
 /// <summary>
 /// `--format html`: one self-contained page (inline CSS, inline SVG, a few lines of inline
 /// script, nothing fetched): the ladder diagram of the exchange between the two peers
-/// (MM1 → MM6, QM1 → QM3, Informational), the failure point marked, and the annotated lines.
+/// (MM1 → MM6 or AM1 → AM3, XAUTH and Mode Config, QM1 → QM3, Informational), the failure
+/// point marked, and the annotated lines.
 /// </summary>
 public static class HtmlReport
 {
@@ -59,21 +60,21 @@ public static class HtmlReport
         var arrows = new List<Arrow>();
         // With one end's log only, a message is known to have arrived when the conversation went on past it.
         var furthest = -1;
-        for (var i = 0; i < Messages.Conversation.Length; i++)
-            if (r.Lines.Any(l => l.ExchangeMessage == Messages.Conversation[i] && l.Message?.Name is not ("IkeDecodeResending" or "SessionEstablishmentTimedOut"))) furthest = i;
-        foreach (var m in Messages.Conversation)
+        for (var i = 0; i < Messages.Ladder.Length; i++)
+            if (r.Lines.Any(l => l.ExchangeMessage == Messages.Ladder[i] && l.Message?.Name is not ("IkeDecodeResending" or "SessionEstablishmentTimedOut"))) furthest = i;
+        foreach (var m in Messages.Ladder)
         {
             var lines = r.Lines.Where(l => l.ExchangeMessage == m).ToList();
             if (lines.Count == 0) continue;
-            var j = Array.IndexOf(Messages.Conversation, m);
-            var sender = Messages.SenderOf(j);
+            var j = Array.IndexOf(Messages.Ladder, m);
+            var sender = Messages.SenderOf(m);
             var sent = lines.Any(l => l.Side == sender);
-            // …or when its sender completed the phase with it (QM3 and MM6 get no answer).
+            // …or when its sender completed the phase with it (QM3, MM6 and AM3 get no answer).
             var received = lines.Any(l => l.Side == Messages.Other(sender)) || j < furthest
                 || lines.Any(l => l.Side == sender && l.Message?.Name is "Phase1Completed" or "Phase2Completed");
             var resent = lines.Count(l => l.Message?.Name == "IkeDecodeResending");
             var failed = failure?.ExchangeMessage == m;
-            arrows.Add(new Arrow("msg-" + m, m, sender, sent, received, resent, failed, failed ? r.Diagnoses[0].Title : null));
+            arrows.Add(new Arrow("msg-" + m.Replace(' ', '-'), m, sender, sent, received, resent, failed, failed ? r.Diagnoses[0].Title : null));
         }
         var k = 0;
         foreach (var l in r.Lines.Where(l => l.ExchangeMessage == Messages.Informational && l.Message?.Name is "IkeDecodeSending" or "SendingDpdRuThere" or "SendingDpdRuThereAck"))
@@ -107,7 +108,7 @@ public static class HtmlReport
         string? exchange = null;
         foreach (var a in arrows)
         {
-            var ex = a.Label.StartsWith("MM", StringComparison.Ordinal) ? "Main Mode" : a.Label.StartsWith("QM", StringComparison.Ordinal) ? "Quick Mode" : a.Label == "Informational" ? "Informational" : null;
+            var ex = Messages.ExchangeOf(a.Label) is { Length: > 0 } named ? named : null;
             if (ex is not null && ex != exchange)
             {
                 exchange = ex;

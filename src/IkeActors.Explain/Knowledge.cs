@@ -2,10 +2,10 @@ using IkeActors.Protocol;
 
 namespace IkeActors.Explain;
 
-/// <summary>Where a catalog line can occur: side, message, stage. '*' is any.</summary>
-internal readonly record struct Hint(Side Side, int Message, Stage Stage)
+/// <summary>Where a catalog line can occur: side, message (MM1…, AM1…, QM1…), stage. '*' is any.</summary>
+internal readonly record struct Hint(Side Side, string? Message, Stage Stage)
 {
-    public const int AnyMessage = -1;
+    public const string? AnyMessage = null;
     public bool AnySide => Side == Side.Unknown;
 }
 
@@ -13,7 +13,10 @@ internal readonly record struct Hint(Side Side, int Message, Stage Stage)
 /// What each catalog line means in the negotiation: where it occurs (which side, which
 /// message, building or reading) and a plain-words description in the spirit of the
 /// "Initiator/Responder Message Description" columns of the Cisco document the product
-/// comes from. Lines not listed get a description derived from their wording.
+/// comes from. Lines not listed get a description derived from their wording. A line that
+/// Main Mode and Aggressive Mode both print has a hint for each (RFC 2409 §5.4: what Main
+/// Mode spreads over MM1-MM6, Aggressive Mode packs into AM1 (SA, KE, nonce, ID), AM2 (the
+/// same and HASH_R) and AM3 (HASH_I)); a negotiation's lines are placed in the mode it runs.
 /// </summary>
 internal static class Knowledge
 {
@@ -28,90 +31,105 @@ internal static class Knowledge
         ["IkeReceiverPacketReceived"] = new("", "The IKE socket received a datagram; no SA has been looked up yet."),
 
         // ---- MM1 (initiator)
-        ["PitcherKeyAcquire"] = new("I:MM1:b", "Interesting traffic matched the crypto ACL and there is no IPsec SA: the key engine asks IKE to build a tunnel. Main Mode begins; the peers are still in MM_NO_STATE."),
-        ["InitiatorNewPhase1"] = new("I:MM1:b", "The ASA is the initiator: no IKE SA with this peer yet, so phase 1 (Main Mode) starts for the proxies of the crypto map entry that matched the traffic."),
+        ["PitcherKeyAcquire"] = new("I:MM1:b I:AM1:b", "Interesting traffic matched the crypto ACL and there is no IPsec SA: the key engine asks IKE to build a tunnel. Main Mode begins; the peers are still in MM_NO_STATE."),
+        ["InitiatorNewPhase1"] = new("I:MM1:b I:AM1:b", "The ASA is the initiator: no IKE SA with this peer yet, so phase 1 (Main Mode) starts for the proxies of the crypto map entry that matched the traffic."),
         ["InitiatorNewPhase2"] = new("I:QM1:b", "An IKE SA with the peer is already up: a new phase 2 (Quick Mode) starts for these proxies."),
         ["InitiatorRekeyingPhase2"] = new("I:QM1:b", "The phase 2 rekey timer fired: a new Quick Mode replaces the IPsec SA before it expires."),
-        ["InitiatorRekeyingPhase1"] = new("I:MM1:b", "The phase 1 rekey timer fired: a new Main Mode replaces the IKE SA before it expires."),
-        ["ConstructingIsakmpSaPayload"] = new("I:MM1:b R:MM2:b", "Builds the SA payload: the initiator offers every ISAKMP policy as a transform; the responder returns the one it chose."),
+        ["InitiatorRekeyingPhase1"] = new("I:MM1:b I:AM1:b", "The phase 1 rekey timer fired: a new Main Mode replaces the IKE SA before it expires."),
+        ["ConstructingIsakmpSaPayload"] = new("I:MM1:b R:MM2:b I:AM1:b R:AM2:b", "Builds the SA payload: the initiator offers every ISAKMP policy as a transform; the responder returns the one it chose."),
         ["ConstructingNatTraversalVid02Payload"] = new("*:*:b", "Advertises NAT-Traversal (draft 02) so the peers can detect NAT later."),
         ["ConstructingNatTraversalVid03Payload"] = new("*:*:b", "Advertises NAT-Traversal (draft 03)."),
         ["ConstructingNatTraversalVidRfcPayload"] = new("*:*:b", "Advertises NAT-Traversal as in RFC 3947."),
         ["ConstructingFragmentationVidPayload"] = new("*:*:b", "Advertises Cisco IKE fragmentation support."),
 
         // ---- MM1 received (responder) / MM2 received (initiator)
-        ["ProcessingSaPayload"] = new("R:MM1:p I:MM2:p R:QM1:p I:QM2:p", "Reads the SA payload of the received message."),
-        ["OakleyProposalAcceptable"] = new("R:MM1:p I:MM2:p", "The SA payload is well formed (IPsec DOI, identity-only situation); the comparison of ISAKMP/IKE policies begins."),
+        ["ProcessingSaPayload"] = new("R:MM1:p I:MM2:p R:AM1:p I:AM2:p R:QM1:p I:QM2:p", "Reads the SA payload of the received message."),
+        ["OakleyProposalAcceptable"] = new("R:MM1:p I:MM2:p R:AM1:p I:AM2:p", "The SA payload is well formed (IPsec DOI, identity-only situation); the comparison of ISAKMP/IKE policies begins."),
         ["ProcessingVidPayload"] = new("*:*:p", "Reads a vendor ID payload: the peer advertises a capability."),
         ["ReceivedNatTraversalRfcVid"] = new("*:*:p", "The peer supports NAT-Traversal (RFC 3947)."),
         ["ReceivedNatTraversalVer03Vid"] = new("*:*:p", "The peer supports NAT-Traversal (draft 03)."),
         ["ReceivedNatTraversalVer02Vid"] = new("*:*:p", "The peer supports NAT-Traversal (draft 02)."),
         ["ReceivedFragmentationVid"] = new("*:*:p", "The peer supports Cisco IKE fragmentation."),
-        ["ProcessingIkeSaPayload"] = new("R:MM1:p", "The responder compares the initiator's proposals with its ISAKMP policies, in priority order."),
-        ["IkeSaProposalAcceptable"] = new("R:MM1:p", "An offered transform matches one of this ASA's ISAKMP policies: encryption, hash, DH group, authentication and lifetime are agreed."),
-        ["AllSaProposalsUnacceptable"] = new("R:MM1:p", "None of the offered transforms matches an ISAKMP policy: the responder answers NO-PROPOSAL-CHOSEN and phase 1 stops."),
-        ["Phase1AttributeMismatch"] = new("R:MM1:p", "One attribute of an offered transform differs from the configured ISAKMP policy."),
+        ["ProcessingIkeSaPayload"] = new("R:MM1:p R:AM1:p", "The responder compares the initiator's proposals with its ISAKMP policies, in priority order."),
+        ["IkeSaProposalAcceptable"] = new("R:MM1:p R:AM1:p", "An offered transform matches one of this ASA's ISAKMP policies: encryption, hash, DH group, authentication and lifetime are agreed."),
+        ["AllSaProposalsUnacceptable"] = new("R:MM1:p R:AM1:p", "None of the offered transforms matches an ISAKMP policy: the responder answers NO-PROPOSAL-CHOSEN and phase 1 stops."),
+        ["Phase1AttributeMismatch"] = new("R:MM1:p R:AM1:p", "One attribute of an offered transform differs from the configured ISAKMP policy."),
 
         // ---- MM3 / MM4 construction
-        ["ConstructingKePayload"] = new("I:MM3:b R:MM4:b", "Builds the key exchange payload: this side's Diffie-Hellman public value."),
-        ["ConstructingNoncePayload"] = new("I:MM3:b R:MM4:b", "Builds the nonce payload (random data mixed into the keys)."),
+        ["ConstructingKePayload"] = new("I:MM3:b R:MM4:b I:AM1:b R:AM2:b", "Builds the key exchange payload: this side's Diffie-Hellman public value."),
+        ["ConstructingNoncePayload"] = new("I:MM3:b R:MM4:b I:AM1:b R:AM2:b", "Builds the nonce payload (random data mixed into the keys)."),
         ["ConstructingCiscoUnityVidPayload"] = new("*:*:b", "Advertises Cisco Unity (Cisco client/peer features)."),
         ["ConstructingXauthV6VidPayload"] = new("*:*:b", "Advertises XAUTH support."),
         ["SendIosVid"] = new("*:*:b", "Advertises itself as a Cisco IOS peer."),
         ["ConstructingAsaSpoofingIosVid"] = new("*:*:b", "Builds the IOS vendor ID with this ASA's capabilities."),
         ["ConstructingVidPayload"] = new("*:*:b", "Builds a vendor ID payload."),
         ["SendAltigaVid"] = new("*:*:b", "Advertises itself as a Cisco VPN 3000 / ASA gateway."),
-        ["ConstructingNatDiscoveryPayload"] = new("I:MM3:b R:MM4:b", "Builds a NAT-D payload: a hash of the addresses and ports as this side sees them."),
+        ["ConstructingNatDiscoveryPayload"] = new("I:MM3:b R:MM4:b R:AM2:b I:AM3:b", "Builds a NAT-D payload: a hash of the addresses and ports as this side sees them."),
         ["ComputingNatDiscoveryHash"] = new("", "Computes a NAT-Discovery hash (of cookies, address and port) to compare with the peer's."),
 
         // ---- MM3 received (responder) / MM4 received (initiator)
-        ["ProcessingKePayload"] = new("R:MM3:p I:MM4:p", "Reads the peer's Diffie-Hellman public value: with it this side computes the shared secret."),
-        ["ProcessingIsaKePayload"] = new("R:MM3:p I:MM4:p", "The key exchange payload is processed."),
+        ["ProcessingKePayload"] = new("R:MM3:p I:MM4:p R:AM1:p I:AM2:p", "Reads the peer's Diffie-Hellman public value: with it this side computes the shared secret."),
+        ["ProcessingIsaKePayload"] = new("R:MM3:p I:MM4:p R:AM1:p I:AM2:p", "The key exchange payload is processed."),
         ["ProcessingNoncePayload"] = new("*:*:p", "Reads the peer's nonce."),
         ["ReceivedDpdVid"] = new("*:*:p", "The peer supports Dead Peer Detection (RFC 3706)."),
         ["ReceivedCiscoUnityClientVid"] = new("*:*:p", "The peer is a Cisco Unity device."),
         ["ReceivedXauthV6Vid"] = new("*:*:p", "The peer supports XAUTH."),
         ["ReceivedAltigaVid"] = new("*:*:p", "The peer is a Cisco VPN 3000 / ASA gateway."),
         ["ProcessingIosPixVid"] = new("*:*:p", "The peer is a Cisco IOS/PIX device; its capability flags are read."),
-        ["ProcessingNatDiscoveryPayload"] = new("R:MM3:p I:MM4:p", "Reads a NAT-D payload: from these hashes this side can tell whether a NAT device sits between the peers."),
+        ["ProcessingNatDiscoveryPayload"] = new("R:MM3:p I:MM4:p I:AM2:p R:AM3:p", "Reads a NAT-D payload: from these hashes this side can tell whether a NAT device sits between the peers."),
         ["NatDiscoveryPayloadsMissing"] = new("*:*:p", "NAT-T was advertised but the NAT-D payloads are missing: NAT-Traversal is abandoned."),
         ["NatTraversalAutoDetected"] = new("*:*:p", "A NAT device was detected: NAT-Traversal (UDP 4500) is used."),
         ["ConnectionLandedOnTunnelGroup"] = new("", "The peer is associated with the tunnel-group named after its address (LAN-to-LAN, pre-shared key): its key and attributes are used."),
         ["NoGroupForPreSharedKey"] = new("", "No tunnel-group matches the peer, so there is no pre-shared key for it."),
         ["GroupNotFoundNoDefaultKey"] = new("", "No tunnel-group for the peer and DefaultL2LGroup has no key: the tunnel is refused."),
         ["GroupNotFoundUsingDefaultKey"] = new("", "No tunnel-group for the peer: the DefaultL2LGroup key is used."),
-        ["GeneratingKeysForInitiator"] = new("I:MM4:p", "The initiator computes the keys (SKEYID, encryption and hash keys) from the Diffie-Hellman secret, the nonces and the pre-shared key."),
-        ["GeneratingKeysForResponder"] = new("R:MM4:b", "The responder computes the keys (SKEYID, encryption and hash keys) from the Diffie-Hellman secret, the nonces and the pre-shared key."),
+        ["GeneratingKeysForInitiator"] = new("I:MM4:p I:AM2:p", "The initiator computes the keys (SKEYID, encryption and hash keys) from the Diffie-Hellman secret, the nonces and the pre-shared key."),
+        ["GeneratingKeysForResponder"] = new("R:MM4:b R:AM2:b", "The responder computes the keys (SKEYID, encryption and hash keys) from the Diffie-Hellman secret, the nonces and the pre-shared key."),
 
         // ---- MM5 / MM6 construction
-        ["ConstructingIdPayload"] = new("I:MM5:b R:MM6:b", "Builds the identity payload: by default (`crypto isakmp identity auto`) the address of the interface."),
-        ["ConstructingHashPayload"] = new("I:MM5:b R:MM6:b", "Builds the hash payload that proves this side knows the pre-shared key."),
+        ["ConstructingIdPayload"] = new("I:MM5:b R:MM6:b I:AM1:b R:AM2:b", "Builds the identity payload: by default (`crypto isakmp identity auto`) the address of the interface."),
+        ["ConstructingHashPayload"] = new("I:MM5:b R:MM6:b R:AM2:b I:AM3:b", "Builds the hash payload that proves this side knows the pre-shared key."),
         ["ComputingHashForIsakmp"] = new("", "Computes HASH_I / HASH_R over the exchanged values with the keys just derived: authentication with the pre-shared key."),
-        ["ConstructingIosKeepAlivePayload"] = new("I:MM5:b R:MM6:b", "Builds the Cisco keepalive payload."),
-        ["ConstructingDpdVidPayload"] = new("I:MM5:b R:MM6:b", "Advertises Dead Peer Detection."),
+        ["ConstructingIosKeepAlivePayload"] = new("I:MM5:b R:MM6:b I:AM1:b R:AM2:b", "Builds the Cisco keepalive payload."),
+        ["ConstructingDpdVidPayload"] = new("I:MM5:b R:MM6:b I:AM1:b R:AM2:b", "Advertises Dead Peer Detection."),
         ["NatDetectionNoNat"] = new("", "NAT-D hashes matched: neither end is behind NAT, so NAT-T (UDP 4500) is not required."),
         ["NatDetectionRemoteBehindNat"] = new("", "The peer is behind a NAT device: IKE and ESP move to UDP 4500 (NAT-T)."),
         ["NatDetectionLocalBehindNat"] = new("", "This ASA is behind a NAT device: IKE and ESP move to UDP 4500 (NAT-T)."),
         ["NatDetectionBothBehindNat"] = new("", "Both ends are behind NAT devices: NAT-T (UDP 4500) is used."),
 
         // ---- MM5 received (responder) / MM6 received (initiator)
-        ["ProcessingIdPayload"] = new("R:MM5:p I:MM6:p R:QM1:p I:QM2:p", "Reads an identity payload: in Main Mode the peer's identity, in Quick Mode a proxy ID."),
-        ["IdIpv4AddrReceived"] = new("R:MM5:p I:MM6:p", "The peer identifies itself by its IP address."),
+        ["ProcessingIdPayload"] = new("R:MM5:p I:MM6:p R:AM1:p I:AM2:p R:QM1:p I:QM2:p", "Reads an identity payload: in Main Mode the peer's identity, in Quick Mode a proxy ID."),
+        ["IdIpv4AddrReceived"] = new("R:MM5:p I:MM6:p R:AM1:p I:AM2:p", "The peer identifies itself by its IP address."),
         ["IdIpv4AddrSubnetReceived"] = new("R:QM1:p I:QM2:p", "A proxy ID (subnet) of the tunnel as the peer proposes it."),
         ["IdIpv4AddrRangeReceived"] = new("R:QM1:p I:QM2:p", "A proxy ID (address range) as the peer proposes it."),
         ["ProcessingHashPayload"] = new("*:*:p", "Reads the hash payload and checks it: this authenticates the peer (the pre-shared keys must be equal)."),
         ["ProcessingNotifyPayload"] = new("*:*:p", "Reads a notify payload (initial contact, responder lifetime, or an error)."),
-        ["OakleyBeginQuickMode"] = new("I:MM6:p", "Phase 1 is done on the initiator: Quick Mode begins."),
-        ["InitiatorStartingQm"] = new("I:MM6:p", "The initiator starts Quick Mode with this message ID."),
-        ["Phase1Completed"] = new("I:MM6:a R:MM6:a", "Phase 1 is complete: the IKE SA is MM_ACTIVE."),
-        ["KeepAliveTypeDpd"] = new("I:MM6:a R:MM6:a", "DPD has been negotiated: both peers sent the DPD vendor ID."),
-        ["KeepAliveTypeNone"] = new("I:MM6:a R:MM6:a", "No keepalive mechanism was negotiated."),
-        ["StartingP1RekeyTimer"] = new("I:MM6:a R:MM6:a", "Starts the ISAKMP rekey timer: the initiator rekeys at 95 % of the phase 1 lifetime, the responder at 75 %."),
-        ["ReceivedEncryptedMainModeInvalidPayloads"] = new("R:MM5:p I:MM6:p", "The encrypted Main Mode message decrypts to garbage: the peers computed different keys, almost always because the pre-shared keys differ."),
-        ["DecryptProblemMismatchedPsk"] = new("R:MM5:p I:MM6:p", "The message could not be decrypted: the pre-shared keys probably differ."),
+        ["OakleyBeginQuickMode"] = new("I:MM6:p I:AM3:a", "Phase 1 is done on the initiator: Quick Mode begins."),
+        ["InitiatorStartingQm"] = new("I:MM6:p I:AM3:a", "The initiator starts Quick Mode with this message ID."),
+        ["Phase1Completed"] = new("I:MM6:a R:MM6:a I:AM3:a R:AM3:a", "Phase 1 is complete: the IKE SA is MM_ACTIVE (AM_ACTIVE after Aggressive Mode)."),
+        ["KeepAliveTypeDpd"] = new("I:MM6:a R:MM6:a I:AM3:a R:AM3:a", "DPD has been negotiated: both peers sent the DPD vendor ID."),
+        ["KeepAliveTypeNone"] = new("I:MM6:a R:MM6:a I:AM3:a R:AM3:a", "No keepalive mechanism was negotiated."),
+        ["StartingP1RekeyTimer"] = new("I:MM6:a R:MM6:a I:AM3:a R:AM3:a", "Starts the ISAKMP rekey timer: the initiator rekeys at 95 % of the phase 1 lifetime, the responder at 75 %."),
+        ["ReceivedEncryptedMainModeInvalidPayloads"] = new("R:MM5:p I:MM6:p R:AM3:p", "The encrypted Main Mode message decrypts to garbage: the peers computed different keys, almost always because the pre-shared keys differ."),
+        ["DecryptProblemMismatchedPsk"] = new("R:MM5:p I:MM6:p R:AM3:p", "The message could not be decrypted: the pre-shared keys probably differ."),
         ["DuplicatePhase1Packet"] = new("", "The peer sent the same phase 1 message again (it did not get our answer): our last message is retransmitted."),
         ["SessionEstablishmentTimedOut"] = new("", "Retransmissions are exhausted: no answer from the peer, the negotiation is abandoned in the state shown."),
         ["TunnelGroupNotFound"] = new("", "No tunnel-group applies to this peer: the negotiation is aborted."),
+
+        // ---- Aggressive Mode (a remote-access client names its group in AM1)
+        ["IdKeyIdReceived"] = new("R:AM1:p I:AM2:p", "The peer identifies itself by a key ID: a remote-access client's group name, which selects the tunnel-group and its group key."),
+        ["AggressiveModeDisabled"] = new("R:AM1:p", "`crypto ikev1 am-disable`: the Aggressive Mode message is dropped without an answer."),
+        ["HashVerificationFailed"] = new("I:AM2:p R:AM3:p R:MM5:p I:MM6:p", "The peer's HASH does not verify: the two ends used different pre-shared (group) keys."),
+
+        // ---- Transaction exchanges after phase 1: XAUTH, then Mode Config
+        ["UserAuthenticated"] = new("", "XAUTH: the user name and password the client sent in its REPLY are accepted; the head-end tells the client with an XAUTH SET (status OK)."),
+        ["UserAuthenticationRejected"] = new("", "XAUTH: the user name or password the client sent in its REPLY is refused; the head-end asks again or, after its retries, ends the IKE SA."),
+        ["ProcessingCfgRequestAttributes"] = new("", "Mode Config: the client's REQUEST lists the attributes it wants (address, mask, DNS, split tunnel, banner …)."),
+        ["ModeCfgReceivedRequest"] = new("", "Mode Config: one attribute the client asks for."),
+        ["AssignedPrivateAddress"] = new("", "Mode Config: the address the client gets (from the user's vpn-framed-ip-address or the tunnel-group's address pool); it goes back in the REPLY."),
+        ["CannotObtainAddress"] = new("", "Mode Config: no address for the client (the pool is exhausted or the user's sessions are at their limit): the IKE SA is deleted."),
+        ["DelayQuickMode"] = new("R:QM1:p", "The client's Quick Mode arrived while XAUTH or Mode Config is still running: the head-end holds it back (the client sends it again)."),
+        ["SecurityNegotiationCompleteUserResponder"] = new("R:QM3:p", "The IPsec SAs of a remote-access user are negotiated; this ASA was the responder (the head-end). The inbound and outbound SPIs are shown."),
 
         // ---- QM1 (initiator)
         ["IkeGotSpiFromKeyEngine"] = new("I:QM1:b R:QM2:b", "The key engine allocated this side's inbound SPI for the new IPsec SA."),
@@ -204,7 +222,7 @@ internal static class Knowledge
         {
             var parts = h.Split(':');
             var side = parts[0] switch { "I" => Side.Initiator, "R" => Side.Responder, _ => Side.Unknown };
-            var msg = parts[1] == "*" ? Hint.AnyMessage : Array.IndexOf(Messages.Conversation, parts[1]);
+            var msg = parts[1] == "*" ? Hint.AnyMessage : parts[1];
             var stage = parts[2] switch { "b" => Stage.Construct, "p" => Stage.Process, _ => Stage.After };
             list.Add(new Hint(side, msg, stage));
         }
@@ -217,6 +235,20 @@ internal static class Knowledge
         if (m.Template.StartsWith("processing ", StringComparison.OrdinalIgnoreCase)) return [new Hint(Side.Unknown, Hint.AnyMessage, Stage.Process)];
         return [];
     }
+
+    /// <summary>
+    /// Lines that belong to the Transaction exchange in progress (XAUTH or Mode Config) and tell which one it is: the
+    /// verdict on the user (XAUTH) or the attributes and the address (Mode Config).
+    /// </summary>
+    public static readonly IReadOnlySet<string> XauthLines = new HashSet<string>(StringComparer.Ordinal) { "UserAuthenticated", "UserAuthenticationRejected" };
+
+    public static readonly IReadOnlySet<string> ModeConfigLines = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "ProcessingCfgRequestAttributes", "ModeCfgReceivedRequest", "AssignedPrivateAddress", "CannotObtainAddress",
+    };
+
+    /// <summary>Lines printed while a Transaction exchange runs; the exchange in progress is where they belong.</summary>
+    public static bool IsTransaction(DebugMessageInfo m) => XauthLines.Contains(m.Name) || ModeConfigLines.Contains(m.Name) || m.Name == "DelayQuickMode";
 
     public static bool IsInformational(DebugMessageInfo m) => m.Name is
         "SendingDpdRuThere" or "ReceivedDpdRuThereAck" or "ReceivedDpdRuThere" or "SendingDpdRuThereAck" or "LostContactWithPeer"

@@ -37,25 +37,72 @@ public enum MatchQuality
     HexDump,
 }
 
-/// <summary>The messages of the two IKEv1 exchanges the ASA runs for a LAN-to-LAN tunnel.</summary>
+/// <summary>
+/// The messages of the IKEv1 exchanges the ASA runs: Main Mode or Aggressive Mode (phase 1), for a remote-access client
+/// XAUTH and Mode Config in Transaction exchanges, then Quick Mode.
+/// </summary>
 public static class Messages
 {
-    /// <summary>Main Mode then Quick Mode, in the order they are sent.</summary>
+    /// <summary>Main Mode then Quick Mode, in the order they are sent (a LAN-to-LAN tunnel).</summary>
     public static readonly string[] Conversation = ["MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "QM1", "QM2", "QM3"];
+
+    /// <summary>
+    /// Aggressive Mode then Quick Mode (RFC 2409 §5.4): AM1 carries SA, KE, nonce and the initiator's ID (a remote-access
+    /// client's group name), AM2 the responder's answer with its HASH, AM3 only the initiator's HASH.
+    /// </summary>
+    public static readonly string[] AggressiveConversation = ["AM1", "AM2", "AM3", "QM1", "QM2", "QM3"];
 
     public const string Informational = "Informational";
 
-    /// <summary>MM1, MM3, MM5, QM1, QM3 come from the initiator (RFC 2409 §5, §5.5).</summary>
+    // Transaction exchange messages (exchange type 6), named by the ISAKMP_CFG message type they carry: XAUTH
+    // (draft-beaulieu-ike-xauth-02 §4: the head-end's REQUEST, the client's REPLY, the head-end's SET with
+    // XAUTH-STATUS, the client's ACK) and Mode Config (draft-dukes-ike-mode-cfg-02 §3.2: the client pulls with
+    // REQUEST / REPLY; a head-end pushes with SET / ACK).
+    public const string XauthRequest = "XAUTH REQUEST", XauthReply = "XAUTH REPLY", XauthSet = "XAUTH SET", XauthAck = "XAUTH ACK";
+    public const string ModeCfgRequest = "MODE_CFG REQUEST", ModeCfgReply = "MODE_CFG REPLY", ModeCfgSet = "MODE_CFG SET", ModeCfgAck = "MODE_CFG ACK";
+
+    /// <summary>
+    /// Every message of a negotiation in the order it can occur (the ladder's order): phase 1 in either mode, the
+    /// Transaction exchanges of a remote-access client, Quick Mode.
+    /// </summary>
+    public static readonly string[] Ladder =
+    [
+        "MM1", "MM2", "MM3", "MM4", "MM5", "MM6", "AM1", "AM2", "AM3",
+        XauthRequest, XauthReply, XauthSet, XauthAck, ModeCfgRequest, ModeCfgReply, ModeCfgSet, ModeCfgAck,
+        "QM1", "QM2", "QM3",
+    ];
+
+    /// <summary>MM1, MM3, MM5, QM1, QM3 come from the initiator (RFC 2409 §5, §5.5): an index of <see cref="Conversation"/>.</summary>
     public static Side SenderOf(int index) => index % 2 == 0 ? Side.Initiator : Side.Responder;
 
+    /// <summary>
+    /// Who sends a message: in Main Mode and Quick Mode the odd ones come from the initiator, in Aggressive Mode AM1
+    /// and AM3; in the Transaction exchanges the head-end (the responder: remote-access clients start phase 1) sends
+    /// the XAUTH REQUEST and SET and the Mode Config REPLY (or SET), the client the rest.
+    /// </summary>
+    public static Side SenderOf(string message) => message switch
+    {
+        "AM1" or "AM3" => Side.Initiator,
+        "AM2" => Side.Responder,
+        XauthRequest or XauthSet or ModeCfgReply or ModeCfgSet => Side.Responder,
+        XauthReply or XauthAck or ModeCfgRequest or ModeCfgAck => Side.Initiator,
+        _ when Array.IndexOf(Conversation, message) is var j and >= 0 => SenderOf(j),
+        _ => Side.Unknown,
+    };
+
     public static Side Other(Side s) => s == Side.Initiator ? Side.Responder : s == Side.Responder ? Side.Initiator : Side.Unknown;
+
+    public static bool IsTransaction(string? message) => message is not null && (message.StartsWith("XAUTH ", StringComparison.Ordinal) || message.StartsWith("MODE_CFG ", StringComparison.Ordinal));
 
     public static string ExchangeOf(string? message) => message switch
     {
         null => "",
         Informational => "Informational",
         _ when message.StartsWith("MM", StringComparison.Ordinal) => "Main Mode",
+        _ when message.StartsWith("AM", StringComparison.Ordinal) => "Aggressive Mode",
         _ when message.StartsWith("QM", StringComparison.Ordinal) => "Quick Mode",
+        _ when message.StartsWith("XAUTH ", StringComparison.Ordinal) => "XAUTH",
+        _ when message.StartsWith("MODE_CFG ", StringComparison.Ordinal) => "Mode Config",
         _ => "",
     };
 }
@@ -99,12 +146,16 @@ public sealed class ExplainedLine
     /// <summary>Stream the line belongs to (one gateway talking to one peer).</summary>
     public int Stream { get; set; } = -1;
     public Side Side { get; set; }
-    /// <summary>MM1…MM6, QM1…QM3, Informational or null.</summary>
+    /// <summary>MM1…MM6 or AM1…AM3, the Transaction messages (XAUTH REQUEST…, MODE_CFG REQUEST…), QM1…QM3, Informational or null.</summary>
     public string? ExchangeMessage { get; set; }
     public Stage Stage { get; set; }
-    /// <summary>1 while its side negotiates phase 1 (Main Mode), 2 after (Quick Mode); Informational lines count for the phase their side is in.</summary>
+    /// <summary>
+    /// 1 while its side negotiates phase 1 (Main Mode or Aggressive Mode) and a remote-access client's XAUTH and Mode
+    /// Config (a head-end holds Quick Mode back until they are done), 2 after (Quick Mode); Informational lines count
+    /// for the phase their side is in.
+    /// </summary>
     public int Phase { get; set; }
-    /// <summary>MM_WAIT_MSG2, MM_ACTIVE, QM_WAIT_MSG3… as the ASA names its states.</summary>
+    /// <summary>MM_WAIT_MSG2, AM_ACTIVE, QM_WAIT_MSG3… as the ASA names its states (none for Transaction exchange lines).</summary>
     public string? State { get; set; }
     public string? Description { get; set; }
     public List<ConfigReference> Config { get; } = new();

@@ -80,8 +80,7 @@ public static class TextReport
     internal static string MessageTitle(string message, Side side)
     {
         if (message == Messages.Informational) return $"Informational ({SideName(side)})";
-        var j = Array.IndexOf(Messages.Conversation, message);
-        var sender = Messages.SenderOf(j);
+        var sender = Messages.SenderOf(message);
         var arrow = sender == Side.Initiator ? "initiator → responder" : "responder → initiator";
         var what = side == Side.Unknown ? "" : side == sender ? $"; {SideName(side)} builds and sends it" : $"; {SideName(side)} receives and processes it";
         return $"{message} ({arrow}{what})";

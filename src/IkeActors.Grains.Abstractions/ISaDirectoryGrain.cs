@@ -42,13 +42,16 @@ public interface ISaDirectoryGrain : IGrainWithIntegerKey
 /// What an IKE SA grain reports: its state, role, whether it is a Phase 1 rekey, its Phase 1 rekey due time and installed
 /// IPsec pairs; <see cref="AdoptedIpsecSas"/>: how many of the pairs it gained since its last report it adopted from the
 /// SA it replaced (a Phase 1 rekey hands pairs over: they were counted once, when installed, not again);
-/// <see cref="Sequence"/>: the order of the grain's reports, increasing (0: none, applied as it comes).
+/// <see cref="Sequence"/>: the order of the grain's reports, increasing (0: none, applied as it comes);
+/// <see cref="RemoteAccess"/>: XAUTH authenticated a user or Mode Config gave an address; <see cref="RemoteAccessPending"/>:
+/// a remote-access group's SA up in phase 1 whose XAUTH or Mode Config has not finished (neither kind of session yet).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record SaDirectoryUpdate(
     [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator,
     [property: Id(3)] bool Rekey = false, [property: Id(4)] DateTime? Phase1RekeyDueUtc = null, [property: Id(5)] int IpsecSas = 0,
-    [property: Id(6)] int AdoptedIpsecSas = 0, [property: Id(7)] long Sequence = 0, [property: Id(8)] bool Aggressive = false, [property: Id(9)] bool RemoteAccess = false);
+    [property: Id(6)] int AdoptedIpsecSas = 0, [property: Id(7)] long Sequence = 0, [property: Id(8)] bool Aggressive = false, [property: Id(9)] bool RemoteAccess = false,
+    [property: Id(10)] bool RemoteAccessPending = false);
 
 /// <summary>
 /// One IKE SA grain as the directory knows it. <see cref="Order"/>: when it was first reported, cluster-wide
@@ -59,35 +62,54 @@ public sealed record SaDirectoryUpdate(
 public sealed record SaDirectoryEntry(
     [property: Id(0)] string Key, [property: Id(1)] string State, [property: Id(2)] bool Initiator, [property: Id(3)] long Order,
     [property: Id(4)] bool Rekey = false, [property: Id(5)] DateTime? Phase1RekeyDueUtc = null, [property: Id(6)] int IpsecSas = 0,
-    [property: Id(7)] long Sequence = 0, [property: Id(8)] bool Aggressive = false, [property: Id(9)] bool RemoteAccess = false)
+    [property: Id(7)] long Sequence = 0, [property: Id(8)] bool Aggressive = false, [property: Id(9)] bool RemoteAccess = false,
+    [property: Id(10)] bool RemoteAccessPending = false)
 {
     /// <summary>The state as `show crypto isakmp sa` prints it: an established Aggressive Mode SA is AM_ACTIVE.</summary>
     public string ShowState => Aggressive && State == "MM_ACTIVE" ? "AM_ACTIVE" : State;
+
+    /// <summary>
+    /// The session this SA makes in `show vpn-sessiondb summary`: none before it is up (MM_ACTIVE/AM_ACTIVE) or while a
+    /// remote-access client is still in XAUTH or Mode Config, then remote access or site-to-site.
+    /// </summary>
+    public SessionKind Session => State != "MM_ACTIVE" ? SessionKind.None
+        : RemoteAccess ? SessionKind.RemoteAccess
+        : RemoteAccessPending ? SessionKind.None
+        : SessionKind.SiteToSite;
 
     /// <summary>The peer address: IKE SA grains are named "peer/cookie".</summary>
     public string Peer => SaDirectory.PeerOf(Key);
 }
 
+/// <summary>What kind of VPN session an IKE SA makes (<see cref="SaDirectoryEntry.Session"/>).</summary>
+public enum SessionKind { None, SiteToSite, RemoteAccess }
+
 /// <summary>
 /// IKE SAs up now (MM_ACTIVE), still negotiating, and up once but gone since (the ASA's "Previous Tunnels"), with the
-/// counters that outlive the SAs: IKE SAs and IPsec pairs ever up, L2L sessions (an IKE SA up that is not a Phase 1
-/// rekey) ever up, and the peaks. A peak is the highest concurrent count this partition saw; the cluster's
-/// peak printed is the sum of the partitions' peaks, an upper bound of the true concurrent peak (equal to it when the
-/// partitions peaked together, as when tunnels are set up and then stay).
+/// counters that outlive the SAs: IKE SAs and IPsec pairs ever up, sessions ever up, and the peaks. <see cref="Sessions"/>
+/// are L2L sessions (a peer with a site-to-site IKE SA up: a Phase 1 rekey's second SA is not another);
+/// <see cref="RemoteAccessSessions"/> remote-access ones (an IKE SA up whose client XAUTH authenticated or Mode Config
+/// configured, each its own: clients behind one NAT share an address; a Phase 1 rekey's SA is not counted again in the
+/// cumulative count). A peak is the highest concurrent count this partition saw; the cluster's peak printed is the sum
+/// of the partitions' peaks, an upper bound of the true concurrent peak (equal to it when the partitions peaked together,
+/// as when tunnels are set up and then stay).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record SaDirectorySummary(
     [property: Id(0)] int Active, [property: Id(1)] int Negotiating, [property: Id(2)] long Previous,
     [property: Id(3)] long CumulativeIke = 0, [property: Id(4)] int PeakIke = 0,
     [property: Id(5)] int Sessions = 0, [property: Id(6)] long CumulativeSessions = 0, [property: Id(7)] int PeakSessions = 0,
-    [property: Id(8)] int IpsecSas = 0, [property: Id(9)] long CumulativeIpsec = 0, [property: Id(10)] int PeakIpsec = 0)
+    [property: Id(8)] int IpsecSas = 0, [property: Id(9)] long CumulativeIpsec = 0, [property: Id(10)] int PeakIpsec = 0,
+    [property: Id(11)] int RemoteAccessSessions = 0, [property: Id(12)] long CumulativeRemoteAccessSessions = 0, [property: Id(13)] int PeakRemoteAccessSessions = 0)
 {
     public static SaDirectorySummary Sum(IEnumerable<SaDirectorySummary> parts) =>
         parts.Aggregate(new SaDirectorySummary(0, 0, 0), (a, b) => new SaDirectorySummary(
             a.Active + b.Active, a.Negotiating + b.Negotiating, a.Previous + b.Previous,
             a.CumulativeIke + b.CumulativeIke, a.PeakIke + b.PeakIke,
             a.Sessions + b.Sessions, a.CumulativeSessions + b.CumulativeSessions, a.PeakSessions + b.PeakSessions,
-            a.IpsecSas + b.IpsecSas, a.CumulativeIpsec + b.CumulativeIpsec, a.PeakIpsec + b.PeakIpsec));
+            a.IpsecSas + b.IpsecSas, a.CumulativeIpsec + b.CumulativeIpsec, a.PeakIpsec + b.PeakIpsec,
+            a.RemoteAccessSessions + b.RemoteAccessSessions, a.CumulativeRemoteAccessSessions + b.CumulativeRemoteAccessSessions,
+            a.PeakRemoteAccessSessions + b.PeakRemoteAccessSessions));
 }
 
 /// <summary>Which partition of the SA directory holds an SA, and the fan-out over all of them.</summary>

@@ -12,9 +12,9 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
 {
     private const string Active = nameof(MainModeState.MM_ACTIVE);
     private readonly Dictionary<string, SaDirectoryEntry> _sas = new(StringComparer.Ordinal);
-    private long _lastOrder, _previous, _cumulativeIke, _cumulativeSessions, _cumulativeIpsec;
-    private int _active, _ipsecSas, _peakIke, _peakSessions, _peakIpsec;
-    /// <summary>Active IKE SAs by peer: an L2L session is a peer with at least one (two during a Phase 1 rekey).</summary>
+    private long _lastOrder, _previous, _cumulativeIke, _cumulativeSessions, _cumulativeIpsec, _cumulativeRaSessions;
+    private int _active, _ipsecSas, _peakIke, _peakSessions, _peakIpsec, _raSessions, _peakRaSessions;
+    /// <summary>Active site-to-site IKE SAs by peer: an L2L session is a peer with at least one (two during a Phase 1 rekey).</summary>
     private readonly Dictionary<string, int> _activeByPeer = new(StringComparer.Ordinal);
     private int Sessions => _activeByPeer.Count;
     /// <summary>The keys of each peer's SAs: INITIAL-CONTACT asks for one peer's, and must not scan the partition.</summary>
@@ -34,13 +34,16 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
             return Task.CompletedTask;
         // A cluster-wide order: the time of the first report, unique within the partition (one peer's SAs share it).
         var order = known?.Order ?? (_lastOrder = Math.Max(DateTime.UtcNow.Ticks, _lastOrder + 1));
-        var entry = new SaDirectoryEntry(u.Key, u.State, u.Initiator, order, u.Rekey, u.Phase1RekeyDueUtc, Math.Max(0, u.IpsecSas), u.Sequence, u.Aggressive, u.RemoteAccess);
+        var entry = new SaDirectoryEntry(u.Key, u.State, u.Initiator, order, u.Rekey, u.Phase1RekeyDueUtc, Math.Max(0, u.IpsecSas), u.Sequence, u.Aggressive, u.RemoteAccess,
+            u.RemoteAccessPending);
         Count(known, -1);
         Count(entry, +1);
-        if (entry.State == Active && known?.State != Active)
+        if (entry.State == Active && known?.State != Active) _cumulativeIke++;
+        // A session begins when the SA becomes one of its kind (a remote-access SA is none while XAUTH or Mode Config runs).
+        if (entry.Session != (known?.Session ?? SessionKind.None))
         {
-            _cumulativeIke++;
-            if (_activeByPeer[entry.Peer] == 1) _cumulativeSessions++;
+            if (entry.Session == SessionKind.SiteToSite && _activeByPeer[entry.Peer] == 1) _cumulativeSessions++;
+            else if (entry.Session == SessionKind.RemoteAccess && !entry.Rekey) _cumulativeRaSessions++;
         }
         // Pairs installed since the last report; those adopted in a Phase 1 rekey were counted by the SA that installed them.
         _cumulativeIpsec += Math.Max(0, entry.IpsecSas - (known?.IpsecSas ?? 0) - Math.Max(0, u.AdoptedIpsecSas));
@@ -52,6 +55,7 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
         }
         _peakIke = Math.Max(_peakIke, _active);
         _peakSessions = Math.Max(_peakSessions, Sessions);
+        _peakRaSessions = Math.Max(_peakRaSessions, _raSessions);
         _peakIpsec = Math.Max(_peakIpsec, _ipsecSas);
         return Task.CompletedTask;
     }
@@ -97,7 +101,7 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
 
     public Task<SaDirectorySummary> Summary() => Task.FromResult(new SaDirectorySummary(
         _active, _sas.Count - _active, _previous, _cumulativeIke, _peakIke,
-        Sessions, _cumulativeSessions, _peakSessions, _ipsecSas, _cumulativeIpsec, _peakIpsec));
+        Sessions, _cumulativeSessions, _peakSessions, _ipsecSas, _cumulativeIpsec, _peakIpsec, _raSessions, _cumulativeRaSessions, _peakRaSessions));
 
     /// <summary>The running counts an entry adds to (+1) or takes from (-1).</summary>
     private void Count(SaDirectoryEntry? e, int sign)
@@ -106,6 +110,8 @@ public sealed class SaDirectoryGrain : Grain, ISaDirectoryGrain
         _ipsecSas += sign * e.IpsecSas;
         if (e.State != Active) return;
         _active += sign;
+        if (e.Session == SessionKind.RemoteAccess) _raSessions += sign;
+        if (e.Session != SessionKind.SiteToSite) return;
         var peer = e.Peer;
         var n = _activeByPeer.GetValueOrDefault(peer) + sign;
         if (n <= 0) _activeByPeer.Remove(peer);

@@ -82,6 +82,9 @@ public sealed partial class IkeSa : IDisposable
 
     /// <summary>The address Mode Config gave the client of this SA; null without Mode Config.</summary>
     public ModeConfigLease? ModeConfig => RemoteAccess.Lease;
+
+    /// <summary>A remote-access group's head-end SA after phase 1 whose XAUTH or Mode Config has not finished (Quick Mode waits).</summary>
+    public bool RemoteAccessPending => RemoteAccess.Pending;
     internal IpsecSaTable Table { get; }
     internal Phase2Rekey Phase2Rekey { get; }
     private readonly Phase1Rekey _phase1Rekey;

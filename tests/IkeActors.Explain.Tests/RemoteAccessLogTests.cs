@@ -12,7 +12,7 @@ namespace IkeActors.Explain.Tests;
 /// </summary>
 public class RemoteAccessLogTests
 {
-    private const string HeadEnd = """
+    internal const string HeadEnd = """
         interface GigabitEthernet0/1
          nameif outside
          security-level 0
@@ -49,8 +49,14 @@ public class RemoteAccessLogTests
          lifetime 86400
         """;
 
-    /// <summary>Clients dial in one after the other (each from its own address) against one head-end; its debug log.</summary>
-    private static (string Log, List<IkeSa> Clients) HeadEndLog(string headEnd, params (string Group, string User, string Password)[] clients)
+    /// <summary>
+    /// Clients dial in one after the other (each from its own address) against one head-end; its debug log (and the
+    /// clients' own lines in <paramref name="clientLog"/>, when given).
+    /// </summary>
+    internal static (string Log, List<IkeSa> Clients) HeadEndLog(string headEnd, params (string Group, string User, string Password)[] clients) =>
+        HeadEndLog(headEnd, null, clients);
+
+    internal static (string Log, List<IkeSa> Clients) HeadEndLog(string headEnd, List<string>? clientLog, params (string Group, string User, string Password)[] clients)
     {
         var config = AsaConfigLoader.Load(headEnd).Config;
         var engine = new NegotiationEngine(new GatewayContext(config, new IPEndPoint(IPAddress.Parse("10.0.0.2"), 500)) { RemoteAccess = new LocalRemoteAccessService(config) });
@@ -65,6 +71,7 @@ public class RemoteAccessLogTests
             var client = IkeSa.StartRemoteAccessClient(clientGateway, new RemoteAccessCredentials(group, new IkeActors.Config.Model.PreSharedKey("ezkey"), user, password),
                 new IPEndPoint(IPAddress.Parse("10.0.0.2"), 500), output);
             sas.Add(client);
+            clientLog?.AddRange(output.DebugLines);
             var toHeadEnd = output.OfType<SendDatagram>().Select(s => s.Datagram).ToList();
             for (var round = 0; round < 30 && toHeadEnd.Count > 0; round++)
             {
@@ -73,6 +80,7 @@ public class RemoteAccessLogTests
                 log.AddRange(headOut.DebugLines);
                 var clientOut = new NegotiationOutput();
                 foreach (var d in headOut.OfType<SendDatagram>().Select(s => s.Datagram)) client.Receive(d, clientOut);
+                clientLog?.AddRange(clientOut.DebugLines);
                 toHeadEnd = clientOut.OfType<SendDatagram>().Select(s => s.Datagram).ToList();
             }
         }

@@ -16,6 +16,11 @@ public class SessionSummaryViewTests
 
     private static string AsaLine(string startsWith) => Asa.Single(l => l.StartsWith(startsWith, StringComparison.Ordinal)).TrimEnd();
 
+    /// <summary>A real ASA's summary with IKEv1 remote-access sessions (its column titles are misplaced in the source: rows only).</summary>
+    private static readonly string[] AsaRa = File.ReadAllLines(Path.Combine(RepoPaths.Data, "asa-show", "show-vpn-sessiondb-summary-ikev1-ra.txt"));
+
+    private static string AsaRaLine(string startsWith) => AsaRa.Single(l => l.StartsWith(startsWith, StringComparison.Ordinal)).TrimEnd();
+
     private static string[] Render(SaDirectorySummary s, int nodes = 1) => SessionSummaryView.Render(s, nodes).Split('\n');
 
     [Fact]
@@ -47,6 +52,39 @@ public class SessionSummaryViewTests
         Assert.Equal(AsaLine("Totals"), ours[21]);
         Assert.Equal(Asa[29], ours[22]);
         Assert.Equal("", ours[23]);
+    }
+
+    [Fact]
+    public void Remote_access_sessions_have_the_ASAs_own_row_and_count_in_the_totals()
+    {
+        // The ASA's two remote-access sessions (2 active, 2 cumulative, peak 2); its other 6 cumulative sessions (a
+        // Load Balancing row, peak 1) are L2L sessions here, so the totals are the ASA's: 2 active, 8 cumulative.
+        var ours = Render(new SaDirectorySummary(0, 0, 0, CumulativeSessions: 6, PeakSessions: 1,
+            RemoteAccessSessions: 2, CumulativeRemoteAccessSessions: 2, PeakRemoteAccessSessions: 2));
+        Assert.Equal(Asa[..5], ours[..5]);
+        Assert.Equal(AsaRaLine("IKEv1 IPsec/L2TP IPsec"), ours[5]);
+        var l2l = AsaRaLine("Load Balancing(Encryption)").Replace("Load Balancing(Encryption)", "Site-to-Site VPN".PadRight(26), StringComparison.Ordinal);
+        Assert.Equal(l2l, ours[6]);
+        Assert.Equal(l2l.Replace("Site-to-Site VPN", "  IKEv1 IPsec".PadRight(16), StringComparison.Ordinal), ours[7]);
+        Assert.Equal(AsaRa[7], ours[8]);
+        Assert.Equal(AsaRaLine("Total Active and Inactive"), ours[9]);
+        Assert.Equal("Device Total VPN Capacity    : 100000", ours[10]);
+        // The Tunnels Summary block follows one line lower than without the row.
+        var without = Render(new SaDirectorySummary(0, 0, 0, CumulativeSessions: 6, PeakSessions: 1));
+        Assert.Equal(without[10..], ours[11..]);
+    }
+
+    [Fact]
+    public void The_remote_access_row_stays_once_there_was_a_session_and_the_load_counts_both_kinds()
+    {
+        // Never a remote-access session: no row (the ASA leaves out the session types it never had).
+        Assert.DoesNotContain(Render(new SaDirectorySummary(0, 0, 0, Sessions: 3, CumulativeSessions: 3, PeakSessions: 3)), l => l.StartsWith("IKEv1 IPsec/L2TP", StringComparison.Ordinal));
+        // All gone since: the row stays with its counts.
+        var gone = Render(new SaDirectorySummary(0, 0, 0, CumulativeRemoteAccessSessions: 5, PeakRemoteAccessSessions: 4));
+        Assert.Equal("IKEv1 IPsec/L2TP IPsec       :      0 :          5 :           4", gone[5]);
+        var load = Render(new SaDirectorySummary(0, 0, 0, Sessions: 60_000, RemoteAccessSessions: 90_000), nodes: 2);
+        Assert.Equal("Total Active and Inactive    : 150000             Total Cumulative :      0", load[9]);
+        Assert.Equal("Device Load                  :    75%", load[11]);
     }
 
     [Fact]

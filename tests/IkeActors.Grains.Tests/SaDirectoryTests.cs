@@ -133,6 +133,50 @@ public class SaDirectoryTests(ClusterFixture fixture)
         Assert.Equal(2L, installed.CumulativeIke - before.CumulativeIke);
     }
 
+    /// <summary>
+    /// `show vpn-sessiondb summary`'s two kinds of session: an L2L session is a peer with a site-to-site SA up; a
+    /// remote-access SA is a session of its own once XAUTH authenticated its user or Mode Config configured it (two
+    /// clients behind one NAT address are two), and before that, up in phase 1 but still in XAUTH, neither kind.
+    /// </summary>
+    [Fact]
+    public async Task Remote_access_and_site_to_site_sessions_are_counted_apart_and_a_client_still_in_xauth_is_neither()
+    {
+        var (site, nat) = ("10.80.0.1", "10.81.0.1");
+        var (l2l, a, b, bRekey) = ($"{site}/0000000000000001", $"{nat}/000000000000000a", $"{nat}/000000000000000b", $"{nat}/000000000000000c");
+        var before = await SaDirectory.Summary(Client);
+        await SaDirectory.ForPeer(Client, site).Set(new SaDirectoryUpdate(l2l, "MM_ACTIVE", true, IpsecSas: 1));
+        var clients = SaDirectory.ForPeer(Client, nat);
+        // Client a: Aggressive Mode done, the head-end's XAUTH REQUEST out.
+        await clients.Set(new SaDirectoryUpdate(a, "MM_ACTIVE", false, Sequence: 1, Aggressive: true, RemoteAccessPending: true));
+        var inXauth = await SaDirectory.Summary(Client);
+        Assert.Equal((2, 1, 1L, 0, 0L), (inXauth.Active - before.Active, inXauth.Sessions - before.Sessions,
+            inXauth.CumulativeSessions - before.CumulativeSessions, inXauth.RemoteAccessSessions - before.RemoteAccessSessions,
+            inXauth.CumulativeRemoteAccessSessions - before.CumulativeRemoteAccessSessions));
+        // XAUTH authenticated a's user, then Mode Config and Quick Mode; client b from the same address all at once.
+        await clients.Set(new SaDirectoryUpdate(a, "MM_ACTIVE", false, Sequence: 2, Aggressive: true, RemoteAccess: true, RemoteAccessPending: true));
+        await clients.Set(new SaDirectoryUpdate(a, "MM_ACTIVE", false, IpsecSas: 1, Sequence: 3, Aggressive: true, RemoteAccess: true));
+        await clients.Set(new SaDirectoryUpdate(b, "MM_ACTIVE", false, IpsecSas: 1, Aggressive: true, RemoteAccess: true));
+        var up = await SaDirectory.Summary(Client);
+        Assert.Equal((3, 1, 1L, 2, 2L), (up.Active - before.Active, up.Sessions - before.Sessions,
+            up.CumulativeSessions - before.CumulativeSessions, up.RemoteAccessSessions - before.RemoteAccessSessions,
+            up.CumulativeRemoteAccessSessions - before.CumulativeRemoteAccessSessions));
+        // A Phase 1 rekey of b's SA is not another session ever up.
+        await clients.Set(new SaDirectoryUpdate(bRekey, "MM_ACTIVE", false, Rekey: true, Aggressive: true, RemoteAccess: true));
+        await clients.Remove(b);
+        var rekeyed = await SaDirectory.Summary(Client);
+        Assert.Equal((2, 2L), (rekeyed.RemoteAccessSessions - before.RemoteAccessSessions, rekeyed.CumulativeRemoteAccessSessions - before.CumulativeRemoteAccessSessions));
+
+        foreach (var key in new[] { a, bRekey }) await clients.Remove(key);
+        await SaDirectory.ForPeer(Client, site).Remove(l2l);
+        var gone = await SaDirectory.Summary(Client);
+        Assert.Equal((0, 0, 1L, 2L), (gone.Sessions - before.Sessions, gone.RemoteAccessSessions - before.RemoteAccessSessions,
+            gone.CumulativeSessions - before.CumulativeSessions, gone.CumulativeRemoteAccessSessions - before.CumulativeRemoteAccessSessions));
+        Assert.True(gone.PeakRemoteAccessSessions >= before.RemoteAccessSessions + 2, $"peak {gone.PeakRemoteAccessSessions}");
+        Assert.Equal(new[] { SessionKind.None, SessionKind.RemoteAccess, SessionKind.SiteToSite },
+            new[] { new SaDirectoryEntry(a, "MM_ACTIVE", false, 0, RemoteAccessPending: true), new SaDirectoryEntry(a, "MM_ACTIVE", false, 0, RemoteAccess: true),
+                new SaDirectoryEntry(l2l, "MM_ACTIVE", true, 0) }.Select(e => e.Session));
+    }
+
     [Fact]
     public async Task A_report_that_arrives_after_a_newer_one_or_after_the_SA_ended_changes_nothing()
     {

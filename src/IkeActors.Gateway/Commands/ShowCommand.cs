@@ -77,7 +77,7 @@ public static class ShowCommand
         remote.Options.Add(node);
         remote.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, (c, s) => Remote(c, s, detailed: false), ct));
         sessionDb.Subcommands.Add(remote);
-        var sessionSummary = new Command("summary", "show vpn-sessiondb summary: L2L sessions and tunnels, active, cumulative and peak");
+        var sessionSummary = new Command("summary", "show vpn-sessiondb summary: L2L and remote-access sessions and tunnels, active, cumulative and peak");
         sessionSummary.Options.Add(node);
         sessionSummary.SetAction((parse, ct) => Run(parse.GetValue(node)!, null, output, error, SessionSummary, ct, needsEntries: false));
         sessionDb.Subcommands.Add(sessionSummary);

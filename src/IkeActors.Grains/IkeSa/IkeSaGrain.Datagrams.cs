@@ -181,7 +181,7 @@ public sealed partial class IkeSaGrain
         var initiator = _sa?.Role == IkeRole.Initiator;
         var update = new SaDirectoryUpdate(key, state, initiator, _sa is { RekeyOf: not 0 },
             _due.TryGetValue(new TimerKey(TimerKind.Phase1Rekey, 0), out var due) ? due : null, _sa?.IpsecSas.Count ?? 0, Aggressive: _sa?.Aggressive == true,
-            RemoteAccess: _sa is not null && IkeActors.Negotiation.Show.ShowCommands.IsRemoteAccess(_sa));
+            RemoteAccess: _sa is not null && IkeActors.Negotiation.Show.ShowCommands.IsRemoteAccess(_sa), RemoteAccessPending: _sa?.RemoteAccessPending == true);
         if (update == _reportedEntry) return null;
         var stateChanged = state != _reportedState;
         _reportedEntry = ended ? null : update;

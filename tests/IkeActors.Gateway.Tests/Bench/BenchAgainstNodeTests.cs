@@ -163,6 +163,14 @@ public class BenchAgainstNodeTests(ITestOutputHelper log)
             Assert.Equal(clients, Regex.Matches(sessions.Stdout, @"Username     : benchuser ").Count);
             var isakmp = ProcessRunner.Run("dotnet", [Dll, "show", "crypto", "isakmp", "sa", "--node", $"127.0.0.1:{gateway}"]);
             Assert.Equal(clients, Regex.Matches(isakmp.Stdout, @"State\s+: AM_ACTIVE").Count);
+            // show vpn-sessiondb summary: each client a remote-access session (the ASA's "IKEv1 IPsec/L2TP IPsec" row), none
+            // of them ever a site-to-site one (not even between phase 1 and XAUTH), one IKEv1 tunnel each.
+            var summary = ProcessRunner.Run("dotnet", [Dll, "show", "vpn-sessiondb", "summary", "--node", $"127.0.0.1:{gateway}"]);
+            Assert.True(summary.Code == 0, summary.Stdout + summary.Stderr);
+            Assert.Matches($@"(?m)^IKEv1 IPsec/L2TP IPsec       :\s+{clients} :\s+{clients} :\s+{clients}$", summary.Stdout);
+            Assert.Contains("\nSite-to-Site VPN             :      0 :          0 :           0\n  IKEv1 IPsec                :      0 :          0 :           0\n", summary.Stdout);
+            Assert.Matches($@"(?m)^Total Active and Inactive    :\s+{clients}\s+Total Cumulative :\s+{clients}$", summary.Stdout);
+            Assert.Matches($@"(?m)^IKEv1                        :\s+{clients} :\s+{clients} :", summary.Stdout);
         });
     }
 

@@ -39,10 +39,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     {
         using var lab = new ClusterLab(nodes: 2, insideAddress: "172.31.0.1");
         await using var redis = await RedisServer.Start($"{lab.Prefix}-in", bind: "0.0.0.0");
-        var gateways = new Dictionary<int, InteropLab.Gateway>();
-        for (var i = 1; i <= 2; i++)
-            gateways[i] = lab.StartGateway(i, Hub, "--cluster", $"redis://10.92.{i}.1:{redis.Port}", "--advertise", $"10.92.{i}.2");
-        InteropLab.Eventually(() => lab.VipNextHops().Count == 2, TimeSpan.FromSeconds(30), () => "VIP: " + string.Join(", ", lab.VipNextHops()));
+        var gateways = lab.StartHubNodes(Hub, redis);
 
         var peer = lab.Peer("pa", 1, "192.168.11.1/24");
         lab.StrongSwan("start", peer, "--local", "198.51.100.2", "--remote", ClusterLab.Vip, "--local-ts", "192.168.11.0/24",

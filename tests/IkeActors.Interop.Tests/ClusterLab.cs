@@ -41,9 +41,12 @@ public sealed class ClusterLab : IDisposable
         RequiredProgram.Check("bird", "bird2");
         Prefix = $"icl{Environment.ProcessId % 10000}{Interlocked.Increment(ref _instances)}";
         _insideAddress = insideAddress;
+        _nodes = nodes;
         try { Run("up", Prefix, nodes.ToString()); }
         catch { Dispose(); throw; }
     }
+
+    private readonly int _nodes;
 
     /// <summary>The gateways' `debug crypto ikev1` level (0: none).</summary>
     public int DebugLevel { get; set; }
@@ -92,6 +95,31 @@ public sealed class ClusterLab : IDisposable
     }
 
     private readonly List<Process> _daemons = [];
+
+    /// <summary>
+    /// Every node running <paramref name="hub"/> as one cluster on <paramref name="redis"/>'s store, and the anycast
+    /// address announced by all of them.
+    /// </summary>
+    internal Dictionary<int, InteropLab.Gateway> StartHubNodes(string hub, RedisServer redis)
+    {
+        var gateways = new Dictionary<int, InteropLab.Gateway>();
+        for (var i = 1; i <= _nodes; i++)
+            gateways[i] = StartGateway(i, hub, "--cluster", $"redis://10.92.{i}.1:{redis.Port}", "--advertise", $"10.92.{i}.2");
+        InteropLab.Eventually(() => VipNextHops().Count == _nodes, TimeSpan.FromSeconds(30), () => "VIP: " + string.Join(", ", VipNextHops()));
+        return gateways;
+    }
+
+    /// <summary>
+    /// The namespace `ikeactors bench` runs in, behind the upstream router: its peers' addresses (10.1.0.0/16) are its
+    /// own (a local route) and the router routes them to it.
+    /// </summary>
+    public string BenchNamespace()
+    {
+        var bench = Peer("bench", 1, "192.168.11.1/24");
+        ClusterScaleTests.Ip("-n", bench, "route", "add", "local", "10.1.0.0/16", "dev", "lo");
+        ClusterScaleTests.Ip("-n", $"{Prefix}-up", "route", "add", "10.1.0.0/16", "via", "198.51.100.2");
+        return bench;
+    }
 
     public static string OutsideOf(int i) => $"10.91.{i}.2";
 

@@ -61,13 +61,8 @@ public sealed class ClusterRemoteAccessTests(ITestOutputHelper output)
     {
         using var lab = new ClusterLab(nodes: 3, insideAddress: "172.31.0.1");
         await using var redis = await RedisServer.Start($"{lab.Prefix}-in", bind: "0.0.0.0");
-        var gateways = new Dictionary<int, InteropLab.Gateway>();
-        for (var i = 1; i <= 3; i++)
-            gateways[i] = lab.StartGateway(i, Hub, "--cluster", $"redis://10.92.{i}.1:{redis.Port}", "--advertise", $"10.92.{i}.2");
-        InteropLab.Eventually(() => lab.VipNextHops().Count == 3, TimeSpan.FromSeconds(30), () => "VIP: " + string.Join(", ", lab.VipNextHops()));
-        var bench = lab.Peer("bench", 1, "192.168.11.1/24");
-        Ip("-n", bench, "route", "add", "local", "10.1.0.0/16", "dev", "lo");
-        Ip("-n", $"{lab.Prefix}-up", "route", "add", "10.1.0.0/16", "via", "198.51.100.2");
+        var gateways = lab.StartHubNodes(Hub, redis);
+        var bench = lab.BenchNamespace();
 
         var first = new InteropLab.Gateway(bench, Bench("10.1.0.1", Peers, hold: 30));
         using var _ = first;

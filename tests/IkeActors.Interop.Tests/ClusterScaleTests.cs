@@ -47,16 +47,9 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
     {
         using var lab = new ClusterLab(nodes: 3, insideAddress: "172.31.0.1");
         await using var redis = await RedisServer.Start($"{lab.Prefix}-in", bind: "0.0.0.0");
-        var gateways = new Dictionary<int, InteropLab.Gateway>();
-        for (var i = 1; i <= 3; i++)
-            gateways[i] = lab.StartGateway(i, Hub, "--cluster", $"redis://10.92.{i}.1:{redis.Port}", "--advertise", $"10.92.{i}.2");
-        InteropLab.Eventually(() => lab.VipNextHops().Count == 3, TimeSpan.FromSeconds(30), () => "VIP: " + string.Join(", ", lab.VipNextHops()));
+        var gateways = lab.StartHubNodes(Hub, redis);
 
-        // The bench's namespace behind the upstream router; its peers' addresses 10.1.0.1… are its own (a local route) and
-        // the router routes them to it.
-        var bench = lab.Peer("bench", 1, "192.168.11.1/24");
-        Ip("-n", bench, "route", "add", "local", "10.1.0.0/16", "dev", "lo");
-        Ip("-n", $"{lab.Prefix}-up", "route", "add", "10.1.0.0/16", "via", "198.51.100.2");
+        var bench = lab.BenchNamespace();
 
         var run = new InteropLab.Gateway(bench, ["bench", "--target", ClusterLab.Vip, "--sources", "10.1.0.1", "--peers", Peers.ToString(CultureInfo.InvariantCulture),
             "--concurrency", "60", "--psk", Psk, "--ike", "aes128-sha1-modp1024", "--esp", "aes128-sha1", "--local-ts", "172.16.0.0/12",

@@ -474,6 +474,29 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.False(a.Database.TryGetInbound(0x2000, out _));
     }
 
+    /// <summary>The peer's last pair went between QM2 and QM3 (its DELETE overtook a lost QM3): the pair follows its inbound SA alone.</summary>
+    [Fact]
+    public async Task A_pair_whose_peer_lost_its_record_since_QM2_goes_where_its_inbound_SA_alone_is()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa(0x1000));
+        await b.Carrier.InboundInstalled(InboundAlone(0x2000));
+        Assert.True(a.Database.TryGetInbound(0x2000, out var alone));
+
+        await b.Carrier.Removed(PeerAddress, 0x1000); // the record goes with the last pair
+        await WaitUntil(() => a.Database.Pairs.Count == 0, TimeSpan.FromSeconds(10));
+        Assert.Null(await new RedisCarrierStore(_connection).Read(PeerAddress));
+        Assert.True(a.Database.TryGetInbound(0x2000, out var still) && ReferenceEquals(alone, still)); // it waits for its pair
+
+        await b.Carrier.Installed(Sa(0x2000));
+        await WaitUntil(() => a.Database.Pairs.Count == 1, TimeSpan.FromSeconds(10));
+        Assert.Same(alone.Inbound, a.Pair!.Inbound);
+        Assert.Equal("node-a", (await new RedisCarrierStore(_connection).Read(PeerAddress))!.Node);
+        Assert.Empty(b.Database.Pairs);
+        Assert.Equal([PeerAddress], a.Carrier.Carried);
+    }
+
     [Fact]
     public async Task A_node_that_does_not_carry_the_peer_refuses_an_inbound_SA_alone()
     {

@@ -122,7 +122,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         public int Claiming;
         /// <summary>Inbound SAs alone in this node's data plane (never in the record): when each is taken out unless completed or withdrawn first.</summary>
         public readonly Dictionary<uint, long> Inbound = [];
-        /// <summary>Inbound SAs alone this node's IPsec SA grains installed: on which node (here, or the carrier then), and until when it is remembered.</summary>
+        /// <summary>Inbound SAs alone this node's IPsec SA grains installed: on which node (here, or the carrier that took it), and until when it is remembered.</summary>
         public readonly Dictionary<uint, (string Node, long Until)> InboundAt = [];
 
         public bool HoldsNothing => Pairs.Count == 0 && Inbound.Count == 0 && InboundAt.Count == 0;
@@ -156,7 +156,9 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             for (var attempt = 0; attempt < 3; attempt++)
             {
                 var record = await store.Read(sa.Peer);
-                var carrier = record is null || record.Node == node ? node : record.Node;
+                // A peer nobody carries now (its last pair went since QM2) goes to the node its inbound SA alone went
+                // to, which carried it at QM2, and where that SA is completed; else to this node.
+                var carrier = record?.Node ?? (state.InboundAt.TryGetValue(sa.InboundSpi, out var sent) ? sent.Node : node);
                 var others = record?.Pairs.Where(p => p.Sa.InboundSpi != sa.InboundSpi).ToList() ?? [];
                 // Our own pair is reserved before it sends; another carrier's starts at 0 and is reserved when it installs it.
                 var pair = new CarrierPair(sa, carrier == node ? EspSa.OutboundReservation : 0, 0);
@@ -253,9 +255,13 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         }
         finally { state.Gate.Release(); }
         // Not under the gate: the carrier's answer may take up to the deadline (a dead carrier gives none).
-        if (!await bus.InstallInbound(carrier, sa.Peer, sa, InboundDeadline))
-            logger.LogInformation("carrier: inbound SA 0x{Spi:x8} of {Peer} not installed alone on {Node} (not carried there, or no answer in {Ms} ms): its pair follows at QM3",
-                sa.InboundSpi, sa.Peer, carrier, InboundDeadline.TotalMilliseconds);
+        if (await bus.InstallInbound(carrier, sa.Peer, sa, InboundDeadline)) return;
+        logger.LogInformation("carrier: inbound SA 0x{Spi:x8} of {Peer} not installed alone on {Node} (not carried there, or no answer in {Ms} ms): its pair follows at QM3",
+            sa.InboundSpi, sa.Peer, carrier, InboundDeadline.TotalMilliseconds);
+        // Not there (a late answer's SA goes after InboundAloneFor): its pair is not sent after it.
+        await state.Gate.WaitAsync();
+        try { if (state.InboundAt.TryGetValue(sa.InboundSpi, out var at) && at.Node == carrier) state.InboundAt.Remove(sa.InboundSpi); }
+        finally { state.Gate.Release(); }
     }
 
     /// <summary>Another node's IPsec SA grain asks this carrier to install an inbound SA alone; refused when the peer is not carried here.</summary>

@@ -10,8 +10,8 @@ namespace IkeActors.Gateway.Hosting.Cluster;
 /// <summary>
 /// Messages between the nodes' carrier services (docs/cluster.md §3): "release this peer" with its answer, "your
 /// peer's record changed", a hand-over's inside packets, and a Quick Mode responder's inbound SA alone for the node that
-/// carries its peer ("install it", with its answer, and "withdraw it"). Each node listens on its own channel. A request to a node that died is simply not answered:
-/// the caller's deadline decides, no detector of ours.
+/// carries its peer ("install it", with its answer, and "withdraw it"). Each node listens on its own channel. A request
+/// to a node that died is simply not answered: the caller's deadline decides, no detector of ours.
 /// </summary>
 public interface ICarrierBus : IAsyncDisposable
 {

@@ -20,8 +20,8 @@ public sealed class EspCarrierDataPlane(EspSaDatabase database, FrontEndOptions 
         pair.Outbound.ResumeAt(resumeAfter, 0);
         pair.Outbound.ReserveUpTo(reservedUpTo);
         pair.Inbound.ResumeAt(0, inboundTop);
-        // Completing an inbound SA alone keeps that SA and its window (the built one is disposed): its top is what it
-        // has received, at least the record's mark (0 for a pair just negotiated; the alone SA never leaves this node).
+        // Completing an inbound SA alone keeps that SA and its window (the built one, started at inboundTop, is
+        // disposed): it has received everything this SA has, as an inbound SA alone never leaves the node it went to.
         var installed = database.Add(pair);
         routes?.Added(sa);
         return installed;

@@ -41,13 +41,17 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
     private sealed class MutableBus(ICarrierBus inner) : ICarrierBus
     {
         public bool Silent;
-        public Task Listen(string node, Func<string, long, string, Task<bool>> release, Func<string, Task> changed, Action<string, byte[]> forwarded) =>
+        public Task Listen(string node, Func<string, long, string, Task<bool>> release, Func<string, Task> changed, Action<string, byte[]> forwarded,
+            Func<string, IpsecSaRecord, Task<bool>> inboundAlone, Func<string, uint, Task> inboundWithdrawn) =>
             inner.Listen(node, async (p, e, c) => Silent ? await Never() : await release(p, e, c), p => Silent ? Task.CompletedTask : changed(p),
-                (p, packet) => { if (!Silent) forwarded(p, packet); });
+                (p, packet) => { if (!Silent) forwarded(p, packet); },
+                async (p, sa) => Silent ? await Never() : await inboundAlone(p, sa), (p, spi) => Silent ? Task.CompletedTask : inboundWithdrawn(p, spi));
         private static async Task<bool> Never() { await Task.Delay(Timeout.Infinite); return false; }
         public Task<bool> RequestRelease(string node, string peer, long epoch, TimeSpan deadline) => inner.RequestRelease(node, peer, epoch, deadline);
         public Task Changed(string node, string peer) => inner.Changed(node, peer);
         public Task Forward(string node, string peer, byte[] innerPacket) => inner.Forward(node, peer, innerPacket);
+        public Task<bool> InstallInbound(string node, string peer, IpsecSaRecord sa, TimeSpan deadline) => inner.InstallInbound(node, peer, sa, deadline);
+        public Task WithdrawInbound(string node, string peer, uint inboundSpi) => inner.WithdrawInbound(node, peer, inboundSpi);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 
@@ -68,20 +72,28 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
         public readonly List<(byte[] Esp, uint Source, int Port)> Replayed = [];
         private readonly Plane _plane;
 
-        public Node(string name, IConnectionMultiplexer redis, int claimsPerSecond = CarrierService.DefaultClaimsPerSecond)
+        public Node(string name, IConnectionMultiplexer redis, int claimsPerSecond = CarrierService.DefaultClaimsPerSecond, TimeProvider? clock = null)
         {
             Bus = new MutableBus(new RedisCarrierBus(redis));
             Store = new CountingStore(new RedisCarrierStore(redis));
-            _plane = new Plane(new EspCarrierDataPlane(Database, new FrontEndOptions(), null, () => null), Replayed);
-            Carrier = new CarrierService(name, Store, Bus, _plane, NullLogger<CarrierService>.Instance, claimsPerSecond);
+            _plane = new Plane(new EspCarrierDataPlane(Database, new FrontEndOptions(), null, () => null), Replayed, Database, () => Carrier!);
+            Carrier = new CarrierService(name, Store, Bus, _plane, NullLogger<CarrierService>.Instance, claimsPerSecond, clock);
         }
 
-        private sealed class Plane(ICarrierDataPlane inner, List<(byte[], uint, int)> replayed) : ICarrierDataPlane
+        /// <summary>Replays as the data plane does: a packet whose SPI is not here goes back to the carrier service, on this thread.</summary>
+        private sealed class Plane(ICarrierDataPlane inner, List<(byte[], uint, int)> replayed, EspSaDatabase database, Func<CarrierService> carrier) : ICarrierDataPlane
         {
             public EspSaPair? Install(IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo) => inner.Install(sa, resumeAfter, inboundTop, reservedUpTo);
             public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi, TimeSpan? handOverGrace = null) => inner.Remove(inboundSpi, handOverGrace);
-            public void Replay(byte[] esp, uint source, int udpPort) { lock (replayed) replayed.Add((esp, source, udpPort)); }
+            public void Replay(byte[] esp, uint source, int udpPort)
+            {
+                lock (replayed) replayed.Add((esp, source, udpPort));
+                var spi = BinaryPrimitives.ReadUInt32BigEndian(esp);
+                if (!database.TryGetInbound(spi, out _)) carrier().OnUnknownSpi(spi, source, udpPort, esp);
+            }
             public void Send(byte[] innerPacket) { lock (Sent) Sent.Add(innerPacket); }
+            public bool InstallInbound(IpsecSaRecord sa) => inner.InstallInbound(sa);
+            public bool RemoveInbound(uint inboundSpi) => inner.RemoveInbound(inboundSpi);
             public readonly List<byte[]> Sent = [];
         }
 
@@ -240,7 +252,9 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
     {
         var b = await StartNode("node-b");
         var subscriber = _connection.GetSubscriber();
-        foreach (var junk in new[] { "forward|", "forward|1.2.3.4", "forward||xxxxxxxxxxxxxxxxxxxxxxxxx", "forward|" + new string('9', 40) + "|" + new string('x', 40), "release|a", "changed" })
+        foreach (var junk in new[] { "forward|", "forward|1.2.3.4", "forward||xxxxxxxxxxxxxxxxxxxxxxxxx", "forward|" + new string('9', 40) + "|" + new string('x', 40), "release|a", "changed",
+                     "inbound|", "inbound|id|node-a|" + PeerAddress + "|{", "inbound|id|node-a|" + PeerAddress + "|{\"inboundSpi\":1}", "inbound|" + new string('x', 200),
+                     "withdraw-inbound|" + PeerAddress + "|zz", "withdraw-inbound|" + PeerAddress })
             await subscriber.PublishAsync(StackExchange.Redis.RedisChannel.Literal("ikeactors:carrier-bus:node-b"), junk);
         await Task.Delay(300);
         lock (b.SentInside) Assert.Empty(b.SentInside);
@@ -282,6 +296,28 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.True(b.Store.Reads <= 20 + 20 * seconds + 1, $"{b.Store.Reads} reads in {seconds:0.00} s");
         Assert.Empty(b.Carrier.Carried);
         Assert.Empty(b.Database.Pairs);
+    }
+
+    /// <summary>
+    /// A packet of a carried peer with an SPI no pair has (stale, or forged from the peer's address) is claimed once:
+    /// the claim finds the peer carried here, the packet is replayed, still finds no SA, and is dropped; it does not
+    /// start claim after claim (it did: ~1,200 store reads a second for one packet).
+    /// </summary>
+    [Fact]
+    public async Task A_carried_peers_packet_with_an_unknown_spi_costs_one_claim_not_one_after_another()
+    {
+        var a = await StartNode("node-a");
+        await a.Carrier.Installed(Sa());
+        var reads = a.Store.Reads;
+        var esp = new byte[40];
+        BinaryPrimitives.WriteUInt32BigEndian(esp, 0x9999);
+
+        a.Carrier.OnUnknownSpi(0x9999, 0xC6336402, 4500, esp);
+        await WaitUntil(() => { lock (a.Replayed) return a.Replayed.Count >= 1; }, TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+        Assert.InRange(a.Store.Reads - reads, 1, 2);
+        lock (a.Replayed) Assert.Single(a.Replayed);
+        Assert.Equal([PeerAddress], a.Carrier.Carried);
     }
 
     /// <summary>
@@ -335,6 +371,195 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
         await WaitUntil(() => b.Database.Pairs.Count == 1, TimeSpan.FromSeconds(10));
         Assert.True(b.Database.TryGetInbound(0x2000, out _));
         Assert.Equal(1u, b.Send(1)); // the new pair's first number on its carrier
+    }
+
+    /// <summary>A Quick Mode responder's inbound SA alone, as its IPsec SA grain hands it out at QM2: no outbound keys yet.</summary>
+    private static IpsecSaRecord InboundAlone(uint inboundSpi) => Sa(inboundSpi) with { OutboundEncryptionKey = [], OutboundIntegrityKey = [] };
+
+    /// <summary>An ESP packet the peer sends on its new outbound SA (our inbound SPI <paramref name="spi"/>, <see cref="Sa"/>'s keys).</summary>
+    private static byte[] FromPeer(uint spi)
+    {
+        using var peerOutbound = new EspSa(spi, EspDirection.Outbound, EspCipher.Aes128Cbc, new byte[16], EspIntegrity.HmacSha1_96, new byte[20]);
+        var inner = new byte[40];
+        inner[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(inner.AsSpan(2), 40);
+        inner[9] = 1;
+        BinaryPrimitives.WriteUInt32BigEndian(inner.AsSpan(12), 0xC0A80B05); // 192.168.11.5 (the peer's side) ...
+        BinaryPrimitives.WriteUInt32BigEndian(inner.AsSpan(16), 0xC0A80205); // ... to 192.168.2.5 (ours)
+        var esp = new byte[256];
+        Assert.Equal(EspEncapStatus.Ok, peerOutbound.TryEncapsulate(inner, esp, out var written));
+        return esp[..written];
+    }
+
+    private static EspDecapStatus Receive(EspSaPair on, byte[] esp) => on.Inbound.TryDecapsulate(esp.ToArray(), out _, out _);
+
+    /// <summary>
+    /// The cluster as Quick Mode responder during a rekey, its IPsec SA grain on a node that does not carry the peer:
+    /// the new inbound SA goes alone into the carrier's data plane at QM2 (ESP that overtakes QM3 is received there),
+    /// and the pair at QM3 completes that very SA, its replay window going on.
+    /// </summary>
+    [Fact]
+    public async Task An_inbound_SA_alone_goes_into_the_carriers_data_plane_at_QM2_and_its_pair_completes_it_at_QM3()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa(0x1000)); // a carries the peer
+
+        await b.Carrier.InboundInstalled(InboundAlone(0x2000)); // QM2, the grain on b: returns once it is in a's data plane
+        Assert.True(a.Database.TryGetInbound(0x2000, out var alone));
+        Assert.True(alone.IsInboundOnly);
+        Assert.False(b.Database.TryGetInbound(0x2000, out _));
+        Assert.Single(a.Database.Pairs); // the old pair only: nothing new sends
+        Assert.Single((await new RedisCarrierStore(_connection).Read(PeerAddress))!.Pairs); // not in the record
+        var overtaking = FromPeer(0x2000); // the initiator sends on the new SA before its QM3 arrives
+        Assert.Equal(EspDecapStatus.Ok, Receive(alone, overtaking));
+
+        await b.Carrier.Installed(Sa(0x2000)); // QM3
+        await WaitUntil(() => a.Database.Pairs.Count == 2, TimeSpan.FromSeconds(10));
+        Assert.True(a.Database.TryGetInbound(0x2000, out var pair));
+        Assert.False(pair.IsInboundOnly);
+        Assert.Same(alone.Inbound, pair.Inbound); // the same SA: what it received before QM3 is not accepted again
+        Assert.Equal(EspDecapStatus.Replay, Receive(pair, overtaking));
+        Assert.Equal(1L, pair.Inbound.Counters.Snapshot().Decaps);
+        Assert.Empty(b.Database.Pairs);
+        Assert.False(b.Database.TryGetInbound(0x2000, out _));
+        Assert.Equal(2, (await new RedisCarrierStore(_connection).Read(PeerAddress))!.Pairs.Count);
+
+        // The carrier's bookkeeping is the completed pair's: handed over, its exact window and counts go with it.
+        Assert.True(await b.Carrier.Claim(PeerAddress));
+        var moved = (await new RedisCarrierStore(_connection).Read(PeerAddress))!.Pairs.Single(p => p.Sa.InboundSpi == 0x2000);
+        Assert.Equal((1u, 1L), (moved.InboundMark, moved.Counters!.Decaps));
+        Assert.True(b.Database.TryGetInbound(0x2000, out var there));
+        Assert.Equal(EspDecapStatus.Replay, Receive(there, overtaking));
+    }
+
+    [Fact]
+    public async Task An_inbound_SA_alone_whose_Quick_Mode_failed_is_withdrawn_from_the_carrier_and_the_pair_there_stays()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa(0x1000));
+        await b.Carrier.InboundInstalled(InboundAlone(0x2000));
+        Assert.True(a.Database.TryGetInbound(0x2000, out var alone));
+
+        await b.Carrier.Removed(PeerAddress, 0x2000); // InboundSaDeleted: no QM3 came
+        await WaitUntil(() => !a.Database.TryGetInbound(0x2000, out _), TimeSpan.FromSeconds(10));
+        Assert.True(alone.Inbound.IsDisposed); // keys zeroed
+        Assert.True(a.Database.TryGetInbound(0x1000, out var old) && !old.IsInboundOnly);
+        Assert.Equal(1u, a.Send(1)); // the old pair goes on
+        Assert.Single((await new RedisCarrierStore(_connection).Read(PeerAddress))!.Pairs);
+    }
+
+    /// <summary>A peer nobody carries yet (its first Quick Mode): the inbound SA alone goes into the negotiating node's data plane, as its pair will.</summary>
+    [Fact]
+    public async Task A_first_Quick_Modes_inbound_SA_alone_goes_in_where_it_is_negotiated_and_is_completed_or_withdrawn_there()
+    {
+        var a = await StartNode("node-a");
+        await a.Carrier.InboundInstalled(InboundAlone(0x1000));
+        Assert.True(a.Database.TryGetInbound(0x1000, out var alone) && alone.IsInboundOnly);
+        Assert.Null(await new RedisCarrierStore(_connection).Read(PeerAddress));
+        await a.Carrier.InboundInstalled(InboundAlone(0x1000)); // announced again (a restored grain): nothing changes
+        Assert.True(a.Database.TryGetInbound(0x1000, out var still) && ReferenceEquals(alone, still));
+        // An IKE datagram of the peer finds no record (a claim, the negative cache) and leaves the SA alone where it is.
+        a.Carrier.OnIkeDatagram(0xC6336402);
+        await Task.Delay(200);
+        Assert.True(a.Database.TryGetInbound(0x1000, out _));
+
+        await a.Carrier.Installed(Sa(0x1000));
+        Assert.True(a.Database.TryGetInbound(0x1000, out var pair) && !pair.IsInboundOnly);
+        Assert.Same(alone.Inbound, pair.Inbound);
+        Assert.Equal([PeerAddress], a.Carrier.Carried);
+
+        await a.Carrier.InboundInstalled(InboundAlone(0x3000)); // a rekey that fails
+        Assert.True(a.Database.TryGetInbound(0x3000, out var failing) && failing.IsInboundOnly);
+        await a.Carrier.Removed(PeerAddress, 0x3000);
+        Assert.False(a.Database.TryGetInbound(0x3000, out _));
+        Assert.Same(pair, Assert.Single(a.Database.Pairs));
+    }
+
+    /// <summary>
+    /// The inbound SA alone does not move with the peer: the carrier that releases it takes it out, and the pair at QM3
+    /// goes to the new carrier through the record (the withdrawal sent to the old one finds nothing).
+    /// </summary>
+    [Fact]
+    public async Task A_carrier_that_releases_the_peer_takes_its_inbound_SA_alone_out_and_the_pair_goes_to_the_new_carrier()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        var c = await StartNode("node-c");
+        await a.Carrier.Installed(Sa(0x1000));
+        await b.Carrier.InboundInstalled(InboundAlone(0x2000));
+        Assert.True(a.Database.TryGetInbound(0x2000, out var alone) && alone.IsInboundOnly);
+
+        Assert.True(await c.Carrier.Claim(PeerAddress));
+        Assert.False(a.Database.TryGetInbound(0x2000, out _));
+        Assert.True(alone.Inbound.IsDisposed);
+        Assert.False(c.Database.TryGetInbound(0x2000, out _)); // not carried over: not in the record
+
+        await b.Carrier.Installed(Sa(0x2000));
+        await WaitUntil(() => c.Database.Pairs.Count == 2, TimeSpan.FromSeconds(10));
+        Assert.Empty(a.Database.Pairs);
+        Assert.False(a.Database.TryGetInbound(0x2000, out _));
+    }
+
+    /// <summary>The peer's last pair went between QM2 and QM3 (its DELETE overtook a lost QM3): the pair follows its inbound SA alone.</summary>
+    [Fact]
+    public async Task A_pair_whose_peer_lost_its_record_since_QM2_goes_where_its_inbound_SA_alone_is()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa(0x1000));
+        await b.Carrier.InboundInstalled(InboundAlone(0x2000));
+        Assert.True(a.Database.TryGetInbound(0x2000, out var alone));
+
+        await b.Carrier.Removed(PeerAddress, 0x1000); // the record goes with the last pair
+        await WaitUntil(() => a.Database.Pairs.Count == 0, TimeSpan.FromSeconds(10));
+        Assert.Null(await new RedisCarrierStore(_connection).Read(PeerAddress));
+        Assert.True(a.Database.TryGetInbound(0x2000, out var still) && ReferenceEquals(alone, still)); // it waits for its pair
+
+        await b.Carrier.Installed(Sa(0x2000));
+        await WaitUntil(() => a.Database.Pairs.Count == 1, TimeSpan.FromSeconds(10));
+        Assert.Same(alone.Inbound, a.Pair!.Inbound);
+        Assert.Equal("node-a", (await new RedisCarrierStore(_connection).Read(PeerAddress))!.Node);
+        Assert.Empty(b.Database.Pairs);
+        Assert.Equal([PeerAddress], a.Carrier.Carried);
+    }
+
+    [Fact]
+    public async Task A_node_that_does_not_carry_the_peer_refuses_an_inbound_SA_alone()
+    {
+        var a = await StartNode("node-a");
+        var b = await StartNode("node-b");
+        await a.Carrier.Installed(Sa(0x1000));
+        a.Bus.Silent = true; // a is dead or frozen: no answer within the deadline, QM2 goes on without it
+        var started = DateTime.UtcNow;
+        await b.Carrier.InboundInstalled(InboundAlone(0x2000));
+        Assert.True(DateTime.UtcNow - started < CarrierService.InboundDeadline + TimeSpan.FromSeconds(1));
+        Assert.False(a.Database.TryGetInbound(0x2000, out _));
+        Assert.False(b.Database.TryGetInbound(0x2000, out _));
+
+        // A node that does not carry the peer answers no.
+        Assert.False(await b.Bus.InstallInbound("node-b", PeerAddress, InboundAlone(0x2000), TimeSpan.FromSeconds(5)));
+        Assert.False(b.Database.TryGetInbound(0x2000, out _));
+    }
+
+    /// <summary>An inbound SA alone that neither its pair nor its withdrawal reaches (a message lost) is taken out after <see cref="CarrierService.InboundAloneFor"/>.</summary>
+    [Fact]
+    public async Task An_inbound_SA_alone_left_without_pair_or_withdrawal_is_taken_out_after_its_time()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var node = new Node("node-a", _connection, clock: clock);
+        _nodes.Add(node);
+        await node.Carrier.StartAsync();
+        await node.Carrier.InboundInstalled(InboundAlone(0x1000));
+        Assert.True(node.Database.TryGetInbound(0x1000, out var alone));
+
+        clock.Advance(CarrierService.InboundAloneFor - TimeSpan.FromSeconds(10));
+        await Task.Delay(300);
+        Assert.True(node.Database.TryGetInbound(0x1000, out _));
+        clock.Advance(TimeSpan.FromSeconds(10) + CarrierService.CheckpointInterval * 2);
+        await WaitUntil(() => !node.Database.TryGetInbound(0x1000, out _), TimeSpan.FromSeconds(10));
+        Assert.True(alone.Inbound.IsDisposed);
     }
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)

@@ -45,5 +45,6 @@ public sealed record CarrierRecord(string Node, long Epoch, IReadOnlyList<Carrie
 }
 
 [JsonSerializable(typeof(CarrierRecord))]
+[JsonSerializable(typeof(IpsecSaRecord))] // an inbound SA alone on the carrier bus (RedisCarrierBus.InstallInbound)
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 internal sealed partial class CarrierJson : JsonSerializerContext;

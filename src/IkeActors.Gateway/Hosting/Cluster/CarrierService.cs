@@ -27,6 +27,17 @@ public interface ICarrierDataPlane
 
     /// <summary>An inside packet handed over by the node that carried the peer before: out through the pair here.</summary>
     void Send(byte[] innerPacket);
+
+    /// <summary>
+    /// A Quick Mode responder's new inbound SA alone (no outbound SA yet, <see cref="EspSaDatabase.AddInbound"/>): it
+    /// receives, sends nothing; a later <see cref="Install"/> of its pair completes it. True when an inbound SA alone
+    /// with its SPI is here afterwards (installed now, or announced again); false when it cannot be built or a whole
+    /// pair has the SPI already.
+    /// </summary>
+    bool InstallInbound(IpsecSaRecord sa);
+
+    /// <summary>Removes the inbound SA alone with this SPI (keys zeroed); a whole pair with the SPI stays. True when one went.</summary>
+    bool RemoveInbound(uint inboundSpi);
 }
 
 /// <summary>
@@ -40,6 +51,9 @@ public interface ICarrierDataPlane
 /// the packets that waited.</item>
 /// <item>Outbound numbers are reserved <see cref="EspSa.OutboundReservation"/> at a time, in the record, before they are
 /// sent; a carrier whose write finds another epoch has lost the peer and drops it.</item>
+/// <item>A Quick Mode responder's new inbound SA comes alone at QM2 (<see cref="InboundInstalled"/>): it goes into the data
+/// plane of the node that carries the peer, not into the record (<see cref="InboundInstalled"/> says why); its pair at
+/// QM3 completes it there, or its withdrawal takes it out.</item>
 /// </list>
 /// One operation at a time per peer. Claims are rate-limited and a peer without a record is not looked up again for
 /// <see cref="NoRecordFor"/>: a flood of random SPIs costs a bounded number of store reads.
@@ -68,6 +82,15 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     /// </summary>
     public const int MaxQueuedPerPeer = 2048;
     public const long MaxWaitingBytes = 64L << 20;
+    /// <summary>How long a node waits for the carrier to install an inbound SA alone before QM2 goes out without that.</summary>
+    public static readonly TimeSpan InboundDeadline = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// How long an inbound SA alone stays when neither its pair nor its withdrawal reaches it (a bus message lost, its
+    /// IPsec SA grain gone with its node): a Quick Mode responder gives up after 62 s with the default retransmissions
+    /// (2 s, doubled, four times). Taken out after that, a late QM3 still installs the whole pair; only ESP that overtook
+    /// that QM3 goes unreceived, as before inbound SAs came alone.
+    /// </summary>
+    public static readonly TimeSpan InboundAloneFor = TimeSpan.FromMinutes(3);
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Peer> _peers = new(StringComparer.Ordinal);
@@ -97,6 +120,12 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         public int Dropped;
         public long Epoch;
         public int Claiming;
+        /// <summary>Inbound SAs alone in this node's data plane (never in the record): when each is taken out unless completed or withdrawn first.</summary>
+        public readonly Dictionary<uint, long> Inbound = [];
+        /// <summary>Inbound SAs alone this node's IPsec SA grains installed: on which node (here, or the carrier that took it), and until when it is remembered.</summary>
+        public readonly Dictionary<uint, (string Node, long Until)> InboundAt = [];
+
+        public bool HoldsNothing => Pairs.Count == 0 && Inbound.Count == 0 && InboundAt.Count == 0;
     }
 
     public string Node => node;
@@ -109,7 +138,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
 
     public async Task StartAsync()
     {
-        await bus.Listen(node, Release, Reconcile, OnForwarded);
+        await bus.Listen(node, Release, Reconcile, OnForwarded, OnInboundAlone, OnInboundWithdrawn);
         _checkpoints = Task.Run(() => Checkpoints(_stop.Token));
     }
 
@@ -127,19 +156,29 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             for (var attempt = 0; attempt < 3; attempt++)
             {
                 var record = await store.Read(sa.Peer);
-                var carrier = record is null || record.Node == node ? node : record.Node;
+                // A peer nobody carries now (its last pair went since QM2) goes to the node its inbound SA alone went
+                // to, which carried it at QM2, and where that SA is completed; else to this node.
+                var carrier = record?.Node ?? (state.InboundAt.TryGetValue(sa.InboundSpi, out var sent) ? sent.Node : node);
                 var others = record?.Pairs.Where(p => p.Sa.InboundSpi != sa.InboundSpi).ToList() ?? [];
                 // Our own pair is reserved before it sends; another carrier's starts at 0 and is reserved when it installs it.
                 var pair = new CarrierPair(sa, carrier == node ? EspSa.OutboundReservation : 0, 0);
                 var next = new CarrierRecord(carrier, Math.Max(1, record?.Epoch ?? 1), [.. others, pair]);
                 if (!(await store.TryWrite(sa.Peer, record?.Epoch ?? 0, next)).Written) continue;
+                // Its inbound SA alone, if it went in at QM2, is completed where the pair goes (Add, here or in the
+                // carrier's Reconcile) and taken out anywhere else.
+                var alone = state.InboundAt.Remove(sa.InboundSpi, out var at) ? at.Node : null;
                 if (carrier == node)
                 {
                     state.Epoch = next.Epoch;
                     Add(state, sa, 0, 0, EspSa.OutboundReservation, null);
                     BringHere([sa]);
                 }
-                else await bus.Changed(carrier, sa.Peer);
+                else
+                {
+                    DropInbound(state, sa.InboundSpi);
+                    await bus.Changed(carrier, sa.Peer);
+                }
+                if (alone is not null && alone != node && alone != carrier) await bus.WithdrawInbound(alone, sa.Peer, sa.InboundSpi);
                 return;
             }
             logger.LogWarning("carrier: pair 0x{Spi:x8} of {Peer} not recorded: the record kept changing", sa.InboundSpi, sa.Peer);
@@ -147,7 +186,11 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         finally { state.Gate.Release(); }
     }
 
-    /// <summary>A pair deleted (rekeyed, DELETE, lifetime): out of the record and of whichever node carries it.</summary>
+    /// <summary>
+    /// A pair deleted (rekeyed, DELETE, lifetime): out of the record and of whichever node carries it. Or an inbound SA
+    /// alone whose Quick Mode ended without QM3: out of the data plane it went into (here, or the node told so at QM2;
+    /// else the carrier's, when this node's IPsec SA grain was lost and does not know).
+    /// </summary>
     public async Task Removed(string peer, uint inboundSpi)
     {
         var state = PeerOf(peer);
@@ -155,10 +198,17 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
         try
         {
             Drop(state, inboundSpi);
+            DropInbound(state, inboundSpi);
+            var alone = state.InboundAt.Remove(inboundSpi, out var at) ? at.Node : null;
             for (var attempt = 0; attempt < 3; attempt++)
             {
                 var record = await store.Read(peer);
-                if (record is null || record.Pairs.All(p => p.Sa.InboundSpi != inboundSpi)) return;
+                if (record is null || record.Pairs.All(p => p.Sa.InboundSpi != inboundSpi))
+                {
+                    var where = alone ?? record?.Node;
+                    if (where is not null && where != node) await bus.WithdrawInbound(where, peer, inboundSpi);
+                    return;
+                }
                 var rest = record.Pairs.Where(p => p.Sa.InboundSpi != inboundSpi).ToList();
                 var done = rest.Count == 0
                     ? await store.TryDelete(peer, record.Epoch)
@@ -172,11 +222,100 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     }
 
     /// <summary>
+    /// A Quick Mode responder's new inbound SA alone, at QM2 (<see cref="IIpsecSaInstaller.AddInbound"/> of an IPsec SA
+    /// grain on this node): into the data plane of the node that carries the peer (this one, or when nobody does yet: the
+    /// node that negotiates receives the peer's IKE, and so its ESP), so that ESP the initiator sends on the new SA before
+    /// its QM3 arrives is received (RFC 2409 §5.5; strongSwan sends as soon as its QM3 is out). Returns once it is there
+    /// (another carrier answers within <see cref="InboundDeadline"/>, else QM2 goes without it and the pair follows at QM3
+    /// as before).
+    /// <para>
+    /// Not into the carrier record, deliberately: the SA is transient (milliseconds until QM3, at most the Quick Mode's
+    /// retransmissions), it cannot send (the record's sequence numbers, reservations and counters are an outbound pair's),
+    /// and a node that dies between QM2 and QM3 loses only what overtook QM3: the QM3 (or the peer's retransmissions of
+    /// it) installs the whole pair through the record on whichever node carries the peer then. Likewise it does not move
+    /// in a hand-over: the releasing node takes it out, and the new carrier gets the pair at QM3. A node that has one
+    /// takes it out after <see cref="InboundAloneFor"/> if neither its pair nor its withdrawal came.
+    /// </para>
+    /// </summary>
+    public async Task InboundInstalled(IpsecSaRecord sa)
+    {
+        var state = PeerOf(sa.Peer);
+        string carrier;
+        await state.Gate.WaitAsync();
+        try
+        {
+            var record = await store.Read(sa.Peer);
+            carrier = record is null || record.Node == node ? node : record.Node;
+            state.InboundAt[sa.InboundSpi] = (carrier, Until(InboundAloneFor));
+            if (carrier == node)
+            {
+                InstallInbound(state, sa);
+                return;
+            }
+        }
+        finally { state.Gate.Release(); }
+        // Not under the gate: the carrier's answer may take up to the deadline (a dead carrier gives none).
+        if (await bus.InstallInbound(carrier, sa.Peer, sa, InboundDeadline)) return;
+        logger.LogInformation("carrier: inbound SA 0x{Spi:x8} of {Peer} not installed alone on {Node} (not carried there, or no answer in {Ms} ms): its pair follows at QM3",
+            sa.InboundSpi, sa.Peer, carrier, InboundDeadline.TotalMilliseconds);
+        // Not there (a late answer's SA goes after InboundAloneFor): its pair is not sent after it.
+        await state.Gate.WaitAsync();
+        try { if (state.InboundAt.TryGetValue(sa.InboundSpi, out var at) && at.Node == carrier) state.InboundAt.Remove(sa.InboundSpi); }
+        finally { state.Gate.Release(); }
+    }
+
+    /// <summary>Another node's IPsec SA grain asks this carrier to install an inbound SA alone; refused when the peer is not carried here.</summary>
+    private async Task<bool> OnInboundAlone(string peer, IpsecSaRecord sa)
+    {
+        if (!_peers.TryGetValue(peer, out var state)) return false;
+        await state.Gate.WaitAsync();
+        try
+        {
+            // Released meanwhile: its pair goes through the record to whichever node carries the peer at QM3.
+            if (state.Epoch == 0) return false;
+            return InstallInbound(state, sa);
+        }
+        finally { state.Gate.Release(); }
+    }
+
+    private async Task OnInboundWithdrawn(string peer, uint inboundSpi)
+    {
+        if (!_peers.TryGetValue(peer, out var state)) return;
+        await state.Gate.WaitAsync();
+        try { DropInbound(state, inboundSpi); }
+        finally { state.Gate.Release(); }
+    }
+
+    /// <summary>Under the peer's gate: the inbound SA alone into this node's data plane, unless its pair is here already.</summary>
+    private bool InstallInbound(Peer state, IpsecSaRecord sa)
+    {
+        if (state.Pairs.ContainsKey(sa.InboundSpi)) return true;
+        if (!plane.InstallInbound(sa)) return false;
+        state.Inbound[sa.InboundSpi] = Until(InboundAloneFor);
+        return true;
+    }
+
+    /// <summary>Under the peer's gate: an inbound SA alone out of this node's data plane (a whole pair with the SPI stays).</summary>
+    private void DropInbound(Peer state, uint inboundSpi)
+    {
+        if (state.Inbound.Remove(inboundSpi)) plane.RemoveInbound(inboundSpi);
+    }
+
+    /// <summary>Under the peer's gate: every inbound SA alone of a peer another node carries now (they do not move: <see cref="InboundInstalled"/>).</summary>
+    private void DropAllInbound(Peer state)
+    {
+        foreach (var spi in state.Inbound.Keys.ToList()) DropInbound(state, spi);
+    }
+
+    private long Until(TimeSpan span) => _clock.GetTimestamp() + (long)(span.TotalSeconds * _clock.TimestampFrequency);
+
+    /// <summary>
     /// An ESP packet whose SPI no pair here has (from the data plane's receiving thread): it waits (bounded) while the
     /// peer is claimed, unless claims are over their rate or the peer has no record.
     /// </summary>
     public void OnUnknownSpi(uint spi, uint source, int udpPort, ReadOnlySpan<byte> esp)
     {
+        if (t_replaying) return; // it waited for a claim already, and the claim did not bring its SA
         var peer = Ipv4.Format(source);
         if (_noRecord.TryGetValue(peer, out var until) && _clock.GetTimestamp() < until) return;
         if (_peers.TryGetValue(peer, out var state) && Volatile.Read(ref state.Claiming) != 0)
@@ -317,7 +456,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
                 if (_noRecord.Count > MaxNoRecord) foreach (var (p, t) in _noRecord) if (t <= now) _noRecord.TryRemove(p, out _);
                 _noRecord[peer] = now + (long)(NoRecordFor.TotalSeconds * _clock.TimestampFrequency);
                 ClearWaiting(state);
-                if (state.Pairs.Count == 0) _peers.TryRemove(peer, out _);
+                if (state.HoldsNothing) _peers.TryRemove(peer, out _);
                 return false;
             }
             if (record.Node == node && record.Epoch == state.Epoch && record.Pairs.All(p => state.Pairs.ContainsKey(p.Sa.InboundSpi)))
@@ -356,11 +495,24 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
     private (int Replayed, int Dropped) ReplayWaiting(Peer state)
     {
         var waiting = TakeWaiting(state, out var dropped);
-        foreach (var (packet, source, port) in waiting)
-            if (port == InsidePacket) plane.Send(packet);
-            else plane.Replay(packet, source, port);
+        t_replaying = true;
+        try
+        {
+            foreach (var (packet, source, port) in waiting)
+                if (port == InsidePacket) plane.Send(packet);
+                else plane.Replay(packet, source, port);
+        }
+        finally { t_replaying = false; }
         return (waiting.Count, dropped);
     }
+
+    /// <summary>
+    /// Set while this thread replays packets that waited for a claim (the data plane calls <see cref="OnUnknownSpi"/>
+    /// back on the same thread): one whose SPI is still unknown after the claim is dropped, not claimed again. Without
+    /// it such a packet (a stale SPI, or a forged one from a carried peer's address) went round claim after claim, a
+    /// store read each, ~1,200 a second for as long as the peer was carried here.
+    /// </summary>
+    [ThreadStatic] private static bool t_replaying;
 
     /// <summary>Another node claims <paramref name="peer"/> at <paramref name="epoch"/>: stop carrying it and leave the exact numbers in the record.</summary>
     private async Task<bool> Release(string peer, long epoch, string claimant)
@@ -376,6 +528,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             _released[peer] = (claimant, RemoteOf(state), _clock.GetTimestamp() + (long)((HandOverGrace + ReverseRoutes.WithdrawDelay).TotalSeconds * _clock.TimestampFrequency));
             foreach (var spi in state.Pairs.Keys.ToList())
                 if (Drop(state, spi, handingOver: true) is { } numbers) exact[spi] = numbers;
+            DropAllInbound(state);
             state.Epoch = 0;
             var record = await store.Read(peer);
             if (record is null || record.Epoch != epoch) return false;
@@ -400,6 +553,9 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             if (record is null || record.Node != node || record.Epoch != state.Epoch)
             {
                 if (record?.Node != node) { foreach (var spi in state.Pairs.Keys.ToList()) Drop(state, spi); state.Epoch = 0; }
+                // Another node carries the peer: no ESP of it reaches this one. (No record at all: the peer's last pair
+                // went while a new Quick Mode may be between QM2 and QM3 here; its inbound SA alone stays for its pair.)
+                if (record is not null && record.Node != node) DropAllInbound(state);
                 if (record is null || record.Node != node) return;
             }
             foreach (var spi in state.Pairs.Keys.Where(s => record.Pairs.All(p => p.Sa.InboundSpi != s)).ToList()) Drop(state, spi);
@@ -419,6 +575,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
 
     private void Add(Peer state, IpsecSaRecord sa, uint resumeAfter, uint inboundTop, uint reservedUpTo, CarrierCounters? counted)
     {
+        state.Inbound.Remove(sa.InboundSpi); // an inbound SA alone here is completed by the pair (the data plane keeps it)
         if (plane.Install(sa, resumeAfter, inboundTop, reservedUpTo) is not { } pair) return;
         // The counts of the nodes that carried it before go on here (docs/cluster.md: `show crypto ipsec sa` continues).
         counted ??= CarrierCounters.Zero;
@@ -477,6 +634,9 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
                 foreach (var (peer, to) in _released) if (to.Until < now) _released.TryRemove(peer, out _);
                 foreach (var (peer, state) in _peers)
                 {
+                    if (state.Inbound.Count > 0 || state.InboundAt.Count > 0)
+                        try { await Expire(peer, state, now); }
+                        catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug("carrier: inbound SAs alone of {Peer} not expired: {Reason}", peer, e.Message); }
                     if (state.Epoch == 0 || state.Pairs.Count == 0) continue;
                     try { await Checkpoint(peer, state); }
                     catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug("carrier: counters of {Peer} not written: {Reason}", peer, e.Message); }
@@ -484,6 +644,23 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
             }
         }
         catch (OperationCanceledException) { }
+    }
+
+    /// <summary>Inbound SAs alone that neither their pair nor their withdrawal reached in <see cref="InboundAloneFor"/>: out, and forgotten.</summary>
+    private async Task Expire(string peer, Peer state, long now)
+    {
+        await state.Gate.WaitAsync();
+        try
+        {
+            foreach (var (spi, until) in state.Inbound.Where(i => i.Value < now).ToList())
+            {
+                logger.LogInformation("carrier: inbound SA 0x{Spi:x8} of {Peer} alone for {Minutes} min (no pair, no withdrawal): taken out",
+                    spi, peer, InboundAloneFor.TotalMinutes);
+                DropInbound(state, spi);
+            }
+            foreach (var (spi, _) in state.InboundAt.Where(i => i.Value.Until < now).ToList()) state.InboundAt.Remove(spi);
+        }
+        finally { state.Gate.Release(); }
     }
 
     private async Task Checkpoint(string peer, Peer state)
@@ -543,6 +720,7 @@ public sealed class CarrierService(string node, ICarrierStore store, ICarrierBus
 
     private void Deposed(Peer state, string peer)
     {
+        DropAllInbound(state);
         if (state.Pairs.Count == 0) return;
         logger.LogInformation("carrier: {Peer} is carried by another node now: its pairs leave this node", peer);
         foreach (var spi in state.Pairs.Keys.ToList()) Drop(state, spi);

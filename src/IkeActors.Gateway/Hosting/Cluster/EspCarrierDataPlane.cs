@@ -8,7 +8,9 @@ namespace IkeActors.Gateway.Hosting.Cluster;
 /// <summary>
 /// The carrier service's hands in this node's ESP data plane: pairs built as the installer builds them, resumed above
 /// the numbers the cluster gives, routed inside while here (<see cref="ReverseRoutes"/>), and packets that waited for a
-/// claim handed to the data plane again.
+/// claim handed to the data plane again. A Quick Mode responder's inbound SA may come alone first (<see cref="InstallInbound"/>):
+/// the pair installed later completes it, and what is returned then is the pair as installed (its inbound SA the one
+/// that has been receiving: its replay window and counters go on).
 /// </summary>
 public sealed class EspCarrierDataPlane(EspSaDatabase database, FrontEndOptions options, ReverseRoutes? routes, Func<EspDataPlane?> dataPlane) : ICarrierDataPlane
 {
@@ -18,14 +20,32 @@ public sealed class EspCarrierDataPlane(EspSaDatabase database, FrontEndOptions 
         pair.Outbound.ResumeAt(resumeAfter, 0);
         pair.Outbound.ReserveUpTo(reservedUpTo);
         pair.Inbound.ResumeAt(0, inboundTop);
-        database.Add(pair);
+        // Completing an inbound SA alone keeps that SA and its window (the built one, started at inboundTop, is
+        // disposed): it has received everything this SA has, as an inbound SA alone never leaves the node it went to.
+        var installed = database.Add(pair);
         routes?.Added(sa);
-        return pair;
+        return installed;
     }
+
+    public bool InstallInbound(IpsecSaRecord sa)
+    {
+        if (EspSaInstaller.BuildInbound(sa, options) is not { } inbound) return false;
+        if (database.AddInbound(inbound)) return true;
+        inbound.Dispose(); // its SPI is here already: the same SA announced again, or its pair
+        return database.TryGetInbound(sa.InboundSpi, out var there) && there.IsInboundOnly;
+    }
+
+    /// <summary>
+    /// Checked, then removed: not atomic in the database, but the carrier service installs and removes a peer's SAs one
+    /// operation at a time (its per-peer gate), so no pair can complete the SA in between.
+    /// </summary>
+    public bool RemoveInbound(uint inboundSpi) =>
+        database.TryGetInbound(inboundSpi, out var there) && there.IsInboundOnly && database.Remove(inboundSpi);
 
     public (uint LastSent, uint InboundTop)? Remove(uint inboundSpi, TimeSpan? handOverGrace = null)
     {
         if (!database.TryGetInbound(inboundSpi, out var pair)) return null;
+        if (pair.IsInboundOnly) { RemoveInbound(inboundSpi); return null; } // not a pair: no numbers, no routes
         // Removed first: the SAs are disposed under their own lock, so no packet is being sent when the numbers are read.
         database.Remove(inboundSpi);
         if (handOverGrace is { } grace) routes?.HandedOver(inboundSpi, grace);

@@ -17,7 +17,8 @@ namespace IkeActors.Interop.Tests;
 [Collection(ClusterLabCollection.Name)]
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
-    private const string Hub = ClusterLab.HubInterfaces + """
+    /// <summary>The hub both two-node tests run (this one and <see cref="ClusterRekeyTests"/>): a dynamic map, DefaultL2LGroup's key.</summary>
+    internal const string Hub = ClusterLab.HubInterfaces + """
         crypto ipsec ikev1 transform-set T esp-aes esp-sha-hmac
         crypto dynamic-map DYN 10 set ikev1 transform-set T
         crypto dynamic-map DYN 10 set reverse-route

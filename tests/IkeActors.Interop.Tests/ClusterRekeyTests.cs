@@ -15,22 +15,7 @@ namespace IkeActors.Interop.Tests;
 [Collection(ClusterLabCollection.Name)]
 public sealed class ClusterRekeyTests(ITestOutputHelper output)
 {
-    private const string Hub = ClusterLab.HubInterfaces + """
-        crypto ipsec ikev1 transform-set T esp-aes esp-sha-hmac
-        crypto dynamic-map DYN 10 set ikev1 transform-set T
-        crypto dynamic-map DYN 10 set reverse-route
-        crypto map MAP 65535 ipsec-isakmp dynamic DYN
-        crypto map MAP interface outside
-        crypto ikev1 enable outside
-        crypto ikev1 policy 10
-         authentication pre-share
-         encryption 3des
-         hash sha
-         group 2
-         lifetime 86400
-        tunnel-group DefaultL2LGroup ipsec-attributes
-         ikev1 pre-shared-key cisco
-        """;
+    private const string Hub = ClusterFailoverTests.Hub;
 
     /// <summary>
     /// 250 pings a second for 16 s, a rekey every 1.5 s meanwhile. Measured without the inbound SA alone on the carrier

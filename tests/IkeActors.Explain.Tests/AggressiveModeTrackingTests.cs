@@ -161,7 +161,8 @@ public class AggressiveModeTrackingTests
 
     private static string[] PhaseOneCompleted() => [G("Phase1Completed"), L("KeepAliveTypeDpd", Client), G("StartingP1RekeyTimer", ("seconds", 64800))];
 
-    private static string[] Transactions(bool delayedQuickMode) =>
+    /// <summary>The head-end's XAUTH REQUEST and the client's REPLY, accepted.</summary>
+    private static string[] XauthRequestAndReply() =>
     [
         G("ConstructingBlankHashPayload"),
         G("ConstructingQmHashPayload"),
@@ -169,6 +170,11 @@ public class AggressiveModeTrackingTests
         Decode("IkeDecodeReceived", "e8a1816d", "HDR + HASH (8) + ATTR (14) + NONE (0)", 85),
         G("ProcessingHashPayload"),
         G("UserAuthenticated", ("user", "cisco")),
+    ];
+
+    private static string[] Transactions(bool delayedQuickMode) =>
+    [
+        .. XauthRequestAndReply(),
         G("ConstructingBlankHashPayload"),
         G("ConstructingQmHashPayload"),
         Decode("IkeDecodeSending", "143c0c43", "HDR + HASH (8) + ATTR (14) + NONE (0)", 64),
@@ -262,12 +268,7 @@ public class AggressiveModeTrackingTests
         // Config SET (draft-dukes-ike-mode-cfg-02 §3.2) instead of waiting for the client's REQUEST.
         string[] push =
         [
-            G("ConstructingBlankHashPayload"),
-            G("ConstructingQmHashPayload"),
-            Decode("IkeDecodeSending", "e8a1816d", "HDR + HASH (8) + ATTR (14) + NONE (0)", 72),
-            Decode("IkeDecodeReceived", "e8a1816d", "HDR + HASH (8) + ATTR (14) + NONE (0)", 85),
-            G("ProcessingHashPayload"),
-            G("UserAuthenticated", ("user", "cisco")),
+            .. XauthRequestAndReply(),
             Decode("IkeDecodeSending", "143c0c43", "HDR + HASH (8) + ATTR (14) + NONE (0)", 64),
             Decode("IkeDecodeReceived", "143c0c43", "HDR + HASH (8) + ATTR (14) + NONE (0)", 64),
             G("ProcessingHashPayload"),

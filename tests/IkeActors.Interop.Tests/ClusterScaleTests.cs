@@ -115,6 +115,10 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
         var root = report.RootElement;
         var dpd = root.GetProperty("dpd");
         output.WriteLine($"bench: established {root.GetProperty("established")}, lost during hold {root.GetProperty("lostDuringHold")}; DPD {dpd}");
+        // A lane that went on without a grain's answer (its silo had just died) says so: seen here, passed or failed.
+        foreach (var (node, gateway) in gateways.Where(g => g.Key != killed))
+            foreach (var line in Logged(gateway.Lines).Where(l => l.Contains("lanes:", StringComparison.Ordinal)).TakeLast(4))
+                output.WriteLine($"node {node}: {line}");
         Assert.True(root.GetProperty("established").GetInt32() == Peers, json.Value);
         var lost = root.GetProperty("lostPeers").EnumerateArray().Select(e => e.GetString()!.Split(' ')[0]).ToList();
         Assert.True(root.GetProperty("lostDuringHold").GetInt32() == 0, json.Value + $"\nnode {killed} killed at {killedAt:HH:mm:ss.fff}; the lost peers' carriers before -> after: "
@@ -165,9 +169,20 @@ public sealed class ClusterScaleTests(ITestOutputHelper output)
     /// <summary>The survivors' cluster events, warnings and failures (the last 30), and their last 10 carrier lines.</summary>
     internal static string Diagnostics(Dictionary<int, InteropLab.Gateway> gateways, int killed) =>
         string.Concat(gateways.Where(g => g.Key != killed).Select(g =>
-            $"\n--- node {g.Key}:\n" + string.Join("\n", g.Value.Lines.Where(l => l.Contains("cluster:", StringComparison.Ordinal)
+            $"\n--- node {g.Key}:\n" + string.Join("\n", Logged(g.Value.Lines).Where(l => l.Contains("cluster:", StringComparison.Ordinal)
                 || l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(30)
                 .Concat(g.Value.Lines.Where(l => l.Contains("carrier", StringComparison.Ordinal)).TakeLast(10)))));
+
+    /// <summary>A node's output with each log entry's header ("warn: Category[0]") joined to its message line.</summary>
+    internal static IEnumerable<string> Logged(IReadOnlyList<string> lines)
+    {
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var header = Regex.IsMatch(lines[i], @"^(stderr: |stdout: )?(trce|dbug|info|warn|fail|crit): \S+\[\d+\]$");
+            if (header && i + 1 < lines.Count) yield return lines[i] + " " + Regex.Replace(lines[++i], @"^(stderr: |stdout: )?\s*", "");
+            else yield return lines[i];
+        }
+    }
 
     internal static string Tail(string text) => text[^Math.Min(6000, text.Length)..];
 

@@ -24,6 +24,16 @@ public sealed record FrontEndOptions
     public int RoutingLanes { get; init; } = 64;
 
     /// <summary>
+    /// How long a lane waits for an IKE SA grain's answer before it goes on to its other peers' datagrams (the answer is
+    /// sent when it comes). A grain answers within milliseconds, a Diffie-Hellman computation included; one whose silo
+    /// has just died answers only seconds later, once Orleans has declared the silo dead.
+    /// </summary>
+    public TimeSpan LaneGrainWait { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Grain calls the lanes went on from and that have not answered yet; beyond this the lanes wait again.</summary>
+    public int MaxUnansweredGrainCalls { get; init; } = 4096;
+
+    /// <summary>
     /// How long an MM1 (or a datagram with cookies this node does not know) may wait in its lane; older, it is dropped
     /// and counted instead of routed (<see cref="RoutingLane"/>): its peer has retransmitted by then. Datagrams of SAs
     /// that are up or negotiating here are never dropped for waiting.

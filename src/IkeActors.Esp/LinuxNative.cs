@@ -5,7 +5,7 @@ namespace IkeActors.Esp;
 /// <summary>The few libc calls TUN needs (Linux, x86-64 and arm64 share these numbers).</summary>
 internal static unsafe partial class LinuxNative
 {
-    public const int O_RDWR = 2, O_CLOEXEC = 0x80000;
+    public const int O_RDWR = 2, O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800;
     public const short POLLIN = 1;
     public const uint TUNSETIFF = 0x400454ca; // _IOW('T', 202, int), linux/if_tun.h
     public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000;

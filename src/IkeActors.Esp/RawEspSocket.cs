@@ -41,9 +41,16 @@ public sealed class RawEspSocket : IDisposable
     /// Receives up to <paramref name="lengths"/>.Length datagrams in one recvmmsg, each into its slot of
     /// <paramref name="slotSize"/> bytes of <paramref name="buffer"/>; 0 when nothing arrived within the timeout.
     /// </summary>
-    public unsafe int ReceiveMany(byte[] buffer, int slotSize, int[] lengths, int timeoutMilliseconds)
+    public int ReceiveMany(byte[] buffer, int slotSize, int[] lengths, int timeoutMilliseconds)
     {
-        if (!_socket.Poll(timeoutMilliseconds * 1000, SelectMode.SelectRead)) return 0;
+        // Under load the socket has datagrams waiting: one recvmmsg, no poll before it (one system call a batch, not two).
+        var n = TryReceiveMany(buffer, slotSize, lengths);
+        if (n > 0 || !_socket.Poll(timeoutMilliseconds * 1000, SelectMode.SelectRead)) return n;
+        return TryReceiveMany(buffer, slotSize, lengths);
+    }
+
+    private unsafe int TryReceiveMany(byte[] buffer, int slotSize, int[] lengths)
+    {
         var fd = (int)_socket.SafeHandle.DangerousGetHandle();
         var count = Math.Min(lengths.Length, buffer.Length / slotSize);
         var iovs = stackalloc LinuxNative.IoVec[count];

@@ -37,7 +37,7 @@ public sealed unsafe class TunDevice : IVirtioPacketDevice
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("TUN devices need Linux");
         var nameBytes = Encoding.ASCII.GetBytes(name);
         if (nameBytes.Length >= LinuxNative.IFNAMSIZ) throw new ArgumentException("interface names have at most 15 characters", nameof(name));
-        int fd = LinuxNative.Open("/dev/net/tun", LinuxNative.O_RDWR | LinuxNative.O_CLOEXEC);
+        int fd = LinuxNative.Open("/dev/net/tun", LinuxNative.O_RDWR | LinuxNative.O_CLOEXEC | LinuxNative.O_NONBLOCK);
         if (fd < 0) throw new IOException($"open /dev/net/tun failed: errno {Marshal.GetLastPInvokeError()}");
         var req = default(LinuxNative.IfReq);
         nameBytes.CopyTo(new Span<byte>(req.Name, LinuxNative.IFNAMSIZ));
@@ -64,9 +64,17 @@ public sealed unsafe class TunDevice : IVirtioPacketDevice
     {
         int fd = Volatile.Read(ref _fd);
         if (fd < 0) throw new ObjectDisposedException(nameof(TunDevice));
+        // The descriptor is non-blocking: under load a packet is waiting and one read takes it (no poll before every
+        // packet: one system call a packet, not two); only an empty queue waits in poll.
+        int n = TryRead(fd, buffer);
+        if (n != 0) return n;
         var pfd = new LinuxNative.PollFd { Fd = fd, Events = LinuxNative.POLLIN };
-        int ready = LinuxNative.Poll(&pfd, 1, timeoutMilliseconds);
-        if (ready <= 0) return 0;
+        if (LinuxNative.Poll(&pfd, 1, timeoutMilliseconds) <= 0) return 0;
+        return TryRead(fd, buffer);
+    }
+
+    private int TryRead(int fd, Span<byte> buffer)
+    {
         fixed (byte* p = buffer)
         {
             nint n = LinuxNative.Read(fd, p, (nuint)buffer.Length);

@@ -25,8 +25,7 @@ public sealed record FrontEndOptions
 
     /// <summary>
     /// How long a lane waits for an IKE SA grain's answer before it goes on to its other peers' datagrams (the answer is
-    /// sent when it comes). A grain answers within milliseconds, a Diffie-Hellman computation included; one whose silo
-    /// has just died answers only seconds later, once Orleans has declared the silo dead.
+    /// sent when it comes: <see cref="LaneGrainCalls"/>).
     /// </summary>
     public TimeSpan LaneGrainWait { get; init; } = TimeSpan.FromMilliseconds(500);
 

@@ -31,6 +31,7 @@ public sealed class SaRouter(
     private readonly ConcurrentDictionary<string, IkeSa> _parked = new(StringComparer.Ordinal);
     private readonly Mm1Admission _admission = new(gateway, new HalfOpenLedger(options.HalfOpen, TimeProvider.System), TimeProvider.System);
     private readonly TokenBucket _unknownSaLookups = new(options.UnknownSaLookupsPerSecond, TimeProvider.System);
+    private readonly LaneGrainCalls _laneCalls = new(options, logger);
     private volatile bool _stopped;
 
     /// <summary>The half-open IKE SAs this node admitted and not yet seen end.</summary>
@@ -164,12 +165,7 @@ public sealed class SaRouter(
         Task<IkeStepResult> call;
         using (mm1 ? default : UntracedCalls.Begin())
             call = grains.Reference<IIkeSaGrain>(key).Receive(new Datagram(bytes, from.Address.ToString(), from.Port, natT), debug.Level);
-        if (!call.IsCompleted && !await AnsweredWithin(call))
-        {
-            _ = AnswerLater(call, key, mm1, from.Address);
-            return;
-        }
-        Answered(await call, key, mm1);
+        await _laneCalls.Await(call, from.Address, answer => Answered(answer, key, mm1));
     }
 
     private void Answered(IkeStepResult result, string key, bool mm1)
@@ -183,57 +179,6 @@ public sealed class SaRouter(
         else Track(key, result.State);
         Emit(result);
     }
-
-    /// <summary>
-    /// Whether the grain answered within <see cref="FrontEndOptions.LaneGrainWait"/>. A grain whose silo has just died
-    /// answers only once Orleans has declared it dead and the grain is back on a survivor: the lane, which other peers
-    /// share, does not wait for that (their DPD would go unanswered). Beyond <see cref="FrontEndOptions.MaxUnansweredGrainCalls"/>
-    /// such calls at once, lanes wait again (back-pressure, not memory).
-    /// </summary>
-    private async Task<bool> AnsweredWithin(Task<IkeStepResult> call)
-    {
-        if (Volatile.Read(ref _unanswered) >= options.MaxUnansweredGrainCalls) return true;
-        try
-        {
-            await call.WaitAsync(options.LaneGrainWait);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>The lane went on without this grain's answer: it is sent when it comes, as it would have been.</summary>
-    private async Task AnswerLater(Task<IkeStepResult> call, string key, bool mm1, IPAddress peer)
-    {
-        Interlocked.Increment(ref _unanswered);
-        var waiting = Interlocked.Increment(ref _laneDetaches);
-        var now = Environment.TickCount64;
-        var last = Interlocked.Read(ref _detachLogged);
-        if (now - last >= 1000 && Interlocked.CompareExchange(ref _detachLogged, now, last) == last)
-            logger.LogWarning("lanes: {Count} IKE datagram(s) so far whose SA grain did not answer within {Ms} ms went on without waiting (the latest from {Peer}); each answer goes out when it comes",
-                waiting, (long)options.LaneGrainWait.TotalMilliseconds, peer);
-        try
-        {
-            Answered(await call, key, mm1);
-            var waited = Environment.TickCount64 - now + (long)options.LaneGrainWait.TotalMilliseconds;
-            last = Interlocked.Read(ref _lateLogged);
-            if (waited >= 2000 && Environment.TickCount64 - last >= 1000 && Interlocked.CompareExchange(ref _lateLogged, Environment.TickCount64, last) == last)
-                logger.LogWarning("lanes: the SA grain answered {Peer}'s datagram after about {Ms} ms", peer, waited);
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning("lanes: datagram from {Peer} could not be handled: {Reason}", peer, e.Message);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _unanswered);
-        }
-    }
-
-    private int _unanswered;
-    private long _laneDetaches, _detachLogged = long.MinValue / 2, _lateLogged = long.MinValue / 2;
 
     /// <summary>
     /// A new peer's Main Mode runs in its lane when the node knows no SA with it (the peer rules that need the peer's

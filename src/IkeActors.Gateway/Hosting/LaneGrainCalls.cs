@@ -15,10 +15,13 @@ public sealed class LaneGrainCalls(FrontEndOptions options, ILogger logger, Time
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private int _unanswered;
-    private long _wentOn, _wentOnLogged = long.MinValue / 2, _lateLogged = long.MinValue / 2;
+    private long _wentOn, _failedLate, _wentOnLogged = long.MinValue / 2, _lateLogged = long.MinValue / 2, _failedLogged = long.MinValue / 2;
 
     /// <summary>Calls the lanes went on from, in all.</summary>
     public long WentOn => Interlocked.Read(ref _wentOn);
+
+    /// <summary>Calls the lanes went on from whose grain then failed (a dead silo's).</summary>
+    public long FailedLate => Interlocked.Read(ref _failedLate);
 
     /// <summary>Calls the lanes went on from that have not answered yet.</summary>
     public int Unanswered => Volatile.Read(ref _unanswered);
@@ -64,7 +67,12 @@ public sealed class LaneGrainCalls(FrontEndOptions options, ILogger logger, Time
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            logger.LogWarning("lanes: datagram from {Peer} could not be handled: {Reason}", peer, e.Message);
+            // A dead silo's grains fail many such calls at once (ConnectionFailedException, then "silo unavailable"
+            // once it is declared dead); their peers retransmit. Counted, and said once a second.
+            var failed = Interlocked.Increment(ref _failedLate);
+            if (Once(ref _failedLogged))
+                logger.LogWarning("lanes: {Count} IKE datagram(s) so far whose SA grain answered late could not be handled (the latest from {Peer}: {Reason})",
+                    failed, peer, e.Message);
         }
         finally
         {

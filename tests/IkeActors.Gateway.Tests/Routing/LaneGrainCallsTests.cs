@@ -67,6 +67,7 @@ public class LaneGrainCallsTests
         await Done(lane);
         late.SetException(new TimeoutException("silo unavailable"));
         await WaitFor(() => calls.Unanswered == 0);
+        Assert.Equal(1, calls.FailedLate);
 
         var early = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lane = calls.Await(early.Task, Peer, _ => Assert.Fail("no answer"));

@@ -10,8 +10,8 @@ namespace IkeActors.Esp;
 /// for the chaining value the transform will use (C_prev): encrypt feeds P1 ^ IV ^ C_prev (the transform
 /// XORs C_prev back in); decrypt XORs C_prev ^ IV into its first output block. This costs one native call
 /// per packet and no allocation, where the one-shot EncryptCbc re-keys and allocates on every call.
-/// AES on a CPU with AES instructions goes through <see cref="AesNiCbc"/> instead (the key schedule once, no native
-/// call per packet: a 64-byte packet's CBC costs a fifth of that call). Not thread-safe: the SA serialises its packets.
+/// AES on a CPU with AES instructions goes through <see cref="AesNiCbc"/> instead: the key schedule once and no native
+/// call per packet, whose fixed cost was most of a small packet's CBC. Not thread-safe: the SA serialises its packets.
 /// </summary>
 internal sealed class EspCipherEngine : IDisposable
 {

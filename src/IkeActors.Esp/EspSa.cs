@@ -83,6 +83,16 @@ public sealed class EspSa : IDisposable
 
     public EspSa(uint spi, EspDirection direction, EspCipher cipher, ReadOnlySpan<byte> encryptionKey,
         EspIntegrity integrity, ReadOnlySpan<byte> integrityKey, EspLifetime lifetime = default)
+        : this(spi, direction, cipher, encryptionKey, integrity, integrityKey, lifetime, libcryptoHmac: true, aesNi: true)
+    {
+    }
+
+    /// <summary>
+    /// <paramref name="libcryptoHmac"/> false keeps the HMAC on IncrementalHash (<see cref="EspIntegrityEngine"/>),
+    /// <paramref name="aesNi"/> false AES-CBC on the ICryptoTransform (<see cref="EspCipherEngine"/>): benchmarks compare.
+    /// </summary>
+    internal EspSa(uint spi, EspDirection direction, EspCipher cipher, ReadOnlySpan<byte> encryptionKey,
+        EspIntegrity integrity, ReadOnlySpan<byte> integrityKey, EspLifetime lifetime, bool libcryptoHmac, bool aesNi)
     {
         if (cipher == EspCipher.Null && integrity == EspIntegrity.None)
         {
@@ -97,9 +107,9 @@ public sealed class EspSa : IDisposable
         Cipher = cipher;
         Integrity = integrity;
         Lifetime = lifetime;
-        _cipher = cipher.IsAead() ? new EspCipherEngine(EspCipher.Null, []) : new EspCipherEngine(cipher, encryptionKey);
+        _cipher = cipher.IsAead() ? new EspCipherEngine(EspCipher.Null, []) : new EspCipherEngine(cipher, encryptionKey, aesNi);
         _gcm = cipher.IsAead() ? new EspGcmEngine(cipher, encryptionKey) : null;
-        _integrity = new EspIntegrityEngine(integrity, integrityKey);
+        _integrity = new EspIntegrityEngine(integrity, integrityKey, libcryptoHmac);
         _blockSize = cipher.BlockSize();
         _ivSize = cipher.IvSize();
         _icvSize = integrity.IcvSize() + cipher.AeadIcvSize();

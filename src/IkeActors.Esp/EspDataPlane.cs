@@ -91,6 +91,8 @@ public sealed record EspDataPlaneOptions
 /// outbound SA, encapsulated and sent raw (IP protocol 50) or in UDP/4500 through the caller's socket;
 /// outside ESP is looked up by SPI, decapsulated, checked against the SA's selectors and written to the
 /// TUN device. Packets with no SA that a policy protects raise an acquire and wait in a bounded queue.
+/// Any number of threads may run it: one inside pump per queue of the device, one per raw socket, the NAT-T socket's;
+/// an SA's outbound packets leave in the order of their numbers whichever pump sends them (<see cref="EspSa.SendOrder"/>).
 /// </summary>
 public sealed class EspDataPlane : IDisposable
 {

@@ -11,15 +11,19 @@
 # 192.168.1.1 to 192.168.2.1. Prints a table with the ratios ours/strongSwan and cleans up
 # (processes by PID, the peers by their script, the namespaces), also on failure.
 #
-# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours"]
+# --esp-threads N gives our gateways N inside pumps (TUN queues) and N raw ESP receivers (`ikeactors run
+# --esp-threads`); without it they run with the node's default.
+#
+# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours"] [--esp-threads N]
 set -euo pipefail
 
-SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours"
+SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours" THREADS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) SECS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --labs) LABS=$2; shift 2 ;;
+        --esp-threads) THREADS=(--esp-threads "$2"); shift 2 ;;
         *) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0" >&2; exit 2 ;;
     esac
 done
@@ -62,7 +66,7 @@ config() {  # the seed's ASA config with one `permit ip` line (all traffic betwe
 
 gateway() {  # NS CONFIG BIND: ikeactors run --tun in a namespace, waits for its ISAKMP socket
     local out=$IKE_INTEROP_DIR/gateway-$1.log
-    ip netns exec "$1" dotnet "$DLL" run --config "$2" --bind "$3" --tun 'ike%d' >"$out" 2>&1 &
+    ip netns exec "$1" dotnet "$DLL" run --config "$2" --bind "$3" --tun 'ike%d' "${THREADS[@]}" >"$out" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 300); do grep -q "ISAKMP on udp" "$out" && return 0; sleep 0.2; done
     echo "gateway in $1 did not start:"; cat "$out"; return 1

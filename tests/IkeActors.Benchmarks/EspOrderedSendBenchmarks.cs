@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using IkeActors.Esp;
 
 namespace IkeActors.Benchmarks;
@@ -15,7 +14,7 @@ namespace IkeActors.Benchmarks;
 /// uncontended. Only public API the data plane had before it too, so compare-revisions.sh can run it on both.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Throughput, launchCount: 1, warmupCount: 2, iterationCount: 5)]
+[ShortRunJob]
 public class EspOrderedSendBenchmarks
 {
     private const int Mss = 1386, Segments = 47;

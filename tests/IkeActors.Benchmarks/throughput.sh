@@ -95,13 +95,32 @@ engine_cpu() {  # NS: CPU seconds used so far by the IPsec engine in NS (every p
     echo "$total"
 }
 
+pump_cpu() {  # NS: "name=ticks" for each of our data plane's threads in NS (esp-inside-N pumps, esp-raw-N receivers)
+    local pid task
+    for pid in $(ip netns pids "$1" 2>/dev/null); do
+        for task in /proc/"$pid"/task/*; do
+            case "$(cat "$task"/comm 2>/dev/null)" in
+                esp-*) awk -v n="$(cat "$task"/comm)" '{ sub(/^.*\) /, ""); print n "=" $12 + $13 }' "$task"/stat 2>/dev/null ;;
+            esac
+        done
+    done | sort
+}
+
+pump_delta() {  # BEFORE AFTER: "name seconds" of each thread over the run
+    join -t= <(echo "$1") <(echo "$2") | awk -F= -v hz="$(getconf CLK_TCK)" '{ printf "%s %.1fs ", $1, ($3 - $2) / hz }'
+}
+
 iperf() {  # KEY ARGS...: one iperf3 client run, prints "KEY value unit" from the JSON, then the engines' CPU per packet
     local key=$1; shift
     sleep 1  # the server is ready for the next test
-    local l0 r0 l1 r1
+    local l0 r0 l1 r1 lp0 rp0
     l0=$(engine_cpu "$L"); r0=$(engine_cpu "$R")
+    lp0=$(pump_cpu "$L"); rp0=$(pump_cpu "$R")
     ip netns exec "$L" iperf3 -c 192.168.2.1 -B 192.168.1.1 -t "$SECS" -J "$@" >"$IKE_INTEROP_DIR/$key.json" 2>"$IKE_INTEROP_DIR/$key.err" || true
     l1=$(engine_cpu "$L"); r1=$(engine_cpu "$R")
+    # Our gateways' threads: which pumps and receivers carried the run (nothing printed for strongSwan).
+    [ -z "$lp0" ] || echo "$key-threads-sender $(pump_delta "$lp0" "$(pump_cpu "$L")")"
+    [ -z "$rp0" ] || echo "$key-threads-receiver $(pump_delta "$rp0" "$(pump_cpu "$R")")"
     python3 - "$key" "$IKE_INTEROP_DIR/$key.json" "$((l1 - l0))" "$((r1 - r0))" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
 key, path, lcpu, rcpu, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -169,7 +188,9 @@ d, labs = sys.argv[1], sys.argv[2:]
 vals, units = {}, {}
 for lab in labs:
     for line in open(os.path.join(d, lab + ".txt")):
-        k, v, u = line.split()[:3]
+        f = line.split()
+        if len(f) < 3: continue
+        k, v, u = f[:3]
         vals[(lab, k)] = v; units[k] = u
 def ratio(a, b):
     try: return f"{float(a) / float(b):.2f}"

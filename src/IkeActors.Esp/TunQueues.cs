@@ -5,10 +5,12 @@ namespace IkeActors.Esp;
 /// <summary>
 /// A TUN interface with several queues (IFF_MULTI_QUEUE): the device opened once per queue under the same name, each
 /// descriptor its own queue, read by its own inside pump (<see cref="EspDataPlane.Start"/>). The kernel puts each flow's
-/// packets on one queue: the queue a packet of the flow was last written to, else one picked by the flow's hash. Writes
-/// here pick the queue by the inner packet's flow (<see cref="QueueOf"/>), so a connection's packets both ways stay with
-/// one pump. One queue is the plain device (no IFF_MULTI_QUEUE), as <see cref="TunDevice.Open(string, bool)"/> makes it.
-/// Offloads (IFF_VNET_HDR, TUNSETOFFLOAD) are set on every queue.
+/// packets on one queue: the queue a packet of the flow was last written to (for 3 s), else one picked by its own hash of
+/// the flow. A write here goes to the queue the flow's packets were last read from (remembered per flow, both directions
+/// alike), so the kernel's choice stands and a connection's packets both ways stay with one pump; a flow not read yet
+/// goes to the queue of <see cref="QueueOf"/>, which the kernel then keeps for it. One queue is the plain device (no
+/// IFF_MULTI_QUEUE), as <see cref="TunDevice.Open(string, bool)"/> makes it. Offloads (IFF_VNET_HDR, TUNSETOFFLOAD) are
+/// set on every queue.
 /// </summary>
 public sealed class TunQueues : IMultiQueuePacketDevice, IVirtioPacketDevice
 {
@@ -16,10 +18,21 @@ public sealed class TunQueues : IMultiQueuePacketDevice, IVirtioPacketDevice
     public const int KernelMaxQueues = 256;
 
     private readonly TunDevice[] _queues;
+    private readonly IPacketDevice[] _readers;
+
+    /// <summary>
+    /// The queue a flow was last read from, by the low bits of its <see cref="FlowHash"/>: the hash's low 24 bits, then
+    /// queue + 1 (0: none). Another flow in the slot is told by the hash; racy by design, as a stale entry only picks
+    /// another queue.
+    /// </summary>
+    private readonly uint[] _readFrom = new uint[FlowSlots];
+
+    private const uint FlowSlots = 4096;
 
     private TunQueues(TunDevice[] queues, int requested)
     {
         _queues = queues;
+        _readers = queues.Length == 1 ? [queues[0]] : [.. queues.Select((q, i) => (IPacketDevice)new LearningQueue(this, q, i))];
         Requested = requested;
     }
 
@@ -34,7 +47,8 @@ public sealed class TunQueues : IMultiQueuePacketDevice, IVirtioPacketDevice
     /// <summary>Queues asked for.</summary>
     public int Requested { get; }
 
-    public IPacketDevice Queue(int index) => _queues[index];
+    /// <summary>Queue <paramref name="index"/>: reading it also notes which queue each flow comes from.</summary>
+    public IPacketDevice Queue(int index) => _readers[index];
 
     /// <summary>
     /// Creates the interface with <paramref name="queues"/> queues. When the kernel refuses multi-queue for the first,
@@ -79,9 +93,69 @@ public sealed class TunQueues : IMultiQueuePacketDevice, IVirtioPacketDevice
     /// <summary>Reads queue 0 only: a reader of the whole device reads <see cref="Queue"/> each on its thread.</summary>
     public int Read(Span<byte> buffer, int timeoutMilliseconds) => _queues[0].Read(buffer, timeoutMilliseconds);
 
-    public void Write(ReadOnlySpan<byte> packet) => _queues[QueueOf(packet, _queues.Length)].Write(packet);
+    public void Write(ReadOnlySpan<byte> packet) => _queues[WriteQueue(packet)].Write(packet);
 
-    public void Write(in VirtioNetHeader header, ReadOnlySpan<byte> packet) => _queues[QueueOf(packet, _queues.Length)].Write(header, packet);
+    public void Write(in VirtioNetHeader header, ReadOnlySpan<byte> packet) => _queues[WriteQueue(packet)].Write(header, packet);
+
+    private int WriteQueue(ReadOnlySpan<byte> packet)
+    {
+        if (_queues.Length == 1) return 0;
+        if (FlowHash(packet, out var hash))
+        {
+            var entry = Volatile.Read(ref _readFrom[hash % FlowSlots]);
+            var queue = (int)(entry & 0xFF) - 1;
+            if (entry >> 8 == (hash & 0xFFFFFF) && queue >= 0 && queue < _queues.Length) return queue;
+        }
+        return QueueOf(packet, _queues.Length);
+    }
+
+    private void ReadFrom(ReadOnlySpan<byte> packet, int queue)
+    {
+        if (!FlowHash(packet, out var hash)) return;
+        var entry = hash << 8 | (uint)(queue + 1);
+        ref var slot = ref _readFrom[hash % FlowSlots];
+        if (slot != entry) Volatile.Write(ref slot, entry);
+    }
+
+    /// <summary>A queue that remembers which flows it read (the packet after the virtio-net header when there is one).</summary>
+    private sealed class LearningQueue(TunQueues owner, TunDevice device, int index) : IPacketDevice
+    {
+        public int Read(Span<byte> buffer, int timeoutMilliseconds)
+        {
+            var n = device.Read(buffer, timeoutMilliseconds);
+            if (n > 0) owner.ReadFrom(buffer[(device.VirtioHeader ? Math.Min(n, VirtioNetHeader.Size) : 0)..n], index);
+            return n;
+        }
+
+        public void Write(ReadOnlySpan<byte> packet) => device.Write(packet);
+
+        public void Dispose() => device.Dispose();
+    }
+
+    /// <summary>
+    /// A hash of an IPv4 flow, the same for both directions (addresses and ports each taken in order of size); false for
+    /// anything else.
+    /// </summary>
+    internal static bool FlowHash(ReadOnlySpan<byte> packet, out uint hash)
+    {
+        hash = 0;
+        if (packet.Length < 20 || packet[0] >> 4 != 4) return false;
+        var a = BinaryPrimitives.ReadUInt32BigEndian(packet[12..]);
+        var b = BinaryPrimitives.ReadUInt32BigEndian(packet[16..]);
+        uint ports = 0;
+        var headerLength = (packet[0] & 0x0F) * 4;
+        var protocol = packet[9];
+        if ((protocol == 6 || protocol == 17) && (BinaryPrimitives.ReadUInt16BigEndian(packet[6..]) & 0x1FFF) == 0 && packet.Length >= headerLength + 4)
+        {
+            uint p = BinaryPrimitives.ReadUInt16BigEndian(packet[headerLength..]), q = BinaryPrimitives.ReadUInt16BigEndian(packet[(headerLength + 2)..]);
+            ports = Math.Min(p, q) << 16 | Math.Max(p, q);
+        }
+        var h = Math.Min(a, b) * 0x9E3779B1u ^ Math.Max(a, b);
+        h = (h ^ (h >> 15)) * 0x85EBCA77u ^ ports ^ protocol;
+        h = (h ^ (h >> 13)) * 0xC2B2AE35u;
+        hash = h ^ (h >> 16);
+        return true;
+    }
 
     /// <summary>
     /// The queue for an IPv4 packet: a hash of its addresses, protocol and (TCP, UDP, first fragment or whole) ports, so

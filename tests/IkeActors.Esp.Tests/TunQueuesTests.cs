@@ -65,6 +65,49 @@ public class TunQueuesTests
     }
 
     [RootFact]
+    public void A_flow_stays_on_the_queue_the_kernel_first_gave_it_when_its_replies_are_written()
+    {
+        // Without the rule, a reply written on the queue of QueueOf would move the flow there (the kernel follows writes).
+        using var lab = new NetnsLab();
+        using var tun = NetnsLab.InNamespace(lab.Left, () => TunQueues.Open("mq%d", 2, offloads: true));
+        NetnsLab.Ip("-n", lab.Left, "addr", "add", "172.16.0.1/24", "dev", tun.Name);
+        NetnsLab.Ip("-n", lab.Left, "link", "set", "dev", tun.Name, "up");
+        var sockets = Enumerable.Range(0, 32).Select(i => NetnsLab.InNamespace(lab.Left, () =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            s.Bind(new IPEndPoint(IPAddress.Parse("172.16.0.1"), 0));
+            s.Connect(new IPEndPoint(IPAddress.Parse("172.16.0.9"), 7100 + i));
+            return s;
+        })).ToList();
+        try
+        {
+            foreach (var s in sockets) s.Send(new byte[10]);
+            var first = QueueByPort(ReadAll(tun, 32));
+            var moved = 0;
+            foreach (var s in sockets)
+            {
+                var local = (IPEndPoint)s.LocalEndPoint!;
+                var remote = (IPEndPoint)s.RemoteEndPoint!;
+                var reply = Make.Udp("172.16.0.9", "172.16.0.1", (ushort)remote.Port, (ushort)local.Port);
+                if (TunQueues.QueueOf(reply, 2) != first[remote.Port]) moved++;
+                tun.Write(reply);
+                s.ReceiveTimeout = 5000;
+                Assert.Equal(16, s.Receive(new byte[100])); // the reply arrived
+                s.Send(new byte[10]);
+            }
+            Assert.Equal(first, QueueByPort(ReadAll(tun, 32)));
+            Assert.True(moved > 0, "every reply's hash queue was the flow's own: the test proves nothing");
+        }
+        finally
+        {
+            foreach (var s in sockets) s.Dispose();
+        }
+    }
+
+    private static Dictionary<int, int> QueueByPort(List<byte[]>[] byQueue) =>
+        byQueue.SelectMany((packets, q) => packets.Select(p => (Port: DestinationPort(p), Queue: q))).ToDictionary(x => x.Port, x => x.Queue);
+
+    [RootFact]
     public void More_queues_than_the_kernel_allows_leave_the_device_with_the_queues_it_allows_and_a_warning()
     {
         using var lab = new NetnsLab();

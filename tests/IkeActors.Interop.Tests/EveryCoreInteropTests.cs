@@ -8,7 +8,7 @@ namespace IkeActors.Interop.Tests;
 /// <summary>
 /// Two of our gateways, each with 2 inside pumps (a TUN device with 2 queues) and 2 raw ESP receivers
 /// (`--esp-threads 2`), carrying 12 TCP connections at once, 8 one way and 4 the other, chosen so that each gateway's
-/// two pumps both carry some: every byte arrives (SHA-256 per connection on both ends), both pumps of each side
+/// two pumps both send some of the data: every byte arrives (SHA-256 per connection on both ends), both pumps of each side
 /// worked, and on the wire every SPI's ESP sequence numbers only grow (RFC 4303 §3.3.3): the pumps share one SA per
 /// direction, and none of its packets leaves behind one numbered after it.
 /// </summary>
@@ -90,84 +90,88 @@ public sealed class EveryCoreInteropTests
             .GroupBy(f => Convert.ToUInt32(f[0], 16)).ToDictionary(g => g.Key, g => g.Select(f => uint.Parse(f[1])).ToList());
 
     /// <summary>
-    /// Source ports whose connections the gateway of <paramref name="from"/>'s side puts on its pumps in turn: a gateway
-    /// writes a connection's packets from the tunnel on the queue <see cref="TunQueues.QueueOf"/> picks, and the kernel
-    /// then hands it the connection's packets on that queue.
+    /// Source ports for connections from <paramref name="client"/> to <paramref name="server"/>:5201 that the server side's
+    /// gateway puts on its pumps in turn. Its first packet of such a connection is the SYN it writes to its TUN device: on
+    /// the queue <see cref="TunQueues.QueueOf"/> picks (no packet of the flow read yet), and the kernel then hands it the
+    /// connection's packets out on that queue.
     /// </summary>
-    private static List<int> Ports(string from, string to, int count, int firstPort)
+    private static List<int> Ports(string client, string server, int count, int firstPort)
     {
         var ports = new List<int>();
-        var reply = new byte[24];
-        reply[0] = 0x45;
-        reply[9] = 6;
-        IPAddress.Parse(to).TryWriteBytes(reply.AsSpan(12), out _);
-        IPAddress.Parse(from).TryWriteBytes(reply.AsSpan(16), out _);
-        BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(20), 5201);
+        var syn = new byte[24];
+        syn[0] = 0x45;
+        syn[9] = 6;
+        IPAddress.Parse(client).TryWriteBytes(syn.AsSpan(12), out _);
+        IPAddress.Parse(server).TryWriteBytes(syn.AsSpan(16), out _);
+        BinaryPrimitives.WriteUInt16BigEndian(syn.AsSpan(22), 5201);
         for (var port = firstPort; ports.Count < count; port++)
         {
-            BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(22), (ushort)port);
-            if (TunQueues.QueueOf(reply, 2) == ports.Count % 2) ports.Add(port);
+            BinaryPrimitives.WriteUInt16BigEndian(syn.AsSpan(20), (ushort)port);
+            if (TunQueues.QueueOf(syn, 2) == ports.Count % 2) ports.Add(port);
         }
         return ports;
     }
 
     /// <summary>
-    /// 8 connections 192.168.1.1 -> 192.168.2.1:5201 and 4 the other way, <see cref="Megabytes"/> MB each at once: per
-    /// connection "port bytes sha256" as each end saw it, sorted.
+    /// <see cref="Flows"/> connections carrying <see cref="Megabytes"/> MB each from 192.168.1.1 to 192.168.2.1 and
+    /// <see cref="Back"/> the other way, all at once. The data's sender is the side that accepts (so that its gateway
+    /// sees the connection first from the tunnel: <see cref="Ports"/>). Per connection "port bytes sha256" as each end
+    /// saw it, sorted.
     /// </summary>
     private static (string Sent, string Received) Transfer(string left, string right)
     {
-        const string receiver = """
-            import socket, hashlib, sys, threading
+        const string server = """
+            import socket, hashlib, random, sys, threading
             ip, count = sys.argv[1], int(sys.argv[2])
             s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((ip, 5201)); s.listen(64); s.settimeout(60)
             out = []
-            def take(c, port):
-                c.settimeout(60); h = hashlib.sha256(); n = 0
-                while True:
-                    b = c.recv(1 << 20)
-                    if not b: break
-                    h.update(b); n += len(b)
-                c.sendall(b"k"); c.close(); out.append(f"{port} {n} {h.hexdigest()}")
+            def send(c, port):
+                data = random.Random(port).randbytes(MEGABYTES << 20)
+                c.settimeout(60); c.sendall(data); c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
+                out.append(f"{port} {len(data)} {hashlib.sha256(data).hexdigest()}")
             threads = []
             for _ in range(count):
-                c, peer = s.accept(); t = threading.Thread(target=take, args=(c, peer[1])); t.start(); threads.append(t)
+                c, peer = s.accept(); t = threading.Thread(target=send, args=(c, peer[1])); t.start(); threads.append(t)
             for t in threads: t.join()
             print("\n".join(sorted(out)))
             """;
-        var sender = $$"""
-            import socket, hashlib, random, sys, threading, time
+        const string client = """
+            import socket, hashlib, sys, threading, time
             src, dst, ports = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3].split(",")]
             out = []
-            def send(port):
-                data = random.Random(port).randbytes({{Megabytes}} << 20)
+            def take(port):
                 for attempt in range(100):
                     try:
                         c = socket.create_connection((dst, 5201), source_address=(src, port), timeout=60); break
                     except OSError:
                         time.sleep(0.1)
-                c.sendall(data); c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
-                out.append(f"{port} {len(data)} {hashlib.sha256(data).hexdigest()}")
-            threads = [threading.Thread(target=send, args=(p,)) for p in ports]
+                h = hashlib.sha256(); n = 0
+                while True:
+                    b = c.recv(1 << 20)
+                    if not b: break
+                    h.update(b); n += len(b)
+                c.sendall(b"k"); c.close(); out.append(f"{port} {n} {h.hexdigest()}")
+            threads = [threading.Thread(target=take, args=(p,)) for p in ports]
             for t in threads: t.start()
             for t in threads: t.join()
             print("\n".join(sorted(out)))
             """;
-        var forth = Ports("192.168.1.1", "192.168.2.1", Flows, 41000);
-        var back = Ports("192.168.2.1", "192.168.1.1", Back, 42000);
-        var receivingRight = Task.Run(() => InteropLab.Exec(right, "timeout", "120", "python3", "-c", receiver, "192.168.2.1", Flows.ToString()));
-        var receivingLeft = Task.Run(() => InteropLab.Exec(left, "timeout", "120", "python3", "-c", receiver, "192.168.1.1", Back.ToString()));
-        Thread.Sleep(500); // the receivers listen
-        var sendingBack = Task.Run(() => InteropLab.Exec(right, "timeout", "120", "python3", "-c", sender, "192.168.2.1", "192.168.1.1", string.Join(',', back)));
-        var (code, sentForth) = InteropLab.Exec(left, "timeout", "120", "python3", "-c", sender, "192.168.1.1", "192.168.2.1", string.Join(',', forth));
-        var (backCode, sentBack) = sendingBack.GetAwaiter().GetResult();
-        var (rightCode, receivedRight) = receivingRight.GetAwaiter().GetResult();
-        var (leftCode, receivedLeft) = receivingLeft.GetAwaiter().GetResult();
-        Assert.True(code == 0 && backCode == 0 && rightCode == 0 && leftCode == 0,
-            $"senders: {sentForth}\n{sentBack}\nreceivers: {receivedRight}\n{receivedLeft}");
+        var serverScript = server.Replace("MEGABYTES", Megabytes.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var forth = Ports("192.168.2.1", "192.168.1.1", Flows, 41000); // the left sends: its clients are on the right
+        var back = Ports("192.168.1.1", "192.168.2.1", Back, 42000);
+        var sendingForth = Task.Run(() => InteropLab.Exec(left, "timeout", "120", "python3", "-c", serverScript, "192.168.1.1", Flows.ToString()));
+        var sendingBack = Task.Run(() => InteropLab.Exec(right, "timeout", "120", "python3", "-c", serverScript, "192.168.2.1", Back.ToString()));
+        Thread.Sleep(500); // the servers listen
+        var receivingBack = Task.Run(() => InteropLab.Exec(left, "timeout", "120", "python3", "-c", client, "192.168.1.1", "192.168.2.1", string.Join(',', back)));
+        var (code, receivedForth) = InteropLab.Exec(right, "timeout", "120", "python3", "-c", client, "192.168.2.1", "192.168.1.1", string.Join(',', forth));
+        var (backCode, receivedBack) = receivingBack.GetAwaiter().GetResult();
+        var (forthCode, sentForth) = sendingForth.GetAwaiter().GetResult();
+        var (sentBackCode, sentBack) = sendingBack.GetAwaiter().GetResult();
+        Assert.True(code == 0 && backCode == 0 && forthCode == 0 && sentBackCode == 0,
+            $"senders: {sentForth}\n{sentBack}\nreceivers: {receivedForth}\n{receivedBack}");
         Assert.Equal(Flows, sentForth.Trim().Split('\n').Length);
         Assert.Equal(Back, sentBack.Trim().Split('\n').Length);
-        return (sentForth.Trim() + "\n" + sentBack.Trim(), receivedRight.Trim() + "\n" + receivedLeft.Trim());
+        return (sentForth.Trim() + "\n" + sentBack.Trim(), receivedForth.Trim() + "\n" + receivedBack.Trim());
     }
 }

@@ -91,6 +91,8 @@ public sealed record EspDataPlaneOptions
 /// outbound SA, encapsulated and sent raw (IP protocol 50) or in UDP/4500 through the caller's socket;
 /// outside ESP is looked up by SPI, decapsulated, checked against the SA's selectors and written to the
 /// TUN device. Packets with no SA that a policy protects raise an acquire and wait in a bounded queue.
+/// Any number of threads may run it: one inside pump per queue of the device, one per raw socket, the NAT-T socket's;
+/// an SA's outbound packets leave in the order of their numbers whichever pump sends them (<see cref="EspSa.SendOrder"/>).
 /// </summary>
 public sealed class EspDataPlane : IDisposable
 {
@@ -290,6 +292,9 @@ public sealed class EspDataPlane : IDisposable
         var buffer = ArrayPool<byte>.Shared.Rent(sa.MaxPacketSize(innerPacket.Length));
         try
         {
+            // The number taken, the packet encrypted and sent under the SA's lock: whatever pump sends, the SA's packets
+            // leave in the order of their numbers (RFC 4303 §3.3.3) and none reaches the peer behind a later one.
+            using var order = sa.SendOrder.EnterScope();
             if (sa.TryEncapsulate(innerPacket, buffer, out int length) != EspEncapStatus.Ok)
             {
                 return EspOutboundResult.SendFailed;
@@ -317,10 +322,16 @@ public sealed class EspDataPlane : IDisposable
     // ------------------------------------------------------------------ TUN offloads (wireguard-go's approach, our code)
 
     private long _superPackets, _batchedSends;
-    private OutboundBatch? _batch; // the inside pump thread's alone
-    private bool _udpSegmentsFailed;
+    private volatile bool _udpSegmentsFailed;
 
-    /// <summary>The ESP packets of one super-packet on their way to one peer, and the scratch space its segments are cut in.</summary>
+    /// <summary>The batch of a thread that calls <see cref="ProcessFromTun(Span{byte})"/> itself (the pumps have their own).</summary>
+    [ThreadStatic] private static OutboundBatch? t_batch;
+
+    /// <summary>
+    /// The ESP packets of one super-packet on their way to one peer, and the scratch space its segments are cut in: one
+    /// per inside pump thread. While <see cref="Pair"/> is set, that thread holds the pair's outbound
+    /// <see cref="EspSa.SendOrder"/>, from the first segment's number to the batch's send.
+    /// </summary>
     private sealed class OutboundBatch
     {
         public readonly byte[] Buffer = GC.AllocateUninitializedArray<byte>(BatchSend.MaxBytes + 4096, pinned: true);
@@ -336,6 +347,11 @@ public sealed class EspDataPlane : IDisposable
     /// MSS (<see cref="TcpSegmenter"/>) whose ESP packets leave in one system call per peer (UDP GSO or sendmmsg).
     /// </summary>
     public void ProcessFromTun(Span<byte> read)
+    {
+        ProcessFromTun(read, t_batch ??= new OutboundBatch());
+    }
+
+    private void ProcessFromTun(Span<byte> read, OutboundBatch batch)
     {
         if (!VirtioNetHeader.TryRead(read, out var header))
         {
@@ -354,23 +370,27 @@ public sealed class EspDataPlane : IDisposable
             ProcessOutbound(packet);
             return;
         }
-        var batch = _batch ??= new OutboundBatch();
-        if (gso != VirtioNetHeader.GsoTcpV4
-            || !TcpSegmenter.TrySegment(packet, header.GsoSize, batch.Segment, this, static (segment, plane) => plane.ProcessSegment(segment), out _))
+        try
         {
-            Interlocked.Increment(ref _malformed);
+            if (gso != VirtioNetHeader.GsoTcpV4
+                || !TcpSegmenter.TrySegment(packet, header.GsoSize, batch.Segment, (Plane: this, Batch: batch), static (segment, s) => s.Plane.ProcessSegment(segment, s.Batch), out _))
+            {
+                Interlocked.Increment(ref _malformed);
+            }
+            else Interlocked.Increment(ref _superPackets);
         }
-        else Interlocked.Increment(ref _superPackets);
-        FlushBatch();
+        finally
+        {
+            FlushBatch(batch); // also when a segment threw: what was encrypted leaves, the SA's order is released
+        }
     }
 
     /// <summary>One segment of a super-packet: into the batch of its pair when it can go batched, else the usual way.</summary>
-    private void ProcessSegment(ReadOnlySpan<byte> segment)
+    private void ProcessSegment(ReadOnlySpan<byte> segment, OutboundBatch batch)
     {
-        var batch = _batch!;
         if (!InnerPacket.TryReadIPv4Flow(segment, out var flow) || !_sad.TryGetOutbound(flow, out var pair))
         {
-            FlushBatch();
+            FlushBatch(batch);
             ProcessOutbound(segment);
             return;
         }
@@ -378,32 +398,35 @@ public sealed class EspDataPlane : IDisposable
         var batched = pair.UdpEncapsulated ? UdpSendSegments is not null && !_udpSegmentsFailed : RawSendBatch is not null;
         if (!batched || segment.Length > PathMtu.MaxInnerLength(sa, _options.OutsideMtu, pair.UdpEncapsulated))
         {
-            FlushBatch();
+            FlushBatch(batch);
             Send(segment, pair);
             return;
         }
         var espLength = sa.PacketSize(segment.Length);
-        if (batch.Count > 0 && (batch.Pair != pair || batch.Count == BatchSend.MaxSegments || batch.Used + espLength > BatchSend.MaxBytes
-            || (pair.UdpEncapsulated && espLength > batch.SegmentSize)))
-            FlushBatch();
-        if (sa.TryEncapsulate(segment, batch.Buffer.AsSpan(batch.Used), out int length) != EspEncapStatus.Ok) return;
-        if (batch.Count == 0)
+        if (batch.Pair is not null && (batch.Pair != pair || batch.Count == BatchSend.MaxSegments || batch.Used + espLength > BatchSend.MaxBytes
+            || (pair.UdpEncapsulated && batch.Count > 0 && espLength > batch.SegmentSize)))
+            FlushBatch(batch);
+        if (batch.Pair is null)
         {
+            // From this segment's number to the batch's send the SA's order is this thread's: another pump's packet on
+            // the SA waits rather than overtake these on the wire (RFC 4303 §3.3.3).
+            sa.SendOrder.Enter();
             batch.Pair = pair;
-            batch.SegmentSize = length;
         }
+        if (sa.TryEncapsulate(segment, batch.Buffer.AsSpan(batch.Used), out int length) != EspEncapStatus.Ok) return;
+        if (batch.Count == 0) batch.SegmentSize = length;
         batch.Lengths[batch.Count++] = length;
         batch.Used += length;
-        if (pair.UdpEncapsulated && length < batch.SegmentSize) FlushBatch(); // a shorter datagram ends a GSO buffer
+        if (pair.UdpEncapsulated && length < batch.SegmentSize) FlushBatch(batch); // a shorter datagram ends a GSO buffer
     }
 
-    private void FlushBatch()
+    /// <summary>Sends the batch (if it holds packets) and releases its pair's <see cref="EspSa.SendOrder"/>.</summary>
+    private void FlushBatch(OutboundBatch batch)
     {
-        var batch = _batch;
-        if (batch is null || batch.Count == 0) return;
-        var pair = batch.Pair!;
+        if (batch.Pair is not { } pair) return;
         try
         {
+            if (batch.Count == 0) return;
             if (pair.UdpEncapsulated)
             {
                 try { UdpSendSegments!(batch.Buffer.AsSpan(0, batch.Used), batch.SegmentSize, pair); }
@@ -431,6 +454,7 @@ public sealed class EspDataPlane : IDisposable
             batch.Count = 0;
             batch.Used = 0;
             batch.Pair = null;
+            pair.Outbound.SendOrder.Exit();
         }
     }
 
@@ -573,55 +597,84 @@ public sealed class EspDataPlane : IDisposable
     /// <summary>Drops queued packets older than the hold time (also done on every enqueue and flush).</summary>
     public int ExpireQueued() => _acquire.Expire();
 
-    /// <summary>Starts the inside pump thread and the NAT keepalive timer.</summary>
+    /// <summary>
+    /// Starts the inside pumps and the NAT keepalive timer: one thread per queue of a multi-queue device
+    /// (<see cref="IMultiQueuePacketDevice"/>: the kernel keeps each flow on one queue), else one. Pumps share the SAs:
+    /// an SA's packets leave in the order of their numbers whichever pump sends them (<see cref="EspSa.SendOrder"/>).
+    /// </summary>
     public void Start()
     {
         _keepaliveTimer = _time.CreateTimer(_ => { SendNatKeepalives(); ExpireQueued(); }, null, _options.NatKeepaliveInterval, _options.NatKeepaliveInterval);
-        StartThread("esp-inside", () =>
+        IPacketDevice[] queues = _inside is IMultiQueuePacketDevice { QueueCount: > 1 } multi
+            ? [.. Enumerable.Range(0, multi.QueueCount).Select(multi.Queue)]
+            : [_inside];
+        InsidePumps = queues.Length;
+        for (var i = 0; i < queues.Length; i++)
         {
-            var virtio = _virtio is not null;
-            var buffer = GC.AllocateUninitializedArray<byte>(_options.MaxInnerPacket + VirtioNetHeader.Size, pinned: true);
-            while (!_stop.IsCancellationRequested)
-            {
-                int n;
-                try
-                {
-                    n = _inside.Read(buffer, 200);
-                }
-                catch (Exception e) when (e is IOException or ObjectDisposedException)
-                {
-                    return;
-                }
-                if (n > 0)
-                {
-                    try
-                    {
-                        if (virtio) ProcessFromTun(buffer.AsSpan(0, n));
-                        else ProcessOutbound(buffer.AsSpan(0, n));
-                    }
-#pragma warning disable CA1031 // the pump must survive anything one packet causes
-                    catch (Exception)
-#pragma warning restore CA1031
-                    {
-                        Interlocked.Increment(ref _internalErrors);
-                    }
-                }
-            }
-        });
+            var queue = queues[i];
+            StartThread($"esp-inside-{i}", () => PumpInside(queue));
+        }
     }
 
-    /// <summary>Receives from a raw ESP socket on a thread of its own and sends outbound raw ESP through it.</summary>
+    /// <summary>Inside pump threads started (one per queue of the inside device).</summary>
+    public int InsidePumps { get; private set; }
+
+    /// <summary>Raw ESP receiving threads started (<see cref="AttachRawSocket"/>).</summary>
+    public int RawReceivers => Volatile.Read(ref _rawReceivers);
+
+    private int _rawReceivers;
+
+    /// <summary>One inside pump: reads its queue, encapsulates and sends, with a buffer and a batch of its own.</summary>
+    private void PumpInside(IPacketDevice queue)
+    {
+        var batch = _virtio is not null ? new OutboundBatch() : null;
+        var buffer = GC.AllocateUninitializedArray<byte>(_options.MaxInnerPacket + VirtioNetHeader.Size, pinned: true);
+        while (!_stop.IsCancellationRequested)
+        {
+            int n;
+            try
+            {
+                n = queue.Read(buffer, 200);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                return;
+            }
+            if (n > 0)
+            {
+                try
+                {
+                    if (batch is not null) ProcessFromTun(buffer.AsSpan(0, n), batch);
+                    else ProcessOutbound(buffer.AsSpan(0, n));
+                }
+#pragma warning disable CA1031 // the pump must survive anything one packet causes
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                    Interlocked.Increment(ref _internalErrors);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Receives from a raw ESP socket on a thread of its own; the first socket attached also sends outbound raw ESP.
+    /// Several may be attached, each on its thread (e.g. one per share of the SPIs, <see cref="RawEspSocket.SteerBySpi"/>):
+    /// an inbound SA's replay window and counters take packets from any number of threads (its lock, RFC 4303 §3.4.3).
+    /// </summary>
     public void AttachRawSocket(RawEspSocket socket)
     {
-        RawSend = socket.Send;
-        StartThread("esp-raw", () =>
+        var index = Interlocked.Increment(ref _rawReceivers) - 1;
+        if (index == 0) RawSend = socket.Send;
+        StartThread($"esp-raw-{index}", () =>
         {
             // Up to RawBatch datagrams per recvmmsg; with a TUN device that takes offloads, the TCP segments of one batch
             // go to it coalesced (TcpCoalescer), each run of a connection as one super-packet.
             var buffer = GC.AllocateUninitializedArray<byte>(RawBatch * RawSlot, pinned: true);
             var lengths = new int[RawBatch];
             var device = _virtio;
-            var coalescer = device is null ? null : _rawCoalescer = new TcpCoalescer();
+            var coalescer = device is null ? null : new TcpCoalescer();
+            if (coalescer is not null) lock (_rawCoalescers) _rawCoalescers.Add(coalescer);
             while (!_stop.IsCancellationRequested)
             {
                 int n;
@@ -656,10 +709,18 @@ public sealed class EspDataPlane : IDisposable
     }
 
     private const int RawBatch = 16, RawSlot = 65536;
-    private TcpCoalescer? _rawCoalescer;
+    private readonly List<TcpCoalescer> _rawCoalescers = []; // one per raw receiving thread
 
     /// <summary>Decapsulated TCP segments merged into super-packets for the TUN device (raw ESP receive batches).</summary>
-    public long CoalescedSegments => (_rawCoalescer?.Coalesced ?? 0) + (_udpCoalescer?.Coalesced ?? 0);
+    public long CoalescedSegments
+    {
+        get
+        {
+            long raw;
+            lock (_rawCoalescers) raw = _rawCoalescers.Sum(c => c.Coalesced);
+            return raw + (_udpCoalescer?.Coalesced ?? 0);
+        }
+    }
 
     /// <summary>Bugs while handling one packet (never expected) are counted here instead of killing the pump thread and the process.</summary>
     public long InternalErrors => Interlocked.Read(ref _internalErrors);

@@ -56,8 +56,10 @@ public enum EspDecapStatus
 /// <summary>
 /// One direction of an ESP SA (RFC 4303, tunnel mode): SPI, keys (held by the reused cipher and HMAC
 /// transforms, zeroed on <see cref="Dispose"/>), the sequence number (outbound) or the anti-replay window
-/// (inbound), counters and the kilobyte lifetime. Packets go through an SA one at a time (a lock, uncontended
-/// with one data-plane thread per direction); counters, window and lifetime may be read from anywhere.
+/// (inbound), counters and the kilobyte lifetime. Packets go through an SA one at a time (a lock: any number of
+/// threads may send or receive on one SA; uncontended it costs little); counters, window and lifetime may be read
+/// from anywhere. A sender that must keep the SA's packets in order on the wire holds <see cref="SendOrder"/> across
+/// the encapsulation and its send.
 /// </summary>
 public sealed class EspSa : IDisposable
 {
@@ -140,6 +142,17 @@ public sealed class EspSa : IDisposable
     public event Action<EspSa>? HardLifetimeReached;
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>
+    /// Outbound: the SA's lock, for a sender to hold across <see cref="TryEncapsulate"/> (which takes the number and
+    /// encrypts under it, entering it again) and the send of the packet, or of a batch of packets encapsulated one
+    /// after the other: then, whatever thread sends, the numbers leave in the order they were taken, each once (RFC 4303
+    /// §3.3.3), and the peer's 64-packet window (§3.4.3) never sees a packet late because another thread overtook it.
+    /// Uncontended it costs one more entry; contended, this SA's packets wait for each other while other SAs go on.
+    /// Hold it for one packet or one batch only: <see cref="ReserveUpTo"/>, <see cref="ResumeAt"/> and
+    /// <see cref="Dispose"/> wait for it.
+    /// </summary>
+    public Lock SendOrder => _lock;
 
     /// <summary>Outbound numbers a carrier reserves at a time in the cluster's record (docs/cluster.md, sequence numbers).</summary>
     public const uint OutboundReservation = 65536;

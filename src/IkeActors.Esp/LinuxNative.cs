@@ -8,7 +8,7 @@ internal static unsafe partial class LinuxNative
     public const int O_RDWR = 2, O_CLOEXEC = 0x80000, O_NONBLOCK = 0x800;
     public const short POLLIN = 1;
     public const uint TUNSETIFF = 0x400454ca; // _IOW('T', 202, int), linux/if_tun.h
-    public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000;
+    public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000, IFF_MULTI_QUEUE = 0x0100;
     public const uint TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int)
     public const uint TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02; // linux/if_tun.h
     public const int SOL_UDP = 17, UDP_SEGMENT = 103; // linux/udp.h: UDP generic segmentation offload
@@ -101,6 +101,29 @@ internal static unsafe partial class LinuxNative
     public static partial int Close(int fd);
 
     public const int AF_INET = 2, SOCK_RAW = 3, SOCK_CLOEXEC = 0x80000, IPPROTO_ESP = 50;
+
+    public const int SOL_SOCKET = 1, SO_ATTACH_FILTER = 26, SO_DETACH_FILTER = 27;
+
+    /// <summary>One classic BPF instruction (linux/filter.h struct sock_filter).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockFilter
+    {
+        public ushort Code;
+        public byte JumpTrue;
+        public byte JumpFalse;
+        public uint K;
+    }
+
+    /// <summary>linux/filter.h struct sock_fprog.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockFprog
+    {
+        public ushort Length;
+        public SockFilter* Filter;
+    }
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
 
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);

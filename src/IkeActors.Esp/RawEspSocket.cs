@@ -30,6 +30,48 @@ public sealed class RawEspSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes this socket one of <paramref name="count"/> that share the arriving ESP by SPI: it receives only packets whose
+    /// SPI % <paramref name="count"/> is <paramref name="index"/> (a classic BPF filter, run by the kernel before the
+    /// packet is queued), and socket 0 also the packets too short to hold an SPI (they are counted as malformed there).
+    /// Each raw socket of protocol 50 sees every ESP packet; with the filters each packet is received once, and all the
+    /// packets of one SA by one socket: its receiving thread keeps them in order (an SPI names one SA, RFC 4301 §4.1).
+    /// Steer before traffic comes: what a socket queued before has not been filtered. A count of 1 removes the filter.
+    /// </summary>
+    public unsafe void SteerBySpi(int index, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, count);
+        var fd = (int)_socket.SafeHandle.DangerousGetHandle();
+        if (count == 1)
+        {
+            int none = 0;
+            LinuxNative.SetSockOpt(fd, LinuxNative.SOL_SOCKET, LinuxNative.SO_DETACH_FILTER, &none, sizeof(int)); // ENOENT: there was none
+            return;
+        }
+        const uint Accept = uint.MaxValue, Drop = 0;
+        // Classic BPF over the packet from its IPv4 header (linux/filter.h opcodes): X = header length, A = SPI.
+        var program = stackalloc LinuxNative.SockFilter[]
+        {
+            new() { Code = 0xb1, K = 0 },                            // ldxb 4*([0]&0xf)
+            new() { Code = 0x80 },                                   // ld len
+            new() { Code = 0x1c },                                   // sub x
+            new() { Code = 0x35, K = 4, JumpTrue = 0, JumpFalse = 5 }, // jge #4 (room for an SPI), else to the last
+            new() { Code = 0x40, K = 0 },                            // ld [x+0]: the SPI
+            new() { Code = 0x94, K = (uint)count },                  // mod #count
+            new() { Code = 0x15, K = (uint)index, JumpTrue = 0, JumpFalse = 1 }, // jeq #index
+            new() { Code = 0x06, K = Accept },                       // ret: whole packet
+            new() { Code = 0x06, K = Drop },                         // ret: none
+            new() { Code = 0x06, K = index == 0 ? Accept : Drop },   // too short: socket 0's
+        };
+        var fprog = new LinuxNative.SockFprog { Length = 10, Filter = program };
+        if (LinuxNative.SetSockOpt(fd, LinuxNative.SOL_SOCKET, LinuxNative.SO_ATTACH_FILTER, &fprog, (uint)sizeof(LinuxNative.SockFprog)) < 0)
+        {
+            throw new SocketException(System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        }
+    }
+
     /// <summary>Receives one datagram (IPv4 header + ESP); 0 when nothing arrived within the timeout.</summary>
     public int Receive(Span<byte> buffer, int timeoutMilliseconds)
     {

@@ -13,7 +13,7 @@ public enum ReplayCheck
 /// <summary>
 /// The 64-packet receive window of RFC 4303 §3.4.3: <see cref="Top"/> is the highest sequence number
 /// accepted; bit i of <see cref="Bitmap"/> says whether Top - i was received. Checked before the ICV,
-/// updated only after it verifies. One writer (the receiving thread); readers see whole values.
+/// updated only after it verifies. One writer at a time (the inbound SA's lock, whatever thread receives); readers see whole values.
 /// </summary>
 public sealed class ReplayWindow
 {

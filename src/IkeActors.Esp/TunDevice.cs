@@ -32,7 +32,13 @@ public sealed unsafe class TunDevice : IVirtioPacketDevice
 
     /// <summary>Creates the interface; <paramref name="name"/> may contain %d for the kernel to number it.</summary>
     /// <param name="offloads">The kernel hands over TCP super-packets and packets whose checksum is left to us (as wireguard-go's TUN).</param>
-    public static TunDevice Open(string name = "esp%d", bool offloads = false)
+    public static TunDevice Open(string name = "esp%d", bool offloads = false) => Open(name, offloads, multiQueue: false);
+
+    /// <summary>
+    /// As <see cref="Open(string, bool)"/>; with <paramref name="multiQueue"/> (IFF_MULTI_QUEUE) this descriptor is one
+    /// queue of the interface, and opening the same name again adds a queue (<see cref="TunQueues"/>).
+    /// </summary>
+    public static TunDevice Open(string name, bool offloads, bool multiQueue)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("TUN devices need Linux");
         var nameBytes = Encoding.ASCII.GetBytes(name);
@@ -41,7 +47,8 @@ public sealed unsafe class TunDevice : IVirtioPacketDevice
         if (fd < 0) throw new IOException($"open /dev/net/tun failed: errno {Marshal.GetLastPInvokeError()}");
         var req = default(LinuxNative.IfReq);
         nameBytes.CopyTo(new Span<byte>(req.Name, LinuxNative.IFNAMSIZ));
-        req.Flags = (short)(LinuxNative.IFF_TUN | LinuxNative.IFF_NO_PI | (offloads ? LinuxNative.IFF_VNET_HDR : 0));
+        req.Flags = (short)(LinuxNative.IFF_TUN | LinuxNative.IFF_NO_PI | (offloads ? LinuxNative.IFF_VNET_HDR : 0)
+            | (multiQueue ? LinuxNative.IFF_MULTI_QUEUE : 0));
         if (LinuxNative.Ioctl(fd, LinuxNative.TUNSETIFF, &req) < 0)
         {
             int errno = Marshal.GetLastPInvokeError();

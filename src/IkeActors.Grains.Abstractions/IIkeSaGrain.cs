@@ -12,9 +12,10 @@ public interface IIkeSaGrain : IGrainWithStringKey, IIkeSaShow
 
     /// <summary>
     /// An SA the front-end negotiated itself is up: the grain takes it over (restores it, arms its timers, installs its
-    /// IPsec SAs, registers it with its peer's tunnel) and carries it from then on.
+    /// IPsec SAs, registers it with its peer's tunnel) and carries it from then on. <paramref name="handOver"/> is not
+    /// copied on the way (the front-end changes it only after the answer): no copier made for every call.
     /// </summary>
-    Task<IkeStepResult> TakeOver(FrontEndHandOver handOver);
+    Task<IkeStepResult> TakeOver([Immutable] FrontEndHandOver handOver);
 
     /// <summary>Starts Main Mode as initiator; the grain's key carries the peer and the cookie to use.</summary>
     Task<IkeStepResult> StartInitiator(AcquireRequest acquire, int debugLevel);

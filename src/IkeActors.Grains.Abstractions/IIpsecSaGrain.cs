@@ -3,15 +3,19 @@ namespace IkeActors.Grains;
 /// <summary>One IPsec SA pair, keyed by "peer/inbound SPI" (hex): pushes its keys to the data plane and withdraws them.</summary>
 public interface IIpsecSaGrain : IGrainWithStringKey
 {
-    /// <summary>The pair, and the IKE SA grain that owns it (see <see cref="SetOwner"/>); it completes an inbound SA installed alone.</summary>
-    Task Install(IpsecSaRecord record, string ownerIkeSaKey);
+    /// <summary>
+    /// The pair, and the IKE SA grain that owns it (see <see cref="SetOwner"/>); it completes an inbound SA installed
+    /// alone. The record is the grain's from then on (within a silo not copied: one copy of the keys less, and no
+    /// copier made for every call): the caller builds it for this call and keeps no reference.
+    /// </summary>
+    Task Install([Immutable] IpsecSaRecord record, string ownerIkeSaKey);
 
     /// <summary>
     /// The inbound SA alone (a Quick Mode responder's, at QM2: the record has no outbound keys): the data plane receives
     /// on it until <see cref="Install"/> completes the pair at QM3, or <see cref="Withdraw"/> takes it out. A second
     /// call while the grain holds this SPI changes nothing (the engine announces it again after a restore).
     /// </summary>
-    Task InstallInbound(IpsecSaRecord record, string ownerIkeSaKey);
+    Task InstallInbound([Immutable] IpsecSaRecord record, string ownerIkeSaKey);
 
     Task Withdraw(string reason);
 

@@ -31,7 +31,8 @@ public interface ISaDirectoryGrain : IGrainWithIntegerKey
     /// <summary>This partition's SAs with what the summary views print.</summary>
     Task<IReadOnlyList<SaDirectoryEntry>> Entries();
 
-    /// <summary>The SAs with one peer address, oldest first (the peer rules' view: INITIAL-CONTACT).</summary>
+    /// <summary>The SAs with one peer address, oldest first (the peer rules' view: INITIAL-CONTACT); a new list each call, not copied.</summary>
+    [return: Immutable]
     Task<IReadOnlyList<SaDirectoryEntry>> ListPeer(string peerAddress);
 
     /// <summary>This partition's SAs by state and its counters, for `show crypto isakmp stats` and `show vpn-sessiondb summary`.</summary>

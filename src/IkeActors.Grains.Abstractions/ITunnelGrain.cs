@@ -33,6 +33,12 @@ public interface ITunnelGrain : IGrainWithStringKey
     Task InitialContact(string ikeSaKey, bool initiatedHere);
 
     /// <summary>
+    /// <see cref="InitialContact"/> then <see cref="Register"/> in one turn: an SA that came up with INITIAL-CONTACT in
+    /// the same step (a peer's MM5 or first QM1 taken over from the front-end): one call instead of two.
+    /// </summary>
+    Task<string?> RegisterWithInitialContact(string ikeSaKey, bool initiatedHere);
+
+    /// <summary>
     /// DPD declared the peer dead on one IKE SA: as the ASA does, every other IKE SA with the peer goes too,
     /// without a DELETE (one-way: the dead SA's grain does not wait).
     /// </summary>

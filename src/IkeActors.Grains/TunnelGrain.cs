@@ -99,6 +99,16 @@ public sealed class TunnelGrain(GatewayContext gateway, [PersistentState("tunnel
     }
 
     /// <summary>
+    /// The older SAs go (<see cref="InitialContact"/>) before the new one registers, so none of them is named its
+    /// predecessor; the directory is the only grain called.
+    /// </summary>
+    public async Task<string?> RegisterWithInitialContact(string ikeSaKey, bool initiatedHere)
+    {
+        await InitialContact(ikeSaKey, initiatedHere);
+        return await Register(ikeSaKey);
+    }
+
+    /// <summary>
     /// <see cref="PeerPolicy.StartsPhase1Rekey"/> over the SAs this grain knows: the old one, another current one, the
     /// peer's Main Mode in flight. Calls only the new grain, which calls nobody back.
     /// </summary>

@@ -11,15 +11,19 @@
 # 192.168.1.1 to 192.168.2.1. Prints a table with the ratios ours/strongSwan and cleans up
 # (processes by PID, the peers by their script, the namespaces), also on failure.
 #
-# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours"]
+# --esp-threads N gives our gateways N inside pumps (TUN queues) and N raw ESP receivers (`ikeactors run
+# --esp-threads`); without it they run with the node's default.
+#
+# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours"] [--esp-threads N]
 set -euo pipefail
 
-SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours"
+SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours" THREADS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) SECS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --labs) LABS=$2; shift 2 ;;
+        --esp-threads) THREADS=(--esp-threads "$2"); shift 2 ;;
         *) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0" >&2; exit 2 ;;
     esac
 done
@@ -62,7 +66,7 @@ config() {  # the seed's ASA config with one `permit ip` line (all traffic betwe
 
 gateway() {  # NS CONFIG BIND: ikeactors run --tun in a namespace, waits for its ISAKMP socket
     local out=$IKE_INTEROP_DIR/gateway-$1.log
-    ip netns exec "$1" dotnet "$DLL" run --config "$2" --bind "$3" --tun 'ike%d' >"$out" 2>&1 &
+    ip netns exec "$1" dotnet "$DLL" run --config "$2" --bind "$3" --tun 'ike%d' "${THREADS[@]}" >"$out" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 300); do grep -q "ISAKMP on udp" "$out" && return 0; sleep 0.2; done
     echo "gateway in $1 did not start:"; cat "$out"; return 1
@@ -91,13 +95,32 @@ engine_cpu() {  # NS: CPU seconds used so far by the IPsec engine in NS (every p
     echo "$total"
 }
 
+pump_cpu() {  # NS: "name=ticks" for each of our data plane's threads in NS (esp-inside-N pumps, esp-raw-N receivers)
+    local pid task
+    for pid in $(ip netns pids "$1" 2>/dev/null); do
+        for task in /proc/"$pid"/task/*; do
+            case "$(cat "$task"/comm 2>/dev/null)" in
+                esp-*) awk -v n="$(cat "$task"/comm)" '{ sub(/^.*\) /, ""); print n "=" $12 + $13 }' "$task"/stat 2>/dev/null ;;
+            esac
+        done
+    done | sort
+}
+
+pump_delta() {  # BEFORE AFTER: "name seconds" of each thread over the run
+    join -t= <(echo "$1") <(echo "$2") | awk -F= -v hz="$(getconf CLK_TCK)" '{ printf "%s %.1fs ", $1, ($3 - $2) / hz }'
+}
+
 iperf() {  # KEY ARGS...: one iperf3 client run, prints "KEY value unit" from the JSON, then the engines' CPU per packet
     local key=$1; shift
     sleep 1  # the server is ready for the next test
-    local l0 r0 l1 r1
+    local l0 r0 l1 r1 lp0 rp0
     l0=$(engine_cpu "$L"); r0=$(engine_cpu "$R")
+    lp0=$(pump_cpu "$L"); rp0=$(pump_cpu "$R")
     ip netns exec "$L" iperf3 -c 192.168.2.1 -B 192.168.1.1 -t "$SECS" -J "$@" >"$IKE_INTEROP_DIR/$key.json" 2>"$IKE_INTEROP_DIR/$key.err" || true
     l1=$(engine_cpu "$L"); r1=$(engine_cpu "$R")
+    # Our gateways' threads: which pumps and receivers carried the run (nothing printed for strongSwan).
+    [ -z "$lp0" ] || echo "$key-threads-sender $(pump_delta "$lp0" "$(pump_cpu "$L")")"
+    [ -z "$rp0" ] || echo "$key-threads-receiver $(pump_delta "$rp0" "$(pump_cpu "$R")")"
     python3 - "$key" "$IKE_INTEROP_DIR/$key.json" "$((l1 - l0))" "$((r1 - r0))" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
 key, path, lcpu, rcpu, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -165,7 +188,9 @@ d, labs = sys.argv[1], sys.argv[2:]
 vals, units = {}, {}
 for lab in labs:
     for line in open(os.path.join(d, lab + ".txt")):
-        k, v, u = line.split()[:3]
+        f = line.split()
+        if len(f) < 3: continue
+        k, v, u = f[:3]
         vals[(lab, k)] = v; units[k] = u
 def ratio(a, b):
     try: return f"{float(a) / float(b):.2f}"

@@ -11,17 +11,22 @@ namespace IkeActors.Esp.Tests;
 /// </summary>
 public class NamespaceTests
 {
+    /// <param name="queues">
+    /// TUN queues (one inside pump each) and raw ESP sockets (steered by SPI: 0x2222 is socket 0's, 0x1111 socket 1's).
+    /// </param>
     [RootTheory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Kernel_ping_crosses_two_userspace_esp_gateways(bool udp)
+    [InlineData(false, 1)]
+    [InlineData(true, 1)]
+    [InlineData(false, 2)]
+    [InlineData(true, 2)]
+    public void Kernel_ping_crosses_two_userspace_esp_gateways(bool udp, int queues)
     {
         RequiredProgram.Check("ping", "iputils-ping");
         using var lab = new NetnsLab();
-        var left = Gateway.Create(lab.Left, "10.0.0.1", "10.0.0.2", "192.168.1.1", "192.168.2.0/24", udp);
+        var left = Gateway.Create(lab.Left, "10.0.0.1", "10.0.0.2", "192.168.1.1", "192.168.2.0/24", udp, queues);
         try
         {
-            var right = Gateway.Create(lab.Right, "10.0.0.2", "10.0.0.1", "192.168.2.1", "192.168.1.0/24", udp);
+            var right = Gateway.Create(lab.Right, "10.0.0.2", "10.0.0.1", "192.168.2.1", "192.168.1.0/24", udp, queues);
             try
             {
                 // The same keys both ways, as one Quick Mode gives them (the SPIs are the peers' inbound ones).
@@ -55,19 +60,21 @@ public class NamespaceTests
     private sealed class Gateway : IDisposable
     {
         public EspSaDatabase Sad { get; } = new();
-        private TunDevice? _tun;
-        private RawEspSocket? _raw;
+        private TunQueues? _tun;
+        private readonly List<RawEspSocket> _raw = [];
         private Socket? _udp;
         private EspDataPlane? _plane;
         private Thread? _udpThread;
         private volatile bool _stop;
 
-        public static Gateway Create(string ns, string outside, string peer, string inside, string remoteSubnet, bool udp)
+        public static Gateway Create(string ns, string outside, string peer, string inside, string remoteSubnet, bool udp, int queues)
         {
             var g = new Gateway();
             try
             {
-                g._tun = NetnsLab.InNamespace(ns, () => TunDevice.Open("esp%d"));
+                g._tun = NetnsLab.InNamespace(ns, () => TunQueues.Open("esp%d", queues, offloads: queues > 1,
+                    warn: w => throw new InvalidOperationException(w)));
+                Assert.Equal(queues, g._tun.QueueCount);
                 if (udp)
                 {
                     g._udp = NetnsLab.InNamespace(ns, () =>
@@ -79,14 +86,15 @@ public class NamespaceTests
                 }
                 else
                 {
-                    g._raw = NetnsLab.InNamespace(ns, () => new RawEspSocket(IPAddress.Parse(outside)));
+                    for (var i = 0; i < queues; i++) g._raw.Add(NetnsLab.InNamespace(ns, () => new RawEspSocket(IPAddress.Parse(outside))));
+                    for (var i = 0; i < queues; i++) g._raw[i].SteerBySpi(i, queues);
                 }
                 NetnsLab.Ip("-n", ns, "addr", "add", inside + "/32", "dev", g._tun.Name);
                 NetnsLab.Ip("-n", ns, "link", "set", "dev", g._tun.Name, "mtu", "1400", "up");
                 NetnsLab.Ip("-n", ns, "route", "add", remoteSubnet, "dev", g._tun.Name, "src", inside);
 
                 g._plane = new EspDataPlane(g.Sad, g._tun);
-                if (g._raw is not null) g._plane.AttachRawSocket(g._raw);
+                foreach (var raw in g._raw) g._plane.AttachRawSocket(raw);
                 if (g._udp is { } socket)
                 {
                     g._plane.UdpSend = (p, pair) => socket.SendTo(p, SocketFlags.None, pair.PeerAddress);
@@ -94,6 +102,7 @@ public class NamespaceTests
                     g._udpThread.Start();
                 }
                 g._plane.Start();
+                Assert.Equal((queues, udp ? 0 : queues), (g._plane.InsidePumps, g._plane.RawReceivers));
                 return g;
             }
             catch
@@ -129,7 +138,7 @@ public class NamespaceTests
             _plane?.Dispose();
             _udpThread?.Join(2000);
             _udp?.Dispose();
-            _raw?.Dispose();
+            foreach (var raw in _raw) raw.Dispose();
             _tun?.Dispose();
             Sad.Dispose();
         }

@@ -41,6 +41,8 @@ public class RunOptionsTests
     [InlineData("--advertise 10.1", "--advertise 10.1: expected an IP address")]
     [InlineData("--rekey-jitter 51", "--rekey-jitter 51: expected a percentage 0-50")]
     [InlineData("--dpd-jitter -1", "--dpd-jitter -1: expected a percentage 0-50")]
+    [InlineData("--esp-threads 0", "--esp-threads 0: expected 1-256 (TUN queues, one pump each)")]
+    [InlineData("--esp-threads 257", "--esp-threads 257: expected 1-256 (TUN queues, one pump each)")]
     public void A_bad_option_is_one_error_line_and_exit_code_1(string option, string expected)
     {
         var given = option.Split(' ', 2);
@@ -71,6 +73,15 @@ public class RunOptionsTests
             Assert.Equal(1, exit);
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void The_esp_threads_reach_the_data_plane_and_default_to_the_cores_up_to_4()
+    {
+        var config = RepoPaths.SiteToSite("asa2-responder.cfg");
+        Assert.Equal(Math.Min(Environment.ProcessorCount, 4), new Hosting.RunArguments(config).Validate().Options!.EspThreads);
+        Assert.Equal(Hosting.EspNodeOptions.DefaultThreads, new Hosting.EspNodeOptions().Threads);
+        Assert.Equal(3, new Hosting.RunArguments(config) { EspThreads = 3 }.Validate().Options!.EspThreads);
     }
 
     [Fact]

@@ -315,6 +315,9 @@ public sealed class InteropLab : IDisposable
             _process.BeginErrorReadLine();
         }
 
+        /// <summary>The dotnet process's PID (env and `ip netns exec` exec in place).</summary>
+        public int Pid => _process.Id;
+
         public IReadOnlyList<string> Lines => _lines.ToList();
         public string Output => string.Join('\n', _lines);
 

@@ -18,6 +18,7 @@ public static class RunCommand
         var bind = new Option<string>("--bind") { Description = "Address:port of the ISAKMP socket", DefaultValueFactory = _ => "0.0.0.0:500" };
         var natT = new Option<string>("--natt") { Description = "Address:port of the NAT-T socket (RFC 3947: UDP 4500), or none; default: the --bind address on 4500 when --bind uses 500, none otherwise", DefaultValueFactory = _ => "auto" };
         var tun = new Option<string?>("--tun") { Description = "Carry traffic: a TUN device of this name (%d numbers it) for the inside, routes to the crypto maps' remote networks, ESP raw or in UDP/4500 outside (root)" };
+        var espThreads = new Option<int?>("--esp-threads") { Description = $"With --tun: N inside pumps (a multi-queue TUN device, one thread per queue) and N raw ESP receiving threads (sharing the SPIs); an SA's packets stay in order whatever thread sends them. Default {EspNodeOptions.DefaultThreads} here" };
         var debug = new Option<int>("--debug") { Description = "debug crypto ikev1 level (0-255)", DefaultValueFactory = _ => 0 };
         var peerMap = new Option<string[]>("--peer-map") { Description = "PEER=ADDRESS:PORT: where a configured peer really listens (labs on one machine)", AllowMultipleArgumentsPerToken = true };
         var acquire = new Option<string?>("--acquire") { Description = "SRC,DST[,PROTO]: start negotiating as if the data plane had seen this packet" };
@@ -39,7 +40,7 @@ public static class RunCommand
         var saveKeys = new Option<string?>("--save-keys") { Description = "DIR: write every SA's keys there as they are made, as Wireshark's ikev1_decryption_table and esp_sa files (secrets: mode 0600; anyone who reads them can decrypt the traffic)" };
         var command = new Command("run", "Run a gateway node");
         foreach (var o in new Option[] { config, bind, natT, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter, maxHalfOpen,
-                     maxHalfOpenPerPeer, otlp, otlpHeaders, otlpDebugLevel, orleansDashboard, advertise, tun, rekeyJitter, dpdJitter, dhExponent, saveKeys })
+                     maxHalfOpenPerPeer, otlp, otlpHeaders, otlpDebugLevel, orleansDashboard, advertise, tun, espThreads, rekeyJitter, dpdJitter, dhExponent, saveKeys })
             command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
         {
@@ -48,7 +49,7 @@ public static class RunCommand
                 Bind = parse.GetValue(bind)!, NatT = parse.GetValue(natT) ?? "auto", Debug = parse.GetValue(debug), PeerMap = parse.GetValue(peerMap) ?? [],
                 Acquire = parse.GetValue(acquire), SiloPort = parse.GetValue(siloPort), GatewayPort = parse.GetValue(gatewayPort),
                 Cluster = parse.GetValue(cluster), Advertise = parse.GetValue(advertise)!, MaxHalfOpen = parse.GetValue(maxHalfOpen),
-                MaxHalfOpenPerPeer = parse.GetValue(maxHalfOpenPerPeer), ExitAfter = parse.GetValue(exitAfter), Tun = parse.GetValue(tun),
+                MaxHalfOpenPerPeer = parse.GetValue(maxHalfOpenPerPeer), ExitAfter = parse.GetValue(exitAfter), Tun = parse.GetValue(tun), EspThreads = parse.GetValue(espThreads),
                 OtelConsole = parse.GetValue(otelConsole), Otlp = parse.GetValue(otlp), OtlpHeaders = parse.GetValue(otlpHeaders),
                 OtlpDebugLevel = parse.GetValue(otlpDebugLevel), OrleansDashboard = parse.GetValue(orleansDashboard),
                 RekeyJitter = parse.GetValue(rekeyJitter), DpdJitter = parse.GetValue(dpdJitter),

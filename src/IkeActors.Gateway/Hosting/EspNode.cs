@@ -31,6 +31,18 @@ public sealed record EspNodeOptions
     /// <summary>Open a raw IP protocol 50 socket for SAs without NAT-T.</summary>
     public bool RawEsp { get; init; } = true;
 
+    /// <summary>
+    /// `--esp-threads N`: the TUN device gets N queues (IFF_MULTI_QUEUE), each read by an inside pump of its own, and raw
+    /// ESP is received by N threads, each on a socket of its own that takes a share of the SPIs
+    /// (<see cref="RawEspSocket.SteerBySpi"/>). An SA's outbound packets keep their order and numbers whichever pump sends
+    /// them (<see cref="EspSa.SendOrder"/>); its inbound ones all reach one thread. Fewer when the kernel refuses queues
+    /// (a warning). 1: the single-queue device and one thread each way.
+    /// </summary>
+    public int Threads { get; init; } = DefaultThreads;
+
+    /// <summary>The default of <see cref="Threads"/>: min(cores, 4) (tests/IkeActors.Benchmarks/README.md, "Every core").</summary>
+    public static int DefaultThreads => Math.Min(Environment.ProcessorCount, 4);
+
     /// <summary>How often the SAs' kilobytes (kB lifetimes, RFC 2407 §4.5) and received traffic (DPD idle, RFC 3706) are reported to their grains.</summary>
     public TimeSpan AccountingInterval { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -47,8 +59,8 @@ public sealed class EspNode(
     EspSaDatabase database, IsakmpSockets sockets, SaRouter router, FrontEndOptions frontEndOptions, GatewayContext gateway, IGrainFactory grains,
     EspNodeOptions options, ReverseRoutes reverseRoutes, ILogger<EspNode> logger, Cluster.CarrierService? carrier = null) : IHostedLifecycleService, IEspCounterSource, IDisposable
 {
-    private TunDevice? _tun;
-    private RawEspSocket? _raw;
+    private TunQueues? _tun;
+    private readonly List<RawEspSocket> _raw = [];
     private EspDataPlane? _plane;
     private CancellationTokenSource? _stop;
     private IDisposable? _metrics;
@@ -61,7 +73,7 @@ public sealed class EspNode(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _tun = TunDevice.Open(options.Tun, options.Offloads);
+        _tun = TunQueues.Open(options.Tun, options.Threads, options.Offloads, warning => logger.LogWarning("{Warning}", warning));
         var inside = InsideInterface();
         var tunMtu = options.Mtu ?? gateway.Config.MtuOf(inside?.Nameif ?? "inside");
         Ip("link", "set", "dev", _tun.Name, "mtu", tunMtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -83,25 +95,49 @@ public sealed class EspNode(
         }
         sockets.UdpEsp = (bytes, from) => _plane.OnUdpEspInBatch(bytes, from);
         sockets.UdpEspBatchEnd = _plane.EndUdpBatch;
-        if (options.RawEsp)
-        {
-            try
-            {
-                _raw = new RawEspSocket(gateway.Local.Address.Equals(IPAddress.Any) ? null : gateway.Local.Address);
-                _plane.AttachRawSocket(_raw);
-                if (options.Offloads) _plane.RawSendBatch = _raw.SendBatch;
-            }
-            catch (System.Net.Sockets.SocketException e)
-            {
-                // Not fatal: NAT-T (ESP in UDP) still works. Binding fails where the outside address is not local (labs on loopback).
-                logger.LogWarning("raw ESP socket not opened ({Error}): only UDP-encapsulated ESP will pass", e.SocketErrorCode);
-            }
-        }
+        if (options.RawEsp) OpenRawSockets(Math.Max(1, options.Threads));
         _plane.Start();
         _metrics = EspTelemetry.Observe(this); // per-SA packets, bytes, errors, replay drops on the OTLP meter
         _stop = new CancellationTokenSource();
         _accounting = Task.Run(() => Account(_stop.Token), CancellationToken.None);
-        logger.LogInformation("ESP data plane on {Tun}", _tun.Name);
+        logger.LogInformation("ESP data plane on {Tun}: {Pumps} inside pumps, {Receivers} raw ESP receivers", _tun.Name, _plane.InsidePumps, _plane.RawReceivers);
+    }
+
+    /// <summary>
+    /// Raw ESP sockets, each received on a thread of its own and steered to its share of the SPIs, so an SA's packets all
+    /// reach one thread, in order; the first also sends. The share is fixed once all are open (as many as opened).
+    /// </summary>
+    private void OpenRawSockets(int count)
+    {
+        var local = gateway.Local.Address.Equals(IPAddress.Any) ? null : gateway.Local.Address;
+        try
+        {
+            while (_raw.Count < count) _raw.Add(new RawEspSocket(local));
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            // Not fatal: NAT-T (ESP in UDP) still works. Binding fails where the outside address is not local (labs on loopback).
+            if (_raw.Count == 0)
+            {
+                logger.LogWarning("raw ESP socket not opened ({Error}): only UDP-encapsulated ESP will pass", e.SocketErrorCode);
+                return;
+            }
+            logger.LogWarning("raw ESP socket {Index} of {Count} not opened ({Error}): {Opened} receivers", _raw.Count + 1, count, e.SocketErrorCode, _raw.Count);
+        }
+        try
+        {
+            for (var i = 0; i < _raw.Count; i++) _raw[i].SteerBySpi(i, _raw.Count);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            // Unsteered sockets would each receive every packet: one receiver then.
+            logger.LogWarning("raw ESP sockets not steered by SPI ({Error}): 1 receiver", e.SocketErrorCode);
+            foreach (var extra in _raw.Skip(1)) extra.Dispose();
+            _raw.RemoveRange(1, _raw.Count - 1);
+            _raw[0].SteerBySpi(0, 1);
+        }
+        foreach (var raw in _raw) _plane!.AttachRawSocket(raw);
+        if (options.Offloads) _plane!.RawSendBatch = _raw[0].SendBatch;
     }
 
     /// <summary>
@@ -283,7 +319,7 @@ public sealed class EspNode(
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _metrics?.Dispose();
         _plane?.Dispose();
-        _raw?.Dispose();
+        foreach (var raw in _raw) raw.Dispose();
         _tun?.Dispose(); // the kernel removes the device and its routes with the last descriptor
         reverseRoutes.Dispose();
         _stop?.Dispose();

@@ -96,8 +96,10 @@ public sealed class FrontEndNegotiations(
     /// </summary>
     public bool Start(string key, byte[] datagram, IPEndPoint from)
     {
-        // Spans and metrics of an SA; the benchmarks' lane tunnel records none (nobody's negotiation).
-        var telemetry = recordsTelemetry ? new IkeSaTelemetry { Export = host.Export } : null;
+        // Spans and metrics of an SA, when anything listens or debug records are exported (NegotiationTelemetry.Observed);
+        // the benchmarks' lane tunnel records none (nobody's negotiation).
+        var export = host.Export;
+        var telemetry = recordsTelemetry && (export is not null || NegotiationTelemetry.Observed) ? new IkeSaTelemetry { Export = export } : null;
         var output = new NegotiationOutput(Math.Max(host.DebugLevel, telemetry?.ExportLevel ?? 0));
         telemetry?.Received(datagram, from);
         var sa = IkeSa.AcceptFirstMessage(gateway, from, datagram, output);

@@ -35,7 +35,7 @@ public static class IkeActorsNodeExtensions
         {
             // The userspace ESP data plane (src/IkeActors.Esp): IPsec SA grains install into it, show and metrics read it.
             services.AddSingleton<EspSaDatabase>();
-            services.AddSingleton(new EspNodeOptions { Tun = tun });
+            services.AddSingleton(new EspNodeOptions { Tun = tun, Threads = options.EspThreads });
             services.AddSingleton<ReverseRoutes>();
             services.AddSingleton<EspNode>();
             if (options.Redis is { } redis)

@@ -40,21 +40,89 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
     public IReadOnlyList<Task> StartReceiving(Func<ReceivedDatagram, bool> deliver, CancellationToken ct)
     {
         _deliver = deliver;
-        var loops = new List<Task> { Task.Run(() => ReceiveIke(ct), ct) };
+        var loops = new List<Task> { StartIkeReceiver(_ike.Client, ct) };
         if (_natT is not null) loops.Add(StartNatTReceiver(_natT.Client, ct));
         return loops;
     }
 
-    private async Task ReceiveIke(CancellationToken ct)
+    /// <summary>
+    /// UDP 500 on a thread of its own, blocked in the socket's receive: the kernel wakes it for each datagram (or
+    /// batch), which goes straight to the lanes. An awaited ReceiveAsync cost two thread wake-ups per datagram instead
+    /// of one (the sockets' epoll thread, then a pool thread for the continuation): 4-5 % of a hub's CPU per new tunnel
+    /// (perf, tests/IkeActors.Benchmarks/README.md). Sends stay synchronous from whichever thread answers.
+    /// </summary>
+    private Task StartIkeReceiver(Socket socket, CancellationToken ct)
     {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        socket.ReceiveTimeout = 500; // wakes up to see the stop request while idle
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                if (socket.AddressFamily == AddressFamily.InterNetwork && OperatingSystem.IsLinux()) ReceiveIkeBatches(socket, ct);
+                else ReceiveIke(socket, ct);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                logger.LogError(e, "the ISAKMP receive loop ended");
+            }
+            finally { done.TrySetResult(); }
+        }) { IsBackground = true, Name = "isakmp-receive" };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>
+    /// Up to <see cref="IkeBatch"/> datagrams per recvmmsg (Linux, IPv4); each is copied out of the batch buffer into
+    /// its own array (the lanes keep it), and its sender's endpoint is made again only when the sender changes.
+    /// </summary>
+    private void ReceiveIkeBatches(Socket socket, CancellationToken ct)
+    {
+        const int Slot = 65536;
+        var buffer = GC.AllocateUninitializedArray<byte>(IkeBatch * Slot, pinned: true);
+        var addresses = GC.AllocateUninitializedArray<byte>(IkeBatch * IkeActors.Esp.BatchReceive.AddressSize, pinned: true);
+        var lengths = new int[IkeBatch];
+        var last = new byte[IkeActors.Esp.BatchReceive.AddressSize];
+        IPEndPoint? from = null;
         while (!ct.IsCancellationRequested)
         {
-            UdpReceiveResult r;
-            try { r = await _ike.ReceiveAsync(ct); }
-            catch (OperationCanceledException) { return; }
+            int count;
+            if (socket.SafeHandle.IsClosed) return;
+            try { count = IkeActors.Esp.BatchReceive.ReceiveMany(socket, buffer, Slot, lengths, addresses); }
             catch (SocketException) { continue; }
-            counters.Received(r.Buffer.Length);
-            if (!_deliver(new(r.Buffer, options.Configured(r.RemoteEndPoint), false))) counters.Drop();
+            catch (ObjectDisposedException) { return; }
+            for (var i = 0; i < count; i++)
+            {
+                var address = addresses.AsSpan(i * IkeActors.Esp.BatchReceive.AddressSize, IkeActors.Esp.BatchReceive.AddressSize);
+                if (from is null || !address.SequenceEqual(last))
+                {
+                    // sockaddr_in: family (host order), port and address (network order).
+                    from = options.Configured(new IPEndPoint(new IPAddress(address.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(address[2..])));
+                    address.CopyTo(last);
+                }
+                var bytes = buffer.AsSpan(i * Slot, lengths[i]).ToArray();
+                counters.Received(bytes.Length);
+                if (!_deliver(new(bytes, from, false))) counters.Drop();
+            }
+        }
+    }
+
+    private const int IkeBatch = 8;
+
+    /// <summary>One datagram per blocking receive (not Linux, or IPv6).</summary>
+    private void ReceiveIke(Socket socket, CancellationToken ct)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65535);
+        var address = new SocketAddress(socket.AddressFamily);
+        while (!ct.IsCancellationRequested)
+        {
+            int n;
+            try { n = socket.ReceiveFrom(buffer, SocketFlags.None, address); }
+            catch (SocketException) { continue; }
+            catch (ObjectDisposedException) { return; }
+            var from = options.Configured((IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(address));
+            counters.Received(n);
+            if (!_deliver(new(buffer.AsSpan(0, n).ToArray(), from, false))) counters.Drop();
         }
     }
 

@@ -11,9 +11,13 @@ namespace IkeActors.Gateway.Hosting;
 /// (execve: same PID, same descriptors) with <c>DOTNET_ReadyToRun=0</c> and <c>DOTNET_TieredCompilation=0</c>:
 /// every method compiled once, optimised, never recompiled (tiering recompiled hot methods after each burst), and
 /// the node's start-up warm-up (<see cref="NodeWarmUp"/>, on where this applies) compiles the handshake path
-/// before the first peer. Start-up takes 3.6-4.5 s (4.2-4.9 s of CPU) instead of ~0.6 s. These are runtime start-up choices, hence
-/// the restart. Only where the published runtimeconfig asks for it (<see cref="Switch"/>); an operator who sets
-/// either variable himself gets what he set.
+/// before the first peer. Start-up takes 3.6-4.5 s (4.2-4.9 s of CPU) instead of ~0.6 s. The restart also gives the GC a
+/// 64 MiB first generation (<c>DOTNET_GCgen0size</c>, <see cref="Gen0Budget"/>) unless the operator set one: a burst of
+/// new tunnels allocates ~80 KB each, and with the default budget (a few MiB) a burst of 1,000 met blocking gen1
+/// collections long enough that peers retransmitted into them (more datagrams, more CPU per tunnel;
+/// tests/IkeActors.Benchmarks/README.md, eighth round). These are runtime start-up choices, hence the restart. Only where
+/// the published runtimeconfig asks for it (<see cref="Switch"/>); an operator who sets either of the first two
+/// variables himself gets what he set, and no restart.
 /// </summary>
 internal static partial class LongRunningCompilation
 {
@@ -21,6 +25,9 @@ internal static partial class LongRunningCompilation
     internal const string Switch = "IkeActors.LongRunning.JitOnly";
 
     private static readonly string[] Variables = ["DOTNET_ReadyToRun", "DOTNET_TieredCompilation"];
+
+    /// <summary>The first generation's budget of a restarted node (64 MiB), unless the environment sets one.</summary>
+    internal const string Gen0Budget = "DOTNET_GCgen0size=0x4000000";
 
     /// <summary>The runtimeconfig asks for it (a published build).</summary>
     private static bool Requested => AppContext.TryGetSwitch(Switch, out var on) && on;
@@ -55,6 +62,7 @@ internal static partial class LongRunningCompilation
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
             env.Add($"{e.Key}={e.Value}");
         env.AddRange(Variables.Select(v => $"{v}=0"));
+        if (Environment.GetEnvironmentVariable(Gen0Budget[..Gen0Budget.IndexOf('=')]) is null) env.Add(Gen0Budget);
         RemoveDiagnosticsSocket();
         // The executable's own path, not /proc/self/exe: the kernel names the process after the file it executes
         // (ps, top, systemd and the tests' PID checks would see "exe").

@@ -31,7 +31,7 @@ public readonly record struct QueuedDatagram(ReceivedDatagram Datagram, string K
 public sealed class RoutingLane(int capacity, long newBudgetMs, Action? onShed = null, Func<long>? clock = null)
 {
     private readonly Queue<QueuedDatagram>[] _queues = [new(), new(), new()];
-    private readonly SemaphoreSlim _waiting = new(0);
+    private readonly LaneSignal _waiting = new();
     private readonly Func<long> _clock = clock ?? (() => Environment.TickCount64);
     private long _shed;
 
@@ -118,4 +118,75 @@ public sealed class RoutingLane(int capacity, long newBudgetMs, Action? onShed =
         next = default;
         return false;
     }
+}
+
+/// <summary>
+/// A count of wake-ups for one lane's single reader (a datagram queued, a tick), awaited without an allocation per wait:
+/// SemaphoreSlim.WaitAsync with a token made three objects and a registration with the token on every wait, and a lane
+/// waits once per datagram. The reader's token stays registered from one wait to the next.
+/// </summary>
+internal sealed class LaneSignal : System.Threading.Tasks.Sources.IValueTaskSource
+{
+    private readonly object _gate = new();
+    private System.Threading.Tasks.Sources.ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private int _count;
+    private bool _waiting;
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
+
+    /// <summary>One more wake-up: the waiting reader goes on (on the thread pool), or the next wait returns at once.</summary>
+    public void Release()
+    {
+        lock (_gate)
+        {
+            if (_waiting)
+            {
+                _waiting = false;
+                _core.SetResult(true);
+                return;
+            }
+            _count++;
+        }
+    }
+
+    /// <summary>Takes one wake-up, waiting for it when there is none; throws when <paramref name="ct"/> is cancelled while it waits.</summary>
+    public ValueTask WaitAsync(CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            if (_count > 0)
+            {
+                _count--;
+                return ValueTask.CompletedTask;
+            }
+            ct.ThrowIfCancellationRequested();
+            if (ct != _token)
+            {
+                _registration.Unregister();
+                _token = ct;
+                _registration = ct.CanBeCanceled ? ct.UnsafeRegister(static (state, token) => ((LaneSignal)state!).Cancel(token), this) : default;
+                ct.ThrowIfCancellationRequested(); // cancelled while registering: the callback found no waiter
+            }
+            _core.Reset();
+            _waiting = true;
+            return new ValueTask(this, _core.Version);
+        }
+    }
+
+    private void Cancel(CancellationToken token)
+    {
+        lock (_gate)
+        {
+            if (!_waiting || token != _token) return;
+            _waiting = false;
+            _core.SetException(new OperationCanceledException(token));
+        }
+    }
+
+    public void GetResult(short token) => _core.GetResult(token);
+
+    public System.Threading.Tasks.Sources.ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, System.Threading.Tasks.Sources.ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
 }

@@ -30,6 +30,8 @@ public sealed record RunArguments(string ConfigPath)
     public int MaxHalfOpenPerPeer { get; init; } = PeerPolicy.HalfOpenLimits.MaxHalfOpenPerPeer;
     public int ExitAfter { get; init; }
     public string? Tun { get; init; }
+    /// <summary>`--esp-threads N`: inside pumps (TUN queues) and raw ESP receivers; null: <see cref="EspNodeOptions.DefaultThreads"/>.</summary>
+    public int? EspThreads { get; init; }
     public bool OtelConsole { get; init; }
     public string? Otlp { get; init; }
     public string? OtlpHeaders { get; init; }
@@ -70,6 +72,7 @@ public sealed record RunArguments(string ConfigPath)
             HalfOpen = new HalfOpenLimits { MaxHalfOpen = MaxHalfOpen, MaxHalfOpenPerPeer = MaxHalfOpenPerPeer },
             SiloPort = SiloPort, GatewayPort = GatewayPort,
             Redis = Cluster?[RedisScheme.Length..], Advertise = IPAddress.Parse(Advertise), Tun = Tun,
+            EspThreads = EspThreads ?? EspNodeOptions.DefaultThreads,
             ExitAfter = ExitAfter > 0 ? TimeSpan.FromSeconds(ExitAfter) : null,
             OtelConsole = OtelConsole, Otlp = Otlp, OtlpHeaders = OtlpHeaders, OtlpDebugLevel = OtlpDebugLevel,
             OrleansDashboardPort = OrleansDashboard,
@@ -99,6 +102,7 @@ public sealed record RunArguments(string ConfigPath)
         if (MaxHalfOpen < 1 || MaxHalfOpenPerPeer < 1) return "--max-half-open and --max-half-open-per-peer: at least 1";
         if (RekeyJitter is < 0 or > 50) return $"--rekey-jitter {RekeyJitter}: expected a percentage 0-50";
         if (DpdJitter is < 0 or > 50) return $"--dpd-jitter {DpdJitter}: expected a percentage 0-50";
+        if (EspThreads is < 1 or > IkeActors.Esp.TunQueues.KernelMaxQueues) return $"--esp-threads {EspThreads}: expected 1-{IkeActors.Esp.TunQueues.KernelMaxQueues} (TUN queues, one pump each)";
         if (ExitAfter < 0) return $"--exit-after {ExitAfter}: expected seconds, 0 to run until stopped";
         if (Cluster is not null && !IsRedis(Cluster)) return $"--cluster {Cluster}: expected redis://HOST:PORT";
         if (!IsAddress(Advertise)) return $"--advertise {Advertise}: expected an IP address";

@@ -54,6 +54,9 @@ public sealed record RunOptions
     /// <summary>Carry traffic: the TUN device (a name, %d numbered by the kernel); null: negotiation only.</summary>
     public string? Tun { get; init; }
 
+    /// <summary>With <see cref="Tun"/>: inside pumps (TUN queues) and raw ESP receiving threads (<see cref="EspNodeOptions.Threads"/>).</summary>
+    public int EspThreads { get; init; } = EspNodeOptions.DefaultThreads;
+
     /// <summary>How long the node runs before it stops by itself; null: until a signal.</summary>
     public TimeSpan? ExitAfter { get; init; }
 

@@ -18,13 +18,23 @@ public sealed partial class IkeSaGrain
     {
         if (_sa is null) return;
         var tunnel = GrainFactory.Reference<ITunnelGrain>(PeerKey);
+        var cookie = _sa.InitiatorCookie;
+        var active = _sa.State == MainModeState.MM_ACTIVE;
         // RFC 2407 §4.6.3.3: the peer has no memory of its earlier SAs with us.
-        if (output.OfType<InitialContactReceived>().Any(c => c.Sa == _sa.InitiatorCookie) && _sa.State == MainModeState.MM_ACTIVE)
-            await tunnel.InitialContact(Key, _sa.Role == IkeRole.Initiator);
-        foreach (var due in output.OfType<Phase1RekeyDue>().Where(d => d.Sa == _sa.InitiatorCookie).ToList())
-            await StartOurRekey(due);
-        if (output.OfType<Phase1Established>().Any(e => e.Sa.InitiatorCookie == _sa.InitiatorCookie) && _sa.State == MainModeState.MM_ACTIVE)
-            await Established();
+        var contact = active && output.OfType<InitialContactReceived>().Any(c => c.Sa == cookie);
+        var rekeysDue = output.OfType<Phase1RekeyDue>().Where(d => d.Sa == cookie).ToList();
+        var established = active && output.OfType<Phase1Established>().Any(e => e.Sa.InitiatorCookie == cookie);
+        if (contact && established && rekeysDue.Count == 0)
+        {
+            // Up with INITIAL-CONTACT in one step (a lane's take-over, a responder's MM5): both in one tunnel call.
+            await Established(initialContact: true);
+        }
+        else
+        {
+            if (contact) await tunnel.InitialContact(Key, _sa.Role == IkeRole.Initiator);
+            foreach (var due in rekeysDue) await StartOurRekey(due);
+            if (established && _sa.State == MainModeState.MM_ACTIVE) await Established(initialContact: false);
+        }
         await HandOverReleased(output);
         if (output.OfType<IkeActors.Negotiation.PeerDead>().Any(d => d.Sa == _sa.InitiatorCookie))
         {
@@ -71,10 +81,16 @@ public sealed partial class IkeSaGrain
         await Step(output, transmit: true);
     }
 
-    /// <summary>This SA is MM_ACTIVE: it is the tunnel's current one; if it replaces another, the pairs come over.</summary>
-    private async Task Established()
+    /// <summary>
+    /// This SA is MM_ACTIVE: it is the tunnel's current one; if it replaces another, the pairs come over. With
+    /// <paramref name="initialContact"/> the tunnel first removes the peer's older SAs (INITIAL-CONTACT).
+    /// </summary>
+    private async Task Established(bool initialContact)
     {
-        var previous = await GrainFactory.Reference<ITunnelGrain>(PeerKey).Register(Key);
+        var tunnel = GrainFactory.Reference<ITunnelGrain>(PeerKey);
+        var previous = initialContact
+            ? await tunnel.RegisterWithInitialContact(Key, _sa!.Role == IkeRole.Initiator)
+            : await tunnel.Register(Key);
         if (_sa!.RekeyOf != 0)
         {
             // Our rekey: the old grain hands its pairs over and deletes itself (make-before-break).

@@ -68,6 +68,18 @@ public static class NegotiationTelemetry
     public static readonly Counter<long> Mm1Refused =
         Meter.CreateCounter<long>("ikev1.mm1.refused", "{message}", "MM1s refused by the half-open admission (tag: ikev1.refusal)");
 
+    /// <summary>The instruments an SA's telemetry records to (<see cref="Observed"/>); after their declarations.</summary>
+    private static readonly Instrument[] SaInstruments =
+        [ActiveIkeSas, ActiveIpsecSas, NegotiationsStarted, NegotiationsCompleted, NegotiationsFailed, NegotiationDuration, QuickModeDuration, Rekeys, Dpd, Dropped];
+
+    /// <summary>
+    /// Whether anything listens now to the spans of <see cref="Source"/> or to an SA's instruments (an exporter, a test's
+    /// listener, dotnet-counters). A routing lane starts no <see cref="IkeSaTelemetry"/> for a new SA when nothing does
+    /// (and no debug records are exported): its spans would go nowhere and its measurements to no one, and the SA's grain
+    /// records from the take-over on as before.
+    /// </summary>
+    public static bool Observed => Source.HasListeners() || Array.Exists(SaInstruments, i => i.Enabled);
+
     /// <summary>Attribute names (one place, so tests and dashboards agree).</summary>
     public static class Attributes
     {

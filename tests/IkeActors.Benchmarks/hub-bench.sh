@@ -9,6 +9,8 @@
 #   tests/IkeActors.Benchmarks/hub-bench.sh overload [--held 4000] [--flood 16000] [--hub-dpd 20]
 #   tests/IkeActors.Benchmarks/hub-bench.sh ra [--peers 1000]   (remote access beside site-to-site on one node)
 #   NODE_ENV="DOTNET_gcServer=1 ..." : environment of the node only (runtime knobs), not of the bench processes
+#   PERF_DIR=DIR : `perf record -g` of our node during each of its bursts (DIR/<label>.data, with the JIT's
+#       /tmp/perf-PID.map: the node runs with DOTNET_PerfMapEnabled=1); `perf report -i DIR/<label>.data` reads it
 #
 # rate: for each proposal set (seed: 3DES/SHA/group 2 + ESP AES/SHA; modern: AES-256/SHA-256/group 14 + ESP
 #   AES-256/SHA-256 with PFS 14) and each responder (ours with full and with short DH exponents, strongSwan with its
@@ -115,7 +117,9 @@ swan_proposals() {
 responder_pid=
 start_ours() { # set exponent [extra run options...]
     local set=$1 exponent=$2; shift 2
-    env ${NODE_ENV:-} ip netns exec "$ns" "$node/ikeactors" run --config "$(hub_config "$set" "$dpd_threshold")" --bind 10.0.0.2:500 --debug 0 \
+    local perf_env=
+    [[ -n ${PERF_DIR:-} ]] && perf_env=DOTNET_PerfMapEnabled=1
+    env ${NODE_ENV:-} $perf_env ip netns exec "$ns" "$node/ikeactors" run --config "$(hub_config "$set" "$dpd_threshold")" --bind 10.0.0.2:500 --debug 0 \
         --dh-exponent "$exponent" "$@" >"$OUT/node-$set-$exponent.log" 2>&1 &
     responder_pid=$!
     pids+=("$responder_pid")
@@ -154,10 +158,18 @@ json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval
 burst() { # label first n set
     local label=$1 first=$2 n=$3 set=$4
     local c0 c1
+    local perf_pid=
+    if [[ -n ${PERF_DIR:-} && $label == *-ours-* ]]; then
+        mkdir -p "$PERF_DIR"
+        perf record -q -F 997 -g -p "$responder_pid" -o "$PERF_DIR/$label.data" >/dev/null 2>&1 &
+        perf_pid=$!
+        sleep 0.5
+    fi
     c0=$(cpu_ticks "$responder_pid")
     bench "$OUT/$label.json" "$first" "$n" 0 "$set" || true
     sleep 3
     c1=$(cpu_ticks "$responder_pid")
+    if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
     local up; up=$(json "$OUT/$label.json" "d['established']")
     [[ $up == "$n" ]] || log "$label: $up of $n up ($(json "$OUT/$label.json" "d['failures']"))"
     printf '%s %s %s\n' "$(json "$OUT/$label.json" "round(d['establishedPerSecond'])")" \
@@ -330,7 +342,9 @@ ra_mode() {
     echo "|---|---|---|---|---|---|---|---|---|"
     local first=0 profile
     for profile in l2l ra; do
-        env ${NODE_ENV:-} ip netns exec "$ns" "$node/ikeactors" run --config "$(ra_config)" --bind 10.0.0.2:500 --debug 0 --dh-exponent short \
+        local perf_env=
+    [[ -n ${PERF_DIR:-} ]] && perf_env=DOTNET_PerfMapEnabled=1
+    env ${NODE_ENV:-} $perf_env ip netns exec "$ns" "$node/ikeactors" run --config "$(ra_config)" --bind 10.0.0.2:500 --debug 0 --dh-exponent short \
             >"$OUT/node-$profile.log" 2>&1 &
         responder_pid=$!
         pids+=("$responder_pid")

@@ -49,9 +49,38 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
     /// UDP 500 on a thread of its own, blocked in the socket's receive: the kernel wakes it for each datagram (or
     /// batch), which goes straight to the lanes. An awaited ReceiveAsync cost two thread wake-ups per datagram instead
     /// of one (the sockets' epoll thread, then a pool thread for the continuation): 4-5 % of a hub's CPU per new tunnel
-    /// (perf, tests/IkeActors.Benchmarks/README.md). Sends stay synchronous from whichever thread answers.
+    /// (perf, tests/IkeActors.Benchmarks/README.md). Each datagram is copied out of the receive buffer into its own
+    /// array (the lanes keep it). Sends stay synchronous from whichever thread answers.
     /// </summary>
-    private Task StartIkeReceiver(Socket socket, CancellationToken ct)
+    private Task StartIkeReceiver(Socket socket, CancellationToken ct) =>
+        StartReceiver(socket, "isakmp-receive", IkeBatch, (bytes, from) =>
+        {
+            counters.Received(bytes.Length);
+            if (!_deliver(new(bytes.ToArray(), options.Configured(from), false))) counters.Drop();
+        }, batchEnd: null, ct);
+
+    private const int IkeBatch = 8;
+
+    /// <summary>
+    /// UDP 4500 carries three things (RFC 3948 §2): a NAT keepalive (one 0xFF octet), IKE behind the
+    /// four-zero-octet non-ESP marker, and ESP (the first four octets are its non-zero SPI). A thread of its
+    /// own with one receive buffer: ESP goes to the data plane without an allocation per packet; the ESP of one
+    /// batch is decapsulated back to back and the data plane merges its TCP segments for the TUN device at the batch's end.
+    /// </summary>
+    private Task StartNatTReceiver(Socket socket, CancellationToken ct) =>
+        StartReceiver(socket, "natt-receive", NatTBatch, Classify, () => UdpEspBatchEnd?.Invoke(), ct);
+
+    private const int NatTBatch = 16;
+
+    /// <summary>A received datagram, valid only during the call, and its sender as received.</summary>
+    private delegate void DatagramHandler(Span<byte> datagram, IPEndPoint from);
+
+    /// <summary>
+    /// One socket's receive thread (named <paramref name="name"/>): up to <paramref name="batch"/> datagrams per
+    /// recvmmsg on Linux and IPv4, else one per receive; <paramref name="batchEnd"/> after each batch. It ends when
+    /// <paramref name="ct"/> is cancelled (the receive timeout wakes it while idle) or the socket is closed.
+    /// </summary>
+    private Task StartReceiver(Socket socket, string name, int batch, DatagramHandler handle, Action? batchEnd, CancellationToken ct)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         socket.ReceiveTimeout = 500; // wakes up to see the stop request while idle
@@ -59,30 +88,28 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
         {
             try
             {
-                if (socket.AddressFamily == AddressFamily.InterNetwork && OperatingSystem.IsLinux()) ReceiveIkeBatches(socket, ct);
-                else ReceiveIke(socket, ct);
+                if (socket.AddressFamily == AddressFamily.InterNetwork && OperatingSystem.IsLinux()) ReceiveBatches(socket, batch, handle, batchEnd, ct);
+                else ReceiveOneByOne(socket, handle, batchEnd, ct);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                logger.LogError(e, "the ISAKMP receive loop ended");
+                logger.LogError(e, "the {Socket} loop ended", name);
             }
             finally { done.TrySetResult(); }
-        }) { IsBackground = true, Name = "isakmp-receive" };
+        }) { IsBackground = true, Name = name };
         thread.Start();
         return done.Task;
     }
 
-    /// <summary>
-    /// Up to <see cref="IkeBatch"/> datagrams per recvmmsg (Linux, IPv4); each is copied out of the batch buffer into
-    /// its own array (the lanes keep it), and its sender's endpoint is made again only when the sender changes.
-    /// </summary>
-    private void ReceiveIkeBatches(Socket socket, CancellationToken ct)
+    /// <summary>recvmmsg into one pinned buffer; the sender's endpoint object is made again only when the sender changes.</summary>
+    private static void ReceiveBatches(Socket socket, int batch, DatagramHandler handle, Action? batchEnd, CancellationToken ct)
     {
         const int Slot = 65536;
-        var buffer = GC.AllocateUninitializedArray<byte>(IkeBatch * Slot, pinned: true);
-        var addresses = GC.AllocateUninitializedArray<byte>(IkeBatch * IkeActors.Esp.BatchReceive.AddressSize, pinned: true);
-        var lengths = new int[IkeBatch];
-        var last = new byte[IkeActors.Esp.BatchReceive.AddressSize];
+        const int AddressSize = IkeActors.Esp.BatchReceive.AddressSize;
+        var buffer = GC.AllocateUninitializedArray<byte>(batch * Slot, pinned: true);
+        var addresses = GC.AllocateUninitializedArray<byte>(batch * AddressSize, pinned: true);
+        var lengths = new int[batch];
+        var last = new byte[AddressSize];
         IPEndPoint? from = null;
         while (!ct.IsCancellationRequested)
         {
@@ -93,96 +120,42 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
             catch (ObjectDisposedException) { return; }
             for (var i = 0; i < count; i++)
             {
-                var address = addresses.AsSpan(i * IkeActors.Esp.BatchReceive.AddressSize, IkeActors.Esp.BatchReceive.AddressSize);
+                var address = addresses.AsSpan(i * AddressSize, AddressSize);
                 if (from is null || !address.SequenceEqual(last))
                 {
                     // sockaddr_in: family (host order), port and address (network order).
-                    from = options.Configured(new IPEndPoint(new IPAddress(address.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(address[2..])));
+                    from = new IPEndPoint(new IPAddress(address.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(address[2..]));
                     address.CopyTo(last);
                 }
-                var bytes = buffer.AsSpan(i * Slot, lengths[i]).ToArray();
-                counters.Received(bytes.Length);
-                if (!_deliver(new(bytes, from, false))) counters.Drop();
+                handle(buffer.AsSpan(i * Slot, lengths[i]), from);
             }
+            if (count > 0) batchEnd?.Invoke();
         }
     }
 
-    private const int IkeBatch = 8;
-
     /// <summary>One datagram per blocking receive (not Linux, or IPv6).</summary>
-    private void ReceiveIke(Socket socket, CancellationToken ct)
+    private static void ReceiveOneByOne(Socket socket, DatagramHandler handle, Action? batchEnd, CancellationToken ct)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(65535);
         var address = new SocketAddress(socket.AddressFamily);
+        var lastAddress = new SocketAddress(socket.AddressFamily);
+        IPEndPoint? from = null;
         while (!ct.IsCancellationRequested)
         {
             int n;
             try { n = socket.ReceiveFrom(buffer, SocketFlags.None, address); }
             catch (SocketException) { continue; }
             catch (ObjectDisposedException) { return; }
-            var from = options.Configured((IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(address));
-            counters.Received(n);
-            if (!_deliver(new(buffer.AsSpan(0, n).ToArray(), from, false))) counters.Drop();
+            if (from is null || !address.Equals(lastAddress))
+            {
+                from = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(address);
+                address.Buffer.Span.CopyTo(lastAddress.Buffer.Span);
+                lastAddress.Size = address.Size;
+            }
+            handle(buffer.AsSpan(0, n), from);
+            batchEnd?.Invoke();
         }
     }
-
-    /// <summary>
-    /// UDP 4500 carries three things (RFC 3948 §2): a NAT keepalive (one 0xFF octet), IKE behind the
-    /// four-zero-octet non-ESP marker, and ESP (the first four octets are its non-zero SPI). A thread of its
-    /// own with one receive buffer: ESP goes to the data plane without an allocation per packet (the peer's
-    /// endpoint object is made again only when the source address changes).
-    /// </summary>
-    private Task StartNatTReceiver(Socket socket, CancellationToken ct)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        socket.ReceiveTimeout = 500; // wakes up to see the stop request while idle
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                if (socket.AddressFamily == AddressFamily.InterNetwork && OperatingSystem.IsLinux()) ReceiveNatTBatches(socket, ct);
-                else ReceiveNatT(socket, ct);
-            }
-            finally { done.TrySetResult(); }
-        }) { IsBackground = true, Name = "natt-receive" };
-        thread.Start();
-        return done.Task;
-    }
-
-    /// <summary>
-    /// As <see cref="ReceiveNatT"/>, up to <see cref="NatTBatch"/> datagrams per recvmmsg (Linux, IPv4): the ESP of one
-    /// batch is decapsulated back to back and the data plane merges its TCP segments for the TUN device.
-    /// </summary>
-    private void ReceiveNatTBatches(Socket socket, CancellationToken ct)
-    {
-        const int Slot = 65536;
-        var buffer = GC.AllocateUninitializedArray<byte>(NatTBatch * Slot, pinned: true);
-        var addresses = GC.AllocateUninitializedArray<byte>(NatTBatch * IkeActors.Esp.BatchReceive.AddressSize, pinned: true);
-        var lengths = new int[NatTBatch];
-        var last = new byte[IkeActors.Esp.BatchReceive.AddressSize];
-        IPEndPoint? from = null;
-        while (!ct.IsCancellationRequested)
-        {
-            int count;
-            try { count = IkeActors.Esp.BatchReceive.ReceiveMany(socket, buffer, Slot, lengths, addresses); }
-            catch (SocketException) { continue; }
-            catch (ObjectDisposedException) { return; }
-            for (var i = 0; i < count; i++)
-            {
-                var address = addresses.AsSpan(i * IkeActors.Esp.BatchReceive.AddressSize, IkeActors.Esp.BatchReceive.AddressSize);
-                if (from is null || !address.SequenceEqual(last))
-                {
-                    // sockaddr_in: family (host order), port and address (network order); a new endpoint only when the sender changes.
-                    from = new IPEndPoint(new IPAddress(address.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(address[2..]));
-                    address.CopyTo(last);
-                }
-                Classify(buffer.AsSpan(i * Slot, lengths[i]), from);
-            }
-            if (count > 0) UdpEspBatchEnd?.Invoke();
-        }
-    }
-
-    private const int NatTBatch = 16;
 
     /// <summary>One UDP 4500 datagram: NAT keepalive, IKE behind the non-ESP marker, or ESP (RFC 3948 §2).</summary>
     private void Classify(Span<byte> bytes, IPEndPoint from)
@@ -201,29 +174,6 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
             catch (Exception e) when (e is not OutOfMemoryException) { counters.Drop(); logger.LogDebug(e, "ESP in UDP from {From} failed", from); }
         }
         else counters.Drop();
-    }
-
-    private void ReceiveNatT(Socket socket, CancellationToken ct)
-    {
-        var buffer = GC.AllocateUninitializedArray<byte>(65535);
-        var address = new SocketAddress(socket.AddressFamily);
-        var lastAddress = new SocketAddress(socket.AddressFamily);
-        IPEndPoint? from = null;
-        while (!ct.IsCancellationRequested)
-        {
-            int n;
-            try { n = socket.ReceiveFrom(buffer, SocketFlags.None, address); }
-            catch (SocketException) { continue; }
-            catch (ObjectDisposedException) { return; }
-            if (from is null || !address.Equals(lastAddress))
-            {
-                from = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(address);
-                address.Buffer.Span.CopyTo(lastAddress.Buffer.Span);
-                lastAddress.Size = address.Size;
-            }
-            Classify(buffer.AsSpan(0, n), from);
-            UdpEspBatchEnd?.Invoke();
-        }
     }
 
     /// <summary>Sends ESP in UDP from the NAT-T socket (RFC 3948 §2.1: source and destination port 4500 unless a NAT changed them).</summary>

@@ -87,6 +87,9 @@ internal static unsafe class Libcrypto
     /// <summary>The library was found (not that every digest passed its probe).</summary>
     public static bool IsLoaded => Library != 0;
 
+    /// <summary>The loaded library's handle (0: none), for the other libcrypto paths (<see cref="EvpGcm"/>).</summary>
+    internal static nint Handle => Library;
+
     private static nint Load()
     {
         // .NET's own OpenSSL shim is Linux-only; elsewhere .NET uses the platform's crypto and so do we (the fallback).

@@ -153,8 +153,9 @@ public class EspCbcEngineBenchmarks
 }
 
 /// <summary>
-/// AES-128-GCM alone, per packet body (issue 17): <c>EspGcmEngine</c> (.NET's <c>AesGcm</c>, one per SA) at 64 and 1400
-/// bytes. --filter '*EspGcmEngineBenchmarks*'
+/// AES-128-GCM alone, per packet body (issue 17): <c>EspGcmEngine</c> through libcrypto's EVP interface (Native) and
+/// through .NET's <c>AesGcm</c>, one per SA, at 64 and 1400 bytes; and a forged packet's refusal (AesGcm throws for it).
+/// --filter '*EspGcmEngineBenchmarks*'
 /// </summary>
 [MemoryDiagnoser]
 [ShortRunJob(RuntimeMoniker.Net10_0)]
@@ -163,13 +164,16 @@ public class EspGcmEngineBenchmarks
     [Params(64, 1400)]
     public int Length;
 
+    [Params(true, false)]
+    public bool Native;
+
     private EspGcmEngine _gcm = null!;
-    private byte[] _body = null!, _sealed = null!, _scratch = null!, _iv = null!, _aad = null!, _icv = null!, _tag = null!;
+    private byte[] _body = null!, _sealed = null!, _scratch = null!, _iv = null!, _aad = null!, _icv = null!, _tag = null!, _forgedTag = null!;
 
     [GlobalSetup]
     public void Setup()
     {
-        _gcm = new EspGcmEngine(EspCipher.Aes128Gcm16, RandomNumberGenerator.GetBytes(20));
+        _gcm = new EspGcmEngine(EspCipher.Aes128Gcm16, RandomNumberGenerator.GetBytes(20), Native);
         _body = RandomNumberGenerator.GetBytes(Length);
         _iv = RandomNumberGenerator.GetBytes(EspGcmEngine.IvSize);
         _aad = RandomNumberGenerator.GetBytes(EspGcmEngine.AadSize);
@@ -177,6 +181,8 @@ public class EspGcmEngineBenchmarks
         _tag = new byte[EspGcmEngine.IcvSize];
         _sealed = (byte[])_body.Clone();
         _gcm.Seal(_iv, _aad, _sealed, _tag);
+        _forgedTag = (byte[])_tag.Clone();
+        _forgedTag[0] ^= 1;
         _scratch = new byte[Length];
     }
 
@@ -195,5 +201,12 @@ public class EspGcmEngineBenchmarks
     {
         _sealed.CopyTo(_scratch, 0);
         return _gcm.Open(_iv, _aad, _scratch, _tag);
+    }
+
+    [Benchmark(Description = "AES-128-GCM open of a forged packet (refused)")]
+    public bool OpenForged()
+    {
+        _sealed.CopyTo(_scratch, 0);
+        return _gcm.Open(_iv, _aad, _scratch, _forgedTag);
     }
 }

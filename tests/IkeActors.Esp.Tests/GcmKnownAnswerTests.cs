@@ -73,18 +73,27 @@ public sealed class GcmKnownAnswerTests
 
     public static TheoryData<int> AllCases() => new(Enumerable.Range(0, Cases.Length));
 
+    /// <summary>Every case on both paths: libcrypto's EVP interface (true) and .NET's AesGcm (false).</summary>
+    public static TheoryData<int, bool> AllCasesBothPaths()
+    {
+        var data = new TheoryData<int, bool>();
+        foreach (var i in Enumerable.Range(0, Cases.Length)) { data.Add(i, true); data.Add(i, false); }
+        return data;
+    }
+
     private static EspCipher CipherFor(byte[] key) => key.Length switch { 16 => EspCipher.Aes128Gcm16, 24 => EspCipher.Aes192Gcm16, _ => EspCipher.Aes256Gcm16 };
 
     /// <summary>KEYMAT as RFC 4106 §8.1 lays it out: the AES key, then the salt (the nonce's first four octets).</summary>
     private static byte[] Keymat(Case c) => [.. Convert.FromHexString(c.Key), .. Convert.FromHexString(c.Nonce)[..4]];
 
     [Theory]
-    [MemberData(nameof(AllCases))]
-    public void The_engine_seals_and_opens_every_case(int index)
+    [MemberData(nameof(AllCasesBothPaths))]
+    public void The_engine_seals_and_opens_every_case(int index, bool native)
     {
         var c = Cases[index];
         var key = Convert.FromHexString(c.Key);
-        using var engine = new EspGcmEngine(CipherFor(key), Keymat(c));
+        using var engine = new EspGcmEngine(CipherFor(key), Keymat(c), native);
+        Assert.Equal(native, engine.IsNative);
         var iv = Convert.FromHexString(c.Nonce)[4..];
         var aad = Convert.FromHexString(c.Aad);
         var body = Convert.FromHexString(c.Plaintext);
@@ -162,5 +171,106 @@ public sealed class GcmKnownAnswerTests
     {
         Assert.Throws<ArgumentException>(() => new EspSa(1, EspDirection.Outbound, EspCipher.Aes128Gcm16, new byte[20], EspIntegrity.HmacSha1_96, new byte[20]));
         Assert.Throws<ArgumentException>(() => new EspSa(1, EspDirection.Outbound, EspCipher.Aes128Gcm16, new byte[16], EspIntegrity.None, []));
+    }
+
+    [Fact]
+    public void Libcrypto_gcm_is_found_on_this_host()
+    {
+        // Debian's libssl3 has it; without it every test on the native path above would silently be the fallback's.
+        Assert.True(EvpGcm.IsAvailable);
+        using var engine = new EspGcmEngine(EspCipher.Aes256Gcm16, new byte[36]);
+        Assert.True(engine.IsNative);
+    }
+
+    /// <summary>Random keys, lengths and AADs: what one path seals the other opens, and a flipped bit anywhere is refused by both.</summary>
+    [Fact]
+    public void Both_paths_agree_on_random_packets()
+    {
+        var random = new Random(4106);
+        foreach (var cipher in new[] { EspCipher.Aes128Gcm16, EspCipher.Aes192Gcm16, EspCipher.Aes256Gcm16 })
+        {
+            var keymat = new byte[cipher.KeySize()];
+            random.NextBytes(keymat);
+            using var native = new EspGcmEngine(cipher, keymat, native: true);
+            using var dotnet = new EspGcmEngine(cipher, keymat, native: false);
+            for (var n = 0; n < 200; n++)
+            {
+                var iv = new byte[8];
+                var aad = new byte[8];
+                var body = new byte[random.Next(1, 1500)];
+                random.NextBytes(iv);
+                random.NextBytes(aad);
+                random.NextBytes(body);
+                var (a, b) = n % 2 == 0 ? (native, dotnet) : (dotnet, native);
+                var sealedBody = body.ToArray();
+                var icv = new byte[16];
+                a.Seal(iv, aad, sealedBody, icv);
+                var opened = sealedBody.ToArray();
+                Assert.True(b.Open(iv, aad, opened, icv));
+                Assert.Equal(body, opened);
+                var forged = sealedBody.ToArray();
+                forged[random.Next(forged.Length)] ^= (byte)(1 << random.Next(8));
+                Assert.False(native.Open(iv, aad, forged.ToArray(), icv));
+                Assert.False(dotnet.Open(iv, aad, forged, icv));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A flood of forged ESP on a live SPI: each refused without an exception (.NET's AesGcm throws one per forgery, tens
+    /// of microseconds each), the decrypted bytes zeroed, nothing allocated, and the genuine packet after them still opens.
+    /// </summary>
+    [Fact]
+    public void Forged_packets_are_refused_without_an_exception_or_an_allocation()
+    {
+        var keymat = Enumerable.Range(1, 20).Select(i => (byte)i).ToArray();
+        using var engine = new EspGcmEngine(EspCipher.Aes128Gcm16, keymat);
+        var iv = new byte[8];
+        var aad = new byte[8];
+        var body = new byte[1400];
+        var icv = new byte[16];
+        engine.Seal(iv, aad, body, icv);
+        var forgedIcv = icv.ToArray();
+        forgedIcv[0] ^= 1;
+        var scratch = new byte[body.Length];
+        engine.Open(iv, aad, scratch, forgedIcv); // the first call makes the direction's context
+        var exceptions = 0;
+        void Count(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e) => Interlocked.Increment(ref exceptions);
+        AppDomain.CurrentDomain.FirstChanceException += Count;
+        long allocated;
+        try
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var n = 0; n < 1000; n++)
+            {
+                body.CopyTo(scratch, 0);
+                if (engine.Open(iv, aad, scratch, forgedIcv)) Assert.Fail("a forged ICV was accepted");
+            }
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= Count;
+        }
+        Assert.Equal(0, exceptions);
+        Assert.Equal(0, allocated);
+        Assert.DoesNotContain(scratch, b => b != 0);
+        body.CopyTo(scratch, 0);
+        Assert.True(engine.Open(iv, aad, scratch, icv));
+        Assert.Equal(new byte[1400], scratch);
+    }
+
+    [Fact]
+    public void A_disposed_engine_refuses_with_an_exception_and_never_reaches_the_freed_context()
+    {
+        var engine = new EspGcmEngine(EspCipher.Aes128Gcm16, new byte[20]);
+        var body = new byte[32];
+        var icv = new byte[16];
+        engine.Seal(new byte[8], new byte[8], body, icv);
+        Assert.True(engine.Open(new byte[8], new byte[8], body, icv));
+        engine.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => engine.Seal(new byte[8], new byte[8], new byte[32], new byte[16]));
+        Assert.Throws<ObjectDisposedException>(() => engine.Open(new byte[8], new byte[8], new byte[32], new byte[16]));
+        engine.Dispose(); // twice: nothing
     }
 }

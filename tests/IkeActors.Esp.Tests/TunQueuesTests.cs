@@ -170,8 +170,8 @@ public class TunQueuesTests
     {
         var byQueue = Enumerable.Range(0, tun.QueueCount).Select(_ => new List<byte[]>()).ToArray();
         var buffer = new byte[65535];
-        var until = DateTime.UtcNow.AddSeconds(10);
-        while (byQueue.Sum(q => q.Count) < total && DateTime.UtcNow < until)
+        var until = Environment.TickCount64 + 10_000;
+        while (byQueue.Sum(q => q.Count) < total && Environment.TickCount64 < until)
         {
             for (var q = 0; q < tun.QueueCount; q++)
             {

@@ -169,10 +169,10 @@ public sealed class CarrierInboundSaTests : IAsyncLifetime
 
     private static async Task WaitFor(Func<bool> condition, TimeSpan timeout, string what)
     {
-        var end = DateTime.UtcNow + timeout;
+        var end = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         while (!condition())
         {
-            if (DateTime.UtcNow > end) throw new TimeoutException("timed out waiting for " + what);
+            if (Environment.TickCount64 > end) throw new TimeoutException("timed out waiting for " + what);
             await Task.Delay(20);
         }
     }

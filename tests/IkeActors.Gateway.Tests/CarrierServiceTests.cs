@@ -564,8 +564,8 @@ public sealed class CarrierServiceTests(Xunit.Abstractions.ITestOutputHelper out
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
     {
-        var until = DateTime.UtcNow + timeout;
-        while (!condition() && DateTime.UtcNow < until) await Task.Delay(20);
+        var until = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (!condition() && Environment.TickCount64 < until) await Task.Delay(20);
         Assert.True(condition(), "condition not met in time");
     }
 }

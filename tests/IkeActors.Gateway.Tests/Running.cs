@@ -29,8 +29,8 @@ internal sealed class Running(Process process)
 
     public async Task WaitForLine(string text, TimeSpan timeout)
     {
-        var until = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < until)
+        var until = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (Environment.TickCount64 < until)
         {
             lock (Lines) if (Lines.Any(l => l.Contains(text, StringComparison.Ordinal))) return;
             if (Process.HasExited) break;

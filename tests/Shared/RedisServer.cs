@@ -34,8 +34,8 @@ internal sealed class RedisServer : IAsyncDisposable
             if (netns is null) await WaitForTcp(port, TimeSpan.FromSeconds(10));
             else
             {
-                var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-                while (server.Cli("PING").Trim() != "PONG" && DateTime.UtcNow < until) await Task.Delay(100);
+                var until = Environment.TickCount64 + 10_000;
+                while (server.Cli("PING").Trim() != "PONG" && Environment.TickCount64 < until) await Task.Delay(100);
                 Assert.True(server.Cli("PING").Trim() == "PONG", $"redis-server did not answer in {netns}");
             }
         }
@@ -80,8 +80,8 @@ internal sealed class RedisServer : IAsyncDisposable
 
     private static async Task WaitForTcp(int port, TimeSpan timeout)
     {
-        var until = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < until)
+        var until = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (Environment.TickCount64 < until)
         {
             try
             {

@@ -59,7 +59,7 @@ public class NodeWarmUpTests
 
     private static void InteropEventually(Func<bool> condition, TimeSpan timeout)
     {
-        var until = DateTime.UtcNow + timeout;
-        while (!condition() && DateTime.UtcNow < until) Thread.Sleep(100);
+        var until = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (!condition() && Environment.TickCount64 < until) Thread.Sleep(100);
     }
 }

@@ -38,7 +38,7 @@ internal sealed class EspGcmEngine : IDisposable
         Span<byte> nonce = stackalloc byte[12];
         Nonce(iv, nonce);
         if (_gcm is not null) _gcm.Encrypt(nonce, body, body, icv, aad);
-        else EvpGcm.Seal(_seal ??= Context(encrypt: true), nonce, aad, body, icv);
+        else EvpGcm.Seal(_seal ??= NewContext(encrypt: true), nonce, aad, body, icv);
     }
 
     /// <summary>Verifies the ICV and decrypts <paramref name="body"/> in place; false (the body zeroed) when the ICV does not match.</summary>
@@ -46,7 +46,7 @@ internal sealed class EspGcmEngine : IDisposable
     {
         Span<byte> nonce = stackalloc byte[12];
         Nonce(iv, nonce);
-        if (_gcm is null) return EvpGcm.Open(_open ??= Context(encrypt: false), nonce, aad, body, icv);
+        if (_gcm is null) return EvpGcm.Open(_open ??= NewContext(encrypt: false), nonce, aad, body, icv);
         try
         {
             _gcm.Decrypt(nonce, body, icv, body, aad);
@@ -59,7 +59,7 @@ internal sealed class EspGcmEngine : IDisposable
     }
 
     /// <summary>A direction's context, made the first time the SA uses it (an SA is outbound or inbound: one of the two).</summary>
-    private EvpGcm.Context Context(bool encrypt)
+    private EvpGcm.Context NewContext(bool encrypt)
     {
         ObjectDisposedException.ThrowIf(_key is null, this);
         return EvpGcm.Create(_key, encrypt);

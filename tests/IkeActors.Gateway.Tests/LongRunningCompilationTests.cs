@@ -64,4 +64,29 @@ public class LongRunningCompilationTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData("0x4000000", 64L << 20)] // the restart's own value
+    [InlineData("4000000", 64L << 20)]   // the runtime reads its variables as hexadecimal, 0x or not
+    [InlineData(" 0X800000 ", 8L << 20)]
+    [InlineData(null, null)]
+    [InlineData("", null)]
+    [InlineData("0", null)]
+    [InlineData("64M", null)]
+    [InlineData("0x", null)]
+    [InlineData("-1", null)]
+    public void The_first_generations_budget_is_read_as_the_runtime_reads_it(string? value, long? expected) =>
+        Assert.Equal(expected, IkeActors.Gateway.Hosting.LongRunningCompilation.FirstGenerationBudget(value));
+
+    [Fact]
+    public void The_warm_up_allocates_twice_the_first_generations_budget_up_to_its_bound()
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var touched = IkeActors.Gateway.Hosting.NodeWarmUp.TouchFirstGeneration(8L << 20);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(16L << 20, touched);
+        Assert.InRange(allocated, touched, touched + (1L << 20)); // on the heap (not optimised away, not on the stack)
+        Assert.Equal(IkeActors.Gateway.Hosting.NodeWarmUp.MaxTouch, IkeActors.Gateway.Hosting.NodeWarmUp.TouchFirstGeneration(1L << 40));
+        Assert.Equal(0, IkeActors.Gateway.Hosting.NodeWarmUp.TouchFirstGeneration(0));
+    }
 }

@@ -45,6 +45,8 @@ public static class GatewayNode
         // A start is not cancelled half-way (a silo stopped while it starts throws; see CommandLineLifetime): a signal
         // during the start is seen once it is complete, and the node stops at once.
         await host.StartAsync(CancellationToken.None);
+        // The GC's first generation touched once before the first peer (NodeWarmUp.TouchFirstGeneration), where a budget is set.
+        if (options.FrontEnd.WarmUp && LongRunningCompilation.FirstGenerationBudget() is { } budget) NodeWarmUp.TouchFirstGeneration(budget);
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
         var sockets = host.Services.GetRequiredService<IsakmpSockets>();

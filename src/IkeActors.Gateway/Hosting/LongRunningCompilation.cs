@@ -29,6 +29,22 @@ internal static partial class LongRunningCompilation
     /// <summary>The first generation's budget of a restarted node (64 MiB), unless the environment sets one.</summary>
     internal const string Gen0Budget = "DOTNET_GCgen0size=0x4000000";
 
+    /// <summary>
+    /// The first generation's budget set by <c>DOTNET_GCgen0size</c> (hexadecimal, with or without 0x, as the runtime
+    /// reads its variables), or null when it is unset or not a positive number.
+    /// </summary>
+    internal static long? FirstGenerationBudget(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        var digits = value.Trim();
+        if (digits.StartsWith("0x", StringComparison.OrdinalIgnoreCase)) digits = digits[2..];
+        return long.TryParse(digits, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var bytes)
+            && bytes > 0 ? bytes : null;
+    }
+
+    /// <summary>This process's first-generation budget (<see cref="FirstGenerationBudget(string?)"/> of its environment).</summary>
+    internal static long? FirstGenerationBudget() => FirstGenerationBudget(Environment.GetEnvironmentVariable(Gen0Budget[..Gen0Budget.IndexOf('=')]));
+
     /// <summary>The runtimeconfig asks for it (a published build).</summary>
     private static bool Requested => AppContext.TryGetSwitch(Switch, out var on) && on;
 

@@ -9,7 +9,7 @@ public sealed record IkeNodeCounters
 {
     [Id(0)] public long InOctets { get; init; }
     [Id(1)] public long InPackets { get; init; }
-    /// <summary>Datagrams not given to any SA: malformed, queue full, shed under overload, refused MM1s, no SA for the cookies.</summary>
+    /// <summary>Datagrams not given to any SA: malformed, queue full, shed under overload, refused MM1s, no SA for the cookies, a socket's receive buffer full.</summary>
     [Id(2)] public long InDropPackets { get; init; }
     [Id(3)] public long OutOctets { get; init; }
     [Id(4)] public long OutPackets { get; init; }
@@ -36,6 +36,8 @@ public sealed record IkeNodeCounters
     [Id(23)] public long AuthFails { get; init; }
     /// <summary>MM1s (and unknown cookies) dropped because they waited in the front-end's lanes past their budget (overload).</summary>
     [Id(24)] public long Shed { get; init; }
+    /// <summary>Datagrams the kernel dropped because a socket's receive buffer (UDP 500 or 4500) was full.</summary>
+    [Id(25)] public long ReceiveBufferFull { get; init; }
 
     public long Refused => RefusedNoKey + RefusedPeerLimit + RefusedNodeLimit;
 
@@ -49,7 +51,7 @@ public sealed record IkeNodeCounters
                 InOctets = total.InOctets + n.InOctets, InPackets = total.InPackets + n.InPackets,
                 InDropPackets = total.InDropPackets + n.InDropPackets, OutOctets = total.OutOctets + n.OutOctets,
                 OutPackets = total.OutPackets + n.OutPackets, OutDropPackets = total.OutDropPackets + n.OutDropPackets,
-                Malformed = total.Malformed + n.Malformed, QueueFull = total.QueueFull + n.QueueFull, Shed = total.Shed + n.Shed, NoSa = total.NoSa + n.NoSa,
+                Malformed = total.Malformed + n.Malformed, QueueFull = total.QueueFull + n.QueueFull, Shed = total.Shed + n.Shed, ReceiveBufferFull = total.ReceiveBufferFull + n.ReceiveBufferFull, NoSa = total.NoSa + n.NoSa,
                 HalfOpen = total.HalfOpen + n.HalfOpen, HalfOpenHighWater = total.HalfOpenHighWater + n.HalfOpenHighWater,
                 MaxHalfOpen = total.MaxHalfOpen + n.MaxHalfOpen, MaxHalfOpenPerPeer = Math.Max(total.MaxHalfOpenPerPeer, n.MaxHalfOpenPerPeer),
                 RefusedNoKey = total.RefusedNoKey + n.RefusedNoKey, RefusedPeerLimit = total.RefusedPeerLimit + n.RefusedPeerLimit,

@@ -46,6 +46,7 @@ public static class IsakmpStatsView
         Line(sb, "Malformed:", c.Malformed, 45);
         Line(sb, "Queue Full:", c.QueueFull, 45);
         Line(sb, "Waited Too Long (overload):", c.Shed, 45);
+        Line(sb, "Receive Buffer Full (UDP 500/4500):", c.ReceiveBufferFull, 45);
         return sb.ToString();
     }
 

@@ -51,17 +51,20 @@ public sealed class FrontEndCounters
         if (authentication) Interlocked.Increment(ref _authFails);
     }
 
-    /// <summary>This node's counters as `show crypto isakmp stats` sums them, with its half-open SAs.</summary>
-    public IkeNodeCounters Read(HalfOpenLedger halfOpen)
+    /// <summary>
+    /// This node's counters as `show crypto isakmp stats` sums them, with its half-open SAs and what the kernel dropped
+    /// at its sockets' full receive buffers (<see cref="IsakmpSockets.ReceiveBufferDrops"/>).
+    /// </summary>
+    public IkeNodeCounters Read(HalfOpenLedger halfOpen, long receiveBufferFull = 0)
     {
         var h = halfOpen.Statistics();
         long Read(ref long field) => Interlocked.Read(ref field);
         return new IkeNodeCounters
         {
             InOctets = Read(ref _inOctets), InPackets = Read(ref _inPackets),
-            InDropPackets = Read(ref _dropped) + Read(ref _shed) + Read(ref _malformed) + Read(ref _noSa) + h.Refused,
+            InDropPackets = Read(ref _dropped) + Read(ref _shed) + Read(ref _malformed) + Read(ref _noSa) + h.Refused + receiveBufferFull,
             OutOctets = Read(ref _outOctets), OutPackets = Read(ref _outPackets), OutDropPackets = Read(ref _outDropped),
-            Malformed = Read(ref _malformed), QueueFull = Read(ref _dropped), Shed = Read(ref _shed), NoSa = Read(ref _noSa),
+            Malformed = Read(ref _malformed), QueueFull = Read(ref _dropped), Shed = Read(ref _shed), ReceiveBufferFull = receiveBufferFull, NoSa = Read(ref _noSa),
             HalfOpen = h.HalfOpen, HalfOpenHighWater = h.HighWater, MaxHalfOpen = halfOpen.Limits.MaxHalfOpen,
             MaxHalfOpenPerPeer = halfOpen.Limits.MaxHalfOpenPerPeer, RefusedNoKey = h.RefusedNoKey, RefusedPeerLimit = h.RefusedPeerLimit,
             RefusedNodeLimit = h.RefusedNodeLimit, Evicted = h.Evicted, Expired = h.Expired, Admitted = h.Admitted,

@@ -20,7 +20,7 @@ public sealed class FrontEndRound(
         while (!ct.IsCancellationRequested)
         {
             await debug.LearnSessionLevel();
-            try { await grains.Reference<IIkeStatsGrain>(0).Publish(node, counters.Read(router.HalfOpen)); }
+            try { await grains.Reference<IIkeStatsGrain>(0).Publish(node, counters.Read(router.HalfOpen, sockets.ReceiveBufferDrops())); }
             catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "counters not published"); }
             router.Sweep();
             try { await Task.Delay(Interval, ct); }

@@ -20,12 +20,15 @@ public readonly record struct ReceivedDatagram(byte[] Bytes, IPEndPoint From, bo
 /// </summary>
 public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters counters, ILogger<IsakmpSockets> logger) : IDisposable
 {
-    private readonly UdpClient _ike = new(options.Ike);
-    private readonly UdpClient? _natT = options.NatT is null ? null : new(options.NatT);
+    private readonly UdpClient _ike = SocketReceiveBuffer.Enlarged(new(options.Ike));
+    private readonly UdpClient? _natT = options.NatT is null ? null : SocketReceiveBuffer.Enlarged(new(options.NatT));
     private Func<ReceivedDatagram, bool> _deliver = _ => false;
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_ike.Client.LocalEndPoint!;
     public IPEndPoint? NatTEndPoint => (IPEndPoint?)_natT?.Client.LocalEndPoint;
+
+    /// <summary>Datagrams the kernel dropped at both sockets because their receive buffers were full (since they opened).</summary>
+    public long ReceiveBufferDrops() => SocketReceiveBuffer.Drops(_ike.Client) + (_natT is null ? 0 : SocketReceiveBuffer.Drops(_natT.Client));
 
     /// <summary>ESP that arrives in UDP on the NAT-T socket (RFC 3948) goes to the data plane, when this node has one.</summary>
     public UdpEspHandler? UdpEsp { get; set; }

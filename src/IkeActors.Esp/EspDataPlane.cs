@@ -348,9 +348,17 @@ public sealed class EspDataPlane : IDisposable
     /// </summary>
     public void ProcessFromTun(Span<byte> read)
     {
-        ProcessFromTun(read, t_batch ??= new OutboundBatch());
+        var batch = t_batch ??= new OutboundBatch();
+        ProcessFromTun(read, batch);
+        FlushBatch(batch);
     }
 
+    /// <summary>
+    /// One read from the TUN device into <paramref name="batch"/>: a packet with an outbound SA joins the batch of its
+    /// pair (as a super-packet's segments do), so the caller may read again before sending (<see cref="PumpInside"/>
+    /// flushes when the device has nothing more to read, the batch when it is full or the next packet is another
+    /// pair's). Whatever does not go batched is sent at once, after the batch before it.
+    /// </summary>
     private void ProcessFromTun(Span<byte> read, OutboundBatch batch)
     {
         if (!VirtioNetHeader.TryRead(read, out var header))
@@ -367,7 +375,7 @@ public sealed class EspDataPlane : IDisposable
                 Interlocked.Increment(ref _malformed);
                 return;
             }
-            ProcessOutbound(packet);
+            ProcessSegment(packet, batch);
             return;
         }
         try
@@ -379,9 +387,10 @@ public sealed class EspDataPlane : IDisposable
             }
             else Interlocked.Increment(ref _superPackets);
         }
-        finally
+        catch
         {
-            FlushBatch(batch); // also when a segment threw: what was encrypted leaves, the SA's order is released
+            FlushBatch(batch); // a segment threw: what was encrypted leaves, the SA's order is released
+            throw;
         }
     }
 
@@ -624,21 +633,44 @@ public sealed class EspDataPlane : IDisposable
 
     private int _rawReceivers;
 
-    /// <summary>One inside pump: reads its queue, encapsulates and sends, with a buffer and a batch of its own.</summary>
+    /// <summary>
+    /// One inside pump: reads its queue, encapsulates and sends, with a buffer and a batch of its own. With offloads, the
+    /// ESP packets of what the queue holds at once leave together (one sendmmsg or UDP GSO call per run of a pair, up to
+    /// <see cref="BatchSend.MaxSegments"/>): the batch is sent when a read finds the queue empty, so a packet waits
+    /// only for the packets read right behind it, never for the next to arrive.
+    /// </summary>
     private void PumpInside(IPacketDevice queue)
     {
         var batch = _virtio is not null ? new OutboundBatch() : null;
         var buffer = GC.AllocateUninitializedArray<byte>(_options.MaxInnerPacket + VirtioNetHeader.Size, pinned: true);
+        try
+        {
+            PumpInside(queue, batch, buffer);
+        }
+        finally
+        {
+            if (batch is not null) FlushBatch(batch);
+        }
+    }
+
+    private void PumpInside(IPacketDevice queue, OutboundBatch? batch, byte[] buffer)
+    {
         while (!_stop.IsCancellationRequested)
         {
             int n;
             try
             {
-                n = queue.Read(buffer, 200);
+                // Packets waiting in the batch: only look (no wait) before sending them.
+                n = queue.Read(buffer, batch?.Pair is null ? 200 : 0);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {
                 return;
+            }
+            if (n == 0 && batch?.Pair is not null)
+            {
+                FlushBatch(batch);
+                continue;
             }
             if (n > 0)
             {

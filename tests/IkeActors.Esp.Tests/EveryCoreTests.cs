@@ -246,6 +246,66 @@ public class OrderedSendTests
         Assert.Equal(0, plane.InternalErrors);
     }
 
+    [Fact]
+    public void With_offloads_the_pumps_send_what_their_queues_hold_at_once_in_batches_in_one_sequence()
+    {
+        const int Queues = 3, PerQueue = 2000;
+        var (sad, pair) = OneSa();
+        using var _ = sad;
+        var device = new MultiQueueFake(Queues, virtio: true);
+        using var plane = new EspDataPlane(sad, device);
+        var wire = new Wire();
+        int sent = 0, batches = 0;
+        plane.RawSend = (esp, _) =>
+        {
+            wire.Send(esp);
+            Interlocked.Increment(ref sent);
+        };
+        plane.RawSendBatch = (packets, lengths, _) =>
+        {
+            wire.SendBatch(packets, lengths);
+            Interlocked.Increment(ref batches);
+            Interlocked.Add(ref sent, lengths.Length);
+        };
+        // Each queue full before the pumps start: every read but the last of a queue finds another packet behind it.
+        for (var q = 0; q < Queues; q++)
+            for (var i = 0; i < PerQueue; i++) device.Queues[q].ToRead.Add(WithVirtioHeader(Make.Udp("192.168.1.1", "192.168.2.1", (ushort)q, (ushort)i)));
+        plane.Start();
+        InteropWait(() => Volatile.Read(ref sent) == Queues * PerQueue, () => $"{sent} of {Queues * PerQueue} sent");
+
+        AssertInOrderWithoutGaps(wire.Numbers, 1, Queues * PerQueue); // RFC 4303 §3.3.3, across batches and pumps
+        // 64 a batch at most (BatchSend.MaxSegments); one packet a call would be 6,000 calls.
+        Assert.InRange(Volatile.Read(ref batches), Queues * PerQueue / BatchSend.MaxSegments, Queues * PerQueue / 4);
+        Assert.Equal(0, plane.InternalErrors);
+    }
+
+    [Fact]
+    public void A_packet_alone_in_its_queue_leaves_without_waiting_for_another()
+    {
+        var (sad, _) = OneSa();
+        using var __ = sad;
+        var device = new MultiQueueFake(1, virtio: true);
+        using var plane = new EspDataPlane(sad, device);
+        var sent = 0;
+        plane.RawSend = (_, _) => Interlocked.Increment(ref sent);
+        plane.RawSendBatch = (_, lengths, _) => Interlocked.Add(ref sent, lengths.Length);
+        plane.Start();
+        for (var i = 1; i <= 3; i++)
+        {
+            // One at a time, each sent before the next exists (a ping): the batch goes when the queue is found empty.
+            device.Queues[0].ToRead.Add(WithVirtioHeader(Make.Udp("192.168.1.1", "192.168.2.1", 7, (ushort)i)));
+            InteropWait(() => Volatile.Read(ref sent) == i, () => $"packet {i}: {sent} sent");
+        }
+    }
+
+    /// <summary>A packet as a TUN device with offloads reads it: a virtio-net header without offload, then the packet.</summary>
+    private static byte[] WithVirtioHeader(byte[] packet)
+    {
+        var read = new byte[VirtioNetHeader.Size + packet.Length];
+        packet.CopyTo(read, VirtioNetHeader.Size);
+        return read;
+    }
+
     private static void InteropWait(Func<bool> done, Func<string> what)
     {
         var until = Environment.TickCount64 + 30_000;
@@ -290,8 +350,10 @@ public class OrderedSendTests
     }
 
     /// <summary>Queues in memory, each read by its own pump.</summary>
-    private sealed class MultiQueueFake(int queues) : IMultiQueuePacketDevice
+    private sealed class MultiQueueFake(int queues, bool virtio = false) : IMultiQueuePacketDevice, IVirtioPacketDevice
     {
+        public bool VirtioHeader => virtio;
+        public void Write(in VirtioNetHeader header, ReadOnlySpan<byte> packet) => Queues[0].Write(packet);
         public FakeDevice[] Queues { get; } = [.. Enumerable.Range(0, queues).Select(_ => new FakeDevice())];
         public int QueueCount => Queues.Length;
         public IPacketDevice Queue(int index) => Queues[index];

@@ -91,13 +91,23 @@ public static unsafe class BatchReceive
     /// <paramref name="lengths"/>.Length: datagram i in <paramref name="buffer"/> at i x <paramref name="slotSize"/>, its
     /// sender at i x <see cref="AddressSize"/> in <paramref name="addresses"/>. 0 when the timeout passed.
     /// </summary>
-    public static int ReceiveMany(Socket socket, byte[] buffer, int slotSize, int[] lengths, byte[] addresses)
+    public static int ReceiveMany(Socket socket, byte[] buffer, int slotSize, int[] lengths, byte[] addresses) =>
+        ReceiveMany(socket, buffer, slotSize, lengths, addresses, segmentSizes: null);
+
+    /// <summary>
+    /// As <see cref="ReceiveMany(Socket, byte[], int, int[], byte[])"/>; on a socket with <see cref="EnableGro"/>, also
+    /// each message's segment size in <paramref name="segmentSizes"/>: the size of the datagrams the kernel merged into
+    /// it (each of that size, the last at most that), 0 for a datagram received as it was sent.
+    /// </summary>
+    public static int ReceiveMany(Socket socket, byte[] buffer, int slotSize, int[] lengths, byte[] addresses, int[]? segmentSizes)
     {
         const int MSG_WAITFORONE = 0x10000;
         var fd = (int)socket.SafeHandle.DangerousGetHandle();
         var count = Math.Min(Math.Min(lengths.Length, buffer.Length / slotSize), addresses.Length / AddressSize);
+        if (segmentSizes is not null) count = Math.Min(count, segmentSizes.Length);
         var iovs = stackalloc LinuxNative.IoVec[count];
         var messages = stackalloc LinuxNative.MMsgHdr[count];
+        var control = stackalloc byte[segmentSizes is null ? 0 : count * ControlSpace];
         fixed (byte* data = buffer)
         fixed (byte* names = addresses)
         {
@@ -108,6 +118,11 @@ public static unsafe class BatchReceive
                 {
                     Header = new LinuxNative.MsgHdr { Name = names + i * AddressSize, NameLength = AddressSize, Iov = iovs + i, IovLength = 1 },
                 };
+                if (segmentSizes is not null)
+                {
+                    messages[i].Header.Control = control + i * ControlSpace;
+                    messages[i].Header.ControlLength = ControlSpace;
+                }
             }
             var n = LinuxNative.RecvMMsg(fd, messages, (uint)count, MSG_WAITFORONE, null);
             if (n < 0)
@@ -116,8 +131,42 @@ public static unsafe class BatchReceive
                 if (errno is LinuxNative.EAGAIN or LinuxNative.EINTR) return 0;
                 throw new SocketException(errno);
             }
-            for (var i = 0; i < n; i++) lengths[i] = (int)messages[i].Length;
+            for (var i = 0; i < n; i++)
+            {
+                lengths[i] = (int)messages[i].Length;
+                if (segmentSizes is not null) segmentSizes[i] = GroSegmentSize(in messages[i].Header);
+            }
             return n;
         }
     }
+
+    /// <summary>CMSG_SPACE(sizeof(int)): one UDP_GRO control message (a 16-byte header, the int rounded up to 8).</summary>
+    private const int ControlSpace = 24;
+
+    /// <summary>The UDP_GRO control message's segment size (udp_cmsg_recv: an int), 0 without one.</summary>
+    private static int GroSegmentSize(in LinuxNative.MsgHdr header)
+    {
+        if (header.Control is null || header.ControlLength < (nuint)(sizeof(LinuxNative.CMsgHdr) + sizeof(int))) return 0;
+        var cmsg = (LinuxNative.CMsgHdr*)header.Control;
+        return cmsg->Level == LinuxNative.SOL_UDP && cmsg->Type == LinuxNative.UDP_GRO && cmsg->Length >= (nuint)(sizeof(LinuxNative.CMsgHdr) + sizeof(int))
+            ? *(int*)((byte*)header.Control + sizeof(LinuxNative.CMsgHdr)) : 0;
+    }
+
+    /// <summary>
+    /// UDP generic receive offload (UDP_GRO, Linux 5.0+): the kernel may hand over a run of equal-size datagrams of one
+    /// flow as one message (a peer's UDP GSO send, or datagrams merged on the way in), its segment size in a control
+    /// message (<see cref="ReceiveMany(Socket, byte[], int, int[], byte[], int[])"/>). False when the kernel refuses it.
+    /// </summary>
+    public static bool EnableGro(Socket socket)
+    {
+        var on = 1;
+        return LinuxNative.SetSockOpt((int)socket.SafeHandle.DangerousGetHandle(), LinuxNative.SOL_UDP, LinuxNative.UDP_GRO, &on, sizeof(int)) == 0;
+    }
+
+    /// <summary>
+    /// The datagrams of one received message: the whole message, or, when the kernel merged several
+    /// (<paramref name="segmentSize"/> &gt; 0), each <paramref name="segmentSize"/> bytes and the last what is left.
+    /// </summary>
+    public static int Segments(int length, int segmentSize) =>
+        segmentSize <= 0 || segmentSize >= length ? 1 : (length + segmentSize - 1) / segmentSize;
 }

@@ -56,7 +56,7 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
     /// array (the lanes keep it). Sends stay synchronous from whichever thread answers.
     /// </summary>
     private Task StartIkeReceiver(Socket socket, CancellationToken ct) =>
-        StartReceiver(socket, "isakmp-receive", IkeBatch, (bytes, from) =>
+        StartReceiver(socket, "isakmp-receive", IkeBatch, gro: false, (bytes, from) =>
         {
             counters.Received(bytes.Length);
             if (!_deliver(new(bytes.ToArray(), options.Configured(from), false))) counters.Drop();
@@ -69,9 +69,11 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
     /// four-zero-octet non-ESP marker, and ESP (the first four octets are its non-zero SPI). A thread of its
     /// own with one receive buffer: ESP goes to the data plane without an allocation per packet; the ESP of one
     /// batch is decapsulated back to back and the data plane merges its TCP segments for the TUN device at the batch's end.
+    /// With UDP receive offload (UDP_GRO) a peer's UDP GSO send (our own gateways send so) arrives as one message of up
+    /// to 64 datagrams: one system call and one trip through the kernel for all of them, each then classified alone.
     /// </summary>
     private Task StartNatTReceiver(Socket socket, CancellationToken ct) =>
-        StartReceiver(socket, "natt-receive", NatTBatch, Classify, () => UdpEspBatchEnd?.Invoke(), ct);
+        StartReceiver(socket, "natt-receive", NatTBatch, gro: true, Classify, () => UdpEspBatchEnd?.Invoke(), ct);
 
     private const int NatTBatch = 16;
 
@@ -83,7 +85,7 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
     /// recvmmsg on Linux and IPv4, else one per receive; <paramref name="batchEnd"/> after each batch. It ends when
     /// <paramref name="ct"/> is cancelled (the receive timeout wakes it while idle) or the socket is closed.
     /// </summary>
-    private Task StartReceiver(Socket socket, string name, int batch, DatagramHandler handle, Action? batchEnd, CancellationToken ct)
+    private Task StartReceiver(Socket socket, string name, int batch, bool gro, DatagramHandler handle, Action? batchEnd, CancellationToken ct)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         socket.ReceiveTimeout = 500; // wakes up to see the stop request while idle
@@ -91,7 +93,8 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
         {
             try
             {
-                if (socket.AddressFamily == AddressFamily.InterNetwork && OperatingSystem.IsLinux()) ReceiveBatches(socket, batch, handle, batchEnd, ct);
+                if (socket.AddressFamily == AddressFamily.InterNetwork && OperatingSystem.IsLinux())
+                    ReceiveBatches(socket, batch, gro && IkeActors.Esp.BatchReceive.EnableGro(socket), handle, batchEnd, ct);
                 else ReceiveOneByOne(socket, handle, batchEnd, ct);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
@@ -104,21 +107,25 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
         return done.Task;
     }
 
-    /// <summary>recvmmsg into one pinned buffer; the sender's endpoint object is made again only when the sender changes.</summary>
-    private static void ReceiveBatches(Socket socket, int batch, DatagramHandler handle, Action? batchEnd, CancellationToken ct)
+    /// <summary>
+    /// recvmmsg into one pinned buffer; the sender's endpoint object is made again only when the sender changes. With
+    /// <paramref name="gro"/> (UDP_GRO on), a message the kernel merged is handled datagram by datagram.
+    /// </summary>
+    private static void ReceiveBatches(Socket socket, int batch, bool gro, DatagramHandler handle, Action? batchEnd, CancellationToken ct)
     {
         const int Slot = 65536;
         const int AddressSize = IkeActors.Esp.BatchReceive.AddressSize;
         var buffer = GC.AllocateUninitializedArray<byte>(batch * Slot, pinned: true);
         var addresses = GC.AllocateUninitializedArray<byte>(batch * AddressSize, pinned: true);
         var lengths = new int[batch];
+        var segmentSizes = gro ? new int[batch] : null;
         var last = new byte[AddressSize];
         IPEndPoint? from = null;
         while (!ct.IsCancellationRequested)
         {
             int count;
             if (socket.SafeHandle.IsClosed) return;
-            try { count = IkeActors.Esp.BatchReceive.ReceiveMany(socket, buffer, Slot, lengths, addresses); }
+            try { count = IkeActors.Esp.BatchReceive.ReceiveMany(socket, buffer, Slot, lengths, addresses, segmentSizes); }
             catch (SocketException) { continue; }
             catch (ObjectDisposedException) { return; }
             for (var i = 0; i < count; i++)
@@ -130,7 +137,14 @@ public sealed class IsakmpSockets(FrontEndOptions options, FrontEndCounters coun
                     from = new IPEndPoint(new IPAddress(address.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(address[2..]));
                     address.CopyTo(last);
                 }
-                handle(buffer.AsSpan(i * Slot, lengths[i]), from);
+                var message = buffer.AsSpan(i * Slot, lengths[i]);
+                var size = segmentSizes is null ? 0 : segmentSizes[i];
+                if (IkeActors.Esp.BatchReceive.Segments(message.Length, size) == 1)
+                {
+                    handle(message, from);
+                    continue;
+                }
+                for (var at = 0; at < message.Length; at += size) handle(message.Slice(at, Math.Min(size, message.Length - at)), from);
             }
             if (count > 0) batchEnd?.Invoke();
         }

@@ -45,6 +45,14 @@ public sealed record NegotiationSettings
     /// </summary>
     public IkeActors.Crypto.DhExponentPolicy DhExponent { get; init; } = IkeActors.Crypto.DhExponentPolicy.FullLength;
 
+    /// <summary>
+    /// Encapsulate ESP in UDP 4500 even without a NAT (strongSwan's `forceencaps`): our NAT-D hash of our own address is
+    /// a random one (RFC 3947 §3.2), so the peer sees us behind a NAT, and we act as if it had seen one; both ends then
+    /// float to 4500 and Quick Mode asks for the UDP-encapsulated modes. Needs NAT-T announced by both (MM1/MM2).
+    /// Between two of our gateways it lets ESP cross the kernel in UDP GSO/GRO runs instead of one packet at a time.
+    /// </summary>
+    public bool ForceEncapsulation { get; init; }
+
     /// <summary>Quick Mode exchanges that may be in progress on one IKE SA.</summary>
     public int MaxConcurrentQuickModes { get; init; } = 16;
 }

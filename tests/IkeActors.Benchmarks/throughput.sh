@@ -5,6 +5,8 @@
 #   sw-sw    strongSwan 5.9 on both sides (kernel-libipsec: userspace ESP-in-UDP over TUN)
 #   ours-sw  `ikeactors run --tun` on the left, strongSwan on the right (ESP-in-UDP/4500, NAT-T)
 #   ours-ours `ikeactors run --tun` on both sides (raw ESP, IP protocol 50)
+#   ours-ours-udp  the same with `--force-encapsulation` on both (ESP in UDP/4500: UDP GSO on send, UDP_GRO on receive;
+#            not in the default set)
 # Phase 1 3DES/SHA1/group 2, ESP AES-128/SHA1 (the seed's proposals) in every lab.
 # In each: iperf3 TCP with 1 and 4 streams, UDP with 64- and 1400-byte payloads at a high
 # offered rate (the delivered packets/s count), and a flood ping (round trips/s), from
@@ -14,7 +16,7 @@
 # --esp-threads N gives our gateways N inside pumps (TUN queues) and N raw ESP receivers (`ikeactors run
 # --esp-threads`); without it they run with the node's default.
 #
-# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours"] [--esp-threads N]
+# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours ours-ours-udp"] [--esp-threads N]
 set -euo pipefail
 
 SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours" THREADS=()
@@ -64,9 +66,9 @@ config() {  # the seed's ASA config with one `permit ip` line (all traffic betwe
     echo "$IKE_INTEROP_DIR/$2.cfg"
 }
 
-gateway() {  # NS CONFIG BIND: ikeactors run --tun in a namespace, waits for its ISAKMP socket
+gateway() {  # NS CONFIG BIND [OPTION...]: ikeactors run --tun in a namespace, waits for its ISAKMP socket
     local out=$IKE_INTEROP_DIR/gateway-$1.log
-    ip netns exec "$1" dotnet "$DLL" run --config "$2" --bind "$3" --tun 'ike%d' "${THREADS[@]}" >"$out" 2>&1 &
+    ip netns exec "$1" dotnet "$DLL" run --config "$2" --bind "$3" --tun 'ike%d' "${THREADS[@]}" "${@:4}" >"$out" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 300); do grep -q "ISAKMP on udp" "$out" && return 0; sleep 0.2; done
     echo "gateway in $1 did not start:"; cat "$out"; return 1
@@ -174,6 +176,10 @@ for lab in $LABS; do
         ours-ours)
             gateway "$R" "$(config asa2-responder.cfg right)" 10.0.0.2:500
             gateway "$L" "$(config asa1-initiator.cfg left)" 10.0.0.1:500 ;;
+        ours-ours-udp)
+            # Inside MTU 1400 as against strongSwan: iperf3's 1428-byte datagrams fit the UDP-encapsulated tunnel unfragmented.
+            gateway "$R" "$(config asa2-responder.cfg right natt)" 10.0.0.2:500 --force-encapsulation
+            gateway "$L" "$(config asa1-initiator.cfg left natt)" 10.0.0.1:500 --force-encapsulation ;;
         *) echo "unknown lab $lab"; exit 2 ;;
     esac
     tunnel_up

@@ -95,6 +95,63 @@ public class NatTraversalTests
         Assert.Contains("in use settings ={L2L, Tunnel,  NAT-T-Encaps, IKEv1, }", show);
     }
 
+    private static NegotiationEngine Forced(string config, IPEndPoint address, int seed) =>
+        new(new GatewayContext(Lab.Load(Lab.SampleConfig(config)), address, new SeededEnvironment(seed), new NegotiationSettings { ForceEncapsulation = true }));
+
+    [Fact]
+    public void A_responder_that_forces_encapsulation_seems_behind_a_NAT_so_the_initiator_floats_and_ESP_goes_in_UDP()
+    {
+        using var lab = NewLab();
+        lab.Right = Forced("asa2-responder.cfg", Lab.RightAddress, 1001);
+        lab.AcquireAndRun();
+        var (left, right) = LabAssert.TunnelUp(lab);
+
+        // RFC 3947 §3.2: the right's own hash is a random one, so the left sees it behind a NAT; the right's view is true.
+        Assert.Contains(lab.LeftLines, l => l.EndsWith("Automatic NAT Detection Status: Remote end IS behind a NAT device This end is NOT behind a NAT device"));
+        Assert.Contains(lab.RightLines, l => l.EndsWith("Automatic NAT Detection Status: Remote end is NOT behind a NAT device This end is NOT behind a NAT device"));
+        // RFC 3947 §4: the initiator moves to 4500 at MM5; Quick Mode agrees on UDP-Encapsulated-Tunnel (§5.1).
+        Assert.Contains(lab.LeftOutput.OfType<SendDatagram>(), s => s.NatT);
+        Assert.Equal(EncapsulationMode.UdpEncapsulatedTunnel, left.Transform.Mode);
+        Assert.Equal(new IPEndPoint(Lab.RightAddress.Address, 4500), left.UdpEncapsulatedTo);
+        Assert.Equal(new IPEndPoint(Lab.LeftAddress.Address, 4500), right.UdpEncapsulatedTo);
+        Assert.True(lab.Left.Sas.Single().NatDetected);
+        Assert.True(lab.Right.Sas.Single().NatDetected);
+    }
+
+    [Fact]
+    public void An_initiator_that_forces_encapsulation_floats_itself_and_the_responder_follows()
+    {
+        using var lab = NewLab();
+        lab.Left = Forced("asa1-initiator.cfg", Lab.LeftAddress, 1);
+        lab.AcquireAndRun();
+        var (left, right) = LabAssert.TunnelUp(lab);
+
+        Assert.Contains(lab.RightLines, l => l.EndsWith("Automatic NAT Detection Status: Remote end IS behind a NAT device This end is NOT behind a NAT device"));
+        var classifier = new StepClassifier();
+        foreach (var send in lab.LeftOutput.OfType<SendDatagram>())
+        {
+            var step = classifier.Classify(true, send.Datagram);
+            Assert.True((step is not ("MM1" or "MM3")) == send.NatT, $"{step}: NatT={send.NatT}");
+        }
+        Assert.Equal(EncapsulationMode.UdpEncapsulatedTunnel, left.Transform.Mode);
+        Assert.True(left.IsUdpEncapsulated);
+        Assert.True(right.IsUdpEncapsulated);
+    }
+
+    [Fact]
+    public void Forcing_encapsulation_needs_NAT_T_on_both_ends_without_it_ESP_stays_plain()
+    {
+        using var lab = NewLab();
+        lab.Right = Forced("asa2-responder.cfg", Lab.RightAddress, 1001);
+        var natT = new[] { VendorIds.NatTRfc3947.ToArray(), VendorIds.NatTDraft03.ToArray(), VendorIds.NatTDraft02.ToArray() };
+        lab.Tamper = (fromLeft, _, d) => fromLeft ? natT.Aggregate(d, (x, vid) => Replace(x, vid, new byte[16])) : d;
+        lab.AcquireAndRun();
+        var (left, right) = LabAssert.TunnelUp(lab);
+        Assert.DoesNotContain(lab.LeftOutput.OfType<SendDatagram>(), s => s.NatT);
+        Assert.Equal(EncapsulationMode.Tunnel, left.Transform.Mode);
+        Assert.False(right.IsUdpEncapsulated);
+    }
+
     [Fact]
     public void After_the_float_DPD_and_DELETE_go_to_the_NAT_T_endpoint()
     {

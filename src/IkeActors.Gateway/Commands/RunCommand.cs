@@ -38,9 +38,10 @@ public static class RunCommand
         var dpdJitter = new Option<int>("--dpd-jitter") { Description = "PERCENT: each DPD idle threshold up to this share shorter, drawn per wait", DefaultValueFactory = _ => RunOptions.DefaultDpdJitterPercent };
         var dhExponent = new Option<string>("--dh-exponent") { Description = "full: private MODP exponents as long as the prime (strongSwan's default); short: RFC 3526 §8 sizes, twice the group's strength, about five times less CPU per handshake", DefaultValueFactory = _ => "full" };
         var saveKeys = new Option<string?>("--save-keys") { Description = "DIR: write every SA's keys there as they are made, as Wireshark's ikev1_decryption_table and esp_sa files (secrets: mode 0600; anyone who reads them can decrypt the traffic)" };
+        var forceEncapsulation = new Option<bool>("--force-encapsulation") { Description = "Encapsulate ESP in UDP 4500 even where no NAT is seen (strongSwan's forceencaps: our NAT-D hash is a random one); both ends must announce NAT-T" };
         var command = new Command("run", "Run a gateway node");
         foreach (var o in new Option[] { config, bind, natT, debug, peerMap, acquire, siloPort, gatewayPort, cluster, otelConsole, exitAfter, maxHalfOpen,
-                     maxHalfOpenPerPeer, otlp, otlpHeaders, otlpDebugLevel, orleansDashboard, advertise, tun, espThreads, rekeyJitter, dpdJitter, dhExponent, saveKeys })
+                     maxHalfOpenPerPeer, otlp, otlpHeaders, otlpDebugLevel, orleansDashboard, advertise, tun, espThreads, rekeyJitter, dpdJitter, dhExponent, saveKeys, forceEncapsulation })
             command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
         {
@@ -53,7 +54,7 @@ public static class RunCommand
                 OtelConsole = parse.GetValue(otelConsole), Otlp = parse.GetValue(otlp), OtlpHeaders = parse.GetValue(otlpHeaders),
                 OtlpDebugLevel = parse.GetValue(otlpDebugLevel), OrleansDashboard = parse.GetValue(orleansDashboard),
                 RekeyJitter = parse.GetValue(rekeyJitter), DpdJitter = parse.GetValue(dpdJitter),
-                DhExponent = parse.GetValue(dhExponent)!, SaveKeys = parse.GetValue(saveKeys),
+                DhExponent = parse.GetValue(dhExponent)!, SaveKeys = parse.GetValue(saveKeys), ForceEncapsulation = parse.GetValue(forceEncapsulation),
             };
             var (options, errors) = arguments.Validate();
             if (options is null)

@@ -42,6 +42,9 @@ public sealed record RunArguments(string ConfigPath)
     /// <summary>`--dh-exponent full|short`: our MODP private exponents as long as the prime, or RFC 3526 §8's sizes.</summary>
     public string DhExponent { get; init; } = "full";
 
+    /// <summary>`--force-encapsulation`: ESP in UDP 4500 even where no NAT is seen (strongSwan's forceencaps).</summary>
+    public bool ForceEncapsulation { get; init; }
+
     /// <summary>`--save-keys DIR`: write every SA's keys there for Wireshark (secrets: off by default).</summary>
     public string? SaveKeys { get; init; }
 
@@ -79,6 +82,7 @@ public sealed record RunArguments(string ConfigPath)
             RekeyJitterPercent = RekeyJitter, DpdJitterPercent = DpdJitter,
             SaveKeys = SaveKeys is null ? null : Path.GetFullPath(SaveKeys),
             DhExponent = DhExponent == "short" ? IkeActors.Crypto.DhExponentPolicy.TwiceSecurityStrength : IkeActors.Crypto.DhExponentPolicy.FullLength,
+            ForceEncapsulation = ForceEncapsulation,
         };
         return (options, []);
     }

@@ -76,6 +76,9 @@ public sealed record RunOptions
     /// <summary>The length of our private MODP exponents (<see cref="NegotiationSettings.DhExponent"/>).</summary>
     public IkeActors.Crypto.DhExponentPolicy DhExponent { get; init; } = IkeActors.Crypto.DhExponentPolicy.FullLength;
 
+    /// <summary>ESP in UDP 4500 even without a NAT (<see cref="NegotiationSettings.ForceEncapsulation"/>).</summary>
+    public bool ForceEncapsulation { get; init; }
+
     /// <summary>The node's name in telemetry (service.instance.id): the hostname alone does not tell the seed's two ASAs (both "ciscoasa") apart.</summary>
     public string Instance => $"{Config.Hostname ?? Environment.MachineName}-{Outside}";
 
@@ -119,5 +122,6 @@ public sealed record RunOptions
         RekeyJitter = RekeyJitterPercent / 100.0,
         DpdJitter = DpdJitterPercent / 100.0,
         DhExponent = DhExponent,
+        ForceEncapsulation = ForceEncapsulation,
     };
 }

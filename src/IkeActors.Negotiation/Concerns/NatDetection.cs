@@ -70,8 +70,13 @@ internal sealed class NatDetection(IkeSa sa)
         payloads.Add(Discovery(Hash(sa.Peer)));
         AsaDebug.ConstructingNatDiscoveryPayload(output, sa.IpContext);
         AsaDebug.ComputingNatDiscoveryHash(output, sa.IpContext);
-        payloads.Add(Discovery(Hash(sa.Gateway.Local)));
+        payloads.Add(Discovery(Force ? System.Security.Cryptography.RandomNumberGenerator.GetBytes(HashLength) : Hash(sa.Gateway.Local)));
     }
+
+    /// <summary>Encapsulation forced by this gateway's settings (<see cref="NegotiationSettings.ForceEncapsulation"/>).</summary>
+    private bool Force => sa.Gateway.Settings.ForceEncapsulation;
+
+    private int HashLength => IkeAlgorithms.HashLength(sa.Transform!.CryptoHash);
 
     /// <summary>The peer's NAT-D hashes (MM3/MM4): RFC 3947 §3.2, the first is the hash of the receiver's (our) address, the rest the sender's.</summary>
     public (bool PeerNatMatches, bool LocalNatMatches)? Compare(List<byte[]> hashes, NegotiationOutput output)
@@ -83,7 +88,7 @@ internal sealed class NatDetection(IkeSa sa)
         var remote = Hash(sa.Peer);
         var localMatches = hashes[0].AsSpan().SequenceEqual(local);
         var peerMatches = hashes.Skip(1).Any(h => h.AsSpan().SequenceEqual(remote));
-        Detected = !localMatches || !peerMatches;
+        Detected = !localMatches || !peerMatches || Force;
         return (peerMatches, localMatches);
     }
 
@@ -106,7 +111,7 @@ internal sealed class NatDetection(IkeSa sa)
     private byte[] Hash(IPEndPoint endPoint)
     {
         var transform = sa.Transform!;
-        var hash = new byte[IkeAlgorithms.HashLength(transform.CryptoHash)];
+        var hash = new byte[HashLength];
         IkeHashes.NatD(transform.CryptoHash, IsakmpMessages.Cookie(sa.InitiatorCookie), IsakmpMessages.Cookie(sa.ResponderCookie), endPoint, hash);
         return hash;
     }

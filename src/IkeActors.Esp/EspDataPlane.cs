@@ -343,8 +343,9 @@ public sealed class EspDataPlane : IDisposable
 
     /// <summary>
     /// One read from a TUN device opened with offloads (<see cref="TunDevice.VirtioHeader"/>): the virtio-net header, then a
-    /// packet (its checksum completed when the kernel left it partial) or a TCP super-packet, cut into segments of the
-    /// MSS (<see cref="TcpSegmenter"/>) whose ESP packets leave in one system call per peer (UDP GSO or sendmmsg).
+    /// packet (its checksum completed when the kernel left it partial) or a TCP or UDP super-packet, cut into segments of
+    /// the MSS (<see cref="TcpSegmenter"/>) or datagrams of the segment size (<see cref="UdpSegmenter"/>) whose ESP packets
+    /// leave in one system call per peer (UDP GSO or sendmmsg).
     /// </summary>
     public void ProcessFromTun(Span<byte> read)
     {
@@ -380,8 +381,14 @@ public sealed class EspDataPlane : IDisposable
         }
         try
         {
-            if (gso != VirtioNetHeader.GsoTcpV4
-                || !TcpSegmenter.TrySegment(packet, header.GsoSize, batch.Segment, (Plane: this, Batch: batch), static (segment, s) => s.Plane.ProcessSegment(segment, s.Batch), out _))
+            var state = (Plane: this, Batch: batch);
+            var cut = gso switch
+            {
+                VirtioNetHeader.GsoTcpV4 => TcpSegmenter.TrySegment(packet, header.GsoSize, batch.Segment, state, static (segment, s) => s.Plane.ProcessSegment(segment, s.Batch), out _),
+                VirtioNetHeader.GsoUdpL4 => UdpSegmenter.TrySegment(packet, header.GsoSize, batch.Segment, state, static (segment, s) => s.Plane.ProcessSegment(segment, s.Batch), out _),
+                _ => false,
+            };
+            if (!cut)
             {
                 Interlocked.Increment(ref _malformed);
             }
@@ -483,7 +490,7 @@ public sealed class EspDataPlane : IDisposable
     /// <see cref="OnRawEsp(Span{byte})"/> within a receive batch: the inner packet goes to <paramref name="coalescer"/>
     /// (flushed by the caller at the batch's end) rather than straight to the inside device.
     /// </summary>
-    public EspInboundResult OnRawEsp(Span<byte> ipDatagram, TcpCoalescer? coalescer)
+    public EspInboundResult OnRawEsp(Span<byte> ipDatagram, TunCoalescer? coalescer)
     {
         if (ipDatagram.Length < 20 || ipDatagram[0] >> 4 != 4 || ipDatagram[9] != 50)
         {
@@ -507,12 +514,12 @@ public sealed class EspDataPlane : IDisposable
 
     /// <summary>
     /// <see cref="OnUdpEsp(Span{byte}, IPEndPoint?)"/> for a datagram of a receive batch (the NAT-T socket's one receiving
-    /// thread): with a TUN device that takes offloads its TCP segments are merged (<see cref="TcpCoalescer"/>) until
+    /// thread): with a TUN device that takes offloads its TCP segments are merged (<see cref="TunCoalescer"/>) until
     /// <see cref="EndUdpBatch"/>.
     /// </summary>
     public EspInboundResult OnUdpEspInBatch(Span<byte> esp, IPEndPoint? from)
     {
-        return _virtio is null ? OnEsp(esp, from, 0) : OnEsp(esp, from, 0, _udpCoalescer ??= new TcpCoalescer());
+        return _virtio is null ? OnEsp(esp, from, 0) : OnEsp(esp, from, 0, _udpCoalescer ??= new TunCoalescer());
     }
 
     /// <summary>The end of a receive batch of ESP in UDP: what was merged goes to the TUN device.</summary>
@@ -523,9 +530,9 @@ public sealed class EspDataPlane : IDisposable
         catch (Exception e) when (e is IOException or ObjectDisposedException) { Interlocked.Increment(ref _internalErrors); }
     }
 
-    private TcpCoalescer? _udpCoalescer;
+    private TunCoalescer? _udpCoalescer;
 
-    private EspInboundResult OnEsp(Span<byte> esp, IPEndPoint? from, uint rawSource, TcpCoalescer? coalescer = null)
+    private EspInboundResult OnEsp(Span<byte> esp, IPEndPoint? from, uint rawSource, TunCoalescer? coalescer = null)
     {
         if (esp.Length < 8)
         {
@@ -701,11 +708,11 @@ public sealed class EspDataPlane : IDisposable
         StartThread($"esp-raw-{index}", () =>
         {
             // Up to RawBatch datagrams per recvmmsg; with a TUN device that takes offloads, the TCP segments of one batch
-            // go to it coalesced (TcpCoalescer), each run of a connection as one super-packet.
+            // go to it coalesced (TunCoalescer), each run of a connection as one super-packet.
             var buffer = GC.AllocateUninitializedArray<byte>(RawBatch * RawSlot, pinned: true);
             var lengths = new int[RawBatch];
             var device = _virtio;
-            var coalescer = device is null ? null : new TcpCoalescer();
+            var coalescer = device is null ? null : new TunCoalescer();
             if (coalescer is not null) lock (_rawCoalescers) _rawCoalescers.Add(coalescer);
             while (!_stop.IsCancellationRequested)
             {
@@ -741,7 +748,7 @@ public sealed class EspDataPlane : IDisposable
     }
 
     private const int RawBatch = 16, RawSlot = 65536;
-    private readonly List<TcpCoalescer> _rawCoalescers = []; // one per raw receiving thread
+    private readonly List<TunCoalescer> _rawCoalescers = []; // one per raw receiving thread
 
     /// <summary>Decapsulated TCP segments merged into super-packets for the TUN device (raw ESP receive batches).</summary>
     public long CoalescedSegments

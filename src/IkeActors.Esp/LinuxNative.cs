@@ -10,7 +10,7 @@ internal static unsafe partial class LinuxNative
     public const uint TUNSETIFF = 0x400454ca; // _IOW('T', 202, int), linux/if_tun.h
     public const short IFF_TUN = 0x0001, IFF_NO_PI = 0x1000, IFF_VNET_HDR = 0x4000, IFF_MULTI_QUEUE = 0x0100;
     public const uint TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int)
-    public const uint TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02; // linux/if_tun.h
+    public const uint TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_USO4 = 0x20, TUN_F_USO6 = 0x40; // linux/if_tun.h (USO: Linux 6.2+)
     public const int SOL_UDP = 17, UDP_SEGMENT = 103, UDP_GRO = 104; // linux/udp.h: UDP generic segmentation and receive offload
     public const int IFNAMSIZ = 16;
     public const int EINTR = 4, EAGAIN = 11;

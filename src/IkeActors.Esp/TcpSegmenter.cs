@@ -11,7 +11,7 @@ public readonly record struct VirtioNetHeader(byte Flags, byte GsoType, ushort H
     public const int Size = 10;
     /// <summary>VIRTIO_NET_HDR_F_NEEDS_CSUM: the checksum at ChecksumStart + ChecksumOffset holds only the pseudo-header's sum.</summary>
     public const byte NeedsChecksum = 1;
-    public const byte GsoNone = 0, GsoTcpV4 = 1, GsoEcn = 0x80;
+    public const byte GsoNone = 0, GsoTcpV4 = 1, GsoUdpL4 = 5, GsoEcn = 0x80;
 
     public void WriteTo(Span<byte> bytes)
     {

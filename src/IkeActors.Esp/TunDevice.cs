@@ -21,11 +21,18 @@ public sealed unsafe class TunDevice : IVirtioPacketDevice
     }
 
     /// <summary>
-    /// Opened with offloads (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4): every read starts with a
-    /// <see cref="VirtioNetHeader"/> and may be a TCP super-packet of up to 64 KB (segmented by <see cref="TcpSegmenter"/>);
+    /// Opened with offloads (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4, and USO where the kernel has it): every
+    /// read starts with a <see cref="VirtioNetHeader"/> and may be a TCP super-packet of up to 64 KB (segmented by
+    /// <see cref="TcpSegmenter"/>);
     /// writes get a header saying "nothing to do" prepended.
     /// </summary>
     public bool VirtioHeader { get; }
+
+    /// <summary>
+    /// The kernel took UDP segmentation offload (TUN_F_USO4 | TUN_F_USO6, Linux 6.2+): a read may be a UDP super-packet
+    /// (<see cref="UdpSegmenter"/>) and a write may be one (<see cref="TunCoalescer"/> merges decapsulated datagrams).
+    /// </summary>
+    public bool UdpSegmentation { get; private set; }
 
     /// <summary>The interface name the kernel gave (e.g. "esp0" for a requested "esp%d").</summary>
     public string Name { get; }
@@ -58,11 +65,19 @@ public sealed unsafe class TunDevice : IVirtioPacketDevice
         var given = new ReadOnlySpan<byte>(req.Name, LinuxNative.IFNAMSIZ);
         int end = given.IndexOf((byte)0);
         var device = new TunDevice(fd, Encoding.ASCII.GetString(end < 0 ? given : given[..end]), offloads);
-        if (offloads && LinuxNative.IoctlValue(fd, LinuxNative.TUNSETOFFLOAD, LinuxNative.TUN_F_CSUM | LinuxNative.TUN_F_TSO4) < 0)
+        if (offloads)
         {
-            int errno = Marshal.GetLastPInvokeError();
-            device.Dispose();
-            throw new IOException($"ioctl TUNSETOFFLOAD {name} failed: errno {errno}");
+            // UDP segmentation (USO) only both ways at once (the kernel takes USO4 with USO6 or neither) and only from
+            // Linux 6.2: an older kernel refuses the flags (EINVAL) and the device keeps TCP's offloads alone.
+            const uint tcp = LinuxNative.TUN_F_CSUM | LinuxNative.TUN_F_TSO4;
+            if (LinuxNative.IoctlValue(fd, LinuxNative.TUNSETOFFLOAD, tcp | LinuxNative.TUN_F_USO4 | LinuxNative.TUN_F_USO6) >= 0)
+                device.UdpSegmentation = true;
+            else if (LinuxNative.IoctlValue(fd, LinuxNative.TUNSETOFFLOAD, tcp) < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                device.Dispose();
+                throw new IOException($"ioctl TUNSETOFFLOAD {name} failed: errno {errno}");
+            }
         }
         return device;
     }

@@ -41,6 +41,9 @@ public sealed class TunQueues : IMultiQueuePacketDevice, IVirtioPacketDevice
 
     public bool VirtioHeader => _queues[0].VirtioHeader;
 
+    /// <summary>Every queue took UDP segmentation offload (the kernel sets it for the interface).</summary>
+    public bool UdpSegmentation => _queues.All(q => q.UdpSegmentation);
+
     /// <summary>Queues open (at most <see cref="Requested"/>: fewer when the kernel refused some).</summary>
     public int QueueCount => _queues.Length;
 

@@ -7,7 +7,7 @@ namespace IkeActors.Benchmarks;
 
 /// <summary>
 /// The data plane's offload paths without the system calls (--filter '*Offload*'): cutting a 64 KB TCP super-packet from
-/// the TUN device into 47 segments of 1386 bytes (TcpSegmenter), merging them back for the TUN device (TcpCoalescer),
+/// the TUN device into 47 segments of 1386 bytes (TcpSegmenter), merging them back for the TUN device (TunCoalescer),
 /// and fragmenting a 3,000-byte packet for a 1438-byte tunnel (PathMtu). Per call; divide by the segments for a packet.
 /// </summary>
 [MemoryDiagnoser]
@@ -17,7 +17,7 @@ public class OffloadBenchmarks
     private const int Mss = 1386, Payload = 47 * Mss;
     private byte[] _super = null!, _scratch = null!, _big = null!;
     private byte[][] _segments = null!;
-    private readonly TcpCoalescer _coalescer = new();
+    private readonly TunCoalescer _coalescer = new();
     private readonly NullDevice _device = new();
     private int _sink;
 
@@ -61,7 +61,7 @@ public class OffloadBenchmarks
         return n;
     }
 
-    [Benchmark(Description = "TcpCoalescer: 47 segments -> 1 super-packet")]
+    [Benchmark(Description = "TunCoalescer: 47 segments -> 1 super-packet")]
     public int Coalesce()
     {
         foreach (var s in _segments) _coalescer.Add(s, _device);

@@ -203,7 +203,7 @@ public class TcpSegmenterTests
 /// super-packet again whose payload is the original's, with the GSO header the kernel needs; a gap, another
 /// connection, PSH, a short segment or a non-TCP packet ends a run and nothing is reordered.
 /// </summary>
-public class TcpCoalescerTests
+public class TunCoalescerTests
 {
     private sealed class VirtioDevice : IVirtioPacketDevice
     {
@@ -249,7 +249,7 @@ public class TcpCoalescerTests
         var original = Super(20 * 1386 + 500, 0x18);
         var segments = Segments(original, 1386);
         var device = new VirtioDevice();
-        var coalescer = new TcpCoalescer();
+        var coalescer = new TunCoalescer();
         foreach (var s in segments) coalescer.Add(s, device);
         coalescer.Flush(device);
         var (header, packet) = Assert.Single(device.Written);
@@ -290,7 +290,7 @@ public class TcpCoalescerTests
         Assert.Equal(30, esp.Count);
 
         var from = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500);
-        var coalescer = new TcpCoalescer();
+        var coalescer = new TunCoalescer();
         foreach (var e in esp)
         {
             var result = udp ? right.OnUdpEspInBatch(e, from) : right.OnRawEsp([0x45, .. new byte[8], 50, .. new byte[10], .. e], coalescer);
@@ -311,7 +311,7 @@ public class TcpCoalescerTests
         var b = Segments(Super(3 * 1000, 0x10, port: 40001, seq: 9_000_000), 1000);
         var udp = Make.Udp("192.168.2.1", "192.168.1.1", 1, 2, 100);
         var device = new VirtioDevice();
-        var coalescer = new TcpCoalescer();
+        var coalescer = new TunCoalescer();
         // a0 a1 | b0 b1 | udp | a3 (a2 lost: a gap) a4 | b2
         foreach (var p in new[] { a[0], a[1], b[0], b[1], udp, a[3], a[4], b[2] }) coalescer.Add(p, device);
         coalescer.Flush(device);

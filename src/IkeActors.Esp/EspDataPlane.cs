@@ -187,7 +187,7 @@ public sealed class EspDataPlane : IDisposable
     public long AcquireQueueDrops => Interlocked.Read(ref _queueDrops) + _acquire.Expired;
     public long AcquiresRaised => Interlocked.Read(ref _acquires);
     public long NatKeepalivesSent => Interlocked.Read(ref _keepalivesSent);
-    /// <summary>TCP super-packets the TUN device handed over (offloads on), and the batched system calls that sent their segments.</summary>
+    /// <summary>TCP and UDP super-packets the TUN device handed over (offloads on), and the batched system calls that sent their segments.</summary>
     public long SuperPackets => Interlocked.Read(ref _superPackets);
     public long BatchedSends => Interlocked.Read(ref _batchedSends);
     public int QueuedPackets => _acquire.PacketCount;
@@ -750,7 +750,7 @@ public sealed class EspDataPlane : IDisposable
     private const int RawBatch = 16, RawSlot = 65536;
     private readonly List<TunCoalescer> _rawCoalescers = []; // one per raw receiving thread
 
-    /// <summary>Decapsulated TCP segments merged into super-packets for the TUN device (raw ESP receive batches).</summary>
+    /// <summary>Decapsulated TCP segments and UDP datagrams merged into super-packets for the TUN device (raw ESP and UDP 4500 receive batches).</summary>
     public long CoalescedSegments
     {
         get

@@ -10,7 +10,9 @@
 # Phase 1 3DES/SHA1/group 2, ESP AES-128/SHA1 (the seed's proposals) in every lab.
 # In each: iperf3 TCP with 1 and 4 streams, UDP with 64- and 1400-byte payloads at a high
 # offered rate (the delivered packets/s count), and a flood ping (round trips/s), from
-# 192.168.1.1 to 192.168.2.1. Prints a table with the ratios ours/strongSwan and cleans up
+# 192.168.1.1 to 192.168.2.1. For UDP also what left the tunnel (udpN-tunnel: datagrams the right
+# engine wrote to its TUN device, from the device's counters), which is more than iperf3's server
+# reads once that server is the slowest step (its socket then drops the rest). Prints a table with the ratios ours/strongSwan and cleans up
 # (processes by PID, the peers by their script, the namespaces), also on failure.
 #
 # --esp-threads N gives our gateways N inside pumps (TUN queues) and N raw ESP receivers (`ikeactors run
@@ -112,20 +114,29 @@ pump_delta() {  # BEFORE AFTER: "name seconds" of each thread over the run
     join -t= <(echo "$1") <(echo "$2") | awk -F= -v hz="$(getconf CLK_TCK)" '{ printf "%s %.1fs ", $1, ($3 - $2) / hz }'
 }
 
+tun_rx() {  # NS: "packets bytes" the TUN devices in NS (link type none) took from their engine so far: what left the tunnel
+    ip -n "$1" -s -j link show | python3 -c 'import json, sys
+t = [x["stats64"]["rx"] for x in json.load(sys.stdin) if x.get("link_type") == "none"]
+print(sum(x["packets"] for x in t), sum(x["bytes"] for x in t))'
+}
+
 iperf() {  # KEY ARGS...: one iperf3 client run, prints "KEY value unit" from the JSON, then the engines' CPU per packet
     local key=$1; shift
     sleep 1  # the server is ready for the next test
-    local l0 r0 l1 r1 lp0 rp0
+    local l0 r0 l1 r1 lp0 rp0 t0 t1
     l0=$(engine_cpu "$L"); r0=$(engine_cpu "$R")
     lp0=$(pump_cpu "$L"); rp0=$(pump_cpu "$R")
+    t0=$(tun_rx "$R")
     ip netns exec "$L" iperf3 -c 192.168.2.1 -B 192.168.1.1 -t "$SECS" -J "$@" >"$IKE_INTEROP_DIR/$key.json" 2>"$IKE_INTEROP_DIR/$key.err" || true
     l1=$(engine_cpu "$L"); r1=$(engine_cpu "$R")
+    t1=$(tun_rx "$R")
     # Our gateways' threads: which pumps and receivers carried the run (nothing printed for strongSwan).
     [ -z "$lp0" ] || echo "$key-threads-sender $(pump_delta "$lp0" "$(pump_cpu "$L")")"
     [ -z "$rp0" ] || echo "$key-threads-receiver $(pump_delta "$rp0" "$(pump_cpu "$R")")"
-    python3 - "$key" "$IKE_INTEROP_DIR/$key.json" "$((l1 - l0))" "$((r1 - r0))" "$(getconf CLK_TCK)" <<'EOF'
+    python3 - "$key" "$IKE_INTEROP_DIR/$key.json" "$((l1 - l0))" "$((r1 - r0))" "$(getconf CLK_TCK)" $t0 $t1 <<'EOF'
 import json, sys
 key, path, lcpu, rcpu, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+tun_packets, tun_bytes = int(sys.argv[8]) - int(sys.argv[6]), int(sys.argv[9]) - int(sys.argv[7])
 try:
     j = json.load(open(path))
     s = j["end"]
@@ -134,6 +145,12 @@ try:
     if "packets" in s.get("sum", {}):   # UDP: datagrams delivered per second (sent minus lost, as the server counted)
         u = s["sum"]
         print(key, round((u["packets"] - u["lost_packets"]) / u["seconds"]), "pkt/s")
+        print(key + "-offered", round(u["packets"] / u["seconds"]), "pkt/s-sent-by-iperf3")
+        # What the receiving engine handed its TUN device, in iperf3 datagrams: a write (or a fragment) carries 28 bytes of
+        # IPv4 and UDP header, a super-packet one set for all its datagrams; the rest is payload of -l bytes each. Where
+        # the tunnel delivers more than iperf3's server reads, the difference is dropped at the server's socket.
+        size = int(j["start"]["test_start"]["blksize"])
+        print(key + "-tunnel", round((tun_bytes - 28 * tun_packets) / size / u["seconds"]), "pkt/s")
         packets = u["packets"] - u["lost_packets"]
     else:                                # TCP: what the receiver got
         print(key, round(s["sum_received"]["bits_per_second"] / 1e6, 1), "Mbit/s")
@@ -203,7 +220,7 @@ def ratio(a, b):
     except (ValueError, ZeroDivisionError): return "-"
 head = ["test", "unit"] + labs + [f"{l}/sw-sw" for l in labs if l != "sw-sw" and "sw-sw" in labs]
 rows = []
-for k in ["tcp1", "tcp4", "udp64", "udp1400", "icmp"]:
+for k in ["tcp1", "tcp4", "udp64", "udp64-tunnel", "udp1400", "udp1400-tunnel", "icmp"]:
     r = [k, units.get(k, "")] + [vals.get((l, k), "-") for l in labs]
     r += [ratio(vals.get((l, k)), vals.get(("sw-sw", k))) for l in labs if l != "sw-sw" and "sw-sw" in labs]
     rows.append(r)

@@ -7,7 +7,9 @@ namespace IkeActors.Interop.Tests;
 /// sends (sendmmsg for raw ESP, UDP GSO for ESP in UDP), against the kernel and a real peer: 32 MB over TCP through the
 /// tunnel arrive byte for byte (SHA-256 on both ends), the capture on our TUN device holds super-packets (longer than its
 /// MTU), and on the wire the ESP sequence numbers of the SA only grow (RFC 4303 §3.3.3: no reordering within an SA,
-/// nothing sent twice). With strongSwan as the peer (no GSO of its own): the same over NAT-T.
+/// nothing sent twice). With strongSwan as the peer (no GSO of its own): the same over NAT-T. UDP sent with UDP_SEGMENT
+/// reaches our TUN device as super-packets (TUN USO: one read per send, the device's own counters) and leaves the far
+/// gateway's merged, every datagram intact and in order.
 /// </summary>
 public sealed class OffloadInteropTests
 {
@@ -85,6 +87,78 @@ public sealed class OffloadInteropTests
         // What strongSwan decrypted and verified: every packet we sent on the CHILD_SA (it counts them in).
         var sas = lab.StrongSwan("list-sas");
         Assert.Matches(new Regex(@"in\s+[0-9a-f]{8}[^,]*,\s+\d{8,} bytes"), sas);
+    }
+
+    [Fact]
+    public async Task Udp_sent_with_udp_segment_crosses_two_of_our_gateways_as_super_packets_and_arrives_datagram_for_datagram()
+    {
+        using var lab = new InteropLab();
+        var right = lab.StartGateway(lab.Right, InteropLab.RightConfig(), "10.0.0.2:500", "--tun", "ike%d");
+        var left = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
+        Tunnel.Ping(lab.Left, 1);
+        left.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
+        Assert.True(Tunnel.Ping(lab.Left, 3).Received == 3, left.Output);
+        var leftBefore = TunCounters(lab.Left);
+        var rightBefore = TunCounters(lab.Right);
+
+        // 300 sends of 20 datagrams of 1,000 bytes each (UDP_SEGMENT), each datagram numbered and filled from its number.
+        const int sends = 300, perSend = 20, size = 1000, datagrams = sends * perSend;
+        var receiver = $$"""
+            import socket, hashlib
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            s.bind(("192.168.2.1", 5300)); s.settimeout(3)
+            got, bad = [], 0
+            try:
+                while len(got) < {{datagrams}}:
+                    b = s.recv(2048)
+                    n = int.from_bytes(b[:4], "big")
+                    if len(b) != {{size}} or b[4:] != (hashlib.sha256(b[:4]).digest() * 32)[:{{size}} - 4]: bad += 1
+                    else: got.append(n)
+            except socket.timeout:
+                pass
+            print(len(got), len(set(got)), bad, int(got == sorted(got)))
+            """;
+        var sender = $$"""
+            import socket, hashlib, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("192.168.1.1", 0))
+            s.setsockopt(socket.SOL_UDP, 103, {{size}})  # UDP_SEGMENT
+            time.sleep(0.5)
+            for k in range({{sends}}):
+                run = b"".join(n.to_bytes(4, "big") + (hashlib.sha256(n.to_bytes(4, "big")).digest() * 32)[:{{size}} - 4]
+                               for n in range(k * {{perSend}}, (k + 1) * {{perSend}}))
+                s.sendto(run, ("192.168.2.1", 5300))
+                time.sleep(0.002)
+            print("sent")
+            """;
+        var receiving = Task.Run(() => InteropLab.Exec(lab.Right, "timeout", "60", "python3", "-c", receiver));
+        var (code, sent) = InteropLab.Exec(lab.Left, "timeout", "60", "python3", "-c", sender);
+        var (rcode, received) = await receiving;
+        Assert.True(code == 0 && rcode == 0, $"sender: {sent}\nreceiver: {received}");
+        var f = received.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+        var (count, distinct, bad, inOrder) = (f[0], f[1], f[2], f[3]);
+        Assert.True(bad == 0, $"{bad} datagrams arrived changed");
+        Assert.Equal(count, distinct); // none twice
+        Assert.Equal(1, inOrder);      // one flow, one SA: in the order sent
+        Assert.True(count >= datagrams * 99 / 100, $"{count} of {datagrams} datagrams arrived");
+
+        // The kernel handed the left gateway's TUN device super-packets (far fewer reads than datagrams), and the right
+        // gateway wrote the decapsulated datagrams to its TUN device merged (fewer writes than datagrams).
+        var leftReads = TunCounters(lab.Left).Tx - leftBefore.Tx;
+        var rightWrites = TunCounters(lab.Right).Rx - rightBefore.Rx;
+        Assert.True(leftReads <= datagrams / 10, $"the left TUN device handed over {leftReads} packets for {datagrams} datagrams: no UDP super-packets (USO off?)");
+        Assert.True(rightWrites < count * 9 / 10, $"the right gateway wrote {rightWrites} packets for {count} datagrams: none merged");
+        Assert.DoesNotContain("error", right.Output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Packets the TUN device in <paramref name="ns"/> took in (Rx: written by the gateway) and gave out (Tx: read by it).</summary>
+    private static (long Rx, long Tx) TunCounters(string ns)
+    {
+        var (code, output) = InteropLab.Exec(ns, "ip", "-s", "-j", "link", "show", "type", "tun");
+        Assert.True(code == 0, output);
+        var stats = System.Text.Json.JsonDocument.Parse(output).RootElement.EnumerateArray().Single().GetProperty("stats64");
+        return (stats.GetProperty("rx").GetProperty("packets").GetInt64(), stats.GetProperty("tx").GetProperty("packets").GetInt64());
     }
 
     /// <summary>32 MB from 192.168.1.1 (left) to a receiver at 192.168.2.1:5201 (right): the SHA-256 and length each end saw.</summary>

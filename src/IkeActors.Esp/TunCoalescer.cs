@@ -26,7 +26,8 @@ public interface IVirtioPacketDevice : IPacketDevice
 /// sizes but the last; consecutive identifications unless DF is set) as one UDP super-packet (VIRTIO_NET_HDR_GSO_UDP_L4,
 /// at most 64 datagrams), which the kernel cuts back into the datagrams before a socket without UDP_GRO sees them.</item>
 /// </list>
-/// Anything else is written as it came. One instance per receiving thread.
+/// A packet whose transport checksum does not hold is never merged. Anything else is written as it came. One instance
+/// per receiving thread.
 /// </summary>
 public sealed class TunCoalescer
 {
@@ -148,7 +149,7 @@ public sealed class TunCoalescer
         && BinaryPrimitives.ReadUInt16BigEndian(p[2..]) == p.Length
         && (BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3FFF) == 0;
 
-    /// <summary>TCP with only ACK (and PSH) set and some payload.</summary>
+    /// <summary>TCP with only ACK (and PSH) set, some payload and a checksum that holds.</summary>
     private static bool TcpEligible(ReadOnlySpan<byte> p, out int headers, out int payload)
     {
         headers = payload = 0;
@@ -158,17 +159,29 @@ public sealed class TunCoalescer
         if ((p[33] & ~(Ack | Psh)) != 0 || (p[33] & Ack) == 0) return false;
         headers = Ipv4Header + tcpHeader;
         payload = p.Length - headers;
-        return true;
+        return ChecksumHolds(p, ProtocolTcp);
     }
 
-    /// <summary>UDP whose length field is the datagram's, with some payload.</summary>
+    /// <summary>UDP whose length field is the datagram's, with some payload and a checksum that holds (or none).</summary>
     private static bool UdpEligible(ReadOnlySpan<byte> p, out int payload)
     {
         payload = 0;
         if (!Ipv4Whole(p, ProtocolUdp, Ipv4Header + UdpHeader + 1)) return false;
         if (BinaryPrimitives.ReadUInt16BigEndian(p[24..]) != p.Length - Ipv4Header) return false;
         payload = p.Length - Ipv4Header - UdpHeader;
-        return true;
+        return (p[26] == 0 && p[27] == 0) || ChecksumHolds(p, ProtocolUdp); // 0: sent without one (RFC 768)
+    }
+
+    /// <summary>
+    /// The transport checksum over the pseudo-header holds (RFC 9293 §3.1, RFC 768): merged, a packet's checksum is made
+    /// anew by the kernel, so one that arrived damaged from the far host is written as it came and dropped there, as it
+    /// would have been unmerged (Linux merges only what was verified as well).
+    /// </summary>
+    private static bool ChecksumHolds(ReadOnlySpan<byte> p, byte protocol)
+    {
+        var transport = p[Ipv4Header..];
+        var pseudo = TcpSegmenter.Sum(p.Slice(12, 8), protocol + (ulong)transport.Length);
+        return TcpSegmenter.Fold(TcpSegmenter.Sum(transport, pseudo)) == 0xFFFF;
     }
 
     /// <summary>IPv4: TOS, flags (DF), TTL and addresses the same (version, IHL and protocol are by eligibility).</summary>

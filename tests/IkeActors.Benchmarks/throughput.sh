@@ -7,6 +7,8 @@
 #   ours-ours `ikeactors run --tun` on both sides (raw ESP, IP protocol 50)
 #   ours-ours-udp  the same with `--force-encapsulation` on both (ESP in UDP/4500: UDP GSO on send, UDP_GRO on receive;
 #            not in the default set)
+#   plain    no IPsec at all, the inside networks routed over the outside link: the ceiling iperf3 and the kernel set
+#            on this machine (not in the default set)
 # Phase 1 3DES/SHA1/group 2, ESP AES-128/SHA1 (the seed's proposals) in every lab.
 # In each: iperf3 TCP with 1 and 4 streams, UDP with 64- and 1400-byte payloads at a high
 # offered rate (the delivered packets/s count), and a flood ping (round trips/s), from
@@ -18,7 +20,7 @@
 # --esp-threads N gives our gateways N inside pumps (TUN queues) and N raw ESP receivers (`ikeactors run
 # --esp-threads`); without it they run with the node's default.
 #
-# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours ours-ours-udp"] [--esp-threads N]
+# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours ours-ours-udp plain"] [--esp-threads N]
 set -euo pipefail
 
 SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours" THREADS=()
@@ -150,12 +152,13 @@ try:
         # IPv4 and UDP header, a super-packet one set for all its datagrams; the rest is payload of -l bytes each. Where
         # the tunnel delivers more than iperf3's server reads, the difference is dropped at the server's socket.
         size = int(j["start"]["test_start"]["blksize"])
-        print(key + "-tunnel", round((tun_bytes - 28 * tun_packets) / size / u["seconds"]), "pkt/s")
+        if tun_packets > 0:  # (no TUN device in the plain lab)
+            print(key + "-tunnel", round((tun_bytes - 28 * tun_packets) / size / u["seconds"]), "pkt/s")
         packets = u["packets"] - u["lost_packets"]
     else:                                # TCP: what the receiver got
         print(key, round(s["sum_received"]["bits_per_second"] / 1e6, 1), "Mbit/s")
         packets = s["sum_received"]["bytes"] / 1400   # per 1400 bytes of TCP data
-    if packets > 0:
+    if packets > 0 and lcpu + rcpu > 0:  # (no engine in the plain lab)
         print(key + "-cpu", round(lcpu / hz / packets * 1e6, 2), "us/pkt-sender", round(rcpu / hz / packets * 1e6, 2), "us/pkt-receiver")
 except Exception as e:
     print(key, "n/a", "(" + str(e)[:60] + ")")
@@ -197,6 +200,11 @@ for lab in $LABS; do
             # Inside MTU 1400 as against strongSwan: iperf3's 1428-byte datagrams fit the UDP-encapsulated tunnel unfragmented.
             gateway "$R" "$(config asa2-responder.cfg right natt)" 10.0.0.2:500 --force-encapsulation
             gateway "$L" "$(config asa1-initiator.cfg left natt)" 10.0.0.1:500 --force-encapsulation ;;
+        plain)
+            # No IPsec: the inside networks routed over the outside link. What iperf3 and the kernel do here without a
+            # tunnel: the ceiling of every row on this machine.
+            ip -n "$L" route add 192.168.2.0/24 via 10.0.0.2
+            ip -n "$R" route add 192.168.1.0/24 via 10.0.0.1 ;;
         *) echo "unknown lab $lab"; exit 2 ;;
     esac
     tunnel_up
@@ -217,7 +225,7 @@ for lab in labs:
         vals[(lab, k)] = v; units[k] = u
 def ratio(a, b):
     try: return f"{float(a) / float(b):.2f}"
-    except (ValueError, ZeroDivisionError): return "-"
+    except (TypeError, ValueError, ZeroDivisionError): return "-"
 head = ["test", "unit"] + labs + [f"{l}/sw-sw" for l in labs if l != "sw-sw" and "sw-sw" in labs]
 rows = []
 for k in ["tcp1", "tcp4", "udp64", "udp64-tunnel", "udp1400", "udp1400-tunnel", "icmp"]:

@@ -99,10 +99,7 @@ public static class TcpSegmenter
             packet[..headers].CopyTo(segment);
             payload.Slice(at, length).CopyTo(segment[headers..]);
 
-            BinaryPrimitives.WriteUInt16BigEndian(segment[2..], (ushort)segment.Length);
-            BinaryPrimitives.WriteUInt16BigEndian(segment[4..], (ushort)(id + segments));
-            segment[10] = segment[11] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(segment[10..], (ushort)~Fold(Sum(segment[..ihl], 0)));
+            SetIpv4Header(segment, ihl, (ushort)(id + segments));
 
             var tcp = segment[ihl..];
             BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], unchecked(sequence + (uint)at));
@@ -118,6 +115,18 @@ public static class TcpSegmenter
             segments++;
         }
         return true;
+    }
+
+    /// <summary>
+    /// The IPv4 header of a packet cut from (or merged into) a super-packet: its total length (the packet's own),
+    /// identification and header checksum (RFC 791).
+    /// </summary>
+    internal static void SetIpv4Header(Span<byte> packet, int ihl, ushort id)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(packet[2..], (ushort)packet.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(packet[4..], id);
+        packet[10] = packet[11] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(packet[10..], (ushort)~Fold(Sum(packet[..ihl], 0)));
     }
 
     /// <summary>

@@ -119,9 +119,7 @@ public sealed class TunCoalescer
         }
         // One IPv4 packet of the merged length with its header checksum; the transport checksum left partial for the
         // kernel: the pseudo-header's sum over the merged length, as a socket's own GSO send leaves it.
-        BinaryPrimitives.WriteUInt16BigEndian(packet[2..], (ushort)packet.Length);
-        packet[10] = packet[11] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(packet[10..], (ushort)~TcpSegmenter.Fold(TcpSegmenter.Sum(packet[..Ipv4Header], 0)));
+        TcpSegmenter.SetIpv4Header(packet, Ipv4Header, BinaryPrimitives.ReadUInt16BigEndian(packet[4..]));
         var protocol = packet[9];
         var transportLength = packet.Length - Ipv4Header;
         var pseudo = TcpSegmenter.Fold(TcpSegmenter.Sum(packet.Slice(12, 8), protocol + (ulong)transportLength));

@@ -39,10 +39,7 @@ public static class UdpSegmenter
             packet[..headers].CopyTo(datagram);
             payload.Slice(at, length).CopyTo(datagram[headers..]);
 
-            BinaryPrimitives.WriteUInt16BigEndian(datagram[2..], (ushort)datagram.Length);
-            BinaryPrimitives.WriteUInt16BigEndian(datagram[4..], (ushort)(id + segments));
-            datagram[10] = datagram[11] = 0;
-            BinaryPrimitives.WriteUInt16BigEndian(datagram[10..], (ushort)~TcpSegmenter.Fold(TcpSegmenter.Sum(datagram[..ihl], 0)));
+            TcpSegmenter.SetIpv4Header(datagram, ihl, (ushort)(id + segments));
 
             var udp = datagram[ihl..];
             BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)udp.Length);

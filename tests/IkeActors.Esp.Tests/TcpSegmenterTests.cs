@@ -205,16 +205,6 @@ public class TcpSegmenterTests
 /// </summary>
 public class TunCoalescerTests
 {
-    private sealed class VirtioDevice : IVirtioPacketDevice
-    {
-        public readonly List<(VirtioNetHeader Header, byte[] Packet)> Written = [];
-        public bool VirtioHeader => true;
-        public void Write(in VirtioNetHeader header, ReadOnlySpan<byte> packet) => Written.Add((header, packet.ToArray()));
-        public void Write(ReadOnlySpan<byte> packet) => Written.Add((default, packet.ToArray()));
-        public int Read(Span<byte> buffer, int timeoutMilliseconds) => 0;
-        public void Dispose() { }
-    }
-
     private static List<byte[]> Segments(byte[] super, int mss)
     {
         var list = new List<byte[]>();
@@ -248,7 +238,7 @@ public class TunCoalescerTests
     {
         var original = Super(20 * 1386 + 500, 0x18);
         var segments = Segments(original, 1386);
-        var device = new VirtioDevice();
+        var device = new VirtioRecorder();
         var coalescer = new TunCoalescer();
         foreach (var s in segments) coalescer.Add(s, device);
         coalescer.Flush(device);
@@ -272,33 +262,16 @@ public class TunCoalescerTests
     [InlineData(false)]
     public void Esp_received_in_one_batch_reaches_a_tun_device_with_offloads_as_one_super_packet(bool udp)
     {
-        using var leftSad = new EspSaDatabase();
-        using var rightSad = new EspSaDatabase();
-        var device = new VirtioDevice();
-        using var left = new EspDataPlane(leftSad, new FakeDevice());
-        using var right = new EspDataPlane(rightSad, device);
-        var leftNet = TrafficSelector.Subnet(IPAddress.Parse("192.168.2.0"), 24);
-        var rightNet = TrafficSelector.Subnet(IPAddress.Parse("192.168.1.0"), 24);
-        leftSad.Add(new EspSaPair(Make.Sa(1, EspDirection.Inbound), Make.Sa(2, EspDirection.Outbound), leftNet, rightNet,
-            new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500), udp));
-        rightSad.Add(new EspSaPair(Make.Sa(2, EspDirection.Inbound), Make.Sa(1, EspDirection.Outbound), rightNet, leftNet,
-            new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500), udp));
-        var esp = new List<byte[]>();
-        left.UdpSend = left.RawSend = (p, _) => esp.Add(p.ToArray());
+        var device = new VirtioRecorder();
+        using var planes = new PlanePair(udp, device);
         var original = Super(30 * 1000, 0x10);
-        foreach (var segment in Segments(original, 1000)) Assert.Equal(EspOutboundResult.Sent, left.ProcessOutbound(segment));
-        Assert.Equal(30, esp.Count);
+        foreach (var segment in Segments(original, 1000)) Assert.Equal(EspOutboundResult.Sent, planes.Left.ProcessOutbound(segment));
+        Assert.Equal(30, planes.Esp.Count);
 
-        var from = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500);
         var coalescer = new TunCoalescer();
-        foreach (var e in esp)
-        {
-            var result = udp ? right.OnUdpEspInBatch(e, from) : right.OnRawEsp([0x45, .. new byte[8], 50, .. new byte[10], .. e], coalescer);
-            Assert.Equal(EspInboundResult.Delivered, result);
-        }
+        planes.DeliverAll(udp, coalescer);
         Assert.Empty(device.Written); // merged, waiting for the batch's end
-        if (udp) right.EndUdpBatch();
-        else coalescer.Flush(device);
+        planes.EndBatch(udp, coalescer, device);
         var (header, packet) = Assert.Single(device.Written);
         Assert.Equal((VirtioNetHeader.GsoTcpV4, (ushort)1000), (header.GsoType, header.GsoSize));
         Assert.Equal(original.AsSpan(52).ToArray(), packet.AsSpan(52).ToArray());
@@ -310,7 +283,7 @@ public class TunCoalescerTests
         var a = Segments(Super(5 * 1000, 0x10), 1000);
         var b = Segments(Super(3 * 1000, 0x10, port: 40001, seq: 9_000_000), 1000);
         var udp = Make.Udp("192.168.2.1", "192.168.1.1", 1, 2, 100);
-        var device = new VirtioDevice();
+        var device = new VirtioRecorder();
         var coalescer = new TunCoalescer();
         // a0 a1 | b0 b1 | udp | a3 (a2 lost: a gap) a4 | b2
         foreach (var p in new[] { a[0], a[1], b[0], b[1], udp, a[3], a[4], b[2] }) coalescer.Add(p, device);

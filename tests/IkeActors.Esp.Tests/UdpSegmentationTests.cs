@@ -13,17 +13,6 @@ namespace IkeActors.Esp.Tests;
 /// </summary>
 public class UdpSegmentationTests
 {
-    private sealed class VirtioDevice(bool udpSegmentation) : IVirtioPacketDevice
-    {
-        public readonly List<(VirtioNetHeader Header, byte[] Packet)> Written = [];
-        public bool VirtioHeader => true;
-        public bool UdpSegmentation => udpSegmentation;
-        public void Write(in VirtioNetHeader header, ReadOnlySpan<byte> packet) => Written.Add((header, packet.ToArray()));
-        public void Write(ReadOnlySpan<byte> packet) => Written.Add((default, packet.ToArray()));
-        public int Read(Span<byte> buffer, int timeoutMilliseconds) => 0;
-        public void Dispose() { }
-    }
-
     private static readonly byte[] Left = IPAddress.Parse("192.168.2.1").GetAddressBytes(), Right = IPAddress.Parse("192.168.1.1").GetAddressBytes();
 
     /// <summary>An IPv4 UDP datagram with both checksums (RFC 791, RFC 768 over the pseudo-header) computed here.</summary>
@@ -142,7 +131,7 @@ public class UdpSegmentationTests
     public void A_run_of_one_flows_datagrams_becomes_one_super_packet_the_kernel_cuts_back_into_them()
     {
         var datagrams = Enumerable.Range(0, 30).Select(i => Datagram((ushort)(100 + i), i == 29 ? 17 : 1200, seed: (byte)i)).ToList();
-        var device = new VirtioDevice(udpSegmentation: true);
+        var device = new VirtioRecorder(udpSegmentation: true);
         var coalescer = new TunCoalescer();
         foreach (var d in datagrams) coalescer.Add(d, device);
         Assert.Empty(device.Written);
@@ -169,7 +158,7 @@ public class UdpSegmentationTests
     public void A_device_without_udp_segmentation_gets_each_datagram_as_it_came()
     {
         var datagrams = Enumerable.Range(0, 5).Select(i => Datagram((ushort)i, 500)).ToList();
-        var device = new VirtioDevice(udpSegmentation: false);
+        var device = new VirtioRecorder(udpSegmentation: false);
         var coalescer = new TunCoalescer();
         foreach (var d in datagrams) coalescer.Add(d, device);
         coalescer.Flush(device);
@@ -194,7 +183,7 @@ public class UdpSegmentationTests
             Datagram(25, 300),                                                      // DF again: run 9
             Make.Udp("192.168.2.1", "192.168.1.1", 7000, 5000, 300),                // no checksum, identification 0: run 10
         };
-        var device = new VirtioDevice(udpSegmentation: true);
+        var device = new VirtioRecorder(udpSegmentation: true);
         var coalescer = new TunCoalescer();
         foreach (var p in packets) coalescer.Add(p, device);
         coalescer.Flush(device);
@@ -208,7 +197,7 @@ public class UdpSegmentationTests
     [Fact]
     public void A_run_stops_at_64_datagrams_and_at_64_kb()
     {
-        var device = new VirtioDevice(udpSegmentation: true);
+        var device = new VirtioRecorder(udpSegmentation: true);
         var coalescer = new TunCoalescer();
         for (var i = 0; i < 65; i++) coalescer.Add(Datagram((ushort)i, 64), device);
         for (var i = 0; i < 60; i++) coalescer.Add(Datagram((ushort)(1000 + i), 1400, sourcePort: 7001), device);
@@ -223,28 +212,14 @@ public class UdpSegmentationTests
     [InlineData(false)]
     public void Esp_of_one_flow_received_in_one_batch_reaches_the_device_as_one_udp_super_packet(bool udp)
     {
-        using var leftSad = new EspSaDatabase();
-        using var rightSad = new EspSaDatabase();
-        var device = new VirtioDevice(udpSegmentation: true);
-        using var left = new EspDataPlane(leftSad, new FakeDevice());
-        using var right = new EspDataPlane(rightSad, device);
-        var leftNet = TrafficSelector.Subnet(IPAddress.Parse("192.168.2.0"), 24);
-        var rightNet = TrafficSelector.Subnet(IPAddress.Parse("192.168.1.0"), 24);
-        leftSad.Add(new EspSaPair(Make.Sa(1, EspDirection.Inbound), Make.Sa(2, EspDirection.Outbound), leftNet, rightNet,
-            new IPEndPoint(IPAddress.Parse("10.0.0.2"), 4500), udp));
-        rightSad.Add(new EspSaPair(Make.Sa(2, EspDirection.Inbound), Make.Sa(1, EspDirection.Outbound), rightNet, leftNet,
-            new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500), udp));
-        var esp = new List<byte[]>();
-        left.UdpSend = left.RawSend = (p, _) => esp.Add(p.ToArray());
+        var device = new VirtioRecorder(udpSegmentation: true);
+        using var planes = new PlanePair(udp, device);
         var datagrams = Enumerable.Range(0, 40).Select(i => Datagram((ushort)i, 64, seed: (byte)i)).ToList();
-        foreach (var d in datagrams) Assert.Equal(EspOutboundResult.Sent, left.ProcessOutbound(d));
+        foreach (var d in datagrams) Assert.Equal(EspOutboundResult.Sent, planes.Left.ProcessOutbound(d));
 
-        var from = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 4500);
         var coalescer = new TunCoalescer();
-        foreach (var e in esp)
-            Assert.Equal(EspInboundResult.Delivered, udp ? right.OnUdpEspInBatch(e, from) : right.OnRawEsp([0x45, .. new byte[8], 50, .. new byte[10], .. e], coalescer));
-        if (udp) right.EndUdpBatch();
-        else coalescer.Flush(device);
+        planes.DeliverAll(udp, coalescer);
+        planes.EndBatch(udp, coalescer, device);
         var (header, packet) = Assert.Single(device.Written);
         Assert.Equal((VirtioNetHeader.GsoUdpL4, (ushort)64), (header.GsoType, header.GsoSize));
         Assert.Equal(datagrams, Cut(packet, 64));
@@ -430,17 +405,6 @@ public class ChecksumTests
         return (ushort)sum;
     }
 
-    private sealed class Device : IVirtioPacketDevice
-    {
-        public readonly List<(VirtioNetHeader Header, byte[] Packet)> Written = [];
-        public bool VirtioHeader => true;
-        public bool UdpSegmentation => true;
-        public void Write(in VirtioNetHeader header, ReadOnlySpan<byte> packet) => Written.Add((header, packet.ToArray()));
-        public void Write(ReadOnlySpan<byte> packet) => Written.Add((default, packet.ToArray()));
-        public int Read(Span<byte> buffer, int timeoutMilliseconds) => 0;
-        public void Dispose() { }
-    }
-
     [Theory]
     [InlineData(17)]
     [InlineData(6)]
@@ -470,7 +434,7 @@ public class ChecksumTests
             Assert.True(TcpSegmenter.TrySegment(tcp, 500, new byte[2000], packets, static (d, l) => l.Add(d.ToArray()), out _));
         }
         packets[2][^1] ^= 0x01;
-        var device = new Device();
+        var device = new VirtioRecorder(udpSegmentation: true);
         var coalescer = new TunCoalescer();
         foreach (var p in packets) coalescer.Add(p, device);
         coalescer.Flush(device);

@@ -19,11 +19,7 @@ public sealed class OffloadInteropTests
     public void Tcp_through_two_of_our_gateways_arrives_byte_for_byte_from_super_packets_with_esp_in_sequence()
     {
         using var lab = new InteropLab();
-        var right = lab.StartGateway(lab.Right, InteropLab.RightConfig(), "10.0.0.2:500", "--tun", "ike%d");
-        var left = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
-        Tunnel.Ping(lab.Left, 1);
-        left.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
-        Assert.True(Tunnel.Ping(lab.Left, 3).Received == 3, left.Output);
+        TunnelUp(lab);
         var tun = Regex.Match(InteropLab.Exec(lab.Left, "ip", "-o", "link", "show", "type", "tun").Output, @"\d+: (ike\d+)").Groups[1].Value;
 
         var wire = lab.StartCapture(lab.Left, "offload-wire.pcap");
@@ -43,11 +39,7 @@ public sealed class OffloadInteropTests
     public void Tcp_through_two_of_our_gateways_forcing_encapsulation_crosses_the_wire_in_udp_gso_runs_byte_for_byte()
     {
         using var lab = new InteropLab();
-        var right = lab.StartGateway(lab.Right, InteropLab.RightConfig(), "10.0.0.2:500", "--tun", "ike%d", "--force-encapsulation");
-        var left = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d", "--force-encapsulation");
-        Tunnel.Ping(lab.Left, 1);
-        left.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
-        Assert.True(Tunnel.Ping(lab.Left, 3).Received == 3, left.Output);
+        var (_, right) = TunnelUp(lab, "--force-encapsulation");
         // No NAT between them, yet each saw the other "behind a NAT" (the random NAT-D hash) and ESP goes in UDP 4500.
         Assert.Contains("NAT-T-Encaps", InteropLab.Operator(lab.Left, "show", "crypto", "ipsec", "sa"));
         Assert.Contains("NAT-T-Encaps", InteropLab.Operator(lab.Right, "show", "crypto", "ipsec", "sa"));
@@ -93,11 +85,7 @@ public sealed class OffloadInteropTests
     public async Task Udp_sent_with_udp_segment_crosses_two_of_our_gateways_as_super_packets_and_arrives_datagram_for_datagram()
     {
         using var lab = new InteropLab();
-        var right = lab.StartGateway(lab.Right, InteropLab.RightConfig(), "10.0.0.2:500", "--tun", "ike%d");
-        var left = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", "--tun", "ike%d");
-        Tunnel.Ping(lab.Left, 1);
-        left.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
-        Assert.True(Tunnel.Ping(lab.Left, 3).Received == 3, left.Output);
+        var (_, right) = TunnelUp(lab);
         var leftBefore = TunCounters(lab.Left);
         var rightBefore = TunCounters(lab.Right);
 
@@ -150,6 +138,17 @@ public sealed class OffloadInteropTests
         Assert.True(leftReads <= datagrams / 10, $"the left TUN device handed over {leftReads} packets for {datagrams} datagrams: no UDP super-packets (USO off?)");
         Assert.True(rightWrites < count * 9 / 10, $"the right gateway wrote {rightWrites} packets for {count} datagrams: none merged");
         Assert.DoesNotContain("error", right.Output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Two of our gateways with TUN devices (and <paramref name="options"/>), the tunnel up and passing pings.</summary>
+    private static (InteropLab.Gateway Left, InteropLab.Gateway Right) TunnelUp(InteropLab lab, params string[] options)
+    {
+        var right = lab.StartGateway(lab.Right, InteropLab.RightConfig(), "10.0.0.2:500", ["--tun", "ike%d", .. options]);
+        var left = lab.StartGateway(lab.Left, InteropLab.LeftConfig(), "10.0.0.1:500", ["--tun", "ike%d", .. options]);
+        Tunnel.Ping(lab.Left, 1);
+        left.WaitFor("PHASE 2 COMPLETED", TimeSpan.FromSeconds(30));
+        Assert.True(Tunnel.Ping(lab.Left, 3).Received == 3, left.Output);
+        return (left, right);
     }
 
     /// <summary>Packets the TUN device in <paramref name="ns"/> took in (Rx: written by the gateway) and gave out (Tx: read by it).</summary>

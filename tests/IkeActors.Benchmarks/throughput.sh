@@ -17,23 +17,19 @@
 # reads once that server is the slowest step (its socket then drops the rest). Prints a table with the ratios ours/strongSwan and cleans up
 # (processes by PID, the peers by their script, the namespaces), also on failure.
 #
-# --search adds udp64-nodrop and udp1400-nodrop: the highest offered rate with at most 0.1 % lost (RFC 2544 §26.1's
-# throughput with a tolerance; bisection, eight trials of 3 s each, about a minute a row).
-#
 # --esp-threads N gives our gateways N inside pumps (TUN queues) and N raw ESP receivers (`ikeactors run
 # --esp-threads`); without it they run with the node's default.
 #
-# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours ours-ours-udp plain"] [--search] [--esp-threads N]
+# Usage: tests/IkeActors.Benchmarks/throughput.sh [--seconds N] [--no-build] [--labs "sw-sw ours-sw ours-ours ours-ours-udp plain"] [--esp-threads N]
 set -euo pipefail
 
-SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours" THREADS=() SEARCH=0
+SECS=10 BUILD=1 LABS="sw-sw ours-sw ours-ours" THREADS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) SECS=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --labs) LABS=$2; shift 2 ;;
         --esp-threads) THREADS=(--esp-threads "$2"); shift 2 ;;
-        --search) SEARCH=1; shift ;;
         *) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0" >&2; exit 2 ;;
     esac
 done
@@ -169,23 +165,6 @@ except Exception as e:
 EOF
 }
 
-search() {  # KEY SIZE MAX: the highest rate (datagrams/s of SIZE bytes) iperf3's server gets with at most 0.1 % lost
-    # RFC 2544 §26.1's throughput, with a loss tolerance: bisection between 0 and MAX, 3-s trials. Unlike the rows at
-    # 2 or 5 Gbit/s, iperf3's client then sends only what it is asked to, and leaves the rest of the machine to the engines.
-    local key=$1 size=$2 lo=0 hi=$3 mid lost
-    for _ in 1 2 3 4 5 6 7 8; do
-        mid=$(( (lo + hi) / 2 ))
-        sleep 1
-        ip netns exec "$L" iperf3 -c 192.168.2.1 -B 192.168.1.1 -t 3 -J -u -l "$size" -b $(( mid * size * 8 )) >"$IKE_INTEROP_DIR/$key-search.json" 2>/dev/null || true
-        lost=$(python3 -c 'import json, sys
-try:
-    u = json.load(open(sys.argv[1]))["end"]["sum"]; print(1 if u["packets"] > 0 and u["lost_packets"] <= u["packets"] / 1000 else 0)
-except Exception: print(0)' "$IKE_INTEROP_DIR/$key-search.json")
-        if [ "$lost" = 1 ]; then lo=$mid; else hi=$mid; fi
-    done
-    echo "$key $lo pkt/s"
-}
-
 measure() {  # LAB: all the measurements of one lab into $IKE_INTEROP_DIR/LAB.txt
     local lab=$1 out=$IKE_INTEROP_DIR/$1.txt
     ip netns exec "$R" iperf3 -s -B 192.168.2.1 >/dev/null 2>&1 &
@@ -196,10 +175,6 @@ measure() {  # LAB: all the measurements of one lab into $IKE_INTEROP_DIR/LAB.tx
         iperf tcp4 -P 4
         iperf udp64 -u -l 64 -b 2G
         iperf udp1400 -u -l 1400 -b 5G
-        if [ "$SEARCH" = 1 ]; then
-            search udp64-nodrop 64 250000
-            search udp1400-nodrop 1400 200000
-        fi
         local flood
         flood=$(ip netns exec "$L" ping -n -q -f -c 20000 -w "$SECS" -I 192.168.1.1 192.168.2.1 2>&1 || true)
         # "N packets transmitted, M received, ..., time Tms" -> round trips per second
@@ -253,7 +228,7 @@ def ratio(a, b):
     except (TypeError, ValueError, ZeroDivisionError): return "-"
 head = ["test", "unit"] + labs + [f"{l}/sw-sw" for l in labs if l != "sw-sw" and "sw-sw" in labs]
 rows = []
-for k in ["tcp1", "tcp4", "udp64", "udp64-tunnel", "udp64-nodrop", "udp1400", "udp1400-tunnel", "udp1400-nodrop", "icmp"]:
+for k in ["tcp1", "tcp4", "udp64", "udp64-tunnel", "udp1400", "udp1400-tunnel", "icmp"]:
     r = [k, units.get(k, "")] + [vals.get((l, k), "-") for l in labs]
     r += [ratio(vals.get((l, k)), vals.get(("sw-sw", k))) for l in labs if l != "sw-sw" and "sw-sw" in labs]
     rows.append(r)

@@ -514,7 +514,7 @@ public sealed class EspDataPlane : IDisposable
 
     /// <summary>
     /// <see cref="OnUdpEsp(Span{byte}, IPEndPoint?)"/> for a datagram of a receive batch (the NAT-T socket's one receiving
-    /// thread): with a TUN device that takes offloads its TCP segments are merged (<see cref="TunCoalescer"/>) until
+    /// thread): with a TUN device that takes offloads its TCP segments and UDP datagrams are merged (<see cref="TunCoalescer"/>) until
     /// <see cref="EndUdpBatch"/>.
     /// </summary>
     public EspInboundResult OnUdpEspInBatch(Span<byte> esp, IPEndPoint? from)
@@ -707,8 +707,8 @@ public sealed class EspDataPlane : IDisposable
         if (index == 0) RawSend = socket.Send;
         StartThread($"esp-raw-{index}", () =>
         {
-            // Up to RawBatch datagrams per recvmmsg; with a TUN device that takes offloads, the TCP segments of one batch
-            // go to it coalesced (TunCoalescer), each run of a connection as one super-packet.
+            // Up to RawBatch datagrams per recvmmsg; with a TUN device that takes offloads, the TCP segments and UDP
+            // datagrams of one batch go to it coalesced (TunCoalescer), each run of a flow as one super-packet.
             var buffer = GC.AllocateUninitializedArray<byte>(RawBatch * RawSlot, pinned: true);
             var lengths = new int[RawBatch];
             var device = _virtio;

@@ -23,8 +23,8 @@ public sealed unsafe class TunDevice : IVirtioPacketDevice
     /// <summary>
     /// Opened with offloads (IFF_VNET_HDR, TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4, and USO where the kernel has it): every
     /// read starts with a <see cref="VirtioNetHeader"/> and may be a TCP super-packet of up to 64 KB (segmented by
-    /// <see cref="TcpSegmenter"/>);
-    /// writes get a header saying "nothing to do" prepended.
+    /// <see cref="TcpSegmenter"/>) or, with <see cref="UdpSegmentation"/>, a UDP one; plain writes get a header saying
+    /// "nothing to do" prepended.
     /// </summary>
     public bool VirtioHeader { get; }
 

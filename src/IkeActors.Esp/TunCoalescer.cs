@@ -119,10 +119,10 @@ public sealed class TunCoalescer
         }
         // One IPv4 packet of the merged length with its header checksum; the transport checksum left partial for the
         // kernel: the pseudo-header's sum over the merged length, as a socket's own GSO send leaves it.
-        TcpSegmenter.SetIpv4Header(packet, Ipv4Header, BinaryPrimitives.ReadUInt16BigEndian(packet[4..]));
+        InternetChecksum.SetIpv4Header(packet, Ipv4Header, BinaryPrimitives.ReadUInt16BigEndian(packet[4..]));
         var protocol = packet[9];
         var transportLength = packet.Length - Ipv4Header;
-        var pseudo = TcpSegmenter.Fold(TcpSegmenter.Sum(packet.Slice(12, 8), protocol + (ulong)transportLength));
+        var pseudo = InternetChecksum.Fold(InternetChecksum.Sum(packet.Slice(12, 8), protocol + (ulong)transportLength));
         if (protocol == ProtocolUdp)
         {
             BinaryPrimitives.WriteUInt16BigEndian(packet[24..], (ushort)transportLength);
@@ -178,8 +178,8 @@ public sealed class TunCoalescer
     private static bool ChecksumHolds(ReadOnlySpan<byte> p, byte protocol)
     {
         var transport = p[Ipv4Header..];
-        var pseudo = TcpSegmenter.Sum(p.Slice(12, 8), protocol + (ulong)transport.Length);
-        return TcpSegmenter.Fold(TcpSegmenter.Sum(transport, pseudo)) == 0xFFFF;
+        var pseudo = InternetChecksum.Sum(p.Slice(12, 8), protocol + (ulong)transport.Length);
+        return InternetChecksum.Fold(InternetChecksum.Sum(transport, pseudo)) == 0xFFFF;
     }
 
     /// <summary>IPv4: TOS, flags (DF), TTL and addresses the same (version, IHL and protocol are by eligibility).</summary>

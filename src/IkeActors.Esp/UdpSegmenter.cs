@@ -31,7 +31,7 @@ public static class UdpSegmenter
         if (payload.Length == 0 || scratch.Length < headers + Math.Min(segmentSize, payload.Length)) return false;
 
         var id = BinaryPrimitives.ReadUInt16BigEndian(packet[4..]);
-        var pseudo = TcpSegmenter.Sum(packet.Slice(12, 8), ProtocolUdp); // addresses and protocol (RFC 768)
+        var pseudo = InternetChecksum.Sum(packet.Slice(12, 8), ProtocolUdp); // addresses and protocol (RFC 768)
         for (var at = 0; at < payload.Length; at += segmentSize)
         {
             var length = Math.Min(segmentSize, payload.Length - at);
@@ -39,12 +39,12 @@ public static class UdpSegmenter
             packet[..headers].CopyTo(datagram);
             payload.Slice(at, length).CopyTo(datagram[headers..]);
 
-            TcpSegmenter.SetIpv4Header(datagram, ihl, (ushort)(id + segments));
+            InternetChecksum.SetIpv4Header(datagram, ihl, (ushort)(id + segments));
 
             var udp = datagram[ihl..];
             BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)udp.Length);
             udp[6] = udp[7] = 0;
-            var sum = (ushort)~TcpSegmenter.Fold(TcpSegmenter.Sum(udp, pseudo + (ulong)udp.Length));
+            var sum = (ushort)~InternetChecksum.Fold(InternetChecksum.Sum(udp, pseudo + (ulong)udp.Length));
             BinaryPrimitives.WriteUInt16BigEndian(udp[6..], sum == 0 ? (ushort)0xFFFF : sum);
 
             sink(datagram, state);

@@ -389,12 +389,12 @@ public class ChecksumTests
                     var span = data.AsSpan(start, length);
                     var initial = (ulong)random.Next(0, 1 << 20);
                     var expected = Fold((uint)(ushort)~Make.Checksum(span), initial);
-                    Assert.Equal(expected, TcpSegmenter.Fold(TcpSegmenter.Sum(span, initial)));
+                    Assert.Equal(expected, InternetChecksum.Fold(InternetChecksum.Sum(span, initial)));
                 }
         }
 
         // RFC 1071 §3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
-        Assert.Equal(0xddf2, TcpSegmenter.Fold(TcpSegmenter.Sum([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7], 0)));
+        Assert.Equal(0xddf2, InternetChecksum.Fold(InternetChecksum.Sum([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7], 0)));
     }
 
     /// <summary>The folded sum of a folded sum and <paramref name="initial"/>, with 0 and 0xFFFF (both zero) told apart as Fold does.</summary>

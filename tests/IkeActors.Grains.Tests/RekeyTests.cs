@@ -35,6 +35,9 @@ public class RekeyTests
         }
     }
 
+    private static bool IsLostContact(string line) =>
+        line.Contains("IKE lost contact with remote peer, deleting connection (keepalive type: DPD)", StringComparison.Ordinal);
+
     private static async Task<IpsecSaRecord> BringUp(RekeyLab lab)
     {
         var tunnel = lab.Cluster.Client.GetGrain<ITunnelGrain>(RekeyLab.Left.Address.ToString());
@@ -262,7 +265,9 @@ public class RekeyTests
         Assert.Equal(1, (await SaDirectory.Summary(lab.Cluster.Client)).Active);
         lab.PeerSilent = true;
         await WaitFor(() => lab.DataPlane.Inner.Sas.Count == 0, TimeSpan.FromSeconds(30), "the silent peer's SAs withdrawn by DPD");
-        Assert.Contains(lab.Transmitter.Lines, l => l.Contains("IKE lost contact with remote peer, deleting connection (keepalive type: DPD)", StringComparison.Ordinal));
+        // The step's lines reach the transmitter after its SAs left the data plane (withdrawn within the turn, printed
+        // at its end): wait for them too (CI once looked in between).
+        await WaitFor(() => lab.Transmitter.Lines.Any(IsLostContact), TimeSpan.FromSeconds(5), "the DPD lost-contact line");
         await WaitFor(() => SaDirectory.Summary(lab.Cluster.Client).Result.Active == 0, TimeSpan.FromSeconds(5), "no active SA in the directory");
     }
 
@@ -309,7 +314,7 @@ public class RekeyTests
         await WaitFor(() => lab.DataPlane.Inner.Sas.Count == 0, TimeSpan.FromSeconds(14), "the dead peer's SAs withdrawn");
         var dead = lab.DataPlane.Now - silentAt;
         Assert.True(dead > TimeSpan.FromSeconds(16) && dead < TimeSpan.FromSeconds(21), $"declared dead after {dead}");
-        Assert.Contains(lab.Transmitter.Lines, l => l.Contains("IKE lost contact with remote peer, deleting connection (keepalive type: DPD)", StringComparison.Ordinal));
+        await WaitFor(() => lab.Transmitter.Lines.Any(IsLostContact), TimeSpan.FromSeconds(5), "the DPD lost-contact line");
         Assert.Contains(lab.DataPlane.Events, e => e.Op == "remove" && e.InboundSpi == first.InboundSpi);
         Assert.Contains(await lab.Cluster.Client.GetGrain<IIkeSaGrain>(key!).GetState(), new[] { "MM_NO_STATE", "MM_DELETED" });
         // No directory entry left behind: `show` and INITIAL-CONTACT no longer see the dead peer's SA.

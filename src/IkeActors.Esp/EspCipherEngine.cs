@@ -110,6 +110,16 @@ internal sealed class EspCipherEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Several packets' bodies at once, in place (<see cref="AesNiCbc.EncryptMany"/>): only on the AES instructions
+    /// (<see cref="UsesAesNi"/>); the other ciphers encrypt one packet at a time.
+    /// </summary>
+    public void EncryptMany(Span<byte> buffer, ReadOnlySpan<CbcLane> lanes)
+    {
+        if (_aesNi is null) throw new InvalidOperationException("only AES on the AES instructions encrypts several packets at once");
+        _aesNi.EncryptMany(buffer, lanes);
+    }
+
     /// <summary>Decrypts whole blocks; source and destination may be the same span.</summary>
     public void Decrypt(ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> iv, Span<byte> destination)
     {

@@ -339,6 +339,8 @@ public sealed class EspDataPlane : IDisposable
         public readonly int[] Lengths = new int[BatchSend.MaxSegments];
         public EspSaPair? Pair;
         public int Count, Used, SegmentSize;
+        /// <summary>The packets are numbered and padded but not yet encrypted (<see cref="EspSa.TrySealBatch"/> before the send).</summary>
+        public bool Unsealed;
     }
 
     /// <summary>
@@ -428,8 +430,13 @@ public sealed class EspDataPlane : IDisposable
             // the SA waits rather than overtake these on the wire (RFC 4303 §3.3.3).
             sa.SendOrder.Enter();
             batch.Pair = pair;
+            batch.Unsealed = sa.SealsInBatches;
         }
-        if (sa.TryEncapsulate(segment, batch.Buffer.AsSpan(batch.Used), out int length) != EspEncapStatus.Ok) return;
+        // AES-CBC: sealed at the send, the chains of several packets side by side (AesNiCbc.EncryptMany).
+        var status = batch.Unsealed
+            ? sa.TryEncapsulateUnsealed(segment, batch.Buffer.AsSpan(batch.Used), out int length)
+            : sa.TryEncapsulate(segment, batch.Buffer.AsSpan(batch.Used), out length);
+        if (status != EspEncapStatus.Ok) return;
         if (batch.Count == 0) batch.SegmentSize = length;
         batch.Lengths[batch.Count++] = length;
         batch.Used += length;
@@ -443,6 +450,8 @@ public sealed class EspDataPlane : IDisposable
         try
         {
             if (batch.Count == 0) return;
+            // Nothing leaves unsealed: a batch the SA can no longer seal is cleared and dropped (counted by the SA).
+            if (batch.Unsealed && !pair.Outbound.TrySealBatch(batch.Buffer.AsSpan(0, batch.Used), batch.Lengths.AsSpan(0, batch.Count))) return;
             if (pair.UdpEncapsulated)
             {
                 try { UdpSendSegments!(batch.Buffer.AsSpan(0, batch.Used), batch.SegmentSize, pair); }
@@ -470,6 +479,7 @@ public sealed class EspDataPlane : IDisposable
             batch.Count = 0;
             batch.Used = 0;
             batch.Pair = null;
+            batch.Unsealed = false;
             pair.Outbound.SendOrder.Exit();
         }
     }

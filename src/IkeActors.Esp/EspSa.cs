@@ -254,11 +254,90 @@ public sealed class EspSa : IDisposable
         }
         lock (_lock)
         {
-            return EncapsulateLocked(innerPacket, destination, length, out written, nextHeader);
+            return EncapsulateLocked(innerPacket, destination, length, out written, nextHeader, seal: true);
         }
     }
 
-    private EspEncapStatus EncapsulateLocked(ReadOnlySpan<byte> innerPacket, Span<byte> destination, int length, out int written, byte nextHeader)
+    /// <summary>
+    /// An SA whose packets a batch may seal together (<see cref="TryEncapsulateUnsealed"/>, <see cref="TrySealBatch"/>): AES-CBC
+    /// on the AES instructions, whose chains of several packets run side by side.
+    /// </summary>
+    internal bool SealsInBatches => _gcm is null && _cipher.UsesAesNi;
+
+    /// <summary>
+    /// <see cref="TryEncapsulate"/> but for the encryption and the ICV: the packet is numbered, its IV drawn, padded and
+    /// counted, and stays plaintext in <paramref name="destination"/> until <see cref="TrySealBatch"/>. The caller holds
+    /// <see cref="SendOrder"/> from here to the seal and sends nothing unsealed: a seal that fails clears the batch.
+    /// </summary>
+    internal EspEncapStatus TryEncapsulateUnsealed(ReadOnlySpan<byte> innerPacket, Span<byte> destination, out int written)
+    {
+        written = 0;
+        if (!SealsInBatches) throw new InvalidOperationException("this SA seals each packet as it is made");
+        if (Direction != EspDirection.Outbound || IsDisposed)
+        {
+            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.SaUnusable);
+        }
+        if (LifetimeState == EspLifetimeState.Hard)
+        {
+            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.LifetimeExpired);
+        }
+        int length = PacketSize(innerPacket.Length);
+        if (destination.Length < length)
+        {
+            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.DestinationTooSmall);
+        }
+        lock (_lock)
+        {
+            return EncapsulateLocked(innerPacket, destination, length, out written, NextHeaderIPv4, seal: false);
+        }
+    }
+
+    /// <summary>
+    /// Encrypts and authenticates the packets <see cref="TryEncapsulateUnsealed"/> laid one after the other in
+    /// <paramref name="packets"/> (their <paramref name="lengths"/>): the CBC chains of up to
+    /// <see cref="AesNiCbc.Lanes"/> packets side by side, then each ICV. False when the SA can no longer (disposed): then
+    /// the batch is cleared, so no plaintext can leave, and counted as failed sends.
+    /// </summary>
+    internal bool TrySealBatch(Span<byte> packets, ReadOnlySpan<int> lengths)
+    {
+        int total = 0;
+        foreach (var l in lengths) total += l;
+        if (lengths.Length > MaxSealBatch || total > packets.Length) throw new ArgumentException("more packets than the buffer or a batch holds");
+        lock (_lock)
+        {
+            try
+            {
+                ObjectDisposedException.ThrowIf(IsDisposed, this);
+                Span<CbcLane> lanes = stackalloc CbcLane[lengths.Length];
+                int at = 0;
+                for (int i = 0; i < lengths.Length; i++)
+                {
+                    lanes[i] = new CbcLane(at + HeaderSize, at + HeaderSize + _ivSize, lengths[i] - HeaderSize - _ivSize - _icvSize);
+                    at += lengths[i];
+                }
+                _cipher.EncryptMany(packets, lanes);
+                at = 0;
+                foreach (var length in lengths)
+                {
+                    var packet = packets.Slice(at, length);
+                    _integrity.Compute(packet[..(length - _icvSize)], packet[(length - _icvSize)..]);
+                    at += length;
+                }
+                return true;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or CryptographicException or ArgumentException)
+            {
+                packets[..total].Clear();
+                EspSaCounters.Add(ref Counters.EncapsFailedSend, lengths.Length);
+                return false;
+            }
+        }
+    }
+
+    /// <summary>The most packets <see cref="TrySealBatch"/> takes at once.</summary>
+    internal const int MaxSealBatch = 256;
+
+    private EspEncapStatus EncapsulateLocked(ReadOnlySpan<byte> innerPacket, Span<byte> destination, int length, out int written, byte nextHeader, bool seal)
     {
         written = 0;
         if (IsDisposed)
@@ -309,7 +388,11 @@ public sealed class EspSa : IDisposable
         body[^1] = nextHeader;
         try
         {
-            if (_gcm is not null)
+            if (!seal)
+            {
+                // TrySealBatch encrypts and authenticates it with the rest of its batch.
+            }
+            else if (_gcm is not null)
             {
                 _gcm.Seal(iv, packet[..HeaderSize], body, packet[(length - _icvSize)..]); // AAD: SPI | sequence number (RFC 4106 §5)
             }

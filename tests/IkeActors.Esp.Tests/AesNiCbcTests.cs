@@ -102,6 +102,64 @@ public class AesNiCbcTests
     }
 
     [Fact]
+    public void Chains_side_by_side_equal_each_packet_encrypted_alone_by_dotnet_s_aes()
+    {
+        // EncryptMany against .NET's one-shot CBC per lane (OpenSSL's): 1 to 20 lanes, equal and unequal lengths (a longer
+        // lane goes on alone or with the other longer ones), zero-length lanes, every key length.
+        if (!AesNiCbc.IsSupported) return;
+        var random = new Random(17);
+        foreach (var keyLength in new[] { 16, 24, 32 })
+        {
+            var key = new byte[keyLength];
+            random.NextBytes(key);
+            using var aes = new AesNiCbc(key);
+            using var reference = Aes.Create();
+            reference.Key = key;
+            for (int round = 0; round < 60; round++)
+            {
+                int count = 1 + random.Next(20);
+                bool equal = round % 3 == 0;
+                int common = 16 * random.Next(1, 90);
+                var lanes = new CbcLane[count];
+                int at = random.Next(4);
+                for (int i = 0; i < count; i++)
+                {
+                    int length = equal ? common : 16 * random.Next(0, 90);
+                    lanes[i] = new CbcLane(at, at + 16, length); // ESP's layout: the IV right before the body
+                    at += 16 + length + random.Next(3);
+                }
+                var buffer = new byte[at + 5];
+                random.NextBytes(buffer);
+                var expected = lanes.Select(l => reference.EncryptCbc(buffer.AsSpan(l.BodyOffset, l.Length), buffer.AsSpan(l.IvOffset, 16), PaddingMode.None)).ToList();
+                var ivs = lanes.Select(l => Hex.Of(buffer.AsSpan(l.IvOffset, 16))).ToList();
+                aes.EncryptMany(buffer, lanes);
+                for (int i = 0; i < count; i++)
+                {
+                    Assert.Equal(Hex.Of(expected[i]), Hex.Of(buffer.AsSpan(lanes[i].BodyOffset, lanes[i].Length)));
+                    Assert.Equal(ivs[i], Hex.Of(buffer.AsSpan(lanes[i].IvOffset, 16))); // IVs are read, not written
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Lanes_outside_the_buffer_or_of_partial_blocks_are_refused_before_anything_is_encrypted()
+    {
+        if (!AesNiCbc.IsSupported) return;
+        var aes = new AesNiCbc(new byte[16]);
+        var buffer = new byte[256];
+        var good = new CbcLane(0, 16, 64);
+        foreach (var bad in new[] { new CbcLane(100, 116, 17), new CbcLane(100, 200, 64), new CbcLane(250, 16, 16), new CbcLane(-16, 0, 16),
+                     new CbcLane(0, -16, 16), new CbcLane(0, 16, -16), new CbcLane(int.MaxValue - 8, 16, 16), new CbcLane(0, int.MaxValue - 8, 16) })
+        {
+            Assert.Throws<ArgumentException>(() => aes.EncryptMany(buffer, [good, bad]));
+            Assert.All(buffer, b => Assert.Equal(0, b)); // the good lane before it untouched too
+        }
+        aes.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => aes.EncryptMany(buffer, [good]));
+    }
+
+    [Fact]
     public void Partial_blocks_and_short_ivs_are_refused_and_a_disposed_key_is_gone()
     {
         if (!AesNiCbc.IsSupported) return;

@@ -114,4 +114,63 @@ public class StrongSwanKnownAnswerTests
         }
         Assert.All(outbound.Values, sa => Assert.Equal(3u, sa.LastSequenceNumber));
     }
+
+    [Fact]
+    public void Sealed_together_in_one_batch_each_spi_s_packets_are_strongswans_bytes()
+    {
+        // The data plane's batch path: numbered and padded one by one, then encrypted side by side (the CBC chains of all
+        // three at once) and authenticated in one seal; with strongSwan's IVs, every packet is the one it sent.
+        if (!AesNiCbc.IsSupported) return;
+        var keys = Reference.Keys();
+        var inbound = keys.Values.ToDictionary(k => k.Spi, k => SaFor(k, EspDirection.Inbound));
+        foreach (var group in Reference.EspPackets().GroupBy(p => BinaryPrimitives.ReadUInt32BigEndian(p)))
+        {
+            var originals = group.ToList();
+            var sa = SaFor(keys.Values.Single(k => k.Spi == group.Key), EspDirection.Outbound);
+            Assert.True(sa.SealsInBatches);
+            var ivs = new Queue<byte[]>(originals.Select(o => o.AsSpan(8, 16).ToArray()));
+            sa.IvOverride = dst => ivs.Dequeue().CopyTo(dst);
+            var batch = new byte[originals.Sum(o => o.Length) + 64];
+            var lengths = new List<int>();
+            int used = 0;
+            foreach (var original in originals)
+            {
+                var copy = (byte[])original.Clone();
+                Assert.Equal(EspDecapStatus.Ok, inbound[group.Key].TryDecapsulate(copy, out var inner, out _));
+                Assert.Equal(EspEncapStatus.Ok, sa.TryEncapsulateUnsealed(copy.AsSpan()[inner], batch.AsSpan(used), out int n));
+                // Unsealed, the inner packet is there in the clear: it must not leave before the seal.
+                Assert.Equal(Hex.Of(copy.AsSpan()[inner]), Hex.Of(batch.AsSpan(used + 24, inner.End.Value - inner.Start.Value)));
+                lengths.Add(n);
+                used += n;
+            }
+            Assert.True(sa.TrySealBatch(batch.AsSpan(0, used), lengths.ToArray()));
+            int at = 0;
+            for (int i = 0; i < originals.Count; i++)
+            {
+                Assert.Equal(Hex.Of(originals[i]), Hex.Of(batch.AsSpan(at, lengths[i])));
+                at += lengths[i];
+            }
+            Assert.Equal(3u, sa.LastSequenceNumber);
+        }
+    }
+
+    [Fact]
+    public void A_batch_its_SA_can_no_longer_seal_is_cleared_not_sent()
+    {
+        if (!AesNiCbc.IsSupported) return;
+        var k = Reference.Keys().Values.First();
+        var sa = SaFor(k, EspDirection.Outbound);
+        var batch = new byte[4096];
+        var inner = Enumerable.Repeat((byte)0x5a, 200).ToArray();
+        Assert.Equal(EspEncapStatus.Ok, sa.TryEncapsulateUnsealed(inner, batch, out int n1));
+        Assert.Equal(EspEncapStatus.Ok, sa.TryEncapsulateUnsealed(inner, batch.AsSpan(n1), out int n2));
+        sa.Dispose(); // the SA deleted between the packets' numbers and their send
+        Assert.False(sa.TrySealBatch(batch.AsSpan(0, n1 + n2), [n1, n2]));
+        Assert.All(batch.AsSpan(0, n1 + n2).ToArray(), b => Assert.Equal(0, b));
+        Assert.Equal(2, sa.Counters.Snapshot().EncapsFailedSend);
+        // A GCM SA seals each packet as it makes it: asking it to defer is the caller's bug, refused.
+        using var gcm = new EspSa(1, EspDirection.Outbound, EspCipher.Aes128Gcm16, new byte[20], EspIntegrity.None, []);
+        Assert.False(gcm.SealsInBatches);
+        Assert.Throws<InvalidOperationException>(() => gcm.TryEncapsulateUnsealed(inner, batch, out _));
+    }
 }

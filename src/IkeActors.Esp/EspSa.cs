@@ -236,27 +236,8 @@ public sealed class EspSa : IDisposable
     public int Encapsulate(ReadOnlySpan<byte> innerPacket, Span<byte> destination, byte nextHeader = NextHeaderIPv4) =>
         TryEncapsulate(innerPacket, destination, out int written, nextHeader) == EspEncapStatus.Ok ? written : 0;
 
-    public EspEncapStatus TryEncapsulate(ReadOnlySpan<byte> innerPacket, Span<byte> destination, out int written, byte nextHeader = NextHeaderIPv4)
-    {
-        written = 0;
-        if (Direction != EspDirection.Outbound || IsDisposed)
-        {
-            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.SaUnusable);
-        }
-        if (LifetimeState == EspLifetimeState.Hard)
-        {
-            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.LifetimeExpired);
-        }
-        int length = PacketSize(innerPacket.Length);
-        if (destination.Length < length)
-        {
-            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.DestinationTooSmall);
-        }
-        lock (_lock)
-        {
-            return EncapsulateLocked(innerPacket, destination, length, out written, nextHeader, seal: true);
-        }
-    }
+    public EspEncapStatus TryEncapsulate(ReadOnlySpan<byte> innerPacket, Span<byte> destination, out int written, byte nextHeader = NextHeaderIPv4) =>
+        Encapsulate(innerPacket, destination, out written, nextHeader, seal: true);
 
     /// <summary>
     /// An SA whose packets a batch may seal together (<see cref="TryEncapsulateUnsealed"/>, <see cref="TrySealBatch"/>): AES-CBC
@@ -271,8 +252,13 @@ public sealed class EspSa : IDisposable
     /// </summary>
     internal EspEncapStatus TryEncapsulateUnsealed(ReadOnlySpan<byte> innerPacket, Span<byte> destination, out int written)
     {
-        written = 0;
         if (!SealsInBatches) throw new InvalidOperationException("this SA seals each packet as it is made");
+        return Encapsulate(innerPacket, destination, out written, NextHeaderIPv4, seal: false);
+    }
+
+    private EspEncapStatus Encapsulate(ReadOnlySpan<byte> innerPacket, Span<byte> destination, out int written, byte nextHeader, bool seal)
+    {
+        written = 0;
         if (Direction != EspDirection.Outbound || IsDisposed)
         {
             return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.SaUnusable);
@@ -288,7 +274,7 @@ public sealed class EspSa : IDisposable
         }
         lock (_lock)
         {
-            return EncapsulateLocked(innerPacket, destination, length, out written, NextHeaderIPv4, seal: false);
+            return EncapsulateLocked(innerPacket, destination, length, out written, nextHeader, seal);
         }
     }
 

@@ -372,26 +372,26 @@ public sealed class EspSa : IDisposable
         }
         body[^2] = (byte)padLength;
         body[^1] = nextHeader;
-        try
+        // Unsealed, TrySealBatch encrypts and authenticates it with the rest of its batch.
+        if (seal)
         {
-            if (!seal)
+            try
             {
-                // TrySealBatch encrypts and authenticates it with the rest of its batch.
+                if (_gcm is not null)
+                {
+                    _gcm.Seal(iv, packet[..HeaderSize], body, packet[(length - _icvSize)..]); // AAD: SPI | sequence number (RFC 4106 §5)
+                }
+                else
+                {
+                    _cipher.Encrypt(body, iv, body);
+                    _integrity.Compute(packet[..(length - _icvSize)], packet[(length - _icvSize)..]);
+                }
             }
-            else if (_gcm is not null)
+            catch (Exception e) when (e is ObjectDisposedException or CryptographicException)
             {
-                _gcm.Seal(iv, packet[..HeaderSize], body, packet[(length - _icvSize)..]); // AAD: SPI | sequence number (RFC 4106 §5)
+                destination[..length].Clear();
+                return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.SaUnusable);
             }
-            else
-            {
-                _cipher.Encrypt(body, iv, body);
-                _integrity.Compute(packet[..(length - _icvSize)], packet[(length - _icvSize)..]);
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or CryptographicException)
-        {
-            destination[..length].Clear();
-            return Fail(ref Counters.EncapsFailedSend, EspEncapStatus.SaUnusable);
         }
 
         EspSaCounters.Add(ref Counters.Encaps);
